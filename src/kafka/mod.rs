@@ -1,0 +1,1 @@
+//! The system under test: Kafka brokers, controller and clients, written sans-IO.

@@ -1,0 +1,8 @@
+//! kafkasim: a deterministic simulation and teaching workbench for Apache Kafka.
+//!
+//! Layers (dependencies point downwards only): `tui`, `explore`, `check`, `scenario`,
+//! `workload`, `kafka`, `sim`. See docs/ARCHITECTURE.md.
+
+pub mod kafka;
+pub mod scenario;
+pub mod sim;

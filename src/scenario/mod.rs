@@ -1,0 +1,1 @@
+//! Scenario files: TOML format, validation with helpful errors.
