@@ -6,3 +6,4 @@
 pub mod kafka;
 pub mod scenario;
 pub mod sim;
+pub mod workload;

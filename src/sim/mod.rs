@@ -1,1 +1,24 @@
-//! The deterministic simulation kernel. Knows nothing about Kafka.
+//! The deterministic simulation kernel: simulated time, seeded randomness, an event queue,
+//! a network, disks, faults and a trace. It knows nothing about Kafka: nodes are any type
+//! implementing [`Node`], usually an enum over the node kinds of a world.
+//!
+//! Architecture invariant: nothing here reads the wall clock, spawns a thread, or iterates a
+//! hash map. A run is a pure function of (nodes added, faults scheduled, seed).
+
+pub mod disk;
+pub mod fault;
+pub mod network;
+pub mod node;
+pub mod rng;
+pub mod time;
+pub mod trace;
+pub mod world;
+
+pub use disk::Disk;
+pub use fault::{Fault, FaultSpec};
+pub use network::{Latency, LinkModel, Network, Transport};
+pub use node::{Context, Cx, Effect, Mapped, Node, NodeId, Peer, TimerId};
+pub use rng::Rng;
+pub use time::{Duration, Time};
+pub use trace::{DropReason, Trace, TraceKind, TraceMode, TraceRecord};
+pub use world::{RunEnd, Status, World};

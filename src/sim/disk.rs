@@ -1,0 +1,272 @@
+//! A node's simulated disk. Each file is a sequence of entries. A write lands in the "page
+//! cache" at once and becomes durable only when flushed (`fsync`, or the OS's periodic
+//! writeback). This is what separates the two crash kinds of the fault model:
+//!
+//! * `kill` (the process dies): the page cache survives, so every write is still there;
+//! * `power-loss` (the machine dies): each file reverts to what was last flushed, and with
+//!   `torn` a random prefix of the unflushed appends survives, as a torn write would.
+//!
+//! Entries are opaque to the kernel (`Arc<dyn Any>`): a clone of a disk copies pointers,
+//! never payloads, so checkpoints of a world stay cheap.
+
+use std::any::Any;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::sync::Arc;
+
+use super::rng::{self, Rng};
+
+/// One stored entry; cheap to clone.
+pub type Entry = Arc<dyn Any + Send + Sync>;
+
+#[derive(Clone, Default)]
+struct File {
+    /// What a reader sees now (page cache included).
+    entries: Vec<Entry>,
+    /// What survives a power loss.
+    durable: Vec<Entry>,
+    /// `entries[..same_prefix]` is known to equal `durable[..same_prefix]`.
+    same_prefix: usize,
+}
+
+impl File {
+    fn flush(&mut self) {
+        self.durable.truncate(self.same_prefix);
+        self.durable
+            .extend(self.entries[self.same_prefix..].iter().cloned());
+        self.same_prefix = self.entries.len();
+    }
+
+    fn dirty(&self) -> bool {
+        self.same_prefix != self.entries.len() || self.durable.len() != self.same_prefix
+    }
+}
+
+/// The disk of one node: named files of opaque entries.
+#[derive(Clone, Default)]
+pub struct Disk {
+    files: BTreeMap<String, File>,
+    /// Entries written since the disk was created (for statistics).
+    pub writes: u64,
+    /// Flushes performed (for statistics).
+    pub flushes: u64,
+}
+
+impl fmt::Debug for Disk {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let files: Vec<(&String, usize, usize)> = self
+            .files
+            .iter()
+            .map(|(n, file)| (n, file.entries.len(), file.durable.len()))
+            .collect();
+        f.debug_struct("Disk").field("files", &files).finish()
+    }
+}
+
+impl Disk {
+    pub fn new() -> Disk {
+        Disk::default()
+    }
+
+    fn file(&mut self, name: &str) -> &mut File {
+        if !self.files.contains_key(name) {
+            self.files.insert(name.to_string(), File::default());
+        }
+        self.files.get_mut(name).expect("inserted above")
+    }
+
+    /// Appends one entry to `name` (volatile until flushed).
+    pub fn append<T: Any + Send + Sync>(&mut self, name: &str, value: T) {
+        self.append_entry(name, Arc::new(value));
+    }
+
+    /// Appends an already shared entry (no copy of the payload).
+    pub fn append_entry(&mut self, name: &str, entry: Entry) {
+        self.writes += 1;
+        self.file(name).entries.push(entry);
+    }
+
+    /// Cuts `name` down to its first `len` entries (volatile until flushed).
+    pub fn truncate(&mut self, name: &str, len: usize) {
+        let f = self.file(name);
+        if len < f.entries.len() {
+            f.entries.truncate(len);
+            f.same_prefix = f.same_prefix.min(len);
+        }
+    }
+
+    /// Replaces the whole content of `name` with one entry, like writing a checkpoint file.
+    pub fn overwrite<T: Any + Send + Sync>(&mut self, name: &str, value: T) {
+        self.writes += 1;
+        let f = self.file(name);
+        f.entries.clear();
+        f.entries.push(Arc::new(value));
+        f.same_prefix = 0;
+    }
+
+    /// Makes everything written to `name` durable (fsync).
+    pub fn flush(&mut self, name: &str) {
+        self.flushes += 1;
+        self.file(name).flush();
+    }
+
+    /// Makes every file durable (what the OS writeback or a clean shutdown does).
+    pub fn flush_all(&mut self) {
+        self.flushes += 1;
+        for f in self.files.values_mut() {
+            f.flush();
+        }
+    }
+
+    /// Number of entries a reader sees in `name`.
+    pub fn len(&self, name: &str) -> usize {
+        self.files.get(name).map_or(0, |f| f.entries.len())
+    }
+
+    pub fn is_empty(&self, name: &str) -> bool {
+        self.len(name) == 0
+    }
+
+    /// Number of entries of `name` that would survive a power loss.
+    pub fn durable_len(&self, name: &str) -> usize {
+        self.files.get(name).map_or(0, |f| f.durable.len())
+    }
+
+    /// Whether `name` holds writes not yet flushed.
+    pub fn is_dirty(&self, name: &str) -> bool {
+        self.files.get(name).is_some_and(File::dirty)
+    }
+
+    /// The entries of `name` that are of type `T`, in order.
+    pub fn read<'a, T: Any>(&'a self, name: &str) -> impl Iterator<Item = &'a T> + 'a {
+        self.files
+            .get(name)
+            .into_iter()
+            .flat_map(|f| f.entries.iter())
+            .filter_map(|e| e.downcast_ref::<T>())
+    }
+
+    /// The shared entries of `name` (to keep a cheap handle on them).
+    pub fn entries(&self, name: &str) -> &[Entry] {
+        self.files.get(name).map_or(&[], |f| &f.entries)
+    }
+
+    /// The last entry of `name` if it is a `T` (checkpoint files).
+    pub fn last<T: Any>(&self, name: &str) -> Option<&T> {
+        self.files
+            .get(name)
+            .and_then(|f| f.entries.last())
+            .and_then(|e| e.downcast_ref::<T>())
+    }
+
+    /// File names, in order.
+    pub fn file_names(&self) -> impl Iterator<Item = &str> {
+        self.files.keys().map(String::as_str)
+    }
+
+    /// Power loss: every file reverts to its durable content. With `torn`, a random prefix of
+    /// a file's unflushed appends survives (only where the file was only appended to since
+    /// its last flush, as a torn sequential write would leave it). Returns entries lost.
+    pub fn power_loss(&mut self, torn: bool, rng: &mut Rng) -> usize {
+        let mut lost = 0;
+        for f in self.files.values_mut() {
+            let appended_only = f.durable.len() == f.same_prefix;
+            let mut keep = f.durable.clone();
+            if torn && appended_only && f.entries.len() > f.same_prefix {
+                let extra = f.entries.len() - f.same_prefix;
+                let survive = rng::between(rng, 0, extra as u64) as usize;
+                keep.extend(
+                    f.entries[f.same_prefix..f.same_prefix + survive]
+                        .iter()
+                        .cloned(),
+                );
+            }
+            lost += f.entries.len().saturating_sub(keep.len());
+            f.entries = keep;
+            f.durable.clone_from(&f.entries);
+            f.same_prefix = f.entries.len();
+        }
+        lost
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values(d: &Disk, name: &str) -> Vec<u32> {
+        d.read::<u32>(name).copied().collect()
+    }
+
+    #[test]
+    fn unflushed_appends_vanish_on_power_loss() {
+        // Proves power loss keeps exactly the flushed prefix.
+        let mut d = Disk::new();
+        d.append("log", 1u32);
+        d.append("log", 2u32);
+        d.flush("log");
+        d.append("log", 3u32);
+        let lost = d.power_loss(false, &mut rng::derive(1, 1));
+        assert_eq!(lost, 1);
+        assert_eq!(values(&d, "log"), vec![1, 2]);
+    }
+
+    #[test]
+    fn truncation_below_flushed_point_is_undone_by_power_loss() {
+        // Proves an unflushed truncation is itself volatile.
+        let mut d = Disk::new();
+        for v in 1..=3u32 {
+            d.append("log", v);
+        }
+        d.flush("log");
+        d.truncate("log", 1);
+        d.append("log", 9u32);
+        assert_eq!(values(&d, "log"), vec![1, 9]);
+        d.power_loss(false, &mut rng::derive(1, 1));
+        assert_eq!(values(&d, "log"), vec![1, 2, 3]);
+    }
+
+    #[test]
+    fn flush_after_truncate_persists_new_content() {
+        // Proves flush copies only what changed and the result is exact.
+        let mut d = Disk::new();
+        for v in 1..=3u32 {
+            d.append("log", v);
+        }
+        d.flush("log");
+        d.truncate("log", 2);
+        d.append("log", 7u32);
+        d.flush("log");
+        d.power_loss(false, &mut rng::derive(1, 1));
+        assert_eq!(values(&d, "log"), vec![1, 2, 7]);
+    }
+
+    #[test]
+    fn torn_write_keeps_a_prefix() {
+        // Proves a torn power loss keeps a prefix of the unflushed appends, never a gap.
+        for seed in 0..20 {
+            let mut d = Disk::new();
+            d.append("log", 0u32);
+            d.flush("log");
+            for v in 1..=10u32 {
+                d.append("log", v);
+            }
+            d.power_loss(true, &mut rng::derive(seed, 1));
+            let got = values(&d, "log");
+            assert!(!got.is_empty());
+            assert_eq!(got, (0..got.len() as u32).collect::<Vec<_>>());
+        }
+    }
+
+    #[test]
+    fn overwrite_is_volatile_until_flushed() {
+        // Proves a checkpoint file rewrite is lost on power loss unless flushed.
+        let mut d = Disk::new();
+        d.overwrite("hw", 5u64);
+        d.flush("hw");
+        d.overwrite("hw", 9u64);
+        assert_eq!(d.last::<u64>("hw"), Some(&9));
+        d.power_loss(false, &mut rng::derive(1, 1));
+        assert_eq!(d.last::<u64>("hw"), Some(&5));
+    }
+}

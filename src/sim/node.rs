@@ -1,0 +1,260 @@
+//! The node contract. A node is a plain value that reacts to three things — it started, a
+//! message arrived, a timer fired — and acts only through its context: it never performs an
+//! effect, it records one (send, reply, set or cancel a timer, emit a trace event) and the
+//! kernel carries it out after the handler returns. This is what makes nodes "sans-IO": the
+//! same code runs under the scheduler, in unit tests, and in replay.
+//!
+//! The world holds one node type, an enum of all node kinds (static dispatch, `Clone`). Code
+//! for one kind of node is written against the [`Context`] trait with its own message, timer
+//! and event types; [`Mapped`] adapts the world's context to it with `From` conversions.
+
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+use super::disk::Disk;
+use super::rng::Rng;
+use super::time::{Duration, Time};
+
+/// Identifies a node in the world (its index).
+#[derive(
+    Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
+pub struct NodeId(pub u32);
+
+impl NodeId {
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
+}
+
+impl fmt::Display for NodeId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "n{}", self.0)
+    }
+}
+
+/// The sender of a message together with the connection it came on. Replying through the
+/// `Peer` sends on that same connection: if the connection has been closed or reset since,
+/// the reply is dropped, as a response written to a closed TCP socket is.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub struct Peer {
+    pub node: NodeId,
+    pub conn: u32,
+}
+
+/// A handle on a timer, to cancel it.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct TimerId(pub u64);
+
+/// An effect recorded by a handler, applied by the kernel after the handler returns.
+#[derive(Clone, Debug)]
+pub enum Effect<M, T, E> {
+    Send {
+        to: NodeId,
+        msg: M,
+        conn: Option<u32>,
+    },
+    SetTimer {
+        id: TimerId,
+        at: Time,
+        timer: T,
+    },
+    CancelTimer(TimerId),
+    Emit(E),
+    Close(NodeId),
+}
+
+/// What a node can do. Implemented by the kernel's [`Cx`] and by [`Mapped`].
+pub trait Context {
+    type Msg;
+    type Timer;
+    type Event;
+    /// The current simulated time.
+    fn now(&self) -> Time;
+    /// This node's id.
+    fn me(&self) -> NodeId;
+    /// Sends `msg` to `to` on the current connection (opened on demand).
+    fn send(&mut self, to: NodeId, msg: Self::Msg);
+    /// Sends `msg` back on the connection `peer`'s message came on.
+    fn reply(&mut self, peer: Peer, msg: Self::Msg);
+    /// Arms a timer that fires `after` from now.
+    fn set_timer(&mut self, after: Duration, timer: Self::Timer) -> TimerId;
+    /// Disarms a timer (no effect if it already fired).
+    fn cancel_timer(&mut self, id: TimerId);
+    /// This node's own random stream.
+    fn rng(&mut self) -> &mut Rng;
+    /// This node's disk.
+    fn disk(&mut self) -> &mut Disk;
+    /// Records a semantic event in the trace.
+    fn emit(&mut self, event: Self::Event);
+    /// Closes this node's connection to `peer`: replies still in flight on it are dropped.
+    fn close_connection(&mut self, peer: NodeId);
+    /// Whether emitted events are kept (false in benchmarks: skip building costly events).
+    fn tracing(&self) -> bool {
+        true
+    }
+}
+
+/// The kernel's context for one handler call of a world whose node type is `N`.
+pub struct Cx<'a, N: Node> {
+    pub(crate) now: Time,
+    pub(crate) me: NodeId,
+    pub(crate) rng: &'a mut Rng,
+    pub(crate) disk: &'a mut Disk,
+    pub(crate) effects: &'a mut Vec<Effect<N::Msg, N::Timer, N::Event>>,
+    pub(crate) next_timer: &'a mut u64,
+    pub(crate) tracing: bool,
+}
+
+impl<N: Node> Context for Cx<'_, N> {
+    type Msg = N::Msg;
+    type Timer = N::Timer;
+    type Event = N::Event;
+    fn now(&self) -> Time {
+        self.now
+    }
+    fn me(&self) -> NodeId {
+        self.me
+    }
+    fn send(&mut self, to: NodeId, msg: N::Msg) {
+        self.effects.push(Effect::Send {
+            to,
+            msg,
+            conn: None,
+        });
+    }
+    fn reply(&mut self, peer: Peer, msg: N::Msg) {
+        self.effects.push(Effect::Send {
+            to: peer.node,
+            msg,
+            conn: Some(peer.conn),
+        });
+    }
+    fn set_timer(&mut self, after: Duration, timer: N::Timer) -> TimerId {
+        *self.next_timer += 1;
+        let id = TimerId(*self.next_timer);
+        self.effects.push(Effect::SetTimer {
+            id,
+            at: self.now + after,
+            timer,
+        });
+        id
+    }
+    fn cancel_timer(&mut self, id: TimerId) {
+        self.effects.push(Effect::CancelTimer(id));
+    }
+    fn rng(&mut self) -> &mut Rng {
+        self.rng
+    }
+    fn disk(&mut self) -> &mut Disk {
+        self.disk
+    }
+    fn emit(&mut self, event: N::Event) {
+        if self.tracing {
+            self.effects.push(Effect::Emit(event));
+        }
+    }
+    fn close_connection(&mut self, peer: NodeId) {
+        self.effects.push(Effect::Close(peer));
+    }
+    fn tracing(&self) -> bool {
+        self.tracing
+    }
+}
+
+/// Adapts a context to a node component with narrower types, converting with `From`.
+pub struct Mapped<'a, C: ?Sized, M, T, E> {
+    inner: &'a mut C,
+    _types: std::marker::PhantomData<fn(M, T, E)>,
+}
+
+impl<'a, C: Context + ?Sized, M, T, E> Mapped<'a, C, M, T, E> {
+    pub fn new(inner: &'a mut C) -> Self {
+        Mapped {
+            inner,
+            _types: std::marker::PhantomData,
+        }
+    }
+}
+
+impl<C, M, T, E> Context for Mapped<'_, C, M, T, E>
+where
+    C: Context + ?Sized,
+    C::Msg: From<M>,
+    C::Timer: From<T>,
+    C::Event: From<E>,
+{
+    type Msg = M;
+    type Timer = T;
+    type Event = E;
+    fn now(&self) -> Time {
+        self.inner.now()
+    }
+    fn me(&self) -> NodeId {
+        self.inner.me()
+    }
+    fn send(&mut self, to: NodeId, msg: M) {
+        self.inner.send(to, msg.into());
+    }
+    fn reply(&mut self, peer: Peer, msg: M) {
+        self.inner.reply(peer, msg.into());
+    }
+    fn set_timer(&mut self, after: Duration, timer: T) -> TimerId {
+        self.inner.set_timer(after, timer.into())
+    }
+    fn cancel_timer(&mut self, id: TimerId) {
+        self.inner.cancel_timer(id);
+    }
+    fn rng(&mut self) -> &mut Rng {
+        self.inner.rng()
+    }
+    fn disk(&mut self) -> &mut Disk {
+        self.inner.disk()
+    }
+    fn emit(&mut self, event: E) {
+        if self.inner.tracing() {
+            self.inner.emit(event.into());
+        }
+    }
+    fn close_connection(&mut self, peer: NodeId) {
+        self.inner.close_connection(peer);
+    }
+    fn tracing(&self) -> bool {
+        self.inner.tracing()
+    }
+}
+
+/// A world's node type: usually an enum over every kind of node (static dispatch).
+///
+/// A crash drops the node value; a restart starts again from a clone of the value the node
+/// was added with (its blueprint: configuration, no history) and calls `on_start`, which
+/// must rebuild state from `cx.disk()` — the only thing that survives.
+pub trait Node: Clone {
+    type Msg: Clone + fmt::Debug;
+    type Timer: Clone + fmt::Debug;
+    type Event: Clone + fmt::Debug + std::hash::Hash;
+
+    fn on_start(&mut self, cx: &mut Cx<'_, Self>);
+    fn on_message(&mut self, cx: &mut Cx<'_, Self>, from: Peer, msg: Self::Msg);
+    fn on_timer(&mut self, cx: &mut Cx<'_, Self>, timer: Self::Timer);
+    /// An application-level fault such as "stop polling" (see the fault model). Default: ignored.
+    fn on_signal(&mut self, _cx: &mut Cx<'_, Self>, _signal: &str) {}
+
+    /// A short name for a message kind, shown in the trace and the message-flow view.
+    fn msg_label(msg: &Self::Msg) -> &'static str;
+    /// A short name for a timer kind.
+    fn timer_label(timer: &Self::Timer) -> &'static str;
+    /// Approximate size of a message on the wire, in bytes (for statistics).
+    fn msg_bytes(_msg: &Self::Msg) -> usize {
+        64
+    }
+    /// One plain-language line explaining an emitted event.
+    fn explain(event: &Self::Event) -> String {
+        format!("{event:?}")
+    }
+    /// Resolves a role target such as `leader(orders-0)` to a node, at the moment a fault
+    /// fires. Plain node names are resolved by the kernel itself.
+    fn resolve_role(_world: &super::world::World<Self>, _role: &str) -> Option<NodeId> {
+        None
+    }
+}

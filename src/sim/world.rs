@@ -1,0 +1,800 @@
+//! The world: every node, the network, the disks, the clock and the event queue, driven one
+//! event at a time. Events are ordered by (time, insertion sequence): ties never depend on
+//! memory addresses or hash order, so a run is a pure function of (setup, seed).
+//!
+//! The whole world is `Clone`; the replay controller keeps clones as checkpoints.
+
+use std::cmp::Ordering;
+use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
+
+use super::disk::Disk;
+use super::fault::{Fault, FaultSpec};
+use super::network::{LinkModel, Network};
+use super::node::{Cx, Effect, Node, NodeId, Peer, TimerId};
+use super::rng::{self, stream, Rng};
+use super::time::{Duration, Time};
+use super::trace::{DropReason, Trace, TraceKind, TraceMode, TraceRecord};
+
+/// Whether a node is running.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
+pub enum Status {
+    Up,
+    /// Stalled: events addressed to it wait until it resumes.
+    Paused,
+    /// Crashed (killed or lost power) and not restarted yet.
+    Down,
+}
+
+#[derive(Clone, Debug)]
+enum Ev<N: Node> {
+    Start {
+        node: NodeId,
+        inc: u32,
+    },
+    Deliver {
+        from: NodeId,
+        to: NodeId,
+        to_inc: u32,
+        conn: u32,
+        reply: bool,
+        sent: Time,
+        msg: N::Msg,
+    },
+    Timer {
+        node: NodeId,
+        inc: u32,
+        id: TimerId,
+        timer: N::Timer,
+    },
+    Fault(FaultSpec),
+    /// A revert of a role-targeted fault, with the node it resolved to.
+    Revert(Fault),
+    Writeback,
+}
+
+#[derive(Clone, Debug)]
+struct Scheduled<N: Node> {
+    at: Time,
+    seq: u64,
+    ev: Ev<N>,
+}
+
+impl<N: Node> PartialEq for Scheduled<N> {
+    fn eq(&self, o: &Self) -> bool {
+        self.at == o.at && self.seq == o.seq
+    }
+}
+impl<N: Node> Eq for Scheduled<N> {}
+impl<N: Node> PartialOrd for Scheduled<N> {
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+impl<N: Node> Ord for Scheduled<N> {
+    // Reversed: BinaryHeap is a max-heap and we want the earliest (time, seq) first.
+    fn cmp(&self, o: &Self) -> Ordering {
+        (o.at, o.seq).cmp(&(self.at, self.seq))
+    }
+}
+
+#[derive(Clone, Debug)]
+struct Slot<N: Node> {
+    name: String,
+    node: N,
+    blueprint: N,
+    status: Status,
+    incarnation: u32,
+    rng: Rng,
+    disk: Disk,
+    held: Vec<Scheduled<N>>,
+}
+
+/// Why `run_until` returned.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum RunEnd {
+    /// Simulated time reached the bound.
+    TimeLimit,
+    /// The event-count bound was hit.
+    EventLimit,
+    /// Nothing left to do.
+    Quiescent,
+}
+
+/// The simulated world.
+#[derive(Clone, Debug)]
+pub struct World<N: Node> {
+    seed: u64,
+    now: Time,
+    seq: u64,
+    events: u64,
+    queue: BinaryHeap<Scheduled<N>>,
+    slots: Vec<Slot<N>>,
+    net: Network,
+    net_rng: Rng,
+    disk_rng: Rng,
+    effects: Vec<Effect<N::Msg, N::Timer, N::Event>>,
+    next_timer: u64,
+    cancelled: BTreeSet<TimerId>,
+    clogged: BTreeMap<(NodeId, NodeId), Vec<Scheduled<N>>>,
+    writeback: Option<Duration>,
+    trace: Trace<N::Event>,
+}
+
+impl<N: Node> World<N> {
+    /// An empty world whose randomness all derives from `seed`.
+    pub fn new(seed: u64, mode: TraceMode) -> Self {
+        World {
+            seed,
+            now: Time::ZERO,
+            seq: 0,
+            events: 0,
+            queue: BinaryHeap::new(),
+            slots: Vec::new(),
+            net: Network::default(),
+            net_rng: rng::derive(seed, stream::NETWORK),
+            disk_rng: rng::derive(seed, stream::DISK),
+            effects: Vec::new(),
+            next_timer: 0,
+            cancelled: BTreeSet::new(),
+            clogged: BTreeMap::new(),
+            writeback: None,
+            trace: Trace::new(mode),
+        }
+    }
+
+    /// Adds a node that starts at `start`. Its random stream depends only on (seed, id).
+    pub fn add_node(&mut self, name: &str, node: N, start: Time) -> NodeId {
+        let id = NodeId(self.slots.len() as u32);
+        self.slots.push(Slot {
+            name: name.to_string(),
+            blueprint: node.clone(),
+            node,
+            status: Status::Up,
+            incarnation: 0,
+            rng: rng::derive(self.seed, stream::NODE_BASE + id.0 as u64),
+            disk: Disk::new(),
+            held: Vec::new(),
+        });
+        self.net.grow(self.slots.len());
+        self.push(start, Ev::Start { node: id, inc: 0 });
+        id
+    }
+
+    /// Sets every link's model (call before adding nodes or after: both work).
+    pub fn set_link_model(&mut self, model: LinkModel) {
+        self.net.set_default_model(model);
+    }
+
+    /// Sets one directed link's model.
+    pub fn set_link(&mut self, from: NodeId, to: NodeId, model: LinkModel) {
+        self.net.set_model(from, to, model);
+    }
+
+    /// Enables the OS's periodic writeback: every `every`, all disks are flushed.
+    pub fn set_writeback(&mut self, every: Duration) {
+        self.writeback = Some(every);
+        self.push(self.now + every, Ev::Writeback);
+    }
+
+    /// Schedules a fault at `at`.
+    pub fn schedule_fault(&mut self, at: Time, spec: impl Into<FaultSpec>) {
+        self.push(at, Ev::Fault(spec.into()));
+    }
+
+    fn push(&mut self, at: Time, ev: Ev<N>) {
+        self.seq += 1;
+        self.queue.push(Scheduled {
+            at,
+            seq: self.seq,
+            ev,
+        });
+    }
+
+    // ---- read access (view models, checkers, role resolution) ----
+
+    pub fn seed(&self) -> u64 {
+        self.seed
+    }
+    pub fn now(&self) -> Time {
+        self.now
+    }
+    /// Kernel events processed so far.
+    pub fn events(&self) -> u64 {
+        self.events
+    }
+    pub fn trace(&self) -> &Trace<N::Event> {
+        &self.trace
+    }
+    pub fn network(&self) -> &Network {
+        &self.net
+    }
+    pub fn node_count(&self) -> usize {
+        self.slots.len()
+    }
+    pub fn node_ids(&self) -> impl Iterator<Item = NodeId> {
+        (0..self.slots.len() as u32).map(NodeId)
+    }
+    pub fn node(&self, id: NodeId) -> &N {
+        &self.slots[id.index()].node
+    }
+    /// Mutable access for setup before the run (not for use during a run).
+    pub fn node_mut(&mut self, id: NodeId) -> &mut N {
+        &mut self.slots[id.index()].node
+    }
+    pub fn name(&self, id: NodeId) -> &str {
+        &self.slots[id.index()].name
+    }
+    pub fn status(&self, id: NodeId) -> Status {
+        self.slots[id.index()].status
+    }
+    pub fn incarnation(&self, id: NodeId) -> u32 {
+        self.slots[id.index()].incarnation
+    }
+    pub fn disk(&self, id: NodeId) -> &Disk {
+        &self.slots[id.index()].disk
+    }
+    pub fn find(&self, name: &str) -> Option<NodeId> {
+        self.slots
+            .iter()
+            .position(|s| s.name == name)
+            .map(|i| NodeId(i as u32))
+    }
+    /// Time of the next pending event, if any.
+    pub fn next_event_time(&self) -> Option<Time> {
+        self.queue.peek().map(|s| s.at)
+    }
+    /// Messages currently queued (in flight or held).
+    pub fn pending(&self) -> usize {
+        self.queue.len()
+    }
+
+    // ---- running ----
+
+    /// Runs until simulated time passes `end`, `max_events` events have been processed in
+    /// total, or nothing is left to do.
+    pub fn run_until(&mut self, end: Time, max_events: u64) -> RunEnd {
+        loop {
+            if self.events >= max_events {
+                return RunEnd::EventLimit;
+            }
+            if !self.step_until(end) {
+                if self.queue.is_empty() {
+                    return RunEnd::Quiescent;
+                }
+                self.now = self.now.max(end);
+                return RunEnd::TimeLimit;
+            }
+        }
+    }
+
+    /// Processes the next event (skipping stale queue entries). Returns false when nothing
+    /// is left.
+    pub fn step(&mut self) -> bool {
+        self.step_until(Time::MAX)
+    }
+
+    /// Processes queue entries due at or before `end` until one counts as an event.
+    /// Returns false when no such entry is left.
+    pub fn step_until(&mut self, end: Time) -> bool {
+        while self.queue.peek().is_some_and(|s| s.at <= end) {
+            let s = self.queue.pop().expect("peeked");
+            debug_assert!(s.at >= self.now, "time went backwards");
+            self.now = s.at;
+            if self.process(s) {
+                return true;
+            }
+        }
+        false
+    }
+
+    fn begin_event(&mut self) -> u64 {
+        self.events += 1;
+        self.events
+    }
+
+    fn record(&mut self, kind: TraceKind<N::Event>) {
+        let rec = TraceRecord {
+            event: self.events,
+            time: self.now,
+            kind,
+        };
+        self.trace.record(rec);
+    }
+
+    /// Handles one queue entry; returns whether it counted as an event.
+    fn process(&mut self, s: Scheduled<N>) -> bool {
+        match s.ev {
+            Ev::Start { node, inc } => {
+                let slot = &self.slots[node.index()];
+                if slot.incarnation != inc || slot.status == Status::Down {
+                    return false;
+                }
+                if slot.status == Status::Paused {
+                    self.slots[node.index()].held.push(Scheduled {
+                        ev: Ev::Start { node, inc },
+                        ..s
+                    });
+                    return false;
+                }
+                self.begin_event();
+                self.record(TraceKind::Start {
+                    node,
+                    incarnation: inc,
+                });
+                self.dispatch(node, |n, cx| n.on_start(cx));
+                true
+            }
+            Ev::Timer {
+                node,
+                inc,
+                id,
+                timer,
+            } => self.on_timer_event(s.at, s.seq, node, inc, id, timer),
+            Ev::Deliver { .. } => self.on_deliver(s),
+            Ev::Fault(spec) => {
+                self.begin_event();
+                self.apply_fault(spec);
+                true
+            }
+            Ev::Revert(fault) => {
+                self.begin_event();
+                self.apply_fault(fault.into());
+                true
+            }
+            Ev::Writeback => {
+                for slot in &mut self.slots {
+                    if slot.status != Status::Down || slot.incarnation > 0 {
+                        slot.disk.flush_all();
+                    }
+                }
+                if let Some(every) = self.writeback {
+                    self.push(self.now + every, Ev::Writeback);
+                }
+                false
+            }
+        }
+    }
+
+    fn on_timer_event(
+        &mut self,
+        at: Time,
+        seq: u64,
+        node: NodeId,
+        inc: u32,
+        id: TimerId,
+        timer: N::Timer,
+    ) -> bool {
+        if !self.cancelled.is_empty() && self.cancelled.remove(&id) {
+            return false;
+        }
+        let slot = &mut self.slots[node.index()];
+        if slot.incarnation != inc || slot.status == Status::Down {
+            return false;
+        }
+        if slot.status == Status::Paused {
+            slot.held.push(Scheduled {
+                at,
+                seq,
+                ev: Ev::Timer {
+                    node,
+                    inc,
+                    id,
+                    timer,
+                },
+            });
+            return false;
+        }
+        self.begin_event();
+        let label = N::timer_label(&timer);
+        self.record(TraceKind::Timer { node, timer: label });
+        self.dispatch(node, |n, cx| n.on_timer(cx, timer));
+        true
+    }
+
+    fn on_deliver(&mut self, s: Scheduled<N>) -> bool {
+        let Ev::Deliver {
+            from,
+            to,
+            to_inc,
+            conn,
+            reply,
+            sent,
+            ref msg,
+        } = s.ev
+        else {
+            unreachable!("on_deliver called with a non-delivery");
+        };
+        let label = N::msg_label(msg);
+        if self.net.link(from, to).clogged {
+            self.begin_event();
+            self.record(TraceKind::Held {
+                from,
+                to,
+                msg: label,
+            });
+            self.clogged.entry((from, to)).or_default().push(s);
+            return true;
+        }
+        let slot = &self.slots[to.index()];
+        if slot.status == Status::Paused && slot.incarnation == to_inc {
+            self.slots[to.index()].held.push(s);
+            return false;
+        }
+        self.net.link_mut(from, to).in_flight -= 1;
+        let reason = if self.net.link(from, to).cut {
+            Some(DropReason::Partitioned)
+        } else if slot.status == Status::Down {
+            Some(DropReason::NodeDown)
+        } else if slot.incarnation != to_inc {
+            Some(DropReason::StaleIncarnation)
+        } else if reply && self.net.conn(from, to) != conn {
+            Some(DropReason::ConnectionClosed)
+        } else {
+            None
+        };
+        self.begin_event();
+        if let Some(reason) = reason {
+            self.record(TraceKind::Drop {
+                from,
+                to,
+                msg: label,
+                sent,
+                reason,
+            });
+            return true;
+        }
+        self.record(TraceKind::Deliver {
+            from,
+            to,
+            msg: label,
+            sent,
+        });
+        let Ev::Deliver { msg, .. } = s.ev else {
+            unreachable!()
+        };
+        let peer = Peer { node: from, conn };
+        self.dispatch(to, |n, cx| n.on_message(cx, peer, msg));
+        true
+    }
+
+    /// Runs one handler of `node` and applies the effects it recorded.
+    fn dispatch(&mut self, node: NodeId, f: impl FnOnce(&mut N, &mut Cx<'_, N>)) {
+        let mut effects = std::mem::take(&mut self.effects);
+        let tracing = self.trace.mode != TraceMode::Off;
+        {
+            let slot = &mut self.slots[node.index()];
+            let mut cx = Cx {
+                now: self.now,
+                me: node,
+                rng: &mut slot.rng,
+                disk: &mut slot.disk,
+                effects: &mut effects,
+                next_timer: &mut self.next_timer,
+                tracing,
+            };
+            f(&mut slot.node, &mut cx);
+        }
+        for e in effects.drain(..) {
+            self.apply_effect(node, e);
+        }
+        self.effects = effects;
+    }
+
+    fn apply_effect(&mut self, me: NodeId, e: Effect<N::Msg, N::Timer, N::Event>) {
+        match e {
+            Effect::Send { to, msg, conn } => self.send(me, to, msg, conn),
+            Effect::SetTimer { id, at, timer } => {
+                let inc = self.slots[me.index()].incarnation;
+                self.push(
+                    at,
+                    Ev::Timer {
+                        node: me,
+                        inc,
+                        id,
+                        timer,
+                    },
+                );
+            }
+            Effect::CancelTimer(id) => {
+                self.cancelled.insert(id);
+            }
+            Effect::Emit(event) => self.record(TraceKind::Emit { node: me, event }),
+            Effect::Close(peer) => self.net.reset(me, peer),
+        }
+    }
+
+    fn send(&mut self, from: NodeId, to: NodeId, msg: N::Msg, conn: Option<u32>) {
+        let reply = conn.is_some();
+        let conn = conn.unwrap_or_else(|| self.net.conn(from, to));
+        let sent = self.now;
+        if self.net.link(from, to).cut {
+            let label = N::msg_label(&msg);
+            self.record(TraceKind::Drop {
+                from,
+                to,
+                msg: label,
+                sent,
+                reason: DropReason::Partitioned,
+            });
+            return;
+        }
+        let (at, dup) = self.net.schedule(from, to, self.now, &mut self.net_rng);
+        let Some(at) = at else {
+            let label = N::msg_label(&msg);
+            self.record(TraceKind::Drop {
+                from,
+                to,
+                msg: label,
+                sent,
+                reason: DropReason::Lost,
+            });
+            return;
+        };
+        let to_inc = self.slots[to.index()].incarnation;
+        if let Some(dup_at) = dup {
+            self.net.link_mut(from, to).in_flight += 1;
+            let ev = Ev::Deliver {
+                from,
+                to,
+                to_inc,
+                conn,
+                reply,
+                sent,
+                msg: msg.clone(),
+            };
+            self.push(dup_at, ev);
+        }
+        self.net.link_mut(from, to).in_flight += 1;
+        let ev = Ev::Deliver {
+            from,
+            to,
+            to_inc,
+            conn,
+            reply,
+            sent,
+            msg,
+        };
+        self.push(at, ev);
+    }
+
+    // ---- faults ----
+
+    /// Resolves a target name: a node name first, then a role via the node type.
+    pub fn resolve(&self, target: &str) -> Option<NodeId> {
+        self.find(target).or_else(|| N::resolve_role(self, target))
+    }
+
+    fn apply_fault(&mut self, spec: FaultSpec) {
+        let verb = spec.fault.verb();
+        match self.resolve_fault(&spec.fault) {
+            Err(unresolved) => self.record(TraceKind::Fault {
+                verb,
+                nodes: vec![],
+                count: 0,
+                unresolved: Some(unresolved),
+            }),
+            Ok(resolved) => {
+                let (nodes, count) = self.execute(&resolved);
+                self.record(TraceKind::Fault {
+                    verb,
+                    nodes,
+                    count,
+                    unresolved: None,
+                });
+                if let (Some(after), Some(rev)) = (spec.revert_after, revert_of(&resolved)) {
+                    self.push(self.now + after, Ev::Revert(rev));
+                }
+            }
+        }
+    }
+
+    /// Replaces every target of `fault` by the name of the node it resolves to now.
+    fn resolve_fault(&self, fault: &Fault) -> Result<Fault, String> {
+        let r = |t: &String| -> Result<String, String> {
+            self.resolve(t)
+                .map(|id| self.name(id).to_string())
+                .ok_or_else(|| t.clone())
+        };
+        Ok(match fault {
+            Fault::Kill(t) => Fault::Kill(r(t)?),
+            Fault::PowerLoss { target, torn } => Fault::PowerLoss {
+                target: r(target)?,
+                torn: *torn,
+            },
+            Fault::Restart(t) => Fault::Restart(r(t)?),
+            Fault::Pause(t) => Fault::Pause(r(t)?),
+            Fault::Resume(t) => Fault::Resume(r(t)?),
+            Fault::Isolate(t) => Fault::Isolate(r(t)?),
+            Fault::Partition(groups) => Fault::Partition(
+                groups
+                    .iter()
+                    .map(|g| g.iter().map(r).collect::<Result<Vec<_>, _>>())
+                    .collect::<Result<Vec<_>, _>>()?,
+            ),
+            Fault::Cut { from, to } => Fault::Cut {
+                from: r(from)?,
+                to: r(to)?,
+            },
+            Fault::Heal => Fault::Heal,
+            Fault::Clog { from, to } => Fault::Clog {
+                from: r(from)?,
+                to: r(to)?,
+            },
+            Fault::Unclog { from, to } => Fault::Unclog {
+                from: r(from)?,
+                to: r(to)?,
+            },
+            Fault::Reset { a, b } => Fault::Reset { a: r(a)?, b: r(b)? },
+            Fault::Signal { target, signal } => Fault::Signal {
+                target: r(target)?,
+                signal: signal.clone(),
+            },
+        })
+    }
+
+    /// Carries out a resolved fault; returns the nodes involved and a count for the trace.
+    fn execute(&mut self, fault: &Fault) -> (Vec<NodeId>, u64) {
+        let id = |w: &Self, n: &String| w.find(n).expect("resolved target");
+        match fault {
+            Fault::Kill(t) => {
+                let n = id(self, t);
+                self.crash(n);
+                (vec![n], 0)
+            }
+            Fault::PowerLoss { target, torn } => {
+                let n = id(self, target);
+                self.crash(n);
+                let lost = self.slots[n.index()]
+                    .disk
+                    .power_loss(*torn, &mut self.disk_rng);
+                (vec![n], lost as u64)
+            }
+            Fault::Restart(t) => {
+                let n = id(self, t);
+                self.restart(n);
+                (vec![n], 0)
+            }
+            Fault::Pause(t) => {
+                let n = id(self, t);
+                if self.slots[n.index()].status == Status::Up {
+                    self.slots[n.index()].status = Status::Paused;
+                }
+                (vec![n], 0)
+            }
+            Fault::Resume(t) => {
+                let n = id(self, t);
+                self.resume(n);
+                (vec![n], 0)
+            }
+            Fault::Isolate(t) => {
+                let n = id(self, t);
+                for other in 0..self.slots.len() as u32 {
+                    self.net.set_cut(n, NodeId(other), true);
+                    self.net.set_cut(NodeId(other), n, true);
+                }
+                (vec![n], 0)
+            }
+            Fault::Partition(groups) => {
+                let ids: Vec<Vec<NodeId>> = groups
+                    .iter()
+                    .map(|g| g.iter().map(|n| id(self, n)).collect())
+                    .collect();
+                for (i, ga) in ids.iter().enumerate() {
+                    for gb in ids.iter().skip(i + 1) {
+                        for &a in ga {
+                            for &b in gb {
+                                self.net.set_cut(a, b, true);
+                                self.net.set_cut(b, a, true);
+                            }
+                        }
+                    }
+                }
+                (ids.concat(), 0)
+            }
+            Fault::Cut { from, to } => {
+                let (a, b) = (id(self, from), id(self, to));
+                self.net.set_cut(a, b, true);
+                (vec![a, b], 0)
+            }
+            Fault::Heal => {
+                self.net.heal();
+                (vec![], 0)
+            }
+            Fault::Clog { from, to } => {
+                let (a, b) = (id(self, from), id(self, to));
+                self.net.link_mut(a, b).clogged = true;
+                (vec![a, b], 0)
+            }
+            Fault::Unclog { from, to } => {
+                let (a, b) = (id(self, from), id(self, to));
+                let released = self.unclog(a, b);
+                (vec![a, b], released)
+            }
+            Fault::Reset { a, b } => {
+                let (x, y) = (id(self, a), id(self, b));
+                self.net.reset(x, y);
+                (vec![x, y], 0)
+            }
+            Fault::Signal { target, signal } => {
+                let n = id(self, target);
+                if self.slots[n.index()].status == Status::Up {
+                    let sig = signal.clone();
+                    self.dispatch(n, |node, cx| node.on_signal(cx, &sig));
+                }
+                (vec![n], 0)
+            }
+        }
+    }
+
+    /// The node's process dies: its state, timers and queued work are gone, its connections
+    /// are reset. Its disk stays as it is (the caller applies power loss if any).
+    fn crash(&mut self, n: NodeId) {
+        let slot = &mut self.slots[n.index()];
+        slot.status = Status::Down;
+        slot.incarnation += 1;
+        slot.node = slot.blueprint.clone();
+        let held = std::mem::take(&mut slot.held);
+        for s in held {
+            if let Ev::Deliver { from, to, .. } = s.ev {
+                self.net.link_mut(from, to).in_flight -= 1;
+            }
+        }
+        for other in 0..self.slots.len() as u32 {
+            self.net.reset(n, NodeId(other));
+        }
+    }
+
+    fn restart(&mut self, n: NodeId) {
+        if self.slots[n.index()].status != Status::Down {
+            self.crash(n);
+        }
+        let slot = &mut self.slots[n.index()];
+        slot.status = Status::Up;
+        slot.incarnation += 1;
+        let inc = slot.incarnation;
+        self.push(self.now, Ev::Start { node: n, inc });
+    }
+
+    fn resume(&mut self, n: NodeId) {
+        let slot = &mut self.slots[n.index()];
+        if slot.status != Status::Paused {
+            return;
+        }
+        slot.status = Status::Up;
+        let held = std::mem::take(&mut slot.held);
+        for s in held {
+            // Re-queued now, in their original order.
+            self.push(self.now, s.ev);
+        }
+    }
+
+    fn unclog(&mut self, a: NodeId, b: NodeId) -> u64 {
+        self.net.link_mut(a, b).clogged = false;
+        let held = self.clogged.remove(&(a, b)).unwrap_or_default();
+        let n = held.len() as u64;
+        for s in held {
+            self.push(self.now, s.ev);
+        }
+        self.net.link_mut(a, b).last_arrival = self.now;
+        n
+    }
+}
+
+/// The fault that undoes `fault` (for `for = "10s"`), targeting the same resolved nodes.
+fn revert_of(fault: &Fault) -> Option<Fault> {
+    Some(match fault {
+        Fault::Kill(t) => Fault::Restart(t.clone()),
+        Fault::PowerLoss { target, .. } => Fault::Restart(target.clone()),
+        Fault::Pause(t) => Fault::Resume(t.clone()),
+        Fault::Isolate(_) | Fault::Partition(_) | Fault::Cut { .. } => Fault::Heal,
+        Fault::Clog { from, to } => Fault::Unclog {
+            from: from.clone(),
+            to: to.clone(),
+        },
+        Fault::Signal { target, signal } => Fault::Signal {
+            target: target.clone(),
+            signal: format!("end-{signal}"),
+        },
+        _ => return None,
+    })
+}
