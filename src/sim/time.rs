@@ -82,7 +82,7 @@ impl Add for Duration {
 pub fn fmt_us(us: u64, f: &mut fmt::Formatter<'_>) -> fmt::Result {
     if us >= 1_000_000 {
         write!(f, "{}.{:03}s", us / 1_000_000, (us % 1_000_000) / 1_000)
-    } else if us >= 1_000 && us % 1_000 == 0 {
+    } else if us >= 1_000 && us.is_multiple_of(1_000) {
         write!(f, "{}ms", us / 1_000)
     } else if us >= 1_000 {
         write!(f, "{}.{:03}ms", us / 1_000, us % 1_000)
