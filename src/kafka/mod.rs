@@ -1,1 +1,15 @@
-//! The system under test: Kafka brokers, controller and clients, written sans-IO.
+//! The system under test: Kafka brokers, the controller and the clients, written sans-IO
+//! against the kernel's [`Context`](crate::sim::Context). Nothing here reads a clock, opens
+//! a socket or spawns a thread; names follow Kafka's (configs, errors, APIs, concepts).
+
+pub mod errors;
+pub mod event;
+pub mod protocol;
+pub mod record;
+pub mod types;
+
+pub use errors::ErrorCode;
+pub use event::KafkaEvent;
+pub use protocol::Msg;
+pub use record::{Batch, Record, RecordBatch};
+pub use types::*;

@@ -89,7 +89,8 @@ pub trait Context {
     fn emit(&mut self, event: Self::Event);
     /// Closes this node's connection to `peer`: replies still in flight on it are dropped.
     fn close_connection(&mut self, peer: NodeId);
-    /// Whether emitted events are kept (false in benchmarks: skip building costly events).
+    /// Whether emitted events are recorded (false when the trace is off: skip building
+    /// costly events; history events are kept regardless).
     fn tracing(&self) -> bool {
         true
     }
@@ -150,7 +151,7 @@ impl<N: Node> Context for Cx<'_, N> {
         self.disk
     }
     fn emit(&mut self, event: N::Event) {
-        if self.tracing {
+        if self.tracing || N::keep(&event) {
             self.effects.push(Effect::Emit(event));
         }
     }
@@ -212,9 +213,7 @@ where
         self.inner.disk()
     }
     fn emit(&mut self, event: E) {
-        if self.inner.tracing() {
-            self.inner.emit(event.into());
-        }
+        self.inner.emit(event.into());
     }
     fn close_connection(&mut self, peer: NodeId) {
         self.inner.close_connection(peer);
@@ -251,6 +250,11 @@ pub trait Node: Clone {
     /// One plain-language line explaining an emitted event.
     fn explain(event: &Self::Event) -> String {
         format!("{event:?}")
+    }
+    /// Whether an emitted event must be kept even when the trace is only hashed (the
+    /// client history the checker needs). Default: no.
+    fn keep(_event: &Self::Event) -> bool {
+        false
     }
     /// Resolves a role target such as `leader(orders-0)` to a node, at the moment a fault
     /// fires. Plain node names are resolved by the kernel itself.

@@ -118,6 +118,8 @@ pub struct World<N: Node> {
     clogged: BTreeMap<(NodeId, NodeId), Vec<Scheduled<N>>>,
     writeback: Option<Duration>,
     trace: Trace<N::Event>,
+    /// Emitted events `N::keep` selects, kept in every trace mode (the client history).
+    kept: Vec<TraceRecord<N::Event>>,
 }
 
 impl<N: Node> World<N> {
@@ -139,6 +141,7 @@ impl<N: Node> World<N> {
             clogged: BTreeMap::new(),
             writeback: None,
             trace: Trace::new(mode),
+            kept: Vec::new(),
         }
     }
 
@@ -204,6 +207,10 @@ impl<N: Node> World<N> {
     }
     pub fn trace(&self) -> &Trace<N::Event> {
         &self.trace
+    }
+    /// Emitted events kept whatever the trace mode (see `Node::keep`).
+    pub fn kept(&self) -> &[TraceRecord<N::Event>] {
+        &self.kept
     }
     pub fn network(&self) -> &Network {
         &self.net
@@ -498,7 +505,19 @@ impl<N: Node> World<N> {
             Effect::CancelTimer(id) => {
                 self.cancelled.insert(id);
             }
-            Effect::Emit(event) => self.record(TraceKind::Emit { node: me, event }),
+            Effect::Emit(event) => {
+                if N::keep(&event) {
+                    self.kept.push(TraceRecord {
+                        event: self.events,
+                        time: self.now,
+                        kind: TraceKind::Emit {
+                            node: me,
+                            event: event.clone(),
+                        },
+                    });
+                }
+                self.record(TraceKind::Emit { node: me, event })
+            }
             Effect::Close(peer) => self.net.reset(me, peer),
         }
     }

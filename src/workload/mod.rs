@@ -1,4 +1,7 @@
 //! Application actors that drive the system: the ping demo, producer and consumer
-//! applications, and the synchronous RPC baseline.
+//! applications, and the synchronous RPC baseline; plus the world's node enum and the
+//! client history they record.
 
+pub mod actor;
+pub mod history;
 pub mod ping;

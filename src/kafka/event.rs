@@ -1,0 +1,201 @@
+//! Semantic events the Kafka nodes emit into the trace: what a learner wants to see happen
+//! (an append, a high-watermark advance, an ISR change, an election, a truncation, a produce
+//! acknowledged, a rebalance, a commit). The checker counts some of them and the UI puts
+//! markers on the timeline for others. Each has a one-line explanation.
+
+use serde::Serialize;
+
+use super::errors::ErrorCode;
+use super::types::{BrokerId, Generation, LeaderEpoch, Offset, TopicPartition};
+
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(tag = "type", rename_all = "kebab-case")]
+pub enum KafkaEvent {
+    // ---- controller
+    BrokerRegistered {
+        broker: BrokerId,
+        broker_epoch: i64,
+    },
+    BrokerFenced {
+        broker: BrokerId,
+    },
+    BrokerUnfenced {
+        broker: BrokerId,
+    },
+    LeaderElected {
+        tp: TopicPartition,
+        leader: BrokerId,
+        leader_epoch: LeaderEpoch,
+        isr: Vec<BrokerId>,
+        unclean: bool,
+    },
+    PartitionOffline {
+        tp: TopicPartition,
+        leader_epoch: LeaderEpoch,
+    },
+    IsrChanged {
+        tp: TopicPartition,
+        isr: Vec<BrokerId>,
+        partition_epoch: i32,
+    },
+    // ---- broker / replication
+    BecameLeader {
+        tp: TopicPartition,
+        leader_epoch: LeaderEpoch,
+        leo: Offset,
+    },
+    BecameFollower {
+        tp: TopicPartition,
+        leader: Option<BrokerId>,
+        leader_epoch: LeaderEpoch,
+    },
+    Appended {
+        tp: TopicPartition,
+        base_offset: Offset,
+        records: u32,
+        leader_epoch: LeaderEpoch,
+        first_value: u64,
+    },
+    Replicated {
+        tp: TopicPartition,
+        base_offset: Offset,
+        records: u32,
+    },
+    HighWatermark {
+        tp: TopicPartition,
+        hw: Offset,
+    },
+    Truncated {
+        tp: TopicPartition,
+        from_leo: Offset,
+        to: Offset,
+        /// Number of records removed.
+        removed: u64,
+        reason: TruncationReason,
+    },
+    ProduceRejected {
+        tp: TopicPartition,
+        error: ErrorCode,
+    },
+    LogRecovered {
+        tp: TopicPartition,
+        leo: Offset,
+        hw: Offset,
+    },
+    IsrShrinkRequested {
+        tp: TopicPartition,
+        new_isr: Vec<BrokerId>,
+    },
+    IsrExpandRequested {
+        tp: TopicPartition,
+        new_isr: Vec<BrokerId>,
+    },
+    // ---- clients
+    ProduceAcked {
+        tp: TopicPartition,
+        base_offset: Offset,
+        records: u32,
+    },
+    ProduceFailed {
+        tp: TopicPartition,
+        error: ErrorCode,
+        records: u32,
+        will_retry: bool,
+    },
+    RebalanceStarted {
+        group: String,
+        generation: Generation,
+        reason: String,
+    },
+    RebalanceCompleted {
+        group: String,
+        generation: Generation,
+        members: u32,
+    },
+    PartitionsAssigned {
+        group: String,
+        generation: Generation,
+        partitions: Vec<TopicPartition>,
+    },
+    PartitionsRevoked {
+        group: String,
+        partitions: Vec<TopicPartition>,
+    },
+    OffsetCommitted {
+        group: String,
+        tp: TopicPartition,
+        offset: Offset,
+    },
+    CommitFailed {
+        group: String,
+        error: ErrorCode,
+    },
+    OffsetReset {
+        tp: TopicPartition,
+        offset: Offset,
+        reason: ErrorCode,
+    },
+}
+
+/// Why a replica cut its log.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum TruncationReason {
+    /// Leader-epoch based (KIP-101/KIP-279): removed what diverges from the leader.
+    LeaderEpoch,
+    /// Pre-0.11 behaviour (the `replication.truncation = "high-watermark"` switch).
+    HighWatermark,
+    /// A follower found offsets below the leader's log start.
+    OutOfRange,
+}
+
+impl KafkaEvent {
+    /// One plain-language line for learners.
+    pub fn explain(&self) -> String {
+        use KafkaEvent::*;
+        match self {
+            BrokerRegistered { broker, broker_epoch } => format!("broker {broker} registered with the controller (broker epoch {broker_epoch})"),
+            BrokerFenced { broker } => format!("controller fenced broker {broker}: no heartbeat within broker.session.timeout.ms; it leaves every ISR and loses leadership"),
+            BrokerUnfenced { broker } => format!("controller unfenced broker {broker}: it caught up with the metadata log"),
+            LeaderElected { tp, leader, leader_epoch, isr, unclean: false } => format!("controller elected broker {leader} leader of {tp} (leader epoch {leader_epoch}, ISR {isr:?})"),
+            LeaderElected { tp, leader, leader_epoch, .. } => format!("UNCLEAN election: broker {leader}, not in the ISR, leads {tp} (epoch {leader_epoch}); records it lacks are lost"),
+            PartitionOffline { tp, .. } => format!("{tp} is OFFLINE: no ISR member is alive and unclean election is disabled"),
+            IsrChanged { tp, isr, .. } => format!("ISR of {tp} is now {isr:?}"),
+            BecameLeader { tp, leader_epoch, leo } => format!("became leader of {tp} in epoch {leader_epoch} with LEO {leo}"),
+            BecameFollower { tp, leader: Some(l), leader_epoch } => format!("became follower of {tp}, fetching from broker {l} (epoch {leader_epoch})"),
+            BecameFollower { tp, leader_epoch, .. } => format!("{tp} has no leader in epoch {leader_epoch}"),
+            Appended { tp, base_offset, records, leader_epoch, .. } => format!("leader appended {records} record(s) to {tp} at offset {base_offset} (epoch {leader_epoch}), not yet replicated"),
+            Replicated { tp, base_offset, records } => format!("follower copied {records} record(s) of {tp} at offset {base_offset}"),
+            HighWatermark { tp, hw } => format!("high watermark of {tp} advanced to {hw}: offsets below it are committed and visible to consumers"),
+            Truncated { tp, from_leo, to, removed, reason } => format!("TRUNCATED {tp} from LEO {from_leo} to {to}: {removed} record(s) removed ({})", match reason {
+                TruncationReason::LeaderEpoch => "they diverge from the new leader's log (leader-epoch check)",
+                TruncationReason::HighWatermark => "truncate to own high watermark: the pre-KIP-101 behaviour",
+                TruncationReason::OutOfRange => "below the leader's log start",
+            }),
+            ProduceRejected { tp, error } => format!("produce to {tp} rejected with {error}"),
+            LogRecovered { tp, leo, hw } => format!("recovered {tp} from disk: LEO {leo}, checkpointed high watermark {hw}"),
+            IsrShrinkRequested { tp, new_isr } => format!("leader asks the controller to shrink the ISR of {tp} to {new_isr:?} (follower lagging more than replica.lag.time.max.ms)"),
+            IsrExpandRequested { tp, new_isr } => format!("leader asks the controller to expand the ISR of {tp} to {new_isr:?} (follower caught up)"),
+            ProduceAcked { tp, base_offset, records } => format!("producer got an acknowledgement: {records} record(s) at {tp} offset {base_offset}"),
+            ProduceFailed { tp, error, records, will_retry: true } => format!("produce of {records} record(s) to {tp} failed with {error}; will retry"),
+            ProduceFailed { tp, error, records, .. } => format!("produce of {records} record(s) to {tp} FAILED with {error}; reported to the application"),
+            RebalanceStarted { group, generation, reason } => format!("group {group} is rebalancing after generation {}: {reason}", generation.0),
+            RebalanceCompleted { group, generation, members } => format!("group {group} is stable in generation {} with {members} member(s)", generation.0),
+            PartitionsAssigned { group, generation, partitions } => format!("assigned {} in group {group} generation {}", tps(partitions), generation.0),
+            PartitionsRevoked { group, partitions } => format!("revoked {} in group {group}", tps(partitions)),
+            OffsetCommitted { group, tp, offset } => format!("group {group} committed offset {offset} for {tp}"),
+            CommitFailed { group, error } => format!("offset commit of group {group} failed with {error}"),
+            OffsetReset { tp, offset, reason } => format!("position of {tp} reset to {offset} after {reason} (auto.offset.reset)"),
+        }
+    }
+}
+
+fn tps(list: &[TopicPartition]) -> String {
+    if list.is_empty() {
+        return "no partitions".to_string();
+    }
+    list.iter()
+        .map(|t| t.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}

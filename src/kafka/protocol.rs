@@ -1,0 +1,565 @@
+//! The wire protocol: one plain-data struct per Kafka API request and response, named after
+//! Kafka's APIs, with errors as [`ErrorCode`] data. Requests carry a `correlation_id` that the
+//! response echoes, as in Kafka, so a client can match responses to requests.
+//!
+//! Simplifications (also listed in docs/ARCHITECTURE.md): no API versions, no bytes on the
+//! wire (a message is a Rust value), and the KRaft metadata log is pushed by the controller to
+//! brokers as `MetadataUpdate` deltas instead of being fetched by them.
+
+use std::sync::Arc;
+
+use super::errors::ErrorCode;
+use super::record::Batch;
+use super::types::{
+    BrokerId, Generation, IsolationLevel, LeaderEpoch, Offset, ProducerEpoch, ProducerId,
+    TopicPartition,
+};
+use crate::sim::NodeId;
+
+pub type CorrelationId = u32;
+
+// ---------------------------------------------------------------- Produce
+
+#[derive(Clone, Debug)]
+pub struct ProduceRequest {
+    pub correlation_id: CorrelationId,
+    /// 0, 1 or -1 (all).
+    pub acks: i16,
+    /// How long the leader may wait for replication (the producer's request.timeout.ms).
+    pub timeout_ms: u64,
+    pub transactional_id: Option<Arc<str>>,
+    pub partitions: Vec<(TopicPartition, Batch)>,
+}
+
+#[derive(Clone, Debug)]
+pub struct PartitionProduceResponse {
+    pub tp: TopicPartition,
+    pub error: ErrorCode,
+    /// Offset of the batch's first record, -1 on error (or with acks=0).
+    pub base_offset: Offset,
+    pub log_start_offset: Offset,
+    /// KIP-951: where the leader is now, on NOT_LEADER_OR_FOLLOWER.
+    pub current_leader: Option<(BrokerId, LeaderEpoch)>,
+}
+
+#[derive(Clone, Debug)]
+pub struct ProduceResponse {
+    pub correlation_id: CorrelationId,
+    pub partitions: Vec<PartitionProduceResponse>,
+}
+
+// ---------------------------------------------------------------- Fetch
+
+#[derive(Clone, Debug)]
+pub struct FetchPartition {
+    pub tp: TopicPartition,
+    /// The epoch the fetcher believes current (KIP-320); -1 to skip the check.
+    pub current_leader_epoch: LeaderEpoch,
+    pub fetch_offset: Offset,
+    /// Epoch of the last batch the fetcher has (KIP-595 style divergence check); -1 if none.
+    pub last_fetched_epoch: LeaderEpoch,
+    pub log_start_offset: Offset,
+    pub partition_max_bytes: u32,
+}
+
+#[derive(Clone, Debug)]
+pub struct FetchRequest {
+    pub correlation_id: CorrelationId,
+    /// Set by follower replicas, `None` for consumers.
+    pub replica_id: Option<BrokerId>,
+    /// The follower's broker epoch (replica fetches only).
+    pub replica_epoch: i64,
+    pub max_wait_ms: u64,
+    pub min_bytes: u32,
+    pub max_bytes: u32,
+    pub isolation_level: IsolationLevel,
+    pub partitions: Vec<FetchPartition>,
+}
+
+/// Where the leader's log diverges from the fetcher's (Fetch v12+).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct EpochEndOffset {
+    pub epoch: LeaderEpoch,
+    pub end_offset: Offset,
+}
+
+#[derive(Clone, Debug)]
+pub struct FetchPartitionResponse {
+    pub tp: TopicPartition,
+    pub error: ErrorCode,
+    pub high_watermark: Offset,
+    pub last_stable_offset: Offset,
+    pub log_start_offset: Offset,
+    pub diverging_epoch: Option<EpochEndOffset>,
+    pub current_leader: Option<(BrokerId, LeaderEpoch)>,
+    pub batches: Vec<Batch>,
+}
+
+#[derive(Clone, Debug)]
+pub struct FetchResponse {
+    pub correlation_id: CorrelationId,
+    pub error: ErrorCode,
+    pub partitions: Vec<FetchPartitionResponse>,
+}
+
+// ---------------------------------------------------------------- ListOffsets
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum OffsetSpec {
+    Earliest,
+    Latest,
+}
+
+#[derive(Clone, Debug)]
+pub struct ListOffsetsRequest {
+    pub correlation_id: CorrelationId,
+    pub isolation_level: IsolationLevel,
+    pub partitions: Vec<(TopicPartition, LeaderEpoch, OffsetSpec)>,
+}
+
+#[derive(Clone, Debug)]
+pub struct ListOffsetsPartition {
+    pub tp: TopicPartition,
+    pub error: ErrorCode,
+    pub offset: Offset,
+    pub leader_epoch: LeaderEpoch,
+}
+
+#[derive(Clone, Debug)]
+pub struct ListOffsetsResponse {
+    pub correlation_id: CorrelationId,
+    pub partitions: Vec<ListOffsetsPartition>,
+}
+
+// ---------------------------------------------------------------- OffsetsForLeaderEpoch
+
+#[derive(Clone, Debug)]
+pub struct OffsetsForLeaderEpochRequest {
+    pub correlation_id: CorrelationId,
+    pub replica_id: Option<BrokerId>,
+    /// (partition, current leader epoch, epoch whose end offset is asked for)
+    pub partitions: Vec<(TopicPartition, LeaderEpoch, LeaderEpoch)>,
+}
+
+#[derive(Clone, Debug)]
+pub struct OffsetForLeaderEpochResult {
+    pub tp: TopicPartition,
+    pub error: ErrorCode,
+    /// The largest epoch ≤ the requested one the leader knows (KIP-279).
+    pub leader_epoch: LeaderEpoch,
+    pub end_offset: Offset,
+}
+
+#[derive(Clone, Debug)]
+pub struct OffsetsForLeaderEpochResponse {
+    pub correlation_id: CorrelationId,
+    pub partitions: Vec<OffsetForLeaderEpochResult>,
+}
+
+// ---------------------------------------------------------------- Metadata
+
+#[derive(Clone, Debug)]
+pub struct MetadataRequest {
+    pub correlation_id: CorrelationId,
+    /// `None` = all topics.
+    pub topics: Option<Vec<Arc<str>>>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PartitionMetadata {
+    pub partition: u32,
+    pub error: ErrorCode,
+    pub leader: Option<BrokerId>,
+    pub leader_epoch: LeaderEpoch,
+    pub replicas: Vec<BrokerId>,
+    pub isr: Vec<BrokerId>,
+    pub offline_replicas: Vec<BrokerId>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TopicMetadata {
+    pub name: Arc<str>,
+    pub error: ErrorCode,
+    pub partitions: Vec<PartitionMetadata>,
+}
+
+#[derive(Clone, Debug)]
+pub struct MetadataResponse {
+    pub correlation_id: CorrelationId,
+    /// Live (unfenced) brokers and where to reach them.
+    pub brokers: Vec<(BrokerId, NodeId)>,
+    pub controller_id: Option<BrokerId>,
+    pub topics: Vec<TopicMetadata>,
+}
+
+// ---------------------------------------------------------------- KRaft broker lifecycle
+
+#[derive(Clone, Debug)]
+pub struct BrokerRegistrationRequest {
+    pub correlation_id: CorrelationId,
+    pub broker_id: BrokerId,
+    /// Changes at every process start (Kafka's incarnation id).
+    pub incarnation: u64,
+    /// Whether the previous shutdown was clean (KIP-966 uses this).
+    pub previous_clean_shutdown: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct BrokerRegistrationResponse {
+    pub correlation_id: CorrelationId,
+    pub error: ErrorCode,
+    pub broker_epoch: i64,
+}
+
+#[derive(Clone, Debug)]
+pub struct BrokerHeartbeatRequest {
+    pub correlation_id: CorrelationId,
+    pub broker_id: BrokerId,
+    pub broker_epoch: i64,
+    /// Highest metadata offset the broker has applied.
+    pub current_metadata_offset: u64,
+    pub want_fence: bool,
+    pub want_shutdown: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct BrokerHeartbeatResponse {
+    pub correlation_id: CorrelationId,
+    pub error: ErrorCode,
+    pub is_caught_up: bool,
+    pub is_fenced: bool,
+    pub should_shut_down: bool,
+}
+
+// ---------------------------------------------------------------- AlterPartition (ISR changes)
+
+#[derive(Clone, Debug)]
+pub struct AlterPartitionItem {
+    pub tp: TopicPartition,
+    pub leader_epoch: LeaderEpoch,
+    pub new_isr: Vec<BrokerId>,
+    pub partition_epoch: i32,
+}
+
+#[derive(Clone, Debug)]
+pub struct AlterPartitionRequest {
+    pub correlation_id: CorrelationId,
+    pub broker_id: BrokerId,
+    pub broker_epoch: i64,
+    pub partitions: Vec<AlterPartitionItem>,
+}
+
+#[derive(Clone, Debug)]
+pub struct AlterPartitionResult {
+    pub tp: TopicPartition,
+    pub error: ErrorCode,
+    pub leader: Option<BrokerId>,
+    pub leader_epoch: LeaderEpoch,
+    pub isr: Vec<BrokerId>,
+    pub partition_epoch: i32,
+}
+
+#[derive(Clone, Debug)]
+pub struct AlterPartitionResponse {
+    pub correlation_id: CorrelationId,
+    pub error: ErrorCode,
+    pub partitions: Vec<AlterPartitionResult>,
+}
+
+// ---------------------------------------------------------------- Metadata log (controller → brokers)
+
+/// A record of the cluster metadata log (`__cluster_metadata`), as KRaft writes them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum MetadataRecord {
+    RegisterBroker {
+        broker_id: BrokerId,
+        node: NodeId,
+        broker_epoch: i64,
+    },
+    FenceBroker {
+        broker_id: BrokerId,
+    },
+    UnfenceBroker {
+        broker_id: BrokerId,
+    },
+    Topic {
+        name: Arc<str>,
+        partitions: u32,
+    },
+    /// Full state of a partition (creation, or any change: leader, ISR, epochs).
+    Partition {
+        tp: TopicPartition,
+        replicas: Vec<BrokerId>,
+        isr: Vec<BrokerId>,
+        leader: Option<BrokerId>,
+        leader_epoch: LeaderEpoch,
+        partition_epoch: i32,
+    },
+}
+
+/// Metadata records pushed from the controller, numbered by their offset in the log.
+#[derive(Clone, Debug)]
+pub struct MetadataUpdate {
+    /// Offset of the first record.
+    pub base_offset: u64,
+    pub records: Vec<MetadataRecord>,
+}
+
+// ---------------------------------------------------------------- Groups
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum CoordinatorType {
+    Group,
+    Transaction,
+}
+
+#[derive(Clone, Debug)]
+pub struct FindCoordinatorRequest {
+    pub correlation_id: CorrelationId,
+    pub key: Arc<str>,
+    pub key_type: CoordinatorType,
+}
+
+#[derive(Clone, Debug)]
+pub struct FindCoordinatorResponse {
+    pub correlation_id: CorrelationId,
+    pub error: ErrorCode,
+    pub coordinator: Option<(BrokerId, NodeId)>,
+}
+
+/// A consumer's subscription as carried in JoinGroup metadata.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Subscription {
+    pub topics: Vec<Arc<str>>,
+    /// Partitions currently owned (cooperative protocol, KIP-429).
+    pub owned_partitions: Vec<TopicPartition>,
+    pub generation: Generation,
+}
+
+#[derive(Clone, Debug)]
+pub struct JoinGroupRequest {
+    pub correlation_id: CorrelationId,
+    pub group_id: Arc<str>,
+    pub session_timeout_ms: u64,
+    pub rebalance_timeout_ms: u64,
+    /// Empty on the first join.
+    pub member_id: Arc<str>,
+    pub group_instance_id: Option<Arc<str>>,
+    /// (assignor name, subscription), in preference order.
+    pub protocols: Vec<(Arc<str>, Subscription)>,
+}
+
+#[derive(Clone, Debug)]
+pub struct JoinGroupMember {
+    pub member_id: Arc<str>,
+    pub group_instance_id: Option<Arc<str>>,
+    pub subscription: Subscription,
+}
+
+#[derive(Clone, Debug)]
+pub struct JoinGroupResponse {
+    pub correlation_id: CorrelationId,
+    pub error: ErrorCode,
+    pub generation_id: Generation,
+    pub protocol_name: Option<Arc<str>>,
+    pub leader: Arc<str>,
+    pub member_id: Arc<str>,
+    /// Filled for the leader only.
+    pub members: Vec<JoinGroupMember>,
+}
+
+#[derive(Clone, Debug)]
+pub struct SyncGroupRequest {
+    pub correlation_id: CorrelationId,
+    pub group_id: Arc<str>,
+    pub generation_id: Generation,
+    pub member_id: Arc<str>,
+    /// Filled by the leader: every member's assignment.
+    pub assignments: Vec<(Arc<str>, Vec<TopicPartition>)>,
+}
+
+#[derive(Clone, Debug)]
+pub struct SyncGroupResponse {
+    pub correlation_id: CorrelationId,
+    pub error: ErrorCode,
+    pub assignment: Vec<TopicPartition>,
+}
+
+#[derive(Clone, Debug)]
+pub struct HeartbeatRequest {
+    pub correlation_id: CorrelationId,
+    pub group_id: Arc<str>,
+    pub generation_id: Generation,
+    pub member_id: Arc<str>,
+}
+
+#[derive(Clone, Debug)]
+pub struct HeartbeatResponse {
+    pub correlation_id: CorrelationId,
+    pub error: ErrorCode,
+}
+
+#[derive(Clone, Debug)]
+pub struct LeaveGroupRequest {
+    pub correlation_id: CorrelationId,
+    pub group_id: Arc<str>,
+    pub member_id: Arc<str>,
+}
+
+#[derive(Clone, Debug)]
+pub struct LeaveGroupResponse {
+    pub correlation_id: CorrelationId,
+    pub error: ErrorCode,
+}
+
+#[derive(Clone, Debug)]
+pub struct OffsetCommitRequest {
+    pub correlation_id: CorrelationId,
+    pub group_id: Arc<str>,
+    pub generation_id: Generation,
+    pub member_id: Arc<str>,
+    /// (partition, next offset to read, leader epoch of the last consumed record)
+    pub offsets: Vec<(TopicPartition, Offset, LeaderEpoch)>,
+}
+
+#[derive(Clone, Debug)]
+pub struct OffsetCommitResponse {
+    pub correlation_id: CorrelationId,
+    pub partitions: Vec<(TopicPartition, ErrorCode)>,
+}
+
+#[derive(Clone, Debug)]
+pub struct OffsetFetchRequest {
+    pub correlation_id: CorrelationId,
+    pub group_id: Arc<str>,
+    pub partitions: Vec<TopicPartition>,
+}
+
+#[derive(Clone, Debug)]
+pub struct OffsetFetchResponse {
+    pub correlation_id: CorrelationId,
+    pub error: ErrorCode,
+    /// -1 when the group has no committed offset for the partition.
+    pub offsets: Vec<(TopicPartition, Offset, LeaderEpoch)>,
+}
+
+// ---------------------------------------------------------------- Idempotence
+
+#[derive(Clone, Debug)]
+pub struct InitProducerIdRequest {
+    pub correlation_id: CorrelationId,
+    pub transactional_id: Option<Arc<str>>,
+    pub transaction_timeout_ms: u64,
+}
+
+#[derive(Clone, Debug)]
+pub struct InitProducerIdResponse {
+    pub correlation_id: CorrelationId,
+    pub error: ErrorCode,
+    pub producer_id: ProducerId,
+    pub producer_epoch: ProducerEpoch,
+}
+
+// ---------------------------------------------------------------- The message enum
+
+/// Every message of the Kafka protocol that travels between simulated nodes.
+#[derive(Clone, Debug)]
+pub enum Msg {
+    ProduceRequest(ProduceRequest),
+    ProduceResponse(ProduceResponse),
+    FetchRequest(FetchRequest),
+    FetchResponse(FetchResponse),
+    ListOffsetsRequest(ListOffsetsRequest),
+    ListOffsetsResponse(ListOffsetsResponse),
+    OffsetsForLeaderEpochRequest(OffsetsForLeaderEpochRequest),
+    OffsetsForLeaderEpochResponse(OffsetsForLeaderEpochResponse),
+    MetadataRequest(MetadataRequest),
+    MetadataResponse(MetadataResponse),
+    BrokerRegistrationRequest(BrokerRegistrationRequest),
+    BrokerRegistrationResponse(BrokerRegistrationResponse),
+    BrokerHeartbeatRequest(BrokerHeartbeatRequest),
+    BrokerHeartbeatResponse(BrokerHeartbeatResponse),
+    AlterPartitionRequest(AlterPartitionRequest),
+    AlterPartitionResponse(AlterPartitionResponse),
+    MetadataUpdate(MetadataUpdate),
+    FindCoordinatorRequest(FindCoordinatorRequest),
+    FindCoordinatorResponse(FindCoordinatorResponse),
+    JoinGroupRequest(JoinGroupRequest),
+    JoinGroupResponse(JoinGroupResponse),
+    SyncGroupRequest(SyncGroupRequest),
+    SyncGroupResponse(SyncGroupResponse),
+    HeartbeatRequest(HeartbeatRequest),
+    HeartbeatResponse(HeartbeatResponse),
+    LeaveGroupRequest(LeaveGroupRequest),
+    LeaveGroupResponse(LeaveGroupResponse),
+    OffsetCommitRequest(OffsetCommitRequest),
+    OffsetCommitResponse(OffsetCommitResponse),
+    OffsetFetchRequest(OffsetFetchRequest),
+    OffsetFetchResponse(OffsetFetchResponse),
+    InitProducerIdRequest(InitProducerIdRequest),
+    InitProducerIdResponse(InitProducerIdResponse),
+}
+
+impl Msg {
+    /// Kafka's API name, for the trace and the message-flow view.
+    pub fn label(&self) -> &'static str {
+        match self {
+            Msg::ProduceRequest(_) => "Produce",
+            Msg::ProduceResponse(_) => "ProduceResponse",
+            Msg::FetchRequest(r) if r.replica_id.is_some() => "Fetch(replica)",
+            Msg::FetchRequest(_) => "Fetch",
+            Msg::FetchResponse(_) => "FetchResponse",
+            Msg::ListOffsetsRequest(_) => "ListOffsets",
+            Msg::ListOffsetsResponse(_) => "ListOffsetsResponse",
+            Msg::OffsetsForLeaderEpochRequest(_) => "OffsetsForLeaderEpoch",
+            Msg::OffsetsForLeaderEpochResponse(_) => "OffsetsForLeaderEpochResponse",
+            Msg::MetadataRequest(_) => "Metadata",
+            Msg::MetadataResponse(_) => "MetadataResponse",
+            Msg::BrokerRegistrationRequest(_) => "BrokerRegistration",
+            Msg::BrokerRegistrationResponse(_) => "BrokerRegistrationResponse",
+            Msg::BrokerHeartbeatRequest(_) => "BrokerHeartbeat",
+            Msg::BrokerHeartbeatResponse(_) => "BrokerHeartbeatResponse",
+            Msg::AlterPartitionRequest(_) => "AlterPartition",
+            Msg::AlterPartitionResponse(_) => "AlterPartitionResponse",
+            Msg::MetadataUpdate(_) => "MetadataUpdate",
+            Msg::FindCoordinatorRequest(_) => "FindCoordinator",
+            Msg::FindCoordinatorResponse(_) => "FindCoordinatorResponse",
+            Msg::JoinGroupRequest(_) => "JoinGroup",
+            Msg::JoinGroupResponse(_) => "JoinGroupResponse",
+            Msg::SyncGroupRequest(_) => "SyncGroup",
+            Msg::SyncGroupResponse(_) => "SyncGroupResponse",
+            Msg::HeartbeatRequest(_) => "Heartbeat",
+            Msg::HeartbeatResponse(_) => "HeartbeatResponse",
+            Msg::LeaveGroupRequest(_) => "LeaveGroup",
+            Msg::LeaveGroupResponse(_) => "LeaveGroupResponse",
+            Msg::OffsetCommitRequest(_) => "OffsetCommit",
+            Msg::OffsetCommitResponse(_) => "OffsetCommitResponse",
+            Msg::OffsetFetchRequest(_) => "OffsetFetch",
+            Msg::OffsetFetchResponse(_) => "OffsetFetchResponse",
+            Msg::InitProducerIdRequest(_) => "InitProducerId",
+            Msg::InitProducerIdResponse(_) => "InitProducerIdResponse",
+        }
+    }
+
+    /// Approximate size in bytes (records dominate).
+    pub fn size_bytes(&self) -> usize {
+        match self {
+            Msg::ProduceRequest(r) => {
+                64 + r
+                    .partitions
+                    .iter()
+                    .map(|(_, b)| b.size_bytes())
+                    .sum::<usize>()
+            }
+            Msg::FetchResponse(r) => {
+                64 + r
+                    .partitions
+                    .iter()
+                    .flat_map(|p| p.batches.iter())
+                    .map(|b| b.size_bytes())
+                    .sum::<usize>()
+            }
+            _ => 64,
+        }
+    }
+}

@@ -1,0 +1,59 @@
+//! The history: what the clients observed, recorded Jepsen-style, one operation at a time.
+//! Each sent value is unique, so the checker can follow a record from the `send` that
+//! invoked it to the offsets it was acknowledged at, to the polls that returned it and the
+//! application code that processed it. History entries travel as trace events and the kernel
+//! keeps them even when the rest of the trace is only hashed (see `Node::keep`).
+
+use serde::Serialize;
+use std::sync::Arc;
+
+use crate::kafka::{ErrorCode, Offset, TopicPartition};
+
+/// One observed client operation.
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(tag = "op", rename_all = "kebab-case")]
+pub enum HistoryOp {
+    /// The application called `send(value)`.
+    SendInvoke {
+        value: u64,
+        topic: Arc<str>,
+        key: Option<Arc<str>>,
+    },
+    /// The send was acknowledged at `offset` of `tp` (acks=0: offset is -1).
+    SendOk {
+        value: u64,
+        tp: TopicPartition,
+        offset: Offset,
+    },
+    /// The send definitely failed (the error was reported and nothing was retried).
+    SendFail { value: u64, error: ErrorCode },
+    /// The outcome is unknown (timed out, producer crashed, acks=0): it may or may not be
+    /// in the log.
+    SendIndeterminate { value: u64, reason: String },
+    /// `poll()` returned these records (partition, offset, value), in order.
+    Poll {
+        member: Arc<str>,
+        generation: i32,
+        records: Vec<(TopicPartition, Offset, u64)>,
+    },
+    /// The consumer's assignment changed (start of a new assignment for the poll checks).
+    Assigned {
+        member: Arc<str>,
+        generation: i32,
+        partitions: Vec<TopicPartition>,
+    },
+    /// The application finished processing this record (its side effect happened).
+    Processed {
+        tp: TopicPartition,
+        offset: Offset,
+        value: u64,
+    },
+    /// An offset commit succeeded (next offsets to read).
+    CommitOk {
+        offsets: Vec<(TopicPartition, Offset)>,
+    },
+    /// An offset commit failed.
+    CommitFail { error: ErrorCode },
+    /// The application process crashed (its in-memory work is gone).
+    Crashed,
+}
