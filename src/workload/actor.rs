@@ -96,6 +96,7 @@ impl Node for Actor {
         }
     }
 
+    #[allow(clippy::single_match)] // more node kinds arrive with their timers
     fn on_timer(&mut self, cx: &mut Cx<'_, Self>, timer: ActorTimer) {
         match (self, timer) {
             (Actor::PingClient(c), ActorTimer::Ping(t)) => c.on_timer(&mut PingCx::new(cx), t),
