@@ -2,8 +2,11 @@
 //! against the kernel's [`Context`](crate::sim::Context). Nothing here reads a clock, opens
 //! a socket or spawns a thread; names follow Kafka's (configs, errors, APIs, concepts).
 
+pub mod client_config;
+pub mod consumer;
 pub mod errors;
 pub mod event;
+pub mod producer;
 pub mod protocol;
 pub mod record;
 pub mod types;

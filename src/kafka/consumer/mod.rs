@@ -1,0 +1,3 @@
+//! The consumer client.
+
+pub mod assignor;

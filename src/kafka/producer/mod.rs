@@ -1,0 +1,3 @@
+//! The producer client.
+
+pub mod partitioner;

@@ -1,0 +1,211 @@
+//! The built-in partitioner (`BuiltInPartitioner`, `KafkaProducer.partition`).
+//!
+//! A record with a key goes to `(murmur2(key bytes) & 0x7fffffff) % partitions`, counting
+//! every partition of the topic, available or not: the same key always lands in the same
+//! partition, which is what gives Kafka its per-key ordering — until the partition count
+//! changes. A record without a key is "sticky" (KIP-480, refined by KIP-794): the producer
+//! keeps sending to one partition, so batches fill up and latency drops, and moves on to
+//! another randomly chosen partition once `batch.size` bytes went to the current one, so
+//! over time every partition receives the same amount of data.
+//!
+//! Simplification: KIP-794's adaptive weighting by broker queue length is not modelled; the
+//! next sticky partition is drawn uniformly among partitions that currently have a leader.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use rand::Rng as _;
+
+use crate::sim::Rng;
+
+/// Kafka's murmur2 (`org.apache.kafka.common.utils.Utils.murmur2`): 32-bit wrapping
+/// arithmetic, little-endian 4-byte chunks, seed 0x9747b28c.
+pub fn murmur2(data: &[u8]) -> i32 {
+    const M: u32 = 0x5bd1_e995;
+    const R: u32 = 24;
+    let seed: u32 = 0x9747_b28c;
+    let mut h: u32 = seed ^ data.len() as u32;
+    let mut chunks = data.chunks_exact(4);
+    for c in &mut chunks {
+        let mut k = u32::from_le_bytes([c[0], c[1], c[2], c[3]]);
+        k = k.wrapping_mul(M);
+        k ^= k >> R;
+        k = k.wrapping_mul(M);
+        h = h.wrapping_mul(M);
+        h ^= k;
+    }
+    let tail = chunks.remainder();
+    // Java's switch falls through: 3 bytes xor all three, 2 bytes two, 1 byte one.
+    if tail.len() >= 3 {
+        h ^= (tail[2] as u32) << 16;
+    }
+    if tail.len() >= 2 {
+        h ^= (tail[1] as u32) << 8;
+    }
+    if !tail.is_empty() {
+        h ^= tail[0] as u32;
+        h = h.wrapping_mul(M);
+    }
+    h ^= h >> 13;
+    h = h.wrapping_mul(M);
+    h ^= h >> 15;
+    h as i32
+}
+
+/// `Utils.toPositive(murmur2(key)) % numPartitions`.
+pub fn partition_for_key(key: &str, num_partitions: u32) -> u32 {
+    ((murmur2(key.as_bytes()) as u32) & 0x7fff_ffff) % num_partitions.max(1)
+}
+
+/// Sticky state of one topic.
+#[derive(Clone, Debug, Default)]
+struct Sticky {
+    partition: Option<u32>,
+    produced_bytes: u64,
+}
+
+/// The partitioner's memory: one sticky partition per topic.
+#[derive(Clone, Debug, Default)]
+pub struct Partitioner {
+    batch_size: u64,
+    sticky: BTreeMap<Arc<str>, Sticky>,
+}
+
+impl Partitioner {
+    pub fn new(batch_size: u32) -> Self {
+        Partitioner {
+            batch_size: batch_size.max(1) as u64,
+            sticky: BTreeMap::new(),
+        }
+    }
+
+    /// Picks the partition of a record. `available` lists partitions with a leader (the
+    /// sticky choice avoids leaderless ones; a key never does).
+    pub fn partition(
+        &mut self,
+        topic: &Arc<str>,
+        key: Option<&str>,
+        num_partitions: u32,
+        available: &[u32],
+        rng: &mut Rng,
+    ) -> u32 {
+        if let Some(key) = key {
+            return partition_for_key(key, num_partitions);
+        }
+        let s = self.sticky.entry(topic.clone()).or_default();
+        match s.partition {
+            Some(p) if p < num_partitions => p,
+            _ => {
+                let p = pick(available, num_partitions, None, rng);
+                s.partition = Some(p);
+                s.produced_bytes = 0;
+                p
+            }
+        }
+    }
+
+    /// Counts bytes appended to the sticky partition and switches once `batch.size` bytes
+    /// went to it (KIP-794: "strictly uniform").
+    pub fn on_append(
+        &mut self,
+        topic: &Arc<str>,
+        partition: u32,
+        bytes: u64,
+        num_partitions: u32,
+        available: &[u32],
+        rng: &mut Rng,
+    ) {
+        let Some(s) = self.sticky.get_mut(topic) else {
+            return;
+        };
+        if s.partition != Some(partition) {
+            return; // a keyed record: not part of the sticky accounting
+        }
+        s.produced_bytes += bytes;
+        if s.produced_bytes >= self.batch_size {
+            s.partition = Some(pick(available, num_partitions, Some(partition), rng));
+            s.produced_bytes = 0;
+        }
+    }
+}
+
+/// A random partition among `available` (all if none), avoiding `previous` when possible.
+fn pick(available: &[u32], num_partitions: u32, previous: Option<u32>, rng: &mut Rng) -> u32 {
+    let all: Vec<u32>;
+    let candidates = if available.is_empty() {
+        all = (0..num_partitions.max(1)).collect();
+        &all[..]
+    } else {
+        available
+    };
+    let others: Vec<u32> = candidates
+        .iter()
+        .copied()
+        .filter(|&p| Some(p) != previous)
+        .collect();
+    let from = if others.is_empty() {
+        candidates
+    } else {
+        &others[..]
+    };
+    from[rng.gen_range(0..from.len())]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sim::rng::derive;
+
+    #[test]
+    fn murmur2_matches_kafka_test_vectors() {
+        // Proves murmur2 against the expected values of Kafka's UtilsTest.testMurmur2.
+        let cases: [(&[u8], i32); 6] = [
+            (b"21", -973932308),
+            (b"foobar", -790332482),
+            (b"a-little-bit-long-string", -985981536),
+            (b"a-little-bit-longer-string", -1486304829),
+            (
+                b"lkjh234lh9fiuh90y23oiuhsafujhadof229phr9h19h89h8",
+                -58897971,
+            ),
+            (b"abc", 479470107),
+        ];
+        for (input, expected) in cases {
+            assert_eq!(
+                murmur2(input),
+                expected,
+                "{}",
+                String::from_utf8_lossy(input)
+            );
+        }
+    }
+
+    #[test]
+    fn same_key_same_partition() {
+        // Proves a keyed record ignores stickiness and availability.
+        let mut p = Partitioner::new(100);
+        let mut rng = derive(1, 1);
+        let t: Arc<str> = Arc::from("orders");
+        let a = p.partition(&t, Some("user-7"), 6, &[0], &mut rng);
+        let b = p.partition(&t, Some("user-7"), 6, &[1, 2], &mut rng);
+        assert_eq!(a, b);
+        assert_eq!(a, partition_for_key("user-7", 6));
+    }
+
+    #[test]
+    fn sticky_switches_after_batch_size_bytes() {
+        // Proves null-key records stick to one partition until batch.size bytes went there.
+        let mut p = Partitioner::new(100);
+        let mut rng = derive(2, 1);
+        let t: Arc<str> = Arc::from("orders");
+        let avail = [0, 1, 2, 3];
+        let first = p.partition(&t, None, 4, &avail, &mut rng);
+        for _ in 0..3 {
+            assert_eq!(p.partition(&t, None, 4, &avail, &mut rng), first);
+            p.on_append(&t, first, 30, 4, &avail, &mut rng);
+        }
+        assert_eq!(p.partition(&t, None, 4, &avail, &mut rng), first);
+        p.on_append(&t, first, 30, 4, &avail, &mut rng); // 120 bytes ≥ batch.size
+        assert_ne!(p.partition(&t, None, 4, &avail, &mut rng), first);
+    }
+}
