@@ -6,6 +6,7 @@ pub mod client_config;
 pub mod consumer;
 pub mod errors;
 pub mod event;
+pub mod group_coordinator;
 pub mod producer;
 pub mod protocol;
 pub mod record;
