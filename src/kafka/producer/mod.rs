@@ -1,3 +1,215 @@
-//! The producer client.
+//! The producer client (`KafkaProducer`), sans-IO: a component an application node embeds.
+//!
+//! `send()` never talks to the network. It picks a partition (the [`partitioner`]), appends
+//! to that partition's batch in the [`accumulator`], and returns. The [`sender`] — in Kafka a
+//! background I/O thread, here code run on every message and timer — fetches metadata,
+//! drains ready batches into one Produce request per leader broker (at most
+//! `max.in.flight.requests.per.connection` unanswered per connection), retries retriable
+//! errors with exponential backoff, closes a connection whose request got no answer within
+//! `request.timeout.ms` (a late answer on it is then lost, and the retry may duplicate the
+//! batch), and gives up on a batch after `delivery.timeout.ms`. With `enable.idempotence`
+//! it first obtains a producer id (InitProducerId) and numbers each partition's records, so
+//! the leader can drop duplicates and refuse gaps.
+//!
+//! Results come back as data: the application drains [`Completion`]s — Kafka's callbacks.
 
+pub mod accumulator;
 pub mod partitioner;
+pub mod sender;
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::Arc;
+
+use accumulator::{BatchId, RecordAccumulator};
+use partitioner::Partitioner;
+
+use super::client_config::{ConfigException, EffectiveProducerConfig, ProducerConfig};
+use super::client_metadata::ClientMetadata;
+use super::errors::ErrorCode;
+use super::event::KafkaEvent;
+use super::protocol::{CorrelationId, Msg};
+use super::record::Record;
+use super::types::{Offset, ProducerEpoch, ProducerId, Sequence, TopicPartition};
+use crate::sim::{Context, NodeId, Peer, Time, TimerId};
+
+/// The producer's only timer: "wake up and look at deadlines" (Kafka's Sender poll timeout).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ProducerTimer {
+    Wakeup,
+}
+
+/// The outcome of one `send()`, as Kafka hands it to the callback.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Completion {
+    pub value: u64,
+    /// Ok: where the record was written (offset -1 with acks=0). Err: the exception's code
+    /// (REQUEST_TIMED_OUT stands for Kafka's client-side `TimeoutException`).
+    pub result: Result<(TopicPartition, Offset), ErrorCode>,
+    /// The record may be in the log despite an error, or is unconfirmed (acks=0): a request
+    /// carrying it was sent.
+    pub maybe_persisted: bool,
+}
+
+/// A `send()` that could not enter the accumulator yet (no metadata, or no buffer memory):
+/// in Kafka the calling thread is blocked for up to `max.block.ms`.
+#[derive(Clone, Debug)]
+struct BlockedSend {
+    topic: Arc<str>,
+    record: Record,
+    deadline: Time,
+}
+
+/// A Produce request awaiting its response.
+#[derive(Clone, Debug)]
+struct InFlightRequest {
+    node: NodeId,
+    sent: Time,
+    batches: Vec<BatchId>,
+}
+
+/// Idempotent-producer state (`TransactionManager`, non-transactional part).
+#[derive(Clone, Debug, Default)]
+struct Idempotence {
+    producer_id: Option<(ProducerId, ProducerEpoch)>,
+    /// InitProducerId in flight: (correlation, node, sent).
+    init_in_flight: Option<(CorrelationId, NodeId, Time)>,
+    next_sequence: BTreeMap<TopicPartition, Sequence>,
+    last_acked: BTreeMap<TopicPartition, Sequence>,
+    /// Sequences drained and not yet completed, per partition.
+    in_flight: BTreeMap<TopicPartition, BTreeSet<Sequence>>,
+}
+
+/// The producer component.
+#[derive(Clone, Debug)]
+pub struct Producer {
+    pub config: EffectiveProducerConfig,
+    metadata: ClientMetadata,
+    partitioner: Partitioner,
+    accumulator: RecordAccumulator,
+    blocked: VecDeque<BlockedSend>,
+    in_flight: BTreeMap<CorrelationId, InFlightRequest>,
+    next_correlation: CorrelationId,
+    idempotence: Option<Idempotence>,
+    completions: Vec<Completion>,
+    wakeup: Option<(Time, TimerId)>,
+    /// Records accepted by `send()` and not yet completed.
+    outstanding: usize,
+}
+
+impl Producer {
+    /// A producer bootstrapping from `bootstrap` (Kafka's `bootstrap.servers`).
+    pub fn new(config: &ProducerConfig, bootstrap: Vec<NodeId>) -> Result<Self, ConfigException> {
+        let c = config.validate()?;
+        Ok(Producer {
+            metadata: ClientMetadata::new(
+                bootstrap,
+                c.metadata_max_age_ms,
+                c.retry_backoff_ms,
+                c.request_timeout_ms,
+            ),
+            partitioner: Partitioner::new(c.batch_size),
+            accumulator: RecordAccumulator::new(c.batch_size, c.linger_ms, c.buffer_memory),
+            blocked: VecDeque::new(),
+            in_flight: BTreeMap::new(),
+            next_correlation: 0,
+            idempotence: c.enable_idempotence.then(Idempotence::default),
+            completions: Vec::new(),
+            wakeup: None,
+            outstanding: 0,
+            config: c,
+        })
+    }
+
+    /// `KafkaProducer.send(record, callback)`: accepted at once; the outcome arrives later
+    /// as a [`Completion`].
+    pub fn send<C>(
+        &mut self,
+        cx: &mut C,
+        topic: &str,
+        key: Option<Arc<str>>,
+        value: u64,
+        value_bytes: u32,
+    ) where
+        C: Context<Msg = Msg, Timer = ProducerTimer, Event = KafkaEvent>,
+    {
+        let topic: Arc<str> = Arc::from(topic);
+        self.metadata.add_topic(&topic);
+        let now = cx.now();
+        let record = Record {
+            key,
+            value,
+            value_bytes,
+            timestamp_us: now.as_us(),
+        };
+        let deadline = now + crate::sim::Duration::from_ms(self.config.max_block_ms);
+        self.outstanding += 1;
+        self.blocked.push_back(BlockedSend {
+            topic,
+            record,
+            deadline,
+        });
+        self.poll(cx);
+    }
+
+    /// Whether the application thread would be blocked inside `send()` right now (waiting
+    /// for metadata or for buffer memory).
+    pub fn is_blocked(&self) -> bool {
+        !self.blocked.is_empty()
+    }
+
+    /// Records sent and not yet completed.
+    pub fn outstanding(&self) -> usize {
+        self.outstanding
+    }
+
+    /// Takes the completions reported since the last call (the callbacks to run).
+    pub fn take_completions(&mut self) -> Vec<Completion> {
+        std::mem::take(&mut self.completions)
+    }
+
+    /// Handles a message; returns false if it is not for the producer.
+    pub fn on_message<C>(&mut self, cx: &mut C, _from: Peer, msg: &Msg) -> bool
+    where
+        C: Context<Msg = Msg, Timer = ProducerTimer, Event = KafkaEvent>,
+    {
+        let handled = match msg {
+            Msg::MetadataResponse(r) => self.metadata.on_response(cx.now(), r),
+            Msg::ProduceResponse(r) => self.on_produce_response(cx, r),
+            Msg::InitProducerIdResponse(r) => self.on_init_producer_id_response(cx, r),
+            _ => false,
+        };
+        if handled {
+            self.poll(cx);
+        }
+        handled
+    }
+
+    pub fn on_timer<C>(&mut self, cx: &mut C, _timer: ProducerTimer)
+    where
+        C: Context<Msg = Msg, Timer = ProducerTimer, Event = KafkaEvent>,
+    {
+        if self.wakeup.is_some_and(|(at, _)| at <= cx.now()) {
+            self.wakeup = None;
+        }
+        self.poll(cx);
+    }
+
+    fn correlation(&mut self) -> CorrelationId {
+        self.next_correlation = self.next_correlation.wrapping_add(1);
+        self.next_correlation
+    }
+
+    fn complete(
+        &mut self,
+        value: u64,
+        result: Result<(TopicPartition, Offset), ErrorCode>,
+        maybe_persisted: bool,
+    ) {
+        self.outstanding -= 1;
+        self.completions.push(Completion {
+            value,
+            result,
+            maybe_persisted,
+        });
+    }
+}

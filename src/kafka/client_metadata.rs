@@ -1,0 +1,213 @@
+//! A client's view of the cluster (`org.apache.kafka.clients.Metadata`): which broker leads
+//! each partition, in which leader epoch, and how to reach each broker. Clients start from a
+//! list of bootstrap nodes, ask any broker for Metadata, and refresh it when an error says it
+//! is stale (NOT_LEADER_OR_FOLLOWER, UNKNOWN_TOPIC_OR_PARTITION, FENCED_LEADER_EPOCH, a lost
+//! connection) or when it is older than `metadata.max.age.ms`. A broker answers from its own
+//! copy of the metadata log, so the answer itself may lag the controller.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+
+use super::protocol::{CorrelationId, MetadataRequest, MetadataResponse};
+use super::types::{BrokerId, LeaderEpoch, TopicPartition};
+use crate::sim::{Duration, NodeId, Time};
+
+/// What the client knows about one partition.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct PartitionInfo {
+    pub leader: Option<BrokerId>,
+    pub leader_epoch: LeaderEpoch,
+}
+
+/// The metadata cache plus the state of its refresh request.
+#[derive(Clone, Debug)]
+pub struct ClientMetadata {
+    bootstrap: Vec<NodeId>,
+    brokers: BTreeMap<BrokerId, NodeId>,
+    topics: BTreeMap<Arc<str>, Vec<PartitionInfo>>,
+    wanted: BTreeSet<Arc<str>>,
+    need_update: bool,
+    last_refresh: Option<Time>,
+    /// (correlation id, node asked, when)
+    in_flight: Option<(CorrelationId, NodeId, Time)>,
+    next_node: usize,
+    backoff_until: Time,
+    max_age: Duration,
+    retry_backoff: Duration,
+    request_timeout: Duration,
+}
+
+impl ClientMetadata {
+    pub fn new(
+        bootstrap: Vec<NodeId>,
+        max_age_ms: u64,
+        retry_backoff_ms: u64,
+        request_timeout_ms: u64,
+    ) -> Self {
+        ClientMetadata {
+            bootstrap,
+            brokers: BTreeMap::new(),
+            topics: BTreeMap::new(),
+            wanted: BTreeSet::new(),
+            need_update: true,
+            last_refresh: None,
+            in_flight: None,
+            next_node: 0,
+            backoff_until: Time::ZERO,
+            max_age: Duration::from_ms(max_age_ms),
+            retry_backoff: Duration::from_ms(retry_backoff_ms),
+            request_timeout: Duration::from_ms(request_timeout_ms),
+        }
+    }
+
+    /// Adds a topic to the ones refreshed; unknown topics trigger a refresh.
+    pub fn add_topic(&mut self, topic: &Arc<str>) {
+        if self.wanted.insert(topic.clone()) && !self.topics.contains_key(topic) {
+            self.need_update = true;
+        }
+    }
+
+    pub fn request_update(&mut self) {
+        self.need_update = true;
+    }
+
+    pub fn partition_count(&self, topic: &str) -> Option<u32> {
+        self.topics.get(topic).map(|p| p.len() as u32)
+    }
+
+    /// Partitions of `topic` that currently have a leader.
+    pub fn available(&self, topic: &str) -> Vec<u32> {
+        self.topics.get(topic).map_or(Vec::new(), |ps| {
+            (0..ps.len() as u32)
+                .filter(|&p| ps[p as usize].leader.is_some())
+                .collect()
+        })
+    }
+
+    pub fn partition(&self, tp: &TopicPartition) -> Option<PartitionInfo> {
+        self.topics
+            .get(&tp.topic)?
+            .get(tp.partition as usize)
+            .copied()
+    }
+
+    /// The node leading `tp` and its epoch, if known and reachable.
+    pub fn leader(&self, tp: &TopicPartition) -> Option<(NodeId, LeaderEpoch)> {
+        let info = self.partition(tp)?;
+        let node = *self.brokers.get(&info.leader?)?;
+        Some((node, info.leader_epoch))
+    }
+
+    pub fn node_of(&self, broker: BrokerId) -> Option<NodeId> {
+        self.brokers.get(&broker).copied()
+    }
+
+    /// Any node to send a non-partition request to (rotates, so a dead one is not retried forever).
+    pub fn any_node(&mut self) -> Option<NodeId> {
+        let mut nodes: Vec<NodeId> = self.brokers.values().copied().collect();
+        for b in &self.bootstrap {
+            if !nodes.contains(b) {
+                nodes.push(*b);
+            }
+        }
+        if nodes.is_empty() {
+            return None;
+        }
+        self.next_node += 1;
+        Some(nodes[self.next_node % nodes.len()])
+    }
+
+    /// A Metadata request to send now, if one is due.
+    pub fn poll(
+        &mut self,
+        now: Time,
+        correlation_id: CorrelationId,
+    ) -> Option<(NodeId, MetadataRequest)> {
+        if self.in_flight.is_some() || now < self.backoff_until {
+            return None;
+        }
+        let stale = self.last_refresh.is_none_or(|t| now >= t + self.max_age);
+        if !self.need_update && !stale {
+            return None;
+        }
+        let node = self.any_node()?;
+        self.in_flight = Some((correlation_id, node, now));
+        let topics = Some(self.wanted.iter().cloned().collect());
+        Some((
+            node,
+            MetadataRequest {
+                correlation_id,
+                topics,
+            },
+        ))
+    }
+
+    /// Applies a Metadata response; false if it was not the one awaited.
+    pub fn on_response(&mut self, now: Time, resp: &MetadataResponse) -> bool {
+        if self.in_flight.map(|f| f.0) != Some(resp.correlation_id) {
+            return false;
+        }
+        self.in_flight = None;
+        self.brokers = resp.brokers.iter().copied().collect();
+        let mut complete = true;
+        for t in &resp.topics {
+            if !t.error.is_ok() || t.partitions.is_empty() {
+                complete = false;
+                continue;
+            }
+            let mut parts = vec![
+                PartitionInfo {
+                    leader: None,
+                    leader_epoch: LeaderEpoch::NONE
+                };
+                t.partitions.len()
+            ];
+            for p in &t.partitions {
+                if let Some(slot) = parts.get_mut(p.partition as usize) {
+                    *slot = PartitionInfo {
+                        leader: p.leader,
+                        leader_epoch: p.leader_epoch,
+                    };
+                }
+                complete &= p.leader.is_some();
+            }
+            self.topics.insert(t.name.clone(), parts);
+        }
+        self.last_refresh = Some(now);
+        self.need_update = !complete;
+        if !complete {
+            self.backoff_until = now + self.retry_backoff;
+        }
+        true
+    }
+
+    /// The node of a Metadata request that timed out (the caller closes the connection).
+    pub fn check_timeout(&mut self, now: Time) -> Option<NodeId> {
+        let (_, node, sent) = self.in_flight?;
+        if now < sent + self.request_timeout {
+            return None;
+        }
+        self.in_flight = None;
+        self.need_update = true;
+        Some(node)
+    }
+
+    /// The connection to `node` was closed: a request to it will never be answered.
+    pub fn on_disconnect(&mut self, node: NodeId) {
+        if self.in_flight.is_some_and(|f| f.1 == node) {
+            self.in_flight = None;
+            self.need_update = true;
+        }
+    }
+
+    /// When this cache next needs attention.
+    pub fn next_deadline(&self) -> Option<Time> {
+        if let Some((_, _, sent)) = self.in_flight {
+            return Some(sent + self.request_timeout);
+        }
+        if self.need_update {
+            return Some(self.backoff_until);
+        }
+        self.last_refresh.map(|t| t + self.max_age)
+    }
+}

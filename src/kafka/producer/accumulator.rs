@@ -1,0 +1,339 @@
+//! The record accumulator (`RecordAccumulator`): `send()` does not send. It appends the record
+//! to the last open batch of its partition, and a batch leaves only when it is *ready*: full
+//! (`batch.size` bytes), or older than `linger.ms`, or a retry whose backoff has elapsed.
+//! Waiting a few milliseconds lets many records share one request, which is where Kafka's
+//! throughput comes from; `linger.ms = 5` (Kafka 4.0) trades 5 ms of latency for it.
+//!
+//! All batches share `buffer.memory`. Each new batch reserves `batch.size` bytes (or the
+//! record's size if larger), as Kafka's buffer pool does; when the pool is exhausted, `send()`
+//! blocks the application for up to `max.block.ms` — back-pressure from a slow cluster to
+//! the producing application.
+
+use std::collections::{BTreeMap, VecDeque};
+
+use crate::kafka::record::Record;
+use crate::kafka::types::{ProducerEpoch, ProducerId, Sequence, TopicPartition};
+use crate::sim::{Duration, Time};
+
+/// Identifies a batch for its whole life (accumulator → request → retry → completion).
+pub type BatchId = u64;
+
+/// A batch being built or delivered (`ProducerBatch`).
+#[derive(Clone, Debug)]
+pub struct ProducerBatch {
+    pub id: BatchId,
+    pub tp: TopicPartition,
+    pub records: Vec<Record>,
+    pub size_bytes: usize,
+    /// Bytes reserved from `buffer.memory`.
+    pub reserved: u64,
+    /// When the first record was appended (delivery.timeout.ms counts from here).
+    pub created: Time,
+    /// Produce attempts so far.
+    pub attempts: u32,
+    /// Not before this time (retry backoff).
+    pub retry_at: Time,
+    /// Whether a request carrying it was ever sent (its outcome may then be unknown).
+    pub sent_once: bool,
+    pub in_flight: bool,
+    /// An attempt ended without knowing whether the broker appended it (lost connection,
+    /// REQUEST_TIMED_OUT, NOT_ENOUGH_REPLICAS_AFTER_APPEND, ...).
+    pub ambiguous: bool,
+    /// Idempotence: set at the first drain, kept across retries.
+    pub producer_id: ProducerId,
+    pub producer_epoch: ProducerEpoch,
+    pub base_sequence: Option<Sequence>,
+}
+
+impl ProducerBatch {
+    pub fn is_retry(&self) -> bool {
+        self.attempts > 0
+    }
+}
+
+/// Per-partition queues of batches sharing one memory pool.
+#[derive(Clone, Debug)]
+pub struct RecordAccumulator {
+    batch_size: usize,
+    linger: Duration,
+    buffer_memory: u64,
+    used: u64,
+    next_id: BatchId,
+    queues: BTreeMap<TopicPartition, VecDeque<BatchId>>,
+    batches: BTreeMap<BatchId, ProducerBatch>,
+}
+
+/// Approximate bytes a record adds to a batch (as in `RecordBatch::size_bytes`).
+pub fn record_bytes(r: &Record) -> usize {
+    10 + r.value_bytes as usize + r.key.as_ref().map_or(0, |k| k.len())
+}
+
+const BATCH_HEADER_BYTES: usize = 61;
+
+impl RecordAccumulator {
+    pub fn new(batch_size: u32, linger_ms: u64, buffer_memory: u64) -> Self {
+        RecordAccumulator {
+            batch_size: batch_size as usize,
+            linger: Duration::from_ms(linger_ms),
+            buffer_memory,
+            used: 0,
+            next_id: 0,
+            queues: BTreeMap::new(),
+            batches: BTreeMap::new(),
+        }
+    }
+
+    /// Appends to the open batch of `tp`, or opens one. `false` when `buffer.memory` has no
+    /// room for a new batch (the caller blocks, as `send()` would).
+    pub fn try_append(&mut self, tp: &TopicPartition, record: Record, now: Time) -> bool {
+        let size = record_bytes(&record);
+        let batch_size = self.batch_size;
+        if let Some(b) = self.open_batch(tp) {
+            if b.size_bytes + size <= batch_size {
+                b.size_bytes += size;
+                b.records.push(record);
+                return true;
+            }
+        }
+        let reserve = self.batch_size.max(size + BATCH_HEADER_BYTES) as u64;
+        if self.used + reserve > self.buffer_memory {
+            return false;
+        }
+        self.used += reserve;
+        self.next_id += 1;
+        let batch = ProducerBatch {
+            id: self.next_id,
+            tp: tp.clone(),
+            records: vec![record],
+            size_bytes: BATCH_HEADER_BYTES + size,
+            reserved: reserve,
+            created: now,
+            attempts: 0,
+            retry_at: now,
+            sent_once: false,
+            in_flight: false,
+            ambiguous: false,
+            producer_id: ProducerId::NONE,
+            producer_epoch: -1,
+            base_sequence: None,
+        };
+        self.queues
+            .entry(tp.clone())
+            .or_default()
+            .push_back(batch.id);
+        self.batches.insert(batch.id, batch);
+        true
+    }
+
+    /// The last batch of `tp` if it can still take records (never a sent one).
+    fn open_batch(&mut self, tp: &TopicPartition) -> Option<&mut ProducerBatch> {
+        let id = *self.queues.get(tp)?.back()?;
+        let b = self.batches.get_mut(&id)?;
+        (!b.sent_once && !b.in_flight).then_some(b)
+    }
+
+    /// Whether the head batch of `tp` may be sent at `now`: full, lingered long enough, or a
+    /// retry past its backoff.
+    pub fn head_ready(&self, tp: &TopicPartition, now: Time) -> Option<&ProducerBatch> {
+        let q = self.queues.get(tp)?;
+        let b = self.batches.get(q.front()?)?;
+        if b.in_flight {
+            return None;
+        }
+        let full = q.len() > 1 || b.size_bytes >= self.batch_size;
+        let ready = if b.is_retry() {
+            now >= b.retry_at
+        } else {
+            full || now >= b.created + self.linger
+        };
+        ready.then_some(b)
+    }
+
+    /// When the earliest not-yet-ready batch becomes ready (for the wake-up timer).
+    pub fn next_ready_time(&self) -> Option<Time> {
+        self.queues
+            .values()
+            .filter_map(|q| self.batches.get(q.front()?))
+            .filter(|b| !b.in_flight)
+            .map(|b| {
+                if b.is_retry() {
+                    b.retry_at
+                } else {
+                    b.created + self.linger
+                }
+            })
+            .min()
+    }
+
+    /// Partitions with queued batches, in order.
+    pub fn partitions(&self) -> Vec<TopicPartition> {
+        self.queues
+            .iter()
+            .filter(|(_, q)| !q.is_empty())
+            .map(|(tp, _)| tp.clone())
+            .collect()
+    }
+
+    /// Removes the head batch of `tp` from its queue (it is being sent); the batch stays
+    /// known by id until completed.
+    pub fn pop_head(&mut self, tp: &TopicPartition) -> Option<BatchId> {
+        let id = self.queues.get_mut(tp)?.pop_front()?;
+        if let Some(b) = self.batches.get_mut(&id) {
+            b.in_flight = true;
+            b.sent_once = true;
+        }
+        Some(id)
+    }
+
+    /// Puts a failed batch back for a retry: at the front, or with idempotence in sequence
+    /// order among the retries (so the broker sees sequences in order again).
+    pub fn reenqueue(&mut self, id: BatchId, retry_at: Time) {
+        let Some(b) = self.batches.get_mut(&id) else {
+            return;
+        };
+        b.in_flight = false;
+        b.retry_at = retry_at;
+        let seq = b.base_sequence;
+        let tp = b.tp.clone();
+        let q = self.queues.entry(tp).or_default();
+        let pos = match seq {
+            Some(s) => q
+                .iter()
+                .position(|other| {
+                    let o = &self.batches[other];
+                    !o.is_retry() || o.base_sequence.is_none_or(|os| os > s)
+                })
+                .unwrap_or(q.len()),
+            None => 0,
+        };
+        q.insert(pos, id);
+    }
+
+    pub fn get(&self, id: BatchId) -> Option<&ProducerBatch> {
+        self.batches.get(&id)
+    }
+
+    pub fn get_mut(&mut self, id: BatchId) -> Option<&mut ProducerBatch> {
+        self.batches.get_mut(&id)
+    }
+
+    /// Forgets a completed batch and returns its memory to the pool.
+    pub fn complete(&mut self, id: BatchId) -> Option<ProducerBatch> {
+        let b = self.batches.remove(&id)?;
+        self.used -= b.reserved;
+        if let Some(q) = self.queues.get_mut(&b.tp) {
+            q.retain(|x| *x != id);
+        }
+        Some(b)
+    }
+
+    /// All batches (queued and in flight), for expiry checks.
+    pub fn all(&self) -> impl Iterator<Item = &ProducerBatch> {
+        self.batches.values()
+    }
+
+    pub fn queued_batches(&self, tp: &TopicPartition) -> Vec<BatchId> {
+        self.queues
+            .get(tp)
+            .map_or(Vec::new(), |q| q.iter().copied().collect())
+    }
+
+    pub fn memory_used(&self) -> u64 {
+        self.used
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.batches.is_empty()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(v: u64, bytes: u32) -> Record {
+        Record {
+            key: None,
+            value: v,
+            value_bytes: bytes,
+            timestamp_us: 0,
+        }
+    }
+
+    #[test]
+    fn batches_fill_then_linger() {
+        // Proves records share a batch until batch.size, a full batch is ready at once and a
+        // partial one only after linger.ms.
+        let tp = TopicPartition::new("t", 0);
+        let mut acc = RecordAccumulator::new(300, 5, 1 << 20);
+        for v in 0..2 {
+            assert!(acc.try_append(&tp, rec(v, 90), Time(0)));
+        }
+        assert!(
+            acc.head_ready(&tp, Time(1_000)).is_none(),
+            "not full, still lingering"
+        );
+        assert!(
+            acc.head_ready(&tp, Time(5_000)).is_some(),
+            "linger.ms elapsed"
+        );
+        assert_eq!(acc.next_ready_time(), Some(Time(5_000)));
+        acc.try_append(&tp, rec(2, 90), Time(0));
+        assert_eq!(
+            acc.queued_batches(&tp).len(),
+            2,
+            "the third record opened a new batch"
+        );
+        assert_eq!(
+            acc.head_ready(&tp, Time(0)).unwrap().records.len(),
+            2,
+            "full: ready now"
+        );
+    }
+
+    #[test]
+    fn buffer_memory_blocks_new_batches() {
+        // Proves each batch reserves batch.size from buffer.memory and completion frees it.
+        let mut acc = RecordAccumulator::new(1_000, 0, 2_500);
+        let (a, b, c) = (
+            TopicPartition::new("t", 0),
+            TopicPartition::new("t", 1),
+            TopicPartition::new("t", 2),
+        );
+        assert!(acc.try_append(&a, rec(0, 10), Time(0)));
+        assert!(acc.try_append(&b, rec(1, 10), Time(0)));
+        assert!(
+            !acc.try_append(&c, rec(2, 10), Time(0)),
+            "a third 1000-byte batch does not fit"
+        );
+        assert!(
+            acc.try_append(&a, rec(3, 10), Time(0)),
+            "an open batch still takes records"
+        );
+        let id = acc.pop_head(&a).unwrap();
+        acc.complete(id);
+        assert!(acc.try_append(&c, rec(2, 10), Time(0)));
+    }
+
+    #[test]
+    fn retries_go_back_in_sequence_order() {
+        // Proves idempotent retries are re-queued by sequence, ahead of new batches.
+        let tp = TopicPartition::new("t", 0);
+        let mut acc = RecordAccumulator::new(100, 0, 1 << 20);
+        let mut ids = Vec::new();
+        for v in 0..3 {
+            acc.try_append(&tp, rec(v, 80), Time(0));
+            let id = acc.pop_head(&tp).unwrap();
+            acc.get_mut(id).unwrap().base_sequence = Some(v as i32);
+            acc.get_mut(id).unwrap().attempts = 1;
+            ids.push(id);
+        }
+        acc.try_append(&tp, rec(9, 80), Time(0));
+        acc.reenqueue(ids[2], Time(10));
+        acc.reenqueue(ids[0], Time(10));
+        acc.reenqueue(ids[1], Time(10));
+        let q = acc.queued_batches(&tp);
+        assert_eq!(&q[..3], &ids[..]);
+        assert_eq!(q.len(), 4);
+    }
+}

@@ -1,0 +1,593 @@
+//! The sender (Kafka's `Sender` thread), run after every message and timer of the producer:
+//!
+//! 1. refresh metadata when asked to or when it is older than `metadata.max.age.ms`;
+//! 2. with idempotence, obtain a producer id before anything is sent;
+//! 3. close connections whose oldest request outlived `request.timeout.ms` — every request
+//!    on them fails with NETWORK_EXCEPTION and its batches are retried;
+//! 4. expire batches older than `delivery.timeout.ms`;
+//! 5. let blocked `send()` calls into the accumulator, or fail them after `max.block.ms`;
+//! 6. drain ready batches, one per partition, into one Produce request per leader, while
+//!    that connection has fewer than `max.in.flight.requests.per.connection` unanswered;
+//! 7. arm one wake-up timer for the earliest deadline.
+//!
+//! Ordering with idempotence: a batch that carries a sequence is only (re)sent when it is
+//! the lowest unacknowledged sequence of its partition, so retries reach the broker in order
+//! and later batches queue behind them. Without idempotence a retry simply goes when its
+//! backoff ends — and can land after a batch sent later (the classic reordering).
+
+use std::collections::BTreeMap;
+
+use rand::Rng as _;
+
+use super::{BlockedSend, Idempotence, InFlightRequest, Producer, ProducerTimer};
+use crate::kafka::errors::ErrorCode;
+use crate::kafka::event::KafkaEvent;
+use crate::kafka::protocol::*;
+use crate::kafka::record::RecordBatch;
+use crate::kafka::types::{Acks, Offset, ProducerId, TopicPartition};
+use crate::sim::{Context, Duration, NodeId, Time};
+
+impl Producer {
+    /// One pass of the sender loop.
+    pub(super) fn poll<C>(&mut self, cx: &mut C)
+    where
+        C: Context<Msg = Msg, Timer = ProducerTimer, Event = KafkaEvent>,
+    {
+        let now = cx.now();
+        self.check_request_timeouts(cx, now);
+        let cid = self.next_correlation.wrapping_add(1);
+        if let Some((node, req)) = self.metadata.poll(now, cid) {
+            self.next_correlation = cid;
+            cx.send(node, Msg::MetadataRequest(req));
+        }
+        self.maybe_init_producer_id(cx, now);
+        self.expire_batches(cx, now);
+        self.unblock_sends(cx, now);
+        if self.ready_to_produce() {
+            self.drain_and_send(cx, now);
+        }
+        self.arm_wakeup(cx);
+    }
+
+    fn ready_to_produce(&self) -> bool {
+        self.idempotence
+            .as_ref()
+            .is_none_or(|i| i.producer_id.is_some())
+    }
+
+    fn maybe_init_producer_id<C>(&mut self, cx: &mut C, now: Time)
+    where
+        C: Context<Msg = Msg, Timer = ProducerTimer, Event = KafkaEvent>,
+    {
+        let needs = self
+            .idempotence
+            .as_ref()
+            .is_some_and(|i| i.producer_id.is_none() && i.init_in_flight.is_none());
+        if !needs {
+            return;
+        }
+        let Some(node) = self.metadata.any_node() else {
+            return;
+        };
+        let correlation_id = self.correlation();
+        let idem = self.idempotence.as_mut().expect("checked");
+        idem.init_in_flight = Some((correlation_id, node, now));
+        cx.send(
+            node,
+            Msg::InitProducerIdRequest(InitProducerIdRequest {
+                correlation_id,
+                transactional_id: None,
+                transaction_timeout_ms: 60_000,
+            }),
+        );
+    }
+
+    pub(super) fn on_init_producer_id_response<C>(
+        &mut self,
+        _cx: &mut C,
+        r: &InitProducerIdResponse,
+    ) -> bool
+    where
+        C: Context<Msg = Msg, Timer = ProducerTimer, Event = KafkaEvent>,
+    {
+        let Some(idem) = self.idempotence.as_mut() else {
+            return false;
+        };
+        if idem.init_in_flight.map(|f| f.0) != Some(r.correlation_id) {
+            return false;
+        }
+        idem.init_in_flight = None;
+        if r.error.is_ok() {
+            idem.producer_id = Some((r.producer_id, r.producer_epoch));
+        } else {
+            self.metadata.request_update(); // retried at the next poll, on another node
+        }
+        true
+    }
+
+    /// Forgets the producer id and every sequence (KIP-360 would bump the epoch; we fetch a
+    /// new id, which gives the same fresh start). Queued batches are renumbered at drain.
+    fn reset_producer_id(&mut self) {
+        if let Some(idem) = self.idempotence.as_mut() {
+            *idem = Idempotence::default();
+        }
+        for tp in self.accumulator.partitions() {
+            for id in self.accumulator.queued_batches(&tp) {
+                if let Some(b) = self.accumulator.get_mut(id) {
+                    b.base_sequence = None;
+                }
+            }
+        }
+    }
+
+    /// Closes connections with a request older than `request.timeout.ms`.
+    fn check_request_timeouts<C>(&mut self, cx: &mut C, now: Time)
+    where
+        C: Context<Msg = Msg, Timer = ProducerTimer, Event = KafkaEvent>,
+    {
+        let timeout = Duration::from_ms(self.config.request_timeout_ms);
+        let mut expired: Vec<NodeId> = self
+            .in_flight
+            .values()
+            .filter(|r| now >= r.sent + timeout)
+            .map(|r| r.node)
+            .collect();
+        if let Some(node) = self.metadata.check_timeout(now) {
+            expired.push(node);
+        }
+        if let Some(idem) = self.idempotence.as_mut() {
+            if let Some((_, node, sent)) = idem.init_in_flight {
+                if now >= sent + timeout {
+                    idem.init_in_flight = None;
+                    expired.push(node);
+                }
+            }
+        }
+        expired.sort();
+        expired.dedup();
+        for node in expired {
+            self.disconnect(cx, node, now);
+        }
+    }
+
+    /// Closes the connection to `node`: requests on it will never be answered, their
+    /// batches fail with NETWORK_EXCEPTION (retriable) — though the broker may have them.
+    fn disconnect<C>(&mut self, cx: &mut C, node: NodeId, now: Time)
+    where
+        C: Context<Msg = Msg, Timer = ProducerTimer, Event = KafkaEvent>,
+    {
+        cx.close_connection(node);
+        self.metadata.on_disconnect(node);
+        let lost: Vec<CorrelationId> = self
+            .in_flight
+            .iter()
+            .filter(|(_, r)| r.node == node)
+            .map(|(c, _)| *c)
+            .collect();
+        for c in lost {
+            let req = self.in_flight.remove(&c).expect("listed");
+            for id in req.batches {
+                self.on_batch_error(cx, id, ErrorCode::NetworkException, now);
+            }
+        }
+    }
+
+    /// Fails every batch older than `delivery.timeout.ms`, queued or in flight.
+    fn expire_batches<C>(&mut self, cx: &mut C, now: Time)
+    where
+        C: Context<Msg = Msg, Timer = ProducerTimer, Event = KafkaEvent>,
+    {
+        let limit = Duration::from_ms(self.config.delivery_timeout_ms);
+        let expired: Vec<_> = self
+            .accumulator
+            .all()
+            .filter(|b| now >= b.created + limit)
+            .map(|b| (b.id, b.in_flight))
+            .collect();
+        for (id, was_in_flight) in expired {
+            if was_in_flight {
+                for r in self.in_flight.values_mut() {
+                    r.batches.retain(|b| *b != id); // a late response must not complete it twice
+                }
+            }
+            self.fail_batch(cx, id, ErrorCode::RequestTimedOut);
+            if was_in_flight && self.idempotence.is_some() {
+                // Its sequence is unresolved: the broker may or may not have it.
+                self.reset_producer_id();
+            }
+        }
+    }
+
+    /// Lets blocked sends into the accumulator, in order, as metadata and memory allow.
+    fn unblock_sends<C>(&mut self, cx: &mut C, now: Time)
+    where
+        C: Context<Msg = Msg, Timer = ProducerTimer, Event = KafkaEvent>,
+    {
+        while let Some(s) = self.blocked.front() {
+            if now >= s.deadline {
+                let s = self.blocked.pop_front().expect("front");
+                self.complete(s.record.value, Err(ErrorCode::RequestTimedOut), false);
+                continue;
+            }
+            let Some(n) = self.metadata.partition_count(&s.topic) else {
+                return;
+            };
+            if !self.append(cx, n) {
+                return;
+            }
+        }
+    }
+
+    /// Appends the first blocked send; false if the buffer is full.
+    fn append<C>(&mut self, cx: &mut C, partitions: u32) -> bool
+    where
+        C: Context<Msg = Msg, Timer = ProducerTimer, Event = KafkaEvent>,
+    {
+        let BlockedSend { topic, record, .. } =
+            self.blocked.front().expect("caller checked").clone();
+        let available = self.metadata.available(&topic);
+        let p = self.partitioner.partition(
+            &topic,
+            record.key.as_deref(),
+            partitions,
+            &available,
+            cx.rng(),
+        );
+        let tp = TopicPartition {
+            topic: topic.clone(),
+            partition: p,
+        };
+        let bytes = super::accumulator::record_bytes(&record) as u64;
+        if !self.accumulator.try_append(&tp, record, cx.now()) {
+            return false;
+        }
+        self.blocked.pop_front();
+        self.partitioner
+            .on_append(&topic, p, bytes, partitions, &available, cx.rng());
+        true
+    }
+}
+
+/// Errors after which the broker certainly did not append the batch.
+fn definitely_not_appended(e: ErrorCode) -> bool {
+    matches!(
+        e,
+        ErrorCode::NotLeaderOrFollower
+            | ErrorCode::LeaderNotAvailable
+            | ErrorCode::UnknownTopicOrPartition
+            | ErrorCode::NotEnoughReplicas
+            | ErrorCode::MessageTooLarge
+            | ErrorCode::CorruptMessage
+            | ErrorCode::OutOfOrderSequenceNumber
+            | ErrorCode::InvalidProducerEpoch
+            | ErrorCode::UnknownProducerId
+            | ErrorCode::InvalidRequiredAcks
+            | ErrorCode::FencedLeaderEpoch
+    )
+}
+
+impl Producer {
+    /// Drains ready batches into one Produce request per leader.
+    fn drain_and_send<C>(&mut self, cx: &mut C, now: Time)
+    where
+        C: Context<Msg = Msg, Timer = ProducerTimer, Event = KafkaEvent>,
+    {
+        let mut per_node: BTreeMap<NodeId, Vec<u64>> = BTreeMap::new();
+        for tp in self.accumulator.partitions() {
+            let Some((node, _)) = self.metadata.leader(&tp) else {
+                self.metadata.request_update();
+                continue;
+            };
+            let busy = self.in_flight.values().filter(|r| r.node == node).count();
+            if !per_node.contains_key(&node)
+                && busy >= self.config.max_in_flight_requests_per_connection as usize
+            {
+                continue;
+            }
+            let Some(b) = self.accumulator.head_ready(&tp, now) else {
+                continue;
+            };
+            if !self.sequence_allows(&tp, b.base_sequence) {
+                continue;
+            }
+            let id = self.accumulator.pop_head(&tp).expect("head exists");
+            self.assign_sequence(id);
+            per_node.entry(node).or_default().push(id);
+        }
+        for (node, ids) in per_node {
+            self.send_produce(cx, node, ids, now);
+        }
+    }
+
+    /// Idempotence: a numbered batch goes only when it is the lowest unacknowledged one.
+    fn sequence_allows(&self, tp: &TopicPartition, seq: Option<i32>) -> bool {
+        let (Some(idem), Some(seq)) = (self.idempotence.as_ref(), seq) else {
+            return true;
+        };
+        idem.in_flight
+            .get(tp)
+            .and_then(|s| s.first())
+            .is_none_or(|&first| first == seq)
+    }
+
+    fn assign_sequence(&mut self, id: u64) {
+        let Some(idem) = self.idempotence.as_mut() else {
+            return;
+        };
+        let (pid, epoch) = idem.producer_id.expect("drain waits for a producer id");
+        let b = self.accumulator.get_mut(id).expect("batch");
+        if b.base_sequence.is_some() {
+            return;
+        }
+        let next = idem.next_sequence.entry(b.tp.clone()).or_insert(0);
+        b.base_sequence = Some(*next);
+        b.producer_id = pid;
+        b.producer_epoch = epoch;
+        idem.in_flight
+            .entry(b.tp.clone())
+            .or_default()
+            .insert(*next);
+        // Sequences wrap to 0 after Integer.MAX_VALUE.
+        *next = ((*next as i64 + b.records.len() as i64) % (i32::MAX as i64 + 1)) as i32;
+    }
+
+    fn send_produce<C>(&mut self, cx: &mut C, node: NodeId, ids: Vec<u64>, now: Time)
+    where
+        C: Context<Msg = Msg, Timer = ProducerTimer, Event = KafkaEvent>,
+    {
+        let correlation_id = self.correlation();
+        let partitions = ids
+            .iter()
+            .map(|id| {
+                let b = self.accumulator.get(*id).expect("batch");
+                let mut rb = RecordBatch::new(b.records.clone());
+                rb.producer_id = b.producer_id;
+                rb.producer_epoch = b.producer_epoch;
+                rb.base_sequence = b.base_sequence.unwrap_or(-1);
+                (b.tp.clone(), std::sync::Arc::new(rb))
+            })
+            .collect();
+        cx.send(
+            node,
+            Msg::ProduceRequest(ProduceRequest {
+                correlation_id,
+                acks: self.config.acks.as_i16(),
+                timeout_ms: self.config.request_timeout_ms,
+                transactional_id: None,
+                partitions,
+            }),
+        );
+        if self.config.acks == Acks::None {
+            // acks=0: no response will come; "sent" is all the producer ever learns.
+            for id in ids {
+                self.succeed_batch(cx, id, -1);
+            }
+            return;
+        }
+        self.in_flight.insert(
+            correlation_id,
+            InFlightRequest {
+                node,
+                sent: now,
+                batches: ids,
+            },
+        );
+    }
+
+    pub(super) fn on_produce_response<C>(&mut self, cx: &mut C, r: &ProduceResponse) -> bool
+    where
+        C: Context<Msg = Msg, Timer = ProducerTimer, Event = KafkaEvent>,
+    {
+        let Some(req) = self.in_flight.remove(&r.correlation_id) else {
+            return false;
+        };
+        let now = cx.now();
+        for id in req.batches {
+            let Some(tp) = self.accumulator.get(id).map(|b| b.tp.clone()) else {
+                continue;
+            };
+            let p = r.partitions.iter().find(|p| p.tp == tp);
+            match p.map(|p| (p.error, p.base_offset)) {
+                Some((ErrorCode::None, base)) => self.succeed_batch(cx, id, base),
+                // Legacy brokers: a duplicate of an appended batch; success, offset unknown.
+                Some((ErrorCode::DuplicateSequenceNumber, _)) => self.succeed_batch(cx, id, -1),
+                Some((e, _)) => self.on_batch_error(cx, id, e, now),
+                None => self.on_batch_error(cx, id, ErrorCode::UnknownServerError, now),
+            }
+        }
+        true
+    }
+
+    fn succeed_batch<C>(&mut self, cx: &mut C, id: u64, base_offset: Offset)
+    where
+        C: Context<Msg = Msg, Timer = ProducerTimer, Event = KafkaEvent>,
+    {
+        let b = self.accumulator.complete(id).expect("batch");
+        self.forget_sequence(&b.tp, b.producer_id, b.base_sequence, true, b.records.len());
+        cx.emit(KafkaEvent::ProduceAcked {
+            tp: b.tp.clone(),
+            base_offset,
+            records: b.records.len() as u32,
+        });
+        let unconfirmed = self.config.acks == Acks::None;
+        for (i, r) in b.records.iter().enumerate() {
+            let offset = if base_offset < 0 {
+                -1
+            } else {
+                base_offset + i as Offset
+            };
+            self.complete(r.value, Ok((b.tp.clone(), offset)), unconfirmed);
+        }
+    }
+
+    /// Removes a finished batch's sequence from the in-flight set (only for the current id).
+    fn forget_sequence(
+        &mut self,
+        tp: &TopicPartition,
+        pid: ProducerId,
+        seq: Option<i32>,
+        acked: bool,
+        len: usize,
+    ) {
+        let Some(idem) = self.idempotence.as_mut() else {
+            return;
+        };
+        let (Some((current, _)), Some(seq)) = (idem.producer_id, seq) else {
+            return;
+        };
+        if current != pid {
+            return;
+        }
+        if let Some(set) = idem.in_flight.get_mut(tp) {
+            set.remove(&seq);
+        }
+        if acked {
+            idem.last_acked
+                .insert(tp.clone(), seq.wrapping_add(len as i32 - 1));
+        }
+    }
+
+    /// Decides between retry and failure for a batch that came back with `error`.
+    fn on_batch_error<C>(&mut self, cx: &mut C, id: u64, error: ErrorCode, now: Time)
+    where
+        C: Context<Msg = Msg, Timer = ProducerTimer, Event = KafkaEvent>,
+    {
+        if error.needs_metadata_refresh() {
+            self.metadata.request_update();
+        }
+        let current = self
+            .idempotence
+            .as_ref()
+            .and_then(|i| i.producer_id)
+            .map(|p| p.0);
+        let Some(b) = self.accumulator.get_mut(id) else {
+            return;
+        };
+        b.ambiguous |= !definitely_not_appended(error);
+        let expired = now >= b.created + Duration::from_ms(self.config.delivery_timeout_ms);
+        let stale_pid = b.base_sequence.is_some() && Some(b.producer_id) != current;
+        let (tp, seq) = (b.tp.clone(), b.base_sequence);
+        let next_expected = seq.is_some()
+            && self.idempotence.as_ref().is_some_and(|i| {
+                i.last_acked.get(&tp).copied().unwrap_or(-1).wrapping_add(1) == seq.unwrap_or(-2)
+            });
+        let retriable = match error {
+            // §3.3: an earlier batch failed, so this one arrived "too early": retry in order.
+            // If it *was* the next expected one, the broker lost our state: a real gap.
+            ErrorCode::OutOfOrderSequenceNumber => self.idempotence.is_some() && !next_expected,
+            ErrorCode::UnknownProducerId => {
+                self.reset_producer_id();
+                true
+            }
+            e => e.is_retriable(),
+        };
+        let b = self.accumulator.get_mut(id).expect("batch");
+        if !(retriable && b.attempts < self.config.retries && !expired) {
+            let gap = error == ErrorCode::OutOfOrderSequenceNumber;
+            self.fail_batch(cx, id, error);
+            if gap {
+                self.reset_producer_id();
+            }
+            return;
+        }
+        b.attempts += 1;
+        let attempts = b.attempts;
+        let renumber = stale_pid
+            || self
+                .idempotence
+                .as_ref()
+                .is_some_and(|i| i.producer_id.is_none());
+        if renumber {
+            let b = self.accumulator.get_mut(id).expect("batch");
+            b.base_sequence = None; // renumbered under the new producer id
+        }
+        let backoff = self.backoff(cx, attempts);
+        let records = self
+            .accumulator
+            .get(id)
+            .map_or(0, |b| b.records.len() as u32);
+        self.accumulator.reenqueue(id, now + backoff);
+        cx.emit(KafkaEvent::ProduceFailed {
+            tp,
+            error,
+            records,
+            will_retry: true,
+        });
+    }
+
+    /// `retry.backoff.ms * 2^(attempts-1)`, capped at `retry.backoff.max.ms`, ±20 % jitter
+    /// (KIP-580), integer maths only.
+    fn backoff<C>(&self, cx: &mut C, attempts: u32) -> Duration
+    where
+        C: Context<Msg = Msg, Timer = ProducerTimer, Event = KafkaEvent>,
+    {
+        let base = self.config.retry_backoff_ms.max(1);
+        let exp = base.saturating_mul(1u64 << (attempts.saturating_sub(1)).min(20));
+        let capped = exp.min(self.config.retry_backoff_max_ms);
+        let jitter_pct = cx.rng().gen_range(80..=120u64);
+        Duration::from_us(capped * 1_000 * jitter_pct / 100)
+    }
+
+    /// Reports a batch as failed to the application.
+    fn fail_batch<C>(&mut self, cx: &mut C, id: u64, error: ErrorCode)
+    where
+        C: Context<Msg = Msg, Timer = ProducerTimer, Event = KafkaEvent>,
+    {
+        let Some(b) = self.accumulator.complete(id) else {
+            return;
+        };
+        self.forget_sequence(
+            &b.tp,
+            b.producer_id,
+            b.base_sequence,
+            false,
+            b.records.len(),
+        );
+        cx.emit(KafkaEvent::ProduceFailed {
+            tp: b.tp.clone(),
+            error,
+            records: b.records.len() as u32,
+            will_retry: false,
+        });
+        let maybe = b.ambiguous || (b.in_flight && !definitely_not_appended(error));
+        for r in &b.records {
+            self.complete(r.value, Err(error), maybe);
+        }
+        if b.base_sequence.is_some() && self.idempotence.is_some() && maybe {
+            // An unresolved sequence: later batches could never be accepted in order.
+            self.reset_producer_id();
+        }
+    }
+
+    /// Arms the single wake-up timer for the earliest future deadline.
+    fn arm_wakeup<C>(&mut self, cx: &mut C)
+    where
+        C: Context<Msg = Msg, Timer = ProducerTimer, Event = KafkaEvent>,
+    {
+        let now = cx.now();
+        let timeout = Duration::from_ms(self.config.request_timeout_ms);
+        let delivery = Duration::from_ms(self.config.delivery_timeout_ms);
+        let mut deadlines = vec![
+            self.accumulator.next_ready_time(),
+            self.metadata.next_deadline(),
+        ];
+        deadlines.extend(self.in_flight.values().map(|r| Some(r.sent + timeout)));
+        deadlines.push(self.accumulator.all().map(|b| b.created + delivery).min());
+        deadlines.push(self.blocked.front().map(|s| s.deadline));
+        if let Some((_, _, sent)) = self.idempotence.as_ref().and_then(|i| i.init_in_flight) {
+            deadlines.push(Some(sent + timeout));
+        }
+        // Past deadlines blocked on something else are handled when that something arrives.
+        let Some(at) = deadlines.into_iter().flatten().filter(|&t| t > now).min() else {
+            return;
+        };
+        if let Some((armed, id)) = self.wakeup {
+            if armed <= at {
+                return;
+            }
+            cx.cancel_timer(id);
+        }
+        let id = cx.set_timer(at - now, ProducerTimer::Wakeup);
+        self.wakeup = Some((at, id));
+    }
+}
