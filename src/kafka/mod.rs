@@ -11,6 +11,8 @@ pub mod group_coordinator;
 pub mod producer;
 pub mod protocol;
 pub mod record;
+#[cfg(test)]
+pub mod testing;
 pub mod types;
 
 pub use errors::ErrorCode;

@@ -213,3 +213,6 @@ impl Producer {
         });
     }
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,310 @@
+//! Sender behaviour driven by hand-fed responses through a fake context.
+
+use std::sync::Arc;
+
+use super::*;
+use crate::kafka::client_config::ProducerConfig;
+use crate::kafka::protocol::*;
+use crate::kafka::testing::FakeCx;
+use crate::kafka::types::{Acks, BrokerId, LeaderEpoch};
+use crate::sim::Duration;
+
+type Cx = FakeCx<Msg, ProducerTimer, KafkaEvent>;
+
+const B1: NodeId = NodeId(1);
+
+fn peer() -> Peer {
+    Peer { node: B1, conn: 1 }
+}
+
+fn metadata(cid: CorrelationId, partitions: u32) -> Msg {
+    Msg::MetadataResponse(MetadataResponse {
+        correlation_id: cid,
+        brokers: vec![(BrokerId(1), B1)],
+        controller_id: None,
+        topics: vec![TopicMetadata {
+            name: Arc::from("orders"),
+            error: ErrorCode::None,
+            partitions: (0..partitions)
+                .map(|p| PartitionMetadata {
+                    partition: p,
+                    error: ErrorCode::None,
+                    leader: Some(BrokerId(1)),
+                    leader_epoch: LeaderEpoch(0),
+                    replicas: vec![BrokerId(1)],
+                    isr: vec![BrokerId(1)],
+                    offline_replicas: vec![],
+                })
+                .collect(),
+        }],
+    })
+}
+
+/// Builds a producer and answers its bootstrap requests (metadata, producer id).
+fn started(config: ProducerConfig, partitions: u32) -> (Producer, Cx) {
+    let mut cx = Cx::new(7);
+    let mut p = Producer::new(&config, vec![B1]).unwrap();
+    p.send(&mut cx, "orders", Some(Arc::from("k")), 1, 100);
+    for (_, m) in cx.take_sent() {
+        let reply = match m {
+            Msg::MetadataRequest(r) => metadata(r.correlation_id, partitions),
+            Msg::InitProducerIdRequest(r) => Msg::InitProducerIdResponse(InitProducerIdResponse {
+                correlation_id: r.correlation_id,
+                error: ErrorCode::None,
+                producer_id: ProducerId(42),
+                producer_epoch: 0,
+            }),
+            m => panic!("unexpected {m:?}"),
+        };
+        p.on_message(&mut cx, peer(), &reply);
+    }
+    (p, cx)
+}
+
+fn produces(cx: &mut Cx) -> Vec<ProduceRequest> {
+    cx.take_sent()
+        .into_iter()
+        .filter_map(|(_, m)| match m {
+            Msg::ProduceRequest(r) => Some(r),
+            _ => None,
+        })
+        .collect()
+}
+
+fn answer(p: &mut Producer, cx: &mut Cx, req: &ProduceRequest, error: ErrorCode, base: Offset) {
+    let partitions = req
+        .partitions
+        .iter()
+        .map(|(tp, _)| PartitionProduceResponse {
+            tp: tp.clone(),
+            error,
+            base_offset: if error.is_ok() { base } else { -1 },
+            log_start_offset: 0,
+            current_leader: None,
+        })
+        .collect();
+    let r = ProduceResponse {
+        correlation_id: req.correlation_id,
+        partitions,
+    };
+    p.on_message(cx, peer(), &Msg::ProduceResponse(r));
+}
+
+/// Moves time to the next armed timer and fires what is due.
+fn tick(p: &mut Producer, cx: &mut Cx) {
+    let at = cx.next_timer().expect("a timer is armed");
+    cx.now = at;
+    for t in cx.due() {
+        p.on_timer(cx, t);
+    }
+}
+
+fn no_linger_no_idempotence() -> ProducerConfig {
+    ProducerConfig {
+        linger_ms: 0,
+        enable_idempotence: Some(false),
+        ..Default::default()
+    }
+}
+
+#[test]
+fn records_linger_then_go_in_one_batch() {
+    // Proves records sent within linger.ms share one batch and one Produce request, and each
+    // record's completion carries its own offset.
+    let (mut p, mut cx) = started(ProducerConfig::default(), 1);
+    p.send(&mut cx, "orders", Some(Arc::from("k")), 2, 100);
+    p.send(&mut cx, "orders", Some(Arc::from("k")), 3, 100);
+    assert!(produces(&mut cx).is_empty(), "still lingering");
+    tick(&mut p, &mut cx);
+    assert_eq!(cx.now, Time(5_000), "linger.ms = 5");
+    let reqs = produces(&mut cx);
+    assert_eq!(reqs.len(), 1);
+    assert_eq!(reqs[0].partitions[0].1.records.len(), 3);
+    assert_eq!(reqs[0].partitions[0].1.producer_id, ProducerId(42));
+    answer(&mut p, &mut cx, &reqs[0], ErrorCode::None, 10);
+    let done = p.take_completions();
+    let offsets: Vec<_> = done.iter().map(|c| c.result.clone().unwrap().1).collect();
+    assert_eq!(offsets, [10, 11, 12]);
+    assert_eq!(p.outstanding(), 0);
+}
+
+#[test]
+fn retriable_error_backs_off_exponentially_and_refreshes_metadata() {
+    // Proves NOT_LEADER_OR_FOLLOWER triggers a metadata refresh and retries after
+    // retry.backoff.ms, then twice that (±20 % jitter).
+    let (mut p, mut cx) = started(no_linger_no_idempotence(), 1);
+    let r1 = produces(&mut cx).remove(0);
+    answer(&mut p, &mut cx, &r1, ErrorCode::NotLeaderOrFollower, 0);
+    let refresh = cx.take_sent();
+    assert!(
+        matches!(refresh[0].1, Msg::MetadataRequest(_)),
+        "{refresh:?}"
+    );
+    let Msg::MetadataRequest(m) = &refresh[0].1 else {
+        unreachable!()
+    };
+    p.on_message(&mut cx, peer(), &metadata(m.correlation_id, 1));
+    let t0 = cx.now;
+    tick(&mut p, &mut cx);
+    let first = cx.now - t0;
+    assert!((80_000..=120_000).contains(&first.as_us()), "{first}");
+    let r2 = produces(&mut cx).remove(0);
+    answer(&mut p, &mut cx, &r2, ErrorCode::NotEnoughReplicas, 0);
+    let t1 = cx.now;
+    tick(&mut p, &mut cx);
+    let second = cx.now - t1;
+    assert!((160_000..=240_000).contains(&second.as_us()), "{second}");
+    let r3 = produces(&mut cx).remove(0);
+    answer(&mut p, &mut cx, &r3, ErrorCode::None, 0);
+    assert_eq!(
+        p.take_completions()[0].result,
+        Ok((TopicPartition::new("orders", 0), 0))
+    );
+}
+
+#[test]
+fn request_timeout_closes_connection_and_resends() {
+    // Proves an unanswered request is abandoned after request.timeout.ms: the connection is
+    // closed, the batch sent again (a duplicate if the first had landed), and a late answer
+    // to the first request is ignored.
+    let (mut p, mut cx) = started(no_linger_no_idempotence(), 1);
+    let r1 = produces(&mut cx).remove(0);
+    tick(&mut p, &mut cx);
+    assert_eq!(cx.now, Time(30_000_000));
+    assert_eq!(cx.closed, [B1]);
+    while produces(&mut cx).is_empty() {
+        // metadata refresh first (the connection loss invalidates it), then the retry
+        let sent = std::mem::take(&mut cx.sent);
+        for (_, m) in sent {
+            match m {
+                Msg::MetadataRequest(m) => {
+                    p.on_message(&mut cx, peer(), &metadata(m.correlation_id, 1));
+                }
+                Msg::ProduceRequest(r) => cx.sent.push((B1, Msg::ProduceRequest(r))),
+                _ => {}
+            }
+        }
+        if cx.sent.is_empty() {
+            tick(&mut p, &mut cx);
+        }
+    }
+    answer(&mut p, &mut cx, &r1, ErrorCode::None, 0);
+    assert!(
+        p.take_completions().is_empty(),
+        "late answer on a closed connection is ignored"
+    );
+}
+
+#[test]
+fn delivery_timeout_fails_with_unknown_outcome() {
+    // Proves a batch still unacknowledged after delivery.timeout.ms fails with a timeout and
+    // is flagged as possibly persisted (its request was sent).
+    let cfg = ProducerConfig {
+        delivery_timeout_ms: Some(40_000),
+        ..no_linger_no_idempotence()
+    };
+    let (mut p, mut cx) = started(cfg, 1);
+    produces(&mut cx);
+    for _ in 0..20 {
+        if !p.take_completions().is_empty() || cx.next_timer().is_none() {
+            break;
+        }
+        tick(&mut p, &mut cx);
+        let sent = cx.take_sent();
+        for (_, m) in sent {
+            if let Msg::MetadataRequest(m) = m {
+                p.on_message(&mut cx, peer(), &metadata(m.correlation_id, 1));
+            }
+        }
+        let done = p.take_completions();
+        if let Some(c) = done.first() {
+            assert_eq!(c.result, Err(ErrorCode::RequestTimedOut));
+            assert!(c.maybe_persisted);
+            assert_eq!(cx.now, Time(40_000_000));
+            return;
+        }
+    }
+    panic!("never expired");
+}
+
+#[test]
+fn idempotent_retries_keep_order() {
+    // Proves with idempotence a failed first batch is resent alone and the second, rejected
+    // as OUT_OF_ORDER_SEQUENCE_NUMBER, only after the first is acknowledged.
+    let cfg = ProducerConfig {
+        linger_ms: 0,
+        ..Default::default()
+    };
+    let (mut p, mut cx) = started(cfg, 1);
+    let b1 = produces(&mut cx).remove(0);
+    p.send(&mut cx, "orders", Some(Arc::from("k")), 2, 100);
+    let b2 = produces(&mut cx).remove(0);
+    assert_eq!(b1.partitions[0].1.base_sequence, 0);
+    assert_eq!(b2.partitions[0].1.base_sequence, 1);
+    answer(&mut p, &mut cx, &b1, ErrorCode::NotLeaderOrFollower, 0);
+    answer(&mut p, &mut cx, &b2, ErrorCode::OutOfOrderSequenceNumber, 0);
+    let mut resent = Vec::new();
+    while resent.len() < 2 {
+        tick(&mut p, &mut cx);
+        for (_, m) in cx.take_sent() {
+            match m {
+                Msg::MetadataRequest(m) => {
+                    p.on_message(&mut cx, peer(), &metadata(m.correlation_id, 1));
+                }
+                Msg::ProduceRequest(r) => {
+                    let seq = r.partitions[0].1.base_sequence;
+                    resent.push(seq);
+                    answer(&mut p, &mut cx, &r, ErrorCode::None, seq as Offset);
+                    let more = produces(&mut cx);
+                    for r in more {
+                        resent.push(r.partitions[0].1.base_sequence);
+                        answer(&mut p, &mut cx, &r, ErrorCode::None, 1);
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+    assert_eq!(resent, [0, 1], "retried in sequence order");
+    let values: Vec<u64> = p.take_completions().iter().map(|c| c.value).collect();
+    assert_eq!(values, [1, 2]);
+}
+
+#[test]
+fn acks_zero_completes_on_send() {
+    // Proves acks=0 reports success with offset -1 as soon as the request is written.
+    let cfg = ProducerConfig {
+        acks: Acks::None,
+        ..no_linger_no_idempotence()
+    };
+    let (mut p, mut cx) = started(cfg, 1);
+    assert_eq!(produces(&mut cx)[0].acks, 0);
+    let c = p.take_completions();
+    assert_eq!(c[0].result, Ok((TopicPartition::new("orders", 0), -1)));
+    assert!(c[0].maybe_persisted);
+}
+
+#[test]
+fn max_in_flight_limits_requests_per_connection() {
+    // Proves at most max.in.flight.requests.per.connection requests are unanswered at once.
+    let cfg = ProducerConfig {
+        max_in_flight_requests_per_connection: 2,
+        ..no_linger_no_idempotence()
+    };
+    let (mut p, mut cx) = started(cfg, 1);
+    let mut reqs = produces(&mut cx);
+    for v in 2..6 {
+        cx.advance(Duration::from_ms(1));
+        p.send(&mut cx, "orders", Some(Arc::from("k")), v, 100);
+        reqs.extend(produces(&mut cx));
+    }
+    assert_eq!(reqs.len(), 2);
+    answer(&mut p, &mut cx, &reqs[0], ErrorCode::None, 0);
+    let next = produces(&mut cx);
+    assert_eq!(next.len(), 1, "one slot freed, one request");
+    assert_eq!(
+        next[0].partitions[0].1.records.len(),
+        3,
+        "the waiting records went together"
+    );
+}
