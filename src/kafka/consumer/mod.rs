@@ -1,3 +1,477 @@
-//! The consumer client.
+//! The consumer client (`KafkaConsumer`), sans-IO: a component an application node embeds.
+//!
+//! The application calls [`Consumer::poll`]; it never blocks. It returns at most
+//! `max.poll.records` records already fetched, and does the bookkeeping Kafka's `poll()`
+//! does: it proves the application alive (`max.poll.interval.ms`), commits offsets when
+//! auto-commit is due, and starts a rebalance the group asked for. Everything else runs in
+//! the background, on messages and timers, as Kafka's network and heartbeat threads do:
+//!
+//! - the [`coordinator`] part finds the group coordinator, joins the group (the leader runs
+//!   the [`assignor`]), heartbeats every `heartbeat.interval.ms`, commits offsets, and
+//!   leaves the group when the application stopped polling for `max.poll.interval.ms`;
+//! - the [`fetcher`] part finds a starting position for each assigned partition (the
+//!   committed offset via OffsetFetch, else `auto.offset.reset` via ListOffsets) and
+//!   long-polls partition leaders with Fetch (`fetch.min.bytes`, `fetch.max.wait.ms`),
+//!   refreshing metadata on NOT_LEADER_OR_FOLLOWER and FENCED_LEADER_EPOCH and resetting the
+//!   position on OFFSET_OUT_OF_RANGE.
+//!
+//! Outcomes the application reacts to (assignment changes, commit results, errors) are
+//! drained as [`ConsumerEvent`]s — Kafka's rebalance listener and commit callbacks.
 
 pub mod assignor;
+pub mod coordinator;
+pub mod fetcher;
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+
+use coordinator::GroupMembership;
+
+use super::client_config::{ConfigException, ConsumerConfig};
+use super::client_metadata::ClientMetadata;
+use super::errors::ErrorCode;
+use super::event::KafkaEvent;
+use super::protocol::{CorrelationId, Msg};
+use super::types::{Generation, LeaderEpoch, Offset, TopicPartition};
+use crate::sim::{Context, Duration, NodeId, Peer, Time, TimerId};
+
+/// The consumer's only timer: "wake up and look at deadlines".
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ConsumerTimer {
+    Wakeup,
+}
+
+/// A record returned by `poll()`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConsumerRecord {
+    pub tp: TopicPartition,
+    pub offset: Offset,
+    pub key: Option<Arc<str>>,
+    pub value: u64,
+    pub leader_epoch: LeaderEpoch,
+}
+
+/// What the application learns besides records.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ConsumerEvent {
+    /// `onPartitionsAssigned` (the partitions added in this generation).
+    Assigned {
+        generation: Generation,
+        member_id: Arc<str>,
+        partitions: Vec<TopicPartition>,
+        /// The complete assignment after the change.
+        assignment: Vec<TopicPartition>,
+    },
+    /// `onPartitionsRevoked`.
+    Revoked { partitions: Vec<TopicPartition> },
+    /// `onPartitionsLost`: the member was kicked out, another member may own them already.
+    Lost { partitions: Vec<TopicPartition> },
+    /// A commit finished (`commitSync` returned or `commitAsync`'s callback ran).
+    CommitCompleted {
+        id: u64,
+        offsets: Vec<(TopicPartition, Offset)>,
+        result: Result<(), ErrorCode>,
+    },
+    /// A partition has no valid position and `auto.offset.reset=none`.
+    NoOffsetForPartition { tp: TopicPartition },
+}
+
+/// What a request in flight was for.
+#[derive(Clone, Debug)]
+pub(crate) enum Pending {
+    Metadata,
+    FindCoordinator,
+    JoinGroup,
+    SyncGroup,
+    Heartbeat,
+    LeaveGroup,
+    OffsetFetch(Vec<TopicPartition>),
+    ListOffsets(Vec<TopicPartition>),
+    Fetch(Vec<TopicPartition>),
+    OffsetCommit { id: u64 },
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct InFlight {
+    node: NodeId,
+    sent: Time,
+    timeout: Duration,
+    what: Pending,
+}
+
+/// Fetch state of one assigned partition.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct PartitionState {
+    /// Next offset to hand to the application; None until OffsetFetch/ListOffsets decide.
+    position: Option<Offset>,
+    /// Epoch of the last record returned (sent with commits).
+    last_epoch: Option<LeaderEpoch>,
+    /// A position lookup is underway.
+    resolving: bool,
+    /// Needs an `auto.offset.reset` (no committed offset, or out of range).
+    reset: bool,
+    /// Fetched and not yet returned by poll.
+    buffered: VecDeque<ConsumerRecord>,
+    high_watermark: Offset,
+    /// No fetch before this time (after an error).
+    backoff_until: Time,
+    /// `auto.offset.reset=none` failed; nothing more is fetched.
+    failed: bool,
+}
+
+/// The consumer component.
+#[derive(Clone, Debug)]
+pub struct Consumer {
+    pub config: ConsumerConfig,
+    metadata: ClientMetadata,
+    subscription: Vec<Arc<str>>,
+    pub(crate) group: GroupMembership,
+    partitions: BTreeMap<TopicPartition, PartitionState>,
+    in_flight: BTreeMap<CorrelationId, InFlight>,
+    next_correlation: CorrelationId,
+    events: Vec<ConsumerEvent>,
+    last_poll: Time,
+    /// The application is blocked inside poll() waiting for records (not processing).
+    waiting_in_poll: bool,
+    next_auto_commit: Time,
+    wakeup: Option<(Time, TimerId)>,
+    /// Rotates which partition poll() drains first.
+    drain_cursor: usize,
+}
+
+impl Consumer {
+    pub fn new(config: ConsumerConfig, bootstrap: Vec<NodeId>) -> Result<Self, ConfigException> {
+        config.validate()?;
+        let metadata = ClientMetadata::new(
+            bootstrap,
+            300_000,
+            config.retry_backoff_ms,
+            config.request_timeout_ms,
+        );
+        Ok(Consumer {
+            group: GroupMembership::new(&config),
+            metadata,
+            subscription: Vec::new(),
+            partitions: BTreeMap::new(),
+            in_flight: BTreeMap::new(),
+            next_correlation: 0,
+            events: Vec::new(),
+            last_poll: Time::ZERO,
+            waiting_in_poll: true,
+            next_auto_commit: Time::ZERO,
+            wakeup: None,
+            drain_cursor: 0,
+            config,
+        })
+    }
+
+    /// `subscribe(topics)`: group management decides the partitions.
+    pub fn subscribe<C>(&mut self, cx: &mut C, topics: &[&str])
+    where
+        C: Context<Msg = Msg, Timer = ConsumerTimer, Event = KafkaEvent>,
+    {
+        self.subscription = topics.iter().map(|t| Arc::from(*t)).collect();
+        for t in &self.subscription {
+            self.metadata.add_topic(t);
+        }
+        self.group.request_rejoin("subscription changed");
+        self.next_auto_commit = cx.now() + Duration::from_ms(self.config.auto_commit_interval_ms);
+        self.service(cx);
+    }
+
+    /// The current assignment.
+    pub fn assignment(&self) -> Vec<TopicPartition> {
+        self.partitions.keys().cloned().collect()
+    }
+
+    pub fn generation(&self) -> Generation {
+        self.group.generation
+    }
+
+    pub fn member_id(&self) -> Arc<str> {
+        self.group.member_id.clone()
+    }
+
+    /// Next offset poll() will return for `tp`.
+    pub fn position(&self, tp: &TopicPartition) -> Option<Offset> {
+        self.partitions.get(tp).and_then(|p| p.position)
+    }
+
+    /// Lag of `tp` as the client sees it: high watermark − position.
+    pub fn lag(&self, tp: &TopicPartition) -> Option<i64> {
+        let p = self.partitions.get(tp)?;
+        Some((p.high_watermark - p.position?).max(0))
+    }
+
+    /// Whether poll() would return records now.
+    pub fn has_records(&self) -> bool {
+        self.partitions.values().any(|p| !p.buffered.is_empty())
+    }
+
+    /// Takes the events since the last call.
+    pub fn take_events(&mut self) -> Vec<ConsumerEvent> {
+        std::mem::take(&mut self.events)
+    }
+
+    /// `KafkaConsumer.poll()`, without blocking: returns up to `max.poll.records` fetched
+    /// records (possibly none), after the duties Kafka performs inside poll().
+    pub fn poll<C>(&mut self, cx: &mut C) -> Vec<ConsumerRecord>
+    where
+        C: Context<Msg = Msg, Timer = ConsumerTimer, Event = KafkaEvent>,
+    {
+        let now = cx.now();
+        self.last_poll = now;
+        if self.config.auto_commit() && now >= self.next_auto_commit {
+            self.next_auto_commit = now + Duration::from_ms(self.config.auto_commit_interval_ms);
+            self.commit_async(cx);
+        }
+        self.group.app_polled();
+        self.service(cx);
+        let records = self.drain_records();
+        self.waiting_in_poll = records.is_empty();
+        if !records.is_empty() {
+            self.service(cx); // a partition emptied by this poll may fetch again
+        }
+        records
+    }
+
+    /// Takes up to `max.poll.records` buffered records, one partition after another.
+    fn drain_records(&mut self) -> Vec<ConsumerRecord> {
+        let max = self.config.max_poll_records as usize;
+        let mut out = Vec::new();
+        let tps: Vec<TopicPartition> = self.partitions.keys().cloned().collect();
+        if tps.is_empty() {
+            return out;
+        }
+        for i in 0..tps.len() {
+            let tp = &tps[(self.drain_cursor + i) % tps.len()];
+            let p = self.partitions.get_mut(tp).expect("listed");
+            while out.len() < max {
+                let Some(r) = p.buffered.pop_front() else {
+                    break;
+                };
+                p.position = Some(r.offset + 1);
+                p.last_epoch = Some(r.leader_epoch);
+                out.push(r);
+            }
+        }
+        self.drain_cursor = self.drain_cursor.wrapping_add(1);
+        out
+    }
+
+    /// The application finished a batch of records and is about to call poll() again (or is
+    /// blocked in it): used for the `max.poll.interval.ms` check.
+    pub fn is_waiting_in_poll(&self) -> bool {
+        self.waiting_in_poll
+    }
+
+    /// Handles a message; returns false if it is not for the consumer.
+    pub fn on_message<C>(&mut self, cx: &mut C, _from: Peer, msg: &Msg) -> bool
+    where
+        C: Context<Msg = Msg, Timer = ConsumerTimer, Event = KafkaEvent>,
+    {
+        let Some(cid) = response_correlation(msg) else {
+            return false;
+        };
+        let Some(req) = self.in_flight.remove(&cid) else {
+            return false; // late or unknown: its request was abandoned
+        };
+        self.on_response(cx, req, msg);
+        self.service(cx);
+        true
+    }
+
+    pub fn on_timer<C>(&mut self, cx: &mut C, _timer: ConsumerTimer)
+    where
+        C: Context<Msg = Msg, Timer = ConsumerTimer, Event = KafkaEvent>,
+    {
+        if self.wakeup.is_some_and(|(at, _)| at <= cx.now()) {
+            self.wakeup = None;
+        }
+        self.service(cx);
+    }
+
+    fn on_response<C>(&mut self, cx: &mut C, req: InFlight, msg: &Msg)
+    where
+        C: Context<Msg = Msg, Timer = ConsumerTimer, Event = KafkaEvent>,
+    {
+        match (req.what, msg) {
+            (Pending::Metadata, Msg::MetadataResponse(r)) => {
+                self.metadata.on_response(cx.now(), r);
+            }
+            (Pending::Fetch(_), Msg::FetchResponse(r)) => self.on_fetch_response(cx, req.node, r),
+            (Pending::ListOffsets(_), Msg::ListOffsetsResponse(r)) => {
+                self.on_list_offsets_response(cx, r)
+            }
+            (Pending::OffsetFetch(tps), Msg::OffsetFetchResponse(r)) => {
+                self.on_offset_fetch_response(cx, tps, r)
+            }
+            (Pending::OffsetCommit { id }, Msg::OffsetCommitResponse(r)) => {
+                self.on_commit_response(cx, id, r)
+            }
+            (what, msg) => self.on_group_response(cx, req.node, what, msg),
+        }
+    }
+
+    /// Everything the background threads do: time-outs, metadata, group, positions,
+    /// fetches, and the next wake-up.
+    fn service<C>(&mut self, cx: &mut C)
+    where
+        C: Context<Msg = Msg, Timer = ConsumerTimer, Event = KafkaEvent>,
+    {
+        let now = cx.now();
+        self.check_timeouts(cx, now);
+        let cid = self.next_correlation.wrapping_add(1);
+        if let Some((node, req)) = self.metadata.poll(now, cid) {
+            self.next_correlation = cid;
+            self.track(
+                node,
+                now,
+                Duration::from_ms(self.config.request_timeout_ms),
+                Pending::Metadata,
+                cid,
+            );
+            cx.send(node, Msg::MetadataRequest(req));
+        }
+        self.check_poll_interval(cx, now);
+        self.service_group(cx, now);
+        self.resolve_positions(cx, now);
+        self.send_fetches(cx, now);
+        self.arm_wakeup(cx);
+    }
+
+    fn correlation(&mut self) -> CorrelationId {
+        self.next_correlation = self.next_correlation.wrapping_add(1);
+        self.next_correlation
+    }
+
+    fn track(
+        &mut self,
+        node: NodeId,
+        now: Time,
+        timeout: Duration,
+        what: Pending,
+        cid: CorrelationId,
+    ) {
+        self.in_flight.insert(
+            cid,
+            InFlight {
+                node,
+                sent: now,
+                timeout,
+                what,
+            },
+        );
+    }
+
+    /// Sends `msg` (built with a fresh correlation id) and remembers what it was for.
+    fn request<C>(
+        &mut self,
+        cx: &mut C,
+        node: NodeId,
+        timeout: Duration,
+        what: Pending,
+        build: impl FnOnce(CorrelationId) -> Msg,
+    ) where
+        C: Context<Msg = Msg, Timer = ConsumerTimer, Event = KafkaEvent>,
+    {
+        let cid = self.correlation();
+        self.track(node, cx.now(), timeout, what, cid);
+        cx.send(node, build(cid));
+    }
+
+    /// Abandons requests that outlived their timeout: the connection is closed (a late answer
+    /// is lost) and each request is handled as failed with NETWORK_EXCEPTION.
+    fn check_timeouts<C>(&mut self, cx: &mut C, now: Time)
+    where
+        C: Context<Msg = Msg, Timer = ConsumerTimer, Event = KafkaEvent>,
+    {
+        let mut nodes: Vec<NodeId> = self
+            .in_flight
+            .values()
+            .filter(|r| now >= r.sent + r.timeout)
+            .map(|r| r.node)
+            .collect();
+        nodes.sort();
+        nodes.dedup();
+        for node in nodes {
+            cx.close_connection(node);
+            self.metadata.on_disconnect(node);
+            let lost: Vec<CorrelationId> = self
+                .in_flight
+                .iter()
+                .filter(|(_, r)| r.node == node)
+                .map(|(c, _)| *c)
+                .collect();
+            for c in lost {
+                let req = self.in_flight.remove(&c).expect("listed");
+                self.on_request_failed(cx, req);
+            }
+        }
+    }
+
+    fn on_request_failed<C>(&mut self, cx: &mut C, req: InFlight)
+    where
+        C: Context<Msg = Msg, Timer = ConsumerTimer, Event = KafkaEvent>,
+    {
+        let now = cx.now();
+        match req.what {
+            Pending::Metadata => {}
+            Pending::Fetch(tps) | Pending::ListOffsets(tps) | Pending::OffsetFetch(tps) => {
+                for tp in tps {
+                    if let Some(p) = self.partitions.get_mut(&tp) {
+                        p.resolving = false;
+                        p.backoff_until = now + Duration::from_ms(self.config.retry_backoff_ms);
+                    }
+                }
+                self.metadata.request_update();
+            }
+            Pending::OffsetCommit { id } => self.commit_failed(cx, id, ErrorCode::NetworkException),
+            _ => self.group.coordinator_lost(now),
+        }
+    }
+
+    /// Arms the single wake-up timer for the earliest future deadline.
+    fn arm_wakeup<C>(&mut self, cx: &mut C)
+    where
+        C: Context<Msg = Msg, Timer = ConsumerTimer, Event = KafkaEvent>,
+    {
+        let now = cx.now();
+        let mut deadlines = vec![self.metadata.next_deadline(), self.group.next_deadline()];
+        deadlines.extend(self.in_flight.values().map(|r| Some(r.sent + r.timeout)));
+        deadlines.extend(self.partitions.values().map(|p| Some(p.backoff_until)));
+        if !self.waiting_in_poll && self.group.is_member() {
+            deadlines.push(Some(
+                self.last_poll + Duration::from_ms(self.config.max_poll_interval_ms),
+            ));
+        }
+        let Some(at) = deadlines.into_iter().flatten().filter(|&t| t > now).min() else {
+            return;
+        };
+        if let Some((armed, id)) = self.wakeup {
+            if armed <= at {
+                return;
+            }
+            cx.cancel_timer(id);
+        }
+        let id = cx.set_timer(at - now, ConsumerTimer::Wakeup);
+        self.wakeup = Some((at, id));
+    }
+}
+
+/// The correlation id of a response the consumer may be waiting for.
+fn response_correlation(msg: &Msg) -> Option<CorrelationId> {
+    Some(match msg {
+        Msg::MetadataResponse(r) => r.correlation_id,
+        Msg::FetchResponse(r) => r.correlation_id,
+        Msg::ListOffsetsResponse(r) => r.correlation_id,
+        Msg::FindCoordinatorResponse(r) => r.correlation_id,
+        Msg::JoinGroupResponse(r) => r.correlation_id,
+        Msg::SyncGroupResponse(r) => r.correlation_id,
+        Msg::HeartbeatResponse(r) => r.correlation_id,
+        Msg::LeaveGroupResponse(r) => r.correlation_id,
+        Msg::OffsetCommitResponse(r) => r.correlation_id,
+        Msg::OffsetFetchResponse(r) => r.correlation_id,
+        _ => return None,
+    })
+}

@@ -1,0 +1,300 @@
+//! The consumer's fetcher (`Fetcher`, `OffsetFetcher`): where to start, and reading.
+//!
+//! A newly assigned partition has no position. The consumer asks the group coordinator for
+//! the committed offset (OffsetFetch); if there is none — or a later Fetch says the position
+//! is OFFSET_OUT_OF_RANGE, e.g. after retention deleted it or an unclean election truncated
+//! the log — `auto.offset.reset` decides: `earliest` (log start), `latest` (the high
+//! watermark: only records produced from now on), or `none` (an error for the application).
+//! Those offsets come from the partition leader with ListOffsets.
+//!
+//! Fetch is a long poll: the leader holds it up to `fetch.max.wait.ms` until it can return
+//! `fetch.min.bytes`. Each partition carries the leader epoch the consumer believes current
+//! (KIP-320), so a deposed leader answers FENCED_LEADER_EPOCH instead of serving a stale
+//! log; the consumer then refreshes its metadata. One fetch per broker is in flight at a
+//! time, and a partition is fetched again only once poll() has drained what came back.
+
+use std::collections::BTreeMap;
+
+use super::{Consumer, ConsumerEvent, ConsumerRecord, ConsumerTimer, Pending};
+use crate::kafka::client_config::AutoOffsetReset;
+use crate::kafka::errors::ErrorCode;
+use crate::kafka::event::KafkaEvent;
+use crate::kafka::protocol::*;
+use crate::kafka::types::{LeaderEpoch, TopicPartition};
+use crate::sim::{Context, Duration, NodeId, Time};
+
+impl Consumer {
+    /// Starts OffsetFetch / ListOffsets for partitions without a position.
+    pub(super) fn resolve_positions<C>(&mut self, cx: &mut C, now: Time)
+    where
+        C: Context<Msg = Msg, Timer = ConsumerTimer, Event = KafkaEvent>,
+    {
+        let todo: Vec<(TopicPartition, bool)> = self
+            .partitions
+            .iter()
+            .filter(|(_, p)| {
+                p.position.is_none() && !p.resolving && !p.failed && now >= p.backoff_until
+            })
+            .map(|(tp, p)| (tp.clone(), p.reset || self.group.group_id.is_none()))
+            .collect();
+        let (resets, committed): (Vec<_>, Vec<_>) = todo.into_iter().partition(|(_, reset)| *reset);
+        let committed: Vec<TopicPartition> = committed.into_iter().map(|(tp, _)| tp).collect();
+        if !committed.is_empty() {
+            self.fetch_committed(cx, committed);
+        }
+        let resets: Vec<TopicPartition> = resets.into_iter().map(|(tp, _)| tp).collect();
+        if !resets.is_empty() {
+            self.reset_positions(cx, resets);
+        }
+    }
+
+    fn fetch_committed<C>(&mut self, cx: &mut C, partitions: Vec<TopicPartition>)
+    where
+        C: Context<Msg = Msg, Timer = ConsumerTimer, Event = KafkaEvent>,
+    {
+        let (Some(coordinator), Some(group_id)) =
+            (self.group.coordinator, self.group.group_id.clone())
+        else {
+            return;
+        };
+        for tp in &partitions {
+            self.partitions.get_mut(tp).expect("assigned").resolving = true;
+        }
+        let timeout = Duration::from_ms(self.config.request_timeout_ms);
+        let tps = partitions.clone();
+        self.request(
+            cx,
+            coordinator,
+            timeout,
+            Pending::OffsetFetch(tps),
+            |correlation_id| {
+                Msg::OffsetFetchRequest(OffsetFetchRequest {
+                    correlation_id,
+                    group_id,
+                    partitions,
+                })
+            },
+        );
+    }
+
+    /// `auto.offset.reset`: ListOffsets to each leader, or an error with `none`.
+    fn reset_positions<C>(&mut self, cx: &mut C, partitions: Vec<TopicPartition>)
+    where
+        C: Context<Msg = Msg, Timer = ConsumerTimer, Event = KafkaEvent>,
+    {
+        let spec = match self.config.auto_offset_reset {
+            AutoOffsetReset::Earliest => OffsetSpec::Earliest,
+            AutoOffsetReset::Latest => OffsetSpec::Latest,
+            AutoOffsetReset::None => {
+                for tp in partitions {
+                    self.partitions.get_mut(&tp).expect("assigned").failed = true;
+                    self.events.push(ConsumerEvent::NoOffsetForPartition { tp });
+                }
+                return;
+            }
+        };
+        let mut by_leader: BTreeMap<NodeId, Vec<(TopicPartition, LeaderEpoch, OffsetSpec)>> =
+            BTreeMap::new();
+        for tp in partitions {
+            match self.metadata.leader(&tp) {
+                Some((node, epoch)) => by_leader.entry(node).or_default().push((tp, epoch, spec)),
+                None => self.metadata.request_update(),
+            }
+        }
+        let isolation_level = self.config.isolation_level;
+        let timeout = Duration::from_ms(self.config.request_timeout_ms);
+        for (node, partitions) in by_leader {
+            let tps: Vec<TopicPartition> = partitions.iter().map(|p| p.0.clone()).collect();
+            for tp in &tps {
+                self.partitions.get_mut(tp).expect("assigned").resolving = true;
+            }
+            self.request(
+                cx,
+                node,
+                timeout,
+                Pending::ListOffsets(tps),
+                |correlation_id| {
+                    Msg::ListOffsetsRequest(ListOffsetsRequest {
+                        correlation_id,
+                        isolation_level,
+                        partitions,
+                    })
+                },
+            );
+        }
+    }
+
+    pub(super) fn on_offset_fetch_response<C>(
+        &mut self,
+        cx: &mut C,
+        tps: Vec<TopicPartition>,
+        r: &OffsetFetchResponse,
+    ) where
+        C: Context<Msg = Msg, Timer = ConsumerTimer, Event = KafkaEvent>,
+    {
+        let now = cx.now();
+        let backoff = now + Duration::from_ms(self.config.retry_backoff_ms);
+        if !r.error.is_ok() {
+            if matches!(
+                r.error,
+                ErrorCode::NotCoordinator | ErrorCode::CoordinatorNotAvailable
+            ) {
+                self.group.coordinator_lost(now);
+            }
+            for tp in tps {
+                if let Some(p) = self.partitions.get_mut(&tp) {
+                    p.resolving = false;
+                    p.backoff_until = backoff;
+                }
+            }
+            return;
+        }
+        for (tp, offset, epoch) in &r.offsets {
+            let Some(p) = self.partitions.get_mut(tp) else {
+                continue;
+            };
+            p.resolving = false;
+            if *offset >= 0 {
+                p.position = Some(*offset);
+                p.last_epoch = (epoch.0 >= 0).then_some(*epoch);
+            } else {
+                p.reset = true; // no committed offset: auto.offset.reset decides
+            }
+        }
+    }
+
+    pub(super) fn on_list_offsets_response<C>(&mut self, cx: &mut C, r: &ListOffsetsResponse)
+    where
+        C: Context<Msg = Msg, Timer = ConsumerTimer, Event = KafkaEvent>,
+    {
+        let now = cx.now();
+        for lp in &r.partitions {
+            let Some(p) = self.partitions.get_mut(&lp.tp) else {
+                continue;
+            };
+            p.resolving = false;
+            if lp.error.is_ok() {
+                p.position = Some(lp.offset);
+                p.reset = false;
+                let reason = if p.high_watermark > 0 {
+                    ErrorCode::OffsetOutOfRange
+                } else {
+                    ErrorCode::None
+                };
+                cx.emit(KafkaEvent::OffsetReset {
+                    tp: lp.tp.clone(),
+                    offset: lp.offset,
+                    reason,
+                });
+            } else {
+                p.backoff_until = now + Duration::from_ms(self.config.retry_backoff_ms);
+                if lp.error.needs_metadata_refresh() {
+                    self.metadata.request_update();
+                }
+            }
+        }
+    }
+
+    /// One Fetch per leader without a fetch in flight, for partitions with a position and
+    /// nothing buffered.
+    pub(super) fn send_fetches<C>(&mut self, cx: &mut C, now: Time)
+    where
+        C: Context<Msg = Msg, Timer = ConsumerTimer, Event = KafkaEvent>,
+    {
+        let busy: Vec<NodeId> = self
+            .in_flight
+            .values()
+            .filter(|r| matches!(r.what, Pending::Fetch(_)))
+            .map(|r| r.node)
+            .collect();
+        let mut by_leader: BTreeMap<NodeId, Vec<FetchPartition>> = BTreeMap::new();
+        for (tp, p) in &self.partitions {
+            let Some(position) = p.position else {
+                continue;
+            };
+            if !p.buffered.is_empty() || now < p.backoff_until {
+                continue;
+            }
+            let Some((node, epoch)) = self.metadata.leader(tp) else {
+                continue;
+            };
+            if busy.contains(&node) {
+                continue;
+            }
+            by_leader.entry(node).or_default().push(FetchPartition {
+                tp: tp.clone(),
+                current_leader_epoch: epoch,
+                fetch_offset: position,
+                last_fetched_epoch: LeaderEpoch::NONE,
+                log_start_offset: -1,
+                partition_max_bytes: self.config.max_partition_fetch_bytes,
+            });
+        }
+        let timeout =
+            Duration::from_ms(self.config.request_timeout_ms + self.config.fetch_max_wait_ms);
+        for (node, partitions) in by_leader {
+            let tps = partitions.iter().map(|p| p.tp.clone()).collect();
+            let req = FetchRequest {
+                correlation_id: 0,
+                replica_id: None,
+                replica_epoch: -1,
+                max_wait_ms: self.config.fetch_max_wait_ms,
+                min_bytes: self.config.fetch_min_bytes,
+                max_bytes: 52_428_800,
+                isolation_level: self.config.isolation_level,
+                partitions,
+            };
+            self.request(cx, node, timeout, Pending::Fetch(tps), |correlation_id| {
+                Msg::FetchRequest(FetchRequest {
+                    correlation_id,
+                    ..req
+                })
+            });
+        }
+    }
+
+    pub(super) fn on_fetch_response<C>(&mut self, cx: &mut C, _node: NodeId, r: &FetchResponse)
+    where
+        C: Context<Msg = Msg, Timer = ConsumerTimer, Event = KafkaEvent>,
+    {
+        let backoff = cx.now() + Duration::from_ms(self.config.retry_backoff_ms);
+        for fp in &r.partitions {
+            let Some(p) = self.partitions.get_mut(&fp.tp) else {
+                continue; // revoked while the fetch was in flight
+            };
+            let error = if r.error.is_ok() { fp.error } else { r.error };
+            match error {
+                ErrorCode::None => {
+                    p.high_watermark = fp.high_watermark;
+                    let Some(position) = p.position else {
+                        continue;
+                    };
+                    for b in fp.batches.iter().filter(|b| !b.is_control) {
+                        for (i, rec) in b.records.iter().enumerate() {
+                            let offset = b.base_offset + i as i64;
+                            if offset >= position {
+                                p.buffered.push_back(ConsumerRecord {
+                                    tp: fp.tp.clone(),
+                                    offset,
+                                    key: rec.key.clone(),
+                                    value: rec.value,
+                                    leader_epoch: b.partition_leader_epoch,
+                                });
+                            }
+                        }
+                    }
+                }
+                ErrorCode::OffsetOutOfRange => {
+                    p.position = None;
+                    p.reset = true;
+                }
+                e => {
+                    p.backoff_until = backoff;
+                    if e.needs_metadata_refresh() || e == ErrorCode::UnknownLeaderEpoch {
+                        self.metadata.request_update();
+                    }
+                }
+            }
+        }
+    }
+}
