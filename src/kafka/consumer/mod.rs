@@ -475,3 +475,6 @@ fn response_correlation(msg: &Msg) -> Option<CorrelationId> {
         _ => return None,
     })
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,459 @@
+//! Consumers against a miniature broker that hosts the real [`GroupCoordinator`] and an
+//! in-memory log per partition, with zero-latency delivery: the group protocol end to end.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use super::*;
+use crate::kafka::client_config::{AssignmentStrategy, AutoOffsetReset, ConsumerConfig};
+use crate::kafka::group_coordinator::*;
+use crate::kafka::protocol::*;
+use crate::kafka::record::{Record, RecordBatch};
+use crate::kafka::testing::FakeCx;
+use crate::kafka::types::BrokerId;
+
+type Cx = FakeCx<Msg, ConsumerTimer, KafkaEvent>;
+const BROKER: NodeId = NodeId(1);
+const TOPIC: &str = "orders";
+
+struct MiniBroker {
+    coord: GroupCoordinator,
+    logs: BTreeMap<TopicPartition, Vec<u64>>,
+    timers: Vec<(Time, GroupTimer)>,
+    /// Long-polling fetches: (deadline, who, request).
+    fetches: Vec<(Time, Peer, FetchRequest)>,
+    partitions: u32,
+}
+
+impl MiniBroker {
+    fn new(partitions: u32) -> Self {
+        let mut coord = GroupCoordinator::new(GroupCoordinatorConfig::default());
+        for p in 0..50 {
+            coord.on_become_leader(p, &[]);
+        }
+        MiniBroker {
+            coord,
+            logs: BTreeMap::new(),
+            timers: Vec::new(),
+            fetches: Vec::new(),
+            partitions,
+        }
+    }
+
+    fn actions(&mut self, now: Time, actions: Vec<GroupAction>, out: &mut Vec<(Peer, Msg)>) {
+        for a in actions {
+            match a {
+                GroupAction::Respond { to, msg } => out.push((to, msg)),
+                GroupAction::SetTimer { after, timer } => self.timers.push((now + after, timer)),
+                GroupAction::Append { commit, .. } => {
+                    let more = self.coord.on_append_complete(commit, ErrorCode::None);
+                    self.actions(now, more, out);
+                }
+                GroupAction::Emit(_) => {}
+            }
+        }
+    }
+
+    fn handle(&mut self, now: Time, from: Peer, msg: Msg, out: &mut Vec<(Peer, Msg)>) {
+        let msg = match self.coord.on_request(now, from, msg.clone()) {
+            Some(actions) => return self.actions(now, actions, out),
+            None => msg,
+        };
+        let reply = match msg {
+            Msg::MetadataRequest(r) => Msg::MetadataResponse(self.metadata(r.correlation_id)),
+            Msg::FindCoordinatorRequest(r) => {
+                Msg::FindCoordinatorResponse(FindCoordinatorResponse {
+                    correlation_id: r.correlation_id,
+                    error: ErrorCode::None,
+                    coordinator: Some((BrokerId(1), BROKER)),
+                })
+            }
+            Msg::ListOffsetsRequest(r) => Msg::ListOffsetsResponse(ListOffsetsResponse {
+                correlation_id: r.correlation_id,
+                partitions: r
+                    .partitions
+                    .iter()
+                    .map(|(tp, _, spec)| ListOffsetsPartition {
+                        tp: tp.clone(),
+                        error: ErrorCode::None,
+                        offset: match spec {
+                            OffsetSpec::Earliest => 0,
+                            OffsetSpec::Latest => {
+                                self.logs.get(tp).map_or(0, |l| l.len() as Offset)
+                            }
+                        },
+                        leader_epoch: LeaderEpoch(0),
+                    })
+                    .collect(),
+            }),
+            Msg::FetchRequest(r) => {
+                self.fetches
+                    .push((now + Duration::from_ms(r.max_wait_ms), from, r));
+                return;
+            }
+            _ => return,
+        };
+        out.push((from, reply));
+    }
+
+    fn metadata(&self, correlation_id: CorrelationId) -> MetadataResponse {
+        MetadataResponse {
+            correlation_id,
+            brokers: vec![(BrokerId(1), BROKER)],
+            controller_id: None,
+            topics: vec![TopicMetadata {
+                name: Arc::from(TOPIC),
+                error: ErrorCode::None,
+                partitions: (0..self.partitions)
+                    .map(|p| PartitionMetadata {
+                        partition: p,
+                        error: ErrorCode::None,
+                        leader: Some(BrokerId(1)),
+                        leader_epoch: LeaderEpoch(0),
+                        replicas: vec![BrokerId(1)],
+                        isr: vec![BrokerId(1)],
+                        offline_replicas: vec![],
+                    })
+                    .collect(),
+            }],
+        }
+    }
+
+    /// Answers fetches that have data or whose max wait passed.
+    fn answer_fetches(&mut self, now: Time, out: &mut Vec<(Peer, Msg)>) {
+        let pending = std::mem::take(&mut self.fetches);
+        for (deadline, from, r) in pending {
+            let parts: Vec<FetchPartitionResponse> =
+                r.partitions.iter().map(|fp| self.read(fp)).collect();
+            if now < deadline && parts.iter().all(|p| p.batches.is_empty()) {
+                self.fetches.push((deadline, from, r));
+                continue;
+            }
+            out.push((
+                from,
+                Msg::FetchResponse(FetchResponse {
+                    correlation_id: r.correlation_id,
+                    error: ErrorCode::None,
+                    partitions: parts,
+                }),
+            ));
+        }
+    }
+
+    fn read(&self, fp: &FetchPartition) -> FetchPartitionResponse {
+        let log = self.logs.get(&fp.tp).cloned().unwrap_or_default();
+        let from = fp.fetch_offset.max(0) as usize;
+        let records: Vec<Record> = log
+            .iter()
+            .skip(from)
+            .map(|&v| Record {
+                key: None,
+                value: v,
+                value_bytes: 10,
+                timestamp_us: 0,
+            })
+            .collect();
+        let mut batch = RecordBatch::new(records);
+        batch.base_offset = from as Offset;
+        batch.partition_leader_epoch = LeaderEpoch(0);
+        FetchPartitionResponse {
+            tp: fp.tp.clone(),
+            error: ErrorCode::None,
+            high_watermark: log.len() as Offset,
+            last_stable_offset: log.len() as Offset,
+            log_start_offset: 0,
+            diverging_epoch: None,
+            current_leader: None,
+            batches: if batch.is_empty() {
+                vec![]
+            } else {
+                vec![Arc::new(batch)]
+            },
+        }
+    }
+}
+
+struct Member {
+    consumer: Consumer,
+    cx: Cx,
+    alive: bool,
+    /// Polls only when true (false = the application stalled).
+    polling: bool,
+    /// Stop polling after the next poll that returns records (a stuck record handler).
+    stall_on_records: bool,
+    consumed: Vec<(TopicPartition, Offset, u64)>,
+}
+
+struct Harness {
+    now: Time,
+    broker: MiniBroker,
+    members: Vec<Member>,
+}
+
+impl Harness {
+    fn new(partitions: u32) -> Self {
+        Harness {
+            now: Time::ZERO,
+            broker: MiniBroker::new(partitions),
+            members: Vec::new(),
+        }
+    }
+
+    fn add(&mut self, config: ConsumerConfig) -> usize {
+        let i = self.members.len();
+        let mut cx = Cx::new(i as u64);
+        cx.me = NodeId(100 + i as u32);
+        cx.now = self.now;
+        let mut consumer = Consumer::new(config, vec![BROKER]).unwrap();
+        consumer.subscribe(&mut cx, &[TOPIC]);
+        self.members.push(Member {
+            consumer,
+            cx,
+            alive: true,
+            polling: true,
+            stall_on_records: false,
+            consumed: Vec::new(),
+        });
+        self.settle();
+        i
+    }
+
+    /// Delivers messages and lets applications poll until nothing moves.
+    fn settle(&mut self) {
+        for _ in 0..10_000 {
+            let mut out = Vec::new();
+            for m in self.members.iter_mut().filter(|m| m.alive) {
+                for (_, msg) in m.cx.take_sent() {
+                    let from = Peer {
+                        node: m.cx.me,
+                        conn: 1,
+                    };
+                    self.broker.handle(self.now, from, msg, &mut out);
+                }
+            }
+            self.broker.answer_fetches(self.now, &mut out);
+            let mut moved = !out.is_empty();
+            for (to, msg) in out {
+                let m = &mut self.members[(to.node.0 - 100) as usize];
+                if m.alive {
+                    m.consumer.on_message(
+                        &mut m.cx,
+                        Peer {
+                            node: BROKER,
+                            conn: 1,
+                        },
+                        &msg,
+                    );
+                }
+            }
+            for m in self.members.iter_mut().filter(|m| m.alive && m.polling) {
+                let records = m.consumer.poll(&mut m.cx);
+                moved |= !records.is_empty() || !m.cx.sent.is_empty();
+                if m.stall_on_records && !records.is_empty() {
+                    m.polling = false;
+                }
+                m.consumed
+                    .extend(records.into_iter().map(|r| (r.tp, r.offset, r.value)));
+            }
+            if !moved {
+                return;
+            }
+        }
+        panic!("no quiescence");
+    }
+
+    /// Runs until `end`, jumping from deadline to deadline.
+    fn run_until(&mut self, end: Time) {
+        loop {
+            self.settle();
+            let mut next: Vec<Time> = self.broker.timers.iter().map(|t| t.0).collect();
+            next.extend(self.broker.fetches.iter().map(|f| f.0));
+            next.extend(
+                self.members
+                    .iter()
+                    .filter(|m| m.alive)
+                    .filter_map(|m| m.cx.next_timer()),
+            );
+            let Some(at) = next.into_iter().filter(|&t| t <= end).min() else {
+                self.now = end;
+                self.sync_clocks();
+                return;
+            };
+            self.now = self.now.max(at);
+            self.sync_clocks();
+            let (due, later): (Vec<_>, Vec<_>) =
+                self.broker.timers.drain(..).partition(|t| t.0 <= self.now);
+            self.broker.timers = later;
+            let mut out = Vec::new();
+            for (_, t) in due {
+                let actions = self.broker.coord.on_timer(self.now, t);
+                self.broker.actions(self.now, actions, &mut out);
+            }
+            for (to, msg) in out {
+                let m = &mut self.members[(to.node.0 - 100) as usize];
+                if m.alive {
+                    m.consumer.on_message(
+                        &mut m.cx,
+                        Peer {
+                            node: BROKER,
+                            conn: 1,
+                        },
+                        &msg,
+                    );
+                }
+            }
+            for m in self.members.iter_mut().filter(|m| m.alive) {
+                for t in m.cx.due() {
+                    m.consumer.on_timer(&mut m.cx, t);
+                }
+            }
+        }
+    }
+
+    fn sync_clocks(&mut self) {
+        for m in &mut self.members {
+            m.cx.now = self.now;
+        }
+    }
+
+    fn assignment(&self, i: usize) -> Vec<u32> {
+        self.members[i]
+            .consumer
+            .assignment()
+            .iter()
+            .map(|tp| tp.partition)
+            .collect()
+    }
+}
+
+fn config(strategy: AssignmentStrategy) -> ConsumerConfig {
+    ConsumerConfig {
+        group_id: Some(Arc::from("billing")),
+        partition_assignment_strategy: vec![strategy],
+        auto_offset_reset: AutoOffsetReset::Earliest,
+        ..Default::default()
+    }
+}
+
+#[test]
+fn three_members_share_six_partitions() {
+    // Proves three consumers joining together form generation 1 after the initial rebalance
+    // delay, with 2 partitions each (range).
+    let mut h = Harness::new(6);
+    for _ in 0..3 {
+        h.add(config(AssignmentStrategy::Range));
+    }
+    h.run_until(Time(4_000_000));
+    assert_eq!(h.assignment(0), [0, 1]);
+    assert_eq!(h.assignment(1), [2, 3]);
+    assert_eq!(h.assignment(2), [4, 5]);
+    assert_eq!(h.members[0].consumer.generation(), Generation(1));
+}
+
+#[test]
+fn killed_member_is_replaced_after_session_timeout() {
+    // Proves a consumer that dies silently keeps its partitions until session.timeout.ms
+    // (45 s), then the survivors rebalance and take them over.
+    let mut h = Harness::new(6);
+    for _ in 0..3 {
+        h.add(config(AssignmentStrategy::Range));
+    }
+    h.run_until(Time(4_000_000));
+    h.members[2].alive = false;
+    h.run_until(Time(40_000_000));
+    assert_eq!(
+        h.assignment(0).len() + h.assignment(1).len(),
+        4,
+        "not yet expired"
+    );
+    h.run_until(Time(60_000_000));
+    assert_eq!(h.assignment(0), [0, 1, 2]);
+    assert_eq!(h.assignment(1), [3, 4, 5]);
+    assert_eq!(h.members[0].consumer.generation(), Generation(2));
+}
+
+#[test]
+fn consumes_from_earliest_and_commits() {
+    // Proves a new group starts at the log start with auto.offset.reset=earliest, reads every
+    // record once, and a synchronous commit lands in the coordinator.
+    let mut h = Harness::new(1);
+    h.broker
+        .logs
+        .insert(TopicPartition::new(TOPIC, 0), (0..10).collect());
+    let i = h.add(ConsumerConfig {
+        enable_auto_commit: false,
+        ..config(AssignmentStrategy::Range)
+    });
+    h.run_until(Time(4_000_000));
+    let values: Vec<u64> = h.members[i].consumed.iter().map(|r| r.2).collect();
+    assert_eq!(values, (0..10).collect::<Vec<_>>());
+    let m = &mut h.members[i];
+    let id = m.consumer.commit_sync(&mut m.cx);
+    h.settle();
+    let tp = TopicPartition::new(TOPIC, 0);
+    assert_eq!(h.broker.coord.committed("billing", &tp), Some(10));
+    let events = h.members[i].consumer.take_events();
+    assert!(events.iter().any(
+        |e| matches!(e, ConsumerEvent::CommitCompleted { id: x, result: Ok(()), .. } if *x == id)
+    ));
+}
+
+#[test]
+fn cooperative_sticky_moves_only_what_it_must() {
+    // Proves with cooperative-sticky a joining member gets partitions through two rebalances
+    // while the others keep (and never stop consuming) the partitions they retain.
+    let mut h = Harness::new(6);
+    h.add(config(AssignmentStrategy::CooperativeSticky));
+    h.add(config(AssignmentStrategy::CooperativeSticky));
+    h.run_until(Time(4_000_000));
+    let before = (h.assignment(0), h.assignment(1));
+    assert_eq!(before.0.len() + before.1.len(), 6);
+    h.add(config(AssignmentStrategy::CooperativeSticky));
+    h.run_until(Time(15_000_000));
+    assert_eq!(h.assignment(2).len(), 2, "the newcomer got its share");
+    assert!(
+        h.assignment(0).iter().all(|p| before.0.contains(p)),
+        "survivor 0 kept its own"
+    );
+    assert!(
+        h.assignment(1).iter().all(|p| before.1.contains(p)),
+        "survivor 1 kept its own"
+    );
+    assert!(
+        h.members[0].consumer.generation().0 >= 3,
+        "two rebalances after the first"
+    );
+    let revoked_everything = h.members[0]
+        .consumer
+        .take_events()
+        .iter()
+        .any(|e| matches!(e, ConsumerEvent::Revoked { partitions } if partitions.len() == before.0.len()));
+    assert!(!revoked_everything, "no stop-the-world revocation");
+}
+
+#[test]
+fn stalled_member_leaves_after_max_poll_interval() {
+    // Proves a member whose application stops polling leaves the group (LeaveGroup from the
+    // heartbeat thread) after max.poll.interval.ms, and the other member takes over.
+    let cfg = ConsumerConfig {
+        max_poll_interval_ms: 20_000,
+        ..config(AssignmentStrategy::Range)
+    };
+    let mut h = Harness::new(2);
+    h.broker.logs.insert(TopicPartition::new(TOPIC, 0), vec![1]);
+    h.broker.logs.insert(TopicPartition::new(TOPIC, 1), vec![2]);
+    h.add(cfg.clone());
+    h.add(cfg);
+    // Member 0 gets a record and "processes" it forever: it never polls again.
+    h.members[0].stall_on_records = true;
+    h.run_until(Time(4_000_000));
+    assert_eq!(h.assignment(0), [0]);
+    assert!(!h.members[0].polling);
+    h.run_until(Time(30_000_000));
+    assert!(h.assignment(0).is_empty());
+    assert_eq!(h.assignment(1), [0, 1]);
+    assert!(
+        h.members[1].consumed.iter().any(|r| r.2 == 1),
+        "record 1 delivered again to member 1"
+    );
+}
