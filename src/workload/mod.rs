@@ -3,5 +3,8 @@
 //! client history they record.
 
 pub mod actor;
+pub mod consumer_app;
 pub mod history;
 pub mod ping;
+pub mod producer_app;
+pub mod rpc;

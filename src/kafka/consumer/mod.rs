@@ -259,6 +259,12 @@ impl Consumer {
         out
     }
 
+    /// The application thread is busy elsewhere (stuck, or processing without polling):
+    /// from now on only poll() proves it alive.
+    pub fn mark_busy(&mut self) {
+        self.waiting_in_poll = false;
+    }
+
     /// The application finished a batch of records and is about to call poll() again (or is
     /// blocked in it): used for the `max.poll.interval.ms` check.
     pub fn is_waiting_in_poll(&self) -> bool {

@@ -1,0 +1,437 @@
+//! A consuming application: a loop of `poll()` → process each record → commit, around an
+//! embedded [`Consumer`]. When it commits decides what a crash costs:
+//!
+//! - `before-processing` (at-most-once): commit what poll returned, then process; a crash
+//!   in between skips the records (they are committed but never processed);
+//! - `after-processing` (at-least-once): process, then `commitSync`; a crash in between
+//!   processes them again after the restart or rebalance;
+//! - `auto`: `enable.auto.commit`, committed inside a later poll() every
+//!   `auto.commit.interval.ms`;
+//! - `async`: process, then `commitAsync` (no retry) and poll again at once.
+//!
+//! Processing takes simulated time per record (fixed, or uniform in a range). Signals:
+//! `crash` kills the application (no LeaveGroup: the coordinator notices after
+//! `session.timeout.ms`); `stall` freezes the application thread — heartbeats go on, so the
+//! group only notices through `max.poll.interval.ms`; `end-stall` resumes it.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use rand::Rng as _;
+
+use super::actor::ActorEvent;
+use super::history::HistoryOp;
+use crate::kafka::client_config::ConsumerConfig;
+use crate::kafka::consumer::{Consumer, ConsumerEvent, ConsumerRecord, ConsumerTimer};
+use crate::kafka::{KafkaEvent, Msg, Offset, TopicPartition};
+use crate::sim::{Context, Duration, Mapped, NodeId, Peer};
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum CommitStrategy {
+    BeforeProcessing,
+    AfterProcessing,
+    Auto,
+    Async,
+}
+
+/// Simulated time to process one record.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum ProcessingTime {
+    Fixed(Duration),
+    Uniform(Duration, Duration),
+}
+
+#[derive(Clone, Debug)]
+pub struct ConsumerAppConfig {
+    pub name: Arc<str>,
+    pub topics: Vec<Arc<str>>,
+    pub bootstrap: Vec<NodeId>,
+    pub client: ConsumerConfig,
+    pub processing: ProcessingTime,
+    pub commit: CommitStrategy,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ConsumerAppTimer {
+    Client(ConsumerTimer),
+    /// The record being processed is done.
+    ProcessDone,
+}
+
+impl From<ConsumerTimer> for ConsumerAppTimer {
+    fn from(t: ConsumerTimer) -> Self {
+        ConsumerAppTimer::Client(t)
+    }
+}
+
+/// Where the application thread is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Phase {
+    /// Inside poll(), waiting for records.
+    Polling,
+    /// Waiting for a commitSync to return (then `then` decides what follows).
+    Committing { id: u64, then_process: bool },
+    /// Processing `batch[next]`.
+    Processing {
+        next: usize,
+        armed: bool,
+        timer_done: bool,
+    },
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ConsumerStats {
+    pub polled: u64,
+    pub processed: u64,
+    pub commits_ok: u64,
+    pub commits_failed: u64,
+}
+
+#[derive(Clone, Debug)]
+pub struct ConsumerApp {
+    pub config: ConsumerAppConfig,
+    consumer: Option<Consumer>,
+    phase: Phase,
+    batch: Vec<ConsumerRecord>,
+    crashed: bool,
+    stalled: bool,
+    pub stats: ConsumerStats,
+}
+
+type ClientCx<'a, C> = Mapped<'a, C, Msg, ConsumerTimer, KafkaEvent>;
+
+impl ConsumerApp {
+    pub fn new(mut config: ConsumerAppConfig) -> Self {
+        config.client.enable_auto_commit = config.commit == CommitStrategy::Auto;
+        ConsumerApp {
+            config,
+            consumer: None,
+            phase: Phase::Polling,
+            batch: Vec::new(),
+            crashed: false,
+            stalled: false,
+            stats: ConsumerStats::default(),
+        }
+    }
+
+    /// The embedded client (assignment, positions, lag).
+    pub fn consumer(&self) -> Option<&Consumer> {
+        self.consumer.as_ref()
+    }
+
+    pub fn on_start<C>(&mut self, cx: &mut C)
+    where
+        C: Context<Msg = Msg, Timer = ConsumerAppTimer, Event = ActorEvent>,
+    {
+        let Ok(mut consumer) =
+            Consumer::new(self.config.client.clone(), self.config.bootstrap.clone())
+        else {
+            return; // ConfigException: the application never starts
+        };
+        let topics: Vec<&str> = self.config.topics.iter().map(|t| &**t).collect();
+        consumer.subscribe(&mut ClientCx::new(cx), &topics);
+        self.consumer = Some(consumer);
+        self.step(cx);
+    }
+
+    pub fn on_message<C>(&mut self, cx: &mut C, from: Peer, msg: Msg)
+    where
+        C: Context<Msg = Msg, Timer = ConsumerAppTimer, Event = ActorEvent>,
+    {
+        if self.crashed {
+            return;
+        }
+        if let Some(c) = self.consumer.as_mut() {
+            c.on_message(&mut ClientCx::new(cx), from, &msg);
+        }
+        self.step(cx);
+    }
+
+    pub fn on_timer<C>(&mut self, cx: &mut C, timer: ConsumerAppTimer)
+    where
+        C: Context<Msg = Msg, Timer = ConsumerAppTimer, Event = ActorEvent>,
+    {
+        if self.crashed {
+            return;
+        }
+        match timer {
+            ConsumerAppTimer::Client(t) => {
+                if let Some(c) = self.consumer.as_mut() {
+                    c.on_timer(&mut ClientCx::new(cx), t);
+                }
+            }
+            ConsumerAppTimer::ProcessDone => {
+                if let Phase::Processing { timer_done, .. } = &mut self.phase {
+                    *timer_done = true;
+                }
+            }
+        }
+        self.step(cx);
+    }
+
+    pub fn on_signal<C>(&mut self, cx: &mut C, signal: &str)
+    where
+        C: Context<Msg = Msg, Timer = ConsumerAppTimer, Event = ActorEvent>,
+    {
+        match signal {
+            "crash" if !self.crashed => {
+                self.crashed = true;
+                cx.emit(HistoryOp::Crashed.into());
+            }
+            "stall" => {
+                self.stalled = true;
+                if let Some(c) = self.consumer.as_mut() {
+                    c.mark_busy();
+                }
+            }
+            "end-stall" => {
+                self.stalled = false;
+                self.step(cx);
+            }
+            _ => {}
+        }
+    }
+}
+
+impl ConsumerApp {
+    /// The application thread: runs until it has to wait (for records, a commit, or time).
+    fn step<C>(&mut self, cx: &mut C)
+    where
+        C: Context<Msg = Msg, Timer = ConsumerAppTimer, Event = ActorEvent>,
+    {
+        self.drain_events(cx);
+        // Bounded: each turn consumes a batch, a commit or a processed record.
+        for _ in 0..100_000 {
+            if self.stalled || self.crashed || self.consumer.is_none() {
+                return;
+            }
+            let progressed = match self.phase.clone() {
+                Phase::Polling => self.poll(cx),
+                Phase::Committing { .. } => false, // drain_events moves us on
+                Phase::Processing {
+                    next,
+                    armed,
+                    timer_done,
+                } => self.process(cx, next, armed, timer_done),
+            };
+            if !progressed {
+                return;
+            }
+        }
+    }
+
+    fn poll<C>(&mut self, cx: &mut C) -> bool
+    where
+        C: Context<Msg = Msg, Timer = ConsumerAppTimer, Event = ActorEvent>,
+    {
+        let consumer = self.consumer.as_mut().expect("started");
+        let records = consumer.poll(&mut ClientCx::new(cx));
+        let generation = consumer.generation().0;
+        self.drain_events(cx);
+        if records.is_empty() {
+            return false;
+        }
+        self.stats.polled += records.len() as u64;
+        let list = records
+            .iter()
+            .map(|r| (r.tp.clone(), r.offset, r.value))
+            .collect();
+        cx.emit(
+            HistoryOp::Poll {
+                member: self.config.name.clone(),
+                generation,
+                records: list,
+            }
+            .into(),
+        );
+        self.batch = records;
+        if self.config.commit == CommitStrategy::BeforeProcessing {
+            let id = self
+                .consumer
+                .as_mut()
+                .expect("started")
+                .commit_sync(&mut ClientCx::new(cx));
+            self.phase = Phase::Committing {
+                id,
+                then_process: true,
+            };
+            self.drain_events(cx); // an empty commit completes at once
+        } else {
+            self.phase = Phase::Processing {
+                next: 0,
+                armed: false,
+                timer_done: false,
+            };
+        }
+        true
+    }
+
+    fn process<C>(&mut self, cx: &mut C, next: usize, armed: bool, timer_done: bool) -> bool
+    where
+        C: Context<Msg = Msg, Timer = ConsumerAppTimer, Event = ActorEvent>,
+    {
+        if next >= self.batch.len() {
+            self.finish_batch(cx);
+            return true;
+        }
+        if !armed {
+            let d = self.processing_time(cx);
+            cx.set_timer(d, ConsumerAppTimer::ProcessDone);
+            self.phase = Phase::Processing {
+                next,
+                armed: true,
+                timer_done: false,
+            };
+            return false;
+        }
+        if !timer_done {
+            return false;
+        }
+        let r = &self.batch[next];
+        cx.emit(
+            HistoryOp::Processed {
+                tp: r.tp.clone(),
+                offset: r.offset,
+                value: r.value,
+            }
+            .into(),
+        );
+        self.stats.processed += 1;
+        self.phase = Phase::Processing {
+            next: next + 1,
+            armed: false,
+            timer_done: false,
+        };
+        true
+    }
+
+    /// The batch is processed: commit as the strategy says, then poll again.
+    fn finish_batch<C>(&mut self, cx: &mut C)
+    where
+        C: Context<Msg = Msg, Timer = ConsumerAppTimer, Event = ActorEvent>,
+    {
+        self.batch.clear();
+        let consumer = self.consumer.as_mut().expect("started");
+        self.phase = match self.config.commit {
+            CommitStrategy::AfterProcessing => {
+                let id = consumer.commit_sync(&mut ClientCx::new(cx));
+                Phase::Committing {
+                    id,
+                    then_process: false,
+                }
+            }
+            CommitStrategy::Async => {
+                consumer.commit_async(&mut ClientCx::new(cx));
+                Phase::Polling
+            }
+            CommitStrategy::Auto | CommitStrategy::BeforeProcessing => Phase::Polling,
+        };
+        self.drain_events(cx);
+    }
+
+    fn processing_time<C: Context>(&self, cx: &mut C) -> Duration {
+        match self.config.processing {
+            ProcessingTime::Fixed(d) => d,
+            ProcessingTime::Uniform(lo, hi) if hi > lo => {
+                Duration::from_us(cx.rng().gen_range(lo.as_us()..=hi.as_us()))
+            }
+            ProcessingTime::Uniform(lo, _) => lo,
+        }
+    }
+
+    /// Rebalance callbacks and commit results → history; a returned commitSync resumes the loop.
+    fn drain_events<C>(&mut self, cx: &mut C)
+    where
+        C: Context<Msg = Msg, Timer = ConsumerAppTimer, Event = ActorEvent>,
+    {
+        let Some(consumer) = self.consumer.as_mut() else {
+            return;
+        };
+        let generation = consumer.generation().0;
+        let assignment = consumer.assignment();
+        let member = self.config.name.clone();
+        for e in consumer.take_events() {
+            match e {
+                ConsumerEvent::Assigned {
+                    generation,
+                    assignment,
+                    ..
+                } => {
+                    cx.emit(
+                        HistoryOp::Assigned {
+                            member: member.clone(),
+                            generation: generation.0,
+                            partitions: assignment,
+                        }
+                        .into(),
+                    );
+                }
+                ConsumerEvent::Revoked { .. } | ConsumerEvent::Lost { .. } => {
+                    let partitions = assignment.clone();
+                    cx.emit(
+                        HistoryOp::Assigned {
+                            member: member.clone(),
+                            generation,
+                            partitions,
+                        }
+                        .into(),
+                    );
+                }
+                ConsumerEvent::CommitCompleted {
+                    id,
+                    offsets,
+                    result,
+                } => self.commit_done(cx, id, offsets, result),
+                ConsumerEvent::NoOffsetForPartition { .. } => {}
+            }
+        }
+    }
+
+    fn commit_done<C>(
+        &mut self,
+        cx: &mut C,
+        id: u64,
+        offsets: Vec<(TopicPartition, Offset)>,
+        result: Result<(), crate::kafka::ErrorCode>,
+    ) where
+        C: Context<Msg = Msg, Timer = ConsumerAppTimer, Event = ActorEvent>,
+    {
+        match result {
+            Ok(()) => {
+                self.stats.commits_ok += 1;
+                if !offsets.is_empty() {
+                    cx.emit(HistoryOp::CommitOk { offsets }.into());
+                }
+            }
+            Err(error) => {
+                self.stats.commits_failed += 1;
+                cx.emit(HistoryOp::CommitFail { error }.into());
+            }
+        }
+        if let Phase::Committing {
+            id: waiting,
+            then_process,
+        } = self.phase
+        {
+            if waiting == id {
+                self.phase = if then_process {
+                    Phase::Processing {
+                        next: 0,
+                        armed: false,
+                        timer_done: false,
+                    }
+                } else {
+                    Phase::Polling
+                };
+            }
+        }
+    }
+
+    /// Committed offsets per partition this application has seen succeed (for reports).
+    pub fn describe(&self) -> BTreeMap<String, String> {
+        let mut m = BTreeMap::new();
+        m.insert("phase".into(), format!("{:?}", self.phase));
+        m.insert("stalled".into(), self.stalled.to_string());
+        m
+    }
+}

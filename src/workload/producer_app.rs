@@ -1,0 +1,362 @@
+//! A producing application: it calls `send()` on an embedded [`Producer`] and records what it
+//! observed in the history. Three send modes show why Kafka's clients are asynchronous:
+//!
+//! - `sync`: `producer.send(record).get()` — each send waits for its acknowledgement before
+//!   the next; one record per round trip (plus `linger.ms`): slow.
+//! - `async`: callbacks; sends are pipelined, batches fill up, up to
+//!   `max.in.flight.requests.per.connection` requests travel at once: fast.
+//! - `fire-and-forget`: results are ignored; failures go unnoticed.
+//!
+//! The shape: `count` records and/or `rate` records per simulated second, between start and
+//! stop times; keys none, uniform over N, skewed (Zipf-like), or fixed; every value unique
+//! (`producer index << 40 | sequence`) so the checker can follow it. The application keeps
+//! nothing on disk: a crash loses the sends it had in memory, whose outcome is then unknown.
+
+use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use rand::Rng as _;
+
+use super::actor::ActorEvent;
+use super::history::HistoryOp;
+use crate::kafka::client_config::ProducerConfig;
+use crate::kafka::producer::{Completion, Producer, ProducerTimer};
+use crate::kafka::types::Acks;
+use crate::kafka::{ErrorCode, Msg};
+use crate::sim::{Context, Duration, Mapped, NodeId, Peer, Time, TimerId};
+
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum SendMode {
+    Sync,
+    Async,
+    FireAndForget,
+}
+
+/// Which keys records carry.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum KeyDistribution {
+    None,
+    /// `key-0` .. `key-{n-1}`, equally likely.
+    Uniform(u32),
+    /// `key-k` with weight 1/(k+1): a few hot keys (Zipf-like, integer maths).
+    Skewed(u32),
+    Fixed(Arc<str>),
+}
+
+#[derive(Clone, Debug)]
+pub struct ProducerAppConfig {
+    /// Distinguishes producers in values: value = index << 40 | sequence.
+    pub index: u32,
+    pub topic: Arc<str>,
+    pub bootstrap: Vec<NodeId>,
+    pub client: ProducerConfig,
+    pub mode: SendMode,
+    pub count: Option<u64>,
+    pub rate_per_sec: Option<u64>,
+    pub start: Time,
+    pub stop: Option<Time>,
+    pub keys: KeyDistribution,
+    pub value_bytes: u32,
+    /// Async modes without a rate keep at most this many sends unfinished.
+    pub async_window: u64,
+}
+
+impl ProducerAppConfig {
+    pub fn new(index: u32, topic: &str, bootstrap: Vec<NodeId>) -> Self {
+        ProducerAppConfig {
+            index,
+            topic: Arc::from(topic),
+            bootstrap,
+            client: ProducerConfig::default(),
+            mode: SendMode::Async,
+            count: None,
+            rate_per_sec: None,
+            start: Time::ZERO,
+            stop: None,
+            keys: KeyDistribution::None,
+            value_bytes: 100,
+            async_window: 10_000,
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ProducerAppTimer {
+    Client(ProducerTimer),
+    /// The rate allows the next send.
+    NextSend,
+}
+
+impl From<ProducerTimer> for ProducerAppTimer {
+    fn from(t: ProducerTimer) -> Self {
+        ProducerAppTimer::Client(t)
+    }
+}
+
+/// Counters a test or a report reads.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ProducerStats {
+    pub sent: u64,
+    pub acked: u64,
+    pub failed: u64,
+    pub indeterminate: u64,
+    pub last_ack: Option<Time>,
+}
+
+#[derive(Clone, Debug)]
+pub struct ProducerApp {
+    pub config: ProducerAppConfig,
+    producer: Option<Producer>,
+    seq: u64,
+    outstanding: BTreeSet<u64>,
+    next_send_timer: Option<TimerId>,
+    crashed: bool,
+    pub stats: ProducerStats,
+}
+
+type ClientCx<'a, C> = Mapped<'a, C, Msg, ProducerTimer, crate::kafka::KafkaEvent>;
+
+impl ProducerApp {
+    pub fn new(config: ProducerAppConfig) -> Self {
+        ProducerApp {
+            config,
+            producer: None,
+            seq: 0,
+            outstanding: BTreeSet::new(),
+            next_send_timer: None,
+            crashed: false,
+            stats: ProducerStats::default(),
+        }
+    }
+
+    pub fn on_start<C>(&mut self, cx: &mut C)
+    where
+        C: Context<Msg = Msg, Timer = ProducerAppTimer, Event = ActorEvent>,
+    {
+        // A bad configuration is Kafka's ConfigException: the application never starts.
+        self.producer = Producer::new(&self.config.client, self.config.bootstrap.clone()).ok();
+        self.pump(cx);
+    }
+
+    pub fn on_message<C>(&mut self, cx: &mut C, from: Peer, msg: Msg)
+    where
+        C: Context<Msg = Msg, Timer = ProducerAppTimer, Event = ActorEvent>,
+    {
+        if self.crashed {
+            return;
+        }
+        if let Some(p) = self.producer.as_mut() {
+            p.on_message(&mut ClientCx::new(cx), from, &msg);
+        }
+        self.pump(cx);
+    }
+
+    pub fn on_timer<C>(&mut self, cx: &mut C, timer: ProducerAppTimer)
+    where
+        C: Context<Msg = Msg, Timer = ProducerAppTimer, Event = ActorEvent>,
+    {
+        if self.crashed {
+            return;
+        }
+        match timer {
+            ProducerAppTimer::Client(t) => {
+                if let Some(p) = self.producer.as_mut() {
+                    p.on_timer(&mut ClientCx::new(cx), t);
+                }
+            }
+            ProducerAppTimer::NextSend => self.next_send_timer = None,
+        }
+        self.pump(cx);
+    }
+
+    /// `crash`: the process dies with sends in memory; their fate is unknown.
+    pub fn on_signal<C>(&mut self, cx: &mut C, signal: &str)
+    where
+        C: Context<Msg = Msg, Timer = ProducerAppTimer, Event = ActorEvent>,
+    {
+        if signal != "crash" || self.crashed {
+            return;
+        }
+        self.crashed = true;
+        for value in std::mem::take(&mut self.outstanding) {
+            self.stats.indeterminate += 1;
+            let reason = "producer crashed with the send in flight".to_string();
+            cx.emit(HistoryOp::SendIndeterminate { value, reason }.into());
+        }
+        cx.emit(HistoryOp::Crashed.into());
+    }
+
+    /// Reports completions, then sends as many records as mode, rate and back-pressure allow.
+    fn pump<C>(&mut self, cx: &mut C)
+    where
+        C: Context<Msg = Msg, Timer = ProducerAppTimer, Event = ActorEvent>,
+    {
+        let Some(p) = self.producer.as_mut() else {
+            return;
+        };
+        let done = p.take_completions();
+        for c in done {
+            self.record(cx, c);
+        }
+        while self.may_send(cx.now()) {
+            self.send_one(cx);
+            let done = self.producer.as_mut().expect("started").take_completions();
+            for c in done {
+                self.record(cx, c);
+            }
+        }
+        self.arm_next_send(cx);
+    }
+
+    fn finished(&self, now: Time) -> bool {
+        self.config.count.is_some_and(|n| self.seq >= n)
+            || self.config.stop.is_some_and(|s| now >= s)
+    }
+
+    /// When the rate allows send number `seq`.
+    fn due(&self) -> Time {
+        match self.config.rate_per_sec {
+            Some(r) if r > 0 => self.config.start + Duration::from_us(self.seq * 1_000_000 / r),
+            _ => self.config.start,
+        }
+    }
+
+    fn may_send(&self, now: Time) -> bool {
+        let Some(p) = self.producer.as_ref() else {
+            return false;
+        };
+        if self.finished(now) || now < self.due() || p.is_blocked() {
+            return false;
+        }
+        match self.config.mode {
+            SendMode::Sync => p.outstanding() == 0,
+            SendMode::Async | SendMode::FireAndForget => {
+                self.config.rate_per_sec.is_some()
+                    || (p.outstanding() as u64) < self.config.async_window
+            }
+        }
+    }
+
+    fn arm_next_send<C>(&mut self, cx: &mut C)
+    where
+        C: Context<Msg = Msg, Timer = ProducerAppTimer, Event = ActorEvent>,
+    {
+        let due = self.due();
+        if self.next_send_timer.is_some() || self.finished(due) || due <= cx.now() {
+            return;
+        }
+        self.next_send_timer = Some(cx.set_timer(due - cx.now(), ProducerAppTimer::NextSend));
+    }
+
+    fn send_one<C>(&mut self, cx: &mut C)
+    where
+        C: Context<Msg = Msg, Timer = ProducerAppTimer, Event = ActorEvent>,
+    {
+        let value = ((self.config.index as u64) << 40) | self.seq;
+        self.seq += 1;
+        let key = self.pick_key(cx);
+        let topic = self.config.topic.clone();
+        cx.emit(
+            HistoryOp::SendInvoke {
+                value,
+                topic: topic.clone(),
+                key: key.clone(),
+            }
+            .into(),
+        );
+        self.stats.sent += 1;
+        if self.config.mode != SendMode::FireAndForget {
+            self.outstanding.insert(value);
+        }
+        let bytes = self.config.value_bytes;
+        let p = self.producer.as_mut().expect("started");
+        p.send(&mut ClientCx::new(cx), &topic, key, value, bytes);
+    }
+
+    fn pick_key<C>(&self, cx: &mut C) -> Option<Arc<str>>
+    where
+        C: Context<Msg = Msg, Timer = ProducerAppTimer, Event = ActorEvent>,
+    {
+        match &self.config.keys {
+            KeyDistribution::None => None,
+            KeyDistribution::Fixed(k) => Some(k.clone()),
+            KeyDistribution::Uniform(n) => {
+                let k = cx.rng().gen_range(0..(*n).max(1));
+                Some(Arc::from(format!("key-{k}")))
+            }
+            KeyDistribution::Skewed(n) => Some(Arc::from(format!("key-{}", zipf(cx, *n)))),
+        }
+    }
+
+    /// Turns a completion into history (callbacks; fire-and-forget ignores them).
+    fn record<C>(&mut self, cx: &mut C, c: Completion)
+    where
+        C: Context<Msg = Msg, Timer = ProducerAppTimer, Event = ActorEvent>,
+    {
+        if !self.outstanding.remove(&c.value) {
+            return; // fire-and-forget, or reported at a crash already
+        }
+        let acks0 = self
+            .producer
+            .as_ref()
+            .is_some_and(|p| p.config.acks == Acks::None);
+        let op = match c.result {
+            Ok(_) if acks0 => {
+                self.stats.indeterminate += 1;
+                HistoryOp::SendIndeterminate {
+                    value: c.value,
+                    reason: "acks=0: no acknowledgement".into(),
+                }
+            }
+            Ok((tp, offset)) => {
+                self.stats.acked += 1;
+                self.stats.last_ack = Some(cx.now());
+                HistoryOp::SendOk {
+                    value: c.value,
+                    tp,
+                    offset,
+                }
+            }
+            Err(e) if c.maybe_persisted => {
+                self.stats.indeterminate += 1;
+                HistoryOp::SendIndeterminate {
+                    value: c.value,
+                    reason: indeterminate_reason(e),
+                }
+            }
+            Err(error) => {
+                self.stats.failed += 1;
+                HistoryOp::SendFail {
+                    value: c.value,
+                    error,
+                }
+            }
+        };
+        cx.emit(op.into());
+    }
+}
+
+fn indeterminate_reason(e: ErrorCode) -> String {
+    match e {
+        ErrorCode::RequestTimedOut => {
+            "delivery.timeout.ms expired after the request was sent".into()
+        }
+        e => format!("{e} after a request that may have been appended"),
+    }
+}
+
+/// Key index k in 0..n with weight proportional to 1/(k+1), in integer arithmetic.
+fn zipf<C: Context>(cx: &mut C, n: u32) -> u32 {
+    const SCALE: u64 = 1 << 20;
+    let n = n.max(1);
+    let total: u64 = (1..=n as u64).map(|k| SCALE / k).sum();
+    let mut x = cx.rng().gen_range(0..total);
+    for k in 1..=n as u64 {
+        let w = SCALE / k;
+        if x < w {
+            return (k - 1) as u32;
+        }
+        x -= w;
+    }
+    n - 1
+}
