@@ -360,3 +360,168 @@ fn zipf<C: Context>(cx: &mut C, n: u32) -> u32 {
     }
     n - 1
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kafka::protocol::*;
+    use crate::kafka::testing::FakeCx;
+    use crate::kafka::types::{BrokerId, LeaderEpoch, ProducerId};
+    use crate::kafka::Offset;
+
+    type Cx = FakeCx<Msg, ProducerAppTimer, ActorEvent>;
+
+    /// A broker answering after `rtt`, appending everything to one partition.
+    fn answer(req: Msg, log_end: &mut Offset) -> Option<Msg> {
+        Some(match req {
+            Msg::MetadataRequest(r) => Msg::MetadataResponse(MetadataResponse {
+                correlation_id: r.correlation_id,
+                brokers: vec![(BrokerId(1), NodeId(1))],
+                controller_id: None,
+                topics: vec![TopicMetadata {
+                    name: Arc::from("orders"),
+                    error: ErrorCode::None,
+                    partitions: vec![PartitionMetadata {
+                        partition: 0,
+                        error: ErrorCode::None,
+                        leader: Some(BrokerId(1)),
+                        leader_epoch: LeaderEpoch(0),
+                        replicas: vec![BrokerId(1)],
+                        isr: vec![BrokerId(1)],
+                        offline_replicas: vec![],
+                    }],
+                }],
+            }),
+            Msg::InitProducerIdRequest(r) => Msg::InitProducerIdResponse(InitProducerIdResponse {
+                correlation_id: r.correlation_id,
+                error: ErrorCode::None,
+                producer_id: ProducerId(1),
+                producer_epoch: 0,
+            }),
+            Msg::ProduceRequest(r) => Msg::ProduceResponse(ProduceResponse {
+                correlation_id: r.correlation_id,
+                partitions: r
+                    .partitions
+                    .iter()
+                    .map(|(tp, b)| {
+                        let base = *log_end;
+                        *log_end += b.len() as Offset;
+                        PartitionProduceResponse {
+                            tp: tp.clone(),
+                            error: ErrorCode::None,
+                            base_offset: base,
+                            log_start_offset: 0,
+                            current_leader: None,
+                        }
+                    })
+                    .collect(),
+            }),
+            _ => return None,
+        })
+    }
+
+    /// Runs a producer app for `secs` simulated seconds against a 2 ms round-trip broker.
+    fn run(mode: SendMode, secs: u64) -> (ProducerStats, Vec<ActorEvent>) {
+        let mut cfg = ProducerAppConfig::new(1, "orders", vec![NodeId(1)]);
+        cfg.mode = mode;
+        cfg.async_window = 2_000;
+        let mut app = ProducerApp::new(cfg);
+        let mut cx = Cx::new(3);
+        let mut log_end = 0;
+        let mut wire: Vec<(Time, Msg)> = Vec::new();
+        let end = Time(secs * 1_000_000);
+        app.on_start(&mut cx);
+        loop {
+            for (_, m) in cx.take_sent() {
+                if let Some(reply) = answer(m, &mut log_end) {
+                    wire.push((cx.now + Duration::from_ms(2), reply));
+                }
+            }
+            let next = wire.iter().map(|w| w.0).chain(cx.next_timer()).min();
+            let Some(at) = next.filter(|&t| t <= end) else {
+                break;
+            };
+            cx.now = at;
+            let (due, later): (Vec<_>, Vec<_>) = wire.drain(..).partition(|w| w.0 <= at);
+            wire = later;
+            for (_, m) in due {
+                app.on_message(
+                    &mut cx,
+                    Peer {
+                        node: NodeId(1),
+                        conn: 1,
+                    },
+                    m,
+                );
+            }
+            for t in cx.due() {
+                app.on_timer(&mut cx, t);
+            }
+        }
+        (app.stats.clone(), std::mem::take(&mut cx.events))
+    }
+
+    #[test]
+    fn async_sends_outpace_sync_sends_twentyfold() {
+        // Proves pipelined async sends acknowledge ≥ 20× more records than send().get() in the
+        // same simulated second: sync pays linger.ms + a round trip per record.
+        let (sync, _) = run(SendMode::Sync, 1);
+        let (asynchronous, _) = run(SendMode::Async, 1);
+        eprintln!(
+            "sync acked {} / async acked {}",
+            sync.acked, asynchronous.acked
+        );
+        assert!(sync.acked > 50, "{sync:?}");
+        assert!(
+            asynchronous.acked >= 20 * sync.acked,
+            "sync {sync:?} async {asynchronous:?}"
+        );
+    }
+
+    #[test]
+    fn history_pairs_every_invoke_with_an_outcome() {
+        // Proves each SendInvoke is followed by exactly one SendOk with a distinct offset, and
+        // values are unique (index << 40 | seq).
+        let (stats, events) = run(SendMode::Sync, 1);
+        let invokes: Vec<u64> = events
+            .iter()
+            .filter_map(|e| match e {
+                ActorEvent::History(HistoryOp::SendInvoke { value, .. }) => Some(*value),
+                _ => None,
+            })
+            .collect();
+        let oks: Vec<(u64, Offset)> = events
+            .iter()
+            .filter_map(|e| match e {
+                ActorEvent::History(HistoryOp::SendOk { value, offset, .. }) => {
+                    Some((*value, *offset))
+                }
+                _ => None,
+            })
+            .collect();
+        assert_eq!(invokes.len() as u64, stats.sent);
+        assert_eq!(invokes[0], 1 << 40);
+        assert!(
+            oks.len() + 1 >= invokes.len(),
+            "at most the last one is pending"
+        );
+        for (i, (v, o)) in oks.iter().enumerate() {
+            assert_eq!(*v, invokes[i]);
+            assert_eq!(*o, i as Offset);
+        }
+    }
+
+    #[test]
+    fn skewed_keys_favour_the_first_keys() {
+        // Proves the Zipf-like distribution picks key 0 about twice as often as key 1.
+        let mut cx = Cx::new(5);
+        let mut counts = [0u32; 4];
+        for _ in 0..4_000 {
+            counts[zipf(&mut cx, 4) as usize] += 1;
+        }
+        assert!(
+            counts[0] > counts[1] * 3 / 2 && counts[1] > counts[3],
+            "{counts:?}"
+        );
+    }
+}
