@@ -2,6 +2,14 @@
 //! component asked for (sends, timers, closed connections, events) and lets the test move
 //! time and fire due timers by hand.
 
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crate::kafka::errors::ErrorCode;
+use crate::kafka::group_coordinator::*;
+use crate::kafka::protocol::*;
+use crate::kafka::record::{Record, RecordBatch};
+use crate::kafka::types::{BrokerId, LeaderEpoch, Offset, TopicPartition};
 use crate::sim::rng::derive;
 use crate::sim::{Context, Disk, Duration, NodeId, Peer, Rng, Time, TimerId};
 
@@ -91,5 +99,169 @@ impl<M, T: Clone, E> Context for FakeCx<M, T, E> {
     }
     fn close_connection(&mut self, peer: NodeId) {
         self.closed.push(peer);
+    }
+}
+
+/// The mini broker's node.
+pub const BROKER: NodeId = NodeId(1);
+/// The mini broker's only topic.
+pub const TOPIC: &str = "orders";
+
+/// A one-broker cluster for client tests: topic `orders`, the real group coordinator
+/// (appends complete at once), an in-memory log per partition, long-polling fetches.
+pub struct MiniBroker {
+    pub coord: GroupCoordinator,
+    pub logs: BTreeMap<TopicPartition, Vec<u64>>,
+    pub timers: Vec<(Time, GroupTimer)>,
+    /// Long-polling fetches: (deadline, who, request).
+    pub fetches: Vec<(Time, Peer, FetchRequest)>,
+    partitions: u32,
+}
+
+impl MiniBroker {
+    pub fn new(partitions: u32) -> Self {
+        let mut coord = GroupCoordinator::new(GroupCoordinatorConfig::default());
+        for p in 0..50 {
+            coord.on_become_leader(p, &[]);
+        }
+        MiniBroker {
+            coord,
+            logs: BTreeMap::new(),
+            timers: Vec::new(),
+            fetches: Vec::new(),
+            partitions,
+        }
+    }
+
+    pub fn actions(&mut self, now: Time, actions: Vec<GroupAction>, out: &mut Vec<(Peer, Msg)>) {
+        for a in actions {
+            match a {
+                GroupAction::Respond { to, msg } => out.push((to, msg)),
+                GroupAction::SetTimer { after, timer } => self.timers.push((now + after, timer)),
+                GroupAction::Append { commit, .. } => {
+                    let more = self.coord.on_append_complete(commit, ErrorCode::None);
+                    self.actions(now, more, out);
+                }
+                GroupAction::Emit(_) => {}
+            }
+        }
+    }
+
+    pub fn handle(&mut self, now: Time, from: Peer, msg: Msg, out: &mut Vec<(Peer, Msg)>) {
+        let msg = match self.coord.on_request(now, from, msg.clone()) {
+            Some(actions) => return self.actions(now, actions, out),
+            None => msg,
+        };
+        let reply = match msg {
+            Msg::MetadataRequest(r) => Msg::MetadataResponse(self.metadata(r.correlation_id)),
+            Msg::FindCoordinatorRequest(r) => {
+                Msg::FindCoordinatorResponse(FindCoordinatorResponse {
+                    correlation_id: r.correlation_id,
+                    error: ErrorCode::None,
+                    coordinator: Some((BrokerId(1), BROKER)),
+                })
+            }
+            Msg::ListOffsetsRequest(r) => Msg::ListOffsetsResponse(ListOffsetsResponse {
+                correlation_id: r.correlation_id,
+                partitions: r
+                    .partitions
+                    .iter()
+                    .map(|(tp, _, spec)| ListOffsetsPartition {
+                        tp: tp.clone(),
+                        error: ErrorCode::None,
+                        offset: match spec {
+                            OffsetSpec::Earliest => 0,
+                            OffsetSpec::Latest => {
+                                self.logs.get(tp).map_or(0, |l| l.len() as Offset)
+                            }
+                        },
+                        leader_epoch: LeaderEpoch(0),
+                    })
+                    .collect(),
+            }),
+            Msg::FetchRequest(r) => {
+                self.fetches
+                    .push((now + Duration::from_ms(r.max_wait_ms), from, r));
+                return;
+            }
+            _ => return,
+        };
+        out.push((from, reply));
+    }
+
+    fn metadata(&self, correlation_id: CorrelationId) -> MetadataResponse {
+        MetadataResponse {
+            correlation_id,
+            brokers: vec![(BrokerId(1), BROKER)],
+            controller_id: None,
+            topics: vec![TopicMetadata {
+                name: Arc::from(TOPIC),
+                error: ErrorCode::None,
+                partitions: (0..self.partitions)
+                    .map(|p| PartitionMetadata {
+                        partition: p,
+                        error: ErrorCode::None,
+                        leader: Some(BrokerId(1)),
+                        leader_epoch: LeaderEpoch(0),
+                        replicas: vec![BrokerId(1)],
+                        isr: vec![BrokerId(1)],
+                        offline_replicas: vec![],
+                    })
+                    .collect(),
+            }],
+        }
+    }
+
+    /// Answers fetches that have data or whose max wait passed.
+    pub fn answer_fetches(&mut self, now: Time, out: &mut Vec<(Peer, Msg)>) {
+        let pending = std::mem::take(&mut self.fetches);
+        for (deadline, from, r) in pending {
+            let parts: Vec<FetchPartitionResponse> =
+                r.partitions.iter().map(|fp| self.read(fp)).collect();
+            if now < deadline && parts.iter().all(|p| p.batches.is_empty()) {
+                self.fetches.push((deadline, from, r));
+                continue;
+            }
+            out.push((
+                from,
+                Msg::FetchResponse(FetchResponse {
+                    correlation_id: r.correlation_id,
+                    error: ErrorCode::None,
+                    partitions: parts,
+                }),
+            ));
+        }
+    }
+
+    fn read(&self, fp: &FetchPartition) -> FetchPartitionResponse {
+        let log = self.logs.get(&fp.tp).cloned().unwrap_or_default();
+        let from = fp.fetch_offset.max(0) as usize;
+        let records: Vec<Record> = log
+            .iter()
+            .skip(from)
+            .map(|&v| Record {
+                key: None,
+                value: v,
+                value_bytes: 10,
+                timestamp_us: 0,
+            })
+            .collect();
+        let mut batch = RecordBatch::new(records);
+        batch.base_offset = from as Offset;
+        batch.partition_leader_epoch = LeaderEpoch(0);
+        FetchPartitionResponse {
+            tp: fp.tp.clone(),
+            error: ErrorCode::None,
+            high_watermark: log.len() as Offset,
+            last_stable_offset: log.len() as Offset,
+            log_start_offset: 0,
+            diverging_epoch: None,
+            current_leader: None,
+            batches: if batch.is_empty() {
+                vec![]
+            } else {
+                vec![Arc::new(batch)]
+            },
+        }
     }
 }

@@ -435,3 +435,196 @@ impl ConsumerApp {
         m
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kafka::client_config::AutoOffsetReset;
+    use crate::kafka::testing::{FakeCx, MiniBroker, BROKER, TOPIC};
+    use crate::sim::Time;
+
+    type Cx = FakeCx<Msg, ConsumerAppTimer, ActorEvent>;
+
+    struct Harness {
+        now: Time,
+        broker: MiniBroker,
+        apps: Vec<(ConsumerApp, Cx)>,
+    }
+
+    impl Harness {
+        fn new(records: u64) -> Self {
+            let mut broker = MiniBroker::new(1);
+            broker
+                .logs
+                .insert(TopicPartition::new(TOPIC, 0), (0..records).collect());
+            Harness {
+                now: Time::ZERO,
+                broker,
+                apps: Vec::new(),
+            }
+        }
+
+        fn start(&mut self, commit: CommitStrategy) -> usize {
+            let i = self.apps.len();
+            let config = ConsumerAppConfig {
+                name: Arc::from(format!("app-{i}")),
+                topics: vec![Arc::from(TOPIC)],
+                bootstrap: vec![BROKER],
+                client: ConsumerConfig {
+                    group_id: Some(Arc::from("billing")),
+                    auto_offset_reset: AutoOffsetReset::Earliest,
+                    ..Default::default()
+                },
+                processing: ProcessingTime::Fixed(Duration::from_ms(100)),
+                commit,
+            };
+            let mut cx = Cx::new(i as u64);
+            cx.me = NodeId(100 + i as u32);
+            cx.now = self.now;
+            let mut app = ConsumerApp::new(config);
+            app.on_start(&mut cx);
+            self.apps.push((app, cx));
+            i
+        }
+
+        fn deliver(&mut self) {
+            for _ in 0..10_000 {
+                let mut out = Vec::new();
+                for (_, cx) in self.apps.iter_mut() {
+                    for (_, msg) in cx.take_sent() {
+                        self.broker.handle(
+                            self.now,
+                            Peer {
+                                node: cx.me,
+                                conn: 1,
+                            },
+                            msg,
+                            &mut out,
+                        );
+                    }
+                }
+                self.broker.answer_fetches(self.now, &mut out);
+                if out.is_empty() {
+                    return;
+                }
+                for (to, msg) in out {
+                    let (app, cx) = &mut self.apps[(to.node.0 - 100) as usize];
+                    app.on_message(
+                        cx,
+                        Peer {
+                            node: BROKER,
+                            conn: 1,
+                        },
+                        msg,
+                    );
+                }
+            }
+        }
+
+        fn run_until(&mut self, end: Time) {
+            loop {
+                self.deliver();
+                let mut next: Vec<Time> = self.broker.timers.iter().map(|t| t.0).collect();
+                next.extend(self.broker.fetches.iter().map(|f| f.0));
+                next.extend(self.apps.iter().filter_map(|(_, cx)| cx.next_timer()));
+                let Some(at) = next.into_iter().filter(|&t| t <= end).min() else {
+                    self.now = end;
+                    return;
+                };
+                self.now = self.now.max(at);
+                for (_, cx) in &mut self.apps {
+                    cx.now = self.now;
+                }
+                let (due, later): (Vec<_>, Vec<_>) =
+                    self.broker.timers.drain(..).partition(|t| t.0 <= self.now);
+                self.broker.timers = later;
+                let mut out = Vec::new();
+                for (_, t) in due {
+                    let actions = self.broker.coord.on_timer(self.now, t);
+                    self.broker.actions(self.now, actions, &mut out);
+                }
+                for (to, msg) in out {
+                    let (app, cx) = &mut self.apps[(to.node.0 - 100) as usize];
+                    app.on_message(
+                        cx,
+                        Peer {
+                            node: BROKER,
+                            conn: 1,
+                        },
+                        msg,
+                    );
+                }
+                for (app, cx) in &mut self.apps {
+                    for t in cx.due() {
+                        app.on_timer(cx, t);
+                    }
+                }
+            }
+        }
+
+        fn signal(&mut self, i: usize, s: &str) {
+            let (app, cx) = &mut self.apps[i];
+            app.on_signal(cx, s);
+        }
+
+        /// How many times each value was processed, over all applications.
+        fn processed(&self) -> BTreeMap<u64, u32> {
+            let mut m = BTreeMap::new();
+            for (_, cx) in &self.apps {
+                for e in &cx.events {
+                    if let ActorEvent::History(HistoryOp::Processed { value, .. }) = e {
+                        *m.entry(*value).or_default() += 1;
+                    }
+                }
+            }
+            m
+        }
+    }
+
+    /// Starts app 0, crashes it after it processed 5 of 10 records, starts app 1.
+    fn crash_mid_batch(commit: CommitStrategy) -> BTreeMap<u64, u32> {
+        let mut h = Harness::new(10);
+        h.start(commit);
+        // Joined at ~3 s (initial rebalance delay); 100 ms per record.
+        h.run_until(Time(3_550_000));
+        h.signal(0, "crash");
+        h.start(commit);
+        h.run_until(Time(60_000_000));
+        h.processed()
+    }
+
+    #[test]
+    fn commit_before_processing_loses_records_on_crash() {
+        // Proves at-most-once: the batch was committed before processing, so the records the
+        // crashed consumer had not processed are skipped by its replacement (L5).
+        let processed = crash_mid_batch(CommitStrategy::BeforeProcessing);
+        assert_eq!(processed.len(), 5, "{processed:?}");
+        assert!(processed.values().all(|&n| n == 1));
+    }
+
+    #[test]
+    fn commit_after_processing_duplicates_records_on_crash() {
+        // Proves at-least-once: nothing was committed before the crash, so the replacement
+        // processes everything again, the first five twice (D2).
+        let processed = crash_mid_batch(CommitStrategy::AfterProcessing);
+        assert_eq!(processed.len(), 10, "{processed:?}");
+        assert_eq!(processed.values().filter(|&&n| n == 2).count(), 5);
+    }
+
+    #[test]
+    fn stall_triggers_leave_and_reassignment() {
+        // Proves a stalled application (heartbeats still flowing) loses its partition after
+        // max.poll.interval.ms and a second application processes the records again.
+        let mut h = Harness::new(3);
+        h.start(CommitStrategy::AfterProcessing);
+        h.run_until(Time(3_050_000));
+        h.signal(0, "stall");
+        h.start(CommitStrategy::AfterProcessing);
+        h.run_until(Time(400_000_000));
+        let processed = h.processed();
+        assert_eq!(processed.len(), 3, "{processed:?}");
+        assert!(h.apps[1].0.stats.processed >= 3, "{:?}", h.apps[1].0.stats);
+        let a0 = h.apps[0].0.consumer().unwrap().assignment();
+        assert!(a0.is_empty(), "the stalled member left the group: {a0:?}");
+    }
+}
