@@ -268,6 +268,9 @@ impl GroupCoordinator {
         if req.member_id.is_empty() {
             self.next_member += 1;
             let id: Arc<str> = Arc::from(format!("member-{}-{}", from.node.0, self.next_member));
+            if req.group_instance_id.is_some() {
+                return self.on_static_join(now, from, req, id);
+            }
             self.group_mut(&req.group_id).pending.insert(id.clone());
             out.push(join_error(from, &req, ErrorCode::MemberIdRequired, id));
             return out;
@@ -281,6 +284,94 @@ impl GroupCoordinator {
         }
         self.add_or_update_member(now, from, &req);
         self.after_join(now, &req.group_id, &mut out);
+        out
+    }
+
+    /// Static membership (KIP-345): a member with `group.instance.id` skips MEMBER_ID_REQUIRED.
+    /// If its instance id is already in the group (a restart within the session timeout), the
+    /// new incarnation takes the old member's place and assignment: no rebalance when the
+    /// group is stable. The old incarnation, if still waiting, is fenced.
+    fn on_static_join(
+        &mut self,
+        now: Time,
+        from: Peer,
+        req: JoinGroupRequest,
+        new_id: Arc<str>,
+    ) -> Actions {
+        let mut out = Actions::new();
+        let instance = req.group_instance_id.clone();
+        let g = self.group_mut(&req.group_id);
+        let old = g
+            .members
+            .values()
+            .find(|m| m.instance_id == instance)
+            .map(|m| m.id.clone());
+        let req = JoinGroupRequest {
+            member_id: new_id.clone(),
+            ..req
+        };
+        let Some(old_id) = old else {
+            self.add_or_update_member(now, from, &req);
+            self.after_join(now, &req.group_id, &mut out);
+            return out;
+        };
+        let mut m = g.members.remove(&old_id).expect("found");
+        if let Some((peer, cid)) = m.awaiting_join.take() {
+            out.push(join_error_to(
+                peer,
+                cid,
+                ErrorCode::FencedInstanceId,
+                old_id.clone(),
+            ));
+        }
+        if let Some((peer, correlation_id)) = m.awaiting_sync.take() {
+            let error = ErrorCode::FencedInstanceId;
+            let msg = Msg::SyncGroupResponse(SyncGroupResponse {
+                correlation_id,
+                error,
+                assignment: Vec::new(),
+            });
+            out.push(GroupAction::Respond { to: peer, msg });
+        }
+        m.id = new_id.clone();
+        if g.leader.as_ref() == Some(&old_id) {
+            g.leader = Some(new_id.clone());
+        }
+        g.members.insert(new_id.clone(), m);
+        if g.state != GroupState::Stable {
+            self.add_or_update_member(now, from, &req);
+            self.after_join(now, &req.group_id, &mut out);
+            return out;
+        }
+        self.add_or_update_member(now, from, &req);
+        let nonce = self.nonce();
+        let g = self.groups.get_mut(&req.group_id).expect("group exists");
+        let m = g.members.get_mut(&new_id).expect("inserted");
+        m.awaiting_join = None;
+        m.session_nonce = nonce;
+        let after = Duration::from_ms(m.session_timeout_ms);
+        let is_leader = g.leader.as_ref() == Some(&new_id);
+        let members = if is_leader {
+            g.members
+                .values()
+                .map(|m| join_member(m, &g.protocol))
+                .collect()
+        } else {
+            Vec::new()
+        };
+        out.push(GroupAction::Respond {
+            to: from,
+            msg: Msg::JoinGroupResponse(JoinGroupResponse {
+                correlation_id: req.correlation_id,
+                error: ErrorCode::None,
+                generation_id: g.generation,
+                protocol_name: g.protocol.clone(),
+                leader: g.leader.clone().unwrap_or_else(|| Arc::from("")),
+                member_id: new_id.clone(),
+                members,
+            }),
+        });
+        out.push(session_timer(&req.group_id, new_id, nonce, after));
         out
     }
 
@@ -1222,6 +1313,63 @@ mod tests {
         assert_eq!(
             moved.committed(G, &TopicPartition::new("orders", 0)),
             Some(42)
+        );
+    }
+
+    #[test]
+    fn static_member_restart_keeps_assignment_without_rebalance() {
+        // Proves KIP-345: a static member rejoining with its group.instance.id (and no member
+        // id) gets a new member id, the same generation and its old assignment, while the
+        // group stays Stable.
+        let mut c = coordinator();
+        let static_join = |instance: &str| JoinGroupRequest {
+            group_instance_id: Some(Arc::from(instance)),
+            ..join_req("", 1)
+        };
+        let a = c.on_join_group(Time::ZERO, peer(1), static_join("a"));
+        assert!(
+            join_resp(&a).is_empty(),
+            "no MEMBER_ID_REQUIRED round trip for static members"
+        );
+        c.on_join_group(Time::ZERO, peer(2), static_join("b"));
+        let nonce = c.groups[G].join_nonce;
+        let t = GroupTimer {
+            group: Arc::from(G),
+            kind: GroupTimerKind::JoinDeadline,
+            nonce,
+        };
+        let joins = join_resp(&c.on_timer(Time(3_000_000), t));
+        let leader = joins
+            .iter()
+            .find(|j| !j.members.is_empty())
+            .unwrap()
+            .member_id
+            .clone();
+        let other = joins
+            .iter()
+            .find(|j| j.members.is_empty())
+            .unwrap()
+            .member_id
+            .clone();
+        let plan = vec![
+            (leader.clone(), vec![TopicPartition::new("orders", 0)]),
+            (other.clone(), vec![TopicPartition::new("orders", 1)]),
+        ];
+        sync(&mut c, 1, &leader, 1, plan);
+        // "b" restarts: same instance id, empty member id.
+        let again = join_resp(&c.on_join_group(Time(5_000_000), peer(3), static_join("b")));
+        assert_eq!(again[0].error, ErrorCode::None);
+        assert_eq!(again[0].generation_id, Generation(1));
+        assert_ne!(again[0].member_id, other);
+        assert_eq!(c.group_state(G).unwrap().0, GroupState::Stable);
+        let s = sync(&mut c, 3, &again[0].member_id, 1, vec![]);
+        assert!(
+            matches!(responses(&s)[0], Msg::SyncGroupResponse(r) if r.assignment == vec![TopicPartition::new("orders", 1)])
+        );
+        assert_eq!(
+            heartbeat(&mut c, Time(5_000_000), &other, 1),
+            ErrorCode::UnknownMemberId,
+            "old incarnation is gone"
         );
     }
 

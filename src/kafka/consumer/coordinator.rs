@@ -98,8 +98,6 @@ impl GroupMembership {
         matches!(self.state, MemberState::Stable | MemberState::Syncing)
     }
 
-    pub(crate) fn app_polled(&mut self) {}
-
     /// The coordinator stopped answering or moved: find it again.
     pub fn coordinator_lost(&mut self, now: Time) {
         self.coordinator = None;

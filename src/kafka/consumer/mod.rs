@@ -225,7 +225,6 @@ impl Consumer {
             self.next_auto_commit = now + Duration::from_ms(self.config.auto_commit_interval_ms);
             self.commit_async(cx);
         }
-        self.group.app_polled();
         self.service(cx);
         let records = self.drain_records();
         self.waiting_in_poll = records.is_empty();
