@@ -483,11 +483,7 @@ impl Producer {
         };
         let b = self.accumulator.get_mut(id).expect("batch");
         if !(retriable && b.attempts < self.config.retries && !expired) {
-            let gap = error == ErrorCode::OutOfOrderSequenceNumber;
             self.fail_batch(cx, id, error);
-            if gap {
-                self.reset_producer_id();
-            }
             return;
         }
         b.attempts += 1;
@@ -553,8 +549,9 @@ impl Producer {
         for r in &b.records {
             self.complete(r.value, Err(error), maybe);
         }
-        if b.base_sequence.is_some() && self.idempotence.is_some() && maybe {
-            // An unresolved sequence: later batches could never be accepted in order.
+        if b.base_sequence.is_some() && self.idempotence.is_some() {
+            // A hole in the sequence (or an unresolved one): later batches could never be
+            // accepted in order, so start afresh under a new producer id (KIP-360 in spirit).
             self.reset_producer_id();
         }
     }

@@ -308,3 +308,77 @@ fn max_in_flight_limits_requests_per_connection() {
         "the waiting records went together"
     );
 }
+
+/// Times out the first request and returns the batch header of the resend.
+fn resend_after_timeout(p: &mut Producer, cx: &mut Cx) -> (ProducerId, i32) {
+    produces(cx);
+    for _ in 0..10 {
+        tick(p, cx);
+        for (_, m) in cx.take_sent() {
+            match m {
+                Msg::MetadataRequest(m) => {
+                    p.on_message(cx, peer(), &metadata(m.correlation_id, 1));
+                }
+                Msg::ProduceRequest(r) => {
+                    return (
+                        r.partitions[0].1.producer_id,
+                        r.partitions[0].1.base_sequence,
+                    )
+                }
+                _ => {}
+            }
+        }
+        let again = produces(cx);
+        if let Some(r) = again.first() {
+            return (
+                r.partitions[0].1.producer_id,
+                r.partitions[0].1.base_sequence,
+            );
+        }
+    }
+    panic!("no resend");
+}
+
+#[test]
+fn idempotent_resend_reuses_producer_id_and_sequence() {
+    // Proves a batch resent after a request timeout carries the same producer id and sequence,
+    // which is what lets the leader recognise and drop the duplicate (D1); without
+    // idempotence it carries none, so a duplicate is appended again.
+    let (mut p, mut cx) = started(
+        ProducerConfig {
+            linger_ms: 0,
+            ..Default::default()
+        },
+        1,
+    );
+    assert_eq!(resend_after_timeout(&mut p, &mut cx), (ProducerId(42), 0));
+    let (mut p, mut cx) = started(no_linger_no_idempotence(), 1);
+    assert_eq!(
+        resend_after_timeout(&mut p, &mut cx),
+        (ProducerId::NONE, -1)
+    );
+}
+
+#[test]
+fn out_of_order_for_the_next_expected_batch_is_a_real_gap() {
+    // Proves OUT_OF_ORDER_SEQUENCE_NUMBER on the batch the broker should have accepted next
+    // fails it to the application and makes the producer fetch a new producer id (§3.3).
+    let (mut p, mut cx) = started(
+        ProducerConfig {
+            linger_ms: 0,
+            ..Default::default()
+        },
+        1,
+    );
+    let b1 = produces(&mut cx).remove(0);
+    answer(&mut p, &mut cx, &b1, ErrorCode::OutOfOrderSequenceNumber, 0);
+    let c = p.take_completions();
+    assert_eq!(c[0].result, Err(ErrorCode::OutOfOrderSequenceNumber));
+    assert!(!c[0].maybe_persisted);
+    let sent = cx.take_sent();
+    assert!(
+        sent.iter()
+            .any(|(_, m)| matches!(m, Msg::InitProducerIdRequest(_))),
+        "{sent:?}"
+    );
+}
