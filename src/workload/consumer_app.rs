@@ -14,7 +14,6 @@
 //! `session.timeout.ms`); `stall` freezes the application thread — heartbeats go on, so the
 //! group only notices through `max.poll.interval.ms`; `end-stall` resumes it.
 
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use rand::Rng as _;
@@ -426,14 +425,6 @@ impl ConsumerApp {
             }
         }
     }
-
-    /// Committed offsets per partition this application has seen succeed (for reports).
-    pub fn describe(&self) -> BTreeMap<String, String> {
-        let mut m = BTreeMap::new();
-        m.insert("phase".into(), format!("{:?}", self.phase));
-        m.insert("stalled".into(), self.stalled.to_string());
-        m
-    }
 }
 
 #[cfg(test)]
@@ -442,6 +433,7 @@ mod tests {
     use crate::kafka::client_config::AutoOffsetReset;
     use crate::kafka::testing::{FakeCx, MiniBroker, BROKER, TOPIC};
     use crate::sim::Time;
+    use std::collections::BTreeMap;
 
     type Cx = FakeCx<Msg, ConsumerAppTimer, ActorEvent>;
 
