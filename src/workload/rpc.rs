@@ -9,6 +9,7 @@
 
 use std::collections::BTreeMap;
 
+use rand::Rng as _;
 use serde::Serialize;
 
 use crate::sim::{Context, Duration, NodeId, Peer, Time, TimerId};
@@ -80,17 +81,23 @@ impl RpcEvent {
     }
 }
 
-/// Answers each call after a processing time.
+/// Answers each call after a processing time (uniform in `processing_min..=processing_max`).
 #[derive(Clone, Debug)]
 pub struct RpcCallee {
-    pub processing: Duration,
+    pub processing_min: Duration,
+    pub processing_max: Duration,
     pub served: u64,
 }
 
 impl RpcCallee {
     pub fn new(processing: Duration) -> Self {
+        Self::with_range(processing, processing)
+    }
+
+    pub fn with_range(processing_min: Duration, processing_max: Duration) -> Self {
         RpcCallee {
-            processing,
+            processing_min,
+            processing_max,
             served: 0,
         }
     }
@@ -106,7 +113,13 @@ impl RpcCallee {
                 node: from.node,
                 conn: from.conn,
             };
-            cx.set_timer(self.processing, RpcTimer::Processed { peer, id });
+            let (lo, hi) = (self.processing_min.as_us(), self.processing_max.as_us());
+            let d = if hi > lo {
+                cx.rng().gen_range(lo..=hi)
+            } else {
+                lo
+            };
+            cx.set_timer(Duration::from_us(d), RpcTimer::Processed { peer, id });
         }
     }
 
