@@ -116,6 +116,10 @@ pub struct MiniBroker {
     /// Long-polling fetches: (deadline, who, request).
     pub fetches: Vec<(Time, Peer, FetchRequest)>,
     partitions: u32,
+    /// One-shot errors the next fetch of a partition answers with.
+    pub fetch_errors: BTreeMap<TopicPartition, ErrorCode>,
+    /// Labels of every request received, in order.
+    pub received: Vec<&'static str>,
 }
 
 impl MiniBroker {
@@ -130,6 +134,8 @@ impl MiniBroker {
             timers: Vec::new(),
             fetches: Vec::new(),
             partitions,
+            fetch_errors: BTreeMap::new(),
+            received: Vec::new(),
         }
     }
 
@@ -148,6 +154,7 @@ impl MiniBroker {
     }
 
     pub fn handle(&mut self, now: Time, from: Peer, msg: Msg, out: &mut Vec<(Peer, Msg)>) {
+        self.received.push(msg.label());
         let msg = match self.coord.on_request(now, from, msg.clone()) {
             Some(actions) => return self.actions(now, actions, out),
             None => msg,
@@ -218,7 +225,11 @@ impl MiniBroker {
         for (deadline, from, r) in pending {
             let parts: Vec<FetchPartitionResponse> =
                 r.partitions.iter().map(|fp| self.read(fp)).collect();
-            if now < deadline && parts.iter().all(|p| p.batches.is_empty()) {
+            if now < deadline
+                && parts
+                    .iter()
+                    .all(|p| p.batches.is_empty() && p.error.is_ok())
+            {
                 self.fetches.push((deadline, from, r));
                 continue;
             }
@@ -233,7 +244,19 @@ impl MiniBroker {
         }
     }
 
-    fn read(&self, fp: &FetchPartition) -> FetchPartitionResponse {
+    fn read(&mut self, fp: &FetchPartition) -> FetchPartitionResponse {
+        if let Some(error) = self.fetch_errors.remove(&fp.tp) {
+            return FetchPartitionResponse {
+                tp: fp.tp.clone(),
+                error,
+                high_watermark: -1,
+                last_stable_offset: -1,
+                log_start_offset: -1,
+                diverging_epoch: None,
+                current_leader: None,
+                batches: Vec::new(),
+            };
+        }
         let log = self.logs.get(&fp.tp).cloned().unwrap_or_default();
         let from = fp.fetch_offset.max(0) as usize;
         let records: Vec<Record> = log

@@ -176,11 +176,7 @@ impl Consumer {
             if lp.error.is_ok() {
                 p.position = Some(lp.offset);
                 p.reset = false;
-                let reason = if p.high_watermark > 0 {
-                    ErrorCode::OffsetOutOfRange
-                } else {
-                    ErrorCode::None
-                };
+                let reason = p.reset_reason.take().unwrap_or(ErrorCode::None);
                 cx.emit(KafkaEvent::OffsetReset {
                     tp: lp.tp.clone(),
                     offset: lp.offset,
@@ -287,6 +283,7 @@ impl Consumer {
                 ErrorCode::OffsetOutOfRange => {
                     p.position = None;
                     p.reset = true;
+                    p.reset_reason = Some(ErrorCode::OffsetOutOfRange);
                 }
                 e => {
                     p.backoff_until = backoff;

@@ -110,6 +110,8 @@ pub(crate) struct PartitionState {
     resolving: bool,
     /// Needs an `auto.offset.reset` (no committed offset, or out of range).
     reset: bool,
+    /// Why: NONE (no committed offset) or OFFSET_OUT_OF_RANGE.
+    reset_reason: Option<ErrorCode>,
     /// Fetched and not yet returned by poll.
     buffered: VecDeque<ConsumerRecord>,
     high_watermark: Offset,

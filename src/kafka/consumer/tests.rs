@@ -294,3 +294,67 @@ fn stalled_member_leaves_after_max_poll_interval() {
         "record 1 delivered again to member 1"
     );
 }
+
+#[test]
+fn out_of_range_resets_and_fenced_epoch_refreshes_metadata() {
+    // Proves OFFSET_OUT_OF_RANGE sends the consumer back through auto.offset.reset (here
+    // earliest: it re-reads from 0), and FENCED_LEADER_EPOCH makes it refresh its metadata.
+    let tp = TopicPartition::new(TOPIC, 0);
+    let mut h = Harness::new(1);
+    h.broker.logs.insert(tp.clone(), vec![7, 8]);
+    h.add(ConsumerConfig {
+        enable_auto_commit: false,
+        ..config(AssignmentStrategy::Range)
+    });
+    h.run_until(Time(4_000_000));
+    assert_eq!(h.members[0].consumed.len(), 2);
+    h.broker.logs.get_mut(&tp).unwrap().push(9);
+    h.broker
+        .fetch_errors
+        .insert(tp.clone(), ErrorCode::OffsetOutOfRange);
+    h.run_until(Time(5_000_000));
+    let values: Vec<u64> = h.members[0].consumed.iter().map(|r| r.2).collect();
+    assert_eq!(
+        values,
+        [7, 8, 7, 8, 9],
+        "reset to the log start and read again"
+    );
+    let metadata_before = h
+        .broker
+        .received
+        .iter()
+        .filter(|l| **l == "Metadata")
+        .count();
+    h.broker
+        .fetch_errors
+        .insert(tp.clone(), ErrorCode::FencedLeaderEpoch);
+    h.run_until(Time(6_000_000));
+    let metadata_after = h
+        .broker
+        .received
+        .iter()
+        .filter(|l| **l == "Metadata")
+        .count();
+    assert!(
+        metadata_after > metadata_before,
+        "metadata refreshed after FENCED_LEADER_EPOCH"
+    );
+}
+
+#[test]
+fn auto_commit_happens_inside_poll_after_the_interval() {
+    // Proves enable.auto.commit commits the consumed positions from within poll() once
+    // auto.commit.interval.ms (5 s) has passed.
+    let tp = TopicPartition::new(TOPIC, 0);
+    let mut h = Harness::new(1);
+    h.broker.logs.insert(tp.clone(), (0..4).collect());
+    h.add(config(AssignmentStrategy::Range));
+    h.run_until(Time(4_000_000));
+    assert_eq!(
+        h.broker.coord.committed("billing", &tp),
+        None,
+        "interval not yet elapsed"
+    );
+    h.run_until(Time(6_000_000));
+    assert_eq!(h.broker.coord.committed("billing", &tp), Some(4));
+}

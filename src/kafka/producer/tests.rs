@@ -382,3 +382,27 @@ fn out_of_order_for_the_next_expected_batch_is_a_real_gap() {
         "{sent:?}"
     );
 }
+
+#[test]
+fn full_buffer_blocks_send_then_times_out_after_max_block_ms() {
+    // Proves buffer.memory back-pressure: with no room for a new batch, send() "blocks"
+    // (is_blocked) and fails with a timeout after max.block.ms if no memory frees up.
+    let cfg = ProducerConfig {
+        buffer_memory: 20_000,
+        max_block_ms: 1_000,
+        ..no_linger_no_idempotence()
+    };
+    let (mut p, mut cx) = started(cfg, 2);
+    produces(&mut cx); // the first batch holds 16 KiB of the 20 KB pool, unanswered
+    p.send(&mut cx, "orders", Some(Arc::from("k")), 2, 100);
+    assert!(p.is_blocked(), "no room for a second 16 KiB batch");
+    for _ in 0..5 {
+        tick(&mut p, &mut cx);
+        if !p.take_completions().is_empty() {
+            assert_eq!(cx.now, Time(1_000_000));
+            assert!(!p.is_blocked());
+            return;
+        }
+    }
+    panic!("blocked send never failed");
+}
