@@ -123,11 +123,7 @@ impl ClientMetadata {
         now: Time,
         correlation_id: CorrelationId,
     ) -> Option<(NodeId, MetadataRequest)> {
-        if self.in_flight.is_some() || now < self.backoff_until {
-            return None;
-        }
-        let stale = self.last_refresh.is_none_or(|t| now >= t + self.max_age);
-        if !self.need_update && !stale {
+        if self.in_flight.is_some() || self.due().is_none_or(|t| now < t) {
             return None;
         }
         let node = self.any_node()?;
@@ -205,9 +201,20 @@ impl ClientMetadata {
         if let Some((_, _, sent)) = self.in_flight {
             return Some(sent + self.request_timeout);
         }
-        if self.need_update {
+        self.due()
+    }
+
+    /// When the next refresh may go: on demand no sooner than `retry.backoff.ms` after the
+    /// previous one (so a missing leader does not cause a request storm), otherwise when
+    /// the cache is `metadata.max.age.ms` old.
+    fn due(&self) -> Option<Time> {
+        let Some(last) = self.last_refresh else {
             return Some(self.backoff_until);
+        };
+        if self.need_update {
+            Some(self.backoff_until.max(last + self.retry_backoff))
+        } else {
+            Some(last + self.max_age)
         }
-        self.last_refresh.map(|t| t + self.max_age)
     }
 }

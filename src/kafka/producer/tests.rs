@@ -135,20 +135,28 @@ fn retriable_error_backs_off_exponentially_and_refreshes_metadata() {
     let (mut p, mut cx) = started(no_linger_no_idempotence(), 1);
     let r1 = produces(&mut cx).remove(0);
     answer(&mut p, &mut cx, &r1, ErrorCode::NotLeaderOrFollower, 0);
-    let refresh = cx.take_sent();
-    assert!(
-        matches!(refresh[0].1, Msg::MetadataRequest(_)),
-        "{refresh:?}"
-    );
-    let Msg::MetadataRequest(m) = &refresh[0].1 else {
-        unreachable!()
-    };
-    p.on_message(&mut cx, peer(), &metadata(m.correlation_id, 1));
     let t0 = cx.now;
-    tick(&mut p, &mut cx);
+    let mut refreshed = false;
+    let r2 = loop {
+        tick(&mut p, &mut cx);
+        let mut produce = None;
+        for (_, m) in cx.take_sent() {
+            match m {
+                Msg::MetadataRequest(m) => {
+                    refreshed = true;
+                    p.on_message(&mut cx, peer(), &metadata(m.correlation_id, 1));
+                }
+                Msg::ProduceRequest(r) => produce = Some(r),
+                _ => {}
+            }
+        }
+        if let Some(r) = produce.or_else(|| produces(&mut cx).pop()) {
+            break r;
+        }
+    };
+    assert!(refreshed, "NOT_LEADER_OR_FOLLOWER refreshes metadata first");
     let first = cx.now - t0;
     assert!((80_000..=120_000).contains(&first.as_us()), "{first}");
-    let r2 = produces(&mut cx).remove(0);
     answer(&mut p, &mut cx, &r2, ErrorCode::NotEnoughReplicas, 0);
     let t1 = cx.now;
     tick(&mut p, &mut cx);
