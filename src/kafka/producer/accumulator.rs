@@ -227,7 +227,7 @@ impl RecordAccumulator {
         Some(b)
     }
 
-    /// All batches (queued and in flight), for expiry checks.
+    /// All batches (queued and in flight), oldest first (ids grow with creation time).
     pub fn all(&self) -> impl Iterator<Item = &ProducerBatch> {
         self.batches.values()
     }

@@ -178,10 +178,11 @@ impl Producer {
         C: Context<Msg = Msg, Timer = ProducerTimer, Event = KafkaEvent>,
     {
         let limit = Duration::from_ms(self.config.delivery_timeout_ms);
+        // Batch ids grow with creation time, so the expired ones are a prefix.
         let expired: Vec<_> = self
             .accumulator
             .all()
-            .filter(|b| now >= b.created + limit)
+            .take_while(|b| now >= b.created + limit)
             .map(|b| (b.id, b.in_flight))
             .collect();
         for (id, was_in_flight) in expired {
@@ -569,7 +570,7 @@ impl Producer {
             self.metadata.next_deadline(),
         ];
         deadlines.extend(self.in_flight.values().map(|r| Some(r.sent + timeout)));
-        deadlines.push(self.accumulator.all().map(|b| b.created + delivery).min());
+        deadlines.push(self.accumulator.all().next().map(|b| b.created + delivery));
         deadlines.push(self.blocked.front().map(|s| s.deadline));
         if let Some((_, _, sent)) = self.idempotence.as_ref().and_then(|i| i.init_in_flight) {
             deadlines.push(Some(sent + timeout));
