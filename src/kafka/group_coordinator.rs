@@ -835,8 +835,15 @@ impl GroupCoordinator {
                 if m.session_nonce != timer.nonce {
                     return out;
                 }
-                if now < m.session_deadline {
-                    let left = m.session_deadline - now;
+                // A member parked in JoinGroup/SyncGroup is alive: it is waiting on us, and
+                // its session is checked again one session timeout from now.
+                let waiting = m.awaiting_join.is_some() || m.awaiting_sync.is_some();
+                if now < m.session_deadline || waiting {
+                    let left = if waiting {
+                        Duration::from_ms(m.session_timeout_ms)
+                    } else {
+                        m.session_deadline - now
+                    };
                     let nonce = self.nonce();
                     let m = self
                         .groups
@@ -1371,6 +1378,24 @@ mod tests {
             ErrorCode::UnknownMemberId,
             "old incarnation is gone"
         );
+    }
+
+    #[test]
+    fn member_waiting_in_join_is_not_expired() {
+        // Proves a member parked in JoinGroup (it cannot heartbeat) survives its session
+        // timeout while the coordinator waits for the others, up to the rebalance timeout.
+        let mut c = coordinator();
+        let (id1, _id2, session_timers) = form_group(&mut c);
+        sync(&mut c, 1, &id1, 1, vec![]);
+        c.on_join_group(Time(5_000_000), peer(1), join_req(&id1, 9));
+        let t1 = session_timers
+            .iter()
+            .find(|x| matches!(&x.kind, GroupTimerKind::Session { member } if *member == id1))
+            .unwrap()
+            .clone();
+        let a = c.on_timer(Time(60_000_000), t1);
+        assert_eq!(timers(&a).len(), 1, "re-armed, not expired");
+        assert!(c.groups[G].members.contains_key(&id1));
     }
 
     #[test]
