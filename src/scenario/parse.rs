@@ -839,10 +839,7 @@ fn network(cx: &mut Cx, n: &Node, roles: &Roles) -> Option<Network> {
             };
             let from = field(cx, &lt, "from", true).and_then(|n| node_ref(cx, roles, n, "`from`"));
             let to = field(cx, &lt, "to", true).and_then(|n| node_ref(cx, roles, n, "`to`"));
-            let latency = match lt.get("latency") {
-                Some(n) => Some(latency(cx, n, "`latency`")),
-                None => None,
-            };
+            let latency = lt.get("latency").map(|n| latency(cx, n, "`latency`"));
             let loss = lossy(cx, &lt, "loss", net.transport);
             let duplicate = lossy(cx, &lt, "duplicate", net.transport);
             let reorder = lossy(cx, &lt, "reorder", net.transport);

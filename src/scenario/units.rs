@@ -50,7 +50,7 @@ fn scale_decimal(number: &str, unit: u64) -> Option<u64> {
     if !frac.is_empty() {
         let den = 10u64.pow(frac.len() as u32);
         let num = (frac.parse::<u64>().ok()? as u128) * unit as u128;
-        if num % den as u128 != 0 {
+        if !num.is_multiple_of(den as u128) {
             return None;
         }
         total = total.checked_add(u64::try_from(num / den as u128).ok()?)?;
@@ -64,7 +64,7 @@ pub fn format_duration_us(us: u64) -> String {
         return "0ms".to_string();
     }
     for &(unit, len) in DURATION_UNITS.iter().rev() {
-        if us % len == 0 {
+        if us.is_multiple_of(len) {
             return format!("{}{unit}", us / len);
         }
     }
