@@ -241,10 +241,10 @@ fn config<C: Default>(
     cx: &mut Cx,
     t: &Tbl,
     set: impl Fn(&mut C, &str, &crate::kafka::config::ConfigValue) -> Result<(), ConfigError>,
-) -> (C, Option<&'static str>) {
+) -> C {
     let mut c = C::default();
     let Some(node) = t.get("config") else {
-        return (c, None);
+        return c;
     };
     let Kind::Table(entries) = &node.kind else {
         cx.err_help(
@@ -256,7 +256,7 @@ fn config<C: Default>(
             ),
             "write config = { \"linger.ms\" = 5 }",
         );
-        return (c, None);
+        return c;
     };
     let mut errors = Vec::new();
     for (k, v) in entries {
@@ -267,7 +267,7 @@ fn config<C: Default>(
         }
     }
     config_errors(cx, t, node, errors);
-    (c, None)
+    c
 }
 
 fn cluster(cx: &mut Cx, n: &Node, names: &mut Vec<(String, Range<usize>)>) -> Option<Cluster> {
@@ -285,7 +285,7 @@ fn cluster(cx: &mut Cx, n: &Node, names: &mut Vec<(String, Range<usize>)>) -> Op
         }
         Some(c)
     });
-    let (config, _) = config::<BrokerConfig>(cx, &t, BrokerConfig::set);
+    let config = config::<BrokerConfig>(cx, &t, BrokerConfig::set);
     if let Err(e) = config.validate() {
         config_errors(cx, &t, t.get("config").unwrap_or(n), vec![e]);
     }
@@ -352,7 +352,7 @@ fn topic(cx: &mut Cx, n: &Node, w: &World) -> Option<Topic> {
             .default_replication_factor
             .min(cluster.brokers),
     };
-    let (config, _) = config::<TopicConfig>(cx, &t, TopicConfig::set);
+    let config = config::<TopicConfig>(cx, &t, TopicConfig::set);
     Some(Topic {
         name,
         partitions: partitions.map_or(cluster.config.num_partitions, |p| p as u32),
@@ -488,7 +488,7 @@ fn producer(cx: &mut Cx, n: &Node, w: &mut World) -> Option<Producer> {
     let keys = field(cx, &t, "keys", false).map_or(Some(Keys::None), |n| keys(cx, n));
     let value_bytes = field(cx, &t, "value_bytes", false)
         .and_then(|n| as_int(cx, n, "`value_bytes`", 1, 1_048_576));
-    let (mut config, _) = config::<ProducerConfig>(cx, &t, ProducerConfig::set);
+    let mut config = config::<ProducerConfig>(cx, &t, ProducerConfig::set);
     if let Err(e) = config.validate() {
         config_errors(cx, &t, t.get("config").unwrap_or(n), vec![e]);
     }
@@ -562,7 +562,7 @@ fn consumer(cx: &mut Cx, n: &Node, w: &mut World) -> Option<Consumer> {
         None => Some(CommitMode::Auto),
     };
     let (start, _) = start_stop(cx, &t, w);
-    let (mut config, _) = config::<ConsumerConfig>(cx, &t, ConsumerConfig::set);
+    let mut config = config::<ConsumerConfig>(cx, &t, ConsumerConfig::set);
     let group = consumer_group(cx, &t, &mut config, group, &name);
     if let Some(commit) = commit {
         consumer_commit(cx, &t, &mut config, commit);
