@@ -2,6 +2,7 @@
 //! against the kernel's [`Context`](crate::sim::Context). Nothing here reads a clock, opens
 //! a socket or spawns a thread; names follow Kafka's (configs, errors, APIs, concepts).
 
+pub mod config;
 pub mod errors;
 pub mod event;
 pub mod protocol;
