@@ -717,11 +717,17 @@ impl<N: Node> World<N> {
             }
             Fault::Heal => {
                 self.net.heal();
-                (vec![], 0)
+                let clogged: Vec<(NodeId, NodeId)> = self.clogged.keys().copied().collect();
+                let mut released = 0;
+                for (a, b) in clogged {
+                    released += self.unclog(a, b);
+                }
+                (vec![], released)
             }
             Fault::Clog { from, to } => {
                 let (a, b) = (id(self, from), id(self, to));
                 self.net.link_mut(a, b).clogged = true;
+                self.clogged.entry((a, b)).or_default();
                 (vec![a, b], 0)
             }
             Fault::Unclog { from, to } => {

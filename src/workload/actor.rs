@@ -135,7 +135,19 @@ impl Node for Actor {
         }
     }
 
+    /// Kept whatever the trace mode: the client history, and the rare events summaries
+    /// count (elections, truncations, rebalances, timeouts).
     fn keep(event: &ActorEvent) -> bool {
-        matches!(event, ActorEvent::History(_))
+        match event {
+            ActorEvent::History(_) | ActorEvent::Ping(_) => true,
+            ActorEvent::Kafka(e) => !matches!(
+                e,
+                KafkaEvent::Appended { .. }
+                    | KafkaEvent::Replicated { .. }
+                    | KafkaEvent::HighWatermark { .. }
+                    | KafkaEvent::ProduceAcked { .. }
+                    | KafkaEvent::OffsetCommitted { .. }
+            ),
+        }
     }
 }
