@@ -3,6 +3,8 @@
 //! Layers (dependencies point downwards only): `tui`, `explore`, `check`, `scenario`,
 //! `workload`, `kafka`, `sim`. See docs/ARCHITECTURE.md.
 
+pub mod bench;
+pub mod cli;
 pub mod kafka;
 pub mod runner;
 pub mod scenario;

@@ -324,6 +324,21 @@ pub enum Condition {
     Happened(bool),
 }
 
+impl std::fmt::Display for Condition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            Condition::Eq(n) => write!(f, "{n}"),
+            Condition::Ge(n) => write!(f, ">= {n}"),
+            Condition::Gt(n) => write!(f, "> {n}"),
+            Condition::Le(n) => write!(f, "<= {n}"),
+            Condition::Lt(n) => write!(f, "< {n}"),
+            Condition::Between(a, b) => write!(f, "{a}..{b}"),
+            Condition::Happened(true) => write!(f, "happened at least once"),
+            Condition::Happened(false) => write!(f, "never"),
+        }
+    }
+}
+
 impl Condition {
     pub fn holds(&self, actual: u64) -> bool {
         match *self {
