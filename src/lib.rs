@@ -5,6 +5,7 @@
 
 pub mod bench;
 pub mod cli;
+pub mod export;
 pub mod kafka;
 pub mod runner;
 pub mod scenario;

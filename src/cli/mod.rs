@@ -43,6 +43,25 @@ pub enum Command {
         #[arg(long)]
         seed: Option<u64>,
     },
+    /// Run a scenario and export its trace: JSON lines, Perfetto/Chrome trace, or Mermaid.
+    Export {
+        /// The scenario file (TOML).
+        file: PathBuf,
+        /// jsonl | perfetto | mermaid
+        #[arg(long, default_value = "jsonl")]
+        format: String,
+        #[arg(long)]
+        seed: Option<u64>,
+        /// First event number to include (default 1).
+        #[arg(long)]
+        from: Option<u64>,
+        /// Last event number to include (default: the end; for mermaid, from + 199).
+        #[arg(long)]
+        to: Option<u64>,
+        /// Write to this file instead of stdout.
+        #[arg(long, short)]
+        out: Option<PathBuf>,
+    },
     /// List scenarios with their one-line descriptions.
     List {
         /// Directory to list (default: `scenarios/`).
@@ -82,6 +101,14 @@ pub fn main() -> ExitCode {
         }) => run_cmd::run(&file, seed, json, trace.as_deref()),
         Some(Command::Check { files, seed }) => run_cmd::check(&files, seed),
         Some(Command::List { dir }) => run_cmd::list(dir.as_deref()),
+        Some(Command::Export {
+            file,
+            format,
+            seed,
+            from,
+            to,
+            out,
+        }) => run_cmd::export(&file, &format, seed, from, to, out.as_deref()),
         Some(Command::Bench { which, json, runs }) => bench_cmd::bench(&which, json, runs),
     };
     ExitCode::from(code)

@@ -1,13 +1,13 @@
 //! `run`, `check`, `list`, and what a bare `kafkasim` does.
 
 use serde_json::json;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
+use crate::export;
 use crate::runner::{self, RunSummary};
 use crate::scenario::{self, Scenario};
-use crate::sim::{trace, TraceMode, TraceRecord};
-use crate::workload::actor::{Actor, ActorEvent};
+use crate::sim::TraceMode;
+use crate::workload::actor::Actor;
 
 /// Exit code for bad input or usage.
 pub const EXIT_BAD_INPUT: u8 = 2;
@@ -103,29 +103,60 @@ fn print_summary(s: &RunSummary, wall_ms: u64) {
 }
 
 fn write_trace(path: &Path, world: &crate::sim::World<Actor>) -> std::io::Result<()> {
-    let mut out = std::io::BufWriter::new(std::fs::File::create(path)?);
-    let names: Vec<String> = world
-        .node_ids()
-        .map(|id| world.name(id).to_string())
-        .collect();
-    writeln!(out, "{}", json!({ "nodes": names, "seed": world.seed() }))?;
-    let name = |id: crate::sim::NodeId| names[id.index()].clone();
-    for rec in world.trace().records() {
-        writeln!(out, "{}", record_json(rec, &name))?;
-    }
-    out.flush()
+    let all = export::Window {
+        from: 0,
+        to: u64::MAX,
+    };
+    std::fs::write(path, export::export(world, export::Format::JsonLines, all))
 }
 
-fn record_json(
-    rec: &TraceRecord<ActorEvent>,
-    name: &dyn Fn(crate::sim::NodeId) -> String,
-) -> serde_json::Value {
-    let mut v = serde_json::to_value(rec).unwrap_or(serde_json::Value::Null);
-    let text = trace::explain(rec, name, &|e| <Actor as crate::sim::Node>::explain(e));
-    if let serde_json::Value::Object(map) = &mut v {
-        map.insert("text".into(), text.into());
+pub fn export(
+    file: &Path,
+    format: &str,
+    seed: Option<u64>,
+    from: Option<u64>,
+    to: Option<u64>,
+    out: Option<&Path>,
+) -> u8 {
+    let Some(fmt) = export::Format::parse(format) else {
+        eprintln!(
+            "error: unknown export format `{format}`; valid: {}",
+            export::Format::NAMES.join(", ")
+        );
+        return EXIT_BAD_INPUT;
+    };
+    let s = match load(file) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let world = match runner::run(&s, seed.unwrap_or(s.seed), TraceMode::Full) {
+        Ok((world, _)) => world,
+        Err(e) => {
+            eprintln!("error: cannot build scenario `{}`: {e}", s.name);
+            return EXIT_BAD_INPUT;
+        }
+    };
+    let from = from.unwrap_or(1);
+    let default_to = if fmt == export::Format::Mermaid {
+        from + 199
+    } else {
+        u64::MAX
+    };
+    let window = export::Window {
+        from,
+        to: to.unwrap_or(default_to),
+    };
+    let text = export::export(&world, fmt, window);
+    match out {
+        Some(path) => {
+            if let Err(e) = std::fs::write(path, text) {
+                eprintln!("error: cannot write {}: {e}", path.display());
+                return EXIT_BAD_INPUT;
+            }
+        }
+        None => print!("{text}"),
     }
-    v
+    0
 }
 
 pub fn check(files: &[PathBuf], seed: Option<u64>) -> u8 {
