@@ -402,6 +402,15 @@ pub const EXPECT_KEYS: &[(&str, &str)] = &[
         "offline-partitions",
         "partitions without a leader at the end",
     ),
+    ("isr-shrinks", "ISR shrinks accepted by the controller"),
+    ("isr-expands", "ISR expansions accepted by the controller"),
+    ("produced", "records the producer applications sent"),
+    ("rpc-ok", "synchronous RPC calls that succeeded"),
+    (
+        "rpc-failures",
+        "synchronous RPC calls that failed after their retries",
+    ),
+    ("max-lag", "largest consumer-group lag seen (records)"),
 ];
 
 /// `[expect]`: what the run must show.
