@@ -4,7 +4,9 @@
 //! `workload`, `kafka`, `sim`. See docs/ARCHITECTURE.md.
 
 pub mod kafka;
+pub mod model;
 pub mod runner;
 pub mod scenario;
 pub mod sim;
+pub mod tui;
 pub mod workload;
