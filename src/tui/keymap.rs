@@ -124,7 +124,7 @@ pub const KEYMAP: &[Binding] = &[
     b(
         &[Char('+'), Char('=')],
         Action::Faster,
-        "faster (simulated time per second)",
+        "faster (sim time per second)",
     ),
     b(&[Char('-')], Action::Slower, "slower"),
     b(
@@ -136,7 +136,7 @@ pub const KEYMAP: &[Binding] = &[
     b(
         &[PageDown, Char('L')],
         Action::JumpForward,
-        "jump 1/50 of the run forward",
+        "jump 1/50 of the run ahead",
     ),
     b(
         &[PageUp, Char('H')],
@@ -158,25 +158,17 @@ pub const KEYMAP: &[Binding] = &[
     b(&[Tab, BackTab], Action::NextPane, "switch pane"),
     b(&[Up, Char('k')], Action::Up, "select up / scroll"),
     b(&[Down, Char('j')], Action::Down, "select down / scroll"),
-    b(
-        &[Enter],
-        Action::Enter,
-        "jump to the selected event / anomaly",
-    ),
+    b(&[Enter], Action::Enter, "jump to selected event/anomaly"),
     b(
         &[Char('/')],
         Action::Filter,
-        "filter the event log (node or kind)",
+        "filter event log (node, kind)",
     ),
-    b(
-        &[Char('x')],
-        Action::WhatIf,
-        "what-if: inject a fault at the cursor",
-    ),
+    b(&[Char('x')], Action::WhatIf, "what-if: inject a fault here"),
     b(
         &[Char('w')],
         Action::Write,
-        "write the what-if run as a scenario file",
+        "write the what-if as a scenario",
     ),
     b(&[Char('1')], Action::Show(View::Cluster), "view: cluster"),
     b(

@@ -47,7 +47,8 @@ pub fn model(args: TuiArgs) -> io::Result<app::Model> {
     let mut sides = vec![a];
     if let Some(b) = args.compare {
         let seed_b = args.seed.unwrap_or(b.seed);
-        sides.push(app::Side::new("B", b, seed_b).map_err(err)?);
+        let label = format!("B: {}", b.name);
+        sides.push(app::Side::new(&label, b, seed_b).map_err(err)?);
     }
     Ok(app::Model::new(sides))
 }

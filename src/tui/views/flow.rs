@@ -9,7 +9,7 @@ use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use super::{accent, bad, cursor, dim, fit, warn};
-use crate::tui::app::Side;
+use crate::tui::app::{LogLine, Side};
 
 pub fn render(f: &mut Frame, area: Rect, s: &Side) {
     let names = s.replay.names();
@@ -36,72 +36,68 @@ pub fn render(f: &mut Frame, area: Rect, s: &Side) {
         .min(msgs.len().saturating_sub(rows));
     let mut lines = vec![Line::from(head)];
     for l in msgs.iter().skip(start).take(rows) {
-        let mut cells: Vec<(String, Style)> = vec![(" ".repeat(lane_w), Style::default()); n];
         let st = match l.kind {
-            "drop" => bad(),
+            "drop" | "fault" => bad(),
             "held" => warn(),
-            "fault" => bad(),
             _ => Style::default(),
         };
-        if let Some((from, to, label)) = l.msg {
-            let (a, b) = (from.index().min(n - 1), to.index().min(n - 1));
-            let (lo, hi) = (a.min(b), a.max(b));
-            for cell in cells.iter_mut().take(hi).skip(lo + 1) {
-                *cell = ("─".repeat(lane_w), st);
-            }
-            let end_mark = match l.kind {
-                "drop" => "✗",
-                "held" => "◇",
-                _ => "●",
-            };
-            let arrow = if a < b { "→" } else { "←" };
-            let text = format!("{label}{arrow}");
-            let lead = |m: &str, fill: bool| {
-                let body = if fill {
-                    fit(&format!("{m}{}", "─".repeat(lane_w)), lane_w)
-                } else {
-                    format!("{m:<lane_w$}")
-                };
-                body.chars().take(lane_w).collect::<String>()
-            };
-            cells[a] = (lead("○", a < b), st);
-            cells[b] = (lead(end_mark, b < a), st);
-            let mid = (lo + 1).min(hi);
-            if hi > lo && mid < hi {
-                cells[mid] = (format!("{:─<lane_w$}", fit(&text, lane_w)), st);
-            } else if hi > lo {
-                cells[lo] = (
-                    format!("{:─<lane_w$}", fit(&format!("○{text}"), lane_w)),
-                    st,
-                );
-                if a > b {
-                    cells[lo] = (
-                        format!("{:─<lane_w$}", fit(&format!("{end_mark}{text}"), lane_w)),
-                        st,
-                    );
-                }
-            }
-        } else {
-            for id in &l.nodes {
-                if let Some(cell) = cells.get_mut(id.index()) {
-                    *cell = (format!("{:<lane_w$}", "⚡FAULT"), bad());
-                }
-            }
-        }
-        let row_style = if l.event == c {
-            cursor()
-        } else {
-            Style::default()
-        };
-        let mut spans = vec![Span::styled(
-            format!("{:<gutter$}", fit(&l.time.to_string(), gutter - 1)),
-            dim(),
-        )];
-        spans.extend(cells.into_iter().map(|(t, s)| Span::styled(t, s)));
-        lines.push(Line::from(spans).style(row_style));
+        let row = lane_row(l, n, lane_w);
+        let row_style = if l.event == c { cursor() } else { st };
+        lines.push(Line::from(vec![
+            Span::styled(
+                format!("{:<gutter$}", fit(&l.time.to_string(), gutter - 1)),
+                dim(),
+            ),
+            Span::styled(row, row_style),
+        ]));
     }
     if msgs.is_empty() {
         lines.push(Line::styled("no messages near the cursor", dim()));
     }
     f.render_widget(Paragraph::new(lines), area);
+}
+
+/// One diagram row: a lane per node, the message drawn from its sender's lane to its
+/// receiver's, labelled next to the sender.
+fn lane_row(l: &LogLine, n: usize, lane_w: usize) -> String {
+    let mut row: Vec<char> = vec![' '; n * lane_w];
+    let centre = |i: usize| i.min(n - 1) * lane_w + lane_w / 2;
+    for i in 0..n {
+        row[centre(i)] = '│';
+    }
+    match l.msg {
+        Some((from, to, label)) => {
+            let (a, b) = (centre(from.index()), centre(to.index()));
+            let (lo, hi) = (a.min(b), a.max(b));
+            for cell in row.iter_mut().take(hi).skip(lo + 1) {
+                *cell = '─';
+            }
+            let arrow = if a < b { '→' } else { '←' };
+            let text: Vec<char> = format!("{label}{arrow}").chars().collect();
+            let room = hi.saturating_sub(lo + 2);
+            for (k, ch) in text.iter().take(room).enumerate() {
+                row[lo + 1 + k] = *ch;
+            }
+            row[a] = '○';
+            row[b] = match l.kind {
+                "drop" => '✗',
+                "held" => '◇',
+                _ => '●',
+            };
+        }
+        None => {
+            for id in &l.nodes {
+                let c = centre(id.index());
+                row[c] = '⚡';
+            }
+            let text = l.text.chars().take(n * lane_w / 2);
+            let first = l.nodes.first().map_or(0, |id| centre(id.index()) + 2);
+            for (k, ch) in text.enumerate() {
+                if let Some(cell) = row.get_mut(first + k) {
+                    *cell = ch;
+                }
+            }
+        }
+    }
+    row.into_iter().collect()
 }

@@ -72,12 +72,12 @@ pub fn render(f: &mut Frame, m: &Model) {
     timeline::render(f, a.timeline, m);
     body(f, a.body, m);
     popups::footer(f, a.footer, m);
-    popups::render(f, a.body, m);
+    popups::render(f, f.area(), a.body, m);
 }
 
 fn body(f: &mut Frame, area: Rect, m: &Model) {
     if m.view == View::Compare {
-        compare::render(f, area, m);
+        view(f, area, m, 0, View::Compare, true);
         return;
     }
     if m.sides.len() > 1 {
@@ -103,7 +103,7 @@ fn body(f: &mut Frame, area: Rect, m: &Model) {
 fn view(f: &mut Frame, area: Rect, m: &Model, side: usize, v: View, focused: bool) {
     let s = &m.sides[side];
     let mut title = format!(" {} ", v.title());
-    if m.sides.len() > 1 {
+    if m.sides.len() > 1 && v != View::Compare {
         title = format!(" {} · {} ", v.title(), s.label);
     }
     if v == View::Log && !m.filter.is_empty() {

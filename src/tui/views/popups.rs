@@ -42,9 +42,9 @@ fn centered(area: Rect, w: u16, h: u16) -> Rect {
     r
 }
 
-pub fn render(f: &mut Frame, body: Rect, m: &Model) {
+pub fn render(f: &mut Frame, screen: Rect, body: Rect, m: &Model) {
     match &m.overlay {
-        Overlay::Help => help(f, body),
+        Overlay::Help => help(f, screen),
         Overlay::WhatIf { item, target } => what_if(f, body, m, *item, *target),
         _ => {
             if let Some(note) = m.active_note() {
@@ -54,36 +54,25 @@ pub fn render(f: &mut Frame, body: Rect, m: &Model) {
     }
 }
 
-fn help(f: &mut Frame, body: Rect) {
+fn help(f: &mut Frame, screen: Rect) {
     let lines: Vec<(String, &str)> = keymap::help_lines();
-    let two_cols = body.width >= 100;
-    let rows = if two_cols {
-        lines.len().div_ceil(2)
-    } else {
-        lines.len()
-    };
-    let colw = 44usize;
+    let two_cols = screen.width >= 76;
+    let cols = if two_cols { 2 } else { 1 };
+    let rows = lines.len().div_ceil(cols);
+    let colw = ((screen.width as usize).saturating_sub(2) / cols).min(48);
+    let dw = colw.saturating_sub(10);
     let mut out = Vec::new();
     for r in 0..rows {
         let mut spans = Vec::new();
-        for c in 0..(if two_cols { 2 } else { 1 }) {
+        for c in 0..cols {
             if let Some((k, d)) = lines.get(c * rows + r) {
-                spans.push(Span::styled(format!("{:<12}", fit(k, 12)), accent()));
-                spans.push(Span::raw(format!(
-                    "{:<w$}",
-                    fit(d, colw - 12),
-                    w = colw - 12
-                )));
+                spans.push(Span::styled(format!("{:<10}", fit(k, 10)), accent()));
+                spans.push(Span::raw(format!("{:<dw$}", fit(d, dw))));
             }
         }
         out.push(Line::from(spans));
     }
-    let w = if two_cols {
-        2 * colw as u16 + 2
-    } else {
-        colw as u16 + 2
-    };
-    let area = centered(body, w, rows as u16 + 2);
+    let area = centered(screen, (cols * colw) as u16 + 2, rows as u16 + 2);
     f.render_widget(Clear, area);
     let block = Block::default()
         .borders(Borders::ALL)
