@@ -88,7 +88,7 @@ fn lane_row(l: &LogLine, n: usize, lane_w: usize) -> String {
         None => {
             for id in &l.nodes {
                 let c = centre(id.index());
-                row[c] = '⚡';
+                row[c] = '*';
             }
             let text = l.text.chars().take(n * lane_w / 2);
             let first = l.nodes.first().map_or(0, |id| centre(id.index()) + 2);
