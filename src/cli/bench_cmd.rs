@@ -4,7 +4,7 @@
 use crate::bench::{self, BenchResult};
 
 pub fn bench(which: &str, json: bool, runs: u32) -> u8 {
-    let known = ["all", "kernel"];
+    let known = ["all", "kernel", "tui"];
     if !known.contains(&which) {
         eprintln!(
             "error: unknown benchmark `{which}`; valid: {}",
@@ -29,6 +29,20 @@ pub fn bench(which: &str, json: bool, runs: u32) -> u8 {
                 r.sim_speed,
                 r.wall_us_median as f64 / 1000.0,
                 r.runs
+            );
+        }
+    }
+    if matches!(which, "all" | "tui") {
+        let f = crate::tui::bench(10_000_000);
+        if json {
+            println!(
+                "{}",
+                serde_json::json!({"name": "tui/seek-and-frame", "figures": f})
+            );
+        } else {
+            println!(
+                "tui/seek (10M-event ping run, {} checkpoints)  seek mean {:.1} ms, max {:.1} ms over {} seeks; frame mean {:.2} ms, max {:.2} ms over {} frames; replay build {:.0} ms",
+                f.checkpoints, f.seek_ms_mean, f.seek_ms_max, f.seeks, f.frame_ms_mean, f.frame_ms_max, f.frames, f.build_ms
             );
         }
     }

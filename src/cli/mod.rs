@@ -62,6 +62,17 @@ pub enum Command {
         #[arg(long, short)]
         out: Option<PathBuf>,
     },
+    /// Open the replay workbench (terminal UI) on a scenario, or on the embedded default.
+    Tui {
+        /// The scenario file (default: the embedded lesson).
+        file: Option<PathBuf>,
+        /// Seed (default: the scenario's `seed`).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// A second scenario to replay side by side on the same clock.
+        #[arg(long, value_name = "FILE")]
+        compare: Option<PathBuf>,
+    },
     /// List scenarios with their one-line descriptions.
     List {
         /// Directory to list (default: `scenarios/`).
@@ -69,7 +80,7 @@ pub enum Command {
     },
     /// Run the standard performance workloads.
     Bench {
-        /// Which workloads: kernel, or all.
+        /// Which workloads: kernel, tui, or all.
         #[arg(default_value = "all")]
         which: String,
         /// Print JSON lines instead of a table.
@@ -93,6 +104,11 @@ pub fn main() -> ExitCode {
     };
     let code = match cli.command {
         None => run_cmd::default_run(),
+        Some(Command::Tui {
+            file,
+            seed,
+            compare,
+        }) => run_cmd::tui(file.as_deref(), seed, compare.as_deref()),
         Some(Command::Run {
             file,
             seed,

@@ -12,9 +12,6 @@ use crate::workload::actor::Actor;
 /// Exit code for bad input or usage.
 pub const EXIT_BAD_INPUT: u8 = 2;
 
-/// The scenario a bare `kafkasim` runs.
-pub const DEFAULT_SCENARIO: &str = include_str!("../../scenarios/ping-faults.toml");
-
 fn load(file: &Path) -> Result<Scenario, u8> {
     scenario::load(file).map_err(|e| {
         eprintln!("{e}");
@@ -22,15 +19,51 @@ fn load(file: &Path) -> Result<Scenario, u8> {
     })
 }
 
+/// A bare `kafkasim`: the workbench in a terminal, otherwise a run of the default scenario.
 pub fn default_run() -> u8 {
-    let s = match scenario::parse(DEFAULT_SCENARIO, "<embedded default scenario>") {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("{e}");
+    use std::io::IsTerminal;
+    if std::io::stdout().is_terminal() && std::io::stdin().is_terminal() {
+        return tui(None, None, None);
+    }
+    default_summary()
+}
+
+pub fn tui(file: Option<&Path>, seed: Option<u64>, compare: Option<&Path>) -> u8 {
+    let scenario = match file {
+        Some(f) => match load(f) {
+            Ok(s) => s,
+            Err(code) => return code,
+        },
+        None => crate::tui::default_scenario(),
+    };
+    let compare = match compare.map(load) {
+        Some(Ok(s)) => Some(s),
+        Some(Err(code)) => return code,
+        None => None,
+    };
+    for s in std::iter::once(&scenario).chain(compare.as_ref()) {
+        if let Err(e) = crate::scenario::build::build(s, s.seed, TraceMode::HashOnly) {
+            eprintln!("error: cannot build scenario `{}`: {e}", s.name);
             return EXIT_BAD_INPUT;
         }
+    }
+    let args = crate::tui::TuiArgs {
+        scenario,
+        seed,
+        compare,
     };
-    println!("kafkasim — no command given: running the embedded default scenario.");
+    match crate::tui::run_tui(args) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("error: the terminal workbench failed: {e}");
+            EXIT_BAD_INPUT
+        }
+    }
+}
+
+fn default_summary() -> u8 {
+    let s = crate::tui::default_scenario();
+    println!("kafkasim — not in a terminal: running the embedded default scenario.");
     println!("Try `kafkasim --help`, `kafkasim list`, `kafkasim run scenarios/<file>.toml`.\n");
     run_scenario(&s, s.seed, false, None)
 }

@@ -182,6 +182,15 @@ impl<N: Node> World<N> {
     pub fn trace(&self) -> &Trace<N::Event> {
         &self.trace
     }
+    /// Switches what the trace keeps from now on; the hash continues unchanged, so a
+    /// `HashOnly` checkpoint switched to `Full` records exactly what a `Full` run would.
+    pub fn set_trace_mode(&mut self, mode: TraceMode) {
+        self.trace.mode = mode;
+    }
+    /// Takes the trace records kept so far (see [`Trace::take_records`]).
+    pub fn take_trace_records(&mut self) -> Vec<TraceRecord<N::Event>> {
+        self.trace.take_records()
+    }
     /// Emitted events kept whatever the trace mode (see `Node::keep`).
     pub fn kept(&self) -> &[TraceRecord<N::Event>] {
         &self.kept
