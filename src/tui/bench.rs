@@ -1,5 +1,6 @@
 //! The workbench's performance figures: seeking in a ~10-million-event run, and drawing a
 //! frame. Measured with the wall clock, outside any run (`kafkasim bench` prints them).
+#![allow(clippy::disallowed_methods)] // a benchmark times seeks and frames on the real clock; never inside a run
 
 use std::time::Instant;
 

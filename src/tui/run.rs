@@ -1,6 +1,7 @@
 //! The terminal loop: set the terminal up (ratatui installs a panic hook that restores it),
 //! turn crossterm events into messages, pace playback with the real clock, and carry out
 //! the commands `update` returns. The only place the workbench reads a clock.
+#![allow(clippy::disallowed_methods)] // the UI loop paces playback on the real clock; never inside a run
 
 use std::io;
 use std::time::{Duration, Instant};
