@@ -120,7 +120,9 @@ impl PartitionLog {
             .last::<EpochCheckpoint>(&self.epoch_file)
             .map(|c| c.0.clone())
             .unwrap_or_default();
-        self.epochs = saved.into_iter().filter(|&(_, s)| s <= self.leo).collect();
+        // Like Kafka's `truncateFromEnd(LEO)`: an epoch starting at or past the recovered LEO
+        // describes records that are gone (a leader re-adds its entry when re-elected).
+        self.epochs = saved.into_iter().filter(|&(_, s)| s < self.leo).collect();
         for b in &self.batches {
             let latest = self.epochs.last().map_or(LeaderEpoch::NONE, |e| e.0);
             if b.partition_leader_epoch > latest {
