@@ -439,8 +439,9 @@ fn kip101_scenario_2(
         },
     );
     at(&mut w, 6.5, Fault::Restart(b.clone()));
-    at(&mut w, 18.0, Fault::Restart(a.clone()));
-    let result = run.run(&mut w, secs(30.0));
+    // m3 is sent at 17 s; the producer first tries the dead A and times out (5 s).
+    at(&mut w, 25.0, Fault::Restart(a.clone()));
+    let result = run.run(&mut w, secs(35.0));
     (w, result, a, b)
 }
 
