@@ -261,7 +261,8 @@ fn violation(world: &World<Actor>, invariant: &'static str, message: String) -> 
 
 /// The replication benchmark: 3 brokers, one partition with RF=3, acks=all; `records`
 /// records produced to the leader (100 per batch, up to 5 requests in flight) and
-/// replicated. Returns (kernel events, simulated time when the last one was acknowledged).
+/// replicated. Returns (kernel events, simulated time, to the next whole second after the
+/// last acknowledgement). Panics if the workload stalls.
 pub fn replication_benchmark(records: u64) -> (u64, Time) {
     let mut world: World<Actor> = World::new(1, TraceMode::Off);
     let spec = ClusterSpec {
@@ -287,9 +288,13 @@ pub fn replication_benchmark(records: u64) -> (u64, Time) {
     loop {
         world.run_until(limit, u64::MAX);
         let acked = world.node(p).as_scripted_producer().map_or(0, |p| p.acked);
-        if acked >= batches || limit > Time(batches * 1_000_000 + 60_000_000) {
+        if acked >= batches {
             break;
         }
+        assert!(
+            limit < Time(batches * 1_000_000 + 60_000_000),
+            "benchmark stalled at {acked}/{batches} batches"
+        );
         limit += Duration::from_secs(1);
     }
     (world.events(), world.now())
