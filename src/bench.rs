@@ -96,6 +96,15 @@ pub fn kernel(clock: &dyn Fn() -> u64, runs: u32) -> Vec<BenchResult> {
         .collect()
 }
 
+/// Replication (issue 3): one million records appended through the leader of a 3-broker,
+/// RF=3 partition with acks=all and replicated to both followers.
+pub fn replication(clock: &dyn Fn() -> u64, runs: u32) -> Vec<BenchResult> {
+    vec![measure("replication/1M-acks-all-rf3", runs, clock, &|| {
+        let (events, sim) = crate::workload::cluster::replication_benchmark(1_000_000);
+        (events, sim.as_ms(), String::new())
+    })]
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

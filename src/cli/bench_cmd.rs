@@ -4,7 +4,7 @@
 use crate::bench::{self, BenchResult};
 
 pub fn bench(which: &str, json: bool, runs: u32) -> u8 {
-    let known = ["all", "kernel", "tui"];
+    let known = ["all", "kernel", "replication", "tui"];
     if !known.contains(&which) {
         eprintln!(
             "error: unknown benchmark `{which}`; valid: {}",
@@ -16,6 +16,9 @@ pub fn bench(which: &str, json: bool, runs: u32) -> u8 {
     let mut results: Vec<BenchResult> = Vec::new();
     if matches!(which, "all" | "kernel") {
         results.extend(bench::kernel(&clock, runs));
+    }
+    if matches!(which, "all" | "replication") {
+        results.extend(bench::replication(&clock, runs));
     }
     for r in &results {
         if json {

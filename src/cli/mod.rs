@@ -80,7 +80,7 @@ pub enum Command {
     },
     /// Run the standard performance workloads.
     Bench {
-        /// Which workloads: kernel, tui, or all.
+        /// Which workloads: kernel, replication, tui, or all.
         #[arg(default_value = "all")]
         which: String,
         /// Print JSON lines instead of a table.

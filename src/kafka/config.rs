@@ -556,6 +556,8 @@ config_struct! {
             "Bytes per partition a follower fetch returns at most."
         "replica.fetch.backoff.ms" => replica_fetch_backoff_ms: u64 = "1000";
             "Pause after a failed follower fetch."
+        "replica.socket.timeout.ms" => replica_socket_timeout_ms: u64 = "30000", range(1, i64::MAX);
+            "How long a follower waits for a fetch response before giving up on it and fetching again."
         "replica.high.watermark.checkpoint.interval.ms" => replica_high_watermark_checkpoint_interval_ms: u64 = "5000", range(1, i64::MAX);
             "How often the high watermark is written to disk (a restarted broker may see an older one)."
         "log.flush.interval.messages" => log_flush_interval_messages: u64 = "9223372036854775807", range(1, i64::MAX);
@@ -588,6 +590,29 @@ config_struct! {
             "Idempotent-producer state is forgotten after this long without writes."
         "replication.truncation" => replication_truncation: TruncationMode = "leader-epoch";
             "kafkasim switch: leader-epoch (Kafka >= 0.11, KIP-101) or high-watermark (older, loses acked records)."
+    }
+}
+
+/// The truncation switch under the name the replication code uses.
+pub type Truncation = TruncationMode;
+
+/// A topic's effective settings: its overrides resolved against the broker's defaults.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EffectiveTopicConfig {
+    pub min_insync_replicas: u32,
+    pub unclean_leader_election_enable: bool,
+    pub flush_messages: u64,
+    pub flush_ms: Option<u64>,
+}
+
+impl EffectiveTopicConfig {
+    pub fn resolve(topic: &TopicConfig, broker: &BrokerConfig) -> Self {
+        EffectiveTopicConfig {
+            min_insync_replicas: topic.effective_min_insync_replicas(broker),
+            unclean_leader_election_enable: topic.effective_unclean_leader_election(broker),
+            flush_messages: topic.effective_flush_messages(broker),
+            flush_ms: topic.effective_flush_ms(broker),
+        }
     }
 }
 

@@ -2,11 +2,19 @@
 //! against the kernel's [`Context`](crate::sim::Context). Nothing here reads a clock, opens
 //! a socket or spawns a thread; names follow Kafka's (configs, errors, APIs, concepts).
 
+pub mod broker;
 pub mod config;
+pub mod controller;
 pub mod errors;
 pub mod event;
+pub mod invariants;
+pub mod log;
+pub mod metadata;
+pub mod partition;
 pub mod protocol;
 pub mod record;
+pub mod replication;
+pub mod scripted_client;
 pub mod types;
 
 pub use errors::ErrorCode;

@@ -7,11 +7,13 @@
 
 use super::{
     default_marker, AnomalyView, GroupView, LinkView, MarkerKind, NodeKind, NodeStatus, NodeView,
-    Observe, PartitionView, ProducerView, RpcClientView, Snapshot,
+    Observe, PartitionView, ProducerView, ReplicaLogView, RpcClientView, Snapshot,
 };
-use crate::kafka::KafkaEvent;
+use crate::kafka::partition::Role;
+use crate::kafka::{BrokerId, KafkaEvent, TopicPartition};
 use crate::sim::{NodeId, Status, TraceKind, TraceRecord, World};
 use crate::workload::actor::{Actor, ActorEvent};
+use std::collections::BTreeMap;
 
 impl Observe for Actor {
     fn snapshot(world: &World<Actor>) -> Snapshot {
@@ -94,7 +96,13 @@ fn nodes(world: &World<Actor>) -> Vec<NodeView> {
         .node_ids()
         .map(|id| {
             let (kind, role) = kind_and_role(world, id);
+            let fenced = world.node(id).as_broker().is_some_and(|b| {
+                controller(world)
+                    .and_then(|c| c.image.brokers.get(&b.id))
+                    .is_some_and(|i| i.fenced)
+            });
             let status = match world.status(id) {
+                Status::Up if fenced => NodeStatus::Fenced,
                 Status::Up => NodeStatus::Up,
                 Status::Paused => NodeStatus::Paused,
                 Status::Down => NodeStatus::Killed,
@@ -118,7 +126,69 @@ fn kind_and_role(world: &World<Actor>, id: NodeId) -> (NodeKind, String) {
             NodeKind::Ping,
             format!("client, {}/{} replies", c.replies, c.config.requests),
         ),
+        Actor::Broker(b) => (NodeKind::Broker, broker_role(world, b)),
+        Actor::Controller(c) => {
+            let live = c.image.brokers.values().filter(|b| !b.fenced).count();
+            let offline = c
+                .image
+                .partitions
+                .values()
+                .filter(|p| p.leader.is_none())
+                .count();
+            (
+                NodeKind::Controller,
+                format!("active controller; {live} unfenced brokers, {offline} offline partitions"),
+            )
+        }
+        Actor::ScriptedProducer(p) => (
+            NodeKind::Producer,
+            format!("scripted producer, {} acked batches", p.acked),
+        ),
     }
+}
+
+fn broker_role(world: &World<Actor>, b: &crate::kafka::broker::Broker) -> String {
+    let leads = b
+        .partitions
+        .values()
+        .filter(|p| matches!(p.role, Role::Leader(_)) && !is_internal(&p.tp))
+        .count();
+    let follows = b
+        .partitions
+        .values()
+        .filter(|p| matches!(p.role, Role::Follower { .. }) && !is_internal(&p.tp))
+        .count();
+    let fenced = controller(world)
+        .and_then(|c| c.image.brokers.get(&b.id))
+        .is_some_and(|i| i.fenced);
+    format!(
+        "broker {}{}: leads {leads}, follows {follows}",
+        b.id,
+        if fenced { " (FENCED)" } else { "" }
+    )
+}
+
+fn is_internal(tp: &TopicPartition) -> bool {
+    tp.topic.starts_with("__")
+}
+
+fn controller(world: &World<Actor>) -> Option<&crate::kafka::controller::Controller> {
+    world.node(world.find("controller")?).as_controller()
+}
+
+/// Records each (broker node, partition) truncated away so far, from the kept events.
+fn truncated(world: &World<Actor>) -> BTreeMap<(NodeId, TopicPartition), u64> {
+    let mut out = BTreeMap::new();
+    for rec in world.kept() {
+        if let TraceKind::Emit {
+            node,
+            event: ActorEvent::Kafka(KafkaEvent::Truncated { tp, removed, .. }),
+        } = &rec.kind
+        {
+            *out.entry((*node, tp.clone())).or_insert(0) += removed;
+        }
+    }
+    out
 }
 
 fn links(world: &World<Actor>) -> Vec<LinkView> {
@@ -148,10 +218,65 @@ fn links(world: &World<Actor>) -> Vec<LinkView> {
     out
 }
 
-/// Partitions as the brokers see them. Kafka brokers plug in here: one `PartitionView` per
-/// partition (from the controller's metadata) with a `ReplicaLogView` per replica.
-pub fn partitions(_world: &World<Actor>) -> Vec<PartitionView> {
-    Vec::new()
+/// Partitions as the controller sees them (leader, ISR, epoch), with each replica's log as
+/// that replica's broker holds it. Internal topics (`__consumer_offsets`) are left out.
+pub fn partitions(world: &World<Actor>) -> Vec<PartitionView> {
+    let Some(c) = controller(world) else {
+        return Vec::new();
+    };
+    let truncated = truncated(world);
+    let broker_name = |id: BrokerId| format!("broker-{id}");
+    c.image
+        .partitions
+        .iter()
+        .filter(|(tp, _)| !is_internal(tp))
+        .map(|(tp, p)| {
+            let logs = p
+                .replicas
+                .iter()
+                .map(|&b| replica_log(world, c, tp, b, &truncated))
+                .collect();
+            PartitionView {
+                topic: tp.topic.to_string(),
+                partition: tp.partition,
+                leader: p.leader.map(broker_name),
+                leader_epoch: p.leader_epoch.0.max(0) as u64,
+                replicas: p.replicas.iter().map(|&b| broker_name(b)).collect(),
+                isr: p.isr.iter().map(|&b| broker_name(b)).collect(),
+                offline: p.leader.is_none(),
+                logs,
+            }
+        })
+        .collect()
+}
+
+fn replica_log(
+    world: &World<Actor>,
+    c: &crate::kafka::controller::Controller,
+    tp: &TopicPartition,
+    broker: BrokerId,
+    truncated: &BTreeMap<(NodeId, TopicPartition), u64>,
+) -> ReplicaLogView {
+    let node = c
+        .image
+        .node_of(broker)
+        .or_else(|| world.find(&format!("broker-{broker}")));
+    let part = node
+        .filter(|&n| world.status(n) != Status::Down)
+        .and_then(|n| world.node(n).as_broker())
+        .and_then(|b| b.partitions.get(tp));
+    let cut = node
+        .and_then(|n| truncated.get(&(n, tp.clone())))
+        .copied()
+        .unwrap_or(0);
+    let off = |o: i64| o.max(0) as u64;
+    ReplicaLogView {
+        broker: format!("broker-{broker}"),
+        log_start: part.map_or(0, |p| off(p.log.log_start_offset())),
+        hw: part.map_or(0, |p| off(p.log.high_watermark())),
+        leo: part.map_or(0, |p| off(p.log.log_end_offset())),
+        truncated_records: cut,
+    }
 }
 
 /// Producer applications. Producer apps plug in here.

@@ -3,5 +3,6 @@
 //! client history they record.
 
 pub mod actor;
+pub mod cluster;
 pub mod history;
 pub mod ping;
