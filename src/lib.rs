@@ -3,6 +3,7 @@
 //! Layers (dependencies point downwards only): `tui`, `explore`, `check`, `scenario`,
 //! `workload`, `kafka`, `sim`. See docs/ARCHITECTURE.md.
 
+pub mod check;
 pub mod kafka;
 pub mod runner;
 pub mod scenario;
