@@ -4,6 +4,7 @@
 //! `workload`, `kafka`, `sim`. See docs/ARCHITECTURE.md.
 
 pub mod check;
+pub mod explore;
 pub mod kafka;
 pub mod runner;
 pub mod scenario;
