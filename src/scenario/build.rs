@@ -30,7 +30,7 @@ pub fn build(scenario: &Scenario, seed: u64, mode: TraceMode) -> Result<World<Ac
     if let Some(ping) = &scenario.ping {
         add_ping(&mut world, ping);
     }
-    if scenario.cluster.is_some() {
+    if scenario.cluster.is_some() || !scenario.rpcs.is_empty() {
         return Err(BuildError(
             "Kafka clusters are not simulated in this build yet".to_string(),
         ));

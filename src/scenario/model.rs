@@ -324,6 +324,21 @@ pub enum Condition {
     Happened(bool),
 }
 
+impl std::fmt::Display for Condition {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match *self {
+            Condition::Eq(n) => write!(f, "{n}"),
+            Condition::Ge(n) => write!(f, ">= {n}"),
+            Condition::Gt(n) => write!(f, "> {n}"),
+            Condition::Le(n) => write!(f, "<= {n}"),
+            Condition::Lt(n) => write!(f, "< {n}"),
+            Condition::Between(a, b) => write!(f, "{a}..{b}"),
+            Condition::Happened(true) => write!(f, "happened at least once"),
+            Condition::Happened(false) => write!(f, "never"),
+        }
+    }
+}
+
 impl Condition {
     pub fn holds(&self, actual: u64) -> bool {
         match *self {
@@ -391,6 +406,15 @@ pub const EXPECT_KEYS: &[(&str, &str)] = &[
         "offline-partitions",
         "partitions without a leader at the end",
     ),
+    ("isr-shrinks", "ISR shrinks accepted by the controller"),
+    ("isr-expands", "ISR expansions accepted by the controller"),
+    ("produced", "records the producer applications sent"),
+    ("rpc-ok", "synchronous RPC calls that succeeded"),
+    (
+        "rpc-failures",
+        "synchronous RPC calls that failed after their retries",
+    ),
+    ("max-lag", "largest consumer-group lag seen (records)"),
 ];
 
 /// `[expect]`: what the run must show.

@@ -1,0 +1,36 @@
+//! `kafkasim bench`: the standard performance workloads, timed on the wall clock around
+//! whole runs (median of several), printed as a table or JSON lines.
+
+use crate::bench::{self, BenchResult};
+
+pub fn bench(which: &str, json: bool, runs: u32) -> u8 {
+    let known = ["all", "kernel"];
+    if !known.contains(&which) {
+        eprintln!(
+            "error: unknown benchmark `{which}`; valid: {}",
+            known.join(", ")
+        );
+        return super::run_cmd::EXIT_BAD_INPUT;
+    }
+    let clock = super::wall_us;
+    let mut results: Vec<BenchResult> = Vec::new();
+    if matches!(which, "all" | "kernel") {
+        results.extend(bench::kernel(&clock, runs));
+    }
+    for r in &results {
+        if json {
+            println!("{}", serde_json::to_string(r).unwrap_or_default());
+        } else {
+            println!(
+                "{:<28} {:>10} events  {:>8.2} M events/s  {:>9.0}× sim speed  median {:.1} ms of {} runs",
+                r.name,
+                r.events,
+                r.events_per_sec / 1e6,
+                r.sim_speed,
+                r.wall_us_median as f64 / 1000.0,
+                r.runs
+            );
+        }
+    }
+    0
+}
