@@ -4,7 +4,9 @@
 //! `workload`, `kafka`, `sim`. See docs/ARCHITECTURE.md.
 
 pub mod bench;
+pub mod check;
 pub mod cli;
+pub mod explore;
 pub mod export;
 pub mod kafka;
 pub mod model;

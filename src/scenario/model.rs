@@ -384,6 +384,10 @@ pub const EXPECT_KEYS: &[(&str, &str)] = &[
     ("lost-processing", "records never processed by any consumer"),
     ("reprocessed", "records processed more than once"),
     (
+        "not-converged",
+        "after faults stopped, something did not recover (a client unfinished, a partition without leader)",
+    ),
+    (
         "leader-elections",
         "leader elections after the initial ones",
     ),
