@@ -162,12 +162,49 @@ pub fn drain(world: &mut World<Actor>, scenario: &Scenario) -> Option<FinalLogs>
     final_logs(world)
 }
 
-/// Reads each partition's log from its leader. Until brokers are simulated there is no log
-/// to read: `None` (log-based checks are skipped).
-fn final_logs(world: &World<Actor>) -> Option<FinalLogs> {
-    // The broker actor fills this: for each partition, the leader's records 0..log end.
-    let _ = world;
-    None
+/// Reads each partition's log, from log start to log end, from its leader (or, for a
+/// partition left without a leader, from the live replica with the longest log). `None`
+/// when the world has no Kafka cluster (log-based checks are then skipped).
+pub fn final_logs(world: &World<Actor>) -> Option<FinalLogs> {
+    let controller = world.node(world.find("controller")?).as_controller()?;
+    let mut logs = FinalLogs::default();
+    for (tp, p) in &controller.image.partitions {
+        if tp.topic.starts_with("__") {
+            continue;
+        }
+        let replica_log = |b: crate::kafka::BrokerId| {
+            let node = controller.image.node_of(b)?;
+            if world.status(node) == Status::Down {
+                return None;
+            }
+            world
+                .node(node)
+                .as_broker()?
+                .partitions
+                .get(tp)
+                .map(|part| {
+                    part.log
+                        .batches()
+                        .iter()
+                        .flat_map(|b| {
+                            b.records
+                                .iter()
+                                .enumerate()
+                                .map(move |(i, r)| (b.base_offset + i as i64, r.value))
+                        })
+                        .collect::<Vec<_>>()
+                })
+        };
+        let records = p.leader.and_then(replica_log).or_else(|| {
+            p.replicas
+                .iter()
+                .filter_map(|&b| replica_log(b))
+                .max_by_key(|l| l.len())
+        });
+        logs.partitions
+            .insert(tp.clone(), records.unwrap_or_default());
+    }
+    Some(logs)
 }
 
 impl fmt::Display for CheckReport {

@@ -73,6 +73,24 @@ pub enum Command {
         #[arg(long, value_name = "FILE")]
         compare: Option<PathBuf>,
     },
+    /// Random fault schedules over a seed range (swarm testing); failures are shrunk and
+    /// written as scenario files.
+    Explore {
+        /// The scenario file; its `[explore]` section bounds the faults.
+        file: PathBuf,
+        /// Seed range `A..B` (B exclusive). Split a big exploration across machines by range.
+        #[arg(long, default_value = "0..100")]
+        seeds: String,
+        /// Parallel runs (each run stays single-threaded).
+        #[arg(long, default_value_t = 1)]
+        jobs: usize,
+        /// Where shrunk failing scenarios are written.
+        #[arg(long, default_value = "explore-failures")]
+        out: PathBuf,
+        /// No progress line on stderr.
+        #[arg(long)]
+        quiet: bool,
+    },
     /// List scenarios with their one-line descriptions.
     List {
         /// Directory to list (default: `scenarios/`).
@@ -117,6 +135,13 @@ pub fn main() -> ExitCode {
         }) => run_cmd::run(&file, seed, json, trace.as_deref()),
         Some(Command::Check { files, seed }) => run_cmd::check(&files, seed),
         Some(Command::List { dir }) => run_cmd::list(dir.as_deref()),
+        Some(Command::Explore {
+            file,
+            seeds,
+            jobs,
+            out,
+            quiet,
+        }) => run_cmd::explore(&file, &seeds, jobs, &out, !quiet),
         Some(Command::Export {
             file,
             format,

@@ -82,7 +82,7 @@ fn run_scenario(s: &Scenario, seed: u64, json: bool, trace_file: Option<&Path>) 
         TraceMode::HashOnly
     };
     let start = super::wall_us();
-    let (world, summary) = match runner::run(s, seed, mode) {
+    let (mut world, summary) = match runner::run(s, seed, mode) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot build scenario `{}`: {e}", s.name);
@@ -96,16 +96,38 @@ fn run_scenario(s: &Scenario, seed: u64, json: bool, trace_file: Option<&Path>) 
             return EXIT_BAD_INPUT;
         }
     }
+    let report = crate::check::check_world(s, &mut world, summary.clone());
     if json {
-        println!("{}", summary_json(&summary, wall_ms));
+        println!("{}", summary_json(&summary, &report, wall_ms));
     } else {
         print_summary(&summary, wall_ms);
+        let found: Vec<_> = report.anomalies.iter().collect();
+        if found.is_empty() {
+            println!(
+                "anomalies   none (history checked after a {} s drain phase)",
+                crate::check::DRAIN_US / 1_000_000
+            );
+        } else {
+            println!("anomalies");
+            for a in found.iter().take(20) {
+                println!("  {:<22} {}", a.kind.as_str(), a.description);
+            }
+            if found.len() > 20 {
+                println!("  … and {} more (see `kafkasim check`)", found.len() - 20);
+            }
+        }
     }
     0
 }
 
-fn summary_json(s: &RunSummary, wall_ms: u64) -> serde_json::Value {
+fn summary_json(s: &RunSummary, r: &crate::check::CheckReport, wall_ms: u64) -> serde_json::Value {
     let get = |k: &str| s.counters.get(k).copied().unwrap_or(0);
+    let mut anomalies = serde_json::Map::new();
+    for a in &r.anomalies {
+        let key = a.kind.as_str().replace('-', "_");
+        let n = anomalies.entry(key).or_insert(json!(0));
+        *n = json!(n.as_u64().unwrap_or(0) + 1);
+    }
     json!({
         "scenario": s.scenario,
         "seed": s.seed,
@@ -118,7 +140,7 @@ fn summary_json(s: &RunSummary, wall_ms: u64) -> serde_json::Value {
         "acked": get("acked"),
         "consumed": get("consumed"),
         "counters": s.counters,
-        "anomalies": serde_json::Value::Object(Default::default()),
+        "anomalies": anomalies,
     })
 }
 
@@ -202,32 +224,52 @@ pub fn check(files: &[PathBuf], seed: Option<u64>) -> u8 {
                 continue;
             }
         };
-        let seed = seed.unwrap_or(s.seed);
-        let summary = match runner::run(&s, seed, TraceMode::HashOnly) {
-            Ok((_, summary)) => summary,
-            Err(e) => {
-                eprintln!("error: {}: cannot build scenario: {e}", file.display());
-                worst = worst.max(EXIT_BAD_INPUT);
-                continue;
-            }
-        };
-        let mut ok = true;
-        println!("{} (seed {seed})", file.display());
-        for (key, cond) in &s.expect.conditions {
-            let actual = summary.counters.get(key).copied().unwrap_or(0);
-            let pass = cond.holds(actual);
-            ok &= pass;
-            println!(
-                "  {} {key} = {actual} (expected {})",
-                if pass { "ok  " } else { "FAIL" },
-                cond
-            );
-        }
-        if !ok {
+        let report = crate::check::check_scenario(&s, seed.unwrap_or(s.seed));
+        println!("{}", file.display());
+        print!("{report}");
+        if let Some(e) = &report.error {
+            eprintln!("error: {}: cannot build scenario: {e}", file.display());
+            worst = worst.max(EXIT_BAD_INPUT);
+        } else if !report.passed() {
             worst = worst.max(1);
         }
     }
     worst
+}
+
+pub fn explore(file: &Path, seeds: &str, jobs: usize, out: &Path, progress: bool) -> u8 {
+    let range = seeds
+        .split_once("..")
+        .and_then(|(a, b)| Some(a.trim().parse::<u64>().ok()?..b.trim().parse::<u64>().ok()?));
+    let Some(range) = range.filter(|r| r.start < r.end) else {
+        eprintln!("error: --seeds `{seeds}`: expected a range A..B with A < B, e.g. 0..1000");
+        return EXIT_BAD_INPUT;
+    };
+    if jobs == 0 {
+        eprintln!("error: --jobs must be at least 1");
+        return EXIT_BAD_INPUT;
+    }
+    let s = match load(file) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    if let Err(e) = crate::scenario::build::build(&s, s.seed, TraceMode::HashOnly) {
+        eprintln!("error: cannot build scenario `{}`: {e}", s.name);
+        return EXIT_BAD_INPUT;
+    }
+    let r = crate::explore::explore(&s, range, jobs, out, progress);
+    eprintln!(
+        "{} seeds, {} failure(s), {:.1} seeds/s, {} ms wall",
+        r.seeds,
+        r.failures.len(),
+        r.seeds_per_sec,
+        r.wall_ms
+    );
+    eprintln!(
+        "coverage (seeds where each counter was non-zero): {:?}",
+        r.coverage
+    );
+    u8::from(!r.passed())
 }
 
 pub fn list(dir: Option<&Path>) -> u8 {

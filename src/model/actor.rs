@@ -52,9 +52,28 @@ impl Observe for Actor {
         vec![("replies_total", replies)]
     }
 
-    fn anomalies(_final_world: &World<Actor>) -> Vec<AnomalyView> {
-        // The history checker plugs in here (check/ turns world.kept() into findings).
-        Vec::new()
+    /// The history checker's findings on the run as it ended (without the drain phase
+    /// `kafkasim check` adds, so `lost-write` is judged on the logs as they are).
+    fn anomalies(final_world: &World<Actor>) -> Vec<AnomalyView> {
+        let history = crate::check::History::from_world(final_world);
+        let logs = crate::check::final_logs(final_world);
+        crate::check::analyze(&history, logs.as_ref())
+            .into_iter()
+            .map(|a| {
+                let event = a.events.first().copied().unwrap_or(0);
+                let time = final_world
+                    .kept()
+                    .iter()
+                    .find(|r| r.event >= event)
+                    .map_or(final_world.now(), |r| r.time);
+                AnomalyView {
+                    kind: a.kind.as_str().to_string(),
+                    description: a.description,
+                    event,
+                    time,
+                }
+            })
+            .collect()
     }
 }
 
