@@ -3,7 +3,15 @@
 //! Layers (dependencies point downwards only): `tui`, `explore`, `check`, `scenario`,
 //! `workload`, `kafka`, `sim`. See docs/ARCHITECTURE.md.
 
+pub mod bench;
+pub mod check;
+pub mod cli;
+pub mod explore;
+pub mod export;
 pub mod kafka;
+pub mod model;
+pub mod runner;
 pub mod scenario;
 pub mod sim;
+pub mod tui;
 pub mod workload;

@@ -1,3 +1,3 @@
-fn main() {
-    println!("kafkasim");
+fn main() -> std::process::ExitCode {
+    kafkasim::cli::main()
 }

@@ -145,7 +145,8 @@ pub enum TruncationReason {
     LeaderEpoch,
     /// Pre-0.11 behaviour (the `replication.truncation = "high-watermark"` switch).
     HighWatermark,
-    /// A follower found offsets below the leader's log start.
+    /// The follower's fetch offset was outside the leader's log (OFFSET_OUT_OF_RANGE): cut
+    /// to the leader's LEO (the pre-0.11 path; also a log start beyond ours).
     OutOfRange,
 }
 
@@ -170,7 +171,7 @@ impl KafkaEvent {
             Truncated { tp, from_leo, to, removed, reason } => format!("TRUNCATED {tp} from LEO {from_leo} to {to}: {removed} record(s) removed ({})", match reason {
                 TruncationReason::LeaderEpoch => "they diverge from the new leader's log (leader-epoch check)",
                 TruncationReason::HighWatermark => "truncate to own high watermark: the pre-KIP-101 behaviour",
-                TruncationReason::OutOfRange => "below the leader's log start",
+                TruncationReason::OutOfRange => "the fetch offset was out of the leader's range: the log is cut to where the leader's ends",
             }),
             ProduceRejected { tp, error } => format!("produce to {tp} rejected with {error}"),
             LogRecovered { tp, leo, hw } => format!("recovered {tp} from disk: LEO {leo}, checkpointed high watermark {hw}"),

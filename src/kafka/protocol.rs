@@ -8,6 +8,7 @@
 
 use std::sync::Arc;
 
+use super::config::TopicConfig;
 use super::errors::ErrorCode;
 use super::record::Batch;
 use super::types::{
@@ -285,6 +286,8 @@ pub enum MetadataRecord {
     Topic {
         name: Arc<str>,
         partitions: u32,
+        /// Topic-level overrides (Kafka keeps them as ConfigRecords).
+        config: TopicConfig,
     },
     /// Full state of a partition (creation, or any change: leader, ISR, epochs).
     Partition {

@@ -126,6 +126,25 @@ pub enum IsolationLevel {
     ReadCommitted,
 }
 
+impl From<super::config::Acks> for Acks {
+    fn from(a: super::config::Acks) -> Self {
+        match a {
+            super::config::Acks::All => Acks::All,
+            super::config::Acks::One => Acks::Leader,
+            super::config::Acks::Zero => Acks::None,
+        }
+    }
+}
+
+impl From<super::config::IsolationLevel> for IsolationLevel {
+    fn from(i: super::config::IsolationLevel) -> Self {
+        match i {
+            super::config::IsolationLevel::ReadUncommitted => IsolationLevel::ReadUncommitted,
+            super::config::IsolationLevel::ReadCommitted => IsolationLevel::ReadCommitted,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

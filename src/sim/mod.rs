@@ -9,6 +9,7 @@ pub mod disk;
 pub mod fault;
 pub mod network;
 pub mod node;
+pub mod queue;
 pub mod rng;
 pub mod time;
 pub mod trace;

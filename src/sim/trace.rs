@@ -199,6 +199,12 @@ impl<E: Hash> Trace<E> {
         self.hasher.finish()
     }
 
+    /// Takes the records kept so far out of the trace (the hash and count are unaffected).
+    /// The replay controller drains them as it goes so a world clone never copies them.
+    pub fn take_records(&mut self) -> Vec<TraceRecord<E>> {
+        std::mem::take(&mut self.records)
+    }
+
     /// Records kept (empty in `HashOnly` mode).
     pub fn records(&self) -> &[TraceRecord<E>] {
         &self.records

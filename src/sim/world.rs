@@ -4,13 +4,13 @@
 //!
 //! The whole world is `Clone`; the replay controller keeps clones as checkpoints.
 
-use std::cmp::Ordering;
-use std::collections::{BTreeMap, BTreeSet, BinaryHeap};
+use std::collections::{BTreeMap, BTreeSet};
 
 use super::disk::Disk;
 use super::fault::{Fault, FaultSpec};
 use super::network::{LinkModel, Network};
 use super::node::{Cx, Effect, Node, NodeId, Peer, TimerId};
+use super::queue::EventQueue;
 use super::rng::{self, stream, Rng};
 use super::time::{Duration, Time};
 use super::trace::{DropReason, Trace, TraceKind, TraceMode, TraceRecord};
@@ -55,26 +55,7 @@ enum Ev<N: Node> {
 #[derive(Clone, Debug)]
 struct Scheduled<N: Node> {
     at: Time,
-    seq: u64,
     ev: Ev<N>,
-}
-
-impl<N: Node> PartialEq for Scheduled<N> {
-    fn eq(&self, o: &Self) -> bool {
-        self.at == o.at && self.seq == o.seq
-    }
-}
-impl<N: Node> Eq for Scheduled<N> {}
-impl<N: Node> PartialOrd for Scheduled<N> {
-    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
-        Some(self.cmp(o))
-    }
-}
-impl<N: Node> Ord for Scheduled<N> {
-    // Reversed: BinaryHeap is a max-heap and we want the earliest (time, seq) first.
-    fn cmp(&self, o: &Self) -> Ordering {
-        (o.at, o.seq).cmp(&(self.at, self.seq))
-    }
 }
 
 #[derive(Clone, Debug)]
@@ -105,9 +86,8 @@ pub enum RunEnd {
 pub struct World<N: Node> {
     seed: u64,
     now: Time,
-    seq: u64,
     events: u64,
-    queue: BinaryHeap<Scheduled<N>>,
+    queue: EventQueue<Ev<N>>,
     slots: Vec<Slot<N>>,
     net: Network,
     net_rng: Rng,
@@ -128,9 +108,8 @@ impl<N: Node> World<N> {
         World {
             seed,
             now: Time::ZERO,
-            seq: 0,
             events: 0,
-            queue: BinaryHeap::new(),
+            queue: EventQueue::default(),
             slots: Vec::new(),
             net: Network::default(),
             net_rng: rng::derive(seed, stream::NETWORK),
@@ -185,12 +164,7 @@ impl<N: Node> World<N> {
     }
 
     fn push(&mut self, at: Time, ev: Ev<N>) {
-        self.seq += 1;
-        self.queue.push(Scheduled {
-            at,
-            seq: self.seq,
-            ev,
-        });
+        self.queue.push(at, ev);
     }
 
     // ---- read access (view models, checkers, role resolution) ----
@@ -207,6 +181,15 @@ impl<N: Node> World<N> {
     }
     pub fn trace(&self) -> &Trace<N::Event> {
         &self.trace
+    }
+    /// Switches what the trace keeps from now on; the hash continues unchanged, so a
+    /// `HashOnly` checkpoint switched to `Full` records exactly what a `Full` run would.
+    pub fn set_trace_mode(&mut self, mode: TraceMode) {
+        self.trace.mode = mode;
+    }
+    /// Takes the trace records kept so far (see [`Trace::take_records`]).
+    pub fn take_trace_records(&mut self) -> Vec<TraceRecord<N::Event>> {
+        self.trace.take_records()
     }
     /// Emitted events kept whatever the trace mode (see `Node::keep`).
     pub fn kept(&self) -> &[TraceRecord<N::Event>] {
@@ -248,7 +231,7 @@ impl<N: Node> World<N> {
     }
     /// Time of the next pending event, if any.
     pub fn next_event_time(&self) -> Option<Time> {
-        self.queue.peek().map(|s| s.at)
+        self.queue.peek_time()
     }
     /// Messages currently queued (in flight or held).
     pub fn pending(&self) -> usize {
@@ -283,8 +266,9 @@ impl<N: Node> World<N> {
     /// Processes queue entries due at or before `end` until one counts as an event.
     /// Returns false when no such entry is left.
     pub fn step_until(&mut self, end: Time) -> bool {
-        while self.queue.peek().is_some_and(|s| s.at <= end) {
-            let s = self.queue.pop().expect("peeked");
+        while self.queue.peek_time().is_some_and(|at| at <= end) {
+            let (at, ev) = self.queue.pop().expect("peeked");
+            let s = Scheduled { at, ev };
             debug_assert!(s.at >= self.now, "time went backwards");
             self.now = s.at;
             if self.process(s) {
@@ -336,7 +320,7 @@ impl<N: Node> World<N> {
                 inc,
                 id,
                 timer,
-            } => self.on_timer_event(s.at, s.seq, node, inc, id, timer),
+            } => self.on_timer_event(s.at, node, inc, id, timer),
             Ev::Deliver { .. } => self.on_deliver(s),
             Ev::Fault(spec) => {
                 self.begin_event();
@@ -365,7 +349,6 @@ impl<N: Node> World<N> {
     fn on_timer_event(
         &mut self,
         at: Time,
-        seq: u64,
         node: NodeId,
         inc: u32,
         id: TimerId,
@@ -381,7 +364,6 @@ impl<N: Node> World<N> {
         if slot.status == Status::Paused {
             slot.held.push(Scheduled {
                 at,
-                seq,
                 ev: Ev::Timer {
                     node,
                     inc,
@@ -717,11 +699,17 @@ impl<N: Node> World<N> {
             }
             Fault::Heal => {
                 self.net.heal();
-                (vec![], 0)
+                let clogged: Vec<(NodeId, NodeId)> = self.clogged.keys().copied().collect();
+                let mut released = 0;
+                for (a, b) in clogged {
+                    released += self.unclog(a, b);
+                }
+                (vec![], released)
             }
             Fault::Clog { from, to } => {
                 let (a, b) = (id(self, from), id(self, to));
                 self.net.link_mut(a, b).clogged = true;
+                self.clogged.entry((a, b)).or_default();
                 (vec![a, b], 0)
             }
             Fault::Unclog { from, to } => {

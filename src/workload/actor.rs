@@ -10,8 +10,11 @@ use super::history::HistoryOp;
 use super::ping::{PingClient, PingEvent, PingMsg, PingServer, PingTimer};
 use super::producer_app::{ProducerApp, ProducerAppTimer};
 use super::rpc::{RpcCallee, RpcCaller, RpcEvent, RpcMsg, RpcTimer};
-use crate::kafka::{KafkaEvent, Msg};
-use crate::sim::{Cx, Mapped, Node, Peer};
+use crate::kafka::broker::{Broker, BrokerTimer};
+use crate::kafka::controller::{Controller, ControllerTimer};
+use crate::kafka::scripted_client::{ScriptedProducer, ScriptedTimer};
+use crate::kafka::{KafkaEvent, Msg, TopicPartition};
+use crate::sim::{Cx, Mapped, Node, NodeId, Peer, Status, World};
 
 /// Every message that crosses the simulated network.
 #[derive(Clone, Debug)]
@@ -28,6 +31,9 @@ pub enum ActorTimer {
     Producer(ProducerAppTimer),
     Consumer(ConsumerAppTimer),
     Rpc(RpcTimer),
+    Broker(BrokerTimer),
+    Controller(ControllerTimer),
+    Scripted(ScriptedTimer),
 }
 
 /// Every event a node can emit into the trace.
@@ -80,6 +86,21 @@ impl From<PingTimer> for ActorTimer {
         ActorTimer::Ping(t)
     }
 }
+impl From<BrokerTimer> for ActorTimer {
+    fn from(t: BrokerTimer) -> Self {
+        ActorTimer::Broker(t)
+    }
+}
+impl From<ControllerTimer> for ActorTimer {
+    fn from(t: ControllerTimer) -> Self {
+        ActorTimer::Controller(t)
+    }
+}
+impl From<ScriptedTimer> for ActorTimer {
+    fn from(t: ScriptedTimer) -> Self {
+        ActorTimer::Scripted(t)
+    }
+}
 impl From<KafkaEvent> for ActorEvent {
     fn from(e: KafkaEvent) -> Self {
         ActorEvent::Kafka(e)
@@ -105,12 +126,59 @@ pub enum Actor {
     Consumer(ConsumerApp),
     RpcCaller(RpcCaller),
     RpcCallee(RpcCallee),
+    Broker(Box<Broker>),
+    Controller(Box<Controller>),
+    ScriptedProducer(Box<ScriptedProducer>),
 }
 
 type PingCx<'a, 'b> = Mapped<'a, Cx<'b, Actor>, PingMsg, PingTimer, PingEvent>;
 type ProducerCx<'a, 'b> = Mapped<'a, Cx<'b, Actor>, Msg, ProducerAppTimer, ActorEvent>;
 type ConsumerCx<'a, 'b> = Mapped<'a, Cx<'b, Actor>, Msg, ConsumerAppTimer, ActorEvent>;
 type RpcCx<'a, 'b> = Mapped<'a, Cx<'b, Actor>, RpcMsg, RpcTimer, RpcEvent>;
+type BrokerMapped<'a, 'b> = Mapped<'a, Cx<'b, Actor>, Msg, BrokerTimer, KafkaEvent>;
+type ControllerMapped<'a, 'b> = Mapped<'a, Cx<'b, Actor>, Msg, ControllerTimer, KafkaEvent>;
+type ScriptedMapped<'a, 'b> = Mapped<'a, Cx<'b, Actor>, Msg, ScriptedTimer, HistoryOp>;
+
+impl Actor {
+    pub fn as_broker(&self) -> Option<&Broker> {
+        match self {
+            Actor::Broker(b) => Some(b),
+            _ => None,
+        }
+    }
+    pub fn as_controller(&self) -> Option<&Controller> {
+        match self {
+            Actor::Controller(c) => Some(c),
+            _ => None,
+        }
+    }
+    pub fn as_scripted_producer(&self) -> Option<&ScriptedProducer> {
+        match self {
+            Actor::ScriptedProducer(p) => Some(p),
+            _ => None,
+        }
+    }
+}
+
+/// Resolves `leader(orders-0)` / `follower(orders-0)` from the controller's current view:
+/// the follower is the first replica, in assignment order, that is not the leader, is
+/// unfenced and whose process is not down.
+fn resolve_partition_role(world: &World<Actor>, role: &str) -> Option<NodeId> {
+    let (kind, rest) = role.split_once('(')?;
+    let tp = TopicPartition::parse(rest.strip_suffix(')')?)?;
+    let c = world.node(world.find("controller")?).as_controller()?;
+    let p = c.image.partitions.get(&tp)?;
+    match kind.trim() {
+        "leader" => c.image.node_of(p.leader?),
+        "follower" => p
+            .replicas
+            .iter()
+            .filter(|&&r| Some(r) != p.leader && c.image.is_live(r))
+            .filter_map(|&r| c.image.node_of(r))
+            .find(|&n| world.status(n) != Status::Down),
+        _ => None,
+    }
+}
 
 impl Node for Actor {
     type Msg = ActorMsg;
@@ -124,6 +192,9 @@ impl Node for Actor {
             Actor::Producer(p) => p.on_start(&mut ProducerCx::new(cx)),
             Actor::Consumer(c) => c.on_start(&mut ConsumerCx::new(cx)),
             Actor::RpcCaller(c) => c.on_start(&mut RpcCx::new(cx)),
+            Actor::Broker(b) => b.on_start(&mut BrokerMapped::new(cx)),
+            Actor::Controller(c) => c.on_start(&mut ControllerMapped::new(cx)),
+            Actor::ScriptedProducer(p) => p.on_start(&mut ScriptedMapped::new(cx)),
         }
     }
 
@@ -143,6 +214,15 @@ impl Node for Actor {
             }
             (Actor::RpcCaller(c), ActorMsg::Rpc(m)) => c.on_message(&mut RpcCx::new(cx), from, m),
             (Actor::RpcCallee(c), ActorMsg::Rpc(m)) => c.on_message(&mut RpcCx::new(cx), from, m),
+            (Actor::Broker(b), ActorMsg::Kafka(m)) => {
+                b.on_message(&mut BrokerMapped::new(cx), from, m)
+            }
+            (Actor::Controller(c), ActorMsg::Kafka(m)) => {
+                c.on_message(&mut ControllerMapped::new(cx), from, m)
+            }
+            (Actor::ScriptedProducer(p), ActorMsg::Kafka(m)) => {
+                p.on_message(&mut ScriptedMapped::new(cx), from, m)
+            }
             _ => {} // a message this kind of node does not speak: ignored, as a closed port
         }
     }
@@ -150,6 +230,13 @@ impl Node for Actor {
     fn on_timer(&mut self, cx: &mut Cx<'_, Self>, timer: ActorTimer) {
         match (self, timer) {
             (Actor::PingClient(c), ActorTimer::Ping(t)) => c.on_timer(&mut PingCx::new(cx), t),
+            (Actor::Broker(b), ActorTimer::Broker(t)) => b.on_timer(&mut BrokerMapped::new(cx), t),
+            (Actor::Controller(c), ActorTimer::Controller(t)) => {
+                c.on_timer(&mut ControllerMapped::new(cx), t)
+            }
+            (Actor::ScriptedProducer(p), ActorTimer::Scripted(t)) => {
+                p.on_timer(&mut ScriptedMapped::new(cx), t)
+            }
             (Actor::Producer(p), ActorTimer::Producer(t)) => {
                 p.on_timer(&mut ProducerCx::new(cx), t)
             }
@@ -190,6 +277,21 @@ impl Node for Actor {
             ActorTimer::Rpc(RpcTimer::NextCall) => "next-call",
             ActorTimer::Rpc(RpcTimer::Timeout { .. }) => "call-timeout",
             ActorTimer::Rpc(RpcTimer::Processed { .. }) => "call-processed",
+            ActorTimer::Broker(t) => match t {
+                BrokerTimer::Heartbeat => "broker-heartbeat",
+                BrokerTimer::HwCheckpoint => "high-watermark-checkpoint",
+                BrokerTimer::IsrExpiration => "isr-expiration",
+                BrokerTimer::FlushCheck => "log-flush",
+                BrokerTimer::Purgatory => "purgatory-expiration",
+                BrokerTimer::FetchTimeout { .. } => "replica-fetch-timeout",
+                BrokerTimer::FetchBackoff { .. } => "replica-fetch-backoff",
+            },
+            ActorTimer::Controller(ControllerTimer::SessionCheck) => "broker-session-check",
+            ActorTimer::Scripted(t) => match t {
+                ScriptedTimer::Send => "send",
+                ScriptedTimer::Retry => "retry-backoff",
+                ScriptedTimer::RequestTimeout { .. } => "request-timeout",
+            },
         }
     }
 
@@ -212,7 +314,23 @@ impl Node for Actor {
         }
     }
 
+    /// Kept whatever the trace mode: the client history, and the rare events summaries
+    /// count (elections, truncations, rebalances, timeouts).
     fn keep(event: &ActorEvent) -> bool {
-        matches!(event, ActorEvent::History(_) | ActorEvent::Rpc(_))
+        match event {
+            ActorEvent::History(_) | ActorEvent::Ping(_) | ActorEvent::Rpc(_) => true,
+            ActorEvent::Kafka(e) => !matches!(
+                e,
+                KafkaEvent::Appended { .. }
+                    | KafkaEvent::Replicated { .. }
+                    | KafkaEvent::HighWatermark { .. }
+                    | KafkaEvent::ProduceAcked { .. }
+                    | KafkaEvent::OffsetCommitted { .. }
+            ),
+        }
+    }
+
+    fn resolve_role(world: &World<Self>, role: &str) -> Option<NodeId> {
+        resolve_partition_role(world, role)
     }
 }

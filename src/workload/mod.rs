@@ -3,6 +3,7 @@
 //! client history they record.
 
 pub mod actor;
+pub mod cluster;
 pub mod consumer_app;
 pub mod history;
 pub mod ping;

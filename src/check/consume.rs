@@ -1,0 +1,170 @@
+//! Consumer-side anomalies. Within one *assignment* (from an `Assigned` event until the next
+//! one, a crash, or a poll of another generation) a consumer must read each partition's
+//! offsets in increasing order without jumping over records: a jump over an offset known to
+//! hold a record is a `poll-skip`, going back (or reading an offset again) is a
+//! `nonmonotonic-poll`. Re-reading after a rebalance is *not* an anomaly: the new owner
+//! starts at the last committed offset, which is how Kafka gives at-least-once delivery.
+//!
+//! Processing is judged per record: every record of the final log must be processed by some
+//! member (`lost-processing`, the at-most-once risk of committing before processing), and
+//! processing one record twice is `reprocessed` (the at-least-once price after crashes and
+//! rebalances).
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use super::anomaly::{Anomaly, AnomalyKind, RecordRef};
+use super::history::History;
+use super::index::Index;
+use crate::kafka::{Offset, TopicPartition};
+use crate::workload::history::HistoryOp;
+
+/// One consumer's position within its current assignment.
+#[derive(Default)]
+struct Reader {
+    generation: Option<i32>,
+    /// Per partition: last offset read, its value and event.
+    last: BTreeMap<TopicPartition, (Offset, u64, u64)>,
+}
+
+/// poll-skip and nonmonotonic-poll, for every consumer node.
+pub fn poll_order(history: &History, ix: &Index) -> Vec<Anomaly> {
+    let mut readers: BTreeMap<&str, Reader> = BTreeMap::new();
+    let mut out = Vec::new();
+    for e in &history.entries {
+        let r = readers.entry(&e.node).or_default();
+        match &e.op {
+            HistoryOp::Assigned { generation, .. } => {
+                *r = Reader {
+                    generation: Some(*generation),
+                    ..Reader::default()
+                }
+            }
+            HistoryOp::Crashed => *r = Reader::default(),
+            HistoryOp::Poll {
+                generation,
+                records,
+                ..
+            } => {
+                if r.generation.is_some_and(|g| g != *generation) {
+                    *r = Reader::default();
+                }
+                r.generation = Some(*generation);
+                for (tp, offset, value) in records {
+                    let read = (tp, *offset, *value, e.event);
+                    out.extend(step(r, &e.node, read, ix));
+                }
+            }
+            _ => {}
+        }
+    }
+    out
+}
+
+fn step(
+    r: &mut Reader,
+    node: &str,
+    (tp, offset, value, event): (&TopicPartition, Offset, u64, u64),
+    ix: &Index,
+) -> Option<Anomaly> {
+    let prev = r.last.insert(tp.clone(), (offset, value, event));
+    let (po, pv, pe) = prev?;
+    let a = if offset <= po {
+        let d =
+            format!("{node} read {tp} offset {po} and then offset {offset} in the same assignment");
+        Anomaly::new(AnomalyKind::NonmonotonicPoll, d)
+    } else {
+        let skipped = skipped(ix, tp, po, offset);
+        if skipped.is_empty() {
+            return None;
+        }
+        let d =
+            format!(
+            "{node} read {tp} offset {po} and then offset {offset}, skipping {} record(s) at {}",
+            skipped.len(),
+            skipped.iter().map(|o| o.to_string()).collect::<Vec<_>>().join(", ")
+        );
+        let mut a = Anomaly::new(AnomalyKind::PollSkip, d);
+        for o in skipped {
+            if let Some(v) = value_at(ix, tp, o) {
+                a = a.record(RecordRef::new(tp, o, v));
+            }
+        }
+        a
+    };
+    let a = a
+        .record(RecordRef::new(tp, po, pv))
+        .record(RecordRef::new(tp, offset, value))
+        .event(pe)
+        .event(event)
+        .node(node);
+    Some(a.finish())
+}
+
+fn skipped(ix: &Index, tp: &TopicPartition, from: Offset, to: Offset) -> Vec<Offset> {
+    let Some(known) = ix.known.get(tp) else {
+        return Vec::new();
+    };
+    known.range(from + 1..to).copied().collect()
+}
+
+fn value_at(ix: &Index, tp: &TopicPartition, offset: Offset) -> Option<u64> {
+    let values = ix.at.get(&(tp.clone(), offset))?;
+    values.keys().next().copied()
+}
+
+/// Records that must be processed: the final log when known, else every acknowledged send.
+fn must_process(ix: &Index, logs_known: bool) -> BTreeSet<(TopicPartition, Offset, u64)> {
+    if logs_known {
+        let stored = ix.stored.iter();
+        stored
+            .flat_map(|(v, ps)| ps.iter().map(move |(tp, o)| (tp.clone(), *o, *v)))
+            .collect()
+    } else {
+        ix.acked()
+            .map(|(v, tp, o, ..)| (tp.clone(), o, v))
+            .collect()
+    }
+}
+
+/// Records never processed by any member. A value processed at another offset (a duplicate
+/// copy) counts as processed: the side effect happened.
+pub fn lost_processing(ix: &Index, logs_known: bool) -> Vec<Anomaly> {
+    let done: BTreeSet<u64> = ix.processed.keys().map(|(_, _, v)| *v).collect();
+    let mut out = Vec::new();
+    for (tp, offset, v) in must_process(ix, logs_known) {
+        if done.contains(&v) {
+            continue;
+        }
+        let d = format!("value {v} ({tp} offset {offset}) was never processed by any member");
+        let mut a =
+            Anomaly::new(AnomalyKind::LostProcessing, d).record(RecordRef::new(&tp, offset, v));
+        if let Some(read) = ix.read.get(&v) {
+            a = a.event(*read);
+        }
+        out.push(a.finish());
+    }
+    out
+}
+
+/// Records processed more than once.
+pub fn reprocessed(ix: &Index) -> Vec<Anomaly> {
+    let mut out = Vec::new();
+    for ((tp, offset, v), times) in &ix.processed {
+        if times.len() < 2 {
+            continue;
+        }
+        let who: Vec<&str> = times.iter().map(|(_, n)| n.as_str()).collect();
+        let d = format!(
+            "value {v} ({tp} offset {offset}) was processed {} times, by {}",
+            times.len(),
+            who.join(", ")
+        );
+        let mut a =
+            Anomaly::new(AnomalyKind::Reprocessed, d).record(RecordRef::new(tp, *offset, *v));
+        for (event, node) in times {
+            a = a.event(*event).node(node);
+        }
+        out.push(a.finish());
+    }
+    out
+}

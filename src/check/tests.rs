@@ -1,0 +1,328 @@
+//! Hand-written histories, one per anomaly kind, with the negative cases that keep the
+//! checker honest.
+
+use std::sync::Arc;
+
+use super::*;
+use crate::kafka::{ErrorCode, TopicPartition};
+use crate::workload::history::HistoryOp;
+
+fn tp(p: u32) -> TopicPartition {
+    TopicPartition::new("orders", p)
+}
+
+fn invoke(v: u64) -> HistoryOp {
+    HistoryOp::SendInvoke {
+        value: v,
+        topic: Arc::from("orders"),
+        key: None,
+    }
+}
+
+fn ok(v: u64, p: u32, offset: i64) -> HistoryOp {
+    HistoryOp::SendOk {
+        value: v,
+        tp: tp(p),
+        offset,
+    }
+}
+
+fn poll(generation: i32, records: &[(u32, i64, u64)]) -> HistoryOp {
+    HistoryOp::Poll {
+        member: Arc::from("m"),
+        generation,
+        records: records.iter().map(|&(p, o, v)| (tp(p), o, v)).collect(),
+    }
+}
+
+fn assigned(generation: i32) -> HistoryOp {
+    HistoryOp::Assigned {
+        member: Arc::from("m"),
+        generation,
+        partitions: vec![tp(0), tp(1)],
+    }
+}
+
+fn processed(p: u32, offset: i64, v: u64) -> HistoryOp {
+    HistoryOp::Processed {
+        tp: tp(p),
+        offset,
+        value: v,
+    }
+}
+
+/// A producer `p` that sent and had acknowledged values 1..=n at offsets 0..n of orders-0.
+fn produced(n: u64) -> History {
+    let mut h = History::default();
+    for v in 1..=n {
+        h.push("p", invoke(v));
+        h.push("p", ok(v, 0, v as i64 - 1));
+    }
+    h
+}
+
+fn log(records: &[(i64, u64)]) -> FinalLogs {
+    FinalLogs::default().with(tp(0), records)
+}
+
+fn kinds(a: &[Anomaly]) -> Vec<&'static str> {
+    a.iter().map(|a| a.kind.as_str()).collect()
+}
+
+/// Only the consumer-order kinds (these tests do not model processing).
+fn poll_kinds(a: &[Anomaly]) -> Vec<&'static str> {
+    let order = [AnomalyKind::PollSkip, AnomalyKind::NonmonotonicPoll];
+    a.iter()
+        .filter(|a| order.contains(&a.kind))
+        .map(|a| a.kind.as_str())
+        .collect()
+}
+
+#[test]
+fn clean_history_has_no_anomalies() {
+    // Proves a produce-consume-process run with everything in place reports nothing.
+    let mut h = produced(3);
+    h.push("c", assigned(1));
+    h.push("c", poll(1, &[(0, 0, 1), (0, 1, 2), (0, 2, 3)]));
+    for (o, v) in [(0, 1), (1, 2), (2, 3)] {
+        h.push("c", processed(0, o, v));
+    }
+    let a = analyze(&h, Some(&log(&[(0, 1), (1, 2), (2, 3)])));
+    assert!(a.is_empty(), "{a:?}");
+}
+
+#[test]
+fn acknowledged_write_missing_from_final_log_is_lost() {
+    // Proves lost-write names the value, its acknowledged position and the ack event.
+    let h = produced(2);
+    let a = analyze(&h, Some(&log(&[(0, 1)])));
+    assert_eq!(kinds(&a), ["lost-write"]);
+    assert_eq!(a[0].records, [RecordRef::new(&tp(0), 1, 2)]);
+    assert_eq!(a[0].events, [4]);
+    assert_eq!(a[0].nodes, ["p"]);
+}
+
+#[test]
+fn indeterminate_or_failed_sends_are_not_lost_writes() {
+    // Proves an absent indeterminate send and a present failed send are both fine.
+    let mut h = History::default();
+    h.push("p", invoke(1));
+    h.push(
+        "p",
+        HistoryOp::SendIndeterminate {
+            value: 1,
+            reason: "timeout".into(),
+        },
+    );
+    h.push("p", invoke(2));
+    h.push(
+        "p",
+        HistoryOp::SendFail {
+            value: 2,
+            error: ErrorCode::RequestTimedOut,
+        },
+    );
+    assert!(analyze(&h, Some(&log(&[(0, 2)]))).is_empty());
+}
+
+#[test]
+fn without_final_logs_lost_write_is_not_judged() {
+    // Proves a history checked without a drain never claims a lost write.
+    assert!(analyze(&produced(2), None).is_empty());
+}
+
+#[test]
+fn acknowledged_stored_but_never_polled_is_unseen() {
+    // Proves unseen applies once a consumer exists, and not to values it read.
+    let mut h = produced(2);
+    h.push("c", assigned(1));
+    h.push("c", poll(1, &[(0, 0, 1)]));
+    h.push("c", processed(0, 0, 1));
+    let a = analyze(&h, Some(&log(&[(0, 1), (1, 2)])));
+    assert_eq!(kinds(&a), ["unseen", "lost-processing"]);
+    assert_eq!(a[0].records, [RecordRef::new(&tp(0), 1, 2)]);
+}
+
+#[test]
+fn a_value_at_two_offsets_is_a_duplicate() {
+    // Proves a retried send stored twice is one duplicate naming both offsets.
+    let h = produced(1);
+    let a = analyze(&h, Some(&log(&[(0, 1), (1, 1)])));
+    assert_eq!(kinds(&a), ["duplicate"]);
+    assert_eq!(a[0].records.len(), 2);
+}
+
+#[test]
+fn a_value_read_at_an_offset_then_stored_elsewhere_is_a_duplicate() {
+    // Proves positions seen by polls count, not only the final log.
+    let mut h = produced(1);
+    h.push("c", poll(1, &[(0, 5, 1)]));
+    h.push("c", processed(0, 5, 1));
+    let a = analyze(&h, Some(&log(&[(0, 1)])));
+    assert!(kinds(&a).contains(&"duplicate"), "{a:?}");
+    assert!(a
+        .iter()
+        .find(|a| a.kind == AnomalyKind::Duplicate)
+        .unwrap()
+        .events
+        .contains(&3));
+}
+
+#[test]
+fn two_values_at_one_offset_are_inconsistent() {
+    // Proves a consumer that read value 9 at offset 0 while the final log holds 1 there
+    // is inconsistent-offsets (what unclean elections and truncations produce).
+    let mut h = produced(1);
+    h.push("c", invoke(9));
+    h.push("c", poll(1, &[(0, 0, 9)]));
+    let a = analyze(&h, Some(&log(&[(0, 1)])));
+    let inc = a
+        .iter()
+        .find(|a| a.kind == AnomalyKind::InconsistentOffsets)
+        .expect("found");
+    assert_eq!(
+        inc.records,
+        [RecordRef::new(&tp(0), 0, 1), RecordRef::new(&tp(0), 0, 9)]
+    );
+    assert_eq!(inc.events, [4]);
+}
+
+#[test]
+fn jumping_over_a_stored_record_is_a_poll_skip() {
+    // Proves poll-skip names the skipped record and both polls' events.
+    let mut h = produced(3);
+    h.push("c", assigned(1));
+    h.push("c", poll(1, &[(0, 0, 1)]));
+    h.push("c", poll(1, &[(0, 2, 3)]));
+    let a = analyze(&h, Some(&log(&[(0, 1), (1, 2), (2, 3)])));
+    let skip = a
+        .iter()
+        .find(|a| a.kind == AnomalyKind::PollSkip)
+        .expect("found");
+    assert!(skip.records.contains(&RecordRef::new(&tp(0), 1, 2)));
+    assert_eq!(skip.events, [8, 9]);
+}
+
+#[test]
+fn offset_gaps_with_no_record_are_not_skips() {
+    // Proves a jump over offsets that never held a record (markers, compaction) is fine.
+    let mut h = History::default();
+    h.push("p", ok(1, 0, 0));
+    h.push("p", ok(2, 0, 5));
+    h.push("c", assigned(1));
+    h.push("c", poll(1, &[(0, 0, 1), (0, 5, 2)]));
+    let a = analyze(&h, Some(&log(&[(0, 1), (5, 2)])));
+    assert!(!kinds(&a).contains(&"poll-skip"), "{a:?}");
+}
+
+#[test]
+fn going_back_within_an_assignment_is_nonmonotonic_poll() {
+    // Proves reading an earlier (or the same) offset again in one assignment is flagged.
+    let mut h = produced(2);
+    h.push("c", assigned(1));
+    h.push("c", poll(1, &[(0, 0, 1), (0, 1, 2)]));
+    h.push("c", poll(1, &[(0, 0, 1)]));
+    let a = analyze(&h, Some(&log(&[(0, 1), (1, 2)])));
+    assert_eq!(poll_kinds(&a), ["nonmonotonic-poll"]);
+}
+
+#[test]
+fn rereading_after_a_rebalance_is_not_nonmonotonic() {
+    // Proves a new assignment (Assigned, or a poll of a new generation) starts afresh.
+    let mut h = produced(2);
+    h.push("c", assigned(1));
+    h.push("c", poll(1, &[(0, 0, 1), (0, 1, 2)]));
+    h.push("c", assigned(2));
+    h.push("c", poll(2, &[(0, 0, 1)]));
+    h.push("c", poll(3, &[(0, 0, 1), (0, 1, 2)]));
+    let a = analyze(&h, Some(&log(&[(0, 1), (1, 2)])));
+    assert!(poll_kinds(&a).is_empty(), "{a:?}");
+}
+
+#[test]
+fn rereading_after_a_crash_is_not_nonmonotonic() {
+    // Proves a consumer that crashed and came back starts a new assignment.
+    let mut h = produced(1);
+    h.push("c", poll(1, &[(0, 0, 1)]));
+    h.push("c", HistoryOp::Crashed);
+    h.push("c", poll(1, &[(0, 0, 1)]));
+    assert!(poll_kinds(&analyze(&h, Some(&log(&[(0, 1)])))).is_empty());
+}
+
+#[test]
+fn acknowledged_offsets_going_back_are_nonmonotonic_send() {
+    // Proves two sends acknowledged in reverse log order (D1b reordering) are flagged.
+    let mut h = History::default();
+    h.push("p", invoke(1));
+    h.push("p", invoke(2));
+    h.push("p", ok(2, 0, 0));
+    h.push("p", ok(1, 0, 1));
+    let a = analyze(&h, Some(&log(&[(0, 2), (1, 1)])));
+    assert_eq!(kinds(&a), ["nonmonotonic-send"]);
+    assert_eq!(a[0].events, [3, 4]);
+}
+
+#[test]
+fn sends_to_different_partitions_or_producers_are_independent() {
+    // Proves ordering is per producer and per partition, and restarts a new session.
+    let mut h = History::default();
+    h.push("p", invoke(1));
+    h.push("p", invoke(2));
+    h.push("q", invoke(3));
+    h.push("p", ok(1, 0, 5));
+    h.push("p", ok(2, 1, 0));
+    h.push("q", ok(3, 0, 1));
+    h.push("p", HistoryOp::Crashed);
+    h.push("p", invoke(4));
+    h.push("p", ok(4, 0, 2));
+    assert!(!kinds(&analyze(&h, None)).contains(&"nonmonotonic-send"));
+}
+
+#[test]
+fn a_stored_record_nobody_processed_is_lost_processing() {
+    // Proves commit-before-processing loss: read, never processed, nobody else did.
+    let mut h = produced(2);
+    h.push("c", assigned(1));
+    h.push("c", poll(1, &[(0, 0, 1), (0, 1, 2)]));
+    h.push("c", processed(0, 0, 1));
+    let a = analyze(&h, Some(&log(&[(0, 1), (1, 2)])));
+    assert_eq!(kinds(&a), ["lost-processing"]);
+    assert_eq!(a[0].records, [RecordRef::new(&tp(0), 1, 2)]);
+    assert_eq!(a[0].events, [6]);
+}
+
+#[test]
+fn processing_twice_is_reprocessed() {
+    // Proves a record processed by two members (after a rebalance) is reprocessed, naming
+    // both members and both events.
+    let mut h = produced(1);
+    h.push("c1", poll(1, &[(0, 0, 1)]));
+    h.push("c1", processed(0, 0, 1));
+    h.push("c2", poll(2, &[(0, 0, 1)]));
+    h.push("c2", processed(0, 0, 1));
+    let a = analyze(&h, Some(&log(&[(0, 1)])));
+    assert_eq!(kinds(&a), ["reprocessed"]);
+    assert_eq!(a[0].nodes, ["c1", "c2"]);
+    assert_eq!(a[0].events, [4, 6]);
+}
+
+#[test]
+fn no_consumers_means_no_consumer_anomalies() {
+    // Proves a producer-only scenario is not charged with unseen or lost-processing.
+    let a = analyze(&produced(3), Some(&log(&[(0, 1), (1, 2), (2, 3)])));
+    assert!(a.is_empty());
+}
+
+#[test]
+fn anomaly_names_round_trip() {
+    // Proves every kind parses back from its name and every name is an [expect] key.
+    for k in AnomalyKind::ALL {
+        assert_eq!(AnomalyKind::parse(k.as_str()), Some(*k));
+        assert!(
+            crate::scenario::EXPECT_KEYS
+                .iter()
+                .any(|(n, _)| n == &k.as_str()),
+            "{k}"
+        );
+    }
+}

@@ -1,0 +1,165 @@
+//! The `kafkasim` command line: `run`, `check`, `list`, `bench` (and, as they land, `tui`
+//! and `explore`). Exit codes: 0 success, 1 an expectation or property was violated,
+//! 2 bad input or usage. This is the only layer that reads the wall clock (to report how
+//! long a run took), never inside a run.
+
+mod bench_cmd;
+mod run_cmd;
+
+use clap::{Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// kafkasim: a deterministic simulation and teaching workbench for Apache Kafka.
+#[derive(Parser, Debug)]
+#[command(name = "kafkasim", version, about, long_about = None)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run a scenario and print a summary.
+    Run {
+        /// The scenario file (TOML).
+        file: PathBuf,
+        /// Seed for this run (default: the scenario's `seed`).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// Print one JSON object instead of the readable summary.
+        #[arg(long)]
+        json: bool,
+        /// Write the full trace as JSON lines to this file.
+        #[arg(long, value_name = "FILE")]
+        trace: Option<PathBuf>,
+    },
+    /// Run scenarios and compare each with its `[expect]` section.
+    Check {
+        /// Scenario files.
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Seed (default: each scenario's own).
+        #[arg(long)]
+        seed: Option<u64>,
+    },
+    /// Run a scenario and export its trace: JSON lines, Perfetto/Chrome trace, or Mermaid.
+    Export {
+        /// The scenario file (TOML).
+        file: PathBuf,
+        /// jsonl | perfetto | mermaid
+        #[arg(long, default_value = "jsonl")]
+        format: String,
+        #[arg(long)]
+        seed: Option<u64>,
+        /// First event number to include (default 1).
+        #[arg(long)]
+        from: Option<u64>,
+        /// Last event number to include (default: the end; for mermaid, from + 199).
+        #[arg(long)]
+        to: Option<u64>,
+        /// Write to this file instead of stdout.
+        #[arg(long, short)]
+        out: Option<PathBuf>,
+    },
+    /// Open the replay workbench (terminal UI) on a scenario, or on the embedded default.
+    Tui {
+        /// The scenario file (default: the embedded lesson).
+        file: Option<PathBuf>,
+        /// Seed (default: the scenario's `seed`).
+        #[arg(long)]
+        seed: Option<u64>,
+        /// A second scenario to replay side by side on the same clock.
+        #[arg(long, value_name = "FILE")]
+        compare: Option<PathBuf>,
+    },
+    /// Random fault schedules over a seed range (swarm testing); failures are shrunk and
+    /// written as scenario files.
+    Explore {
+        /// The scenario file; its `[explore]` section bounds the faults.
+        file: PathBuf,
+        /// Seed range `A..B` (B exclusive). Split a big exploration across machines by range.
+        #[arg(long, default_value = "0..100")]
+        seeds: String,
+        /// Parallel runs (each run stays single-threaded).
+        #[arg(long, default_value_t = 1)]
+        jobs: usize,
+        /// Where shrunk failing scenarios are written.
+        #[arg(long, default_value = "explore-failures")]
+        out: PathBuf,
+        /// No progress line on stderr.
+        #[arg(long)]
+        quiet: bool,
+    },
+    /// List scenarios with their one-line descriptions.
+    List {
+        /// Directory to list (default: `scenarios/`).
+        dir: Option<PathBuf>,
+    },
+    /// Run the standard performance workloads.
+    Bench {
+        /// Which workloads: kernel, replication, tui, or all.
+        #[arg(default_value = "all")]
+        which: String,
+        /// Print JSON lines instead of a table.
+        #[arg(long)]
+        json: bool,
+        /// Runs per workload (the median is reported).
+        #[arg(long, default_value_t = 5)]
+        runs: u32,
+    },
+}
+
+/// Entry point used by `main`.
+pub fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    let code = match cli.command {
+        None => run_cmd::default_run(),
+        Some(Command::Tui {
+            file,
+            seed,
+            compare,
+        }) => run_cmd::tui(file.as_deref(), seed, compare.as_deref()),
+        Some(Command::Run {
+            file,
+            seed,
+            json,
+            trace,
+        }) => run_cmd::run(&file, seed, json, trace.as_deref()),
+        Some(Command::Check { files, seed }) => run_cmd::check(&files, seed),
+        Some(Command::List { dir }) => run_cmd::list(dir.as_deref()),
+        Some(Command::Explore {
+            file,
+            seeds,
+            jobs,
+            out,
+            quiet,
+        }) => run_cmd::explore(&file, &seeds, jobs, &out, !quiet),
+        Some(Command::Export {
+            file,
+            format,
+            seed,
+            from,
+            to,
+            out,
+        }) => run_cmd::export(&file, &format, seed, from, to, out.as_deref()),
+        Some(Command::Bench { which, json, runs }) => bench_cmd::bench(&which, json, runs),
+    };
+    ExitCode::from(code)
+}
+
+/// Microseconds on the wall clock since an arbitrary start (for reporting only).
+#[allow(clippy::disallowed_methods, clippy::disallowed_types)]
+pub(crate) fn wall_us() -> u64 {
+    use std::sync::OnceLock;
+    use std::time::Instant;
+    static START: OnceLock<Instant> = OnceLock::new();
+    START.get_or_init(Instant::now).elapsed().as_micros() as u64
+}

@@ -1,0 +1,296 @@
+//! `run`, `check`, `list`, and what a bare `kafkasim` does.
+
+use serde_json::json;
+use std::path::{Path, PathBuf};
+
+use crate::export;
+use crate::runner::{self, RunSummary};
+use crate::scenario::{self, Scenario};
+use crate::sim::TraceMode;
+use crate::workload::actor::Actor;
+
+/// Exit code for bad input or usage.
+pub const EXIT_BAD_INPUT: u8 = 2;
+
+fn load(file: &Path) -> Result<Scenario, u8> {
+    scenario::load(file).map_err(|e| {
+        eprintln!("{e}");
+        EXIT_BAD_INPUT
+    })
+}
+
+/// A bare `kafkasim`: the workbench in a terminal, otherwise a run of the default scenario.
+pub fn default_run() -> u8 {
+    use std::io::IsTerminal;
+    if std::io::stdout().is_terminal() && std::io::stdin().is_terminal() {
+        return tui(None, None, None);
+    }
+    default_summary()
+}
+
+pub fn tui(file: Option<&Path>, seed: Option<u64>, compare: Option<&Path>) -> u8 {
+    let scenario = match file {
+        Some(f) => match load(f) {
+            Ok(s) => s,
+            Err(code) => return code,
+        },
+        None => crate::tui::default_scenario(),
+    };
+    let compare = match compare.map(load) {
+        Some(Ok(s)) => Some(s),
+        Some(Err(code)) => return code,
+        None => None,
+    };
+    for s in std::iter::once(&scenario).chain(compare.as_ref()) {
+        if let Err(e) = crate::scenario::build::build(s, s.seed, TraceMode::HashOnly) {
+            eprintln!("error: cannot build scenario `{}`: {e}", s.name);
+            return EXIT_BAD_INPUT;
+        }
+    }
+    let args = crate::tui::TuiArgs {
+        scenario,
+        seed,
+        compare,
+    };
+    match crate::tui::run_tui(args) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("error: the terminal workbench failed: {e}");
+            EXIT_BAD_INPUT
+        }
+    }
+}
+
+fn default_summary() -> u8 {
+    let s = crate::tui::default_scenario();
+    println!("kafkasim — not in a terminal: running the embedded default scenario.");
+    println!("Try `kafkasim --help`, `kafkasim list`, `kafkasim run scenarios/<file>.toml`.\n");
+    run_scenario(&s, s.seed, false, None)
+}
+
+pub fn run(file: &Path, seed: Option<u64>, json: bool, trace_file: Option<&Path>) -> u8 {
+    match load(file) {
+        Ok(s) => run_scenario(&s, seed.unwrap_or(s.seed), json, trace_file),
+        Err(code) => code,
+    }
+}
+
+fn run_scenario(s: &Scenario, seed: u64, json: bool, trace_file: Option<&Path>) -> u8 {
+    let mode = if trace_file.is_some() {
+        TraceMode::Full
+    } else {
+        TraceMode::HashOnly
+    };
+    let start = super::wall_us();
+    let (mut world, summary) = match runner::run(s, seed, mode) {
+        Ok(r) => r,
+        Err(e) => {
+            eprintln!("error: cannot build scenario `{}`: {e}", s.name);
+            return EXIT_BAD_INPUT;
+        }
+    };
+    let wall_ms = (super::wall_us() - start) / 1000;
+    if let Some(path) = trace_file {
+        if let Err(e) = write_trace(path, &world) {
+            eprintln!("error: cannot write the trace to {}: {e}", path.display());
+            return EXIT_BAD_INPUT;
+        }
+    }
+    let report = crate::check::check_world(s, &mut world, summary.clone());
+    if json {
+        println!("{}", summary_json(&summary, &report, wall_ms));
+    } else {
+        print_summary(&summary, wall_ms);
+        let found: Vec<_> = report.anomalies.iter().collect();
+        if found.is_empty() {
+            println!(
+                "anomalies   none (history checked after a {} s drain phase)",
+                crate::check::DRAIN_US / 1_000_000
+            );
+        } else {
+            println!("anomalies");
+            for a in found.iter().take(20) {
+                println!("  {:<22} {}", a.kind.as_str(), a.description);
+            }
+            if found.len() > 20 {
+                println!("  … and {} more (see `kafkasim check`)", found.len() - 20);
+            }
+        }
+    }
+    0
+}
+
+fn summary_json(s: &RunSummary, r: &crate::check::CheckReport, wall_ms: u64) -> serde_json::Value {
+    let get = |k: &str| s.counters.get(k).copied().unwrap_or(0);
+    let mut anomalies = serde_json::Map::new();
+    for a in &r.anomalies {
+        let key = a.kind.as_str().replace('-', "_");
+        let n = anomalies.entry(key).or_insert(json!(0));
+        *n = json!(n.as_u64().unwrap_or(0) + 1);
+    }
+    json!({
+        "scenario": s.scenario,
+        "seed": s.seed,
+        "trace_hash": s.trace_hash,
+        "events": s.events,
+        "sim_time_ms": s.sim_time_ms,
+        "wall_ms": wall_ms,
+        "ended_by": s.ended_by,
+        "produced": get("produced"),
+        "acked": get("acked"),
+        "consumed": get("consumed"),
+        "counters": s.counters,
+        "anomalies": anomalies,
+    })
+}
+
+fn print_summary(s: &RunSummary, wall_ms: u64) {
+    println!("scenario    {}", s.scenario);
+    println!("seed        {}", s.seed);
+    println!("trace hash  {}", s.trace_hash);
+    println!(
+        "events      {} over {} ms simulated ({} ms wall, ended by {})",
+        s.events, s.sim_time_ms, wall_ms, s.ended_by
+    );
+    for (k, v) in &s.counters {
+        println!("  {k:<22} {v}");
+    }
+}
+
+fn write_trace(path: &Path, world: &crate::sim::World<Actor>) -> std::io::Result<()> {
+    let all = export::Window {
+        from: 0,
+        to: u64::MAX,
+    };
+    std::fs::write(path, export::export(world, export::Format::JsonLines, all))
+}
+
+pub fn export(
+    file: &Path,
+    format: &str,
+    seed: Option<u64>,
+    from: Option<u64>,
+    to: Option<u64>,
+    out: Option<&Path>,
+) -> u8 {
+    let Some(fmt) = export::Format::parse(format) else {
+        eprintln!(
+            "error: unknown export format `{format}`; valid: {}",
+            export::Format::NAMES.join(", ")
+        );
+        return EXIT_BAD_INPUT;
+    };
+    let s = match load(file) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let world = match runner::run(&s, seed.unwrap_or(s.seed), TraceMode::Full) {
+        Ok((world, _)) => world,
+        Err(e) => {
+            eprintln!("error: cannot build scenario `{}`: {e}", s.name);
+            return EXIT_BAD_INPUT;
+        }
+    };
+    let from = from.unwrap_or(1);
+    let default_to = if fmt == export::Format::Mermaid {
+        from + 199
+    } else {
+        u64::MAX
+    };
+    let window = export::Window {
+        from,
+        to: to.unwrap_or(default_to),
+    };
+    let text = export::export(&world, fmt, window);
+    match out {
+        Some(path) => {
+            if let Err(e) = std::fs::write(path, text) {
+                eprintln!("error: cannot write {}: {e}", path.display());
+                return EXIT_BAD_INPUT;
+            }
+        }
+        None => print!("{text}"),
+    }
+    0
+}
+
+pub fn check(files: &[PathBuf], seed: Option<u64>) -> u8 {
+    let mut worst = 0;
+    for file in files {
+        let s = match load(file) {
+            Ok(s) => s,
+            Err(code) => {
+                worst = worst.max(code);
+                continue;
+            }
+        };
+        let report = crate::check::check_scenario(&s, seed.unwrap_or(s.seed));
+        println!("{}", file.display());
+        print!("{report}");
+        if let Some(e) = &report.error {
+            eprintln!("error: {}: cannot build scenario: {e}", file.display());
+            worst = worst.max(EXIT_BAD_INPUT);
+        } else if !report.passed() {
+            worst = worst.max(1);
+        }
+    }
+    worst
+}
+
+pub fn explore(file: &Path, seeds: &str, jobs: usize, out: &Path, progress: bool) -> u8 {
+    let range = seeds
+        .split_once("..")
+        .and_then(|(a, b)| Some(a.trim().parse::<u64>().ok()?..b.trim().parse::<u64>().ok()?));
+    let Some(range) = range.filter(|r| r.start < r.end) else {
+        eprintln!("error: --seeds `{seeds}`: expected a range A..B with A < B, e.g. 0..1000");
+        return EXIT_BAD_INPUT;
+    };
+    if jobs == 0 {
+        eprintln!("error: --jobs must be at least 1");
+        return EXIT_BAD_INPUT;
+    }
+    let s = match load(file) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    if let Err(e) = crate::scenario::build::build(&s, s.seed, TraceMode::HashOnly) {
+        eprintln!("error: cannot build scenario `{}`: {e}", s.name);
+        return EXIT_BAD_INPUT;
+    }
+    let r = crate::explore::explore(&s, range, jobs, out, progress);
+    eprintln!(
+        "{} seeds, {} failure(s), {:.1} seeds/s, {} ms wall",
+        r.seeds,
+        r.failures.len(),
+        r.seeds_per_sec,
+        r.wall_ms
+    );
+    eprintln!(
+        "coverage (seeds where each counter was non-zero): {:?}",
+        r.coverage
+    );
+    u8::from(!r.passed())
+}
+
+pub fn list(dir: Option<&Path>) -> u8 {
+    let dir = dir.unwrap_or(Path::new("scenarios"));
+    let mut files: Vec<PathBuf> = match std::fs::read_dir(dir) {
+        Ok(rd) => rd
+            .filter_map(|e| e.ok().map(|e| e.path()))
+            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
+            .collect(),
+        Err(e) => {
+            eprintln!("error: cannot list {}: {e}", dir.display());
+            return EXIT_BAD_INPUT;
+        }
+    };
+    files.sort();
+    for f in files {
+        let line = match scenario::load(&f) {
+            Ok(s) => s.description.unwrap_or(s.name),
+            Err(_) => "(does not parse: run it to see why)".to_string(),
+        };
+        println!("{:<40} {line}", f.display());
+    }
+    0
+}

@@ -1,0 +1,607 @@
+//! The KRaft controller (one node here): the single writer of the cluster metadata.
+//!
+//! Brokers **register** (getting a broker epoch) and then **heartbeat** every
+//! `broker.heartbeat.interval.ms`. A broker is *unfenced* once its metadata has caught up;
+//! a broker silent for `broker.session.timeout.ms` is **fenced**: it is removed from every
+//! ISR (unless it is the last member — an ISR is never empty) and loses every leadership.
+//!
+//! **Leader election** picks the first replica, in assignment order, that is in the ISR and
+//! unfenced, and bumps the leader epoch. With no such replica the partition goes *offline*
+//! (no leader) — unless `unclean.leader.election.enable` lets any live replica lead, at the
+//! price of losing what it lacks. Leaders ask for ISR changes with **AlterPartition**; the
+//! partition epoch fences stale requests.
+//!
+//! Every decision is a record appended to the metadata log (flushed to the controller's
+//! disk, so a restarted controller recovers) and pushed to the brokers, which apply it to
+//! their own image. Simplifications are listed in docs/replication.md.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use super::config::{BrokerConfig, EffectiveTopicConfig, TopicConfig};
+use super::errors::ErrorCode;
+use super::event::KafkaEvent;
+use super::metadata::{partition_record, MetadataImage, PartitionImage};
+use super::protocol::*;
+use super::types::{BrokerId, LeaderEpoch, TopicPartition};
+use crate::sim::{Context, Duration, NodeId, Peer, Time};
+
+/// The controller's disk file holding the metadata log.
+pub const METADATA_LOG: &str = "__cluster_metadata";
+/// Kafka's internal topic for consumer group offsets.
+pub const CONSUMER_OFFSETS: &str = "__consumer_offsets";
+
+/// A topic the controller creates at start.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TopicSpec {
+    pub name: String,
+    pub partitions: u32,
+    pub replication_factor: u32,
+    pub config: TopicConfig,
+}
+
+#[derive(Clone, Debug)]
+pub enum ControllerTimer {
+    /// Periodic check for brokers whose session expired.
+    SessionCheck,
+}
+
+#[derive(Clone, Debug)]
+struct Session {
+    last_heartbeat: Time,
+    incarnation: u64,
+    /// Metadata offset pushed to this broker so far.
+    sent_offset: u64,
+}
+
+/// The controller node. Its blueprint is the configuration; everything else is rebuilt
+/// from the metadata log on its disk.
+#[derive(Clone, Debug)]
+pub struct Controller {
+    pub config: BrokerConfig,
+    /// Broker ids expected at start: topics are created once they are all unfenced.
+    pub expected_brokers: Vec<BrokerId>,
+    pub topics: Vec<TopicSpec>,
+    pub image: MetadataImage,
+    log: Vec<MetadataRecord>,
+    sessions: BTreeMap<BrokerId, Session>,
+}
+
+type Cx<'a> = dyn Context<Msg = Msg, Timer = ControllerTimer, Event = KafkaEvent> + 'a;
+
+impl Controller {
+    pub fn new(
+        config: BrokerConfig,
+        expected_brokers: Vec<BrokerId>,
+        topics: Vec<TopicSpec>,
+    ) -> Self {
+        Controller {
+            config,
+            expected_brokers,
+            topics,
+            image: MetadataImage::default(),
+            log: Vec::new(),
+            sessions: BTreeMap::new(),
+        }
+    }
+
+    /// The metadata log so far.
+    pub fn metadata_log(&self) -> &[MetadataRecord] {
+        &self.log
+    }
+
+    pub fn on_start(&mut self, cx: &mut Cx<'_>) {
+        let records: Vec<MetadataRecord> = cx
+            .disk()
+            .read::<MetadataRecord>(METADATA_LOG)
+            .cloned()
+            .collect();
+        for r in records {
+            self.image.apply(&r);
+            self.log.push(r);
+        }
+        // A new controller gives every registered broker a fresh session, as Kafka does.
+        let now = cx.now();
+        let sent_offset = self.log.len() as u64;
+        for &b in self.image.brokers.keys() {
+            let s = Session {
+                last_heartbeat: now,
+                incarnation: 0,
+                sent_offset,
+            };
+            self.sessions.insert(b, s);
+        }
+        cx.set_timer(self.check_interval(), ControllerTimer::SessionCheck);
+    }
+
+    fn check_interval(&self) -> Duration {
+        Duration::from_ms((self.config.broker_heartbeat_interval_ms / 2).max(1))
+    }
+
+    pub fn on_message(&mut self, cx: &mut Cx<'_>, from: Peer, msg: Msg) {
+        match msg {
+            Msg::BrokerRegistrationRequest(r) => self.on_broker_registration(cx, from, r),
+            Msg::BrokerHeartbeatRequest(r) => self.on_broker_heartbeat(cx, from, r),
+            Msg::AlterPartitionRequest(r) => self.on_alter_partition(cx, from, r),
+            _ => {}
+        }
+    }
+
+    pub fn on_timer(&mut self, cx: &mut Cx<'_>, timer: ControllerTimer) {
+        match timer {
+            ControllerTimer::SessionCheck => {
+                self.on_session_check_timeout(cx);
+                cx.set_timer(self.check_interval(), ControllerTimer::SessionCheck);
+            }
+        }
+    }
+
+    // ---- committing records
+
+    /// Appends records to the metadata log (durably), applies them, and pushes them.
+    fn commit(&mut self, cx: &mut Cx<'_>, records: Vec<MetadataRecord>) {
+        if records.is_empty() {
+            return;
+        }
+        for r in records {
+            cx.disk().append(METADATA_LOG, r.clone());
+            self.image.apply(&r);
+            self.log.push(r);
+        }
+        cx.disk().flush(METADATA_LOG);
+        self.push_all(cx);
+    }
+
+    fn push_all(&mut self, cx: &mut Cx<'_>) {
+        let brokers: Vec<BrokerId> = self.sessions.keys().copied().collect();
+        for b in brokers {
+            self.push_to(cx, b);
+        }
+    }
+
+    /// Sends broker `b` the records it has not been sent yet.
+    fn push_to(&mut self, cx: &mut Cx<'_>, b: BrokerId) {
+        let (Some(s), Some(node)) = (self.sessions.get_mut(&b), self.image.node_of(b)) else {
+            return;
+        };
+        let end = self.log.len() as u64;
+        if s.sent_offset >= end {
+            return;
+        }
+        let update = MetadataUpdate {
+            base_offset: s.sent_offset,
+            records: self.log[s.sent_offset as usize..].to_vec(),
+        };
+        s.sent_offset = end;
+        cx.send(node, Msg::MetadataUpdate(update));
+    }
+
+    // ---- broker lifecycle
+
+    fn on_broker_registration(
+        &mut self,
+        cx: &mut Cx<'_>,
+        from: Peer,
+        req: BrokerRegistrationRequest,
+    ) {
+        let id = req.broker_id;
+        let known = self.sessions.get(&id).map(|s| s.incarnation);
+        if known == Some(req.incarnation) {
+            // A retried request: answer again.
+            let epoch = self.image.brokers.get(&id).map_or(-1, |b| b.broker_epoch);
+            self.reply_registration(cx, from, req.correlation_id, epoch);
+            return;
+        }
+        let broker_epoch = self.log.len() as i64;
+        let mut records = vec![MetadataRecord::RegisterBroker {
+            broker_id: id,
+            node: from.node,
+            broker_epoch,
+        }];
+        let session = Session {
+            last_heartbeat: cx.now(),
+            incarnation: req.incarnation,
+            sent_offset: 0,
+        };
+        self.sessions.insert(id, session);
+        if self.image.brokers.contains_key(&id) {
+            // A new incarnation: the old process is gone, its leaderships move away now.
+            let mut image = self.image.clone();
+            image.apply(&records[0]);
+            records.extend(self.move_leadership_away(cx, &mut image, id));
+        }
+        cx.emit(KafkaEvent::BrokerRegistered {
+            broker: id,
+            broker_epoch,
+        });
+        self.commit(cx, records);
+        self.push_to(cx, id);
+        self.reply_registration(cx, from, req.correlation_id, broker_epoch);
+    }
+
+    fn reply_registration(
+        &self,
+        cx: &mut Cx<'_>,
+        from: Peer,
+        correlation_id: CorrelationId,
+        broker_epoch: i64,
+    ) {
+        let resp = BrokerRegistrationResponse {
+            correlation_id,
+            error: ErrorCode::None,
+            broker_epoch,
+        };
+        cx.reply(from, Msg::BrokerRegistrationResponse(resp));
+    }
+
+    fn on_broker_heartbeat(&mut self, cx: &mut Cx<'_>, from: Peer, req: BrokerHeartbeatRequest) {
+        let id = req.broker_id;
+        let error = match self.image.brokers.get(&id) {
+            None => ErrorCode::BrokerIdNotRegistered,
+            Some(b) if b.broker_epoch != req.broker_epoch => ErrorCode::StaleBrokerEpoch,
+            Some(_) => ErrorCode::None,
+        };
+        if error != ErrorCode::None || !self.sessions.contains_key(&id) {
+            let resp = BrokerHeartbeatResponse {
+                correlation_id: req.correlation_id,
+                error,
+                is_caught_up: false,
+                is_fenced: true,
+                should_shut_down: false,
+            };
+            cx.reply(from, Msg::BrokerHeartbeatResponse(resp));
+            return;
+        }
+        let s = self.sessions.get_mut(&id).expect("checked");
+        s.last_heartbeat = cx.now();
+        // The broker missed records (a gap, or a push lost while it was unreachable).
+        s.sent_offset = s.sent_offset.min(req.current_metadata_offset);
+        let caught_up = req.current_metadata_offset > req.broker_epoch as u64;
+        if caught_up && self.image.brokers[&id].fenced {
+            self.unfence(cx, id);
+        }
+        self.push_to(cx, id);
+        let resp = BrokerHeartbeatResponse {
+            correlation_id: req.correlation_id,
+            error,
+            is_caught_up: caught_up,
+            is_fenced: self.image.brokers[&id].fenced,
+            should_shut_down: false,
+        };
+        cx.reply(from, Msg::BrokerHeartbeatResponse(resp));
+    }
+
+    fn unfence(&mut self, cx: &mut Cx<'_>, id: BrokerId) {
+        let mut records = vec![MetadataRecord::UnfenceBroker { broker_id: id }];
+        let mut image = self.image.clone();
+        image.apply(&records[0]);
+        cx.emit(KafkaEvent::BrokerUnfenced { broker: id });
+        if self.image.topics.is_empty() && self.expected_brokers.iter().all(|&b| image.is_live(b)) {
+            records.extend(self.create_topics(cx, &image));
+        } else {
+            records.extend(self.elect_leaderless(cx, &mut image));
+        }
+        self.commit(cx, records);
+    }
+
+    fn on_session_check_timeout(&mut self, cx: &mut Cx<'_>) {
+        let now = cx.now();
+        let timeout = Duration::from_ms(self.config.broker_session_timeout_ms);
+        let expired: Vec<BrokerId> = self
+            .sessions
+            .iter()
+            .filter(|(b, s)| self.image.is_live(**b) && now.since(s.last_heartbeat) > timeout)
+            .map(|(b, _)| *b)
+            .collect();
+        for b in expired {
+            self.fence(cx, b);
+        }
+    }
+
+    /// Fences `b`: out of every ISR (unless last member), and out of every leadership.
+    fn fence(&mut self, cx: &mut Cx<'_>, b: BrokerId) {
+        let mut records = vec![MetadataRecord::FenceBroker { broker_id: b }];
+        let mut image = self.image.clone();
+        image.apply(&records[0]);
+        cx.emit(KafkaEvent::BrokerFenced { broker: b });
+        let tps: Vec<TopicPartition> = image.partitions.keys().cloned().collect();
+        for tp in tps {
+            let p = image.partitions[&tp].clone();
+            if !p.isr.contains(&b) && p.leader != Some(b) {
+                continue;
+            }
+            let mut next = p.clone();
+            if next.isr.len() > 1 {
+                next.isr.retain(|&x| x != b);
+            }
+            if p.leader == Some(b) {
+                next = self.elect(cx, &image, &tp, next);
+            } else {
+                next.partition_epoch += 1;
+                cx.emit(KafkaEvent::IsrChanged {
+                    tp: tp.clone(),
+                    isr: next.isr.clone(),
+                    partition_epoch: next.partition_epoch,
+                });
+            }
+            let rec = partition_record(&tp, &next);
+            image.apply(&rec);
+            records.push(rec);
+        }
+        self.commit(cx, records);
+    }
+
+    /// Re-elects every partition `b` leads, with `b` not eligible (it is fenced in `image`).
+    fn move_leadership_away(
+        &self,
+        cx: &mut Cx<'_>,
+        image: &mut MetadataImage,
+        b: BrokerId,
+    ) -> Vec<MetadataRecord> {
+        let led: Vec<TopicPartition> = image
+            .partitions
+            .iter()
+            .filter(|(_, p)| p.leader == Some(b))
+            .map(|(tp, _)| tp.clone())
+            .collect();
+        let mut records = Vec::new();
+        for tp in led {
+            let p = image.partitions[&tp].clone();
+            let next = self.elect(cx, image, &tp, p);
+            let rec = partition_record(&tp, &next);
+            image.apply(&rec);
+            records.push(rec);
+        }
+        records
+    }
+
+    /// Elects a leader for every partition that has none (after a broker came back).
+    fn elect_leaderless(&self, cx: &mut Cx<'_>, image: &mut MetadataImage) -> Vec<MetadataRecord> {
+        let leaderless: Vec<TopicPartition> = image
+            .partitions
+            .iter()
+            .filter(|(_, p)| p.leader.is_none())
+            .map(|(tp, _)| tp.clone())
+            .collect();
+        let mut records = Vec::new();
+        for tp in leaderless {
+            let p = image.partitions[&tp].clone();
+            let next = self.elect(cx, image, &tp, p);
+            if next.leader.is_some() {
+                let rec = partition_record(&tp, &next);
+                image.apply(&rec);
+                records.push(rec);
+            }
+        }
+        records
+    }
+
+    /// Kafka's election: the first replica in assignment order that is in the ISR and
+    /// unfenced; else, if allowed, the first unfenced replica (unclean); else no leader.
+    fn elect(
+        &self,
+        cx: &mut Cx<'_>,
+        image: &MetadataImage,
+        tp: &TopicPartition,
+        mut p: PartitionImage,
+    ) -> PartitionImage {
+        let clean = p
+            .replicas
+            .iter()
+            .copied()
+            .find(|r| p.isr.contains(r) && image.is_live(*r));
+        let cfg = EffectiveTopicConfig::resolve(&image.topic_config(&tp.topic), &self.config);
+        let unclean = match clean {
+            Some(_) => None,
+            None if cfg.unclean_leader_election_enable => {
+                p.replicas.iter().copied().find(|r| image.is_live(*r))
+            }
+            None => None,
+        };
+        let leader = clean.or(unclean);
+        if let Some(u) = unclean {
+            p.isr = vec![u];
+        }
+        p.partition_epoch += 1;
+        if leader != p.leader {
+            p.leader_epoch = p.leader_epoch.next();
+        }
+        p.leader = leader;
+        match leader {
+            Some(l) => cx.emit(KafkaEvent::LeaderElected {
+                tp: tp.clone(),
+                leader: l,
+                leader_epoch: p.leader_epoch,
+                isr: p.isr.clone(),
+                unclean: unclean.is_some(),
+            }),
+            None => cx.emit(KafkaEvent::PartitionOffline {
+                tp: tp.clone(),
+                leader_epoch: p.leader_epoch,
+            }),
+        }
+        p
+    }
+
+    // ---- topics
+
+    fn create_topics(&self, cx: &mut Cx<'_>, image: &MetadataImage) -> Vec<MetadataRecord> {
+        let brokers: Vec<BrokerId> = image.brokers.keys().copied().collect();
+        let mut specs = self.topics.clone();
+        specs.push(TopicSpec {
+            name: CONSUMER_OFFSETS.to_string(),
+            partitions: self.config.offsets_topic_num_partitions,
+            replication_factor: self
+                .config
+                .offsets_topic_replication_factor
+                .min(brokers.len() as u32),
+            config: TopicConfig::default(),
+        });
+        let mut records = Vec::new();
+        for spec in specs {
+            let name: Arc<str> = Arc::from(spec.name.as_str());
+            records.push(MetadataRecord::Topic {
+                name: name.clone(),
+                partitions: spec.partitions,
+                config: spec.config.clone(),
+            });
+            let assignment =
+                assign_replicas(cx, &brokers, spec.partitions, spec.replication_factor);
+            for (i, replicas) in assignment.into_iter().enumerate() {
+                let tp = TopicPartition {
+                    topic: name.clone(),
+                    partition: i as u32,
+                };
+                let p = PartitionImage {
+                    leader: replicas.first().copied(),
+                    isr: replicas.clone(),
+                    replicas,
+                    leader_epoch: LeaderEpoch(0),
+                    partition_epoch: 0,
+                };
+                if let Some(l) = p.leader {
+                    cx.emit(KafkaEvent::LeaderElected {
+                        tp: tp.clone(),
+                        leader: l,
+                        leader_epoch: p.leader_epoch,
+                        isr: p.isr.clone(),
+                        unclean: false,
+                    });
+                }
+                records.push(partition_record(&tp, &p));
+            }
+        }
+        records
+    }
+
+    // ---- ISR changes
+
+    fn on_alter_partition(&mut self, cx: &mut Cx<'_>, from: Peer, req: AlterPartitionRequest) {
+        let stale = self
+            .image
+            .brokers
+            .get(&req.broker_id)
+            .is_none_or(|b| b.broker_epoch != req.broker_epoch);
+        let mut results = Vec::new();
+        let mut records = Vec::new();
+        for item in req.partitions {
+            let outcome = if stale {
+                Err(ErrorCode::StaleBrokerEpoch)
+            } else {
+                self.check_alter(req.broker_id, &item)
+            };
+            let result = match outcome {
+                Ok(mut next) => {
+                    next.isr = item.new_isr.clone();
+                    next.partition_epoch += 1;
+                    cx.emit(KafkaEvent::IsrChanged {
+                        tp: item.tp.clone(),
+                        isr: next.isr.clone(),
+                        partition_epoch: next.partition_epoch,
+                    });
+                    records.push(partition_record(&item.tp, &next));
+                    alter_result(&item.tp, ErrorCode::None, Some(&next))
+                }
+                Err(e) => alter_result(&item.tp, e, self.image.partitions.get(&item.tp)),
+            };
+            results.push(result);
+        }
+        let resp = AlterPartitionResponse {
+            correlation_id: req.correlation_id,
+            error: ErrorCode::None,
+            partitions: results,
+        };
+        self.commit(cx, records);
+        cx.reply(from, Msg::AlterPartitionResponse(resp));
+    }
+
+    fn check_alter(
+        &self,
+        broker: BrokerId,
+        item: &AlterPartitionItem,
+    ) -> Result<PartitionImage, ErrorCode> {
+        let p = self
+            .image
+            .partitions
+            .get(&item.tp)
+            .ok_or(ErrorCode::UnknownTopicOrPartition)?;
+        if p.leader != Some(broker) {
+            return Err(ErrorCode::NotLeaderOrFollower);
+        }
+        if item.leader_epoch != p.leader_epoch {
+            return Err(ErrorCode::FencedLeaderEpoch);
+        }
+        if item.partition_epoch != p.partition_epoch {
+            return Err(ErrorCode::InvalidUpdateVersion);
+        }
+        let valid =
+            item.new_isr.contains(&broker) && item.new_isr.iter().all(|b| p.replicas.contains(b));
+        if !valid {
+            return Err(ErrorCode::InvalidUpdateVersion);
+        }
+        if item
+            .new_isr
+            .iter()
+            .any(|b| !p.isr.contains(b) && !self.image.is_live(*b))
+        {
+            return Err(ErrorCode::IneligibleReplica);
+        }
+        Ok(p.clone())
+    }
+}
+
+fn alter_result(
+    tp: &TopicPartition,
+    error: ErrorCode,
+    p: Option<&PartitionImage>,
+) -> AlterPartitionResult {
+    AlterPartitionResult {
+        tp: tp.clone(),
+        error,
+        leader: p.and_then(|p| p.leader),
+        leader_epoch: p.map_or(LeaderEpoch::NONE, |p| p.leader_epoch),
+        isr: p.map(|p| p.isr.clone()).unwrap_or_default(),
+        partition_epoch: p.map_or(-1, |p| p.partition_epoch),
+    }
+}
+
+/// Kafka's rack-unaware replica assignment: a random first broker and a random shift, the
+/// shift growing every time the partitions wrap around the brokers, so replicas spread.
+pub fn assign_replicas<C: Context + ?Sized>(
+    cx: &mut C,
+    brokers: &[BrokerId],
+    partitions: u32,
+    rf: u32,
+) -> Vec<Vec<BrokerId>> {
+    let n = brokers.len();
+    assert!(
+        n > 0 && (rf as usize) <= n,
+        "replication factor {rf} needs {rf} brokers, have {n}"
+    );
+    let start = crate::sim::rng::between(cx.rng(), 0, n as u64 - 1) as usize;
+    let mut shift = crate::sim::rng::between(cx.rng(), 0, n as u64 - 1) as usize;
+    let mut out = Vec::new();
+    for p in 0..partitions as usize {
+        if p > 0 && p % n == 0 {
+            shift += 1;
+        }
+        let first = (p + start) % n;
+        let mut replicas = vec![brokers[first]];
+        for j in 0..rf as usize - 1 {
+            let idx = if n > 1 {
+                (first + 1 + (shift + j) % (n - 1)) % n
+            } else {
+                first
+            };
+            replicas.push(brokers[idx]);
+        }
+        out.push(replicas);
+    }
+    out
+}
+
+/// For role targets: the node leading `tp` in the controller's view.
+pub fn leader_node(c: &Controller, tp: &TopicPartition) -> Option<NodeId> {
+    let l = c.image.partitions.get(tp)?.leader?;
+    c.image.node_of(l)
+}

@@ -1,0 +1,244 @@
+//! Replication invariants, checked from *outside* the nodes after every event (the nodes
+//! never see the checker). Fed the state of every running broker, and the controller's:
+//!
+//! 1. at most one broker leads a partition in a given leader epoch;
+//! 2. a replica's leader epoch never goes backwards;
+//! 3. `log start <= high watermark <= LEO` on every replica;
+//! 4. a leader's high watermark never decreases within its epoch;
+//! 5. ISR ⊆ replicas, and the ISR contains the leader (leader's and controller's view);
+//! 6. below the leader's HW, every ISR member holds the *same* records as the leader.
+//!    A member may lack a suffix (it restarted after a power loss, or a fetch is on its way)
+//!    but never hold different records: that is replica divergence.
+//!
+//! Check 6 is incremental: per (member, partition) we remember up to where the member's log
+//! was verified against the current leader, and only look at batches past that point. The
+//! mark is reset when the leader, its epoch, a process incarnation or a log's truncation
+//! count changes — so the cost is O(new batches) per event, not O(log).
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use super::broker::Broker;
+use super::controller::Controller;
+use super::log::PartitionLog;
+use super::types::{BrokerId, LeaderEpoch, Offset, TopicPartition};
+
+/// A broken invariant, with what the run was doing.
+#[derive(Clone, Debug)]
+pub struct Violation {
+    pub invariant: &'static str,
+    pub message: String,
+    pub seed: u64,
+    pub event: u64,
+    /// The last trace lines, explained.
+    pub trace_tail: Vec<String>,
+}
+
+impl fmt::Display for Violation {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(
+            f,
+            "invariant `{}` violated at event {} (seed {}): {}",
+            self.invariant, self.event, self.seed, self.message
+        )?;
+        for line in &self.trace_tail {
+            writeln!(f, "  {line}")?;
+        }
+        Ok(())
+    }
+}
+
+/// One running broker as the checker sees it.
+pub struct BrokerView<'a> {
+    pub broker: &'a Broker,
+    /// Process incarnation (changes at each restart).
+    pub incarnation: u32,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct VerifyKey {
+    leader: BrokerId,
+    epoch: LeaderEpoch,
+    incarnations: (u32, u32),
+    truncations: (u64, u64),
+}
+
+/// The checker's memory between events.
+#[derive(Clone, Debug, Default)]
+pub struct InvariantChecker {
+    leaders: BTreeMap<(TopicPartition, LeaderEpoch), BrokerId>,
+    epochs: BTreeMap<(BrokerId, TopicPartition), LeaderEpoch>,
+    leader_hw: BTreeMap<(TopicPartition, LeaderEpoch), Offset>,
+    verified: BTreeMap<(BrokerId, TopicPartition), (VerifyKey, Offset)>,
+}
+
+type Broken = (&'static str, String);
+
+impl InvariantChecker {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// Checks every invariant; returns the first broken one (name, message).
+    pub fn check(
+        &mut self,
+        brokers: &[BrokerView<'_>],
+        controller: Option<&Controller>,
+    ) -> Result<(), Broken> {
+        for v in brokers {
+            for (tp, p) in &v.broker.partitions {
+                self.check_replica(v.broker.id, tp, &p.log, p.leader_epoch)?;
+                if p.is_leader() {
+                    self.check_leader(v, tp, brokers)?;
+                }
+            }
+        }
+        if let Some(c) = controller {
+            check_controller(c)?;
+        }
+        Ok(())
+    }
+
+    fn check_replica(
+        &mut self,
+        b: BrokerId,
+        tp: &TopicPartition,
+        log: &PartitionLog,
+        epoch: LeaderEpoch,
+    ) -> Result<(), Broken> {
+        let (start, hw, leo) = (
+            log.log_start_offset(),
+            log.high_watermark(),
+            log.log_end_offset(),
+        );
+        if !(start <= hw && hw <= leo) {
+            return Err((
+                "offsets-ordered",
+                format!("broker {b} {tp}: log start {start}, HW {hw}, LEO {leo}"),
+            ));
+        }
+        if epoch == LeaderEpoch::NONE {
+            return Ok(());
+        }
+        let last = self.epochs.entry((b, tp.clone())).or_insert(epoch);
+        if epoch < *last {
+            return Err((
+                "leader-epoch-monotonic",
+                format!("broker {b} {tp}: leader epoch went from {last} back to {epoch}"),
+            ));
+        }
+        *last = epoch;
+        Ok(())
+    }
+
+    fn check_leader(
+        &mut self,
+        v: &BrokerView<'_>,
+        tp: &TopicPartition,
+        brokers: &[BrokerView<'_>],
+    ) -> Result<(), Broken> {
+        let b = v.broker.id;
+        let p = &v.broker.partitions[tp];
+        let epoch = p.leader_epoch;
+        let owner = *self.leaders.entry((tp.clone(), epoch)).or_insert(b);
+        if owner != b {
+            return Err((
+                "one-leader-per-epoch",
+                format!("{tp} epoch {epoch}: brokers {owner} and {b} both led it"),
+            ));
+        }
+        let hw = p.log.high_watermark();
+        let last = self.leader_hw.entry((tp.clone(), epoch)).or_insert(hw);
+        if hw < *last {
+            return Err((
+                "leader-hw-monotonic",
+                format!("{tp} epoch {epoch}: leader {b}'s HW went from {last} back to {hw}"),
+            ));
+        }
+        *last = hw;
+        if !p.isr.contains(&b) || p.isr.iter().any(|r| !p.replicas.contains(r)) {
+            return Err((
+                "isr-valid",
+                format!(
+                    "{tp}: leader {b} has ISR {:?} for replicas {:?}",
+                    p.isr, p.replicas
+                ),
+            ));
+        }
+        for m in p.isr.iter().filter(|&&m| m != b) {
+            if let Some(mv) = brokers.iter().find(|x| x.broker.id == *m) {
+                self.check_member(v, mv, tp)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Check 6 for one ISR member, from where it was last verified.
+    fn check_member(
+        &mut self,
+        lv: &BrokerView<'_>,
+        mv: &BrokerView<'_>,
+        tp: &TopicPartition,
+    ) -> Result<(), Broken> {
+        let leader = &lv.broker.partitions[tp];
+        let Some(member) = mv.broker.partitions.get(tp) else {
+            return Ok(());
+        };
+        let key = VerifyKey {
+            leader: lv.broker.id,
+            epoch: leader.leader_epoch,
+            incarnations: (lv.incarnation, mv.incarnation),
+            truncations: (leader.log.truncations, member.log.truncations),
+        };
+        let slot = self
+            .verified
+            .entry((mv.broker.id, tp.clone()))
+            .or_insert((key.clone(), 0));
+        if slot.0 != key {
+            *slot = (key, 0);
+        }
+        let upto = leader.log.high_watermark().min(member.log.log_end_offset());
+        let from = slot.1;
+        if upto <= from {
+            return Ok(());
+        }
+        for lb in leader.log.read(from, u32::MAX, upto) {
+            let same = member
+                .log
+                .batch_at(lb.base_offset)
+                .is_some_and(|mb| std::sync::Arc::ptr_eq(mb, &lb) || **mb == *lb);
+            if !same {
+                let theirs = member.log.batch_at(lb.base_offset).map(|mb| {
+                    (
+                        mb.partition_leader_epoch.0,
+                        mb.records.first().map(|r| r.value),
+                    )
+                });
+                return Err(("isr-same-records", format!(
+                    "{tp}: ISR member {} diverges from leader {} below HW {}: at offset {} the leader has epoch {} value {:?}, the member has {:?}",
+                    mv.broker.id, lv.broker.id, leader.log.high_watermark(), lb.base_offset, lb.partition_leader_epoch, lb.records.first().map(|r| r.value), theirs
+                )));
+            }
+        }
+        slot.1 = upto;
+        Ok(())
+    }
+}
+
+fn check_controller(c: &Controller) -> Result<(), Broken> {
+    for (tp, p) in &c.image.partitions {
+        let bad = p.isr.is_empty()
+            || p.isr.iter().any(|r| !p.replicas.contains(r))
+            || p.leader.is_some_and(|l| !p.isr.contains(&l));
+        if bad {
+            return Err((
+                "isr-valid",
+                format!(
+                    "controller: {tp} has leader {:?}, ISR {:?}, replicas {:?}",
+                    p.leader, p.isr, p.replicas
+                ),
+            ));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,512 @@
+//! A partition log: the record batches of one partition on one broker, and the offsets that
+//! describe them.
+//!
+//! * The **log end offset (LEO)** is the offset the next appended record will get.
+//! * The **high watermark (HW)** is the offset below which records are known to be on every
+//!   in-sync replica; consumers only read below it. The leader computes it; a follower learns
+//!   it from fetch responses. It is checkpointed to disk only every
+//!   `replica.high.watermark.checkpoint.interval.ms`, so after a crash a broker restarts with
+//!   a *stale* HW — the root of the KIP-101 scenarios.
+//! * The **leader-epoch cache** maps each leader epoch to the first offset written in it. A
+//!   new leader adds (its epoch, its LEO) as soon as it is elected (KAFKA-7415). Followers use
+//!   it to find where their log diverges from the leader's (KIP-101, KIP-279).
+//! * **Producer state**: per idempotent producer, the last five batches' sequence ranges, so
+//!   a retried batch is recognised as a duplicate instead of being appended twice.
+//!
+//! Batches are stored as entries of one disk file per partition. Like Kafka, nothing is
+//! fsynced per write by default: `flush.messages` / `flush.ms` force flushes when set.
+//! Truncation works at batch boundaries (a batch is the unit of replication).
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::Arc;
+
+use super::record::{Batch, RecordBatch};
+use super::types::{LeaderEpoch, Offset, ProducerEpoch, ProducerId, Sequence, TopicPartition};
+use crate::sim::{Disk, Time};
+
+/// How many batches per producer the broker remembers (`NUM_BATCHES_TO_RETAIN`).
+pub const PRODUCER_BATCHES_RETAINED: usize = 5;
+
+/// The epoch cache as persisted in the `leader-epoch-checkpoint` file.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct EpochCheckpoint(pub Vec<(LeaderEpoch, Offset)>);
+
+/// The `replication-offset-checkpoint` file: every partition's high watermark.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct HwCheckpoint(pub BTreeMap<TopicPartition, Offset>);
+
+/// The broker-wide high-watermark checkpoint file.
+pub const HW_CHECKPOINT_FILE: &str = "replication-offset-checkpoint";
+
+/// What the sequence check says about an incoming idempotent batch.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum SequenceCheck {
+    Append,
+    /// Already in the log at this base offset: answer with it, do not append.
+    Duplicate {
+        base_offset: Offset,
+    },
+    OutOfOrder,
+    InvalidEpoch,
+}
+
+#[derive(Clone, Debug, Default)]
+struct ProducerStateEntry {
+    epoch: ProducerEpoch,
+    /// (first sequence, last sequence, base offset) of the most recent batches.
+    batches: VecDeque<(Sequence, Sequence, Offset)>,
+}
+
+/// One partition's log on one broker.
+#[derive(Clone, Debug)]
+pub struct PartitionLog {
+    pub tp: TopicPartition,
+    log_file: String,
+    epoch_file: String,
+    batches: Vec<Batch>,
+    log_start_offset: Offset,
+    leo: Offset,
+    hw: Offset,
+    epochs: Vec<(LeaderEpoch, Offset)>,
+    producers: BTreeMap<ProducerId, ProducerStateEntry>,
+    /// Records appended since the last flush.
+    unflushed_messages: u64,
+    last_flush: Time,
+    /// Bumped at each truncation (the invariant checker re-verifies the log then).
+    pub truncations: u64,
+}
+
+impl PartitionLog {
+    /// Opens the log of `tp`, rebuilding it from whatever the disk holds (recovery).
+    pub fn open(tp: TopicPartition, disk: &Disk, hw_checkpoint: Option<Offset>) -> Self {
+        let log_file = format!("{tp}.log");
+        let epoch_file = format!("{tp}.leader-epoch-checkpoint");
+        // Entries are the very `Arc`s appended: recovery shares them, it copies nothing.
+        let batches: Vec<Batch> = disk
+            .entries(&log_file)
+            .iter()
+            .filter_map(|e| e.clone().downcast::<RecordBatch>().ok())
+            .collect();
+        let leo = batches.last().map_or(0, |b| b.next_offset());
+        let mut log = PartitionLog {
+            tp,
+            log_file,
+            epoch_file,
+            batches,
+            log_start_offset: 0,
+            leo,
+            hw: 0,
+            epochs: Vec::new(),
+            producers: BTreeMap::new(),
+            unflushed_messages: 0,
+            last_flush: Time::ZERO,
+            truncations: 0,
+        };
+        log.hw = hw_checkpoint.unwrap_or(0).clamp(log.log_start_offset, leo);
+        log.recover_epochs(disk);
+        log.rebuild_producer_state();
+        log
+    }
+
+    /// Whether the disk holds a log for `tp`.
+    pub fn file_name(tp: &TopicPartition) -> String {
+        format!("{tp}.log")
+    }
+
+    /// The checkpointed epochs that are still consistent with the recovered batches, then
+    /// the epochs of batches written after the last checkpointed entry.
+    fn recover_epochs(&mut self, disk: &Disk) {
+        let saved = disk
+            .last::<EpochCheckpoint>(&self.epoch_file)
+            .map(|c| c.0.clone())
+            .unwrap_or_default();
+        // Like Kafka's `truncateFromEnd(LEO)`: an epoch starting at or past the recovered LEO
+        // describes records that are gone (a leader re-adds its entry when re-elected).
+        self.epochs = saved.into_iter().filter(|&(_, s)| s < self.leo).collect();
+        for b in &self.batches {
+            let latest = self.epochs.last().map_or(LeaderEpoch::NONE, |e| e.0);
+            if b.partition_leader_epoch > latest {
+                self.epochs.push((b.partition_leader_epoch, b.base_offset));
+            }
+        }
+    }
+
+    fn rebuild_producer_state(&mut self) {
+        self.producers.clear();
+        for i in 0..self.batches.len() {
+            let b = self.batches[i].clone();
+            self.update_producer_state(&b);
+        }
+    }
+
+    // ---- reading
+
+    pub fn log_start_offset(&self) -> Offset {
+        self.log_start_offset
+    }
+    pub fn log_end_offset(&self) -> Offset {
+        self.leo
+    }
+    pub fn high_watermark(&self) -> Offset {
+        self.hw
+    }
+    pub fn batches(&self) -> &[Batch] {
+        &self.batches
+    }
+    /// The leader-epoch cache: (epoch, start offset), ascending.
+    pub fn epochs(&self) -> &[(LeaderEpoch, Offset)] {
+        &self.epochs
+    }
+    pub fn latest_epoch(&self) -> LeaderEpoch {
+        self.epochs.last().map_or(LeaderEpoch::NONE, |e| e.0)
+    }
+    /// First offset of `epoch` in this log (for the ISR expansion rule).
+    pub fn epoch_start_offset(&self, epoch: LeaderEpoch) -> Option<Offset> {
+        self.epochs.iter().find(|e| e.0 == epoch).map(|e| e.1)
+    }
+
+    /// Index of the batch holding `offset` (or of the first batch after it).
+    fn index_of(&self, offset: Offset) -> usize {
+        self.batches.partition_point(|b| b.next_offset() <= offset)
+    }
+
+    /// The batch holding `offset`, if any.
+    pub fn batch_at(&self, offset: Offset) -> Option<&Batch> {
+        self.batches
+            .get(self.index_of(offset))
+            .filter(|b| b.base_offset <= offset)
+    }
+
+    /// Batches from `offset` up to (not including) `upto`, at most `max_bytes` (but always
+    /// the first batch, so a large batch cannot block a reader forever). `upto` is the HW
+    /// for consumers and the LEO for followers.
+    pub fn read(&self, offset: Offset, max_bytes: u32, upto: Offset) -> Vec<Batch> {
+        let mut out = Vec::new();
+        let mut bytes = 0usize;
+        for b in &self.batches[self.index_of(offset)..] {
+            if b.next_offset() > upto {
+                break;
+            }
+            let size = b.size_bytes();
+            if !out.is_empty() && bytes + size > max_bytes as usize {
+                break;
+            }
+            bytes += size;
+            out.push(b.clone());
+        }
+        out
+    }
+
+    /// Bytes available from `offset` below `upto` (for `fetch.min.bytes`), capped at `cap`.
+    pub fn bytes_available(&self, offset: Offset, upto: Offset, cap: usize) -> usize {
+        let mut bytes = 0;
+        for b in &self.batches[self.index_of(offset)..] {
+            if b.next_offset() > upto || bytes >= cap {
+                break;
+            }
+            bytes += b.size_bytes();
+        }
+        bytes
+    }
+
+    /// KIP-279: the largest epoch ≤ `requested` this log knows, and where it ends (the start
+    /// of the next epoch, or the LEO for the latest). `(NONE, -1)` when nothing is known.
+    pub fn end_offset_for_epoch(&self, requested: LeaderEpoch) -> (LeaderEpoch, Offset) {
+        if requested == LeaderEpoch::NONE || self.epochs.is_empty() {
+            return (LeaderEpoch::NONE, -1);
+        }
+        if requested == self.latest_epoch() {
+            return (requested, self.leo);
+        }
+        let higher = self.epochs.partition_point(|e| e.0 <= requested);
+        let Some(&(_, next_start)) = self.epochs.get(higher) else {
+            return (LeaderEpoch::NONE, -1);
+        };
+        match higher.checked_sub(1) {
+            Some(floor) => (self.epochs[floor].0, next_start),
+            None => (requested, next_start),
+        }
+    }
+
+    // ---- idempotence
+
+    /// Checks an incoming batch's producer id, epoch and sequence against the cache.
+    pub fn check_sequence(&self, b: &RecordBatch) -> SequenceCheck {
+        if b.producer_id == ProducerId::NONE || b.base_sequence < 0 {
+            return SequenceCheck::Append;
+        }
+        let Some(entry) = self.producers.get(&b.producer_id) else {
+            return SequenceCheck::Append;
+        };
+        if b.producer_epoch < entry.epoch {
+            return SequenceCheck::InvalidEpoch;
+        }
+        if b.producer_epoch > entry.epoch {
+            return if b.base_sequence == 0 {
+                SequenceCheck::Append
+            } else {
+                SequenceCheck::OutOfOrder
+            };
+        }
+        let (first, last) = (b.base_sequence, b.last_sequence());
+        if let Some(&(_, _, base)) = entry
+            .batches
+            .iter()
+            .find(|(f, l, _)| *f == first && *l == last)
+        {
+            return SequenceCheck::Duplicate { base_offset: base };
+        }
+        match entry.batches.back() {
+            Some(&(_, prev_last, _)) if first != prev_last.wrapping_add(1) => {
+                SequenceCheck::OutOfOrder
+            }
+            _ => SequenceCheck::Append,
+        }
+    }
+
+    fn update_producer_state(&mut self, b: &Batch) {
+        if b.producer_id == ProducerId::NONE || b.base_sequence < 0 {
+            return;
+        }
+        let entry = self.producers.entry(b.producer_id).or_default();
+        if b.producer_epoch != entry.epoch {
+            entry.epoch = b.producer_epoch;
+            entry.batches.clear();
+        }
+        entry
+            .batches
+            .push_back((b.base_sequence, b.last_sequence(), b.base_offset));
+        if entry.batches.len() > PRODUCER_BATCHES_RETAINED {
+            entry.batches.pop_front();
+        }
+    }
+
+    // ---- writing
+
+    /// Appends a batch whose offsets are already assigned (by this leader, or by the leader
+    /// a follower copies from). Returns whether a flush policy wants the log flushed now.
+    pub fn append(&mut self, disk: &mut Disk, batch: Batch) {
+        assert_eq!(
+            batch.base_offset, self.leo,
+            "{}: append must continue the log",
+            self.tp
+        );
+        assert!(!batch.is_empty(), "empty batches are never stored");
+        if batch.partition_leader_epoch > self.latest_epoch() {
+            self.assign_epoch(disk, batch.partition_leader_epoch, batch.base_offset);
+        }
+        self.leo = batch.next_offset();
+        self.unflushed_messages += batch.len() as u64;
+        self.update_producer_state(&batch);
+        disk.append_entry(&self.log_file, batch.clone());
+        self.batches.push(batch);
+    }
+
+    /// Records that `epoch` starts at `start` (a new leader does this at election with its
+    /// LEO, KAFKA-7415; a follower when it copies the first batch of an epoch). The
+    /// checkpoint file is rewritten and fsynced, as Kafka does for checkpoint files.
+    pub fn assign_epoch(&mut self, disk: &mut Disk, epoch: LeaderEpoch, start: Offset) {
+        if epoch <= self.latest_epoch() {
+            return;
+        }
+        self.epochs.push((epoch, start));
+        self.write_epoch_checkpoint(disk);
+    }
+
+    fn write_epoch_checkpoint(&self, disk: &mut Disk) {
+        disk.overwrite(&self.epoch_file, EpochCheckpoint(self.epochs.clone()));
+        disk.flush(&self.epoch_file);
+    }
+
+    /// Cuts the log back to `offset` (rounded down to a batch boundary). Returns the number
+    /// of records removed.
+    pub fn truncate_to(&mut self, disk: &mut Disk, offset: Offset) -> u64 {
+        if offset >= self.leo {
+            return 0;
+        }
+        let keep = self.index_of(offset.max(self.log_start_offset));
+        let removed = self.leo - self.batches.get(keep).map_or(self.leo, |b| b.base_offset);
+        self.batches.truncate(keep);
+        disk.truncate(&self.log_file, keep);
+        self.leo = self.batches.last().map_or(0, |b| b.next_offset());
+        self.hw = self.hw.min(self.leo);
+        let before = self.epochs.len();
+        self.epochs.retain(|&(_, s)| s < self.leo);
+        if self.epochs.len() != before {
+            self.write_epoch_checkpoint(disk);
+        }
+        self.truncations += 1;
+        self.rebuild_producer_state();
+        removed as u64
+    }
+
+    /// Sets the high watermark (clamped to the LEO). Returns whether it changed.
+    pub fn set_high_watermark(&mut self, hw: Offset) -> bool {
+        let hw = hw.clamp(self.log_start_offset, self.leo);
+        let changed = hw != self.hw;
+        self.hw = hw;
+        changed
+    }
+
+    /// Flushes the log if `flush.messages` records are unflushed or `flush.ms` has passed
+    /// since the last flush.
+    pub fn maybe_flush(&mut self, disk: &mut Disk, now: Time, messages: u64, ms: Option<u64>) {
+        if self.unflushed_messages == 0 {
+            return;
+        }
+        let by_count = self.unflushed_messages >= messages;
+        let by_time = ms.is_some_and(|ms| now.since(self.last_flush).as_ms() >= ms);
+        if by_count || by_time {
+            self.flush(disk, now);
+        }
+    }
+
+    pub fn flush(&mut self, disk: &mut Disk, now: Time) {
+        disk.flush(&self.log_file);
+        self.unflushed_messages = 0;
+        self.last_flush = now;
+    }
+}
+
+/// A batch with offsets assigned by a leader: a copy of `batch` stamped with `base_offset`
+/// and the leader's epoch (the only payload copy on the produce path).
+pub fn stamp(batch: &RecordBatch, base_offset: Offset, epoch: LeaderEpoch) -> Batch {
+    let mut b = batch.clone();
+    b.base_offset = base_offset;
+    b.partition_leader_epoch = epoch;
+    Arc::new(b)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kafka::Record;
+    use crate::sim::rng;
+
+    fn tp() -> TopicPartition {
+        TopicPartition::new("orders", 0)
+    }
+
+    fn batch(base: Offset, epoch: i32, values: &[u64]) -> Batch {
+        let records = values
+            .iter()
+            .map(|&value| Record {
+                key: None,
+                value,
+                value_bytes: 10,
+                timestamp_us: 0,
+            })
+            .collect();
+        stamp(&RecordBatch::new(records), base, LeaderEpoch(epoch))
+    }
+
+    fn log_with(disk: &mut Disk, spec: &[(i32, &[u64])]) -> PartitionLog {
+        let mut log = PartitionLog::open(tp(), disk, None);
+        for (epoch, values) in spec {
+            let b = batch(log.log_end_offset(), *epoch, values);
+            log.append(disk, b);
+        }
+        log
+    }
+
+    #[test]
+    fn append_read_and_epoch_cache() {
+        // Proves offsets, reads bounded by HW/LEO and bytes, and the epoch cache.
+        let mut disk = Disk::new();
+        let log = log_with(&mut disk, &[(0, &[1, 2]), (0, &[3]), (2, &[4, 5])]);
+        assert_eq!(log.log_end_offset(), 5);
+        assert_eq!(log.epochs(), &[(LeaderEpoch(0), 0), (LeaderEpoch(2), 3)]);
+        assert_eq!(log.read(0, u32::MAX, 3).len(), 2);
+        assert_eq!(log.read(2, u32::MAX, 5).len(), 2);
+        assert_eq!(log.read(0, 1, 5).len(), 1, "always at least one batch");
+        assert_eq!(log.batch_at(4).unwrap().base_offset, 3);
+        assert_eq!(
+            log.end_offset_for_epoch(LeaderEpoch(0)),
+            (LeaderEpoch(0), 3)
+        );
+        assert_eq!(
+            log.end_offset_for_epoch(LeaderEpoch(1)),
+            (LeaderEpoch(0), 3)
+        );
+        assert_eq!(
+            log.end_offset_for_epoch(LeaderEpoch(2)),
+            (LeaderEpoch(2), 5)
+        );
+    }
+
+    #[test]
+    fn truncation_cuts_batches_and_epochs() {
+        // Proves truncation removes whole batches, fixes LEO/HW and the epoch cache.
+        let mut disk = Disk::new();
+        let mut log = log_with(&mut disk, &[(0, &[1, 2]), (1, &[3]), (2, &[4])]);
+        log.set_high_watermark(4);
+        assert_eq!(log.truncate_to(&mut disk, 3), 1);
+        assert_eq!(log.log_end_offset(), 3);
+        assert_eq!(log.high_watermark(), 3);
+        assert_eq!(log.latest_epoch(), LeaderEpoch(1));
+        assert_eq!(
+            log.truncate_to(&mut disk, 1),
+            3,
+            "rounded down to the batch start"
+        );
+        assert_eq!(log.log_end_offset(), 0);
+    }
+
+    #[test]
+    fn recovery_after_power_loss_keeps_flushed_prefix_and_stale_hw() {
+        // Proves recovery rebuilds LEO/epochs from disk and clamps a checkpointed HW.
+        let mut disk = Disk::new();
+        let mut log = log_with(&mut disk, &[(0, &[1])]);
+        log.flush(&mut disk, Time::ZERO);
+        log.append(&mut disk, batch(1, 1, &[2]));
+        disk.power_loss(false, &mut rng::derive(1, 1));
+        let log = PartitionLog::open(tp(), &disk, Some(2));
+        assert_eq!(log.log_end_offset(), 1);
+        assert_eq!(log.high_watermark(), 1);
+        assert_eq!(
+            log.latest_epoch(),
+            LeaderEpoch(0),
+            "epoch 1 started past the LEO"
+        );
+    }
+
+    #[test]
+    fn idempotent_duplicates_and_gaps() {
+        // Proves the five-batch cache: duplicate → original offset, gap → out of order.
+        let mut disk = Disk::new();
+        let mut log = PartitionLog::open(tp(), &disk, None);
+        let mk = |seq: i32, epoch: i16| {
+            let mut b = RecordBatch::new(vec![Record {
+                key: None,
+                value: seq as u64,
+                value_bytes: 1,
+                timestamp_us: 0,
+            }]);
+            b.producer_id = ProducerId(7);
+            b.producer_epoch = epoch;
+            b.base_sequence = seq;
+            b
+        };
+        for seq in 0..3 {
+            let b = mk(seq, 0);
+            assert_eq!(log.check_sequence(&b), SequenceCheck::Append);
+            let stamped = stamp(&b, log.log_end_offset(), LeaderEpoch(0));
+            log.append(&mut disk, stamped);
+        }
+        assert_eq!(
+            log.check_sequence(&mk(1, 0)),
+            SequenceCheck::Duplicate { base_offset: 1 }
+        );
+        assert_eq!(log.check_sequence(&mk(5, 0)), SequenceCheck::OutOfOrder);
+        assert_eq!(log.check_sequence(&mk(3, 0)), SequenceCheck::Append);
+        assert_eq!(log.check_sequence(&mk(0, 1)), SequenceCheck::Append);
+        let mut old = mk(3, 0);
+        old.producer_epoch = -1;
+        assert_eq!(log.check_sequence(&old), SequenceCheck::InvalidEpoch);
+        let reopened = PartitionLog::open(tp(), &disk, None);
+        assert_eq!(
+            reopened.check_sequence(&mk(2, 0)),
+            SequenceCheck::Duplicate { base_offset: 2 }
+        );
+    }
+}

@@ -1,0 +1,161 @@
+//! Turns a parsed scenario into a world ready to run: nodes, links, disks and the fault
+//! schedule. Node names are the ones the scenario format documents (`broker-1`,
+//! `controller`, `client-2`, a producer's name, `billing-1`…), so a fault target written in
+//! the file resolves to the node of that name.
+
+use std::fmt;
+
+use super::model::{self, FaultAction, Latency, Scenario, Target, Transport};
+use crate::sim::{self, Duration, Fault, FaultSpec, LinkModel, Time, TraceMode, World};
+use crate::workload::actor::Actor;
+use crate::workload::ping::{PingClient, PingClientConfig, PingServer};
+
+/// A scenario that parses but cannot be built (a feature not simulated yet).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BuildError(pub String);
+
+impl fmt::Display for BuildError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Builds the world of `scenario` for `seed`.
+pub fn build(scenario: &Scenario, seed: u64, mode: TraceMode) -> Result<World<Actor>, BuildError> {
+    let mut world = World::new(seed, mode);
+    world.set_link_model(link_model(&scenario.network, None));
+    if let Some(every) = scenario.disk.writeback_us {
+        world.set_writeback(Duration::from_us(every));
+    }
+    if let Some(ping) = &scenario.ping {
+        add_ping(&mut world, ping);
+    }
+    if scenario.cluster.is_some() || !scenario.rpcs.is_empty() {
+        return Err(BuildError(
+            "Kafka clusters are not simulated in this build yet".to_string(),
+        ));
+    }
+    apply_links(&mut world, &scenario.network);
+    for f in &scenario.faults {
+        world.schedule_fault(Time(f.at_us), fault_spec(f));
+    }
+    Ok(world)
+}
+
+fn add_ping(world: &mut World<Actor>, ping: &model::Ping) {
+    let mut servers = Vec::new();
+    for i in 1..=ping.servers {
+        let id = world.add_node(
+            &format!("server-{i}"),
+            Actor::PingServer(PingServer::default()),
+            Time::ZERO,
+        );
+        servers.push(id);
+    }
+    for i in 1..=ping.clients {
+        let server = servers[(i as usize - 1) % servers.len()];
+        let cfg = PingClientConfig {
+            server,
+            requests: ping.requests,
+            in_flight: ping.in_flight,
+            payload_bytes: ping.payload_bytes,
+            timeout: ping.timeout_us.map(Duration::from_us),
+            persist: true,
+        };
+        world.add_node(
+            &format!("client-{i}"),
+            Actor::PingClient(PingClient::new(cfg)),
+            Time::ZERO,
+        );
+    }
+}
+
+fn latency(l: &Latency) -> sim::Latency {
+    match *l {
+        Latency::Uniform(r) if r.min_us == r.max_us => sim::Latency::Fixed(Duration(r.min_us)),
+        Latency::Uniform(r) => sim::Latency::Uniform(Duration(r.min_us), Duration(r.max_us)),
+        Latency::LogNormal { median_us, p99_us } => sim::Latency::LongTail {
+            median: Duration(median_us),
+            p99: Duration(p99_us),
+        },
+    }
+}
+
+fn ratio(r: model::Ratio) -> (u32, u32) {
+    let den = r.den.clamp(1, u32::MAX as u64);
+    (r.num.min(den) as u32, den as u32)
+}
+
+fn link_model(net: &model::Network, link: Option<&model::Link>) -> LinkModel {
+    let pick = |o: Option<model::Ratio>, d: model::Ratio| ratio(o.unwrap_or(d));
+    LinkModel {
+        latency: latency(
+            link.and_then(|l| l.latency.as_ref())
+                .unwrap_or(&net.latency),
+        ),
+        transport: match net.transport {
+            Transport::Tcp => sim::Transport::Tcp,
+            Transport::Datagram => sim::Transport::Datagram,
+        },
+        loss: pick(link.and_then(|l| l.loss), net.loss),
+        duplicate: pick(link.and_then(|l| l.duplicate), net.duplicate),
+        reorder: pick(link.and_then(|l| l.reorder), net.reorder),
+    }
+}
+
+fn apply_links(world: &mut World<Actor>, net: &model::Network) {
+    for l in &net.links {
+        if let (Some(a), Some(b)) = (world.find(&l.from), world.find(&l.to)) {
+            world.set_link(a, b, link_model(net, Some(l)));
+        }
+    }
+}
+
+/// The kernel's name for a target: node names as they are, roles as `leader(orders-0)`.
+pub fn target_name(t: &Target) -> String {
+    match t {
+        Target::Node(n) | Target::Consumer(n) => n.clone(),
+        other => super::targets::target_text(other),
+    }
+}
+
+/// The kernel fault for a scenario fault.
+pub fn fault_spec(f: &model::Fault) -> FaultSpec {
+    let t = target_name;
+    let fault = match &f.action {
+        FaultAction::Kill(x) | FaultAction::Crash(x) => Fault::Kill(t(x)),
+        FaultAction::PowerLoss { target, torn } => Fault::PowerLoss {
+            target: t(target),
+            torn: *torn,
+        },
+        FaultAction::Restart(x) => Fault::Restart(t(x)),
+        FaultAction::Pause(x) => Fault::Pause(t(x)),
+        FaultAction::Resume(x) => Fault::Resume(t(x)),
+        FaultAction::Isolate(x) => Fault::Isolate(t(x)),
+        FaultAction::Heal => Fault::Heal,
+        FaultAction::Partition(groups) => {
+            Fault::Partition(groups.iter().map(|g| g.iter().map(t).collect()).collect())
+        }
+        FaultAction::Cut { from, to } => Fault::Cut {
+            from: t(from),
+            to: t(to),
+        },
+        FaultAction::Clog { from, to } => Fault::Clog {
+            from: t(from),
+            to: t(to),
+        },
+        FaultAction::Unclog { from, to } => Fault::Unclog {
+            from: t(from),
+            to: t(to),
+        },
+        FaultAction::Reset { a, b } => Fault::Reset { a: t(a), b: t(b) },
+        FaultAction::Stall(x) => Fault::Signal {
+            target: t(x),
+            signal: "stall".to_string(),
+        },
+    };
+    FaultSpec {
+        fault,
+        revert_after: f.for_us.map(Duration::from_us),
+    }
+}

@@ -1,0 +1,673 @@
+//! The workbench's state and its one `update` function (The Elm Architecture): messages
+//! (keys, mouse, resize, a play tick carrying elapsed real time) go in, the model changes,
+//! and commands that touch the outside world (writing a file) come out for `run.rs` to
+//! perform. Nothing here reads a clock or draws; the views draw from the model.
+
+use ratatui::crossterm::event::{KeyCode, KeyEvent, MouseButton, MouseEvent, MouseEventKind};
+use ratatui::layout::{Position, Rect};
+
+use super::keymap::{self, Action};
+use super::replay::{Replay, ReplayConfig};
+use super::views;
+use crate::model::{MarkerKind, NoteView, Observe, Snapshot};
+use crate::scenario::build::{build, BuildError};
+use crate::scenario::{Fault, FaultAction, Scenario, Target};
+use crate::sim::{NodeId, Time, TraceKind, TraceMode};
+use crate::workload::actor::Actor;
+
+/// The main views.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum View {
+    Cluster,
+    Partitions,
+    Clients,
+    Flow,
+    Log,
+    Charts,
+    Anomalies,
+    Compare,
+}
+
+impl View {
+    pub const ALL: [View; 8] = [
+        View::Cluster,
+        View::Partitions,
+        View::Clients,
+        View::Flow,
+        View::Log,
+        View::Charts,
+        View::Anomalies,
+        View::Compare,
+    ];
+    pub fn title(self) -> &'static str {
+        match self {
+            View::Cluster => "Cluster",
+            View::Partitions => "Partitions",
+            View::Clients => "Clients",
+            View::Flow => "Message flow",
+            View::Log => "Event log",
+            View::Charts => "Charts",
+            View::Anomalies => "Anomalies",
+            View::Compare => "Compare",
+        }
+    }
+}
+
+/// A popup over the screen.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Overlay {
+    None,
+    Help,
+    /// The what-if menu: selected action and target node.
+    WhatIf {
+        item: usize,
+        target: usize,
+    },
+    /// Typing an event-log filter.
+    Filter,
+}
+
+/// The faults the what-if menu offers.
+pub const WHAT_IF: [&str; 7] = [
+    "kill",
+    "power-loss",
+    "pause",
+    "resume",
+    "restart",
+    "isolate",
+    "heal",
+];
+
+/// A message to `update`.
+#[derive(Clone, Debug)]
+pub enum Msg {
+    Key(KeyEvent),
+    Mouse(MouseEvent),
+    Resize(u16, u16),
+    /// Real time elapsed since the last tick, in microseconds (only `run.rs` reads a clock).
+    Tick(u64),
+}
+
+/// What `update` asks the outside world to do.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Cmd {
+    WriteFile { path: String, text: String },
+}
+
+/// One trace line near the cursor, explained.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogLine {
+    pub event: u64,
+    pub time: Time,
+    /// `deliver`, `drop`, `held`, `timer`, `fault`, `start`, `emit`.
+    pub kind: &'static str,
+    /// The nodes involved (the receiver first for messages).
+    pub nodes: Vec<NodeId>,
+    /// For messages: sender, receiver and label.
+    pub msg: Option<(NodeId, NodeId, &'static str)>,
+    pub text: String,
+}
+
+/// One run being shown: its scenario, its replay, and what the views draw of it now.
+pub struct Side {
+    pub label: String,
+    pub scenario: Scenario,
+    pub seed: u64,
+    pub replay: Replay<Actor>,
+    pub snapshot: Snapshot,
+    pub log: Vec<LogLine>,
+}
+
+/// Events of trace shown around the cursor.
+const WINDOW: u64 = 256;
+
+impl Side {
+    /// Builds and replays `scenario` with `seed`.
+    pub fn new(label: &str, scenario: Scenario, seed: u64) -> Result<Side, BuildError> {
+        let world = build(&scenario, seed, TraceMode::HashOnly)?;
+        let cfg = ReplayConfig {
+            end: Time(scenario.duration_us),
+            max_events: scenario.max_events,
+            notes: scenario
+                .notes
+                .iter()
+                .map(|n| NoteView {
+                    at: Time(n.at_us),
+                    text: n.text.clone(),
+                    pause: n.pause,
+                })
+                .collect(),
+            ..ReplayConfig::default()
+        };
+        let replay = Replay::new(world, cfg);
+        let mut side = Side {
+            label: label.to_string(),
+            scenario,
+            seed,
+            replay,
+            snapshot: Snapshot::default(),
+            log: Vec::new(),
+        };
+        side.refresh();
+        Ok(side)
+    }
+
+    /// Recomputes what the views draw after the cursor moved.
+    pub fn refresh(&mut self) {
+        self.snapshot = Actor::snapshot(self.replay.world());
+        let c = self.replay.cursor();
+        let lo = (c.saturating_sub(WINDOW) / WINDOW) * WINDOW + 1;
+        let hi = lo + 3 * WINDOW;
+        let names: Vec<String> = self.replay.names().to_vec();
+        let name = |id: NodeId| {
+            names
+                .get(id.index())
+                .cloned()
+                .unwrap_or_else(|| id.to_string())
+        };
+        let recs = if self.replay.total() == 0 {
+            &[][..]
+        } else {
+            self.replay.records(lo, hi)
+        };
+        self.log = recs
+            .iter()
+            .map(|r| {
+                let text = crate::sim::trace::explain(r, &name, &|e| {
+                    <Actor as crate::sim::Node>::explain(e)
+                });
+                let (kind, nodes, msg) = match &r.kind {
+                    TraceKind::Start { node, .. } => ("start", vec![*node], None),
+                    TraceKind::Deliver { from, to, msg, .. } => {
+                        ("deliver", vec![*to, *from], Some((*from, *to, *msg)))
+                    }
+                    TraceKind::Drop { from, to, msg, .. } => {
+                        ("drop", vec![*to, *from], Some((*from, *to, *msg)))
+                    }
+                    TraceKind::Held { from, to, msg } => {
+                        ("held", vec![*to, *from], Some((*from, *to, *msg)))
+                    }
+                    TraceKind::Timer { node, .. } => ("timer", vec![*node], None),
+                    TraceKind::Fault { nodes, .. } => ("fault", nodes.clone(), None),
+                    TraceKind::Emit { node, .. } => ("emit", vec![*node], None),
+                };
+                LogLine {
+                    event: r.event,
+                    time: r.time,
+                    kind,
+                    nodes,
+                    msg,
+                    text,
+                }
+            })
+            .collect();
+    }
+
+    pub fn now(&self) -> Time {
+        self.replay.world().now()
+    }
+}
+
+/// The whole state of the workbench.
+pub struct Model {
+    /// One run, or two in compare mode (A then B).
+    pub sides: Vec<Side>,
+    pub view: View,
+    /// Which pane has the focus when two are shown (0 = view, 1 = event log).
+    pub focus: usize,
+    pub overlay: Overlay,
+    pub playing: bool,
+    /// Simulated microseconds per real second.
+    pub speed_us: u64,
+    carry_us: u128,
+    /// Selected row in the focused view (nodes, anomalies, log lines).
+    pub selected: usize,
+    pub filter: String,
+    pub status: String,
+    pub size: (u16, u16),
+    pub quit: bool,
+    /// The fault injected by what-if, if any (what `w` writes).
+    pub forked: Option<String>,
+}
+
+/// Speeds offered by `+`/`-`: simulated time per real second.
+const SPEEDS: [u64; 16] = [
+    100, 1_000, 2_000, 5_000, 10_000, 20_000, 50_000, 100_000, 200_000, 500_000, 1_000_000,
+    2_000_000, 5_000_000, 10_000_000, 30_000_000, 60_000_000,
+];
+
+impl Model {
+    /// A model showing `sides` (one run, or two to compare).
+    pub fn new(sides: Vec<Side>) -> Model {
+        assert!(!sides.is_empty(), "a model shows at least one run");
+        let end = sides[0].replay.end_time().as_us();
+        let speed_us = SPEEDS
+            .iter()
+            .copied()
+            .rfind(|s| *s <= (end / 30).max(SPEEDS[0]))
+            .unwrap_or(SPEEDS[0]);
+        let view = if sides.len() > 1 {
+            View::Compare
+        } else {
+            View::Cluster
+        };
+        Model {
+            sides,
+            view,
+            focus: 0,
+            overlay: Overlay::None,
+            playing: false,
+            speed_us,
+            carry_us: 0,
+            selected: 0,
+            filter: String::new(),
+            status: "Press ? for help, Space to play, → to step, ] for the next marker".to_string(),
+            size: (80, 24),
+            quit: false,
+            forked: None,
+        }
+    }
+
+    /// The primary run.
+    pub fn main(&self) -> &Side {
+        &self.sides[0]
+    }
+
+    /// Log lines that pass the filter (all when the filter is empty).
+    pub fn filtered_log(&self, side: usize) -> Vec<&LogLine> {
+        let s = &self.sides[side.min(self.sides.len() - 1)];
+        let f = self.filter.to_lowercase();
+        s.log
+            .iter()
+            .filter(|l| {
+                f.is_empty()
+                    || l.kind.contains(&f)
+                    || l.text.to_lowercase().contains(&f)
+                    || l.nodes
+                        .iter()
+                        .any(|n| s.replay.name(*n).to_lowercase().contains(&f))
+            })
+            .collect()
+    }
+
+    /// The note on screen: the latest note at or before the cursor, for a while after it.
+    pub fn active_note(&self) -> Option<&crate::scenario::Note> {
+        let side = self.main();
+        let now = side.now().as_us();
+        let linger = (side.replay.end_time().as_us() / 20).max(2_000_000);
+        let cursor = side.replay.cursor();
+        let marked: Vec<u64> = side
+            .replay
+            .markers()
+            .iter()
+            .filter(|m| m.kind == MarkerKind::Note && m.event <= cursor && cursor > 0)
+            .map(|m| m.time.as_us())
+            .collect();
+        side.scenario
+            .notes
+            .iter()
+            .filter(|n| marked.contains(&n.at_us) && now.saturating_sub(n.at_us) <= linger)
+            .max_by_key(|n| n.at_us)
+    }
+
+    fn after_move(&mut self) {
+        if self.sides.len() > 1 {
+            let t = self.sides[0].now();
+            for s in self.sides.iter_mut().skip(1) {
+                s.replay.seek_time(t);
+            }
+        }
+        for s in &mut self.sides {
+            s.refresh();
+        }
+    }
+
+    fn seek(&mut self, event: u64) {
+        self.sides[0].replay.seek(event);
+        self.after_move();
+    }
+
+    fn seek_time(&mut self, t: Time) {
+        self.sides[0].replay.seek_time(t);
+        self.after_move();
+    }
+
+    fn jump(&mut self, kind: Option<MarkerKind>, forward: bool) {
+        let r = &mut self.sides[0].replay;
+        let found = if forward {
+            r.seek_next_marker(kind)
+        } else {
+            r.seek_prev_marker(kind)
+        };
+        let what = kind.map_or("marker", |k| k.as_str());
+        self.status = if found {
+            let c = r.cursor();
+            r.markers()
+                .iter()
+                .find(|m| m.event == c && kind.is_none_or(|k| m.kind == k))
+                .map_or_else(String::new, |m| format!("{}: {}", m.kind.as_str(), m.label))
+        } else {
+            format!("no {what} {}", if forward { "ahead" } else { "before" })
+        };
+        self.after_move();
+    }
+}
+
+/// Applies one message to the model.
+pub fn update(m: &mut Model, msg: Msg) -> Vec<Cmd> {
+    match msg {
+        Msg::Resize(w, h) => {
+            m.size = (w, h);
+            Vec::new()
+        }
+        Msg::Tick(real_us) => {
+            tick(m, real_us);
+            Vec::new()
+        }
+        Msg::Mouse(ev) => {
+            mouse(m, ev);
+            Vec::new()
+        }
+        Msg::Key(ev) => key(m, ev),
+    }
+}
+
+fn tick(m: &mut Model, real_us: u64) {
+    if !m.playing {
+        return;
+    }
+    m.carry_us += m.speed_us as u128 * real_us as u128;
+    let advance = (m.carry_us / 1_000_000) as u64;
+    m.carry_us %= 1_000_000;
+    let side = &m.sides[0];
+    let now = side.now();
+    let target = Time(now.as_us().saturating_add(advance));
+    let pause_note = side
+        .replay
+        .markers()
+        .iter()
+        .find(|mk| {
+            mk.kind == MarkerKind::Note
+                && mk.event > side.replay.cursor()
+                && mk.time <= target
+                && side
+                    .scenario
+                    .notes
+                    .iter()
+                    .any(|n| n.pause && n.at_us == mk.time.as_us())
+        })
+        .map(|mk| mk.event);
+    if let Some(e) = pause_note {
+        m.seek(e);
+        m.playing = false;
+        m.status = "paused for a note: read it, then Space to go on".to_string();
+        return;
+    }
+    m.seek_time(target);
+    if m.sides[0].replay.cursor() >= m.sides[0].replay.total() {
+        m.playing = false;
+        m.status = "end of the run".to_string();
+    }
+}
+
+fn mouse(m: &mut Model, ev: MouseEvent) {
+    let areas = views::areas(Rect::new(0, 0, m.size.0, m.size.1), m);
+    let pos = Position::new(ev.column, ev.row);
+    match ev.kind {
+        MouseEventKind::Down(MouseButton::Left) if areas.timeline_bar.contains(pos) => {
+            let bar = areas.timeline_bar;
+            let frac = (ev.column - bar.x) as u64;
+            let width = (bar.width.max(2) - 1) as u64;
+            let end = m.sides[0].replay.end_time().as_us();
+            m.seek_time(Time(end * frac / width));
+        }
+        MouseEventKind::ScrollUp => {
+            let c = m.sides[0].replay.cursor();
+            m.seek(c.saturating_sub(1));
+        }
+        MouseEventKind::ScrollDown => {
+            let c = m.sides[0].replay.cursor();
+            m.seek(c + 1);
+        }
+        _ => {}
+    }
+}
+
+fn key(m: &mut Model, ev: KeyEvent) -> Vec<Cmd> {
+    match m.overlay.clone() {
+        Overlay::Filter => {
+            filter_key(m, ev);
+            return Vec::new();
+        }
+        Overlay::WhatIf { item, target } => {
+            what_if_key(m, ev, item, target);
+            return Vec::new();
+        }
+        Overlay::Help => {
+            if matches!(keymap::action_for(&ev), Some(Action::Quit)) {
+                m.quit = true;
+            } else {
+                m.overlay = Overlay::None;
+            }
+            return Vec::new();
+        }
+        Overlay::None => {}
+    }
+    match keymap::action_for(&ev) {
+        Some(a) => act(m, a),
+        None => Vec::new(),
+    }
+}
+
+fn filter_key(m: &mut Model, ev: KeyEvent) {
+    match ev.code {
+        KeyCode::Enter => m.overlay = Overlay::None,
+        KeyCode::Esc => {
+            m.filter.clear();
+            m.overlay = Overlay::None;
+        }
+        KeyCode::Backspace => {
+            m.filter.pop();
+        }
+        KeyCode::Char(c) if m.filter.len() < 40 => m.filter.push(c),
+        _ => {}
+    }
+}
+
+fn what_if_key(m: &mut Model, ev: KeyEvent, item: usize, target: usize) {
+    let nodes = m.sides[0].snapshot.nodes.len().max(1);
+    let next = match ev.code {
+        KeyCode::Esc | KeyCode::Char('q') => None,
+        KeyCode::Up | KeyCode::Char('k') => Some((item.saturating_sub(1), target)),
+        KeyCode::Down | KeyCode::Char('j') => Some(((item + 1).min(WHAT_IF.len() - 1), target)),
+        KeyCode::Left | KeyCode::Char('h') => Some((item, target.saturating_sub(1))),
+        KeyCode::Right | KeyCode::Char('l') => Some((item, (target + 1).min(nodes - 1))),
+        KeyCode::Enter => {
+            fork(m, item, target);
+            None
+        }
+        _ => Some((item, target)),
+    };
+    m.overlay = match next {
+        Some((item, target)) => Overlay::WhatIf { item, target },
+        None => Overlay::None,
+    };
+}
+
+/// Replays the main run with one more fault, just after the cursor.
+fn fork(m: &mut Model, item: usize, target: usize) {
+    let side = &m.sides[0];
+    let Some(node) = side.snapshot.nodes.get(target) else {
+        return;
+    };
+    let name = node.name.clone();
+    let t = Target::Node(name.clone());
+    let action = match WHAT_IF[item.min(WHAT_IF.len() - 1)] {
+        "kill" => FaultAction::Kill(t),
+        "power-loss" => FaultAction::PowerLoss {
+            target: t,
+            torn: false,
+        },
+        "pause" => FaultAction::Pause(t),
+        "resume" => FaultAction::Resume(t),
+        "restart" => FaultAction::Restart(t),
+        "isolate" => FaultAction::Isolate(t),
+        _ => FaultAction::Heal,
+    };
+    // One microsecond after the cursor: every event up to the cursor stays as it was.
+    let at_us = side.now().as_us() + 1;
+    let mut scenario = side.scenario.clone();
+    scenario.faults.push(Fault {
+        at_us,
+        action,
+        for_us: None,
+    });
+    scenario.faults.sort_by_key(|f| f.at_us);
+    let label = format!(
+        "{} at {}",
+        WHAT_IF[item.min(WHAT_IF.len() - 1)],
+        Time(at_us)
+    );
+    let cursor = side.replay.cursor();
+    let seed = side.seed;
+    match Side::new(&format!("what-if: {label}"), scenario, seed) {
+        Ok(mut s) => {
+            s.replay.seek(cursor);
+            s.refresh();
+            m.sides[0] = s;
+            m.after_move();
+            m.status = format!("forked: {label} on {name}; w writes it as a scenario");
+            m.forked = Some(label);
+        }
+        Err(e) => m.status = format!("cannot fork: {e}"),
+    }
+}
+
+fn act(m: &mut Model, a: Action) -> Vec<Cmd> {
+    let c = m.sides[0].replay.cursor();
+    let total = m.sides[0].replay.total();
+    match a {
+        Action::Quit => m.quit = true,
+        Action::Help => m.overlay = Overlay::Help,
+        Action::Close => {
+            m.overlay = Overlay::None;
+            m.filter.clear();
+        }
+        Action::PlayPause => {
+            if !m.playing && c >= total {
+                m.seek(0);
+            }
+            m.playing = !m.playing;
+        }
+        Action::Faster => speed(m, 1),
+        Action::Slower => speed(m, -1),
+        Action::StepForward => m.seek(c + 1),
+        Action::StepBack => m.seek(c.saturating_sub(1)),
+        Action::JumpForward | Action::JumpBack => {
+            let end = m.sides[0].replay.end_time().as_us();
+            let now = m.sides[0].now().as_us();
+            let d = (end / 50).max(1);
+            let t = if a == Action::JumpForward {
+                now.saturating_add(d)
+            } else {
+                now.saturating_sub(d)
+            };
+            m.seek_time(Time(t));
+        }
+        Action::Start => m.seek(0),
+        Action::End => m.seek(total),
+        Action::NextMarker => m.jump(None, true),
+        Action::PrevMarker => m.jump(None, false),
+        Action::NextFault => m.jump(Some(MarkerKind::Fault), true),
+        Action::PrevFault => m.jump(Some(MarkerKind::Fault), false),
+        Action::NextLeader => m.jump(Some(MarkerKind::LeaderChange), true),
+        Action::PrevLeader => m.jump(Some(MarkerKind::LeaderChange), false),
+        Action::NextNote => m.jump(Some(MarkerKind::Note), true),
+        Action::PrevNote => m.jump(Some(MarkerKind::Note), false),
+        Action::NextAnomaly => m.jump(Some(MarkerKind::Anomaly), true),
+        Action::PrevAnomaly => m.jump(Some(MarkerKind::Anomaly), false),
+        Action::NextPane => m.focus = 1 - m.focus.min(1),
+        Action::Up => m.selected = m.selected.saturating_sub(1),
+        Action::Down => m.selected = m.selected.saturating_add(1).min(10_000),
+        Action::Enter => enter(m),
+        Action::Filter => m.overlay = Overlay::Filter,
+        Action::WhatIf => {
+            let target = m
+                .selected
+                .min(m.sides[0].snapshot.nodes.len().saturating_sub(1));
+            m.overlay = Overlay::WhatIf { item: 0, target };
+        }
+        Action::Write => return write(m),
+        Action::Show(v) => {
+            m.view = v;
+            m.selected = 0;
+            m.focus = 0;
+        }
+    }
+    Vec::new()
+}
+
+fn speed(m: &mut Model, dir: i32) {
+    let i = SPEEDS.iter().position(|s| *s >= m.speed_us).unwrap_or(0);
+    let j = if dir > 0 {
+        (i + 1).min(SPEEDS.len() - 1)
+    } else {
+        i.saturating_sub(1)
+    };
+    m.speed_us = SPEEDS[j];
+    m.status = format!("speed: {} of simulated time per second", Time(m.speed_us));
+}
+
+/// Enter: in the anomalies view jump to the finding, in the event log to the line.
+fn enter(m: &mut Model) {
+    let log_focused = m.view == View::Log || (m.focus == 1 && views::two_panes(m));
+    if m.view == View::Anomalies && !log_focused {
+        let target = m.sides[0]
+            .replay
+            .anomalies()
+            .get(m.selected)
+            .map(|a| a.event);
+        if let Some(e) = target {
+            m.seek(e);
+        }
+    } else if log_focused {
+        let target = m.filtered_log(0).get(m.selected).map(|l| l.event);
+        if let Some(e) = target {
+            m.seek(e);
+        }
+    }
+}
+
+fn write(m: &mut Model) -> Vec<Cmd> {
+    let side = &m.sides[0];
+    if m.forked.is_none() {
+        m.status = "nothing to write: inject a fault first with x".to_string();
+        return Vec::new();
+    }
+    let slug: String = side
+        .scenario
+        .name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect();
+    let slug = slug
+        .split('-')
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join("-");
+    let path = format!("{slug}-whatif-{}.toml", side.now().as_us());
+    let mut scenario = side.scenario.clone();
+    scenario.seed = side.seed;
+    scenario.name = format!("{} (what-if)", scenario.name);
+    m.status = format!("wrote {path}");
+    vec![Cmd::WriteFile {
+        path,
+        text: scenario.to_toml(),
+    }]
+}

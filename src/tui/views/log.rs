@@ -1,0 +1,58 @@
+//! Event log: the trace around the cursor, each event with its plain-language explanation.
+//! `/` filters by node name or kind (`drop`, `fault`, `server-1`…).
+
+use ratatui::layout::Rect;
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use ratatui::widgets::Paragraph;
+use ratatui::Frame;
+
+use super::{bad, cursor, dim, fit, warn};
+use crate::tui::app::Model;
+
+pub fn render(f: &mut Frame, area: Rect, m: &Model, side: usize, sel: Option<usize>) {
+    let s = &m.sides[side];
+    let lines_all = m.filtered_log(side);
+    let rows = area.height as usize;
+    let w = area.width as usize;
+    let c = s.replay.cursor();
+    let at = lines_all
+        .iter()
+        .position(|l| l.event >= c)
+        .unwrap_or(lines_all.len());
+    // With a selection, the selected line is kept on screen; otherwise the cursor is centred.
+    let focus = sel
+        .filter(|x| *x > 0)
+        .map_or(at, |x| x.min(lines_all.len().saturating_sub(1)));
+    let start = focus
+        .saturating_sub(rows / 2)
+        .min(lines_all.len().saturating_sub(rows));
+    let mut out = Vec::new();
+    for (i, l) in lines_all.iter().enumerate().skip(start).take(rows) {
+        let st = match l.kind {
+            "fault" | "drop" => bad(),
+            "held" | "timer" => warn(),
+            _ => Style::default(),
+        };
+        let mut line = Line::from(vec![
+            Span::styled(
+                format!("{:>7} {:>9} ", l.event, fit(&l.time.to_string(), 9)),
+                dim(),
+            ),
+            Span::styled(fit(&l.text, w.saturating_sub(18)), st),
+        ]);
+        if l.event == c || sel.is_some_and(|x| x > 0 && x == i) {
+            line = line.style(cursor());
+        }
+        out.push(line);
+    }
+    if out.is_empty() {
+        let msg = if m.filter.is_empty() {
+            "no events near the cursor"
+        } else {
+            "no event matches the filter here"
+        };
+        out.push(Line::styled(msg, dim()));
+    }
+    f.render_widget(Paragraph::new(out), area);
+}

@@ -1,0 +1,301 @@
+//! Building a Kafka cluster in a world, and running it under the replication invariant
+//! checker. `build_cluster` adds a node named `controller` and nodes `broker-1`..`broker-N`
+//! (broker ids 1..N); the scenario layer calls it with what a scenario file describes.
+
+use crate::kafka::broker::Broker;
+use crate::kafka::config::BrokerConfig;
+use crate::kafka::controller::{Controller, TopicSpec};
+use crate::kafka::invariants::{BrokerView, InvariantChecker, Violation};
+use crate::kafka::scripted_client::{ScriptedProducer, ScriptedProducerConfig, SendSchedule};
+use crate::kafka::{Acks, BrokerId, Offset, TopicPartition};
+use crate::sim::{
+    trace, Duration, LinkModel, Node, NodeId, Status, Time, TraceKind, TraceMode, World,
+};
+
+use super::actor::{Actor, ActorEvent};
+use super::history::HistoryOp;
+
+/// What cluster to build.
+#[derive(Clone, Debug, Default)]
+pub struct ClusterSpec {
+    pub brokers: u32,
+    pub broker_config: BrokerConfig,
+    pub topics: Vec<TopicSpec>,
+    /// Model of every link (latency, transport).
+    pub link: LinkModel,
+    /// The OS's periodic writeback of dirty pages (None: never, only explicit flushes).
+    pub writeback: Option<Duration>,
+}
+
+/// Node ids of the cluster.
+#[derive(Clone, Debug)]
+pub struct ClusterIds {
+    pub controller: NodeId,
+    /// `brokers[i]` is broker id i+1.
+    pub brokers: Vec<NodeId>,
+}
+
+/// Adds the controller and the brokers to `world`, all starting at time 0.
+pub fn build_cluster(world: &mut World<Actor>, spec: &ClusterSpec) -> ClusterIds {
+    world.set_link_model(spec.link.clone());
+    if let Some(every) = spec.writeback {
+        world.set_writeback(every);
+    }
+    let ids: Vec<BrokerId> = (1..=spec.brokers).map(BrokerId).collect();
+    let controller = Controller::new(spec.broker_config.clone(), ids.clone(), spec.topics.clone());
+    let controller = world.add_node(
+        "controller",
+        Actor::Controller(Box::new(controller)),
+        Time::ZERO,
+    );
+    let brokers = ids
+        .iter()
+        .map(|&id| {
+            let b = Broker::new(id, controller, spec.broker_config.clone());
+            world.add_node(
+                &format!("broker-{}", id.0),
+                Actor::Broker(Box::new(b)),
+                Time::ZERO,
+            )
+        })
+        .collect();
+    ClusterIds {
+        controller,
+        brokers,
+    }
+}
+
+/// A topic spec with default topic config.
+pub fn topic(name: &str, partitions: u32, replication_factor: u32) -> TopicSpec {
+    TopicSpec {
+        name: name.to_string(),
+        partitions,
+        replication_factor,
+        config: Default::default(),
+    }
+}
+
+// ------------------------------------------------------------ reading the world
+
+/// The broker at `node`, if the node is a broker and its process is not down.
+pub fn broker(world: &World<Actor>, node: NodeId) -> Option<&Broker> {
+    (world.status(node) != Status::Down)
+        .then(|| world.node(node).as_broker())
+        .flatten()
+}
+
+pub fn controller(world: &World<Actor>) -> Option<&Controller> {
+    world.node(world.find("controller")?).as_controller()
+}
+
+/// The node leading `tp` in the controller's view.
+pub fn leader_node(world: &World<Actor>, tp: &TopicPartition) -> Option<NodeId> {
+    let c = controller(world)?;
+    c.image.node_of(c.image.partitions.get(tp)?.leader?)
+}
+
+/// Record values of `tp` on the broker at `node` (its whole log, up to the LEO).
+pub fn log_values(world: &World<Actor>, node: NodeId, tp: &TopicPartition) -> Vec<u64> {
+    let Some(b) = world.node(node).as_broker() else {
+        return Vec::new();
+    };
+    b.partitions.get(tp).map_or_else(Vec::new, |p| {
+        p.log
+            .batches()
+            .iter()
+            .flat_map(|b| b.records.iter().map(|r| r.value))
+            .collect()
+    })
+}
+
+/// The values of `tp` below the current leader's high watermark (what consumers can read).
+pub fn committed_values(world: &World<Actor>, tp: &TopicPartition) -> Option<Vec<u64>> {
+    let node = leader_node(world, tp)?;
+    let p = broker(world, node)?.partitions.get(tp)?;
+    let hw = p.log.high_watermark();
+    Some(
+        p.log
+            .read(0, u32::MAX, hw)
+            .iter()
+            .flat_map(|b| b.records.iter().map(|r| r.value))
+            .collect(),
+    )
+}
+
+/// The client history, in order.
+pub fn history(world: &World<Actor>) -> Vec<HistoryOp> {
+    world
+        .kept()
+        .iter()
+        .filter_map(|r| match &r.kind {
+            TraceKind::Emit {
+                event: ActorEvent::History(op),
+                ..
+            } => Some(op.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Values acknowledged with a real offset (acks ≥ 1), with that offset.
+pub fn acked_values(world: &World<Actor>) -> Vec<(u64, Offset)> {
+    history(world)
+        .into_iter()
+        .filter_map(|op| match op {
+            HistoryOp::SendOk { value, offset, .. } if offset >= 0 => Some((value, offset)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Acknowledged values missing from `tp`'s current leader log (all of them if offline).
+pub fn lost_acked(world: &World<Actor>, tp: &TopicPartition) -> Vec<u64> {
+    let present = leader_node(world, tp)
+        .map(|n| log_values(world, n, tp))
+        .unwrap_or_default();
+    acked_values(world)
+        .into_iter()
+        .map(|(v, _)| v)
+        .filter(|v| !present.contains(v))
+        .collect()
+}
+
+/// Semantic Kafka events emitted so far (needs a `Full` trace).
+pub fn kafka_events(world: &World<Actor>) -> Vec<(Time, NodeId, crate::kafka::KafkaEvent)> {
+    world
+        .trace()
+        .records()
+        .iter()
+        .filter_map(|r| match &r.kind {
+            TraceKind::Emit {
+                node,
+                event: ActorEvent::Kafka(e),
+            } => Some((r.time, *node, e.clone())),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Adds a scripted producer node named `name`.
+pub fn add_scripted_producer(
+    world: &mut World<Actor>,
+    name: &str,
+    config: ScriptedProducerConfig,
+) -> NodeId {
+    world.add_node(
+        name,
+        Actor::ScriptedProducer(Box::new(ScriptedProducer::new(config))),
+        Time::ZERO,
+    )
+}
+
+// ------------------------------------------------------------ checked runs
+
+/// Runs a world with the invariant checker after every event.
+#[derive(Default)]
+pub struct CheckedRun {
+    pub checker: InvariantChecker,
+}
+
+impl CheckedRun {
+    /// Steps until `until`, checking after each event.
+    pub fn run(&mut self, world: &mut World<Actor>, until: Time) -> Result<(), Violation> {
+        while world.step_until(until) {
+            self.check(world)?;
+        }
+        world.run_until(until, u64::MAX);
+        Ok(())
+    }
+
+    pub fn check(&mut self, world: &World<Actor>) -> Result<(), Violation> {
+        let views: Vec<BrokerView<'_>> = world
+            .node_ids()
+            .filter_map(|n| {
+                broker(world, n).map(|broker| BrokerView {
+                    broker,
+                    incarnation: world.incarnation(n),
+                })
+            })
+            .collect();
+        let ctrl = world
+            .find("controller")
+            .filter(|&n| world.status(n) != Status::Down)
+            .and_then(|n| world.node(n).as_controller());
+        self.checker
+            .check(&views, ctrl)
+            .map_err(|(invariant, message)| violation(world, invariant, message))
+    }
+}
+
+/// Runs `world` until `until` with the invariant checker after every event. On a violation
+/// the report names the seed, the event number and the last 20 trace lines.
+pub fn run_checked(world: &mut World<Actor>, until: Time) -> Result<(), Violation> {
+    CheckedRun::default().run(world, until)
+}
+
+fn violation(world: &World<Actor>, invariant: &'static str, message: String) -> Violation {
+    let records = world.trace().records();
+    let tail = &records[records.len().saturating_sub(20)..];
+    let name = |n: NodeId| world.name(n).to_string();
+    let trace_tail = tail
+        .iter()
+        .map(|r| {
+            format!(
+                "#{} {} {}",
+                r.event,
+                r.time,
+                trace::explain(r, &name, &|e| Actor::explain(e))
+            )
+        })
+        .collect();
+    Violation {
+        invariant,
+        message,
+        seed: world.seed(),
+        event: world.events(),
+        trace_tail,
+    }
+}
+
+// ------------------------------------------------------------ benchmark
+
+/// The replication benchmark: 3 brokers, one partition with RF=3, acks=all; `records`
+/// records produced to the leader (100 per batch, up to 5 requests in flight) and
+/// replicated. Returns (kernel events, simulated time, to the next whole second after the
+/// last acknowledgement). Panics if the workload stalls.
+pub fn replication_benchmark(records: u64) -> (u64, Time) {
+    let mut world: World<Actor> = World::new(1, TraceMode::Off);
+    let spec = ClusterSpec {
+        brokers: 3,
+        topics: vec![topic("bench", 1, 3)],
+        ..Default::default()
+    };
+    let ids = build_cluster(&mut world, &spec);
+    let tp = TopicPartition::new("bench", 0);
+    let per_batch = 100u32;
+    let batches = records.div_ceil(per_batch as u64);
+    let schedule = SendSchedule::Rate {
+        start: Time(1_000_000),
+        every: Duration::from_us(1),
+        count: batches,
+    };
+    let mut cfg = ScriptedProducerConfig::new(tp, Acks::All, ids.brokers.clone(), schedule);
+    cfg.records_per_batch = per_batch;
+    cfg.max_in_flight = 5;
+    cfg.record_history = false;
+    let p = add_scripted_producer(&mut world, "producer-1", cfg);
+    let mut limit = Time(2_000_000);
+    loop {
+        world.run_until(limit, u64::MAX);
+        let acked = world.node(p).as_scripted_producer().map_or(0, |p| p.acked);
+        if acked >= batches {
+            break;
+        }
+        assert!(
+            limit < Time(batches * 1_000_000 + 60_000_000),
+            "benchmark stalled at {acked}/{batches} batches"
+        );
+        limit += Duration::from_secs(1);
+    }
+    (world.events(), world.now())
+}

@@ -1,0 +1,450 @@
+//! The terminal workbench: model tests (keys in, state out), screens drawn into ratatui's
+//! `TestBackend` at fixed sizes and seeds, and seek correctness of the replay controller.
+
+use kafkasim::model::MarkerKind;
+use kafkasim::scenario::parse;
+use kafkasim::sim::TraceMode;
+use kafkasim::tui::app::{update, Cmd, Model, Msg, Overlay, Side, View};
+use kafkasim::tui::replay::{Replay, ReplayConfig};
+use kafkasim::tui::{self, views, TuiArgs};
+use ratatui::backend::TestBackend;
+use ratatui::crossterm::event::{
+    KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
+};
+use ratatui::Terminal;
+
+fn faults_model() -> Model {
+    tui::model(TuiArgs {
+        scenario: tui::default_scenario(),
+        seed: None,
+        compare: None,
+    })
+    .expect("default scenario builds")
+}
+
+fn key(m: &mut Model, code: KeyCode) -> Vec<Cmd> {
+    update(m, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)))
+}
+
+fn ch(m: &mut Model, c: char) -> Vec<Cmd> {
+    key(m, KeyCode::Char(c))
+}
+
+/// The screen as text lines.
+fn screen(m: &mut Model, w: u16, h: u16) -> String {
+    update(m, Msg::Resize(w, h));
+    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
+    t.draw(|f| views::render(f, m)).unwrap();
+    let buf = t.backend().buffer().clone();
+    let mut out = String::new();
+    for y in 0..h {
+        for x in 0..w {
+            out.push_str(buf[(x, y)].symbol());
+        }
+        out.push('\n');
+    }
+    out
+}
+
+fn text_has(screen: &str, needle: &str) -> bool {
+    screen.contains(needle)
+}
+
+#[test]
+fn space_plays_and_ticks_advance_the_clock() {
+    // Proves Space toggles play and a tick moves simulated time by speed × real time.
+    let mut m = faults_model();
+    assert!(!m.playing);
+    ch(&mut m, ' ');
+    assert!(m.playing);
+    let speed = m.speed_us;
+    update(&mut m, Msg::Tick(1_000_000));
+    let now = m.main().now().as_us();
+    assert!(now > 0 && now <= speed, "now {now} speed {speed}");
+    ch(&mut m, ' ');
+    assert!(!m.playing);
+    update(&mut m, Msg::Tick(1_000_000));
+    assert_eq!(m.main().now().as_us(), now, "paused: ticks change nothing");
+}
+
+#[test]
+fn speed_keys_change_speed() {
+    // Proves + and - step through the speed ladder.
+    let mut m = faults_model();
+    let s0 = m.speed_us;
+    ch(&mut m, '+');
+    assert!(m.speed_us > s0);
+    ch(&mut m, '-');
+    ch(&mut m, '-');
+    assert!(m.speed_us < s0);
+}
+
+#[test]
+fn stepping_and_markers_move_the_cursor() {
+    // Proves arrows step one event, ] jumps to the first marker, g/G go to start/end.
+    let mut m = faults_model();
+    key(&mut m, KeyCode::Right);
+    key(&mut m, KeyCode::Right);
+    assert_eq!(m.main().replay.cursor(), 2);
+    ch(&mut m, 'h');
+    assert_eq!(m.main().replay.cursor(), 1);
+    ch(&mut m, 'f');
+    let first_fault = m
+        .main()
+        .replay
+        .markers()
+        .iter()
+        .find(|mk| mk.kind == MarkerKind::Fault)
+        .unwrap()
+        .event;
+    assert_eq!(m.main().replay.cursor(), first_fault);
+    assert!(m.status.contains("pause server-1"), "{}", m.status);
+    ch(&mut m, ']');
+    assert!(m.main().replay.cursor() > first_fault);
+    ch(&mut m, '[');
+    assert_eq!(m.main().replay.cursor(), first_fault);
+    ch(&mut m, 'G');
+    assert_eq!(m.main().replay.cursor(), m.main().replay.total());
+    ch(&mut m, 'g');
+    assert_eq!(m.main().replay.cursor(), 0);
+}
+
+#[test]
+fn views_help_filter_and_quit() {
+    // Proves digits pick views, ? opens help that any key closes, / edits a filter, q quits.
+    let mut m = faults_model();
+    ch(&mut m, '5');
+    assert_eq!(m.view, View::Log);
+    ch(&mut m, '?');
+    assert_eq!(m.overlay, Overlay::Help);
+    ch(&mut m, 'j');
+    assert_eq!(m.overlay, Overlay::None);
+    ch(&mut m, '/');
+    for c in "drop".chars() {
+        ch(&mut m, c);
+    }
+    key(&mut m, KeyCode::Enter);
+    assert_eq!(m.filter, "drop");
+    assert!(m
+        .filtered_log(0)
+        .iter()
+        .all(|l| l.kind == "drop" || l.text.to_lowercase().contains("drop")));
+    key(&mut m, KeyCode::Esc);
+    assert!(m.filter.is_empty());
+    assert!(!m.quit);
+    update(
+        &mut m,
+        Msg::Key(KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL)),
+    );
+    assert!(m.quit);
+}
+
+#[test]
+fn a_pausing_note_stops_playback() {
+    // Proves playback stops at a note that asks to pause.
+    let text =
+        tui::DEFAULT_SCENARIO.replace("at = \"2s\"\ntext", "at = \"2s\"\npause = true\ntext");
+    assert_ne!(text, tui::DEFAULT_SCENARIO);
+    let sc = parse(&text, "note.toml").unwrap();
+    let mut m = tui::model(TuiArgs {
+        scenario: sc,
+        seed: None,
+        compare: None,
+    })
+    .unwrap();
+    ch(&mut m, ' ');
+    for _ in 0..100 {
+        update(&mut m, Msg::Tick(1_000_000));
+    }
+    assert!(!m.playing);
+    let now = m.main().now().as_us();
+    assert!((2_000_000..2_100_000).contains(&now), "stopped at {now}");
+    assert!(m.active_note().is_some());
+}
+
+#[test]
+fn what_if_forks_and_writes_a_scenario() {
+    // Proves x injects a fault at the cursor, the run replays with it, and w writes it out.
+    let mut m = faults_model();
+    assert!(ch(&mut m, 'w').is_empty(), "nothing to write before a fork");
+    ch(&mut m, 'L');
+    let cursor = m.main().replay.cursor();
+    let hash_before = m.main().replay.final_hash();
+    ch(&mut m, 'x');
+    assert!(matches!(m.overlay, Overlay::WhatIf { .. }));
+    key(&mut m, KeyCode::Enter); // kill, first node (server-1)
+    assert!(m.forked.is_some());
+    assert_eq!(m.main().replay.cursor(), cursor);
+    assert_ne!(m.main().replay.final_hash(), hash_before);
+    let cmds = ch(&mut m, 'w');
+    let [Cmd::WriteFile { path, text }] = cmds.as_slice() else {
+        panic!("one write: {cmds:?}")
+    };
+    assert!(path.ends_with(".toml"));
+    let sc = parse(text, path).expect("the written scenario parses");
+    assert_eq!(sc.faults.len(), tui::default_scenario().faults.len() + 1);
+    let side = Side::new("again", sc, m.main().seed).unwrap();
+    assert_eq!(
+        side.replay.final_hash(),
+        m.main().replay.final_hash(),
+        "the file replays the fork"
+    );
+}
+
+#[test]
+fn clicking_the_timeline_seeks() {
+    // Proves a click in the middle of the timeline bar moves the cursor to mid-run.
+    let mut m = faults_model();
+    update(&mut m, Msg::Resize(80, 24));
+    let ev = MouseEvent {
+        kind: MouseEventKind::Down(MouseButton::Left),
+        column: 40,
+        row: 3,
+        modifiers: KeyModifiers::NONE,
+    };
+    update(&mut m, Msg::Mouse(ev));
+    let end = m.main().replay.end_time().as_us();
+    let now = m.main().now().as_us();
+    assert!(now > end / 3 && now < end * 2 / 3, "now {now} end {end}");
+}
+
+#[test]
+fn screen_80x24_header_timeline_and_paused_node() {
+    // Proves the small screen shows the header, fault markers, and the paused server.
+    let mut m = faults_model();
+    ch(&mut m, 'f');
+    let s = screen(&mut m, 80, 24);
+    assert!(text_has(&s, "ping: faults in the kernel"), "{s}");
+    assert!(text_has(&s, "event 5113 of"), "{s}");
+    assert!(text_has(&s, "t = 2.000s"), "{s}");
+    assert!(s.lines().nth(2).unwrap().contains('F'), "{s}");
+    assert!(text_has(&s, "server-1     PAUSED"), "{s}");
+    assert!(text_has(&s, "The server is paused"), "note shown: {s}");
+}
+
+#[test]
+fn screen_200x60_event_log_explains() {
+    // Proves the wide screen puts the event log beside the view, with explanations.
+    let mut m = faults_model();
+    ch(&mut m, 'f');
+    let s = screen(&mut m, 200, 60);
+    assert!(text_has(&s, "Event log"), "{s}");
+    assert!(
+        text_has(&s, "FAULT server-1 is paused (like a long GC pause)"),
+        "{s}"
+    );
+    assert!(text_has(&s, "received Pong from server-1"), "{s}");
+    ch(&mut m, '5');
+    let s = screen(&mut m, 80, 24);
+    assert!(text_has(&s, "FAULT server-1 is paused"), "{s}");
+}
+
+#[test]
+fn screen_help_lists_the_keymap() {
+    // Proves ? shows help generated from the keymap.
+    let mut m = faults_model();
+    ch(&mut m, '?');
+    for (w, h) in [(80, 24), (200, 60)] {
+        let s = screen(&mut m, w, h);
+        assert!(text_has(&s, "play / pause"), "{s}");
+        assert!(text_has(&s, "Space"), "{s}");
+        assert!(text_has(&s, "what-if"), "{s}");
+    }
+}
+
+#[test]
+fn screen_views_draw_at_both_sizes() {
+    // Proves every view draws at 80×24 and 200×60 with its title and key content.
+    let mut m = faults_model();
+    ch(&mut m, 'f');
+    let expect = [
+        ('2', "No topic partitions"),
+        ('3', "REPLIES"),
+        ('4', "○"),
+        ('6', "messages delivered /s"),
+        ('7', "No anomalies"),
+        ('8', "messages delivered"),
+    ];
+    for (k, needle) in expect {
+        ch(&mut m, k);
+        for (w, h) in [(80, 24), (200, 60)] {
+            let s = screen(&mut m, w, h);
+            assert!(text_has(&s, m.view.title()), "{k}: {s}");
+            assert!(text_has(&s, needle), "{k} {w}x{h}: {s}");
+        }
+    }
+}
+
+#[test]
+fn screen_compare_shows_two_runs() {
+    // Proves compare mode replays two runs on one clock and shows both.
+    let demo = parse(include_str!("../scenarios/ping-demo.toml"), "demo").unwrap();
+    let mut m = tui::model(TuiArgs {
+        scenario: tui::default_scenario(),
+        seed: None,
+        compare: Some(demo),
+    })
+    .unwrap();
+    assert_eq!(m.view, View::Compare);
+    ch(&mut m, 'L');
+    ch(&mut m, 'L');
+    let (a, b) = (m.sides[0].now(), m.sides[1].now());
+    assert!(b <= a, "B is synced to A's clock");
+    for (w, h) in [(80, 24), (200, 60)] {
+        let s = screen(&mut m, w, h);
+        assert!(text_has(&s, "ping: faults in the kernel"), "{s}");
+        assert!(text_has(&s, "ping: the kernel demo"), "{s}");
+        assert!(text_has(&s, "throughput"), "{s}");
+    }
+    ch(&mut m, '1');
+    let s = screen(&mut m, 200, 60);
+    assert!(
+        text_has(&s, "Cluster · A") && text_has(&s, "Cluster · B"),
+        "{s}"
+    );
+}
+
+#[test]
+fn no_panic_on_any_key_at_any_size() {
+    // Proves a storm of keys and odd terminal sizes never panics.
+    let mut m = faults_model();
+    let keys: Vec<KeyCode> = "?x/wq1234567 8]][[fFeEnNaAhlHLgGjk+-=\t"
+        .chars()
+        .map(KeyCode::Char)
+        .chain([
+            KeyCode::Left,
+            KeyCode::Right,
+            KeyCode::Up,
+            KeyCode::Down,
+            KeyCode::Enter,
+            KeyCode::Esc,
+            KeyCode::Tab,
+            KeyCode::PageUp,
+            KeyCode::PageDown,
+            KeyCode::Home,
+            KeyCode::End,
+            KeyCode::Backspace,
+        ])
+        .collect();
+    let sizes = [(1u16, 1u16), (10, 5), (40, 12), (80, 24), (123, 37)];
+    for i in 0..400usize {
+        let k = keys[(i * 7919) % keys.len()];
+        if k == KeyCode::Char('q') {
+            continue;
+        }
+        key(&mut m, k);
+        update(&mut m, Msg::Tick(50_000));
+        let (w, h) = sizes[i % sizes.len()];
+        screen(&mut m, w, h);
+    }
+}
+
+#[test]
+fn seek_equals_stepping_from_the_start() {
+    // Proves the world reached by seeking to event n equals the world stepped from 0 to n.
+    let sc = tui::default_scenario();
+    let build = || kafkasim::scenario::build::build(&sc, sc.seed, TraceMode::HashOnly).unwrap();
+    let cfg = ReplayConfig {
+        every: 1000,
+        end: kafkasim::sim::Time(sc.duration_us),
+        max_events: sc.max_events,
+        ..ReplayConfig::default()
+    };
+    let mut r = Replay::new(build(), cfg);
+    let total = r.total();
+    assert!(total > 5000);
+    let targets = [
+        total / 2,
+        3,
+        total,
+        0,
+        1000,
+        999,
+        1001,
+        total - 1,
+        4321,
+        4322,
+        4320,
+        17,
+    ];
+    for n in targets {
+        r.seek(n);
+        let mut w = build();
+        while w.events() < n && w.step() {}
+        assert_eq!(r.cursor(), n);
+        assert_eq!(r.world().events(), w.events(), "events at {n}");
+        assert_eq!(r.world().now(), w.now(), "time at {n}");
+        assert_eq!(r.world().trace().hash(), w.trace().hash(), "hash at {n}");
+    }
+    r.seek(total);
+    let mut straight = build();
+    straight.run_until(kafkasim::sim::Time(sc.duration_us), sc.max_events);
+    assert_eq!(
+        r.world().trace().hash(),
+        straight.trace().hash(),
+        "end of run"
+    );
+    assert_eq!(r.final_hash(), straight.trace().hash());
+}
+
+#[test]
+fn seek_time_lands_on_the_last_event_at_or_before() {
+    // Proves seek_time(t) stops at the last event whose time is <= t.
+    let sc = tui::default_scenario();
+    let w = kafkasim::scenario::build::build(&sc, sc.seed, TraceMode::HashOnly).unwrap();
+    let cfg = ReplayConfig {
+        every: 700,
+        end: kafkasim::sim::Time(sc.duration_us),
+        max_events: sc.max_events,
+        ..ReplayConfig::default()
+    };
+    let mut r = Replay::new(w, cfg);
+    for t in [2_000_000u64, 6_500_000, 100, 11_000_000, 2_000_000] {
+        r.seek_time(kafkasim::sim::Time(t));
+        let n = r.cursor();
+        assert!(r.world().now().as_us() <= t);
+        r.seek(n + 1);
+        assert!(
+            n == r.total() || r.world().now().as_us() > t,
+            "event {n}+1 is after {t}"
+        );
+        r.seek(n);
+    }
+}
+
+#[test]
+fn window_records_match_a_full_trace() {
+    // Proves trace records regenerated from checkpoints equal those of a Full run.
+    let sc = tui::default_scenario();
+    let mut full = kafkasim::scenario::build::build(&sc, sc.seed, TraceMode::Full).unwrap();
+    full.run_until(kafkasim::sim::Time(sc.duration_us), sc.max_events);
+    let w = kafkasim::scenario::build::build(&sc, sc.seed, TraceMode::HashOnly).unwrap();
+    let cfg = ReplayConfig {
+        every: 1000,
+        end: kafkasim::sim::Time(sc.duration_us),
+        max_events: sc.max_events,
+        ..ReplayConfig::default()
+    };
+    let mut r = Replay::new(w, cfg);
+    let got = r.records(4990, 5200).to_vec();
+    let want: Vec<_> = full
+        .trace()
+        .records()
+        .iter()
+        .filter(|x| (4990..=5200).contains(&x.event))
+        .cloned()
+        .collect();
+    assert_eq!(got, want);
+}
+#[test]
+#[ignore]
+fn dump_screens() {
+    // Prints every view for a look by eye (cargo test -- --ignored --nocapture).
+    let mut m = faults_model();
+    ch(&mut m, 'f');
+    for v in ['1', '2', '3', '4', '5', '6', '7', '8'] {
+        ch(&mut m, v);
+        println!("{}", screen(&mut m, 80, 24));
+        println!("{}", screen(&mut m, 200, 60));
+    }
+}
