@@ -19,6 +19,7 @@ use std::sync::Arc;
 use super::config::{BrokerConfig, EffectiveTopicConfig, Truncation};
 use super::errors::ErrorCode;
 use super::event::{KafkaEvent, TruncationReason};
+use super::group_coordinator::{CommitId, GroupCoordinator, GroupTimer};
 use super::log::{stamp, HwCheckpoint, PartitionLog, SequenceCheck, HW_CHECKPOINT_FILE};
 use super::metadata::{MetadataImage, PartitionImage};
 use super::partition::{Partition, PendingIsr, Role};
@@ -52,6 +53,8 @@ pub enum BrokerTimer {
     },
     /// Back-off after a failed fetch is over.
     FetchBackoff { leader: BrokerId },
+    /// A timer of the hosted group coordinator (see `broker_groups.rs`).
+    Group(GroupTimer),
 }
 
 /// A handle on an internal append, checked when the high watermark moves.
@@ -127,6 +130,10 @@ pub struct Broker {
     completed_appends: Vec<(AppendToken, Result<Offset, ErrorCode>)>,
     leadership_changes: Vec<LeadershipChange>,
     producer_id_counter: u64,
+    /// The group coordinator this broker hosts (see `broker_groups.rs`).
+    pub groups: GroupCoordinator,
+    /// Offset commits waiting for their append to `__consumer_offsets`.
+    pub(crate) group_appends: BTreeMap<AppendToken, CommitId>,
 }
 
 impl Broker {
@@ -134,7 +141,6 @@ impl Broker {
         Broker {
             id,
             controller,
-            config,
             broker_epoch: -1,
             incarnation: 0,
             metadata: MetadataImage::default(),
@@ -148,6 +154,9 @@ impl Broker {
             completed_appends: Vec::new(),
             leadership_changes: Vec::new(),
             producer_id_counter: 0,
+            groups: super::broker_groups::coordinator_for(&config),
+            group_appends: BTreeMap::new(),
+            config,
         }
     }
 
@@ -264,8 +273,16 @@ impl Broker {
                 }
             }
             Msg::AlterPartitionResponse(r) => self.on_alter_partition_response(cx, r),
+            Msg::FindCoordinatorRequest(r) => self.on_find_coordinator(cx, from, r),
+            m @ (Msg::JoinGroupRequest(_)
+            | Msg::SyncGroupRequest(_)
+            | Msg::HeartbeatRequest(_)
+            | Msg::LeaveGroupRequest(_)
+            | Msg::OffsetCommitRequest(_)
+            | Msg::OffsetFetchRequest(_)) => self.on_group_request(cx, from, m),
             _ => {}
         }
+        self.drive_groups(cx);
     }
 
     pub fn on_timer(&mut self, cx: &mut BrokerCx<'_>, timer: BrokerTimer) {
@@ -297,7 +314,9 @@ impl Broker {
                 correlation_id,
             } => self.on_fetch_timeout(cx, leader, correlation_id),
             BrokerTimer::FetchBackoff { leader } => self.on_fetch_backoff_timeout(cx, leader),
+            BrokerTimer::Group(t) => self.on_group_timer(cx, t),
         }
+        self.drive_groups(cx);
     }
 
     fn checkpoint_high_watermarks(&mut self, cx: &mut BrokerCx<'_>) {

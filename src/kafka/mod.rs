@@ -3,6 +3,7 @@
 //! a socket or spawns a thread; names follow Kafka's (configs, errors, APIs, concepts).
 
 pub mod broker;
+pub mod broker_groups;
 pub mod client_config;
 pub mod client_metadata;
 pub mod config;

@@ -285,6 +285,7 @@ impl Node for Actor {
                 BrokerTimer::Purgatory => "purgatory-expiration",
                 BrokerTimer::FetchTimeout { .. } => "replica-fetch-timeout",
                 BrokerTimer::FetchBackoff { .. } => "replica-fetch-backoff",
+                BrokerTimer::Group(_) => "group-coordinator",
             },
             ActorTimer::Controller(ControllerTimer::SessionCheck) => "broker-session-check",
             ActorTimer::Scripted(t) => match t {

@@ -1,0 +1,159 @@
+//! Hosting the group coordinator on a broker. The [`GroupCoordinator`] is a pure state
+//! machine; this file is the glue that gives it a home:
+//!
+//! - FindCoordinator is answered from the broker's metadata image: the coordinator of a group
+//!   is the leader of its `__consumer_offsets` partition.
+//! - Group requests go to the coordinator; its actions become replies, broker timers,
+//!   trace events and *internal appends* to `__consumer_offsets` (acks=all), whose outcome
+//!   later completes the OffsetCommit.
+//! - When this broker becomes leader of an offsets partition, the coordinator loads the
+//!   offsets stored in it; when it loses leadership, the groups move away with it and their
+//!   members get NOT_COORDINATOR and look again.
+
+use std::sync::Arc;
+
+use super::broker::{Broker, BrokerCx, BrokerTimer, LeadershipChange, ReadLimit};
+use super::controller::CONSUMER_OFFSETS;
+use super::errors::ErrorCode;
+use super::group_coordinator::{
+    offsets_partition_for, GroupAction, GroupCoordinator, GroupCoordinatorConfig, GroupTimer,
+};
+use super::protocol::*;
+use super::record::Record;
+use super::types::TopicPartition;
+use crate::kafka::config::BrokerConfig;
+use crate::sim::Duration;
+
+/// How long an offset commit may wait for its append (`offsets.commit.timeout.ms`).
+const OFFSETS_COMMIT_TIMEOUT_MS: u64 = 5_000;
+
+/// The coordinator settings a broker configuration implies.
+pub fn coordinator_for(config: &BrokerConfig) -> GroupCoordinator {
+    GroupCoordinator::new(GroupCoordinatorConfig {
+        group_min_session_timeout_ms: config.group_min_session_timeout_ms,
+        group_max_session_timeout_ms: config.group_max_session_timeout_ms,
+        group_initial_rebalance_delay_ms: config.group_initial_rebalance_delay_ms,
+        offsets_topic_num_partitions: config.offsets_topic_num_partitions,
+    })
+}
+
+impl Broker {
+    /// FindCoordinator: the leader of the group's `__consumer_offsets` partition.
+    pub(crate) fn on_find_coordinator(
+        &mut self,
+        cx: &mut BrokerCx<'_>,
+        from: crate::sim::Peer,
+        r: FindCoordinatorRequest,
+    ) {
+        let p = offsets_partition_for(&r.key, self.config.offsets_topic_num_partitions);
+        let tp = TopicPartition::new(CONSUMER_OFFSETS, p);
+        let leader = self
+            .metadata
+            .partitions
+            .get(&tp)
+            .and_then(|p| p.leader)
+            .filter(|_| r.key_type == CoordinatorType::Group)
+            .and_then(|b| Some((b, self.metadata.node_of(b)?)));
+        let error = match leader {
+            Some(_) => ErrorCode::None,
+            None => ErrorCode::CoordinatorNotAvailable,
+        };
+        let resp = FindCoordinatorResponse {
+            correlation_id: r.correlation_id,
+            error,
+            coordinator: leader,
+        };
+        cx.reply(from, Msg::FindCoordinatorResponse(resp));
+    }
+
+    /// A JoinGroup, SyncGroup, Heartbeat, LeaveGroup, OffsetCommit or OffsetFetch.
+    pub(crate) fn on_group_request(
+        &mut self,
+        cx: &mut BrokerCx<'_>,
+        from: crate::sim::Peer,
+        msg: Msg,
+    ) {
+        let now = cx.now();
+        if let Some(actions) = self.groups.on_request(now, from, msg) {
+            self.apply_group_actions(cx, actions);
+        }
+    }
+
+    pub(crate) fn on_group_timer(&mut self, cx: &mut BrokerCx<'_>, t: GroupTimer) {
+        let actions = self.groups.on_timer(cx.now(), t);
+        self.apply_group_actions(cx, actions);
+    }
+
+    /// Feeds the coordinator what happened in the broker since the last call: leadership of
+    /// offsets partitions gained or lost, offset appends settled.
+    pub(crate) fn drive_groups(&mut self, cx: &mut BrokerCx<'_>) {
+        for _ in 0..1_000 {
+            let changes = self.take_leadership_changes();
+            let appends = self.take_completed_appends();
+            if changes.is_empty() && appends.is_empty() {
+                return;
+            }
+            for change in changes {
+                self.on_leadership_change(change);
+            }
+            for (token, outcome) in appends {
+                let Some(commit) = self.group_appends.remove(&token) else {
+                    continue;
+                };
+                let error = outcome.err().unwrap_or(ErrorCode::None);
+                let actions = self.groups.on_append_complete(commit, error);
+                self.apply_group_actions(cx, actions);
+            }
+        }
+    }
+
+    fn on_leadership_change(&mut self, change: LeadershipChange) {
+        match change {
+            LeadershipChange::Became { tp, .. } if &*tp.topic == CONSUMER_OFFSETS => {
+                let records: Vec<Record> = self
+                    .read_log(&tp, 0, u32::MAX, ReadLimit::LogEnd)
+                    .unwrap_or_default()
+                    .iter()
+                    .flat_map(|b| b.records.iter().cloned())
+                    .collect();
+                self.groups.on_become_leader(tp.partition, &records);
+            }
+            LeadershipChange::Resigned { tp } if &*tp.topic == CONSUMER_OFFSETS => {
+                self.groups.on_resign(tp.partition);
+            }
+            _ => {}
+        }
+    }
+
+    fn apply_group_actions(&mut self, cx: &mut BrokerCx<'_>, actions: Vec<GroupAction>) {
+        for a in actions {
+            match a {
+                GroupAction::Respond { to, msg } => cx.reply(to, msg),
+                GroupAction::SetTimer { after, timer } => {
+                    cx.set_timer(after, BrokerTimer::Group(timer));
+                }
+                GroupAction::Emit(e) => cx.emit(e),
+                GroupAction::Append {
+                    offsets_partition,
+                    records,
+                    commit,
+                } => {
+                    let tp = TopicPartition {
+                        topic: Arc::from(CONSUMER_OFFSETS),
+                        partition: offsets_partition,
+                    };
+                    let timeout = Duration::from_ms(OFFSETS_COMMIT_TIMEOUT_MS);
+                    match self.append_internal(cx, &tp, records, timeout) {
+                        Ok(token) => {
+                            self.group_appends.insert(token, commit);
+                        }
+                        Err(e) => {
+                            let more = self.groups.on_append_complete(commit, e);
+                            self.apply_group_actions(cx, more);
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
