@@ -264,6 +264,67 @@ impl ConsumerConfig {
     }
 }
 
+/// From the scenario's config registry (`kafka::config`), already validated there: its
+/// post-processing (idempotence silently dropped, delivery timeout raised) is kept as
+/// explicit values.
+impl From<&super::config::ProducerConfig> for ProducerConfig {
+    fn from(c: &super::config::ProducerConfig) -> Self {
+        ProducerConfig {
+            acks: c.acks.into(),
+            enable_idempotence: Some(c.enable_idempotence),
+            retries: c.retries,
+            retry_backoff_ms: c.retry_backoff_ms,
+            retry_backoff_max_ms: c.retry_backoff_max_ms,
+            request_timeout_ms: c.request_timeout_ms,
+            delivery_timeout_ms: Some(c.delivery_timeout_ms),
+            max_in_flight_requests_per_connection: c.max_in_flight_requests_per_connection,
+            batch_size: c.batch_size,
+            linger_ms: c.linger_ms,
+            buffer_memory: c.buffer_memory,
+            max_block_ms: c.max_block_ms,
+            metadata_max_age_ms: c.metadata_max_age_ms,
+        }
+    }
+}
+
+impl From<&super::config::ConsumerConfig> for ConsumerConfig {
+    fn from(c: &super::config::ConsumerConfig) -> Self {
+        use super::config::{AssignmentStrategy as S, AutoOffsetReset as R};
+        ConsumerConfig {
+            group_id: c.group_id.as_deref().map(Arc::from),
+            group_instance_id: c.group_instance_id.as_deref().map(Arc::from),
+            session_timeout_ms: c.session_timeout_ms,
+            heartbeat_interval_ms: c.heartbeat_interval_ms,
+            max_poll_interval_ms: c.max_poll_interval_ms,
+            max_poll_records: c.max_poll_records,
+            fetch_min_bytes: c.fetch_min_bytes,
+            fetch_max_wait_ms: c.fetch_max_wait_ms,
+            max_partition_fetch_bytes: c.max_partition_fetch_bytes,
+            enable_auto_commit: c.enable_auto_commit,
+            auto_commit_interval_ms: c.auto_commit_interval_ms,
+            auto_offset_reset: match c.auto_offset_reset {
+                R::Earliest => AutoOffsetReset::Earliest,
+                R::Latest => AutoOffsetReset::Latest,
+                R::None => AutoOffsetReset::None,
+            },
+            isolation_level: c.isolation_level.into(),
+            partition_assignment_strategy: c
+                .partition_assignment_strategy
+                .iter()
+                .map(|s| match s {
+                    S::Range => AssignmentStrategy::Range,
+                    S::RoundRobin => AssignmentStrategy::RoundRobin,
+                    S::Sticky => AssignmentStrategy::Sticky,
+                    S::CooperativeSticky => AssignmentStrategy::CooperativeSticky,
+                })
+                .collect(),
+            request_timeout_ms: c.request_timeout_ms,
+            default_api_timeout_ms: c.default_api_timeout_ms,
+            retry_backoff_ms: c.retry_backoff_ms,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -310,6 +371,18 @@ mod tests {
             ..Default::default()
         };
         assert!(five.validate().unwrap().enable_idempotence);
+    }
+
+    #[test]
+    fn registry_configs_convert_with_their_defaults() {
+        // Proves the scenario registry's configs map onto the clients' with the same values.
+        let p = ProducerConfig::from(&crate::kafka::config::ProducerConfig::default());
+        assert_eq!(
+            p.validate().unwrap(),
+            ProducerConfig::default().validate().unwrap()
+        );
+        let c = ConsumerConfig::from(&crate::kafka::config::ConsumerConfig::default());
+        assert_eq!(c, ConsumerConfig::default());
     }
 
     #[test]
