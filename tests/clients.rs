@@ -109,6 +109,17 @@ mod kafka {
         ProducerApp, ProducerAppConfig, ProducerStats, SendMode,
     };
 
+    /// Anomaly counts the history checker finds in the run (final logs read without a drain).
+    pub fn anomalies(w: &World<Actor>) -> BTreeMap<String, u64> {
+        let history = kafkasim::check::History::from_world(w);
+        let logs = kafkasim::check::final_logs(w);
+        let found = kafkasim::check::analyze(&history, logs.as_ref());
+        kafkasim::check::counts(&found)
+            .into_iter()
+            .map(|(k, n)| (k.as_str().to_string(), n))
+            .collect()
+    }
+
     pub fn secs(s: u64) -> Time {
         Time(s * 1_000_000)
     }
@@ -262,6 +273,11 @@ mod kafka {
         // Proves D1: a retry after a lost reply appends the batch again unless the producer is
         // idempotent, in which case the leader recognises the sequence and keeps one copy.
         let (w, log) = lost_replies(false);
+        let found = anomalies(&w);
+        assert!(
+            found["duplicate"] > 0,
+            "the checker sees the duplicates: {found:?}"
+        );
         let distinct: std::collections::BTreeSet<u64> = log.iter().copied().collect();
         assert_eq!(distinct.len(), 20, "{log:?}");
         assert!(
@@ -270,6 +286,8 @@ mod kafka {
             stats(&w, "producer")
         );
         let (w, log) = lost_replies(true);
+        let found = anomalies(&w);
+        assert!(found.values().all(|&n| n == 0), "{found:?}");
         assert_eq!(
             log.len(),
             20,
@@ -307,6 +325,8 @@ mod kafka {
             "session not expired yet"
         );
         w.run_until(secs(75), 50_000_000);
+        let found = anomalies(&w);
+        assert!(found.values().all(|&n| n == 0), "{found:?}");
         assert_eq!(
             assignment(&w, "consumer-1").len() + assignment(&w, "consumer-2").len(),
             6
@@ -331,6 +351,15 @@ mod kafka {
         );
         consumer(&mut w, &ids, "consumer-2", secs(8), commit);
         w.run_until(secs(90), 50_000_000);
+        let found = anomalies(&w);
+        let (expected, absent) = match commit {
+            CommitStrategy::BeforeProcessing => ("lost-processing", "reprocessed"),
+            _ => ("reprocessed", "lost-processing"),
+        };
+        assert!(
+            found[expected] > 0 && found[absent] == 0,
+            "{commit:?}: {found:?}"
+        );
         processed(&w)
     }
 
@@ -387,6 +416,8 @@ mod kafka {
             .map(|(v, _)| v)
             .collect();
         assert_eq!(acked.len() as u64, s.acked);
+        let found = anomalies(&w);
+        assert!(found.values().all(|&n| n == 0), "{found:?}");
         let missing = acked.iter().filter(|v| !p.contains_key(v)).count();
         let node = w.find("consumer-1").unwrap();
         let view = match w.node(node) {
