@@ -5,10 +5,12 @@
 use serde::Serialize;
 use std::collections::BTreeMap;
 
+use crate::kafka::{KafkaEvent, TopicPartition};
 use crate::scenario::build::{self, BuildError};
 use crate::scenario::Scenario;
 use crate::sim::{RunEnd, Time, TraceKind, TraceMode, World};
 use crate::workload::actor::{Actor, ActorEvent};
+use crate::workload::history::HistoryOp;
 use crate::workload::ping::PingEvent;
 use crate::workload::rpc::RpcEvent;
 
@@ -57,25 +59,79 @@ pub fn summarize(scenario: &Scenario, world: &World<Actor>, end: RunEnd) -> RunS
 
 fn counters(world: &World<Actor>) -> BTreeMap<String, u64> {
     let mut c = BTreeMap::new();
-    let mut bump = |k: &str, n: u64| *c.entry(k.to_string()).or_insert(0) += n;
     for id in world.node_ids() {
         if let Actor::PingClient(p) = world.node(id) {
-            bump("ping-replies", p.replies);
+            *c.entry("ping-replies".to_string()).or_insert(0) += p.replies;
         }
     }
+    let mut isr: BTreeMap<TopicPartition, usize> = BTreeMap::new();
     for rec in world.kept() {
         let TraceKind::Emit { event, .. } = &rec.kind else {
             continue;
         };
-        match event {
-            ActorEvent::Ping(PingEvent::Timeout { .. }) => bump("ping-timeouts", 1),
-            ActorEvent::Rpc(RpcEvent::CallOk { .. }) => bump("rpc-ok", 1),
-            ActorEvent::Rpc(RpcEvent::CallFailed { .. }) => bump("rpc-failures", 1),
-            ActorEvent::Ping(_)
-            | ActorEvent::Kafka(_)
-            | ActorEvent::History(_)
-            | ActorEvent::Rpc(_) => {}
-        }
+        let key = match event {
+            ActorEvent::Ping(PingEvent::Timeout { .. }) => "ping-timeouts",
+            ActorEvent::Kafka(e) => match kafka_counter(e, &mut isr) {
+                Some(k) => k,
+                None => continue,
+            },
+            ActorEvent::History(op) => match op {
+                HistoryOp::SendInvoke { .. } => "produced",
+                HistoryOp::SendOk { .. } => "acked",
+                HistoryOp::SendFail { .. } => "produce-errors",
+                HistoryOp::Poll { records, .. } => {
+                    *c.entry("consumed".to_string()).or_insert(0) += records.len() as u64;
+                    continue;
+                }
+                _ => continue,
+            },
+            ActorEvent::Rpc(RpcEvent::CallOk { .. }) => "rpc-ok",
+            ActorEvent::Rpc(RpcEvent::CallFailed { .. }) => "rpc-failures",
+            ActorEvent::Ping(_) | ActorEvent::Rpc(_) => continue,
+        };
+        *c.entry(key.to_string()).or_insert(0) += 1;
+    }
+    if let Some(n) = offline_partitions(world) {
+        c.insert("offline-partitions".to_string(), n);
     }
     c
+}
+
+/// The counter a Kafka event bumps. `isr` remembers each partition's ISR size so an ISR
+/// change can be told apart as a shrink or an expansion.
+fn kafka_counter(
+    e: &KafkaEvent,
+    isr: &mut BTreeMap<TopicPartition, usize>,
+) -> Option<&'static str> {
+    if let KafkaEvent::LeaderElected { tp, isr: now, .. } = e {
+        isr.insert(tp.clone(), now.len());
+    }
+    Some(match e {
+        KafkaEvent::LeaderElected { unclean: true, .. } => "unclean-elections",
+        // Epoch 0 is the first election of a new partition, not a failover.
+        KafkaEvent::LeaderElected { leader_epoch, .. } if leader_epoch.0 > 0 => "leader-elections",
+        KafkaEvent::Truncated { removed, .. } if *removed > 0 => "truncations",
+        KafkaEvent::IsrChanged { tp, isr: new, .. } => {
+            let before = isr.insert(tp.clone(), new.len());
+            match before {
+                Some(b) if new.len() < b => "isr-shrinks",
+                Some(b) if new.len() > b => "isr-expands",
+                _ => return None,
+            }
+        }
+        KafkaEvent::RebalanceStarted { .. } => "rebalances",
+        _ => return None,
+    })
+}
+
+/// Partitions (internal topics excluded) without a leader in the controller's view.
+fn offline_partitions(world: &World<Actor>) -> Option<u64> {
+    let c = world.node(world.find("controller")?).as_controller()?;
+    let offline = c
+        .image
+        .partitions
+        .iter()
+        .filter(|(tp, p)| !tp.topic.starts_with("__") && p.leader.is_none())
+        .count();
+    Some(offline as u64)
 }

@@ -156,12 +156,12 @@ impl KafkaEvent {
         use KafkaEvent::*;
         match self {
             BrokerRegistered { broker, broker_epoch } => format!("broker {broker} registered with the controller (broker epoch {broker_epoch})"),
-            BrokerFenced { broker } => format!("controller fenced broker {broker}: no heartbeat within broker.session.timeout.ms; it leaves every ISR and loses leadership"),
-            BrokerUnfenced { broker } => format!("controller unfenced broker {broker}: it caught up with the metadata log"),
-            LeaderElected { tp, leader, leader_epoch, isr, unclean: false } => format!("controller elected broker {leader} leader of {tp} (leader epoch {leader_epoch}, ISR {isr:?})"),
+            BrokerFenced { broker } => format!("fenced broker {broker}: no heartbeat within broker.session.timeout.ms; it leaves every ISR and loses leadership"),
+            BrokerUnfenced { broker } => format!("unfenced broker {broker}: it caught up with the metadata log"),
+            LeaderElected { tp, leader, leader_epoch, isr, unclean: false } => format!("elected broker {leader} leader of {tp} (leader epoch {leader_epoch}, ISR {})", ids(isr)),
             LeaderElected { tp, leader, leader_epoch, .. } => format!("UNCLEAN election: broker {leader}, not in the ISR, leads {tp} (epoch {leader_epoch}); records it lacks are lost"),
             PartitionOffline { tp, .. } => format!("{tp} is OFFLINE: no ISR member is alive and unclean election is disabled"),
-            IsrChanged { tp, isr, .. } => format!("ISR of {tp} is now {isr:?}"),
+            IsrChanged { tp, isr, .. } => format!("ISR of {tp} is now {}", ids(isr)),
             BecameLeader { tp, leader_epoch, leo } => format!("became leader of {tp} in epoch {leader_epoch} with LEO {leo}"),
             BecameFollower { tp, leader: Some(l), leader_epoch } => format!("became follower of {tp}, fetching from broker {l} (epoch {leader_epoch})"),
             BecameFollower { tp, leader_epoch, .. } => format!("{tp} has no leader in epoch {leader_epoch}"),
@@ -175,8 +175,8 @@ impl KafkaEvent {
             }),
             ProduceRejected { tp, error } => format!("produce to {tp} rejected with {error}"),
             LogRecovered { tp, leo, hw } => format!("recovered {tp} from disk: LEO {leo}, checkpointed high watermark {hw}"),
-            IsrShrinkRequested { tp, new_isr } => format!("leader asks the controller to shrink the ISR of {tp} to {new_isr:?} (follower lagging more than replica.lag.time.max.ms)"),
-            IsrExpandRequested { tp, new_isr } => format!("leader asks the controller to expand the ISR of {tp} to {new_isr:?} (follower caught up)"),
+            IsrShrinkRequested { tp, new_isr } => format!("leader asks the controller to shrink the ISR of {tp} to {} (follower lagging more than replica.lag.time.max.ms)", ids(new_isr)),
+            IsrExpandRequested { tp, new_isr } => format!("leader asks the controller to expand the ISR of {tp} to {} (follower caught up)", ids(new_isr)),
             ProduceAcked { tp, base_offset, records } => format!("producer got an acknowledgement: {records} record(s) at {tp} offset {base_offset}"),
             ProduceFailed { tp, error, records, will_retry: true } => format!("produce of {records} record(s) to {tp} failed with {error}; will retry"),
             ProduceFailed { tp, error, records, .. } => format!("produce of {records} record(s) to {tp} FAILED with {error}; reported to the application"),
@@ -189,6 +189,11 @@ impl KafkaEvent {
             OffsetReset { tp, offset, reason } => format!("position of {tp} reset to {offset} after {reason} (auto.offset.reset)"),
         }
     }
+}
+
+fn ids(list: &[BrokerId]) -> String {
+    let inner: Vec<String> = list.iter().map(|b| b.to_string()).collect();
+    format!("[{}]", inner.join(", "))
 }
 
 fn tps(list: &[TopicPartition]) -> String {

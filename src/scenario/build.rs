@@ -6,8 +6,10 @@
 use std::fmt;
 
 use super::model::{self, FaultAction, Latency, Scenario, Target, Transport};
+use crate::kafka::controller::TopicSpec;
 use crate::sim::{self, Duration, Fault, FaultSpec, LinkModel, Time, TraceMode, World};
 use crate::workload::actor::Actor;
+use crate::workload::cluster::{build_cluster, ClusterSpec};
 use crate::workload::ping::{PingClient, PingClientConfig, PingServer};
 
 /// A scenario that parses but cannot be built (a feature not simulated yet).
@@ -24,15 +26,20 @@ impl fmt::Display for BuildError {
 pub fn build(scenario: &Scenario, seed: u64, mode: TraceMode) -> Result<World<Actor>, BuildError> {
     let mut world = World::new(seed, mode);
     world.set_link_model(link_model(&scenario.network, None));
-    if let Some(every) = scenario.disk.writeback_us {
+    if let (Some(every), None) = (scenario.disk.writeback_us, &scenario.cluster) {
         world.set_writeback(Duration::from_us(every));
     }
     if let Some(ping) = &scenario.ping {
         add_ping(&mut world, ping);
     }
-    if scenario.cluster.is_some() || !scenario.rpcs.is_empty() {
+    if let Some(cluster) = &scenario.cluster {
+        add_cluster(&mut world, scenario, cluster);
+    }
+    if !scenario.producers.is_empty() || !scenario.consumers.is_empty() || !scenario.rpcs.is_empty()
+    {
         return Err(BuildError(
-            "Kafka clusters are not simulated in this build yet".to_string(),
+            "producer, consumer and rpc applications are not simulated in this build yet"
+                .to_string(),
         ));
     }
     apply_links(&mut world, &scenario.network);
@@ -68,6 +75,27 @@ fn add_ping(world: &mut World<Actor>, ping: &model::Ping) {
             Time::ZERO,
         );
     }
+}
+
+/// The controller and `broker-1..N`, with the scenario's topics.
+fn add_cluster(world: &mut World<Actor>, scenario: &Scenario, cluster: &model::Cluster) {
+    let spec = ClusterSpec {
+        brokers: cluster.brokers,
+        broker_config: cluster.config.clone(),
+        topics: scenario
+            .topics
+            .iter()
+            .map(|t| TopicSpec {
+                name: t.name.clone(),
+                partitions: t.partitions,
+                replication_factor: t.replication_factor,
+                config: t.config.clone(),
+            })
+            .collect(),
+        link: link_model(&scenario.network, None),
+        writeback: scenario.disk.writeback_us.map(Duration::from_us),
+    };
+    build_cluster(world, &spec);
 }
 
 fn latency(l: &Latency) -> sim::Latency {
