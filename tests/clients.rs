@@ -3,6 +3,7 @@
 
 use kafkasim::sim::{Duration, Fault, Time, TraceKind, TraceMode, World};
 use kafkasim::workload::actor::{Actor, ActorEvent};
+use kafkasim::workload::producer_app::SendRate;
 use kafkasim::workload::rpc::{RpcCallee, RpcCaller, RpcCallerConfig, RpcEvent};
 
 fn rpc_world(blocking: bool) -> World<Actor> {
@@ -14,7 +15,7 @@ fn rpc_world(blocking: bool) -> World<Actor> {
     );
     let caller = RpcCaller::new(RpcCallerConfig {
         callee,
-        rate_per_sec: 100,
+        rate: Some(SendRate::per_second(100)),
         count: None,
         timeout: Duration::from_secs(1),
         retries: 2,
@@ -28,8 +29,8 @@ fn rpc_world(blocking: bool) -> World<Actor> {
     w
 }
 
-fn caller(w: &World<Actor>) -> &RpcCaller {
-    match w.node(w.find("caller").unwrap()) {
+fn caller<'a>(w: &'a World<Actor>, name: &str) -> &'a RpcCaller {
+    match w.node(w.find(name).unwrap()) {
         Actor::RpcCaller(c) => c,
         _ => unreachable!(),
     }
@@ -41,7 +42,7 @@ fn sync_rpc_caller_fails_and_blocks_while_callee_is_down() {
     // calls fail after timeout × attempts and the calls behind them start late.
     let mut w = rpc_world(true);
     w.run_until(Time(70_000_000), 10_000_000);
-    let c = caller(&w);
+    let c = caller(&w, "caller");
     assert!(
         c.stats.ok >= 1_900,
         "before and after the outage: {:?}",
@@ -80,7 +81,7 @@ fn non_blocking_rpc_caller_loses_every_call_of_the_outage() {
     // is down fails: there is no buffer between the two services.
     let mut w = rpc_world(false);
     w.run_until(Time(70_000_000), 10_000_000);
-    let c = caller(&w);
+    let c = caller(&w, "caller");
     assert!(c.stats.failed >= 2_900, "{:?}", c.stats);
     assert!(c.stats.ok >= 2_900, "{:?}", c.stats);
 }
@@ -106,7 +107,7 @@ mod kafka {
     };
     use kafkasim::workload::history::HistoryOp;
     use kafkasim::workload::producer_app::{
-        ProducerApp, ProducerAppConfig, ProducerStats, SendMode,
+        ProducerApp, ProducerAppConfig, ProducerStats, SendMode, SendRate,
     };
 
     /// Anomaly counts the history checker finds in the run (final logs read without a drain).
@@ -244,7 +245,7 @@ mod kafka {
         let (mut w, ids) = cluster(3, 1);
         producer(&mut w, &ids, "producer", |c| {
             c.count = Some(20);
-            c.rate_per_sec = Some(20);
+            c.rate = Some(SendRate::per_second(20));
             c.client = ProducerConfig {
                 enable_idempotence: Some(idempotent),
                 linger_ms: 0,
@@ -385,7 +386,7 @@ mod kafka {
         // catches up and processes every acknowledged record.
         let (mut w, ids) = cluster(9, 1);
         producer(&mut w, &ids, "producer", |c| {
-            c.rate_per_sec = Some(50);
+            c.rate = Some(SendRate::per_second(50));
             c.stop = Some(secs(60));
             c.client.acks = Acks::All;
         });
@@ -438,4 +439,73 @@ mod kafka {
             acked.len()
         );
     }
+}
+
+// ------------------------------------------------------------------ from a scenario file
+
+#[test]
+fn scenario_producers_consumers_and_rpc_become_nodes() {
+    // Proves the scenario builder turns [[producer]], [[consumer]] and [[rpc]] into running
+    // applications with the documented node names.
+    let text = r#"
+name = "apps"
+duration = "20s"
+
+[cluster]
+brokers = 3
+
+[[topic]]
+name = "orders"
+partitions = 2
+replication_factor = 3
+
+[[producer]]
+name = "checkout"
+topic = "orders"
+send = "async"
+rate = "100/s"
+keys = "uniform:10"
+
+[[consumer]]
+name = "billing"
+topics = ["orders"]
+instances = 2
+processing = "1ms..3ms"
+commit = "after-processing"
+config = { "auto.offset.reset" = "earliest" }
+
+[[rpc]]
+name = "payments"
+rate = "10/s"
+processing = "5ms"
+"#;
+    let s = kafkasim::scenario::parse(text, "inline.toml").expect("valid scenario");
+    let mut w = kafkasim::scenario::build::build(&s, 1, TraceMode::Off).expect("builds");
+    for name in [
+        "checkout",
+        "billing-1",
+        "billing-2",
+        "payments-caller",
+        "payments-callee",
+    ] {
+        assert!(w.find(name).is_some(), "{name}");
+    }
+    w.run_until(Time(20_000_000), 50_000_000);
+    let acked = match w.node(w.find("checkout").unwrap()) {
+        Actor::Producer(p) => p.stats.acked,
+        _ => unreachable!(),
+    };
+    let processed: u64 = ["billing-1", "billing-2"]
+        .iter()
+        .map(|n| match w.node(w.find(n).unwrap()) {
+            Actor::Consumer(c) => c.stats.processed,
+            _ => unreachable!(),
+        })
+        .sum();
+    assert!(acked > 1_500, "{acked}");
+    assert!(
+        processed + 200 > acked,
+        "consumers keep up: {processed} of {acked}"
+    );
+    assert!(caller(&w, "payments-caller").stats.ok > 150);
 }

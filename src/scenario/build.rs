@@ -32,16 +32,16 @@ pub fn build(scenario: &Scenario, seed: u64, mode: TraceMode) -> Result<World<Ac
     if let Some(ping) = &scenario.ping {
         add_ping(&mut world, ping);
     }
-    if let Some(cluster) = &scenario.cluster {
-        add_cluster(&mut world, scenario, cluster);
-    }
-    if !scenario.producers.is_empty() || !scenario.consumers.is_empty() || !scenario.rpcs.is_empty()
-    {
+    let bootstrap = match &scenario.cluster {
+        Some(cluster) => add_cluster(&mut world, scenario, cluster),
+        None => Vec::new(),
+    };
+    if bootstrap.is_empty() && (!scenario.producers.is_empty() || !scenario.consumers.is_empty()) {
         return Err(BuildError(
-            "producer, consumer and rpc applications are not simulated in this build yet"
-                .to_string(),
+            "producers and consumers need a [cluster]".to_string(),
         ));
     }
+    super::apps::add_apps(&mut world, scenario, &bootstrap);
     apply_links(&mut world, &scenario.network);
     for f in &scenario.faults {
         world.schedule_fault(Time(f.at_us), fault_spec(f));
@@ -77,8 +77,12 @@ fn add_ping(world: &mut World<Actor>, ping: &model::Ping) {
     }
 }
 
-/// The controller and `broker-1..N`, with the scenario's topics.
-fn add_cluster(world: &mut World<Actor>, scenario: &Scenario, cluster: &model::Cluster) {
+/// The controller and `broker-1..N`, with the scenario's topics; returns the brokers.
+fn add_cluster(
+    world: &mut World<Actor>,
+    scenario: &Scenario,
+    cluster: &model::Cluster,
+) -> Vec<sim::NodeId> {
     let spec = ClusterSpec {
         brokers: cluster.brokers,
         broker_config: cluster.config.clone(),
@@ -95,7 +99,7 @@ fn add_cluster(world: &mut World<Actor>, scenario: &Scenario, cluster: &model::C
         link: link_model(&scenario.network, None),
         writeback: scenario.disk.writeback_us.map(Duration::from_us),
     };
-    build_cluster(world, &spec);
+    build_cluster(world, &spec).brokers
 }
 
 fn latency(l: &Latency) -> sim::Latency {

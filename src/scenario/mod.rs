@@ -9,6 +9,7 @@
 //!
 //! Layering: this module uses `kafka::config`; `kafka/` never uses `scenario/`.
 
+mod apps;
 pub mod build;
 mod emit;
 pub mod error;

@@ -43,6 +43,28 @@ pub enum KeyDistribution {
     Fixed(Arc<str>),
 }
 
+/// `count` records every `per_us` microseconds (`"500/s"`, `"30/m"`).
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct SendRate {
+    pub count: u64,
+    pub per_us: u64,
+}
+
+impl SendRate {
+    pub fn per_second(count: u64) -> Self {
+        SendRate {
+            count,
+            per_us: 1_000_000,
+        }
+    }
+
+    /// When operation number `seq` is due after `start` (integer maths, no drift).
+    pub fn due(self, start: Time, seq: u64) -> Time {
+        let us = seq as u128 * self.per_us as u128 / self.count.max(1) as u128;
+        start + Duration::from_us(us.min(u64::MAX as u128) as u64)
+    }
+}
+
 #[derive(Clone, Debug)]
 pub struct ProducerAppConfig {
     /// Distinguishes producers in values: value = index << 40 | sequence.
@@ -52,7 +74,7 @@ pub struct ProducerAppConfig {
     pub client: ProducerConfig,
     pub mode: SendMode,
     pub count: Option<u64>,
-    pub rate_per_sec: Option<u64>,
+    pub rate: Option<SendRate>,
     pub start: Time,
     pub stop: Option<Time>,
     pub keys: KeyDistribution,
@@ -70,7 +92,7 @@ impl ProducerAppConfig {
             client: ProducerConfig::default(),
             mode: SendMode::Async,
             count: None,
-            rate_per_sec: None,
+            rate: None,
             start: Time::ZERO,
             stop: None,
             keys: KeyDistribution::None,
@@ -215,9 +237,9 @@ impl ProducerApp {
 
     /// When the rate allows send number `seq`.
     fn due(&self) -> Time {
-        match self.config.rate_per_sec {
-            Some(r) if r > 0 => self.config.start + Duration::from_us(self.seq * 1_000_000 / r),
-            _ => self.config.start,
+        match self.config.rate {
+            Some(r) => r.due(self.config.start, self.seq),
+            None => self.config.start,
         }
     }
 
@@ -231,8 +253,7 @@ impl ProducerApp {
         match self.config.mode {
             SendMode::Sync => p.outstanding() == 0,
             SendMode::Async | SendMode::FireAndForget => {
-                self.config.rate_per_sec.is_some()
-                    || (p.outstanding() as u64) < self.config.async_window
+                self.config.rate.is_some() || (p.outstanding() as u64) < self.config.async_window
             }
         }
     }

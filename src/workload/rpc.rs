@@ -144,7 +144,8 @@ impl RpcCallee {
 #[derive(Clone, Debug)]
 pub struct RpcCallerConfig {
     pub callee: NodeId,
-    pub rate_per_sec: u64,
+    /// None: the next call as soon as the previous one finished (always blocking).
+    pub rate: Option<super::producer_app::SendRate>,
     pub count: Option<u64>,
     pub timeout: Duration,
     pub retries: u32,
@@ -191,8 +192,10 @@ impl RpcCaller {
     }
 
     fn due(&self) -> Time {
-        let r = self.config.rate_per_sec.max(1);
-        self.config.start + Duration::from_us(self.next_id * 1_000_000 / r)
+        match self.config.rate {
+            Some(r) => r.due(self.config.start, self.next_id),
+            None => self.config.start,
+        }
     }
 
     fn finished(&self, now: Time) -> bool {
@@ -210,11 +213,12 @@ impl RpcCaller {
     /// Issues every call that is due (and allowed, when blocking), then arms the next.
     fn pump<C: Context<Msg = RpcMsg, Timer = RpcTimer, Event = RpcEvent>>(&mut self, cx: &mut C) {
         let now = cx.now();
-        let blocked = |c: &Self| c.config.blocking && !c.calls.is_empty();
+        let blocked =
+            |c: &Self| (c.config.blocking || c.config.rate.is_none()) && !c.calls.is_empty();
         while !self.finished(now) && self.due() <= now && !blocked(self) {
             let id = self.next_id;
             let late = now - self.due();
-            if late > Duration::from_ms(1) {
+            if late > Duration::from_ms(1) && self.config.rate.is_some() {
                 cx.emit(RpcEvent::CallDelayed {
                     id,
                     delay_us: late.as_us(),

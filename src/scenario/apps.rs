@@ -1,0 +1,122 @@
+//! Scenario applications → world nodes: `[[producer]]` (node named after it),
+//! `[[consumer]]` (`NAME-1`..`NAME-N`), `[[rpc]]` (`NAME-caller`, `NAME-callee`), with the
+//! names docs/scenario-format.md documents so fault targets resolve.
+
+use std::sync::Arc;
+
+use super::model::{self, CommitMode, Keys, Scenario};
+use super::units::{DurationRange, Rate};
+use crate::kafka::client_config::{ConsumerConfig, ProducerConfig};
+use crate::sim::{Duration, NodeId, Time, World};
+use crate::workload::actor::Actor;
+use crate::workload::consumer_app::{
+    CommitStrategy, ConsumerApp, ConsumerAppConfig, ProcessingTime,
+};
+use crate::workload::producer_app::{
+    KeyDistribution, ProducerApp, ProducerAppConfig, SendMode, SendRate,
+};
+use crate::workload::rpc::{RpcCallee, RpcCaller, RpcCallerConfig};
+
+/// Adds every producer, consumer and rpc pair of `scenario`; `bootstrap` = the brokers.
+pub fn add_apps(world: &mut World<Actor>, scenario: &Scenario, bootstrap: &[NodeId]) {
+    for (i, p) in scenario.producers.iter().enumerate() {
+        add_producer(world, p, i as u32 + 1, bootstrap);
+    }
+    for c in &scenario.consumers {
+        add_consumers(world, c, bootstrap);
+    }
+    for r in &scenario.rpcs {
+        add_rpc(world, r);
+    }
+}
+
+fn rate(r: Rate) -> SendRate {
+    SendRate {
+        count: r.count,
+        per_us: r.per_us,
+    }
+}
+
+fn add_producer(world: &mut World<Actor>, p: &model::Producer, index: u32, bootstrap: &[NodeId]) {
+    let mut cfg = ProducerAppConfig::new(index, &p.topic, bootstrap.to_vec());
+    cfg.client = ProducerConfig::from(&p.config);
+    cfg.mode = match p.send {
+        model::SendMode::Sync => SendMode::Sync,
+        model::SendMode::Async => SendMode::Async,
+        model::SendMode::FireAndForget => SendMode::FireAndForget,
+    };
+    cfg.count = p.count;
+    cfg.rate = p.rate.map(rate);
+    cfg.start = Time(p.start_us);
+    cfg.stop = p.stop_us.map(Time);
+    cfg.keys = match &p.keys {
+        Keys::None => KeyDistribution::None,
+        Keys::Uniform(n) => KeyDistribution::Uniform((*n).min(u32::MAX as u64) as u32),
+        Keys::Skewed(n) => KeyDistribution::Skewed((*n).min(u32::MAX as u64) as u32),
+        Keys::Fixed(k) => KeyDistribution::Fixed(Arc::from(k.as_str())),
+    };
+    cfg.value_bytes = p.value_bytes;
+    world.add_node(&p.name, Actor::Producer(ProducerApp::new(cfg)), Time::ZERO);
+}
+
+fn processing(d: DurationRange) -> ProcessingTime {
+    if d.min_us == d.max_us {
+        ProcessingTime::Fixed(Duration::from_us(d.min_us))
+    } else {
+        ProcessingTime::Uniform(Duration::from_us(d.min_us), Duration::from_us(d.max_us))
+    }
+}
+
+fn add_consumers(world: &mut World<Actor>, c: &model::Consumer, bootstrap: &[NodeId]) {
+    let several = c.instances > 1;
+    for (i, name) in c.instance_names().into_iter().enumerate() {
+        let mut client = ConsumerConfig::from(&c.config);
+        client.group_id = Some(Arc::from(c.group.as_str()));
+        if let (Some(id), true) = (&client.group_instance_id, several) {
+            client.group_instance_id = Some(Arc::from(format!("{id}-{}", i + 1)));
+        }
+        let cfg = ConsumerAppConfig {
+            name: Arc::from(name.as_str()),
+            topics: c.topics.iter().map(|t| Arc::from(t.as_str())).collect(),
+            bootstrap: bootstrap.to_vec(),
+            client,
+            processing: processing(c.processing),
+            commit: match c.commit {
+                CommitMode::BeforeProcessing => CommitStrategy::BeforeProcessing,
+                CommitMode::AfterProcessing => CommitStrategy::AfterProcessing,
+                CommitMode::Auto => CommitStrategy::Auto,
+                CommitMode::Async => CommitStrategy::Async,
+            },
+        };
+        world.add_node(
+            &name,
+            Actor::Consumer(ConsumerApp::new(cfg)),
+            Time(c.start_us),
+        );
+    }
+}
+
+fn add_rpc(world: &mut World<Actor>, r: &model::Rpc) {
+    let d = r.processing;
+    let callee = RpcCallee::with_range(Duration::from_us(d.min_us), Duration::from_us(d.max_us));
+    let callee = world.add_node(
+        &format!("{}-callee", r.name),
+        Actor::RpcCallee(callee),
+        Time::ZERO,
+    );
+    let caller = RpcCaller::new(RpcCallerConfig {
+        callee,
+        rate: r.rate.map(rate),
+        count: r.count,
+        timeout: Duration::from_us(r.timeout_us),
+        retries: r.retries,
+        blocking: true,
+        start: Time::ZERO,
+        stop: None,
+    });
+    world.add_node(
+        &format!("{}-caller", r.name),
+        Actor::RpcCaller(caller),
+        Time::ZERO,
+    );
+}
