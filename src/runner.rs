@@ -120,6 +120,9 @@ fn kafka_counter(
             }
         }
         KafkaEvent::RebalanceStarted { .. } => "rebalances",
+        KafkaEvent::ProduceFailed {
+            will_retry: true, ..
+        } => "produce-retries",
         _ => return None,
     })
 }

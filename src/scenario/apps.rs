@@ -19,14 +19,17 @@ use crate::workload::rpc::{RpcCallee, RpcCaller, RpcCallerConfig};
 
 /// Adds every producer, consumer and rpc pair of `scenario`; `bootstrap` = the brokers.
 pub fn add_apps(world: &mut World<Actor>, scenario: &Scenario, bootstrap: &[NodeId]) {
+    // Applications stop at the scenario's end, so the checker's drain phase reads a log
+    // that no longer grows.
+    let end = Time(scenario.duration_us);
     for (i, p) in scenario.producers.iter().enumerate() {
-        add_producer(world, p, i as u32 + 1, bootstrap);
+        add_producer(world, p, i as u32 + 1, bootstrap, end);
     }
     for c in &scenario.consumers {
         add_consumers(world, c, bootstrap);
     }
     for r in &scenario.rpcs {
-        add_rpc(world, r);
+        add_rpc(world, r, end);
     }
 }
 
@@ -37,7 +40,13 @@ fn rate(r: Rate) -> SendRate {
     }
 }
 
-fn add_producer(world: &mut World<Actor>, p: &model::Producer, index: u32, bootstrap: &[NodeId]) {
+fn add_producer(
+    world: &mut World<Actor>,
+    p: &model::Producer,
+    index: u32,
+    bootstrap: &[NodeId],
+    end: Time,
+) {
     let mut cfg = ProducerAppConfig::new(index, &p.topic, bootstrap.to_vec());
     cfg.client = ProducerConfig::from(&p.config);
     cfg.mode = match p.send {
@@ -48,7 +57,7 @@ fn add_producer(world: &mut World<Actor>, p: &model::Producer, index: u32, boots
     cfg.count = p.count;
     cfg.rate = p.rate.map(rate);
     cfg.start = Time(p.start_us);
-    cfg.stop = p.stop_us.map(Time);
+    cfg.stop = Some(p.stop_us.map_or(end, Time).min(end));
     cfg.keys = match &p.keys {
         Keys::None => KeyDistribution::None,
         Keys::Uniform(n) => KeyDistribution::Uniform((*n).min(u32::MAX as u64) as u32),
@@ -96,7 +105,7 @@ fn add_consumers(world: &mut World<Actor>, c: &model::Consumer, bootstrap: &[Nod
     }
 }
 
-fn add_rpc(world: &mut World<Actor>, r: &model::Rpc) {
+fn add_rpc(world: &mut World<Actor>, r: &model::Rpc, end: Time) {
     let d = r.processing;
     let callee = RpcCallee::with_range(Duration::from_us(d.min_us), Duration::from_us(d.max_us));
     let callee = world.add_node(
@@ -112,7 +121,7 @@ fn add_rpc(world: &mut World<Actor>, r: &model::Rpc) {
         retries: r.retries,
         blocking: true,
         start: Time::ZERO,
-        stop: None,
+        stop: Some(end),
     });
     world.add_node(
         &format!("{}-caller", r.name),

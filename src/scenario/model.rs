@@ -398,6 +398,10 @@ pub const EXPECT_KEYS: &[(&str, &str)] = &[
     ),
     ("rebalances", "consumer group rebalances"),
     ("produce-errors", "sends that ended in an error"),
+    (
+        "produce-retries",
+        "produce attempts that failed with a retriable error and were retried",
+    ),
     ("acked", "records acknowledged to producers"),
     ("consumed", "records returned by polls"),
     ("ping-replies", "ping replies received"),

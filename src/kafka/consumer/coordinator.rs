@@ -110,13 +110,15 @@ impl GroupMembership {
         self.backoff_until = now + Duration::from_ms(100);
     }
 
-    pub fn next_deadline(&self) -> Option<Time> {
-        let mut d = vec![Some(self.backoff_until)];
+    /// Every time the membership wants to act (the caller ignores those already past:
+    /// a single minimum could hide a future deadline behind a past one).
+    pub fn deadlines(&self) -> Vec<Time> {
+        let mut d = vec![self.backoff_until];
         if self.is_member() {
-            d.push(Some(self.next_heartbeat));
+            d.push(self.next_heartbeat);
         }
-        d.extend(self.commits.values().map(|c| c.retry_at));
-        d.into_iter().flatten().min()
+        d.extend(self.commits.values().filter_map(|c| c.retry_at));
+        d
     }
 
     /// Forget the generation (ILLEGAL_GENERATION) and possibly the member id (UNKNOWN_MEMBER_ID).

@@ -190,6 +190,11 @@ impl Consumer {
         self.group.generation
     }
 
+    /// The group membership state (coordinator, member id, generation, join state).
+    pub fn membership(&self) -> &coordinator::GroupMembership {
+        &self.group
+    }
+
     pub fn member_id(&self) -> Arc<str> {
         self.group.member_id.clone()
     }
@@ -444,7 +449,8 @@ impl Consumer {
         C: Context<Msg = Msg, Timer = ConsumerTimer, Event = KafkaEvent>,
     {
         let now = cx.now();
-        let mut deadlines = vec![self.metadata.next_deadline(), self.group.next_deadline()];
+        let mut deadlines = vec![self.metadata.next_deadline()];
+        deadlines.extend(self.group.deadlines().into_iter().map(Some));
         deadlines.extend(self.in_flight.values().map(|r| Some(r.sent + r.timeout)));
         deadlines.extend(self.partitions.values().map(|p| Some(p.backoff_until)));
         if !self.waiting_in_poll && self.group.is_member() {

@@ -149,8 +149,9 @@ impl RecordAccumulator {
         ready.then_some(b)
     }
 
-    /// When the earliest not-yet-ready batch becomes ready (for the wake-up timer).
-    pub fn next_ready_time(&self) -> Option<Time> {
+    /// When the earliest batch not yet ready at `now` becomes ready (for the wake-up timer;
+    /// batches already ready wait for a connection slot or a leader, not for time).
+    pub fn next_ready_time(&self, now: Time) -> Option<Time> {
         self.queues
             .values()
             .filter_map(|q| self.batches.get(q.front()?))
@@ -162,6 +163,7 @@ impl RecordAccumulator {
                     b.created + self.linger
                 }
             })
+            .filter(|&t| t > now)
             .min()
     }
 
@@ -277,7 +279,7 @@ mod tests {
             acc.head_ready(&tp, Time(5_000)).is_some(),
             "linger.ms elapsed"
         );
-        assert_eq!(acc.next_ready_time(), Some(Time(5_000)));
+        assert_eq!(acc.next_ready_time(Time(0)), Some(Time(5_000)));
         acc.try_append(&tp, rec(2, 90), Time(0));
         assert_eq!(
             acc.queued_batches(&tp).len(),

@@ -566,7 +566,7 @@ impl Producer {
         let timeout = Duration::from_ms(self.config.request_timeout_ms);
         let delivery = Duration::from_ms(self.config.delivery_timeout_ms);
         let mut deadlines = vec![
-            self.accumulator.next_ready_time(),
+            self.accumulator.next_ready_time(now),
             self.metadata.next_deadline(),
         ];
         deadlines.extend(self.in_flight.values().map(|r| Some(r.sent + timeout)));
