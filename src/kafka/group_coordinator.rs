@@ -25,8 +25,9 @@
 //! Outputs: a list of [`GroupAction`]s for the hosting broker to carry out. Timers are never
 //! cancelled: each carries a nonce and a stale one is ignored.
 //!
-//! Simplifications: only offsets are persisted (group membership is rebuilt by rejoining
-//! after a coordinator move); no "pending sync" timeout; no offset retention.
+//! Simplifications: only offsets and the generation are persisted (members rebuild the
+//! group by rejoining after a coordinator move); no "pending sync" timeout; no offset
+//! retention.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -205,6 +206,13 @@ impl GroupCoordinator {
     pub fn on_become_leader(&mut self, offsets_partition: u32, records: &[Record]) {
         self.owned.insert(offsets_partition);
         for r in records {
+            if let Some(group) = r.key.as_deref().and_then(|k| k.strip_prefix("group:")) {
+                // The group continues from its last generation: a zombie of an older one
+                // cannot pass the generation checks on the new coordinator.
+                let g = self.group_mut(group);
+                g.generation = g.generation.max(Generation(r.value as i32 - 1));
+                continue;
+            }
             let Some((group, tp)) = r.key.as_deref().and_then(parse_offset_key) else {
                 continue;
             };
@@ -488,6 +496,31 @@ impl GroupCoordinator {
         }
     }
 
+    /// Records the new generation in the group's `__consumer_offsets` partition (key
+    /// `group:{group}`, value generation + 1); nobody waits for this append.
+    fn persist_generation(
+        &mut self,
+        now: Time,
+        group: &Arc<str>,
+        generation: Generation,
+        out: &mut Actions,
+    ) {
+        self.next_commit += 1;
+        out.push(GroupAction::Append {
+            offsets_partition: offsets_partition_for(
+                group,
+                self.config.offsets_topic_num_partitions,
+            ),
+            records: vec![Record {
+                key: Some(Arc::from(format!("group:{group}"))),
+                value: (generation.0 + 1).max(0) as u64,
+                value_bytes: 8,
+                timestamp_us: now.as_us(),
+            }],
+            commit: self.next_commit,
+        });
+    }
+
     /// End of the join phase: drop members that did not rejoin, bump the generation, pick
     /// the protocol and the leader, answer every JoinGroup.
     fn complete_join(&mut self, now: Time, group: &Arc<str>, out: &mut Actions) {
@@ -495,6 +528,9 @@ impl GroupCoordinator {
         g.initial_delay_cap = None;
         g.members.retain(|_, m| m.awaiting_join.is_some());
         g.generation = Generation(g.generation.0 + 1);
+        let generation = g.generation;
+        self.persist_generation(now, group, generation, out);
+        let g = self.groups.get_mut(group).expect("group exists");
         if g.members.is_empty() {
             g.state = GroupState::Empty;
             g.leader = None;
@@ -1316,10 +1352,23 @@ mod tests {
         assert!(responses(&done).len() == 1);
         assert_eq!(c.committed(G, &TopicPartition::new("orders", 0)), Some(42));
         let mut moved = GroupCoordinator::new(GroupCoordinatorConfig::default());
-        moved.on_become_leader(*offsets_partition, records);
+        let mut log = vec![Record {
+            key: Some(Arc::from(format!("group:{G}"))),
+            value: 2,
+            value_bytes: 8,
+            timestamp_us: 0,
+        }];
+        log.extend(records.iter().cloned());
+        moved.on_become_leader(*offsets_partition, &log);
         assert_eq!(
             moved.committed(G, &TopicPartition::new("orders", 0)),
             Some(42)
+        );
+        let (_, generation, _) = moved.group_state(G).unwrap();
+        assert_eq!(
+            generation,
+            Generation(1),
+            "the generation survives the move"
         );
     }
 
