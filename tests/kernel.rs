@@ -391,3 +391,45 @@ fn checkpoint_clone_replays_identically() {
     assert_eq!(w.trace().hash_hex(), copy.trace().hash_hex());
     assert_eq!(w.events(), copy.events());
 }
+
+#[test]
+fn kill_tells_connected_peers_power_loss_does_not() {
+    // Proves a killed process's peers learn its connection closed (its OS sends FIN/RST),
+    // a request to a dead process is refused, and a power loss tells nobody.
+    let run = |fault: Fault| {
+        let mut w = world(5, 2, 1_000_000, 1);
+        w.schedule_fault(Time(50_000), fault);
+        w.run_until(Time(60_000), u64::MAX);
+        w.trace()
+            .records()
+            .iter()
+            .filter(|r| matches!(r.kind, TraceKind::Disconnected { .. }))
+            .count()
+    };
+    assert!(
+        run(Fault::Kill("server-1".into())) >= 2,
+        "both clients told"
+    );
+    let refused = run(Fault::PowerLoss {
+        target: "server-1".into(),
+        torn: false,
+    });
+    // No FIN after a power loss, but requests sent to the dead machine are refused.
+    let mut w = world(5, 2, 1_000_000, 1);
+    w.schedule_fault(
+        Time(50_000),
+        Fault::PowerLoss {
+            target: "server-1".into(),
+            torn: false,
+        },
+    );
+    w.run_until(Time(50_001), u64::MAX);
+    let at_fault = w
+        .trace()
+        .records()
+        .iter()
+        .filter(|r| matches!(r.kind, TraceKind::Disconnected { .. }))
+        .count();
+    assert_eq!(at_fault, 0, "power loss sends nothing");
+    assert!(refused <= 2, "at most the in-flight requests are refused");
+}

@@ -206,15 +206,19 @@ fn same_seed_same_trace_hash() {
 
 // ------------------------------------------------------------ Kafka clusters (once simulated)
 
+/// Fault kinds, in the order properties take prefixes of. `crash` (of the producer
+/// application) and `power-loss` come last: idempotence covers one producer session only (a
+/// restarted application resends under a new producer id), and Kafka's promises assume
+/// acknowledged data survives, which a power loss of every replica breaks.
 const KAFKA_KINDS: [&str; 8] = [
     "kill",
     "pause",
     "partition",
-    "power-loss",
     "cut",
     "clog",
-    "crash",
     "stall",
+    "crash",
+    "power-loss",
 ];
 
 /// A generated cluster, client configuration and fault schedule.
@@ -411,7 +415,9 @@ fn acks_all_with_min_insync_2_never_loses_a_write() {
 
 #[test]
 fn idempotence_never_duplicates_or_reorders() {
-    // Proves an idempotent producer's records are stored once and in send order.
+    // Proves an idempotent producer's records are stored once and in send order, within one
+    // producer session (no application crash) and without power loss (which can erase
+    // acknowledged records and reuse their offsets).
     kafka_property(
         "idempotence",
         KAFKA_KINDS.len() - 2,
@@ -431,10 +437,12 @@ fn idempotence_never_duplicates_or_reorders() {
 
 #[test]
 fn commit_after_processing_loses_no_processing() {
-    // Proves at-least-once: committing after processing never leaves a record unprocessed.
+    // Proves at-least-once: committing after processing never leaves a record unprocessed
+    // (without power loss: a log that loses its acknowledged tail reuses offsets the group
+    // already committed past, which is data loss, not a consumer bug).
     kafka_property(
         "at-least-once",
-        KAFKA_KINDS.len(),
+        KAFKA_KINDS.len() - 1,
         |c| KafkaCase {
             commit: "after-processing",
             ..c

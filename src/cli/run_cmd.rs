@@ -209,7 +209,11 @@ pub fn export(
                 return EXIT_BAD_INPUT;
             }
         }
-        None => print!("{text}"),
+        None => {
+            use std::io::Write;
+            // A closed pipe (`| head`) is not an error worth a panic.
+            let _ = std::io::stdout().write_all(text.as_bytes());
+        }
     }
     0
 }

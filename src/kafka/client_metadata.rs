@@ -188,11 +188,14 @@ impl ClientMetadata {
         Some(node)
     }
 
-    /// The connection to `node` was closed: a request to it will never be answered.
-    pub fn on_disconnect(&mut self, node: NodeId) {
+    /// The connection to `node` was closed: a request to it will never be answered. The
+    /// next attempt waits `retry.backoff.ms` (Kafka's `reconnect.backoff.ms` plays this role),
+    /// so a dead bootstrap broker is not hammered.
+    pub fn on_disconnect(&mut self, node: NodeId, now: Time) {
         if self.in_flight.is_some_and(|f| f.1 == node) {
             self.in_flight = None;
             self.need_update = true;
+            self.backoff_until = self.backoff_until.max(now + self.retry_backoff);
         }
     }
 

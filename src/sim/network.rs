@@ -140,6 +140,8 @@ pub struct Network {
     n: usize,
     links: Vec<Link>,
     conns: Vec<u32>,
+    /// Whether each pair has exchanged a message since its connection was last reset.
+    used: Vec<bool>,
     pub default_model: LinkModel,
 }
 
@@ -150,11 +152,13 @@ impl Network {
         }
         let mut links = vec![Link::default(); n * n];
         let mut conns = vec![0u32; n * n];
+        let mut used = vec![false; n * n];
         for f in 0..n {
             for t in 0..n {
                 if f < self.n && t < self.n {
                     links[f * n + t] = self.links[f * self.n + t].clone();
                     conns[f * n + t] = self.conns[f * self.n + t];
+                    used[f * n + t] = self.used[f * self.n + t];
                 } else {
                     links[f * n + t].model = self.default_model.clone();
                 }
@@ -163,6 +167,7 @@ impl Network {
         self.n = n;
         self.links = links;
         self.conns = conns;
+        self.used = used;
     }
 
     pub(crate) fn link(&self, from: NodeId, to: NodeId) -> &Link {
@@ -187,6 +192,21 @@ impl Network {
     pub fn reset(&mut self, a: NodeId, b: NodeId) {
         let p = self.pair(a, b);
         self.conns[p] = self.conns[p].wrapping_add(1);
+        self.used[p] = false;
+    }
+
+    /// Marks the connection between `a` and `b` as open (a message was sent on it).
+    pub(crate) fn mark_used(&mut self, a: NodeId, b: NodeId) {
+        let p = self.pair(a, b);
+        self.used[p] = true;
+    }
+
+    /// Nodes with an open connection to `n`.
+    pub fn connected_peers(&self, n: NodeId) -> Vec<NodeId> {
+        (0..self.n as u32)
+            .map(NodeId)
+            .filter(|&o| o != n && self.used[self.pair(n, o)])
+            .collect()
     }
 
     /// Sets the model of one directed link.

@@ -236,6 +236,10 @@ pub trait Node: Clone {
     fn on_start(&mut self, cx: &mut Cx<'_, Self>);
     fn on_message(&mut self, cx: &mut Cx<'_, Self>, from: Peer, msg: Self::Msg);
     fn on_timer(&mut self, cx: &mut Cx<'_, Self>, timer: Self::Timer);
+    /// The connection to `peer` was closed by the other side: its process died and its OS
+    /// closed the socket (a `kill`; after a power loss nobody closes anything, and peers only
+    /// find out through their own timeouts). Default: ignored.
+    fn on_disconnect(&mut self, _cx: &mut Cx<'_, Self>, _peer: NodeId) {}
     /// An application-level fault such as "stop polling" (see the fault model). Default: ignored.
     fn on_signal(&mut self, _cx: &mut Cx<'_, Self>, _signal: &str) {}
 

@@ -61,6 +61,11 @@ pub enum TraceKind<E> {
         node: NodeId,
         timer: &'static str,
     },
+    /// `node` learned that its connection to `peer` was closed (the peer's process died).
+    Disconnected {
+        node: NodeId,
+        peer: NodeId,
+    },
     Fault {
         verb: &'static str,
         nodes: Vec<NodeId>,
@@ -272,6 +277,11 @@ pub fn explain<E>(
             name(*to)
         ),
         TraceKind::Timer { node, timer } => format!("{}: timer {timer} fired", name(*node)),
+        TraceKind::Disconnected { node, peer } => format!(
+            "{} saw its connection to {} close: that process died, its OS closed the socket",
+            name(*node),
+            name(*peer)
+        ),
         TraceKind::Fault {
             verb,
             nodes,

@@ -46,6 +46,12 @@ enum Ev<N: Node> {
         id: TimerId,
         timer: N::Timer,
     },
+    /// `node` learns its connection to `peer` closed.
+    Disconnect {
+        node: NodeId,
+        inc: u32,
+        peer: NodeId,
+    },
     Fault(FaultSpec),
     /// A revert of a role-targeted fault, with the node it resolved to.
     Revert(Fault),
@@ -322,6 +328,23 @@ impl<N: Node> World<N> {
                 timer,
             } => self.on_timer_event(s.at, node, inc, id, timer),
             Ev::Deliver { .. } => self.on_deliver(s),
+            Ev::Disconnect { node, inc, peer } => {
+                let slot = &mut self.slots[node.index()];
+                if slot.incarnation != inc || slot.status == Status::Down {
+                    return false;
+                }
+                if slot.status == Status::Paused {
+                    slot.held.push(Scheduled {
+                        at: s.at,
+                        ev: Ev::Disconnect { node, inc, peer },
+                    });
+                    return false;
+                }
+                self.begin_event();
+                self.record(TraceKind::Disconnected { node, peer });
+                self.dispatch(node, |n, cx| n.on_disconnect(cx, peer));
+                true
+            }
             Ev::Fault(spec) => {
                 self.begin_event();
                 self.apply_fault(spec);
@@ -430,6 +453,9 @@ impl<N: Node> World<N> {
                 sent,
                 reason,
             });
+            if !reply && matches!(reason, DropReason::NodeDown | DropReason::StaleIncarnation) {
+                self.refuse_connection(from, to);
+            }
             return true;
         }
         self.record(TraceKind::Deliver {
@@ -519,6 +545,7 @@ impl<N: Node> World<N> {
             });
             return;
         }
+        self.net.mark_used(from, to);
         let (at, dup) = self.net.schedule(from, to, self.now, &mut self.net_rng);
         let Some(at) = at else {
             let label = N::msg_label(&msg);
@@ -639,6 +666,7 @@ impl<N: Node> World<N> {
         match fault {
             Fault::Kill(t) => {
                 let n = id(self, t);
+                self.notify_peers(n);
                 self.crash(n);
                 (vec![n], 0)
             }
@@ -751,8 +779,61 @@ impl<N: Node> World<N> {
         }
     }
 
+    /// A process that dies closes its sockets: every peer with an open connection to it
+    /// learns so one link latency later (unless the link is cut: then the FIN is lost too).
+    fn notify_peers(&mut self, n: NodeId) {
+        if self.slots[n.index()].status == Status::Down {
+            return;
+        }
+        for peer in self.net.connected_peers(n) {
+            if self.net.is_cut(n, peer) || self.slots[peer.index()].status == Status::Down {
+                continue;
+            }
+            let lat = self
+                .net
+                .link(n, peer)
+                .model
+                .latency
+                .sample(&mut self.net_rng);
+            let inc = self.slots[peer.index()].incarnation;
+            self.push(
+                self.now + lat,
+                Ev::Disconnect {
+                    node: peer,
+                    inc,
+                    peer: n,
+                },
+            );
+        }
+    }
+
+    /// A request reached a node whose process is not running: its OS answers with a reset
+    /// (connection refused), and the sender learns so one link latency later.
+    fn refuse_connection(&mut self, sender: NodeId, dead: NodeId) {
+        if self.slots[sender.index()].status == Status::Down || self.net.is_cut(dead, sender) {
+            return;
+        }
+        self.net.reset(sender, dead);
+        let lat = self
+            .net
+            .link(dead, sender)
+            .model
+            .latency
+            .sample(&mut self.net_rng);
+        let inc = self.slots[sender.index()].incarnation;
+        self.push(
+            self.now + lat,
+            Ev::Disconnect {
+                node: sender,
+                inc,
+                peer: dead,
+            },
+        );
+    }
+
     fn restart(&mut self, n: NodeId) {
         if self.slots[n.index()].status != Status::Down {
+            self.notify_peers(n);
             self.crash(n);
         }
         let slot = &mut self.slots[n.index()];

@@ -188,6 +188,9 @@ impl Side {
                         ("held", vec![*to, *from], Some((*from, *to, *msg)))
                     }
                     TraceKind::Timer { node, .. } => ("timer", vec![*node], None),
+                    TraceKind::Disconnected { node, peer } => {
+                        ("disconnect", vec![*node, *peer], None)
+                    }
                     TraceKind::Fault { nodes, .. } => ("fault", nodes.clone(), None),
                     TraceKind::Emit { node, .. } => ("emit", vec![*node], None),
                 };

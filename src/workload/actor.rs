@@ -249,6 +249,14 @@ impl Node for Actor {
         }
     }
 
+    fn on_disconnect(&mut self, cx: &mut Cx<'_, Self>, peer: NodeId) {
+        match self {
+            Actor::Producer(p) => p.on_disconnect(&mut ProducerCx::new(cx), peer),
+            Actor::Consumer(c) => c.on_disconnect(&mut ConsumerCx::new(cx), peer),
+            _ => {}
+        }
+    }
+
     fn on_signal(&mut self, cx: &mut Cx<'_, Self>, signal: &str) {
         match self {
             Actor::Producer(p) => p.on_signal(&mut ProducerCx::new(cx), signal),

@@ -168,6 +168,20 @@ impl ConsumerApp {
         self.step(cx);
     }
 
+    /// A broker closed its connection: the consumer fails the requests on it and retries.
+    pub fn on_disconnect<C>(&mut self, cx: &mut C, peer: NodeId)
+    where
+        C: Context<Msg = Msg, Timer = ConsumerAppTimer, Event = ActorEvent>,
+    {
+        if self.crashed {
+            return;
+        }
+        if let Some(c) = self.consumer.as_mut() {
+            c.on_disconnect(&mut ClientCx::new(cx), peer);
+        }
+        self.step(cx);
+    }
+
     pub fn on_signal<C>(&mut self, cx: &mut C, signal: &str)
     where
         C: Context<Msg = Msg, Timer = ConsumerAppTimer, Event = ActorEvent>,

@@ -191,6 +191,20 @@ impl ProducerApp {
         self.pump(cx);
     }
 
+    /// A broker closed its connection: the producer fails the requests on it and retries.
+    pub fn on_disconnect<C>(&mut self, cx: &mut C, peer: NodeId)
+    where
+        C: Context<Msg = Msg, Timer = ProducerAppTimer, Event = ActorEvent>,
+    {
+        if self.crashed {
+            return;
+        }
+        if let Some(p) = self.producer.as_mut() {
+            p.on_disconnect(&mut ClientCx::new(cx), peer);
+        }
+        self.pump(cx);
+    }
+
     /// `crash`: the process dies with sends in memory; their fate is unknown.
     pub fn on_signal<C>(&mut self, cx: &mut C, signal: &str)
     where

@@ -407,19 +407,36 @@ impl Consumer {
         nodes.sort();
         nodes.dedup();
         for node in nodes {
-            cx.close_connection(node);
-            self.metadata.on_disconnect(node);
-            let lost: Vec<CorrelationId> = self
-                .in_flight
-                .iter()
-                .filter(|(_, r)| r.node == node)
-                .map(|(c, _)| *c)
-                .collect();
-            for c in lost {
-                let req = self.in_flight.remove(&c).expect("listed");
-                self.on_request_failed(cx, req);
-            }
+            self.disconnect(cx, node);
         }
+    }
+
+    /// Closes the connection to `node`; its requests fail with NETWORK_EXCEPTION.
+    fn disconnect<C>(&mut self, cx: &mut C, node: NodeId)
+    where
+        C: Context<Msg = Msg, Timer = ConsumerTimer, Event = KafkaEvent>,
+    {
+        cx.close_connection(node);
+        self.metadata.on_disconnect(node, cx.now());
+        let lost: Vec<CorrelationId> = self
+            .in_flight
+            .iter()
+            .filter(|(_, r)| r.node == node)
+            .map(|(c, _)| *c)
+            .collect();
+        for c in lost {
+            let req = self.in_flight.remove(&c).expect("listed");
+            self.on_request_failed(cx, req);
+        }
+    }
+
+    /// The broker at `node` closed the connection (its process died): fail its requests
+    /// now rather than after their timeout.
+    pub fn on_disconnect<C>(&mut self, cx: &mut C, node: NodeId)
+    where
+        C: Context<Msg = Msg, Timer = ConsumerTimer, Event = KafkaEvent>,
+    {
+        self.disconnect(cx, node);
     }
 
     fn on_request_failed<C>(&mut self, cx: &mut C, req: InFlight)

@@ -184,6 +184,18 @@ impl Producer {
         handled
     }
 
+    /// The broker at `node` closed the connection (its process died): every request on it
+    /// fails with NETWORK_EXCEPTION and is retried, as when the client times out — only
+    /// without waiting for `request.timeout.ms`.
+    pub fn on_disconnect<C>(&mut self, cx: &mut C, node: NodeId)
+    where
+        C: Context<Msg = Msg, Timer = ProducerTimer, Event = KafkaEvent>,
+    {
+        let now = cx.now();
+        self.disconnect(cx, node, now);
+        self.poll(cx);
+    }
+
     pub fn on_timer<C>(&mut self, cx: &mut C, _timer: ProducerTimer)
     where
         C: Context<Msg = Msg, Timer = ProducerTimer, Event = KafkaEvent>,

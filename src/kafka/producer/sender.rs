@@ -152,12 +152,12 @@ impl Producer {
 
     /// Closes the connection to `node`: requests on it will never be answered, their
     /// batches fail with NETWORK_EXCEPTION (retriable) — though the broker may have them.
-    fn disconnect<C>(&mut self, cx: &mut C, node: NodeId, now: Time)
+    pub(super) fn disconnect<C>(&mut self, cx: &mut C, node: NodeId, now: Time)
     where
         C: Context<Msg = Msg, Timer = ProducerTimer, Event = KafkaEvent>,
     {
         cx.close_connection(node);
-        self.metadata.on_disconnect(node);
+        self.metadata.on_disconnect(node, now);
         let lost: Vec<CorrelationId> = self
             .in_flight
             .iter()
