@@ -13,9 +13,25 @@ use ratatui::crossterm::event::{
 };
 use ratatui::Terminal;
 
+/// The kernel-only scenario most model tests use (fast, and its faults are well known).
+const PING_FAULTS: &str = include_str!("../scenarios/ping-faults.toml");
+
+fn ping_faults() -> kafkasim::scenario::Scenario {
+    parse(PING_FAULTS, "ping-faults.toml").expect("parses")
+}
+
+fn scenario_model(file: &str, text: &str) -> Model {
+    tui::model(TuiArgs {
+        scenario: parse(text, file).expect("parses"),
+        seed: None,
+        compare: None,
+    })
+    .expect("builds")
+}
+
 fn faults_model() -> Model {
     tui::model(TuiArgs {
-        scenario: tui::default_scenario(),
+        scenario: ping_faults(),
         seed: None,
         compare: None,
     })
@@ -142,9 +158,8 @@ fn views_help_filter_and_quit() {
 #[test]
 fn a_pausing_note_stops_playback() {
     // Proves playback stops at a note that asks to pause.
-    let text =
-        tui::DEFAULT_SCENARIO.replace("at = \"2s\"\ntext", "at = \"2s\"\npause = true\ntext");
-    assert_ne!(text, tui::DEFAULT_SCENARIO);
+    let text = PING_FAULTS.replace("at = \"2s\"\ntext", "at = \"2s\"\npause = true\ntext");
+    assert_ne!(text, PING_FAULTS);
     let sc = parse(&text, "note.toml").unwrap();
     let mut m = tui::model(TuiArgs {
         scenario: sc,
@@ -182,7 +197,7 @@ fn what_if_forks_and_writes_a_scenario() {
     };
     assert!(path.ends_with(".toml"));
     let sc = parse(text, path).expect("the written scenario parses");
-    assert_eq!(sc.faults.len(), tui::default_scenario().faults.len() + 1);
+    assert_eq!(sc.faults.len(), ping_faults().faults.len() + 1);
     let side = Side::new("again", sc, m.main().seed).unwrap();
     assert_eq!(
         side.replay.final_hash(),
@@ -280,7 +295,7 @@ fn screen_compare_shows_two_runs() {
     // Proves compare mode replays two runs on one clock and shows both.
     let demo = parse(include_str!("../scenarios/ping-demo.toml"), "demo").unwrap();
     let mut m = tui::model(TuiArgs {
-        scenario: tui::default_scenario(),
+        scenario: ping_faults(),
         seed: None,
         compare: Some(demo),
     })
@@ -342,7 +357,7 @@ fn no_panic_on_any_key_at_any_size() {
 #[test]
 fn seek_equals_stepping_from_the_start() {
     // Proves the world reached by seeking to event n equals the world stepped from 0 to n.
-    let sc = tui::default_scenario();
+    let sc = ping_faults();
     let build = || kafkasim::scenario::build::build(&sc, sc.seed, TraceMode::HashOnly).unwrap();
     let cfg = ReplayConfig {
         every: 1000,
@@ -390,7 +405,7 @@ fn seek_equals_stepping_from_the_start() {
 #[test]
 fn seek_time_lands_on_the_last_event_at_or_before() {
     // Proves seek_time(t) stops at the last event whose time is <= t.
-    let sc = tui::default_scenario();
+    let sc = ping_faults();
     let w = kafkasim::scenario::build::build(&sc, sc.seed, TraceMode::HashOnly).unwrap();
     let cfg = ReplayConfig {
         every: 700,
@@ -415,7 +430,7 @@ fn seek_time_lands_on_the_last_event_at_or_before() {
 #[test]
 fn window_records_match_a_full_trace() {
     // Proves trace records regenerated from checkpoints equal those of a Full run.
-    let sc = tui::default_scenario();
+    let sc = ping_faults();
     let mut full = kafkasim::scenario::build::build(&sc, sc.seed, TraceMode::Full).unwrap();
     full.run_until(kafkasim::sim::Time(sc.duration_us), sc.max_events);
     let w = kafkasim::scenario::build::build(&sc, sc.seed, TraceMode::HashOnly).unwrap();
@@ -446,5 +461,97 @@ fn dump_screens() {
         ch(&mut m, v);
         println!("{}", screen(&mut m, 80, 24));
         println!("{}", screen(&mut m, 200, 60));
+    }
+}
+
+#[test]
+fn screen_leader_failover_shows_the_truncated_acknowledged_records() {
+    // Proves the acks=1 lesson answers "when was the acknowledged record lost, and why?" on
+    // screen: the partitions view shows the truncation, the anomalies view the lost writes.
+    let mut m = scenario_model(
+        "acks1-leader-failover.toml",
+        include_str!("../scenarios/acks1-leader-failover.toml"),
+    );
+    key(&mut m, KeyCode::End);
+    ch(&mut m, '2');
+    let s = screen(&mut m, 120, 30);
+    assert!(text_has(&s, "Leader"), "{s}");
+    assert!(text_has(&s, "truncated"), "{s}");
+    assert!(text_has(&s, "✗"), "{s}");
+    ch(&mut m, '7');
+    let s = screen(&mut m, 120, 30);
+    assert!(text_has(&s, "lost-write"), "{s}");
+    assert!(text_has(&s, "was acknowledged"), "{s}");
+}
+
+#[test]
+fn screen_partition_in_progress_shows_cut_links() {
+    // Proves a network partition in progress is drawn in the cluster view at 80x24.
+    let mut m = scenario_model(
+        "acks1-leader-failover.toml",
+        include_str!("../scenarios/acks1-leader-failover.toml"),
+    );
+    // The partition starts at 5 s and heals at 9 s: look at 6 s.
+    m.sides[0].replay.seek_time(kafkasim::sim::Time(6_000_000));
+    m.sides[0].refresh();
+    ch(&mut m, '1');
+    let s = screen(&mut m, 80, 24);
+    assert!(text_has(&s, "broker-1"), "{s}");
+    assert!(text_has(&s, "cut") || text_has(&s, "partition"), "{s}");
+}
+
+#[test]
+fn screen_rebalance_shows_consumer_group_columns() {
+    // Proves the clients view shows a group in kafka-consumer-groups' columns after a
+    // member died and the group rebalanced.
+    let mut m = scenario_model(
+        "group-rebalance.toml",
+        include_str!("../scenarios/group-rebalance.toml"),
+    );
+    key(&mut m, KeyCode::End);
+    ch(&mut m, '3');
+    let s = screen(&mut m, 120, 30);
+    for col in [
+        "TOPIC",
+        "PARTITION",
+        "CURRENT-OFFSET",
+        "LOG-END-OFFSET",
+        "LAG",
+        "CONSUMER-ID",
+    ] {
+        assert!(text_has(&s, col), "missing {col}: {s}");
+    }
+    assert!(text_has(&s, "generation"), "{s}");
+    assert!(
+        !text_has(&s, "analytics-2 "),
+        "the dead member owns nothing: {s}"
+    );
+}
+
+#[test]
+fn seek_equals_stepping_on_a_kafka_failover() {
+    // Proves seek correctness on a Kafka world (brokers, controller, clients, a failover),
+    // not only on the ping demo.
+    let sc = parse(
+        include_str!("../scenarios/acks1-leader-failover.toml"),
+        "acks1-leader-failover.toml",
+    )
+    .unwrap();
+    let build = || kafkasim::scenario::build::build(&sc, sc.seed, TraceMode::HashOnly).unwrap();
+    let cfg = ReplayConfig {
+        every: 5000,
+        end: kafkasim::sim::Time(sc.duration_us),
+        max_events: sc.max_events,
+        ..ReplayConfig::default()
+    };
+    let mut r = Replay::new(build(), cfg);
+    let total = r.total();
+    for n in [total / 3, 7, total, 5000, 4999, 12_345, total - 1] {
+        r.seek(n);
+        let mut w = build();
+        while w.events() < n && w.step() {}
+        assert_eq!(r.world().events(), w.events(), "events at {n}");
+        assert_eq!(r.world().now(), w.now(), "time at {n}");
+        assert_eq!(r.world().trace().hash(), w.trace().hash(), "hash at {n}");
     }
 }

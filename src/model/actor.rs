@@ -6,8 +6,8 @@
 //! Widgets need no change.
 
 use super::{
-    default_marker, AnomalyView, GroupView, LinkView, MarkerKind, NodeKind, NodeStatus, NodeView,
-    Observe, PartitionView, ProducerView, ReplicaLogView, RpcClientView, Snapshot,
+    default_marker, AnomalyView, GroupRow, GroupView, LinkView, MarkerKind, NodeKind, NodeStatus,
+    NodeView, Observe, PartitionView, ProducerView, ReplicaLogView, RpcClientView, Snapshot,
 };
 use crate::kafka::partition::Role;
 use crate::kafka::{BrokerId, KafkaEvent, TopicPartition};
@@ -324,14 +324,150 @@ fn replica_log(
     }
 }
 
-/// Producer applications. Producer apps plug in here.
-pub fn producers(_world: &World<Actor>) -> Vec<ProducerView> {
-    Vec::new()
+/// Producer applications, with latency and errors read from their history up to now.
+pub fn producers(world: &World<Actor>) -> Vec<ProducerView> {
+    world
+        .node_ids()
+        .filter_map(|id| match world.node(id) {
+            Actor::Producer(p) => Some(producer_view(world, id, p)),
+            _ => None,
+        })
+        .collect()
 }
 
-/// Consumer groups (`kafka-consumer-groups --describe`). Group coordinators plug in here.
-pub fn groups(_world: &World<Actor>) -> Vec<GroupView> {
-    Vec::new()
+fn producer_view(
+    world: &World<Actor>,
+    id: NodeId,
+    p: &crate::workload::producer_app::ProducerApp,
+) -> ProducerView {
+    use crate::workload::history::HistoryOp;
+    use crate::workload::producer_app::SendMode;
+    let mut invoked = BTreeMap::new();
+    let mut latencies = Vec::new();
+    let mut errors: BTreeMap<String, u64> = BTreeMap::new();
+    for rec in world.kept() {
+        let TraceKind::Emit {
+            node,
+            event: ActorEvent::History(op),
+        } = &rec.kind
+        else {
+            continue;
+        };
+        if *node != id {
+            continue;
+        }
+        match op {
+            HistoryOp::SendInvoke { value, .. } => {
+                invoked.insert(*value, rec.time);
+            }
+            HistoryOp::SendOk { value, .. } => {
+                if let Some(t) = invoked.remove(value) {
+                    latencies.push(rec.time.since(t).as_us());
+                }
+            }
+            HistoryOp::SendFail { error, .. } => {
+                *errors.entry(error.name().to_string()).or_insert(0) += 1;
+            }
+            HistoryOp::SendIndeterminate { .. } => {
+                *errors.entry("unknown outcome".to_string()).or_insert(0) += 1;
+            }
+            _ => {}
+        }
+    }
+    latencies.sort_unstable();
+    let pct =
+        |q: usize| (!latencies.is_empty()).then(|| latencies[(latencies.len() - 1) * q / 100]);
+    let s = &p.stats;
+    ProducerView {
+        name: world.name(id).to_string(),
+        send_mode: match p.config.mode {
+            SendMode::Sync => "sync",
+            SendMode::Async => "async",
+            SendMode::FireAndForget => "fire-and-forget",
+        }
+        .to_string(),
+        acks: p.config.client.acks.to_string(),
+        in_flight: s.sent.saturating_sub(s.acked + s.failed + s.indeterminate),
+        acked: s.acked,
+        errors: errors.into_iter().collect(),
+        latency_p50_us: pct(50),
+        latency_p99_us: pct(99),
+    }
+}
+
+/// Consumer groups in the columns of `kafka-consumer-groups --describe`: the committed
+/// offset (CURRENT-OFFSET) from the group's coordinator, the log end offset as consumers
+/// see it (the leader's high watermark), the lag between them, and the member owning each
+/// partition.
+pub fn groups(world: &World<Actor>) -> Vec<GroupView> {
+    let mut members: BTreeMap<String, Vec<NodeId>> = BTreeMap::new();
+    for id in world.node_ids() {
+        if let Actor::Consumer(c) = world.node(id) {
+            let g = c.config.client.group_id.clone().unwrap_or_default();
+            members.entry(g.to_string()).or_default().push(id);
+        }
+    }
+    members
+        .into_iter()
+        .map(|(group, ids)| group_view(world, &group, &ids))
+        .collect()
+}
+
+fn group_view(world: &World<Actor>, group: &str, ids: &[NodeId]) -> GroupView {
+    let coordinator = world
+        .node_ids()
+        .filter(|&n| world.status(n) != Status::Down)
+        .filter_map(|n| world.node(n).as_broker())
+        .find(|b| b.groups.group_state(group).is_some())
+        .map(|b| &b.groups);
+    let (state, generation) = coordinator
+        .and_then(|g| g.group_state(group))
+        .map_or(("Unknown".to_string(), 0), |(s, g, _)| {
+            (format!("{s:?}"), g.0.max(0) as u64)
+        });
+    let mut topics: Vec<String> = Vec::new();
+    let mut owner: BTreeMap<TopicPartition, String> = BTreeMap::new();
+    for &id in ids {
+        let Actor::Consumer(c) = world.node(id) else {
+            continue;
+        };
+        topics.extend(c.config.topics.iter().map(|t| t.to_string()));
+        if world.status(id) == Status::Down {
+            continue;
+        }
+        for tp in c.consumer().map(|k| k.assignment()).unwrap_or_default() {
+            owner.insert(tp, world.name(id).to_string());
+        }
+    }
+    topics.sort();
+    topics.dedup();
+    let rows = partitions(world)
+        .into_iter()
+        .filter(|p| topics.contains(&p.topic))
+        .map(|p| {
+            let tp = TopicPartition::new(&p.topic, p.partition);
+            let current = coordinator.and_then(|g| g.committed(group, &tp));
+            let leo = p
+                .leader
+                .as_ref()
+                .and_then(|l| p.logs.iter().find(|r| &r.broker == l))
+                .map_or(0, |r| r.hw);
+            GroupRow {
+                topic: p.topic.clone(),
+                partition: p.partition,
+                current_offset: current.map(|o| o.max(0) as u64),
+                log_end_offset: leo,
+                lag: current.map(|o| leo.saturating_sub(o.max(0) as u64)),
+                consumer_id: owner.get(&tp).cloned(),
+            }
+        })
+        .collect();
+    GroupView {
+        group: group.to_string(),
+        state,
+        generation,
+        rows,
+    }
 }
 
 /// Request/response clients without Kafka: the ping demo (and the RPC baseline later).

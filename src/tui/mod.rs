@@ -22,7 +22,7 @@ use crate::scenario::Scenario;
 pub use run::run_tui;
 
 /// The scenario `kafkasim tui` opens without a file.
-pub const DEFAULT_SCENARIO: &str = include_str!("../../scenarios/ping-faults.toml");
+pub const DEFAULT_SCENARIO: &str = include_str!("../../scenarios/acks1-leader-failover.toml");
 
 /// What `kafkasim tui` was asked to open.
 pub struct TuiArgs {
