@@ -157,10 +157,33 @@ pub fn drain(world: &mut World<Actor>, scenario: &Scenario) -> Option<FinalLogs>
             Status::Up => {}
         }
     }
-    let end = now + Duration::from_us(DRAIN_US);
-    world.run_until(end, u64::MAX);
+    // Run DRAIN_US; then, while consumers are still processing (their history grows),
+    // give them more time, up to DRAIN_MAX_ROUNDS rounds: a slow consumer is not a lost one.
+    let mut end = now;
+    for round in 0..DRAIN_MAX_ROUNDS {
+        let before = world.kept().len();
+        end += Duration::from_us(DRAIN_US);
+        world.run_until(end, u64::MAX);
+        let processed_more = world.kept()[before..].iter().any(|r| {
+            matches!(
+                &r.kind,
+                crate::sim::TraceKind::Emit {
+                    event: crate::workload::actor::ActorEvent::History(
+                        HistoryOp::Processed { .. } | HistoryOp::Poll { .. }
+                    ),
+                    ..
+                }
+            )
+        });
+        if round > 0 && !processed_more {
+            break;
+        }
+    }
     final_logs(world)
 }
+
+/// At most this many drain rounds of `DRAIN_US` each.
+pub const DRAIN_MAX_ROUNDS: u32 = 6;
 
 /// Reads each partition's log, from log start to log end, from its leader (or, for a
 /// partition left without a leader, from the live replica with the longest log). `None`
