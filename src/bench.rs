@@ -105,6 +105,88 @@ pub fn replication(clock: &dyn Fn() -> u64, runs: u32) -> Vec<BenchResult> {
     })]
 }
 
+/// The end-to-end scenario: 3 brokers, one RF=3 topic with `min.insync.replicas=2`, one
+/// producer sending `records` records of 100 bytes with acks=all in `mode`, and one consumer
+/// group reading them (1 ms links).
+pub fn e2e_scenario(mode: &str, records: u64) -> crate::scenario::Scenario {
+    let text = format!(
+        r#"name = "e2e {mode} {records}"
+duration = "100000s"
+max_events = 9000000000000000000
+[cluster]
+brokers = 3
+[network]
+latency = "1ms"
+[[topic]]
+name = "bench"
+partitions = 3
+replication_factor = 3
+config = {{ "min.insync.replicas" = 2 }}
+[[producer]]
+name = "producer"
+topic = "bench"
+send = "{mode}"
+count = {records}
+value_bytes = 100
+config = {{ acks = "all" }}
+[[consumer]]
+name = "consumer"
+group = "bench"
+topics = ["bench"]
+processing = "0ms"
+commit = "auto"
+config = {{ "auto.offset.reset" = "earliest" }}
+"#
+    );
+    crate::scenario::parse(&text, "<e2e benchmark>").expect("the benchmark scenario is valid")
+}
+
+/// Runs the end-to-end workload until the consumer has processed every record; returns
+/// (events, simulated ms, consumed).
+pub fn e2e_run(mode: &str, records: u64) -> (u64, u64, u64) {
+    let s = e2e_scenario(mode, records);
+    let mut w = crate::scenario::build::build(&s, 1, TraceMode::Off).expect("builds");
+    let consumed = |w: &World<crate::workload::actor::Actor>| {
+        w.node_ids()
+            .filter_map(|id| match w.node(id) {
+                crate::workload::actor::Actor::Consumer(c) => Some(c.stats.processed),
+                _ => None,
+            })
+            .sum::<u64>()
+    };
+    let limit = Time(s.duration_us);
+    while consumed(&w) < records && w.now() < limit {
+        let next = w.now() + Duration::from_secs(1);
+        w.run_until(next, u64::MAX);
+    }
+    (w.events(), w.now().as_ms(), consumed(&w))
+}
+
+/// End to end (issue 4): `records` produced with acks=all to a 3-broker RF=3 topic and
+/// consumed, async and sync send.
+pub fn e2e(
+    clock: &dyn Fn() -> u64,
+    runs: u32,
+    async_records: u64,
+    sync_records: u64,
+) -> Vec<BenchResult> {
+    [("async", async_records), ("sync", sync_records)]
+        .into_iter()
+        .map(|(mode, n)| {
+            measure(
+                &format!("e2e/{mode}-{n}-acks-all-rf3"),
+                runs,
+                clock,
+                &|| {
+                    let (events, ms, consumed) = e2e_run(mode, n);
+                    assert_eq!(consumed, n, "every record consumed");
+                    (events, ms, String::new())
+                },
+            )
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

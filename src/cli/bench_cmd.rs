@@ -4,7 +4,7 @@
 use crate::bench::{self, BenchResult};
 
 pub fn bench(which: &str, json: bool, runs: u32) -> u8 {
-    let known = ["all", "kernel", "replication", "tui"];
+    let known = ["all", "kernel", "replication", "e2e", "tui"];
     if !known.contains(&which) {
         eprintln!(
             "error: unknown benchmark `{which}`; valid: {}",
@@ -19,6 +19,9 @@ pub fn bench(which: &str, json: bool, runs: u32) -> u8 {
     }
     if matches!(which, "all" | "replication") {
         results.extend(bench::replication(&clock, runs));
+    }
+    if matches!(which, "all" | "e2e") {
+        results.extend(bench::e2e(&clock, runs.min(3), 1_000_000, 1_000_000));
     }
     for r in &results {
         if json {

@@ -98,7 +98,7 @@ pub enum Command {
     },
     /// Run the standard performance workloads.
     Bench {
-        /// Which workloads: kernel, replication, tui, or all.
+        /// Which workloads: kernel, replication, e2e, tui, or all.
         #[arg(default_value = "all")]
         which: String,
         /// Print JSON lines instead of a table.

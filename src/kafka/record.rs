@@ -40,12 +40,17 @@ pub struct RecordBatch {
     pub is_transactional: bool,
     pub is_control: bool,
     pub records: Vec<Record>,
+    /// Size on the wire, computed once when the batch is built (batches are immutable once
+    /// shared; reads and fetch limits ask for it constantly).
+    wire_bytes: u32,
 }
 
 impl RecordBatch {
     /// A batch as a producer builds it, before the leader assigns offsets.
     pub fn new(records: Vec<Record>) -> Self {
+        let wire_bytes = Self::compute_size(&records) as u32;
         RecordBatch {
+            wire_bytes,
             base_offset: 0,
             partition_leader_epoch: LeaderEpoch::NONE,
             producer_id: ProducerId::NONE,
@@ -87,8 +92,11 @@ impl RecordBatch {
 
     /// Approximate size on the wire: a 61-byte batch header plus per-record overhead.
     pub fn size_bytes(&self) -> usize {
-        61 + self
-            .records
+        self.wire_bytes as usize
+    }
+
+    fn compute_size(records: &[Record]) -> usize {
+        61 + records
             .iter()
             .map(|r| 10 + r.value_bytes as usize + r.key.as_ref().map_or(0, |k| k.len()))
             .sum::<usize>()
