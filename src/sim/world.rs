@@ -786,49 +786,36 @@ impl<N: Node> World<N> {
             return;
         }
         for peer in self.net.connected_peers(n) {
-            if self.net.is_cut(n, peer) || self.slots[peer.index()].status == Status::Down {
-                continue;
-            }
-            let lat = self
-                .net
-                .link(n, peer)
-                .model
-                .latency
-                .sample(&mut self.net_rng);
-            let inc = self.slots[peer.index()].incarnation;
-            self.push(
-                self.now + lat,
-                Ev::Disconnect {
-                    node: peer,
-                    inc,
-                    peer: n,
-                },
-            );
+            self.tell_closed(peer, n);
         }
+    }
+
+    /// `node` learns, one link latency from now, that `closed_by` closed their connection
+    /// (unless `node` is down or the link from `closed_by` is cut: then the FIN is lost).
+    fn tell_closed(&mut self, node: NodeId, closed_by: NodeId) {
+        if self.slots[node.index()].status == Status::Down || self.net.is_cut(closed_by, node) {
+            return;
+        }
+        let lat = self
+            .net
+            .link(closed_by, node)
+            .model
+            .latency
+            .sample(&mut self.net_rng);
+        let inc = self.slots[node.index()].incarnation;
+        let ev = Ev::Disconnect {
+            node,
+            inc,
+            peer: closed_by,
+        };
+        self.push(self.now + lat, ev);
     }
 
     /// A request reached a node whose process is not running: its OS answers with a reset
     /// (connection refused), and the sender learns so one link latency later.
     fn refuse_connection(&mut self, sender: NodeId, dead: NodeId) {
-        if self.slots[sender.index()].status == Status::Down || self.net.is_cut(dead, sender) {
-            return;
-        }
         self.net.reset(sender, dead);
-        let lat = self
-            .net
-            .link(dead, sender)
-            .model
-            .latency
-            .sample(&mut self.net_rng);
-        let inc = self.slots[sender.index()].incarnation;
-        self.push(
-            self.now + lat,
-            Ev::Disconnect {
-                node: sender,
-                inc,
-                peer: dead,
-            },
-        );
+        self.tell_closed(sender, dead);
     }
 
     fn restart(&mut self, n: NodeId) {
