@@ -433,3 +433,42 @@ fn kill_tells_connected_peers_power_loss_does_not() {
     assert_eq!(at_fault, 0, "power loss sends nothing");
     assert!(refused <= 2, "at most the in-flight requests are refused");
 }
+
+#[test]
+fn heal_breaks_connections_that_lost_messages() {
+    // Proves both ends of a connection that lost a message while cut learn, at heal, that
+    // it is broken (TCP cannot repair a lost stream), and untouched pairs learn nothing.
+    let mut w = world(5, 2, 1_000_000, 1);
+    w.schedule_fault(
+        Time(50_000),
+        Fault::Cut {
+            from: "client-1".into(),
+            to: "server-1".into(),
+        },
+    );
+    w.schedule_fault(Time(60_000), Fault::Heal);
+    w.run_until(Time(70_000), u64::MAX);
+    let told: Vec<(String, String)> = w
+        .trace()
+        .records()
+        .iter()
+        .filter_map(|r| match r.kind {
+            TraceKind::Disconnected { node, peer } => {
+                Some((w.name(node).to_string(), w.name(peer).to_string()))
+            }
+            _ => None,
+        })
+        .collect();
+    assert!(
+        told.contains(&("client-1".into(), "server-1".into())),
+        "{told:?}"
+    );
+    assert!(
+        told.contains(&("server-1".into(), "client-1".into())),
+        "{told:?}"
+    );
+    assert!(
+        told.iter().all(|(a, b)| a != "client-2" && b != "client-2"),
+        "{told:?}"
+    );
+}

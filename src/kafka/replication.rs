@@ -153,6 +153,22 @@ impl Broker {
         }
     }
 
+    /// The connection to `node` broke (its process died, or it broke during a network
+    /// partition): an outstanding fetch to it will never be answered; back off and refetch
+    /// rather than waiting for `replica.socket.timeout.ms`.
+    pub fn on_disconnect(&mut self, cx: &mut BrokerCx<'_>, node: NodeId) {
+        let lost: Vec<(BrokerId, CorrelationId, TimerId)> = self
+            .fetchers
+            .values()
+            .filter(|f| f.node == node)
+            .filter_map(|f| f.in_flight.map(|(c, t)| (f.leader, c, t)))
+            .collect();
+        for (leader, correlation_id, timer) in lost {
+            cx.cancel_timer(timer);
+            self.on_fetch_timeout(cx, leader, correlation_id);
+        }
+    }
+
     pub(crate) fn on_fetch_timeout(
         &mut self,
         cx: &mut BrokerCx<'_>,

@@ -132,6 +132,8 @@ pub(crate) struct Link {
     pub last_arrival: Time,
     /// Messages currently travelling on the link (for the UI).
     pub in_flight: u32,
+    /// A message was dropped here while the link was cut (the connection is broken).
+    pub lost_while_cut: bool,
 }
 
 /// Every directed link between the world's nodes, plus one connection epoch per pair.
@@ -246,11 +248,23 @@ impl Network {
         }
     }
 
-    /// Restores every link (heal).
-    pub(crate) fn heal(&mut self) {
-        for l in &mut self.links {
-            l.cut = false;
+    /// Restores every link (heal). Returns the pairs whose connection lost messages while
+    /// cut: TCP cannot repair a lost stream, so those connections count as broken.
+    pub(crate) fn heal(&mut self) -> Vec<(NodeId, NodeId)> {
+        let mut broken = Vec::new();
+        for f in 0..self.n {
+            for t in 0..self.n {
+                let l = &mut self.links[f * self.n + t];
+                l.cut = false;
+                if std::mem::take(&mut l.lost_while_cut) {
+                    let pair = (NodeId(f.min(t) as u32), NodeId(f.max(t) as u32));
+                    if !broken.contains(&pair) {
+                        broken.push(pair);
+                    }
+                }
+            }
         }
+        broken
     }
 
     /// Whether any link is cut (a partition is in force).

@@ -434,6 +434,7 @@ impl<N: Node> World<N> {
         }
         self.net.link_mut(from, to).in_flight -= 1;
         let reason = if self.net.link(from, to).cut {
+            self.net.link_mut(from, to).lost_while_cut = true;
             Some(DropReason::Partitioned)
         } else if slot.status == Status::Down {
             Some(DropReason::NodeDown)
@@ -535,6 +536,7 @@ impl<N: Node> World<N> {
         let conn = conn.unwrap_or_else(|| self.net.conn(from, to));
         let sent = self.now;
         if self.net.link(from, to).cut {
+            self.net.link_mut(from, to).lost_while_cut = true;
             let label = N::msg_label(&msg);
             self.record(TraceKind::Drop {
                 from,
@@ -726,7 +728,13 @@ impl<N: Node> World<N> {
                 (vec![a, b], 0)
             }
             Fault::Heal => {
-                self.net.heal();
+                // Connections that lost messages during the cut are broken: both ends learn
+                // it now and reconnect (a simplification of TCP giving up or being reset).
+                for (a, b) in self.net.heal() {
+                    self.net.reset(a, b);
+                    self.tell_closed(a, b);
+                    self.tell_closed(b, a);
+                }
                 let clogged: Vec<(NodeId, NodeId)> = self.clogged.keys().copied().collect();
                 let mut released = 0;
                 for (a, b) in clogged {

@@ -253,6 +253,7 @@ impl Node for Actor {
         match self {
             Actor::Producer(p) => p.on_disconnect(&mut ProducerCx::new(cx), peer),
             Actor::Consumer(c) => c.on_disconnect(&mut ConsumerCx::new(cx), peer),
+            Actor::Broker(b) => b.on_disconnect(&mut BrokerMapped::new(cx), peer),
             _ => {}
         }
     }
