@@ -169,3 +169,19 @@ fn trace_file_is_json_lines_with_explanations() {
     assert!(text.contains("FAULT server-1 is paused"));
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn run_with_invariants_checks_every_event() {
+    // Proves `run --invariants` runs the replication checker and reports it held.
+    let out = kafkasim(&[
+        "run",
+        "scenarios/acks1-leader-failover.toml",
+        "--invariants",
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("invariants  held"));
+}

@@ -42,3 +42,29 @@ fn every_scenario_meets_its_expectations() {
     }
     assert!(failed.is_empty(), "{}", failed.join("\n"));
 }
+
+#[test]
+fn every_kafka_scenario_keeps_the_replication_invariants() {
+    // Proves the global replication checker (one leader per epoch, monotonic epochs and
+    // high watermarks, log_start <= HW <= LEO, ISR members agree below the HW) holds after
+    // every event of every shipped Kafka scenario.
+    let mut files = Vec::new();
+    scenario_files(Path::new("scenarios"), &mut files);
+    files.sort();
+    let mut checked = 0;
+    for f in &files {
+        let s = scenario::load(f).unwrap_or_else(|e| panic!("{e}"));
+        if s.cluster.is_none() {
+            continue;
+        }
+        let mut world =
+            kafkasim::scenario::build::build(&s, s.seed, kafkasim::sim::TraceMode::Full)
+                .unwrap_or_else(|e| panic!("{}: {e}", f.display()));
+        let mut run = kafkasim::workload::cluster::CheckedRun::default();
+        if let Err(v) = run.run(&mut world, kafkasim::sim::Time(s.duration_us)) {
+            panic!("{}: {v}", f.display());
+        }
+        checked += 1;
+    }
+    assert!(checked >= 10, "only {checked} Kafka scenarios");
+}

@@ -33,6 +33,10 @@ pub enum Command {
         /// Write the full trace as JSON lines to this file.
         #[arg(long, value_name = "FILE")]
         trace: Option<PathBuf>,
+        /// Check Kafka's replication invariants after every event (slower); a violation
+        /// stops the run with the seed, the event number and the last trace lines (exit 1).
+        #[arg(long)]
+        invariants: bool,
     },
     /// Run scenarios and compare each with its `[expect]` section.
     Check {
@@ -132,7 +136,8 @@ pub fn main() -> ExitCode {
             seed,
             json,
             trace,
-        }) => run_cmd::run(&file, seed, json, trace.as_deref()),
+            invariants,
+        }) => run_cmd::run(&file, seed, json, trace.as_deref(), invariants),
         Some(Command::Check { files, seed }) => run_cmd::check(&files, seed),
         Some(Command::List { dir }) => run_cmd::list(dir.as_deref()),
         Some(Command::Explore {

@@ -68,11 +68,39 @@ fn default_summary() -> u8 {
     run_scenario(&s, s.seed, false, None)
 }
 
-pub fn run(file: &Path, seed: Option<u64>, json: bool, trace_file: Option<&Path>) -> u8 {
+pub fn run(
+    file: &Path,
+    seed: Option<u64>,
+    json: bool,
+    trace_file: Option<&Path>,
+    invariants: bool,
+) -> u8 {
     match load(file) {
+        Ok(s) if invariants => run_with_invariants(&s, seed.unwrap_or(s.seed), json, trace_file),
         Ok(s) => run_scenario(&s, seed.unwrap_or(s.seed), json, trace_file),
         Err(code) => code,
     }
+}
+
+/// Runs under the replication invariant checker first; a violation is exit 1. Then runs
+/// normally for the summary (same seed, so the same run).
+fn run_with_invariants(s: &Scenario, seed: u64, json: bool, trace_file: Option<&Path>) -> u8 {
+    let mut world = match crate::scenario::build::build(s, seed, TraceMode::Full) {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!("error: cannot build scenario `{}`: {e}", s.name);
+            return EXIT_BAD_INPUT;
+        }
+    };
+    let mut checked = crate::workload::cluster::CheckedRun::default();
+    if let Err(v) = checked.run(&mut world, crate::sim::Time(s.duration_us)) {
+        eprintln!("INVARIANT VIOLATED in `{}`:\n{v}", s.name);
+        return 1;
+    }
+    if !json {
+        println!("invariants  held after each of {} events", world.events());
+    }
+    run_scenario(s, seed, json, trace_file)
 }
 
 fn run_scenario(s: &Scenario, seed: u64, json: bool, trace_file: Option<&Path>) -> u8 {
