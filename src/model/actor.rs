@@ -315,8 +315,13 @@ fn replica_log(
         .copied()
         .unwrap_or(0);
     let off = |o: i64| o.max(0) as u64;
+    let down = node.is_some_and(|n| world.status(n) == Status::Down);
     ReplicaLogView {
-        broker: format!("broker-{broker}"),
+        broker: if down {
+            format!("broker-{broker} (down)")
+        } else {
+            format!("broker-{broker}")
+        },
         log_start: part.map_or(0, |p| off(p.log.log_start_offset())),
         hw: part.map_or(0, |p| off(p.log.high_watermark())),
         leo: part.map_or(0, |p| off(p.log.log_end_offset())),
