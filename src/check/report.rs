@@ -160,7 +160,7 @@ pub fn drain(world: &mut World<Actor>, scenario: &Scenario) -> Option<FinalLogs>
     // Run DRAIN_US; then, while consumers are still processing (their history grows),
     // give them more time, up to DRAIN_MAX_ROUNDS rounds: a slow consumer is not a lost one.
     let mut end = now;
-    for round in 0..DRAIN_MAX_ROUNDS {
+    for _ in 0..DRAIN_MAX_ROUNDS {
         let before = world.kept().len();
         end += Duration::from_us(DRAIN_US);
         world.run_until(end, u64::MAX);
@@ -175,7 +175,7 @@ pub fn drain(world: &mut World<Actor>, scenario: &Scenario) -> Option<FinalLogs>
                 }
             )
         });
-        if round > 0 && !processed_more {
+        if !processed_more {
             break;
         }
     }
