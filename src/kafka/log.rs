@@ -64,6 +64,10 @@ pub struct PartitionLog {
     log_file: String,
     epoch_file: String,
     batches: Vec<Batch>,
+    /// `next_offset()` of each batch, kept beside `batches` so a lookup binary-searches a
+    /// flat array instead of chasing one pointer per step (a log of a million one-record
+    /// batches made every fetch miss the cache twenty times).
+    ends: Vec<Offset>,
     log_start_offset: Offset,
     leo: Offset,
     hw: Offset,
@@ -88,11 +92,13 @@ impl PartitionLog {
             .filter_map(|e| e.clone().downcast::<RecordBatch>().ok())
             .collect();
         let leo = batches.last().map_or(0, |b| b.next_offset());
+        let ends = batches.iter().map(|b| b.next_offset()).collect();
         let mut log = PartitionLog {
             tp,
             log_file,
             epoch_file,
             batches,
+            ends,
             log_start_offset: 0,
             leo,
             hw: 0,
@@ -167,7 +173,7 @@ impl PartitionLog {
 
     /// Index of the batch holding `offset` (or of the first batch after it).
     fn index_of(&self, offset: Offset) -> usize {
-        self.batches.partition_point(|b| b.next_offset() <= offset)
+        self.ends.partition_point(|&end| end <= offset)
     }
 
     /// The batch holding `offset`, if any.
@@ -299,6 +305,7 @@ impl PartitionLog {
         self.unflushed_messages += batch.len() as u64;
         self.update_producer_state(&batch);
         disk.append_entry(&self.log_file, batch.clone());
+        self.ends.push(batch.next_offset());
         self.batches.push(batch);
     }
 
@@ -327,6 +334,7 @@ impl PartitionLog {
         let keep = self.index_of(offset.max(self.log_start_offset));
         let removed = self.leo - self.batches.get(keep).map_or(self.leo, |b| b.base_offset);
         self.batches.truncate(keep);
+        self.ends.truncate(keep);
         disk.truncate(&self.log_file, keep);
         self.leo = self.batches.last().map_or(0, |b| b.next_offset());
         self.hw = self.hw.min(self.leo);
