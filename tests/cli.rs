@@ -185,3 +185,21 @@ fn run_with_invariants_checks_every_event() {
     );
     assert!(String::from_utf8_lossy(&out.stdout).contains("invariants  held"));
 }
+
+#[test]
+fn a_closed_pipe_is_not_a_crash() {
+    // Proves `kafkasim ... | head` stops quietly instead of panicking on a broken pipe.
+    use std::process::Stdio;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kafkasim"))
+        .args(["run", "scenarios/ping-faults.toml"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Close the reading end before the run has printed anything.
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+}

@@ -116,6 +116,7 @@ pub enum Command {
 
 /// Entry point used by `main`.
 pub fn main() -> ExitCode {
+    quiet_on_closed_pipe();
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {
@@ -158,6 +159,25 @@ pub fn main() -> ExitCode {
         Some(Command::Bench { which, json, runs }) => bench_cmd::bench(&which, json, runs),
     };
     ExitCode::from(code)
+}
+
+/// `kafkasim list | head` closes stdout early; Rust ignores SIGPIPE, so the next print
+/// panics. Treat that like a Unix tool does: stop quietly. Every other panic keeps the
+/// default report.
+fn quiet_on_closed_pipe() {
+    let default = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let text = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if text.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        default(info);
+    }));
 }
 
 /// Microseconds on the wall clock since an arbitrary start (for reporting only).
