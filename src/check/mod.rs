@@ -25,7 +25,10 @@ mod tests;
 pub use anomaly::{counts, Anomaly, AnomalyKind, RecordRef};
 pub use expect::{evaluate, ExpectLine};
 pub use history::{Entry, History};
-pub use report::{check_scenario, check_world, drain, final_logs, liveness, CheckReport, DRAIN_US};
+pub use report::{
+    check_scenario, check_scenario_in, check_world, drain, final_logs, liveness, CheckReport,
+    DRAIN_US,
+};
 
 use std::collections::BTreeMap;
 

@@ -54,7 +54,14 @@ impl CheckReport {
 
 /// Runs `scenario` with `seed` and checks it against its `[expect]`.
 pub fn check_scenario(scenario: &Scenario, seed: u64) -> CheckReport {
-    match runner::run(scenario, seed, TraceMode::HashOnly) {
+    check_scenario_in(scenario, seed, TraceMode::HashOnly)
+}
+
+/// The same with a chosen trace mode: exploration uses `TraceMode::Off` (the run is the
+/// same — nodes behave identically — but nothing is hashed, and the report's trace hash is
+/// then meaningless).
+pub fn check_scenario_in(scenario: &Scenario, seed: u64, mode: TraceMode) -> CheckReport {
+    match runner::run(scenario, seed, mode) {
         Ok((mut world, summary)) => check_world(scenario, &mut world, summary),
         Err(e) => CheckReport {
             scenario: scenario.name.clone(),

@@ -26,8 +26,9 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 
-use crate::check::{check_scenario, AnomalyKind, CheckReport};
+use crate::check::{check_scenario_in, AnomalyKind, CheckReport};
 use crate::scenario::Scenario;
+use crate::sim::TraceMode;
 use progress::Progress;
 
 /// The judgement of one run.
@@ -61,9 +62,10 @@ impl<F: Fn(&Scenario, u64) -> Verdict + Sync> Oracle for F {
     }
 }
 
-/// The default oracle: [`check_scenario`], then [`verdict`].
+/// The default oracle: [`crate::check::check_scenario`] (trace off), then [`verdict`].
 pub fn safety_and_liveness(scenario: &Scenario, seed: u64) -> Verdict {
-    verdict(&check_scenario(scenario, seed))
+    // No trace hash is needed to judge a seed; a failure is replayed from its file.
+    verdict(&check_scenario_in(scenario, seed, TraceMode::Off))
 }
 
 /// Safety: failed `[expect]` lines on anomaly kinds. Liveness: any `not-converged`
