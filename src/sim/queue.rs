@@ -90,6 +90,25 @@ impl<E> EventQueue<E> {
         self.heap.len()
     }
 
+    /// Drops every queued event for which `keep` is false. The order of the others is
+    /// unchanged: it depends only on their (time, sequence) keys, not on the heap's layout.
+    pub fn retain(&mut self, mut keep: impl FnMut(&E) -> bool) {
+        let mut heap = std::mem::take(&mut self.heap).into_vec();
+        heap.retain(|k| {
+            let ev = self.slab[k.slot as usize]
+                .as_ref()
+                .expect("queued slot holds an event");
+            if keep(ev) {
+                true
+            } else {
+                self.slab[k.slot as usize] = None;
+                self.free.push(k.slot);
+                false
+            }
+        });
+        self.heap = BinaryHeap::from(heap);
+    }
+
     pub fn is_empty(&self) -> bool {
         self.heap.is_empty()
     }
@@ -109,5 +128,18 @@ mod tests {
         q.push(Time(3), "x");
         let out: Vec<&str> = std::iter::from_fn(|| q.pop().map(|(_, e)| e)).collect();
         assert_eq!(out, vec!["a", "x", "b", "c"]);
+    }
+
+    #[test]
+    fn retain_drops_events_and_keeps_order() {
+        // Proves retain removes exactly the rejected events and leaves the order intact.
+        let mut q = EventQueue::default();
+        for (t, e) in [(5, 1), (1, 2), (5, 3), (3, 4), (1, 5)] {
+            q.push(Time(t), e);
+        }
+        q.retain(|e| e % 2 == 1);
+        q.push(Time(0), 7);
+        let out: Vec<i32> = std::iter::from_fn(|| q.pop().map(|(_, e)| e)).collect();
+        assert_eq!(out, vec![7, 5, 1, 3]);
     }
 }

@@ -513,6 +513,7 @@ impl<N: Node> World<N> {
             }
             Effect::CancelTimer(id) => {
                 self.cancelled.insert(id);
+                self.purge_cancelled_timers();
             }
             Effect::Emit(event) => {
                 if N::keep(&event) {
@@ -529,6 +530,31 @@ impl<N: Node> World<N> {
             }
             Effect::Close(peer) => self.net.reset(me, peer),
         }
+    }
+
+    /// Cancelled timers stay queued until due (cancelling is O(log n)); when they make up
+    /// most of a large queue, sweep them out so every pop does not pay for them.
+    fn purge_cancelled_timers(&mut self) {
+        if self.cancelled.len() < 4096 || self.cancelled.len() * 2 < self.queue.len() {
+            return;
+        }
+        let cancelled = &mut self.cancelled;
+        self.queue.retain(|ev| match ev {
+            Ev::Timer { id, .. } => !cancelled.remove(id),
+            _ => true,
+        });
+        // What is left: timers waiting in a paused node's held events (keep those), and
+        // timers that had already fired when cancelled (never seen again: forget them).
+        let held: BTreeSet<TimerId> = self
+            .slots
+            .iter()
+            .flat_map(|s| s.held.iter())
+            .filter_map(|h| match h.ev {
+                Ev::Timer { id, .. } => Some(id),
+                _ => None,
+            })
+            .collect();
+        self.cancelled.retain(|id| held.contains(id));
     }
 
     fn send(&mut self, from: NodeId, to: NodeId, msg: N::Msg, conn: Option<u32>) {
