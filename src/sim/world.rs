@@ -587,21 +587,7 @@ impl<N: Node> World<N> {
             return;
         };
         let to_inc = self.slots[to.index()].incarnation;
-        if let Some(dup_at) = dup {
-            self.net.link_mut(from, to).in_flight += 1;
-            let ev = Ev::Deliver {
-                from,
-                to,
-                to_inc,
-                conn,
-                reply,
-                sent,
-                msg: msg.clone(),
-            };
-            self.push(dup_at, ev);
-        }
-        self.net.link_mut(from, to).in_flight += 1;
-        let ev = Ev::Deliver {
+        let deliver = |msg| Ev::Deliver {
             from,
             to,
             to_inc,
@@ -610,7 +596,15 @@ impl<N: Node> World<N> {
             sent,
             msg,
         };
-        self.push(at, ev);
+        // A duplicating datagram link queues a second copy first (same order as before).
+        let copies = [
+            dup.map(|d| (d, deliver(msg.clone()))),
+            Some((at, deliver(msg))),
+        ];
+        for (when, ev) in copies.into_iter().flatten() {
+            self.net.link_mut(from, to).in_flight += 1;
+            self.push(when, ev);
+        }
     }
 
     // ---- faults ----
