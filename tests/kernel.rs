@@ -474,9 +474,10 @@ fn heal_breaks_connections_that_lost_messages() {
 }
 
 #[test]
-fn cancelled_timers_are_swept_from_a_large_queue() {
+fn cancelled_timers_leave_the_queue_at_once() {
     // Proves cancelled timers do not pile up in the event queue (each ping's 10 s timeout is
-    // cancelled by its reply) and that sweeping them changes nothing observable.
+    // cancelled by its reply: the queue holds only live work) and that taking them out
+    // changes nothing observable.
     let build = || {
         let mut w = World::new(3, TraceMode::HashOnly);
         let server = w.add_node(
@@ -510,8 +511,9 @@ fn cancelled_timers_are_swept_from_a_large_queue() {
         0,
         "no cancelled timer fired"
     );
-    // Without the sweep ~5,000 cancelled 10 s timers would be queued at any moment.
-    assert!(max_pending < 4_500, "queue peaked at {max_pending}");
+    // Left in place, ~5,000 cancelled 10 s timers would be queued at any moment; live work
+    // is one request or reply, one timeout and the client's start.
+    assert!(max_pending <= 3, "queue peaked at {max_pending}");
     let mut again = build();
     again.run_until(Time::MAX, u64::MAX);
     assert_eq!(w.trace().hash_hex(), again.trace().hash_hex());

@@ -1,9 +1,11 @@
 //! The event queue: a min-heap on (time, insertion sequence). Ties are broken by the order
 //! of insertion, never by addresses or hashes. Payloads live in a slab beside the heap, so
 //! sifting moves 24-byte keys instead of whole events (which may carry Kafka requests).
-
-use std::cmp::Ordering;
-use std::collections::BinaryHeap;
+//!
+//! The heap is *indexed*: every slab slot knows where its key sits in the heap, so an entry
+//! can be taken out from the middle in O(log n) ([`EventQueue::remove`]). The kernel uses it
+//! to cancel timers for real instead of leaving dead entries to be skipped when due; the
+//! queue then holds only live work, and stays small.
 
 use super::time::Time;
 
@@ -14,24 +16,31 @@ struct Key {
     slot: u32,
 }
 
-impl Ord for Key {
-    // Reversed: BinaryHeap is a max-heap and we want the earliest (time, seq) first.
-    fn cmp(&self, o: &Self) -> Ordering {
-        (o.at, o.seq).cmp(&(self.at, self.seq))
+impl Key {
+    #[inline]
+    fn before(&self, o: &Key) -> bool {
+        (self.at, self.seq) < (o.at, o.seq)
     }
 }
 
-impl PartialOrd for Key {
-    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
-        Some(self.cmp(o))
-    }
+/// Where an entry sits in the slab: returned by [`EventQueue::push`], accepted by
+/// [`EventQueue::remove`]. Only meaningful until the entry is popped or removed.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Handle {
+    slot: u32,
+    seq: u64,
 }
 
 /// A queue of `E` ordered by (time, insertion sequence).
 #[derive(Clone, Debug)]
 pub struct EventQueue<E> {
-    heap: BinaryHeap<Key>,
+    heap: Vec<Key>,
+    /// Payloads by slot; `None` for free slots.
     slab: Vec<Option<E>>,
+    /// For each slot, its key's index in `heap` (meaningless for free slots).
+    pos: Vec<u32>,
+    /// Sequence number of the entry in each slot (to recognise stale handles).
+    seqs: Vec<u64>,
     free: Vec<u32>,
     seq: u64,
 }
@@ -39,8 +48,10 @@ pub struct EventQueue<E> {
 impl<E> Default for EventQueue<E> {
     fn default() -> Self {
         EventQueue {
-            heap: BinaryHeap::new(),
+            heap: Vec::new(),
             slab: Vec::new(),
+            pos: Vec::new(),
+            seqs: Vec::new(),
             free: Vec::new(),
             seq: 0,
         }
@@ -50,63 +61,130 @@ impl<E> Default for EventQueue<E> {
 impl<E> EventQueue<E> {
     /// Queues `ev` at `at`, after everything already queued for the same time.
     #[inline]
-    pub fn push(&mut self, at: Time, ev: E) {
+    pub fn push(&mut self, at: Time, ev: E) -> Handle {
         self.seq += 1;
         let slot = match self.free.pop() {
             Some(s) => {
                 self.slab[s as usize] = Some(ev);
+                self.seqs[s as usize] = self.seq;
                 s
             }
             None => {
                 self.slab.push(Some(ev));
+                self.pos.push(0);
+                self.seqs.push(self.seq);
                 (self.slab.len() - 1) as u32
             }
         };
+        let i = self.heap.len();
         self.heap.push(Key {
             at,
             seq: self.seq,
             slot,
         });
+        self.pos[slot as usize] = i as u32;
+        self.sift_up(i);
+        Handle {
+            slot,
+            seq: self.seq,
+        }
     }
 
     /// Time of the earliest event.
     #[inline]
     pub fn peek_time(&self) -> Option<Time> {
-        self.heap.peek().map(|k| k.at)
+        self.heap.first().map(|k| k.at)
     }
 
     /// Removes the earliest event.
     #[inline]
     pub fn pop(&mut self) -> Option<(Time, E)> {
-        let k = self.heap.pop()?;
-        let ev = self.slab[k.slot as usize]
-            .take()
-            .expect("queued slot holds an event");
+        let k = *self.heap.first()?;
+        Some((k.at, self.take(0)))
+    }
+
+    /// Takes out the entry `h` names, if it is still queued.
+    pub fn remove(&mut self, h: Handle) -> Option<(Time, E)> {
+        let s = h.slot as usize;
+        if self.seqs.get(s) != Some(&h.seq) || self.slab[s].is_none() {
+            return None;
+        }
+        let i = self.pos[s] as usize;
+        let at = self.heap[i].at;
+        Some((at, self.take(i)))
+    }
+
+    /// Whether the entry `h` names is still queued.
+    pub fn contains(&self, h: Handle) -> bool {
+        let s = h.slot as usize;
+        self.seqs.get(s) == Some(&h.seq) && self.slab[s].is_some()
+    }
+
+    /// Removes the key at heap index `i` and returns its payload.
+    fn take(&mut self, i: usize) -> E {
+        let k = self.heap[i];
+        let last = self.heap.pop().expect("non-empty");
+        if i < self.heap.len() {
+            self.heap[i] = last;
+            self.pos[last.slot as usize] = i as u32;
+            if i > 0 && last.before(&self.heap[(i - 1) / 2]) {
+                self.sift_up(i);
+            } else {
+                self.sift_down(i);
+            }
+        }
         self.free.push(k.slot);
-        Some((k.at, ev))
+        self.slab[k.slot as usize]
+            .take()
+            .expect("queued slot holds an event")
+    }
+
+    #[inline]
+    fn sift_up(&mut self, mut i: usize) {
+        let k = self.heap[i];
+        while i > 0 {
+            let parent = (i - 1) / 2;
+            let p = self.heap[parent];
+            if !k.before(&p) {
+                break;
+            }
+            self.heap[i] = p;
+            self.pos[p.slot as usize] = i as u32;
+            i = parent;
+        }
+        self.heap[i] = k;
+        self.pos[k.slot as usize] = i as u32;
+    }
+
+    #[inline]
+    fn sift_down(&mut self, mut i: usize) {
+        let k = self.heap[i];
+        let n = self.heap.len();
+        loop {
+            let left = 2 * i + 1;
+            if left >= n {
+                break;
+            }
+            let right = left + 1;
+            let child = if right < n && self.heap[right].before(&self.heap[left]) {
+                right
+            } else {
+                left
+            };
+            let c = self.heap[child];
+            if !c.before(&k) {
+                break;
+            }
+            self.heap[i] = c;
+            self.pos[c.slot as usize] = i as u32;
+            i = child;
+        }
+        self.heap[i] = k;
+        self.pos[k.slot as usize] = i as u32;
     }
 
     pub fn len(&self) -> usize {
         self.heap.len()
-    }
-
-    /// Drops every queued event for which `keep` is false. The order of the others is
-    /// unchanged: it depends only on their (time, sequence) keys, not on the heap's layout.
-    pub fn retain(&mut self, mut keep: impl FnMut(&E) -> bool) {
-        let mut heap = std::mem::take(&mut self.heap).into_vec();
-        heap.retain(|k| {
-            let ev = self.slab[k.slot as usize]
-                .as_ref()
-                .expect("queued slot holds an event");
-            if keep(ev) {
-                true
-            } else {
-                self.slab[k.slot as usize] = None;
-                self.free.push(k.slot);
-                false
-            }
-        });
-        self.heap = BinaryHeap::from(heap);
     }
 
     pub fn is_empty(&self) -> bool {
@@ -131,15 +209,58 @@ mod tests {
     }
 
     #[test]
-    fn retain_drops_events_and_keeps_order() {
-        // Proves retain removes exactly the rejected events and leaves the order intact.
+    fn remove_takes_out_one_entry_and_keeps_order() {
+        // Proves removing entries from the middle leaves the others in (time, seq) order,
+        // and that a handle to a popped or removed entry no longer removes anything.
         let mut q = EventQueue::default();
-        for (t, e) in [(5, 1), (1, 2), (5, 3), (3, 4), (1, 5)] {
-            q.push(Time(t), e);
-        }
-        q.retain(|e| e % 2 == 1);
+        let handles: Vec<Handle> = [(5, 1), (1, 2), (5, 3), (3, 4), (1, 5), (4, 6)]
+            .into_iter()
+            .map(|(t, e)| q.push(Time(t), e))
+            .collect();
+        assert_eq!(q.remove(handles[3]), Some((Time(3), 4)));
+        assert_eq!(q.remove(handles[1]), Some((Time(1), 2)));
+        assert_eq!(q.remove(handles[1]), None);
         q.push(Time(0), 7);
         let out: Vec<i32> = std::iter::from_fn(|| q.pop().map(|(_, e)| e)).collect();
-        assert_eq!(out, vec![7, 5, 1, 3]);
+        assert_eq!(out, vec![7, 5, 6, 1, 3]);
+        assert!(!q.contains(handles[0]));
+        assert_eq!(q.remove(handles[0]), None);
+    }
+
+    #[test]
+    fn matches_a_sorted_reference_under_random_pushes_pops_and_removes() {
+        // Proves the indexed heap against a plain sorted list over many random operations.
+        use rand::{Rng, SeedableRng};
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
+        let mut q = EventQueue::default();
+        let mut reference: Vec<(u64, u64, Handle)> = Vec::new(); // (time, seq, handle)
+        let mut seq = 0;
+        for _ in 0..20_000 {
+            match rng.gen_range(0..4) {
+                0 | 3 if reference.len() < 500 => {
+                    seq += 1;
+                    let t = rng.gen_range(0..100);
+                    let h = q.push(Time(t), seq);
+                    reference.push((t, seq, h));
+                }
+                1 if !reference.is_empty() => {
+                    reference.sort_by_key(|r| (r.0, r.1));
+                    let (t, s, _) = reference.remove(0);
+                    assert_eq!(q.pop(), Some((Time(t), s)));
+                }
+                2 if !reference.is_empty() => {
+                    let i = rng.gen_range(0..reference.len());
+                    let (t, s, h) = reference.swap_remove(i);
+                    assert_eq!(q.remove(h), Some((Time(t), s)));
+                }
+                _ => {}
+            }
+            assert_eq!(q.len(), reference.len());
+        }
+        reference.sort_by_key(|r| (r.0, r.1));
+        for (t, s, _) in reference {
+            assert_eq!(q.pop(), Some((Time(t), s)));
+        }
+        assert!(q.is_empty());
     }
 }

@@ -4,13 +4,13 @@
 //!
 //! The whole world is `Clone`; the replay controller keeps clones as checkpoints.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeMap;
 
 use super::disk::Disk;
 use super::fault::{Fault, FaultSpec};
 use super::network::{LinkModel, Network};
 use super::node::{Cx, Effect, Node, NodeId, Peer, TimerId};
-use super::queue::EventQueue;
+use super::queue::{EventQueue, Handle};
 use super::rng::{self, stream, Rng};
 use super::time::{Duration, Time};
 use super::trace::{DropReason, Trace, TraceKind, TraceMode, TraceRecord};
@@ -74,6 +74,8 @@ struct Slot<N: Node> {
     rng: Rng,
     disk: Disk,
     held: Vec<Scheduled<N>>,
+    /// This node's armed timers and where they sit in the queue (a node has a handful).
+    timers: Vec<(TimerId, Handle)>,
 }
 
 /// Why `run_until` returned.
@@ -100,7 +102,6 @@ pub struct World<N: Node> {
     disk_rng: Rng,
     effects: Vec<Effect<N::Msg, N::Timer, N::Event>>,
     next_timer: u64,
-    cancelled: BTreeSet<TimerId>,
     clogged: BTreeMap<(NodeId, NodeId), Vec<Scheduled<N>>>,
     writeback: Option<Duration>,
     trace: Trace<N::Event>,
@@ -122,7 +123,6 @@ impl<N: Node> World<N> {
             disk_rng: rng::derive(seed, stream::DISK),
             effects: Vec::new(),
             next_timer: 0,
-            cancelled: BTreeSet::new(),
             clogged: BTreeMap::new(),
             writeback: None,
             trace: Trace::new(mode),
@@ -142,6 +142,7 @@ impl<N: Node> World<N> {
             rng: rng::derive(self.seed, stream::NODE_BASE + id.0 as u64),
             disk: Disk::new(),
             held: Vec::new(),
+            timers: Vec::new(),
         });
         self.net.grow(self.slots.len());
         self.push(start, Ev::Start { node: id, inc: 0 });
@@ -169,8 +170,8 @@ impl<N: Node> World<N> {
         self.push(at, Ev::Fault(spec.into()));
     }
 
-    fn push(&mut self, at: Time, ev: Ev<N>) {
-        self.queue.push(at, ev);
+    fn push(&mut self, at: Time, ev: Ev<N>) -> Handle {
+        self.queue.push(at, ev)
     }
 
     // ---- read access (view models, checkers, role resolution) ----
@@ -377,10 +378,10 @@ impl<N: Node> World<N> {
         id: TimerId,
         timer: N::Timer,
     ) -> bool {
-        if !self.cancelled.is_empty() && self.cancelled.remove(&id) {
-            return false;
-        }
         let slot = &mut self.slots[node.index()];
+        if let Some(i) = slot.timers.iter().position(|&(t, _)| t == id) {
+            slot.timers.swap_remove(i);
+        }
         if slot.incarnation != inc || slot.status == Status::Down {
             return false;
         }
@@ -501,7 +502,7 @@ impl<N: Node> World<N> {
             Effect::Send { to, msg, conn } => self.send(me, to, msg, conn),
             Effect::SetTimer { id, at, timer } => {
                 let inc = self.slots[me.index()].incarnation;
-                self.push(
+                let h = self.push(
                     at,
                     Ev::Timer {
                         node: me,
@@ -510,11 +511,9 @@ impl<N: Node> World<N> {
                         timer,
                     },
                 );
+                self.slots[me.index()].timers.push((id, h));
             }
-            Effect::CancelTimer(id) => {
-                self.cancelled.insert(id);
-                self.purge_cancelled_timers();
-            }
+            Effect::CancelTimer(id) => self.cancel_timer(me, id),
             Effect::Emit(event) => {
                 if N::keep(&event) {
                     self.kept.push(TraceRecord {
@@ -532,29 +531,15 @@ impl<N: Node> World<N> {
         }
     }
 
-    /// Cancelled timers stay queued until due (cancelling is O(log n)); when they make up
-    /// most of a large queue, sweep them out so every pop does not pay for them.
-    fn purge_cancelled_timers(&mut self) {
-        if self.cancelled.len() < 4096 || self.cancelled.len() * 2 < self.queue.len() {
-            return;
+    /// Takes an armed timer out of the queue. A timer that already fired is gone: nothing
+    /// to do. (Only the node's own handlers cancel its timers, and they never run while it
+    /// is paused, so a timer held for a paused node cannot be cancelled before it is re-queued.)
+    fn cancel_timer(&mut self, node: NodeId, id: TimerId) {
+        let slot = &mut self.slots[node.index()];
+        if let Some(i) = slot.timers.iter().position(|&(t, _)| t == id) {
+            let (_, h) = slot.timers.swap_remove(i);
+            self.queue.remove(h);
         }
-        let cancelled = &mut self.cancelled;
-        self.queue.retain(|ev| match ev {
-            Ev::Timer { id, .. } => !cancelled.remove(id),
-            _ => true,
-        });
-        // What is left: timers waiting in a paused node's held events (keep those), and
-        // timers that had already fired when cancelled (never seen again: forget them).
-        let held: BTreeSet<TimerId> = self
-            .slots
-            .iter()
-            .flat_map(|s| s.held.iter())
-            .filter_map(|h| match h.ev {
-                Ev::Timer { id, .. } => Some(id),
-                _ => None,
-            })
-            .collect();
-        self.cancelled.retain(|id| held.contains(id));
     }
 
     fn send(&mut self, from: NodeId, to: NodeId, msg: N::Msg, conn: Option<u32>) {
@@ -797,10 +782,14 @@ impl<N: Node> World<N> {
         slot.incarnation += 1;
         slot.node = slot.blueprint.clone();
         let held = std::mem::take(&mut slot.held);
+        let timers = std::mem::take(&mut slot.timers);
         for s in held {
             if let Ev::Deliver { from, to, .. } = s.ev {
                 self.net.link_mut(from, to).in_flight -= 1;
             }
+        }
+        for (_, h) in timers {
+            self.queue.remove(h);
         }
         for other in 0..self.slots.len() as u32 {
             self.net.reset(n, NodeId(other));
@@ -867,7 +856,14 @@ impl<N: Node> World<N> {
         let held = std::mem::take(&mut slot.held);
         for s in held {
             // Re-queued now, in their original order.
-            self.push(self.now, s.ev);
+            let timer = match s.ev {
+                Ev::Timer { id, .. } => Some(id),
+                _ => None,
+            };
+            let h = self.push(self.now, s.ev);
+            if let Some(id) = timer {
+                self.slots[n.index()].timers.push((id, h));
+            }
         }
     }
 
