@@ -3,7 +3,7 @@
 
 use crate::bench::{self, BenchResult};
 
-pub fn bench(which: &str, json: bool, runs: u32) -> u8 {
+pub fn bench(which: &str, json: bool, runs: u32, records: u64) -> u8 {
     let known = ["all", "kernel", "replication", "e2e", "tui"];
     if !known.contains(&which) {
         eprintln!(
@@ -21,7 +21,7 @@ pub fn bench(which: &str, json: bool, runs: u32) -> u8 {
         results.extend(bench::replication(&clock, runs));
     }
     if matches!(which, "all" | "e2e") {
-        results.extend(bench::e2e(&clock, runs.min(3), 1_000_000, 1_000_000));
+        results.extend(bench::e2e(&clock, runs.min(3), records, records));
     }
     for r in &results {
         if json {

@@ -111,6 +111,9 @@ pub enum Command {
         /// Runs per workload (the median is reported).
         #[arg(long, default_value_t = 5)]
         runs: u32,
+        /// Records per end-to-end run (the reference figure uses one million).
+        #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1..))]
+        records: u64,
     },
 }
 
@@ -156,7 +159,12 @@ pub fn main() -> ExitCode {
             to,
             out,
         }) => run_cmd::export(&file, &format, seed, from, to, out.as_deref()),
-        Some(Command::Bench { which, json, runs }) => bench_cmd::bench(&which, json, runs),
+        Some(Command::Bench {
+            which,
+            json,
+            runs,
+            records,
+        }) => bench_cmd::bench(&which, json, runs, records),
     };
     ExitCode::from(code)
 }

@@ -1077,7 +1077,7 @@ impl Broker {
         let mut i = 0;
         while i < self.delayed_fetches.len() {
             let d = &self.delayed_fetches[i];
-            if !d.req.partitions.iter().any(|p| &p.tp == tp) {
+            if !self.may_answer_now(d, tp) {
                 i += 1;
                 continue;
             }
@@ -1089,6 +1089,35 @@ impl Broker {
                 i += 1;
             }
         }
+    }
+
+    /// Whether a change to `tp` may let the parked fetch `d` answer: it asks for `tp`, and
+    /// `tp` now has records for it (up to the LEO for a follower, the HW for a consumer) or
+    /// is no longer in a state where waiting makes sense (leadership or epoch moved, offset
+    /// out of range). A parked fetch had too little data when parked and is re-checked on
+    /// every change of each of its partitions, so a `false` here never delays an answer.
+    fn may_answer_now(&self, d: &DelayedFetch, tp: &TopicPartition) -> bool {
+        let Some(fp) = d.req.partitions.iter().find(|p| &p.tp == tp) else {
+            return false;
+        };
+        let Some(part) = self.partitions.get(tp) else {
+            return true;
+        };
+        if !part.is_leader()
+            || (fp.current_leader_epoch != LeaderEpoch::NONE
+                && fp.current_leader_epoch != part.leader_epoch)
+        {
+            return true;
+        }
+        let log = &part.log;
+        let upto = if d.req.replica_id.is_some() {
+            log.log_end_offset()
+        } else {
+            log.high_watermark()
+        };
+        upto > fp.fetch_offset
+            || fp.fetch_offset > log.log_end_offset()
+            || fp.fetch_offset < log.log_start_offset()
     }
 
     // ------------------------------------------------------------ purgatory timer

@@ -60,10 +60,25 @@ impl ClientMetadata {
         }
     }
 
+    /// The shared name of `topic`: the `Arc` the cluster's metadata carries once known (so
+    /// partition keys built from it compare by pointer), else the one already asked for.
+    pub fn shared_name(&self, topic: &str) -> Arc<str> {
+        if let Some((name, _)) = self.topics.get_key_value(topic) {
+            return name.clone();
+        }
+        self.wanted
+            .get(topic)
+            .cloned()
+            .unwrap_or_else(|| Arc::from(topic))
+    }
+
     /// Adds a topic to the ones refreshed; unknown topics trigger a refresh.
     pub fn add_topic(&mut self, topic: &Arc<str>) {
-        if self.wanted.insert(topic.clone()) && !self.topics.contains_key(topic) {
-            self.need_update = true;
+        if !self.wanted.contains(topic) {
+            self.wanted.insert(topic.clone());
+            if !self.topics.contains_key(topic) {
+                self.need_update = true;
+            }
         }
     }
 

@@ -173,7 +173,15 @@ impl PartitionLog {
 
     /// Index of the batch holding `offset` (or of the first batch after it).
     fn index_of(&self, offset: Offset) -> usize {
-        self.ends.partition_point(|&end| end <= offset)
+        // Readers (followers, consumers) mostly ask for the tail: look there first.
+        let n = self.ends.len();
+        if n == 0 || self.ends[n - 1] <= offset {
+            return n;
+        }
+        if n == 1 || self.ends[n - 2] <= offset {
+            return n - 1;
+        }
+        self.ends[..n - 1].partition_point(|&end| end <= offset)
     }
 
     /// The batch holding `offset`, if any.

@@ -289,15 +289,17 @@ impl ConsumerApp {
         }
         if !armed {
             let d = self.processing_time(cx);
-            cx.set_timer(d, ConsumerAppTimer::ProcessDone);
-            self.phase = Phase::Processing {
-                next,
-                armed: true,
-                timer_done: false,
-            };
-            return false;
-        }
-        if !timer_done {
+            // Zero processing time finishes at once: no timer, no event.
+            if d > Duration::ZERO {
+                cx.set_timer(d, ConsumerAppTimer::ProcessDone);
+                self.phase = Phase::Processing {
+                    next,
+                    armed: true,
+                    timer_done: false,
+                };
+                return false;
+            }
+        } else if !timer_done {
             return false;
         }
         let r = &self.batch[next];
@@ -360,10 +362,14 @@ impl ConsumerApp {
         let Some(consumer) = self.consumer.as_mut() else {
             return;
         };
+        let events = consumer.take_events();
+        if events.is_empty() {
+            return;
+        }
         let generation = consumer.generation().0;
         let assignment = consumer.assignment();
         let member = self.config.name.clone();
-        for e in consumer.take_events() {
+        for e in events {
             match e {
                 ConsumerEvent::Assigned {
                     generation,

@@ -112,13 +112,11 @@ impl GroupMembership {
 
     /// Every time the membership wants to act (the caller ignores those already past:
     /// a single minimum could hide a future deadline behind a past one).
-    pub fn deadlines(&self) -> Vec<Time> {
-        let mut d = vec![self.backoff_until];
-        if self.is_member() {
-            d.push(self.next_heartbeat);
-        }
-        d.extend(self.commits.values().filter_map(|c| c.retry_at));
-        d
+    pub fn deadlines(&self) -> impl Iterator<Item = Time> + '_ {
+        let heartbeat = self.is_member().then_some(self.next_heartbeat);
+        std::iter::once(self.backoff_until)
+            .chain(heartbeat)
+            .chain(self.commits.values().filter_map(|c| c.retry_at))
     }
 
     /// Forget the generation (ILLEGAL_GENERATION) and possibly the member id (UNKNOWN_MEMBER_ID).

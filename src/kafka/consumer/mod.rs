@@ -466,16 +466,19 @@ impl Consumer {
         C: Context<Msg = Msg, Timer = ConsumerTimer, Event = KafkaEvent>,
     {
         let now = cx.now();
-        let mut deadlines = vec![self.metadata.next_deadline()];
-        deadlines.extend(self.group.deadlines().into_iter().map(Some));
-        deadlines.extend(self.in_flight.values().map(|r| Some(r.sent + r.timeout)));
-        deadlines.extend(self.partitions.values().map(|p| Some(p.backoff_until)));
-        if !self.waiting_in_poll && self.group.is_member() {
-            deadlines.push(Some(
-                self.last_poll + Duration::from_ms(self.config.max_poll_interval_ms),
-            ));
-        }
-        let Some(at) = deadlines.into_iter().flatten().filter(|&t| t > now).min() else {
+        let poll_deadline = (!self.waiting_in_poll && self.group.is_member())
+            .then(|| self.last_poll + Duration::from_ms(self.config.max_poll_interval_ms));
+        let Some(at) = self
+            .metadata
+            .next_deadline()
+            .into_iter()
+            .chain(self.group.deadlines())
+            .chain(self.in_flight.values().map(|r| r.sent + r.timeout))
+            .chain(self.partitions.values().map(|p| p.backoff_until))
+            .chain(poll_deadline)
+            .filter(|&t| t > now)
+            .min()
+        else {
             return;
         };
         if let Some((armed, id)) = self.wakeup {

@@ -132,7 +132,7 @@ impl Producer {
     ) where
         C: Context<Msg = Msg, Timer = ProducerTimer, Event = KafkaEvent>,
     {
-        let topic: Arc<str> = Arc::from(topic);
+        let topic = self.metadata.shared_name(topic);
         self.metadata.add_topic(&topic);
         let now = cx.now();
         let record = Record {

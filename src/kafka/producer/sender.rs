@@ -565,18 +565,24 @@ impl Producer {
         let now = cx.now();
         let timeout = Duration::from_ms(self.config.request_timeout_ms);
         let delivery = Duration::from_ms(self.config.delivery_timeout_ms);
-        let mut deadlines = vec![
-            self.accumulator.next_ready_time(now),
-            self.metadata.next_deadline(),
-        ];
-        deadlines.extend(self.in_flight.values().map(|r| Some(r.sent + timeout)));
-        deadlines.push(self.accumulator.all().next().map(|b| b.created + delivery));
-        deadlines.push(self.blocked.front().map(|s| s.deadline));
-        if let Some((_, _, sent)) = self.idempotence.as_ref().and_then(|i| i.init_in_flight) {
-            deadlines.push(Some(sent + timeout));
-        }
+        let init = self
+            .idempotence
+            .as_ref()
+            .and_then(|i| i.init_in_flight)
+            .map(|(_, _, sent)| sent + timeout);
         // Past deadlines blocked on something else are handled when that something arrives.
-        let Some(at) = deadlines.into_iter().flatten().filter(|&t| t > now).min() else {
+        let Some(at) = self
+            .accumulator
+            .next_ready_time(now)
+            .into_iter()
+            .chain(self.metadata.next_deadline())
+            .chain(self.in_flight.values().map(|r| r.sent + timeout))
+            .chain(self.accumulator.all().next().map(|b| b.created + delivery))
+            .chain(self.blocked.front().map(|s| s.deadline))
+            .chain(init)
+            .filter(|&t| t > now)
+            .min()
+        else {
             return;
         };
         if let Some((armed, id)) = self.wakeup {
