@@ -19,12 +19,20 @@ pub struct PartitionInfo {
     pub leader_epoch: LeaderEpoch,
 }
 
+/// What the client knows about one topic.
+#[derive(Clone, Debug)]
+struct TopicInfo {
+    partitions: Vec<PartitionInfo>,
+    /// Partitions that currently have a leader (asked on every send with a null key).
+    available: Vec<u32>,
+}
+
 /// The metadata cache plus the state of its refresh request.
 #[derive(Clone, Debug)]
 pub struct ClientMetadata {
     bootstrap: Vec<NodeId>,
     brokers: BTreeMap<BrokerId, NodeId>,
-    topics: BTreeMap<Arc<str>, Vec<PartitionInfo>>,
+    topics: BTreeMap<Arc<str>, TopicInfo>,
     wanted: BTreeSet<Arc<str>>,
     need_update: bool,
     last_refresh: Option<Time>,
@@ -87,21 +95,18 @@ impl ClientMetadata {
     }
 
     pub fn partition_count(&self, topic: &str) -> Option<u32> {
-        self.topics.get(topic).map(|p| p.len() as u32)
+        self.topics.get(topic).map(|t| t.partitions.len() as u32)
     }
 
     /// Partitions of `topic` that currently have a leader.
-    pub fn available(&self, topic: &str) -> Vec<u32> {
-        self.topics.get(topic).map_or(Vec::new(), |ps| {
-            (0..ps.len() as u32)
-                .filter(|&p| ps[p as usize].leader.is_some())
-                .collect()
-        })
+    pub fn available(&self, topic: &str) -> &[u32] {
+        self.topics.get(topic).map_or(&[], |t| &t.available)
     }
 
     pub fn partition(&self, tp: &TopicPartition) -> Option<PartitionInfo> {
         self.topics
             .get(&tp.topic)?
+            .partitions
             .get(tp.partition as usize)
             .copied()
     }
@@ -182,7 +187,16 @@ impl ClientMetadata {
                 }
                 complete &= p.leader.is_some();
             }
-            self.topics.insert(t.name.clone(), parts);
+            let available = (0..parts.len() as u32)
+                .filter(|&p| parts[p as usize].leader.is_some())
+                .collect();
+            self.topics.insert(
+                t.name.clone(),
+                TopicInfo {
+                    partitions: parts,
+                    available,
+                },
+            );
         }
         self.last_refresh = Some(now);
         self.need_update = !complete;

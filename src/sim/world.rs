@@ -515,20 +515,29 @@ impl<N: Node> World<N> {
             }
             Effect::CancelTimer(id) => self.cancel_timer(me, id),
             Effect::Emit(event) => {
-                if N::keep(&event) {
-                    self.kept.push(TraceRecord {
-                        event: self.events,
-                        time: self.now,
-                        kind: TraceKind::Emit {
-                            node: me,
-                            event: event.clone(),
-                        },
-                    });
+                let keep = N::keep(&event);
+                if self.trace.mode == TraceMode::Off {
+                    // Nothing to hash: a kept event moves into the history, others drop.
+                    if keep {
+                        self.keep_emitted(me, event);
+                    }
+                    return;
+                }
+                if keep {
+                    self.keep_emitted(me, event.clone());
                 }
                 self.record(TraceKind::Emit { node: me, event })
             }
             Effect::Close(peer) => self.net.reset(me, peer),
         }
+    }
+
+    fn keep_emitted(&mut self, node: NodeId, event: N::Event) {
+        self.kept.push(TraceRecord {
+            event: self.events,
+            time: self.now,
+            kind: TraceKind::Emit { node, event },
+        });
     }
 
     /// Takes an armed timer out of the queue. A timer that already fired is gone: nothing

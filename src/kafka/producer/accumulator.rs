@@ -168,16 +168,27 @@ impl RecordAccumulator {
     }
 
     /// Partitions with queued batches, in order.
-    pub fn partitions(&self) -> Vec<TopicPartition> {
+    pub fn partitions(&self) -> impl Iterator<Item = &TopicPartition> {
         self.queues
             .iter()
             .filter(|(_, q)| !q.is_empty())
-            .map(|(tp, _)| tp.clone())
-            .collect()
+            .map(|(tp, _)| tp)
     }
 
-    /// Removes the head batch of `tp` from its queue (it is being sent); the batch stays
-    /// known by id until completed.
+    /// Takes batch `id` — the head of its partition's queue — out for sending.
+    pub fn pop_batch(&mut self, id: BatchId) {
+        let Some(b) = self.batches.get_mut(&id) else {
+            return;
+        };
+        b.in_flight = true;
+        b.sent_once = true;
+        if let Some(q) = self.queues.get_mut(&b.tp) {
+            if q.front() == Some(&id) {
+                q.pop_front();
+            }
+        }
+    }
+
     pub fn pop_head(&mut self, tp: &TopicPartition) -> Option<BatchId> {
         let id = self.queues.get_mut(tp)?.pop_front()?;
         if let Some(b) = self.batches.get_mut(&id) {

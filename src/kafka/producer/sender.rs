@@ -15,8 +15,6 @@
 //! and later batches queue behind them. Without idempotence a retry simply goes when its
 //! backoff ends — and can land after a batch sent later (the classic reordering).
 
-use std::collections::BTreeMap;
-
 use rand::Rng as _;
 
 use super::{BlockedSend, Idempotence, InFlightRequest, Producer, ProducerTimer};
@@ -111,11 +109,14 @@ impl Producer {
         if let Some(idem) = self.idempotence.as_mut() {
             *idem = Idempotence::default();
         }
-        for tp in self.accumulator.partitions() {
-            for id in self.accumulator.queued_batches(&tp) {
-                if let Some(b) = self.accumulator.get_mut(id) {
-                    b.base_sequence = None;
-                }
+        let queued: Vec<u64> = self
+            .accumulator
+            .partitions()
+            .flat_map(|tp| self.accumulator.queued_batches(tp))
+            .collect();
+        for id in queued {
+            if let Some(b) = self.accumulator.get_mut(id) {
+                b.base_sequence = None;
             }
         }
     }
@@ -231,7 +232,7 @@ impl Producer {
             &topic,
             record.key.as_deref(),
             partitions,
-            &available,
+            available,
             cx.rng(),
         );
         let tp = TopicPartition {
@@ -244,7 +245,7 @@ impl Producer {
         }
         self.blocked.pop_front();
         self.partitioner
-            .on_append(&topic, p, bytes, partitions, &available, cx.rng());
+            .on_append(&topic, p, bytes, partitions, available, cx.rng());
         true
     }
 }
@@ -273,30 +274,46 @@ impl Producer {
     where
         C: Context<Msg = Msg, Timer = ProducerTimer, Event = KafkaEvent>,
     {
-        let mut per_node: BTreeMap<NodeId, Vec<u64>> = BTreeMap::new();
+        // Pick the ready head batch of each partition whose leader can take a request
+        // (partitions in order; a node already picked takes more batches in the same request).
+        let max_in_flight = self.config.max_in_flight_requests_per_connection as usize;
+        let mut picked: Vec<(NodeId, u64)> = Vec::new();
+        let mut leader_unknown = false;
         for tp in self.accumulator.partitions() {
-            let Some((node, _)) = self.metadata.leader(&tp) else {
-                self.metadata.request_update();
+            let Some((node, _)) = self.metadata.leader(tp) else {
+                leader_unknown = true;
                 continue;
             };
-            let busy = self.in_flight.values().filter(|r| r.node == node).count();
-            if !per_node.contains_key(&node)
-                && busy >= self.config.max_in_flight_requests_per_connection as usize
+            if !picked.iter().any(|(n, _)| *n == node)
+                && self.in_flight.values().filter(|r| r.node == node).count() >= max_in_flight
             {
                 continue;
             }
-            let Some(b) = self.accumulator.head_ready(&tp, now) else {
+            let Some(b) = self.accumulator.head_ready(tp, now) else {
                 continue;
             };
-            if !self.sequence_allows(&tp, b.base_sequence) {
-                continue;
+            if self.sequence_allows(tp, b.base_sequence) {
+                picked.push((node, b.id));
             }
-            let id = self.accumulator.pop_head(&tp).expect("head exists");
-            self.assign_sequence(id);
-            per_node.entry(node).or_default().push(id);
         }
-        for (node, ids) in per_node {
+        if leader_unknown {
+            self.metadata.request_update();
+        }
+        if picked.is_empty() {
+            return;
+        }
+        for &(_, id) in &picked {
+            self.accumulator.pop_batch(id);
+            self.assign_sequence(id);
+        }
+        // One request per node, nodes in id order, batches in partition order.
+        picked.sort_by_key(|&(node, _)| node);
+        let mut rest = &picked[..];
+        while let Some(&(node, _)) = rest.first() {
+            let n = rest.iter().take_while(|(m, _)| *m == node).count();
+            let ids = rest[..n].iter().map(|&(_, id)| id).collect();
             self.send_produce(cx, node, ids, now);
+            rest = &rest[n..];
         }
     }
 
@@ -405,11 +422,13 @@ impl Producer {
     {
         let b = self.accumulator.complete(id).expect("batch");
         self.forget_sequence(&b.tp, b.producer_id, b.base_sequence, true, b.records.len());
-        cx.emit(KafkaEvent::ProduceAcked {
-            tp: b.tp.clone(),
-            base_offset,
-            records: b.records.len() as u32,
-        });
+        if cx.tracing() {
+            cx.emit(KafkaEvent::ProduceAcked {
+                tp: b.tp.clone(),
+                base_offset,
+                records: b.records.len() as u32,
+            });
+        }
         let unconfirmed = self.config.acks == Acks::None;
         for (i, r) in b.records.iter().enumerate() {
             let offset = if base_offset < 0 {
