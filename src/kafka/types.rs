@@ -68,7 +68,7 @@ pub type Sequence = i32;
 /// names are shared `Arc`s that flow from the controller through metadata to every client,
 /// so two keys of one topic usually hold the same pointer: comparing them then skips the
 /// string (ordered maps keyed by partition compare keys on every lookup).
-#[derive(Clone, Debug, Hash, Serialize, Deserialize)]
+#[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct TopicPartition {
     pub topic: Arc<str>,
     pub partition: u32,
@@ -95,6 +95,15 @@ impl PartialEq for TopicPartition {
 }
 
 impl Eq for TopicPartition {}
+
+impl std::hash::Hash for TopicPartition {
+    // The same as a derived hash: the name's bytes, then the partition (equal keys hash
+    // equally whether or not they share the Arc).
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        (*self.topic).hash(h);
+        self.partition.hash(h);
+    }
+}
 
 impl Ord for TopicPartition {
     #[inline]
