@@ -270,7 +270,9 @@ impl Consumer {
             cx,
             coordinator,
             timeout,
-            Pending::Heartbeat,
+            Pending::Heartbeat {
+                generation: generation_id,
+            },
             |correlation_id| {
                 Msg::HeartbeatRequest(HeartbeatRequest {
                     correlation_id,
@@ -345,12 +347,22 @@ impl Consumer {
             }
             (Pending::JoinGroup, Msg::JoinGroupResponse(r)) => self.on_join_response(cx, node, r),
             (Pending::SyncGroup, Msg::SyncGroupResponse(r)) => self.on_sync_response(cx, r),
-            (Pending::Heartbeat, Msg::HeartbeatResponse(r)) => {
+            (Pending::Heartbeat { generation }, Msg::HeartbeatResponse(r)) => {
                 self.group.heartbeat_in_flight = false;
-                self.on_group_error(cx, r.error, "heartbeat");
+                if self.generation_unchanged(generation) {
+                    self.on_group_error(cx, r.error, "heartbeat");
+                }
             }
             _ => {}
         }
+    }
+
+    /// Whether a group response to a request sent in `sent` still concerns this member
+    /// (Kafka's `generationUnchanged()`): not if the member has since reset its generation
+    /// or is already rejoining — then the error is old news, and acting on it would reset
+    /// a JoinGroup in flight and send a second one.
+    fn generation_unchanged(&self, sent: Generation) -> bool {
+        sent == self.group.generation && self.group.state != MemberState::Joining
     }
 
     /// Reactions shared by Heartbeat, SyncGroup and JoinGroup errors.
@@ -646,7 +658,10 @@ impl Consumer {
                 cx,
                 coordinator,
                 timeout,
-                Pending::OffsetCommit { id },
+                Pending::OffsetCommit {
+                    id,
+                    generation: self.group.generation,
+                },
                 |correlation_id| {
                     Msg::OffsetCommitRequest(OffsetCommitRequest {
                         correlation_id,
@@ -657,8 +672,13 @@ impl Consumer {
         }
     }
 
-    pub(super) fn on_commit_response<C>(&mut self, cx: &mut C, id: u64, r: &OffsetCommitResponse)
-    where
+    pub(super) fn on_commit_response<C>(
+        &mut self,
+        cx: &mut C,
+        id: u64,
+        sent: Generation,
+        r: &OffsetCommitResponse,
+    ) where
         C: Context<Msg = Msg, Timer = ConsumerTimer, Event = KafkaEvent>,
     {
         let error = r
@@ -685,7 +705,9 @@ impl Consumer {
             | ErrorCode::RebalanceInProgress => {
                 // CommitFailedException: the group moved on without us.
                 self.commit_failed(cx, id, error);
-                self.on_group_error(cx, error, "commit");
+                if self.generation_unchanged(sent) {
+                    self.on_group_error(cx, error, "commit");
+                }
             }
             e => self.commit_failed(cx, id, e),
         }

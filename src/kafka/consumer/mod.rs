@@ -83,12 +83,18 @@ pub(crate) enum Pending {
     FindCoordinator,
     JoinGroup,
     SyncGroup,
-    Heartbeat,
+    /// The generation the heartbeat was sent in (its errors only count while it is current).
+    Heartbeat {
+        generation: Generation,
+    },
     LeaveGroup,
     OffsetFetch(Vec<TopicPartition>),
     ListOffsets(Vec<TopicPartition>),
     Fetch(Vec<TopicPartition>),
-    OffsetCommit { id: u64 },
+    OffsetCommit {
+        id: u64,
+        generation: Generation,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -318,8 +324,8 @@ impl Consumer {
             (Pending::OffsetFetch(tps), Msg::OffsetFetchResponse(r)) => {
                 self.on_offset_fetch_response(cx, tps, r)
             }
-            (Pending::OffsetCommit { id }, Msg::OffsetCommitResponse(r)) => {
-                self.on_commit_response(cx, id, r)
+            (Pending::OffsetCommit { id, generation }, Msg::OffsetCommitResponse(r)) => {
+                self.on_commit_response(cx, id, generation, r)
             }
             (what, msg) => self.on_group_response(cx, req.node, what, msg),
         }
@@ -455,7 +461,9 @@ impl Consumer {
                 }
                 self.metadata.request_update();
             }
-            Pending::OffsetCommit { id } => self.commit_failed(cx, id, ErrorCode::NetworkException),
+            Pending::OffsetCommit { id, .. } => {
+                self.commit_failed(cx, id, ErrorCode::NetworkException)
+            }
             _ => self.group.coordinator_lost(now),
         }
     }
