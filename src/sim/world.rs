@@ -839,9 +839,14 @@ impl<N: Node> World<N> {
 
     /// A request reached a node whose process is not running: its OS answers with a reset
     /// (connection refused), and the sender learns so one link latency later.
+    ///
+    /// The kernel keeps one connection per pair of nodes, so the reset also closes whatever
+    /// a restarted incarnation of `dead` has opened to `sender` since: that side learns it
+    /// too (otherwise it would wait for replies that were dropped with the old connection).
     fn refuse_connection(&mut self, sender: NodeId, dead: NodeId) {
         self.net.reset(sender, dead);
         self.tell_closed(sender, dead);
+        self.tell_closed(dead, sender);
     }
 
     fn restart(&mut self, n: NodeId) {
