@@ -4,6 +4,9 @@
 //!
 //! Case count: `PROPTEST_CASES` (default 32 here). 100× more:
 //! `PROPTEST_CASES=3200 cargo test --release --test properties`.
+//! Case stream: fixed by default, so `cargo test` (and CI) generates the same cases every
+//! time; `KAFKASIM_PROPTEST_SEED=<n>` draws another stream (each failure still prints the
+//! scenario seed and file that replay it).
 //! A failing case is shrunk by proptest (fewer faults, smaller numbers), written to
 //! `target/tmp/properties/<property>.toml`, and reported with its seed and the replay
 //! command `kafkasim tui FILE --seed N`.
@@ -15,7 +18,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use proptest::prelude::*;
-use proptest::test_runner::{Config, TestCaseError, TestRunner};
+use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestRng, TestRunner};
 
 use kafkasim::check::check_scenario;
 use kafkasim::explore::verdict;
@@ -28,12 +31,21 @@ fn cases() -> u32 {
     env.and_then(|c| c.parse().ok()).unwrap_or(32)
 }
 
+/// The seed of the generated case stream (`KAFKASIM_PROPTEST_SEED`, default 0).
+fn stream_seed() -> u64 {
+    let env = std::env::var("KAFKASIM_PROPTEST_SEED").ok();
+    env.and_then(|c| c.parse().ok()).unwrap_or(0)
+}
+
 fn runner() -> TestRunner {
-    TestRunner::new(Config {
+    let config = Config {
         cases: cases(),
         failure_persistence: None,
         ..Config::default()
-    })
+    };
+    let mut seed = [0u8; 32];
+    seed[..8].copy_from_slice(&stream_seed().to_le_bytes());
+    TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &seed))
 }
 
 /// Writes the failing scenario and returns the failure message with seed and replay.
