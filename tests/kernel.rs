@@ -435,6 +435,24 @@ fn kill_tells_connected_peers_power_loss_does_not() {
 }
 
 #[test]
+fn closing_a_connection_tells_the_peer() {
+    // Proves a node that closes its connection (a client giving up on a request) makes the
+    // peer see the close too, as a socket close would: otherwise the peer keeps waiting on a
+    // connection whose replies the kernel now drops. Here the server is paused, the client's
+    // request times out and it closes; the server learns it when it resumes.
+    let mut w = world(5, 1, 1_000_000, 1);
+    w.schedule_fault(Time(50_000), Fault::Pause("server-1".into()));
+    w.schedule_fault(Time(400_000), Fault::Resume("server-1".into()));
+    w.run_until(Time(500_000), u64::MAX);
+    let (server, client_id) = (w.find("server-1").unwrap(), w.find("client-1").unwrap());
+    let told = w.trace().records().iter().any(|r| {
+        matches!(r.kind, TraceKind::Disconnected { node, peer } if node == server && peer == client_id)
+    });
+    assert!(client(&w, "client-1").timeouts >= 1, "the client gave up");
+    assert!(told, "the server saw the client close the connection");
+}
+
+#[test]
 fn heal_breaks_connections_that_lost_messages() {
     // Proves both ends of a connection that lost a message while cut learn, at heal, that
     // it is broken (TCP cannot repair a lost stream), and untouched pairs learn nothing.

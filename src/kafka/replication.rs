@@ -165,7 +165,7 @@ impl Broker {
             .collect();
         for (leader, correlation_id, timer) in lost {
             cx.cancel_timer(timer);
-            self.on_fetch_timeout(cx, leader, correlation_id);
+            self.fetch_lost(cx, leader, correlation_id, false);
         }
     }
 
@@ -174,6 +174,19 @@ impl Broker {
         cx: &mut BrokerCx<'_>,
         leader: BrokerId,
         correlation_id: CorrelationId,
+    ) {
+        self.fetch_lost(cx, leader, correlation_id, true);
+    }
+
+    /// The fetch `correlation_id` to `leader` will not be answered: back off and fetch
+    /// again. After a timeout we close the connection ourselves (a late response must not be
+    /// mistaken for a new one); when we were told it closed, it already is.
+    fn fetch_lost(
+        &mut self,
+        cx: &mut BrokerCx<'_>,
+        leader: BrokerId,
+        correlation_id: CorrelationId,
+        close: bool,
     ) {
         let backoff = Duration::from_ms(self.config.replica_fetch_backoff_ms);
         let now = cx.now();
@@ -184,8 +197,9 @@ impl Broker {
             return;
         }
         f.in_flight = None;
-        // Close the connection: a late response must not be mistaken for a new one.
-        cx.close_connection(f.node);
+        if close {
+            cx.close_connection(f.node);
+        }
         for until in f.partitions.values_mut() {
             *until = now + backoff;
         }

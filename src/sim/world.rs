@@ -528,7 +528,12 @@ impl<N: Node> World<N> {
                 }
                 self.record(TraceKind::Emit { node: me, event })
             }
-            Effect::Close(peer) => self.net.reset(me, peer),
+            Effect::Close(peer) => {
+                // Like closing a socket: the peer sees the connection close (one link
+                // latency later), and whatever it had in flight on it is gone.
+                self.net.reset(me, peer);
+                self.tell_closed(peer, me);
+            }
         }
     }
 
