@@ -369,7 +369,7 @@ impl GroupCoordinator {
         };
         out.push(GroupAction::Respond {
             to: from,
-            msg: Msg::JoinGroupResponse(JoinGroupResponse {
+            msg: Msg::JoinGroupResponse(Box::new(JoinGroupResponse {
                 correlation_id: req.correlation_id,
                 error: ErrorCode::None,
                 generation_id: g.generation,
@@ -377,7 +377,7 @@ impl GroupCoordinator {
                 leader: g.leader.clone().unwrap_or_else(|| Arc::from("")),
                 member_id: new_id.clone(),
                 members,
-            }),
+            })),
         });
         out.push(session_timer(&req.group_id, new_id, nonce, after));
         out
@@ -564,7 +564,7 @@ impl GroupCoordinator {
             };
             out.push(GroupAction::Respond {
                 to: peer,
-                msg: Msg::JoinGroupResponse(JoinGroupResponse {
+                msg: Msg::JoinGroupResponse(Box::new(JoinGroupResponse {
                     correlation_id: cid,
                     error: ErrorCode::None,
                     generation_id: g.generation,
@@ -572,7 +572,7 @@ impl GroupCoordinator {
                     leader: leader.clone(),
                     member_id: m.id.clone(),
                     members,
-                }),
+                })),
             });
         }
         for (member, ms) in sessions {
@@ -603,7 +603,7 @@ fn join_error(
 ) -> GroupAction {
     GroupAction::Respond {
         to: from,
-        msg: Msg::JoinGroupResponse(JoinGroupResponse {
+        msg: Msg::JoinGroupResponse(Box::new(JoinGroupResponse {
             correlation_id: req.correlation_id,
             error,
             generation_id: Generation(-1),
@@ -611,7 +611,7 @@ fn join_error(
             leader: Arc::from(""),
             member_id,
             members: Vec::new(),
-        }),
+        })),
     }
 }
 
@@ -940,7 +940,7 @@ fn join_error_to(
 ) -> GroupAction {
     GroupAction::Respond {
         to: peer,
-        msg: Msg::JoinGroupResponse(JoinGroupResponse {
+        msg: Msg::JoinGroupResponse(Box::new(JoinGroupResponse {
             correlation_id: cid,
             error,
             generation_id: Generation(-1),
@@ -948,7 +948,7 @@ fn join_error_to(
             leader: Arc::from(""),
             member_id,
             members: Vec::new(),
-        }),
+        })),
     }
 }
 
@@ -1097,7 +1097,7 @@ impl GroupCoordinator {
     /// Dispatches any group request; `None` if `msg` is not one.
     pub fn on_request(&mut self, now: Time, from: Peer, msg: Msg) -> Option<Actions> {
         Some(match msg {
-            Msg::JoinGroupRequest(r) => self.on_join_group(now, from, r),
+            Msg::JoinGroupRequest(r) => self.on_join_group(now, from, *r),
             Msg::SyncGroupRequest(r) => self.on_sync_group(now, from, r),
             Msg::HeartbeatRequest(r) => self.on_heartbeat(now, from, r),
             Msg::LeaveGroupRequest(r) => self.on_leave_group(now, from, r),
@@ -1161,7 +1161,7 @@ mod tests {
         responses(a)
             .into_iter()
             .filter_map(|m| match m {
-                Msg::JoinGroupResponse(r) => Some(r.clone()),
+                Msg::JoinGroupResponse(r) => Some((**r).clone()),
                 _ => None,
             })
             .collect()

@@ -487,8 +487,10 @@ pub enum Msg {
     MetadataUpdate(MetadataUpdate),
     FindCoordinatorRequest(FindCoordinatorRequest),
     FindCoordinatorResponse(FindCoordinatorResponse),
-    JoinGroupRequest(JoinGroupRequest),
-    JoinGroupResponse(JoinGroupResponse),
+    // Boxed: the two largest messages, and rare; every message is moved several times on its
+    // way through the kernel, so the enum stays at the size of the common ones.
+    JoinGroupRequest(Box<JoinGroupRequest>),
+    JoinGroupResponse(Box<JoinGroupResponse>),
     SyncGroupRequest(SyncGroupRequest),
     SyncGroupResponse(SyncGroupResponse),
     HeartbeatRequest(HeartbeatRequest),

@@ -250,10 +250,10 @@ impl Consumer {
             timeout,
             Pending::JoinGroup,
             |correlation_id| {
-                Msg::JoinGroupRequest(JoinGroupRequest {
+                Msg::JoinGroupRequest(Box::new(JoinGroupRequest {
                     correlation_id,
                     ..req
-                })
+                }))
             },
         );
     }

@@ -413,16 +413,20 @@ impl Consumer {
         nodes.sort();
         nodes.dedup();
         for node in nodes {
-            self.disconnect(cx, node);
+            self.disconnect(cx, node, true);
         }
     }
 
     /// Closes the connection to `node`; its requests fail with NETWORK_EXCEPTION.
-    fn disconnect<C>(&mut self, cx: &mut C, node: NodeId)
+    /// Fails every request on the connection to `node`; `close` when we give up on it
+    /// ourselves (a timeout), not when we were told it closed.
+    fn disconnect<C>(&mut self, cx: &mut C, node: NodeId, close: bool)
     where
         C: Context<Msg = Msg, Timer = ConsumerTimer, Event = KafkaEvent>,
     {
-        cx.close_connection(node);
+        if close {
+            cx.close_connection(node);
+        }
         self.metadata.on_disconnect(node, cx.now());
         let lost: Vec<CorrelationId> = self
             .in_flight
@@ -436,13 +440,15 @@ impl Consumer {
         }
     }
 
-    /// The broker at `node` closed the connection (its process died): fail its requests
-    /// now rather than after their timeout.
+    /// The connection to `node` closed (its process died, or it closed it): fail its
+    /// requests now rather than after their timeout, and retry what needs retrying — the
+    /// consumer's own loop runs here, since the application may not call poll() soon.
     pub fn on_disconnect<C>(&mut self, cx: &mut C, node: NodeId)
     where
         C: Context<Msg = Msg, Timer = ConsumerTimer, Event = KafkaEvent>,
     {
-        self.disconnect(cx, node);
+        self.disconnect(cx, node, false);
+        self.service(cx);
     }
 
     fn on_request_failed<C>(&mut self, cx: &mut C, req: InFlight)

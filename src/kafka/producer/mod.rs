@@ -192,7 +192,7 @@ impl Producer {
         C: Context<Msg = Msg, Timer = ProducerTimer, Event = KafkaEvent>,
     {
         let now = cx.now();
-        self.disconnect(cx, node, now);
+        self.disconnect(cx, node, now, false);
         self.poll(cx);
     }
 

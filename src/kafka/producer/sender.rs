@@ -147,17 +147,20 @@ impl Producer {
         expired.sort();
         expired.dedup();
         for node in expired {
-            self.disconnect(cx, node, now);
+            self.disconnect(cx, node, now, true);
         }
     }
 
-    /// Closes the connection to `node`: requests on it will never be answered, their
-    /// batches fail with NETWORK_EXCEPTION (retriable) — though the broker may have them.
-    pub(super) fn disconnect<C>(&mut self, cx: &mut C, node: NodeId, now: Time)
+    /// The connection to `node` is gone (we close it after a timeout: `close`; or we were
+    /// told it closed): requests on it will never be answered, their batches fail with
+    /// NETWORK_EXCEPTION (retriable) — though the broker may have them.
+    pub(super) fn disconnect<C>(&mut self, cx: &mut C, node: NodeId, now: Time, close: bool)
     where
         C: Context<Msg = Msg, Timer = ProducerTimer, Event = KafkaEvent>,
     {
-        cx.close_connection(node);
+        if close {
+            cx.close_connection(node);
+        }
         self.metadata.on_disconnect(node, now);
         let lost: Vec<CorrelationId> = self
             .in_flight
