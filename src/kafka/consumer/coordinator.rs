@@ -418,7 +418,10 @@ impl Consumer {
                 return;
             }
             e => {
+                // A failed join still has to happen: whatever the error (a lost coordinator
+                // included), the member rejoins once it can.
                 self.group.state = MemberState::Unjoined;
+                self.group.request_rejoin(&format!("join: {e}"));
                 return self.on_group_error(cx, e, "join");
             }
         }
@@ -484,6 +487,7 @@ impl Consumer {
     {
         if !r.error.is_ok() {
             self.group.state = MemberState::Unjoined;
+            self.group.request_rejoin(&format!("sync: {}", r.error));
             return self.on_group_error(cx, r.error, "sync");
         }
         self.apply_assignment(cx, &r.assignment);
