@@ -153,7 +153,7 @@ pub fn reprocessed(ix: &Index) -> Vec<Anomaly> {
         if times.len() < 2 {
             continue;
         }
-        let who: Vec<&str> = times.iter().map(|(_, n)| n.as_str()).collect();
+        let who: Vec<&str> = times.iter().map(|(_, n)| &**n).collect();
         let d = format!(
             "value {v} ({tp} offset {offset}) was processed {} times, by {}",
             times.len(),

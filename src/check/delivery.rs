@@ -59,10 +59,7 @@ pub fn unseen(ix: &Index, logs_known: bool) -> Vec<Anomaly> {
 /// Values seen at more than one (partition, offset).
 pub fn duplicates(ix: &Index) -> Vec<Anomaly> {
     let mut out = Vec::new();
-    for (v, positions) in ix.positions() {
-        if positions.len() < 2 {
-            continue;
-        }
+    for (v, positions) in ix.multi_positions() {
         let places: Vec<String> = positions
             .iter()
             .map(|(tp, o)| format!("{tp}@{o}"))

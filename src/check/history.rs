@@ -5,6 +5,8 @@
 //! A history is plain data. It is built from a finished world's kept trace records
 //! ([`History::from_world`]) or written by hand in tests ([`History::push`]).
 
+use std::sync::Arc;
+
 use crate::sim::{Time, TraceKind, World};
 use crate::workload::actor::{Actor, ActorEvent};
 use crate::workload::history::HistoryOp;
@@ -15,8 +17,9 @@ pub struct Entry {
     /// The kernel event number (1-based) the operation was recorded in.
     pub event: u64,
     pub time: Time,
-    /// The client node that observed it (`checkout`, `billing-1`, …).
-    pub node: String,
+    /// The client node that observed it (`checkout`, `billing-1`, …); one shared name
+    /// per node.
+    pub node: Arc<str>,
     pub op: HistoryOp,
 }
 
@@ -30,6 +33,10 @@ impl History {
     /// The history ops kept in a world's trace (kept in every trace mode).
     pub fn from_world(world: &World<Actor>) -> History {
         let mut h = History::default();
+        let names: Vec<Arc<str>> = world
+            .node_ids()
+            .map(|id| Arc::from(world.name(id)))
+            .collect();
         for rec in world.kept() {
             if let TraceKind::Emit {
                 node,
@@ -39,7 +46,7 @@ impl History {
                 h.entries.push(Entry {
                     event: rec.event,
                     time: rec.time,
-                    node: world.name(*node).to_string(),
+                    node: names[node.index()].clone(),
                     op: op.clone(),
                 });
             }
@@ -53,7 +60,7 @@ impl History {
         self.entries.push(Entry {
             event,
             time: Time(event),
-            node: node.to_string(),
+            node: Arc::from(node),
             op,
         });
         self

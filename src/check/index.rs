@@ -2,6 +2,7 @@
 //! where each value was sent, acknowledged, stored, read and processed.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use super::history::History;
 use super::FinalLogs;
@@ -23,9 +24,12 @@ pub enum Outcome {
 /// One `send()` of a unique value.
 #[derive(Clone, Debug)]
 pub struct Send {
-    pub node: String,
+    pub node: Arc<str>,
     pub outcome: Option<Outcome>,
 }
+
+/// One processing of a record: (event, node).
+pub type Processing = (u64, Arc<str>);
 
 /// Where values were seen. Event 0 stands for the final drain read.
 #[derive(Default, Debug)]
@@ -40,7 +44,7 @@ pub struct Index {
     /// Every offset known to hold a record, per partition (logs, polls, acknowledgements).
     pub known: BTreeMap<TopicPartition, BTreeSet<Offset>>,
     /// Per record: the (event, node) of every time it was processed.
-    pub processed: BTreeMap<(TopicPartition, Offset, u64), Vec<(u64, String)>>,
+    pub processed: BTreeMap<(TopicPartition, Offset, u64), Vec<Processing>>,
 }
 
 impl Index {
@@ -63,11 +67,11 @@ impl Index {
         ix
     }
 
-    fn add(&mut self, event: u64, node: &str, op: &HistoryOp) {
+    fn add(&mut self, event: u64, node: &Arc<str>, op: &HistoryOp) {
         match op {
             HistoryOp::SendInvoke { value, .. } => {
                 let send = Send {
-                    node: node.to_string(),
+                    node: node.clone(),
                     outcome: None,
                 };
                 self.sends.insert(*value, send);
@@ -98,7 +102,7 @@ impl Index {
                 self.processed
                     .entry(key)
                     .or_default()
-                    .push((event, node.to_string()));
+                    .push((event, node.clone()));
             }
             HistoryOp::Assigned { .. }
             | HistoryOp::CommitOk { .. }
@@ -109,9 +113,9 @@ impl Index {
 
     /// Records the outcome; an outcome without an invoke (a hand-written history, or a
     /// client that reports only outcomes) creates the send.
-    fn end_send(&mut self, value: u64, node: &str, outcome: Outcome) {
+    fn end_send(&mut self, value: u64, node: &Arc<str>, outcome: Outcome) {
         let send = self.sends.entry(value).or_insert_with(|| Send {
-            node: node.to_string(),
+            node: node.clone(),
             outcome: None,
         });
         // A definite success wins over an earlier indeterminate report.
@@ -138,14 +142,24 @@ impl Index {
         })
     }
 
-    /// Every (partition, offset) a value was seen at, by any reader or the final log.
-    pub fn positions(&self) -> BTreeMap<u64, BTreeSet<(TopicPartition, Offset)>> {
-        let mut p: BTreeMap<u64, BTreeSet<(TopicPartition, Offset)>> = BTreeMap::new();
-        for ((tp, offset), values) in &self.at {
-            for v in values.keys() {
-                p.entry(*v).or_default().insert((tp.clone(), *offset));
+    /// Values seen at more than one (partition, offset), by any reader or the final log,
+    /// each with its positions in order (values in ascending order).
+    pub fn multi_positions(&self) -> Vec<(u64, Vec<(TopicPartition, Offset)>)> {
+        // One flat list sorted by value instead of a map of sets: most values sit at exactly
+        // one position, and building a set for each was most of this check's cost.
+        let mut seen: Vec<(u64, &TopicPartition, Offset)> = self
+            .at
+            .iter()
+            .flat_map(|((tp, offset), values)| values.keys().map(move |v| (*v, tp, *offset)))
+            .collect();
+        seen.sort_unstable();
+        let mut out = Vec::new();
+        for group in seen.chunk_by(|a, b| a.0 == b.0) {
+            if group.len() > 1 {
+                let places = group.iter().map(|(_, tp, o)| ((*tp).clone(), *o)).collect();
+                out.push((group[0].0, places));
             }
         }
-        p
+        out
     }
 }
