@@ -171,7 +171,7 @@ pub fn drain(world: &mut World<Actor>, scenario: &Scenario) -> Option<FinalLogs>
         let before = world.kept().len();
         end += Duration::from_us(DRAIN_US);
         world.run_until(end, u64::MAX);
-        let processed_more = world.kept()[before..].iter().any(|r| {
+        let processed_more = world.kept().iter_from(before).any(|r| {
             matches!(
                 &r.kind,
                 crate::sim::TraceKind::Emit {

@@ -7,6 +7,7 @@
 
 pub mod disk;
 pub mod fault;
+pub mod kept;
 pub mod network;
 pub mod node;
 pub mod queue;

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 use super::disk::Disk;
 use super::fault::{Fault, FaultSpec};
+use super::kept::KeptLog;
 use super::network::{LinkModel, Network};
 use super::node::{Cx, Effect, Node, NodeId, Peer, TimerId};
 use super::queue::{EventQueue, Handle};
@@ -106,7 +107,7 @@ pub struct World<N: Node> {
     writeback: Option<Duration>,
     trace: Trace<N::Event>,
     /// Emitted events `N::keep` selects, kept in every trace mode (the client history).
-    kept: Vec<TraceRecord<N::Event>>,
+    kept: KeptLog<N::Event>,
 }
 
 impl<N: Node> World<N> {
@@ -126,7 +127,7 @@ impl<N: Node> World<N> {
             clogged: BTreeMap::new(),
             writeback: None,
             trace: Trace::new(mode),
-            kept: Vec::new(),
+            kept: KeptLog::default(),
         }
     }
 
@@ -199,7 +200,7 @@ impl<N: Node> World<N> {
         self.trace.take_records()
     }
     /// Emitted events kept whatever the trace mode (see `Node::keep`).
-    pub fn kept(&self) -> &[TraceRecord<N::Event>] {
+    pub fn kept(&self) -> &KeptLog<N::Event> {
         &self.kept
     }
     pub fn network(&self) -> &Network {
