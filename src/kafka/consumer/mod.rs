@@ -417,9 +417,8 @@ impl Consumer {
         }
     }
 
-    /// Closes the connection to `node`; its requests fail with NETWORK_EXCEPTION.
-    /// Fails every request on the connection to `node`; `close` when we give up on it
-    /// ourselves (a timeout), not when we were told it closed.
+    /// Fails every request on the connection to `node` (NETWORK_EXCEPTION); `close` when we
+    /// give up on it ourselves (a timeout), not when we were told it closed.
     fn disconnect<C>(&mut self, cx: &mut C, node: NodeId, close: bool)
     where
         C: Context<Msg = Msg, Timer = ConsumerTimer, Event = KafkaEvent>,
