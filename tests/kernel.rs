@@ -142,7 +142,8 @@ fn clog_holds_then_releases_in_order() {
 
 #[test]
 fn reset_connection_drops_replies_in_flight() {
-    // Proves a reply written to a reset connection is dropped while requests still arrive.
+    // Proves a reply written to a reset connection is dropped while requests still arrive,
+    // and that both ends see the connection close.
     let mut w = world(4, 1, 1_000, 4);
     w.schedule_fault(
         Time(10_000),
@@ -181,6 +182,14 @@ fn reset_connection_drops_replies_in_flight() {
         })
         .count();
     assert!(closed >= 1);
+    // Like an RST, the reset is seen at both ends.
+    let (client_id, server) = (w.find("client-1").unwrap(), w.find("server-1").unwrap());
+    for (node, peer) in [(client_id, server), (server, client_id)] {
+        let told = w.trace().records().iter().any(|r| {
+            matches!(r.kind, TraceKind::Disconnected { node: n, peer: p } if n == node && p == peer)
+        });
+        assert!(told, "{node:?} saw the reset");
+    }
 }
 
 fn restarted_progress(power_loss: bool) -> (u64, u64) {

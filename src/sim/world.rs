@@ -774,8 +774,12 @@ impl<N: Node> World<N> {
                 (vec![a, b], released)
             }
             Fault::Reset { a, b } => {
+                // A TCP reset: replies in flight are dropped and both ends see the
+                // connection close (one link latency later), as they would an RST.
                 let (x, y) = (id(self, a), id(self, b));
                 self.net.reset(x, y);
+                self.tell_closed(x, y);
+                self.tell_closed(y, x);
                 (vec![x, y], 0)
             }
             Fault::Signal { target, signal } => {
