@@ -61,6 +61,10 @@ pub struct GroupMembership {
     backoff_until: Time,
     /// The last assignment (sticky assignors' "user data").
     previous_assignment: Vec<TopicPartition>,
+    /// As group leader: the partition count of every subscribed topic the assignment was
+    /// computed from (`None` for a topic the metadata did not know yet). Kafka's leader
+    /// rejoins when its metadata no longer matches (`assignmentSnapshot`).
+    assignment_snapshot: Option<BTreeMap<Arc<str>, Option<u32>>>,
     commits: BTreeMap<u64, PendingCommit>,
     next_commit_id: u64,
 }
@@ -83,6 +87,7 @@ impl GroupMembership {
             next_heartbeat: Time::ZERO,
             backoff_until: Time::ZERO,
             previous_assignment: Vec::new(),
+            assignment_snapshot: None,
             commits: BTreeMap::new(),
             next_commit_id: 0,
         }
@@ -156,6 +161,13 @@ impl Consumer {
             self.find_coordinator(cx, group_id);
             return;
         };
+        // The leader assigned from metadata that has since changed (a topic it did not know
+        // yet, or more partitions): rebalance so the new partitions get an owner.
+        if self.group.state == MemberState::Stable && self.assignment_outdated() {
+            self.group.assignment_snapshot = None;
+            self.group
+                .request_rejoin("cached metadata has changed since the assignment");
+        }
         // Kafka (re)joins only from inside poll(): a stalled application does not rejoin.
         let joinable = matches!(
             self.group.state,
@@ -171,6 +183,16 @@ impl Consumer {
             self.heartbeat(cx, coordinator, group_id);
         }
         self.retry_commits(cx, now);
+    }
+
+    fn assignment_outdated(&self) -> bool {
+        self.group.assignment_snapshot.as_ref().is_some_and(|snap| {
+            snap.iter().any(|(t, n)| {
+                self.metadata
+                    .partition_count(t)
+                    .is_some_and(|now| Some(now) != *n)
+            })
+        })
     }
 
     fn find_coordinator<C>(&mut self, cx: &mut C, key: Arc<str>)
@@ -432,6 +454,7 @@ impl Consumer {
             .as_deref()
             .and_then(AssignmentStrategy::from_name);
         self.group.state = MemberState::Syncing;
+        self.group.assignment_snapshot = None;
         let assignments = if r.leader == r.member_id {
             self.run_assignor(r)
         } else {
@@ -468,14 +491,18 @@ impl Consumer {
             .flat_map(|m| m.subscription.topics.iter().cloned())
             .collect();
         let mut counts = BTreeMap::new();
+        let mut snapshot = BTreeMap::new();
         for t in topics {
-            match self.metadata.partition_count(&t) {
+            let n = self.metadata.partition_count(&t);
+            snapshot.insert(t.clone(), n);
+            match n {
                 Some(n) => {
                     counts.insert(t, n);
                 }
                 None => self.metadata.add_topic(&t),
             }
         }
+        self.group.assignment_snapshot = Some(snapshot);
         assignor::assign(strategy, &counts, &r.members)
             .into_iter()
             .collect()
