@@ -114,12 +114,6 @@ impl<E> EventQueue<E> {
         Some((at, self.take(i)))
     }
 
-    /// Whether the entry `h` names is still queued.
-    pub fn contains(&self, h: Handle) -> bool {
-        let s = h.slot as usize;
-        self.seqs.get(s) == Some(&h.seq) && self.slab[s].is_some()
-    }
-
     /// Removes the key at heap index `i` and returns its payload.
     fn take(&mut self, i: usize) -> E {
         let k = self.heap[i];
@@ -223,7 +217,6 @@ mod tests {
         q.push(Time(0), 7);
         let out: Vec<i32> = std::iter::from_fn(|| q.pop().map(|(_, e)| e)).collect();
         assert_eq!(out, vec![7, 5, 6, 1, 3]);
-        assert!(!q.contains(handles[0]));
         assert_eq!(q.remove(handles[0]), None);
     }
 
