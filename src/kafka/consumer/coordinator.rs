@@ -161,13 +161,6 @@ impl Consumer {
             self.find_coordinator(cx, group_id);
             return;
         };
-        // The leader assigned from metadata that has since changed (a topic it did not know
-        // yet, or more partitions): rebalance so the new partitions get an owner.
-        if self.group.state == MemberState::Stable && self.assignment_outdated() {
-            self.group.assignment_snapshot = None;
-            self.group
-                .request_rejoin("cached metadata has changed since the assignment");
-        }
         // Kafka (re)joins only from inside poll(): a stalled application does not rejoin.
         let joinable = matches!(
             self.group.state,
@@ -183,6 +176,17 @@ impl Consumer {
             self.heartbeat(cx, coordinator, group_id);
         }
         self.retry_commits(cx, now);
+    }
+
+    /// As a stable leader whose assignment came from metadata that has since changed (a
+    /// topic it did not know yet, or more partitions): rebalance so the new partitions get
+    /// an owner. Checked when metadata arrives and when the member becomes stable.
+    pub(super) fn rejoin_if_metadata_changed(&mut self) {
+        if self.group.state == MemberState::Stable && self.assignment_outdated() {
+            self.group.assignment_snapshot = None;
+            self.group
+                .request_rejoin("cached metadata has changed since the assignment");
+        }
     }
 
     fn assignment_outdated(&self) -> bool {
@@ -567,6 +571,7 @@ impl Consumer {
             partitions: added,
             assignment: new.into_iter().collect(),
         });
+        self.rejoin_if_metadata_changed();
     }
 
     pub(super) fn revoked<C>(&mut self, cx: &mut C, partitions: Vec<TopicPartition>)

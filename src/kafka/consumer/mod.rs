@@ -316,6 +316,7 @@ impl Consumer {
         match (req.what, msg) {
             (Pending::Metadata, Msg::MetadataResponse(r)) => {
                 self.metadata.on_response(cx.now(), r);
+                self.rejoin_if_metadata_changed();
             }
             (Pending::Fetch(_), Msg::FetchResponse(r)) => self.on_fetch_response(cx, req.node, r),
             (Pending::ListOffsets(_), Msg::ListOffsetsResponse(r)) => {
