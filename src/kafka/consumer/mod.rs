@@ -234,6 +234,9 @@ impl Consumer {
     {
         let now = cx.now();
         self.last_poll = now;
+        // The application is inside poll() now: what poll() does (rejoining the group
+        // included) happens in this call, not at some later wake-up that nothing may arm.
+        self.waiting_in_poll = true;
         if self.config.auto_commit() && now >= self.next_auto_commit {
             self.next_auto_commit = now + Duration::from_ms(self.config.auto_commit_interval_ms);
             self.commit_async(cx);
