@@ -101,10 +101,7 @@ fn step(
 }
 
 fn skipped(ix: &Index, tp: &TopicPartition, from: Offset, to: Offset) -> Vec<Offset> {
-    let Some(known) = ix.known.get(tp) else {
-        return Vec::new();
-    };
-    known.range(from + 1..to).copied().collect()
+    ix.known_between(tp, from, to)
 }
 
 fn value_at(ix: &Index, tp: &TopicPartition, offset: Offset) -> Option<u64> {

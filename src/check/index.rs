@@ -41,8 +41,9 @@ pub struct Index {
     pub at: BTreeMap<(TopicPartition, Offset), BTreeMap<u64, Vec<u64>>>,
     /// Values returned by polls, with the first poll event.
     pub read: BTreeMap<u64, u64>,
-    /// Every offset known to hold a record, per partition (logs, polls, acknowledgements).
-    pub known: BTreeMap<TopicPartition, BTreeSet<Offset>>,
+    /// Offsets acknowledged to producers. With the keys of `at` (logs, polls) these are
+    /// every offset known to hold a record (see [`Index::known_between`]).
+    pub acked_at: BTreeSet<(TopicPartition, Offset)>,
     /// Per record: the (event, node) of every time it was processed.
     pub processed: BTreeMap<(TopicPartition, Offset, u64), Vec<Processing>>,
 }
@@ -78,7 +79,7 @@ impl Index {
             }
             HistoryOp::SendOk { value, tp, offset } => {
                 if *offset >= 0 {
-                    self.known.entry(tp.clone()).or_default().insert(*offset);
+                    self.acked_at.insert((tp.clone(), *offset));
                 }
                 let outcome = Outcome::Ok {
                     tp: tp.clone(),
@@ -125,13 +126,30 @@ impl Index {
     }
 
     fn saw(&mut self, tp: &TopicPartition, offset: Offset, value: u64, event: u64) {
-        self.known.entry(tp.clone()).or_default().insert(offset);
         self.at
             .entry((tp.clone(), offset))
             .or_default()
             .entry(value)
             .or_default()
             .push(event);
+    }
+
+    /// Offsets of `tp` strictly between `from` and `to` known to hold a record (a final
+    /// log, a poll or an acknowledgement saw them), ascending.
+    pub fn known_between(&self, tp: &TopicPartition, from: Offset, to: Offset) -> Vec<Offset> {
+        if to <= from + 1 {
+            return Vec::new();
+        }
+        let (lo, hi) = ((tp.clone(), from + 1), (tp.clone(), to));
+        let mut out: Vec<Offset> = self
+            .at
+            .range(lo.clone()..hi.clone())
+            .map(|((_, o), _)| *o)
+            .chain(self.acked_at.range(lo..hi).map(|(_, o)| *o))
+            .collect();
+        out.sort_unstable();
+        out.dedup();
+        out
     }
 
     /// Acknowledged sends: (value, partition, offset, ack event, producer node).
