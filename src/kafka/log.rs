@@ -22,6 +22,7 @@ use std::sync::Arc;
 
 use super::record::{Batch, RecordBatch};
 use super::types::{LeaderEpoch, Offset, ProducerEpoch, ProducerId, Sequence, TopicPartition};
+use crate::sim::disk::FileId;
 use crate::sim::{Disk, Time};
 
 /// How many batches per producer the broker remembers (`NUM_BATCHES_TO_RETAIN`).
@@ -62,6 +63,8 @@ struct ProducerStateEntry {
 pub struct PartitionLog {
     pub tp: TopicPartition,
     log_file: String,
+    /// Handle on `log_file` in this broker's disk, taken at the first append.
+    log_file_id: Option<FileId>,
     epoch_file: String,
     batches: Vec<Batch>,
     /// `next_offset()` of each batch, kept beside `batches` so a lookup binary-searches a
@@ -96,6 +99,7 @@ impl PartitionLog {
         let mut log = PartitionLog {
             tp,
             log_file,
+            log_file_id: None,
             epoch_file,
             batches,
             ends,
@@ -312,7 +316,10 @@ impl PartitionLog {
         self.leo = batch.next_offset();
         self.unflushed_messages += batch.len() as u64;
         self.update_producer_state(&batch);
-        disk.append_entry(&self.log_file, batch.clone());
+        let file = *self
+            .log_file_id
+            .get_or_insert_with(|| disk.file_id(&self.log_file));
+        disk.append_to(file, batch.clone());
         self.ends.push(batch.next_offset());
         self.batches.push(batch);
     }

@@ -143,18 +143,6 @@ impl Partition {
     }
 
     /// The ISR the HW must respect: the committed ISR plus any member being added.
-    fn maximal_isr(&self) -> Vec<BrokerId> {
-        let mut isr = self.isr.clone();
-        if let Some(p) = self.leader_state().and_then(|s| s.pending_isr.as_ref()) {
-            for b in &p.new_isr {
-                if !isr.contains(b) {
-                    isr.push(*b);
-                }
-            }
-        }
-        isr
-    }
-
     /// Recomputes the leader's HW. Returns the new HW if it advanced.
     pub fn maybe_increment_hw(&mut self, me: BrokerId) -> Option<Offset> {
         let state = self.leader_state()?;
@@ -162,7 +150,13 @@ impl Partition {
             return None; // KAFKA-15583: HW frozen under min ISR
         }
         let mut hw = self.log.log_end_offset();
-        for b in self.maximal_isr() {
+        // The maximal ISR (ISR plus a pending expansion), without building it.
+        let pending: &[BrokerId] = state
+            .pending_isr
+            .as_ref()
+            .map_or(&[], |p| p.new_isr.as_slice());
+        let extra = pending.iter().filter(|b| !self.isr.contains(b));
+        for &b in self.isr.iter().chain(extra) {
             if b == me {
                 continue;
             }

@@ -42,10 +42,17 @@ impl File {
     }
 }
 
+/// A handle on one file of one disk (from [`Disk::file_id`]): appends through it skip the
+/// lookup by name. Files are never removed, so a handle stays valid for that disk's life.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct FileId(usize);
+
 /// The disk of one node: named files of opaque entries.
 #[derive(Clone, Default)]
 pub struct Disk {
-    files: BTreeMap<String, File>,
+    /// Files in creation order; `names` maps a name to its index.
+    files: Vec<File>,
+    names: BTreeMap<String, usize>,
     /// Entries written since the disk was created (for statistics).
     pub writes: u64,
     /// Flushes performed (for statistics).
@@ -55,9 +62,9 @@ pub struct Disk {
 impl fmt::Debug for Disk {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let files: Vec<(&String, usize, usize)> = self
-            .files
+            .names
             .iter()
-            .map(|(n, file)| (n, file.entries.len(), file.durable.len()))
+            .map(|(n, &i)| (n, self.files[i].entries.len(), self.files[i].durable.len()))
             .collect();
         f.debug_struct("Disk").field("files", &files).finish()
     }
@@ -69,10 +76,28 @@ impl Disk {
     }
 
     fn file(&mut self, name: &str) -> &mut File {
-        if !self.files.contains_key(name) {
-            self.files.insert(name.to_string(), File::default());
+        let FileId(i) = self.file_id(name);
+        &mut self.files[i]
+    }
+
+    fn get(&self, name: &str) -> Option<&File> {
+        self.names.get(name).map(|&i| &self.files[i])
+    }
+
+    /// The handle of `name`, creating the file (empty) if it does not exist.
+    pub fn file_id(&mut self, name: &str) -> FileId {
+        if let Some(&i) = self.names.get(name) {
+            return FileId(i);
         }
-        self.files.get_mut(name).expect("inserted above")
+        self.files.push(File::default());
+        self.names.insert(name.to_string(), self.files.len() - 1);
+        FileId(self.files.len() - 1)
+    }
+
+    /// Appends an already shared entry to the file `id` of this disk.
+    pub fn append_to(&mut self, id: FileId, entry: Entry) {
+        self.writes += 1;
+        self.files[id.0].entries.push(entry);
     }
 
     /// Appends one entry to `name` (volatile until flushed).
@@ -113,14 +138,14 @@ impl Disk {
     /// Makes every file durable (what the OS writeback or a clean shutdown does).
     pub fn flush_all(&mut self) {
         self.flushes += 1;
-        for f in self.files.values_mut() {
+        for f in &mut self.files {
             f.flush();
         }
     }
 
     /// Number of entries a reader sees in `name`.
     pub fn len(&self, name: &str) -> usize {
-        self.files.get(name).map_or(0, |f| f.entries.len())
+        self.get(name).map_or(0, |f| f.entries.len())
     }
 
     pub fn is_empty(&self, name: &str) -> bool {
@@ -129,17 +154,17 @@ impl Disk {
 
     /// Number of entries of `name` that would survive a power loss.
     pub fn durable_len(&self, name: &str) -> usize {
-        self.files.get(name).map_or(0, |f| f.durable.len())
+        self.get(name).map_or(0, |f| f.durable.len())
     }
 
     /// Whether `name` holds writes not yet flushed.
     pub fn is_dirty(&self, name: &str) -> bool {
-        self.files.get(name).is_some_and(File::dirty)
+        self.get(name).is_some_and(File::dirty)
     }
 
     /// The entries of `name` that are of type `T`, in order.
     pub fn read<'a, T: Any>(&'a self, name: &str) -> impl Iterator<Item = &'a T> + 'a {
-        self.files
+        self
             .get(name)
             .into_iter()
             .flat_map(|f| f.entries.iter())
@@ -148,12 +173,12 @@ impl Disk {
 
     /// The shared entries of `name` (to keep a cheap handle on them).
     pub fn entries(&self, name: &str) -> &[Entry] {
-        self.files.get(name).map_or(&[], |f| &f.entries)
+        self.get(name).map_or(&[], |f| &f.entries)
     }
 
     /// The last entry of `name` if it is a `T` (checkpoint files).
     pub fn last<T: Any>(&self, name: &str) -> Option<&T> {
-        self.files
+        self
             .get(name)
             .and_then(|f| f.entries.last())
             .and_then(|e| e.downcast_ref::<T>())
@@ -161,7 +186,7 @@ impl Disk {
 
     /// File names, in order.
     pub fn file_names(&self) -> impl Iterator<Item = &str> {
-        self.files.keys().map(String::as_str)
+        self.names.keys().map(String::as_str)
     }
 
     /// Power loss: every file reverts to its durable content. With `torn`, a random prefix of
@@ -169,7 +194,9 @@ impl Disk {
     /// its last flush, as a torn sequential write would leave it). Returns entries lost.
     pub fn power_loss(&mut self, torn: bool, rng: &mut Rng) -> usize {
         let mut lost = 0;
-        for f in self.files.values_mut() {
+        // In name order: the torn prefixes draw from `rng` file by file.
+        for &i in self.names.values() {
+            let f = &mut self.files[i];
             let appended_only = f.durable.len() == f.same_prefix;
             let mut keep = f.durable.clone();
             if torn && appended_only && f.entries.len() > f.same_prefix {

@@ -31,6 +31,9 @@ impl<E> Default for KeptLog<E> {
 
 impl<E> KeptLog<E> {
     pub fn push(&mut self, rec: TraceRecord<E>) {
+        if self.tail.capacity() == 0 {
+            self.tail.reserve_exact(CHUNK);
+        }
         self.tail.push(rec);
         if self.tail.len() == CHUNK {
             self.sealed.push(Arc::new(std::mem::take(&mut self.tail)));
