@@ -548,10 +548,14 @@ impl Consumer {
             self.group
                 .request_rejoin("revoked partitions must move to their new owner (cooperative)");
         }
+        // Keys take the metadata's shared topic name, so lookups compare pointers.
         let added: Vec<TopicPartition> = new
             .iter()
             .filter(|tp| !self.partitions.contains_key(*tp))
-            .cloned()
+            .map(|tp| TopicPartition {
+                topic: self.metadata.shared_name(&tp.topic),
+                partition: tp.partition,
+            })
             .collect();
         for tp in &added {
             self.partitions.insert(tp.clone(), Default::default());
