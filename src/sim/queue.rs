@@ -6,6 +6,14 @@
 //! can be taken out from the middle in O(log n) ([`EventQueue::remove`]). The kernel uses it
 //! to cancel timers for real instead of leaving dead entries to be skipped when due; the
 //! queue then holds only live work, and stays small.
+//!
+//! Most entries are message deliveries, which cannot be cancelled and, over links of one
+//! latency, arrive in time order. [`EventQueue::push_fifo`] appends such an entry to a plain
+//! FIFO lane when it sorts after the lane's last entry (else it goes to the heap). `pop`
+//! takes the smaller of the lane's front and the heap's top by (time, sequence): the order
+//! is exactly the one a single heap gives; the lane only saves the sifting.
+
+use std::collections::VecDeque;
 
 use super::time::Time;
 
@@ -43,6 +51,8 @@ pub struct EventQueue<E> {
     seqs: Vec<u64>,
     free: Vec<u32>,
     seq: u64,
+    /// Uncancellable entries in (time, sequence) order.
+    fifo: VecDeque<(Time, u64, E)>,
 }
 
 impl<E> Default for EventQueue<E> {
@@ -54,6 +64,7 @@ impl<E> Default for EventQueue<E> {
             seqs: Vec::new(),
             free: Vec::new(),
             seq: 0,
+            fifo: VecDeque::new(),
         }
     }
 }
@@ -90,15 +101,46 @@ impl<E> EventQueue<E> {
         }
     }
 
+    /// Queues `ev` at `at` like [`push`](Self::push), for an entry that will never be
+    /// removed: it goes to the FIFO lane when that keeps the lane in order.
+    #[inline]
+    pub fn push_fifo(&mut self, at: Time, ev: E) {
+        if self.fifo.back().is_some_and(|&(last, _, _)| at < last) {
+            self.push(at, ev);
+            return;
+        }
+        self.seq += 1;
+        self.fifo.push_back((at, self.seq, ev));
+    }
+
+    /// Whether the FIFO lane's front comes before the heap's top.
+    #[inline]
+    fn fifo_first(&self) -> Option<bool> {
+        match (self.fifo.front(), self.heap.first()) {
+            (None, None) => None,
+            (Some(_), None) => Some(true),
+            (None, Some(_)) => Some(false),
+            (Some(&(at, seq, _)), Some(k)) => Some((at, seq) < (k.at, k.seq)),
+        }
+    }
+
     /// Time of the earliest event.
     #[inline]
     pub fn peek_time(&self) -> Option<Time> {
-        self.heap.first().map(|k| k.at)
+        match (self.fifo.front(), self.heap.first()) {
+            (Some(&(at, _, _)), Some(k)) => Some(at.min(k.at)),
+            (Some(&(at, _, _)), None) => Some(at),
+            (None, k) => k.map(|k| k.at),
+        }
     }
 
     /// Removes the earliest event.
     #[inline]
     pub fn pop(&mut self) -> Option<(Time, E)> {
+        if self.fifo_first()? {
+            let (at, _, ev) = self.fifo.pop_front().expect("front checked");
+            return Some((at, ev));
+        }
         let k = *self.heap.first()?;
         Some((k.at, self.take(0)))
     }
@@ -178,11 +220,11 @@ impl<E> EventQueue<E> {
     }
 
     pub fn len(&self) -> usize {
-        self.heap.len()
+        self.heap.len() + self.fifo.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.heap.is_empty()
+        self.heap.is_empty() && self.fifo.is_empty()
     }
 }
 
@@ -222,29 +264,46 @@ mod tests {
 
     #[test]
     fn matches_a_sorted_reference_under_random_pushes_pops_and_removes() {
-        // Proves the indexed heap against a plain sorted list over many random operations.
+        // Proves the indexed heap and its FIFO lane against a plain sorted list over many
+        // random operations.
         use rand::{Rng, SeedableRng};
         let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(7);
         let mut q = EventQueue::default();
-        let mut reference: Vec<(u64, u64, Handle)> = Vec::new(); // (time, seq, handle)
+        // (time, seq, handle); no handle for entries pushed to the FIFO lane.
+        let mut reference: Vec<(u64, u64, Option<Handle>)> = Vec::new();
         let mut seq = 0;
+        let mut fifo_t = 0;
         for _ in 0..20_000 {
-            match rng.gen_range(0..4) {
+            match rng.gen_range(0..6) {
                 0 | 3 if reference.len() < 500 => {
                     seq += 1;
                     let t = rng.gen_range(0..100);
                     let h = q.push(Time(t), seq);
-                    reference.push((t, seq, h));
+                    reference.push((t, seq, Some(h)));
+                }
+                4 | 5 if reference.len() < 500 => {
+                    // Mostly in order (the lane), sometimes not (falls back to the heap).
+                    seq += 1;
+                    fifo_t = if rng.gen_range(0..8) == 0 {
+                        rng.gen_range(0..100)
+                    } else {
+                        (fifo_t + rng.gen_range(0..3)) % 100
+                    };
+                    q.push_fifo(Time(fifo_t), seq);
+                    reference.push((fifo_t, seq, None));
                 }
                 1 if !reference.is_empty() => {
                     reference.sort_by_key(|r| (r.0, r.1));
                     let (t, s, _) = reference.remove(0);
                     assert_eq!(q.pop(), Some((Time(t), s)));
                 }
-                2 if !reference.is_empty() => {
-                    let i = rng.gen_range(0..reference.len());
+                2 if reference.iter().any(|r| r.2.is_some()) => {
+                    let removable: Vec<usize> = (0..reference.len())
+                        .filter(|&i| reference[i].2.is_some())
+                        .collect();
+                    let i = removable[rng.gen_range(0..removable.len())];
                     let (t, s, h) = reference.swap_remove(i);
-                    assert_eq!(q.remove(h), Some((Time(t), s)));
+                    assert_eq!(q.remove(h.expect("removable")), Some((Time(t), s)));
                 }
                 _ => {}
             }

@@ -603,7 +603,7 @@ impl<N: Node> World<N> {
         ];
         for (when, ev) in copies.into_iter().flatten() {
             self.net.link_mut(from, to).in_flight += 1;
-            self.push(when, ev);
+            self.queue.push_fifo(when, ev); // deliveries are never cancelled
         }
     }
 
