@@ -197,13 +197,13 @@ impl Consumer {
     where
         C: Context<Msg = Msg, Timer = ConsumerTimer, Event = KafkaEvent>,
     {
-        let busy: Vec<NodeId> = self
-            .in_flight
-            .values()
-            .filter(|r| matches!(r.what, Pending::Fetch(_)))
-            .map(|r| r.node)
-            .collect();
-        let mut by_leader: BTreeMap<NodeId, Vec<FetchPartition>> = BTreeMap::new();
+        let busy = |node: NodeId| {
+            self.in_flight
+                .values()
+                .any(|r| r.node == node && matches!(r.what, Pending::Fetch(_)))
+        };
+        // One request per leader, leaders in id order (kept sorted; a handful at most).
+        let mut by_leader: Vec<(NodeId, Vec<FetchPartition>)> = Vec::new();
         for (tp, p) in &self.partitions {
             let Some(position) = p.position else {
                 continue;
@@ -214,10 +214,17 @@ impl Consumer {
             let Some((node, epoch)) = self.metadata.leader(tp) else {
                 continue;
             };
-            if busy.contains(&node) {
+            if busy(node) {
                 continue;
             }
-            by_leader.entry(node).or_default().push(FetchPartition {
+            let i = match by_leader.binary_search_by_key(&node, |(n, _)| *n) {
+                Ok(i) => i,
+                Err(i) => {
+                    by_leader.insert(i, (node, Vec::new()));
+                    i
+                }
+            };
+            by_leader[i].1.push(FetchPartition {
                 tp: tp.clone(),
                 current_leader_epoch: epoch,
                 fetch_offset: position,

@@ -254,13 +254,13 @@ impl Consumer {
     fn drain_records(&mut self) -> Vec<ConsumerRecord> {
         let max = self.config.max_poll_records as usize;
         let mut out = Vec::new();
-        let tps: Vec<TopicPartition> = self.partitions.keys().cloned().collect();
-        if tps.is_empty() {
+        let n = self.partitions.len();
+        if n == 0 {
             return out;
         }
-        for i in 0..tps.len() {
-            let tp = &tps[(self.drain_cursor + i) % tps.len()];
-            let p = self.partitions.get_mut(tp).expect("listed");
+        // Partitions in order, starting at the cursor's and wrapping around.
+        let start = self.drain_cursor % n;
+        let mut take = |p: &mut PartitionState| {
             while out.len() < max {
                 let Some(r) = p.buffered.pop_front() else {
                     break;
@@ -269,7 +269,9 @@ impl Consumer {
                 p.last_epoch = Some(r.leader_epoch);
                 out.push(r);
             }
-        }
+        };
+        self.partitions.values_mut().skip(start).for_each(&mut take);
+        self.partitions.values_mut().take(start).for_each(&mut take);
         self.drain_cursor = self.drain_cursor.wrapping_add(1);
         out
     }
