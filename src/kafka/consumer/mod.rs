@@ -241,12 +241,13 @@ impl Consumer {
             self.next_auto_commit = now + Duration::from_ms(self.config.auto_commit_interval_ms);
             self.commit_async(cx);
         }
-        self.service(cx);
+        // As KafkaConsumer.poll(): the coordinator's duties first (a rejoin happens here),
+        // then buffered records are collected, then fetches go out for every partition
+        // without buffered data (those this poll emptied included: pipelining).
+        self.service_background(cx);
         let records = self.drain_records();
         self.waiting_in_poll = records.is_empty();
-        if !records.is_empty() {
-            self.service(cx); // a partition emptied by this poll may fetch again
-        }
+        self.service_fetches(cx);
         records
     }
 
@@ -343,6 +344,15 @@ impl Consumer {
     where
         C: Context<Msg = Msg, Timer = ConsumerTimer, Event = KafkaEvent>,
     {
+        self.service_background(cx);
+        self.service_fetches(cx);
+    }
+
+    /// Time-outs, metadata, the `max.poll.interval.ms` check and the group.
+    fn service_background<C>(&mut self, cx: &mut C)
+    where
+        C: Context<Msg = Msg, Timer = ConsumerTimer, Event = KafkaEvent>,
+    {
         let now = cx.now();
         self.check_timeouts(cx, now);
         let cid = self.next_correlation.wrapping_add(1);
@@ -359,6 +369,14 @@ impl Consumer {
         }
         self.check_poll_interval(cx, now);
         self.service_group(cx, now);
+    }
+
+    /// Positions, fetches, and the next wake-up.
+    fn service_fetches<C>(&mut self, cx: &mut C)
+    where
+        C: Context<Msg = Msg, Timer = ConsumerTimer, Event = KafkaEvent>,
+    {
+        let now = cx.now();
         self.resolve_positions(cx, now);
         self.send_fetches(cx, now);
         self.arm_wakeup(cx);
