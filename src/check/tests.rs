@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use super::*;
-use crate::kafka::{ErrorCode, TopicPartition};
+use crate::kafka::{ErrorCode, Topic, TopicPartition};
 use crate::workload::history::HistoryOp;
 
 fn tp(p: u32) -> TopicPartition {
@@ -14,7 +14,7 @@ fn tp(p: u32) -> TopicPartition {
 fn invoke(v: u64) -> HistoryOp {
     HistoryOp::SendInvoke {
         value: v,
-        topic: Arc::from("orders"),
+        topic: Topic::new("orders"),
         key: None,
     }
 }

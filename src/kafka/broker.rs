@@ -26,7 +26,7 @@ use super::partition::{Partition, PendingIsr, Role};
 use super::protocol::*;
 use super::record::{Batch, Record, RecordBatch};
 use super::replication::Fetcher;
-use super::types::{BrokerId, LeaderEpoch, Offset, ProducerId, TopicPartition};
+use super::types::{BrokerId, LeaderEpoch, Offset, ProducerId, Topic, TopicPartition};
 use crate::sim::{Context, Duration, NodeId, Peer, Time, TimerId};
 
 /// The broker's context: Kafka messages, broker timers, Kafka events.
@@ -517,7 +517,7 @@ impl Broker {
         let partitions = (0..t.partitions)
             .filter_map(|i| {
                 let tp = TopicPartition {
-                    topic: name.clone(),
+                    topic: Topic::new(&name),
                     partition: i,
                 };
                 let p = image.partitions.get(&tp)?;

@@ -10,8 +10,6 @@
 //!   offsets stored in it; when it loses leadership, the groups move away with it and their
 //!   members get NOT_COORDINATOR and look again.
 
-use std::sync::Arc;
-
 use super::broker::{Broker, BrokerCx, BrokerTimer, LeadershipChange, ReadLimit};
 use super::controller::CONSUMER_OFFSETS;
 use super::errors::ErrorCode;
@@ -20,7 +18,7 @@ use super::group_coordinator::{
 };
 use super::protocol::*;
 use super::record::Record;
-use super::types::TopicPartition;
+use super::types::{Topic, TopicPartition};
 use crate::kafka::config::BrokerConfig;
 use crate::sim::Duration;
 
@@ -139,7 +137,7 @@ impl Broker {
                     commit,
                 } => {
                     let tp = TopicPartition {
-                        topic: Arc::from(CONSUMER_OFFSETS),
+                        topic: Topic::new(CONSUMER_OFFSETS),
                         partition: offsets_partition,
                     };
                     let timeout = Duration::from_ms(OFFSETS_COMMIT_TIMEOUT_MS);

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use super::protocol::{CorrelationId, MetadataRequest, MetadataResponse};
-use super::types::{BrokerId, LeaderEpoch, TopicPartition};
+use super::types::{BrokerId, LeaderEpoch, Topic, TopicPartition};
 use crate::sim::{Duration, NodeId, Time};
 
 /// What the client knows about one partition.
@@ -32,8 +32,8 @@ struct TopicInfo {
 pub struct ClientMetadata {
     bootstrap: Vec<NodeId>,
     brokers: BTreeMap<BrokerId, NodeId>,
-    topics: BTreeMap<Arc<str>, TopicInfo>,
-    wanted: BTreeSet<Arc<str>>,
+    topics: BTreeMap<Topic, TopicInfo>,
+    wanted: BTreeSet<Topic>,
     need_update: bool,
     last_refresh: Option<Time>,
     /// (correlation id, node asked, when)
@@ -68,23 +68,11 @@ impl ClientMetadata {
         }
     }
 
-    /// The shared name of `topic`: the `Arc` the cluster's metadata carries once known (so
-    /// partition keys built from it compare by pointer), else the one already asked for.
-    pub fn shared_name(&self, topic: &str) -> Arc<str> {
-        if let Some((name, _)) = self.topics.get_key_value(topic) {
-            return name.clone();
-        }
-        self.wanted
-            .get(topic)
-            .cloned()
-            .unwrap_or_else(|| Arc::from(topic))
-    }
-
     /// Adds a topic to the ones refreshed; unknown topics trigger a refresh.
-    pub fn add_topic(&mut self, topic: &Arc<str>) {
-        if !self.wanted.contains(topic) {
-            self.wanted.insert(topic.clone());
-            if !self.topics.contains_key(topic) {
+    pub fn add_topic(&mut self, topic: Topic) {
+        if !self.wanted.contains(&topic) {
+            self.wanted.insert(topic);
+            if !self.topics.contains_key(&topic) {
                 self.need_update = true;
             }
         }
@@ -103,19 +91,9 @@ impl ClientMetadata {
         self.topics.get(topic).map_or(&[], |t| &t.available)
     }
 
-    /// The topic `name` names. Clients build their partition keys from `shared_name`, so
-    /// a few pointer compares usually find it before any string is compared.
-    fn topic(&self, name: &Arc<str>) -> Option<&TopicInfo> {
-        if self.topics.len() <= 8 {
-            if let Some((_, t)) = self.topics.iter().find(|(k, _)| Arc::ptr_eq(k, name)) {
-                return Some(t);
-            }
-        }
-        self.topics.get(name)
-    }
-
     pub fn partition(&self, tp: &TopicPartition) -> Option<PartitionInfo> {
-        self.topic(&tp.topic)?
+        self.topics
+            .get(&tp.topic)?
             .partitions
             .get(tp.partition as usize)
             .copied()
@@ -158,7 +136,7 @@ impl ClientMetadata {
         }
         let node = self.any_node()?;
         self.in_flight = Some((correlation_id, node, now));
-        let topics = Some(self.wanted.iter().cloned().collect());
+        let topics = Some(self.wanted.iter().map(|t| Arc::from(t.as_str())).collect());
         Some((
             node,
             MetadataRequest {
@@ -201,7 +179,7 @@ impl ClientMetadata {
                 .filter(|&p| parts[p as usize].leader.is_some())
                 .collect();
             self.topics.insert(
-                t.name.clone(),
+                Topic::new(&t.name),
                 TopicInfo {
                     partitions: parts,
                     available,

@@ -23,7 +23,7 @@ use super::errors::ErrorCode;
 use super::event::KafkaEvent;
 use super::metadata::{partition_record, MetadataImage, PartitionImage};
 use super::protocol::*;
-use super::types::{BrokerId, LeaderEpoch, TopicPartition};
+use super::types::{BrokerId, LeaderEpoch, Topic, TopicPartition};
 use crate::sim::{Context, Duration, NodeId, Peer, Time};
 
 /// The controller's disk file holding the metadata log.
@@ -449,7 +449,7 @@ impl Controller {
                 assign_replicas(cx, &brokers, spec.partitions, spec.replication_factor);
             for (i, replicas) in assignment.into_iter().enumerate() {
                 let tp = TopicPartition {
-                    topic: name.clone(),
+                    topic: Topic::new(&name),
                     partition: i as u32,
                 };
                 let p = PartitionImage {

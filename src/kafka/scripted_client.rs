@@ -162,7 +162,7 @@ impl ScriptedProducer {
         let correlation_id = self.correlation();
         let req = MetadataRequest {
             correlation_id,
-            topics: Some(vec![self.config.tp.topic.clone()]),
+            topics: Some(vec![Arc::from(self.config.tp.topic.as_str())]),
         };
         cx.send(node, Msg::MetadataRequest(req));
         // A metadata request to a dead broker is retried by the Retry timer.
@@ -192,7 +192,7 @@ impl ScriptedProducer {
                         cx,
                         HistoryOp::SendInvoke {
                             value,
-                            topic: self.config.tp.topic.clone(),
+                            topic: self.config.tp.topic,
                             key: None,
                         },
                     );
@@ -308,7 +308,7 @@ impl ScriptedProducer {
         let p = r
             .topics
             .iter()
-            .filter(|t| t.name == tp.topic)
+            .filter(|t| *t.name == *tp.topic)
             .flat_map(|t| t.partitions.iter())
             .find(|p| p.partition == tp.partition);
         self.leader = p.and_then(|p| {

@@ -3,7 +3,6 @@
 use serde::{Deserialize, Serialize};
 use std::cmp::Ordering;
 use std::fmt;
-use std::sync::Arc;
 
 /// A position in a partition log. Kafka uses a signed 64-bit integer; -1 means "none".
 pub type Offset = i64;
@@ -62,16 +61,138 @@ pub type ProducerEpoch = i16;
 /// A per-partition record sequence number of an idempotent producer.
 pub type Sequence = i32;
 
-/// A topic and a partition number: `orders-0`.
-///
-/// Ordered by topic name (bytewise) then partition, as the derived order would be. Topic
-/// names are shared `Arc`s that flow from the controller through metadata to every client,
-/// so two keys of one topic usually hold the same pointer: comparing them then skips the
-/// string (ordered maps keyed by partition compare keys on every lookup).
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct TopicPartition {
-    pub topic: Arc<str>,
-    pub partition: u32,
+/// A topic name, interned: every `Topic` with the same name holds the same `&'static str`,
+/// so copying one is free (no reference count) and equality is a pointer compare. Names are
+/// interned once per process and never freed — there are only as many as topics ever named.
+/// Ordered and hashed by the name's bytes, so maps keyed by topic iterate in name order,
+/// whatever the addresses (determinism does not depend on where a name was allocated).
+#[derive(Copy, Clone)]
+pub struct Topic(&'static str);
+
+impl Topic {
+    pub fn new(name: &str) -> Topic {
+        use std::collections::BTreeSet;
+        use std::sync::Mutex;
+        static NAMES: Mutex<BTreeSet<&'static str>> = Mutex::new(BTreeSet::new());
+        let mut names = NAMES.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(&n) = names.get(name) {
+            return Topic(n);
+        }
+        let n: &'static str = Box::leak(name.to_owned().into_boxed_str());
+        names.insert(n);
+        Topic(n)
+    }
+
+    pub fn as_str(&self) -> &'static str {
+        self.0
+    }
+}
+
+impl std::ops::Deref for Topic {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.0
+    }
+}
+
+impl std::borrow::Borrow<str> for Topic {
+    fn borrow(&self) -> &str {
+        self.0
+    }
+}
+
+impl AsRef<str> for Topic {
+    fn as_ref(&self) -> &str {
+        self.0
+    }
+}
+
+impl PartialEq for Topic {
+    #[inline]
+    fn eq(&self, o: &Self) -> bool {
+        std::ptr::eq(self.0, o.0) // interned: one pointer per name
+    }
+}
+
+impl Eq for Topic {}
+
+impl PartialEq<str> for Topic {
+    fn eq(&self, o: &str) -> bool {
+        self.0 == o
+    }
+}
+
+impl PartialEq<&str> for Topic {
+    fn eq(&self, o: &&str) -> bool {
+        self.0 == *o
+    }
+}
+
+impl std::hash::Hash for Topic {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        self.0.hash(h);
+    }
+}
+
+impl Ord for Topic {
+    #[inline]
+    fn cmp(&self, o: &Self) -> Ordering {
+        if std::ptr::eq(self.0, o.0) {
+            Ordering::Equal
+        } else {
+            cmp_names(self.0, o.0)
+        }
+    }
+}
+
+impl PartialOrd for Topic {
+    #[inline]
+    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
+        Some(self.cmp(o))
+    }
+}
+
+impl fmt::Display for Topic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.0)
+    }
+}
+
+impl fmt::Debug for Topic {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.0, f)
+    }
+}
+
+impl From<&str> for Topic {
+    fn from(s: &str) -> Topic {
+        Topic::new(s)
+    }
+}
+
+impl From<&String> for Topic {
+    fn from(s: &String) -> Topic {
+        Topic::new(s)
+    }
+}
+
+impl From<String> for Topic {
+    fn from(s: String) -> Topic {
+        Topic::new(&s)
+    }
+}
+
+impl Serialize for Topic {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.0)
+    }
+}
+
+impl<'de> Deserialize<'de> for Topic {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Topic, D::Error> {
+        let s = String::deserialize(d)?;
+        Ok(Topic::new(&s))
+    }
 }
 
 /// Bytewise comparison of short names without a call into `memcmp`.
@@ -86,49 +207,19 @@ fn cmp_names(a: &str, b: &str) -> Ordering {
     a.len().cmp(&b.len())
 }
 
-impl PartialEq for TopicPartition {
-    #[inline]
-    fn eq(&self, o: &Self) -> bool {
-        self.partition == o.partition
-            && (Arc::ptr_eq(&self.topic, &o.topic) || self.topic == o.topic)
-    }
-}
-
-impl Eq for TopicPartition {}
-
-impl std::hash::Hash for TopicPartition {
-    // The same as a derived hash: the name's bytes, then the partition (equal keys hash
-    // equally whether or not they share the Arc).
-    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
-        (*self.topic).hash(h);
-        self.partition.hash(h);
-    }
-}
-
-impl Ord for TopicPartition {
-    #[inline]
-    fn cmp(&self, o: &Self) -> Ordering {
-        if !Arc::ptr_eq(&self.topic, &o.topic) {
-            let by_name = cmp_names(&self.topic, &o.topic);
-            if by_name != Ordering::Equal {
-                return by_name;
-            }
-        }
-        self.partition.cmp(&o.partition)
-    }
-}
-
-impl PartialOrd for TopicPartition {
-    #[inline]
-    fn partial_cmp(&self, o: &Self) -> Option<Ordering> {
-        Some(self.cmp(o))
-    }
+/// A topic and a partition number: `orders-0`. Ordered by topic name (bytewise) then
+/// partition, as the derived order on a `String` name would be; copying and comparing one
+/// touches no string (see [`Topic`]).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct TopicPartition {
+    pub topic: Topic,
+    pub partition: u32,
 }
 
 impl TopicPartition {
     pub fn new(topic: &str, partition: u32) -> Self {
         TopicPartition {
-            topic: Arc::from(topic),
+            topic: Topic::new(topic),
             partition,
         }
     }
@@ -218,8 +309,9 @@ mod tests {
 
     #[test]
     fn topic_partition_order_is_the_order_of_name_then_partition() {
-        // Proves the hand-written order (pointer shortcut, inline byte compare) agrees with
-        // comparing (name, partition) as plain values, shared Arcs or not.
+        // Proves the topic order (pointer shortcut, inline byte compare) agrees with
+        // comparing (name, partition) as plain values, for names interned from separate
+        // strings (equal names must become one pointer).
         let names = [
             "",
             "a",
@@ -230,13 +322,12 @@ mod tests {
             "__consumer_offsets",
             "é",
         ];
-        let shared: Vec<Arc<str>> = names.iter().map(|n| Arc::from(*n)).collect();
         let mut keys = Vec::new();
-        for (i, n) in names.iter().enumerate() {
+        for n in names {
             for p in 0..3 {
                 keys.push(TopicPartition::new(n, p));
                 keys.push(TopicPartition {
-                    topic: shared[i].clone(),
+                    topic: Topic::from(n.to_string()),
                     partition: p,
                 });
             }

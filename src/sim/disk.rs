@@ -164,8 +164,7 @@ impl Disk {
 
     /// The entries of `name` that are of type `T`, in order.
     pub fn read<'a, T: Any>(&'a self, name: &str) -> impl Iterator<Item = &'a T> + 'a {
-        self
-            .get(name)
+        self.get(name)
             .into_iter()
             .flat_map(|f| f.entries.iter())
             .filter_map(|e| e.downcast_ref::<T>())
@@ -178,8 +177,7 @@ impl Disk {
 
     /// The last entry of `name` if it is a `T` (checkpoint files).
     pub fn last<T: Any>(&self, name: &str) -> Option<&T> {
-        self
-            .get(name)
+        self.get(name)
             .and_then(|f| f.entries.last())
             .and_then(|e| e.downcast_ref::<T>())
     }

@@ -7,7 +7,7 @@
 use serde::Serialize;
 use std::sync::Arc;
 
-use crate::kafka::{ErrorCode, Offset, TopicPartition};
+use crate::kafka::{ErrorCode, Offset, Topic, TopicPartition};
 
 /// One observed client operation.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
@@ -16,7 +16,7 @@ pub enum HistoryOp {
     /// The application called `send(value)`.
     SendInvoke {
         value: u64,
-        topic: Arc<str>,
+        topic: Topic,
         key: Option<Arc<str>>,
     },
     /// The send was acknowledged at `offset` of `tp` (acks=0: offset is -1).

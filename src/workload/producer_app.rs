@@ -21,7 +21,7 @@ use super::actor::ActorEvent;
 use super::history::HistoryOp;
 use crate::kafka::client_config::ProducerConfig;
 use crate::kafka::producer::{Completion, Producer, ProducerTimer};
-use crate::kafka::types::Acks;
+use crate::kafka::types::{Acks, Topic};
 use crate::kafka::{ErrorCode, Msg};
 use crate::sim::{Context, Duration, Mapped, NodeId, Peer, Time, TimerId};
 
@@ -69,7 +69,7 @@ impl SendRate {
 pub struct ProducerAppConfig {
     /// Distinguishes producers in values: value = index << 40 | sequence.
     pub index: u32,
-    pub topic: Arc<str>,
+    pub topic: Topic,
     pub bootstrap: Vec<NodeId>,
     pub client: ProducerConfig,
     pub mode: SendMode,
@@ -87,7 +87,7 @@ impl ProducerAppConfig {
     pub fn new(index: u32, topic: &str, bootstrap: Vec<NodeId>) -> Self {
         ProducerAppConfig {
             index,
-            topic: Arc::from(topic),
+            topic: Topic::new(topic),
             bootstrap,
             client: ProducerConfig::default(),
             mode: SendMode::Async,
@@ -290,11 +290,11 @@ impl ProducerApp {
         let value = ((self.config.index as u64) << 40) | self.seq;
         self.seq += 1;
         let key = self.pick_key(cx);
-        let topic = self.config.topic.clone();
+        let topic = self.config.topic;
         cx.emit(
             HistoryOp::SendInvoke {
                 value,
-                topic: topic.clone(),
+                topic,
                 key: key.clone(),
             }
             .into(),
@@ -305,7 +305,7 @@ impl ProducerApp {
         }
         let bytes = self.config.value_bytes;
         let p = self.producer.as_mut().expect("started");
-        p.send(&mut ClientCx::new(cx), &topic, key, value, bytes);
+        p.send(&mut ClientCx::new(cx), topic, key, value, bytes);
     }
 
     fn pick_key<C>(&self, cx: &mut C) -> Option<Arc<str>>

@@ -132,7 +132,9 @@ fn valid_ownership(
     for m in sorted_members(members) {
         let gen = m.subscription.generation;
         for tp in &m.subscription.owned_partitions {
-            let exists = ppt.get(&tp.topic).is_some_and(|&n| tp.partition < n);
+            let exists = ppt
+                .get(tp.topic.as_str())
+                .is_some_and(|&n| tp.partition < n);
             if !exists || !subscribes(m, &tp.topic) {
                 continue;
             }

@@ -21,7 +21,7 @@ use crate::kafka::client_config::{AssignmentStrategy, ConsumerConfig};
 use crate::kafka::errors::ErrorCode;
 use crate::kafka::event::KafkaEvent;
 use crate::kafka::protocol::*;
-use crate::kafka::types::{Generation, LeaderEpoch, Offset, TopicPartition};
+use crate::kafka::types::{Generation, LeaderEpoch, Offset, Topic, TopicPartition};
 use crate::sim::{Context, Duration, NodeId, Time};
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -503,7 +503,7 @@ impl Consumer {
                 Some(n) => {
                     counts.insert(t, n);
                 }
-                None => self.metadata.add_topic(&t),
+                None => self.metadata.add_topic(Topic::new(&t)),
             }
         }
         self.group.assignment_snapshot = Some(snapshot);
@@ -548,12 +548,11 @@ impl Consumer {
             self.group
                 .request_rejoin("revoked partitions must move to their new owner (cooperative)");
         }
-        // Keys take the metadata's shared topic name, so lookups compare pointers.
         let added: Vec<TopicPartition> = new
             .iter()
             .filter(|tp| !self.partitions.contains_key(*tp))
             .map(|tp| TopicPartition {
-                topic: self.metadata.shared_name(&tp.topic),
+                topic: tp.topic,
                 partition: tp.partition,
             })
             .collect();

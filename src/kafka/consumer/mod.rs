@@ -32,7 +32,7 @@ use super::client_metadata::ClientMetadata;
 use super::errors::ErrorCode;
 use super::event::KafkaEvent;
 use super::protocol::{CorrelationId, Msg};
-use super::types::{Generation, LeaderEpoch, Offset, TopicPartition};
+use super::types::{Generation, LeaderEpoch, Offset, Topic, TopicPartition};
 use crate::sim::{Context, Duration, NodeId, Peer, Time, TimerId};
 
 /// The consumer's only timer: "wake up and look at deadlines".
@@ -180,7 +180,7 @@ impl Consumer {
     {
         self.subscription = topics.iter().map(|t| Arc::from(*t)).collect();
         for t in &self.subscription {
-            self.metadata.add_topic(t);
+            self.metadata.add_topic(Topic::new(t));
         }
         self.group.request_rejoin("subscription changed");
         self.next_auto_commit = cx.now() + Duration::from_ms(self.config.auto_commit_interval_ms);

@@ -29,6 +29,7 @@ use super::errors::ErrorCode;
 use super::event::KafkaEvent;
 use super::protocol::{CorrelationId, Msg};
 use super::record::Record;
+use super::types::Topic;
 use super::types::{Offset, ProducerEpoch, ProducerId, Sequence, TopicPartition};
 use crate::sim::{Context, NodeId, Peer, Time, TimerId};
 
@@ -54,7 +55,7 @@ pub struct Completion {
 /// in Kafka the calling thread is blocked for up to `max.block.ms`.
 #[derive(Clone, Debug)]
 struct BlockedSend {
-    topic: Arc<str>,
+    topic: Topic,
     record: Record,
     deadline: Time,
 }
@@ -125,15 +126,15 @@ impl Producer {
     pub fn send<C>(
         &mut self,
         cx: &mut C,
-        topic: &str,
+        topic: impl Into<Topic>,
         key: Option<Arc<str>>,
         value: u64,
         value_bytes: u32,
     ) where
         C: Context<Msg = Msg, Timer = ProducerTimer, Event = KafkaEvent>,
     {
-        let topic = self.metadata.shared_name(topic);
-        self.metadata.add_topic(&topic);
+        let topic = topic.into();
+        self.metadata.add_topic(topic);
         let now = cx.now();
         let record = Record {
             key,

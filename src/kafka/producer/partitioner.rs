@@ -12,10 +12,10 @@
 //! next sticky partition is drawn uniformly among partitions that currently have a leader.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use rand::Rng as _;
 
+use crate::kafka::types::Topic;
 use crate::sim::Rng;
 
 /// Kafka's murmur2 (`org.apache.kafka.common.utils.Utils.murmur2`): 32-bit wrapping
@@ -68,7 +68,7 @@ struct Sticky {
 #[derive(Clone, Debug, Default)]
 pub struct Partitioner {
     batch_size: u64,
-    sticky: BTreeMap<Arc<str>, Sticky>,
+    sticky: BTreeMap<Topic, Sticky>,
 }
 
 impl Partitioner {
@@ -83,7 +83,7 @@ impl Partitioner {
     /// sticky choice avoids leaderless ones; a key never does).
     pub fn partition(
         &mut self,
-        topic: &Arc<str>,
+        topic: Topic,
         key: Option<&str>,
         num_partitions: u32,
         available: &[u32],
@@ -92,7 +92,7 @@ impl Partitioner {
         if let Some(key) = key {
             return partition_for_key(key, num_partitions);
         }
-        let s = self.sticky.entry(topic.clone()).or_default();
+        let s = self.sticky.entry(topic).or_default();
         match s.partition {
             Some(p) if p < num_partitions => p,
             _ => {
@@ -108,14 +108,14 @@ impl Partitioner {
     /// went to it (KIP-794: "strictly uniform").
     pub fn on_append(
         &mut self,
-        topic: &Arc<str>,
+        topic: Topic,
         partition: u32,
         bytes: u64,
         num_partitions: u32,
         available: &[u32],
         rng: &mut Rng,
     ) {
-        let Some(s) = self.sticky.get_mut(topic) else {
+        let Some(s) = self.sticky.get_mut(&topic) else {
             return;
         };
         if s.partition != Some(partition) {
@@ -185,9 +185,9 @@ mod tests {
         // Proves a keyed record ignores stickiness and availability.
         let mut p = Partitioner::new(100);
         let mut rng = derive(1, 1);
-        let t: Arc<str> = Arc::from("orders");
-        let a = p.partition(&t, Some("user-7"), 6, &[0], &mut rng);
-        let b = p.partition(&t, Some("user-7"), 6, &[1, 2], &mut rng);
+        let t = Topic::new("orders");
+        let a = p.partition(t, Some("user-7"), 6, &[0], &mut rng);
+        let b = p.partition(t, Some("user-7"), 6, &[1, 2], &mut rng);
         assert_eq!(a, b);
         assert_eq!(a, partition_for_key("user-7", 6));
     }
@@ -197,15 +197,15 @@ mod tests {
         // Proves null-key records stick to one partition until batch.size bytes went there.
         let mut p = Partitioner::new(100);
         let mut rng = derive(2, 1);
-        let t: Arc<str> = Arc::from("orders");
+        let t = Topic::new("orders");
         let avail = [0, 1, 2, 3];
-        let first = p.partition(&t, None, 4, &avail, &mut rng);
+        let first = p.partition(t, None, 4, &avail, &mut rng);
         for _ in 0..3 {
-            assert_eq!(p.partition(&t, None, 4, &avail, &mut rng), first);
-            p.on_append(&t, first, 30, 4, &avail, &mut rng);
+            assert_eq!(p.partition(t, None, 4, &avail, &mut rng), first);
+            p.on_append(t, first, 30, 4, &avail, &mut rng);
         }
-        assert_eq!(p.partition(&t, None, 4, &avail, &mut rng), first);
-        p.on_append(&t, first, 30, 4, &avail, &mut rng); // 120 bytes ≥ batch.size
-        assert_ne!(p.partition(&t, None, 4, &avail, &mut rng), first);
+        assert_eq!(p.partition(t, None, 4, &avail, &mut rng), first);
+        p.on_append(t, first, 30, 4, &avail, &mut rng); // 120 bytes ≥ batch.size
+        assert_ne!(p.partition(t, None, 4, &avail, &mut rng), first);
     }
 }

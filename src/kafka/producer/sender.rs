@@ -232,14 +232,14 @@ impl Producer {
             self.blocked.front().expect("caller checked").clone();
         let available = self.metadata.available(&topic);
         let p = self.partitioner.partition(
-            &topic,
+            topic,
             record.key.as_deref(),
             partitions,
             available,
             cx.rng(),
         );
         let tp = TopicPartition {
-            topic: topic.clone(),
+            topic,
             partition: p,
         };
         let bytes = super::accumulator::record_bytes(&record) as u64;
@@ -248,7 +248,7 @@ impl Producer {
         }
         self.blocked.pop_front();
         self.partitioner
-            .on_append(&topic, p, bytes, partitions, available, cx.rng());
+            .on_append(topic, p, bytes, partitions, available, cx.rng());
         true
     }
 }
