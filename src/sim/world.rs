@@ -596,15 +596,14 @@ impl<N: Node> World<N> {
             sent,
             msg,
         };
-        // A duplicating datagram link queues a second copy first (same order as before).
-        let copies = [
-            dup.map(|d| (d, deliver(msg.clone()))),
-            Some((at, deliver(msg))),
-        ];
-        for (when, ev) in copies.into_iter().flatten() {
+        // A duplicating datagram link queues a second copy first. Deliveries are never
+        // cancelled: they go to the queue's FIFO lane.
+        if let Some(d) = dup {
             self.net.link_mut(from, to).in_flight += 1;
-            self.queue.push_fifo(when, ev); // deliveries are never cancelled
+            self.queue.push_fifo(d, deliver(msg.clone()));
         }
+        self.net.link_mut(from, to).in_flight += 1;
+        self.queue.push_fifo(at, deliver(msg));
     }
 
     // ---- faults ----
