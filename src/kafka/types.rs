@@ -67,43 +67,45 @@ pub type Sequence = i32;
 /// Ordered and hashed by the name's bytes, so maps keyed by topic iterate in name order,
 /// whatever the addresses (determinism does not depend on where a name was allocated).
 #[derive(Copy, Clone)]
-pub struct Topic(&'static str);
+pub struct Topic(&'static &'static str); // a thin pointer: 8 bytes, like an id
 
 impl Topic {
     pub fn new(name: &str) -> Topic {
-        use std::collections::BTreeSet;
+        use std::collections::BTreeMap;
         use std::sync::Mutex;
-        static NAMES: Mutex<BTreeSet<&'static str>> = Mutex::new(BTreeSet::new());
+        static NAMES: Mutex<BTreeMap<&'static str, &'static &'static str>> =
+            Mutex::new(BTreeMap::new());
         let mut names = NAMES.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(&n) = names.get(name) {
             return Topic(n);
         }
-        let n: &'static str = Box::leak(name.to_owned().into_boxed_str());
-        names.insert(n);
+        let text: &'static str = Box::leak(name.to_owned().into_boxed_str());
+        let n: &'static &'static str = Box::leak(Box::new(text));
+        names.insert(text, n);
         Topic(n)
     }
 
     pub fn as_str(&self) -> &'static str {
-        self.0
+        *self.0
     }
 }
 
 impl std::ops::Deref for Topic {
     type Target = str;
     fn deref(&self) -> &str {
-        self.0
+        *self.0
     }
 }
 
 impl std::borrow::Borrow<str> for Topic {
     fn borrow(&self) -> &str {
-        self.0
+        *self.0
     }
 }
 
 impl AsRef<str> for Topic {
     fn as_ref(&self) -> &str {
-        self.0
+        *self.0
     }
 }
 
@@ -118,19 +120,19 @@ impl Eq for Topic {}
 
 impl PartialEq<str> for Topic {
     fn eq(&self, o: &str) -> bool {
-        self.0 == o
+        *self.0 == o
     }
 }
 
 impl PartialEq<&str> for Topic {
     fn eq(&self, o: &&str) -> bool {
-        self.0 == *o
+        *self.0 == *o
     }
 }
 
 impl std::hash::Hash for Topic {
     fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
-        self.0.hash(h);
+        (*self.0).hash(h);
     }
 }
 
@@ -160,7 +162,7 @@ impl fmt::Display for Topic {
 
 impl fmt::Debug for Topic {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Debug::fmt(self.0, f)
+        fmt::Debug::fmt(*self.0, f)
     }
 }
 

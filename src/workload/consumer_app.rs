@@ -141,7 +141,13 @@ impl ConsumerApp {
             return;
         }
         if let Some(c) = self.consumer.as_mut() {
-            c.on_message(&mut ClientCx::new(cx), from, &msg);
+            if !self.stalled && matches!(self.phase, Phase::Polling) && c.is_waiting_in_poll() {
+                // Blocked in poll(): `step` polls at once, and that poll() runs the
+                // consumer's loop after this response, as KafkaConsumer.poll() would.
+                c.receive(&mut ClientCx::new(cx), &msg);
+            } else {
+                c.on_message(&mut ClientCx::new(cx), from, &msg);
+            }
         }
         self.step(cx);
     }

@@ -305,6 +305,23 @@ impl Consumer {
         true
     }
 
+    /// Handles a message without running the consumer's loop: for an application blocked
+    /// in poll(), whose poll() (called next) does that — KafkaConsumer does its network
+    /// I/O inside poll(). Returns false if the message is not for the consumer.
+    pub fn receive<C>(&mut self, cx: &mut C, msg: &Msg) -> bool
+    where
+        C: Context<Msg = Msg, Timer = ConsumerTimer, Event = KafkaEvent>,
+    {
+        let Some(cid) = response_correlation(msg) else {
+            return false;
+        };
+        let Some(req) = self.in_flight.remove(&cid) else {
+            return false;
+        };
+        self.on_response(cx, req, msg);
+        true
+    }
+
     pub fn on_timer<C>(&mut self, cx: &mut C, _timer: ConsumerTimer)
     where
         C: Context<Msg = Msg, Timer = ConsumerTimer, Event = KafkaEvent>,
