@@ -160,17 +160,28 @@ impl ProducerApp {
         self.pump(cx);
     }
 
-    pub fn on_message<C>(&mut self, cx: &mut C, from: Peer, msg: Msg)
+    pub fn on_message<C>(&mut self, cx: &mut C, _from: Peer, msg: Msg)
     where
         C: Context<Msg = Msg, Timer = ProducerAppTimer, Event = ActorEvent>,
     {
         if self.crashed {
             return;
         }
-        if let Some(p) = self.producer.as_mut() {
-            p.on_message(&mut ClientCx::new(cx), from, &msg);
-        }
+        // The response is handled first and the sender loop runs once after it: inside the
+        // application's next send() if it sends now (KafkaProducer's application thread
+        // appends while the woken sender thread starts its pass), else right after.
+        let handled = self
+            .producer
+            .as_mut()
+            .is_some_and(|p| p.receive(&mut ClientCx::new(cx), &msg));
+        let sent = self.stats.sent;
         self.pump(cx);
+        if handled && self.stats.sent == sent {
+            if let Some(p) = self.producer.as_mut() {
+                p.run_sender(&mut ClientCx::new(cx));
+            }
+            self.pump(cx); // what that pass completed, and sends it made room for
+        }
     }
 
     pub fn on_timer<C>(&mut self, cx: &mut C, timer: ProducerAppTimer)

@@ -173,16 +173,34 @@ impl Producer {
     where
         C: Context<Msg = Msg, Timer = ProducerTimer, Event = KafkaEvent>,
     {
-        let handled = match msg {
-            Msg::MetadataResponse(r) => self.metadata.on_response(cx.now(), r),
-            Msg::ProduceResponse(r) => self.on_produce_response(cx, r),
-            Msg::InitProducerIdResponse(r) => self.on_init_producer_id_response(cx, r),
-            _ => false,
-        };
+        let handled = self.receive(cx, msg);
         if handled {
             self.poll(cx);
         }
         handled
+    }
+
+    /// Handles a response without running the sender loop; the caller runs it next, through
+    /// [`send`](Self::send) or [`run_sender`](Self::run_sender). Returns false if the message
+    /// is not for the producer.
+    pub fn receive<C>(&mut self, cx: &mut C, msg: &Msg) -> bool
+    where
+        C: Context<Msg = Msg, Timer = ProducerTimer, Event = KafkaEvent>,
+    {
+        match msg {
+            Msg::MetadataResponse(r) => self.metadata.on_response(cx.now(), r),
+            Msg::ProduceResponse(r) => self.on_produce_response(cx, r),
+            Msg::InitProducerIdResponse(r) => self.on_init_producer_id_response(cx, r),
+            _ => false,
+        }
+    }
+
+    /// One pass of the sender loop (Kafka's `Sender.runOnce`).
+    pub fn run_sender<C>(&mut self, cx: &mut C)
+    where
+        C: Context<Msg = Msg, Timer = ProducerTimer, Event = KafkaEvent>,
+    {
+        self.poll(cx);
     }
 
     /// The broker at `node` closed the connection (its process died): every request on it
