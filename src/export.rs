@@ -122,7 +122,7 @@ fn perfetto<N: Node>(world: &World<N>, window: Window) -> String {
                     TraceKind::Drop { to, .. } => to.index(),
                     _ => 0,
                 };
-                let cat = if matches!(kind, TraceKind::Fault { .. }) {
+                let cat = if matches!(kind, TraceKind::Fault(_)) {
                     "fault"
                 } else {
                     "event"
@@ -171,8 +171,8 @@ fn mermaid<N: Node>(world: &World<N>, window: Window) -> String {
             } => {
                 format!("{}-x{}: {msg} (dropped: {reason:?})", id(*from), id(*to))
             }
-            TraceKind::Fault { nodes, .. } if !nodes.is_empty() => {
-                let over: Vec<String> = nodes.iter().map(|n| id(*n)).collect();
+            TraceKind::Fault(f) if !f.nodes.is_empty() => {
+                let over: Vec<String> = f.nodes.iter().map(|n| id(*n)).collect();
                 let over = if over.len() > 1 {
                     format!("{},{}", over[0], over[over.len() - 1])
                 } else {

@@ -311,7 +311,7 @@ fn role_targets_that_do_not_resolve_are_recorded_not_fatal() {
     w.run_until(Time(1_000_000), u64::MAX);
     assert!(w.trace().records().iter().any(|r| matches!(
         &r.kind,
-        TraceKind::Fault { unresolved: Some(t), .. } if t == "leader(orders-0)"
+        TraceKind::Fault(f) if f.unresolved.as_deref() == Some("leader(orders-0)")
     )));
 }
 

@@ -39,7 +39,7 @@ fn assigned(generation: i32) -> HistoryOp {
     HistoryOp::Assigned {
         member: Arc::from("m"),
         generation,
-        partitions: vec![tp(0), tp(1)],
+        partitions: vec![tp(0), tp(1)].into(),
     }
 }
 

@@ -86,26 +86,26 @@ impl Topic {
     }
 
     pub fn as_str(&self) -> &'static str {
-        *self.0
+        self.0
     }
 }
 
 impl std::ops::Deref for Topic {
     type Target = str;
     fn deref(&self) -> &str {
-        *self.0
+        self.0
     }
 }
 
 impl std::borrow::Borrow<str> for Topic {
     fn borrow(&self) -> &str {
-        *self.0
+        self.0
     }
 }
 
 impl AsRef<str> for Topic {
     fn as_ref(&self) -> &str {
-        *self.0
+        self.0
     }
 }
 

@@ -227,10 +227,12 @@ fn truncated(world: &World<Actor>) -> BTreeMap<(NodeId, TopicPartition), u64> {
     for rec in world.kept() {
         if let TraceKind::Emit {
             node,
-            event: ActorEvent::Kafka(KafkaEvent::Truncated { tp, removed, .. }),
+            event: ActorEvent::Kafka(e),
         } = &rec.kind
         {
-            *out.entry((*node, tp.clone())).or_insert(0) += removed;
+            if let KafkaEvent::Truncated { tp, removed, .. } = &**e {
+                *out.entry((*node, tp.clone())).or_insert(0) += removed;
+            }
         }
     }
     out

@@ -306,16 +306,11 @@ pub fn default_marker<E>(
     name: &dyn Fn(NodeId) -> String,
 ) -> Option<(MarkerKind, String)> {
     match &rec.kind {
-        TraceKind::Fault {
-            verb,
-            nodes,
-            unresolved: None,
-            ..
-        } => {
-            let who: Vec<String> = nodes.iter().map(|n| name(*n)).collect();
+        TraceKind::Fault(f) if f.unresolved.is_none() => {
+            let who: Vec<String> = f.nodes.iter().map(|n| name(*n)).collect();
             Some((
                 MarkerKind::Fault,
-                format!("{verb} {}", who.join(",")).trim().to_string(),
+                format!("{} {}", f.verb, who.join(",")).trim().to_string(),
             ))
         }
         _ => None,

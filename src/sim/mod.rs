@@ -22,5 +22,5 @@ pub use network::{Latency, LinkModel, Network, Transport};
 pub use node::{Context, Cx, Effect, Mapped, Node, NodeId, Peer, TimerId};
 pub use rng::Rng;
 pub use time::{Duration, Time};
-pub use trace::{DropReason, Trace, TraceKind, TraceMode, TraceRecord};
+pub use trace::{DropReason, FaultRecord, Trace, TraceKind, TraceMode, TraceRecord};
 pub use world::{RunEnd, Status, World};

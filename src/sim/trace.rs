@@ -30,6 +30,17 @@ pub enum DropReason {
     Lost,
 }
 
+/// A fault as it fired (serialized with the same fields as before it was boxed).
+#[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct FaultRecord {
+    pub verb: &'static str,
+    pub nodes: Vec<NodeId>,
+    /// For power loss: disk entries lost. For unclog: messages released.
+    pub count: u64,
+    /// The target could not be resolved (e.g. no leader at that moment).
+    pub unresolved: Option<String>,
+}
+
 /// What happened, kernel side or node side.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(tag = "kind", rename_all = "kebab-case")]
@@ -66,14 +77,9 @@ pub enum TraceKind<E> {
         node: NodeId,
         peer: NodeId,
     },
-    Fault {
-        verb: &'static str,
-        nodes: Vec<NodeId>,
-        /// For power loss: disk entries lost. For unclog: messages released.
-        count: u64,
-        /// The target could not be resolved (e.g. no leader at that moment).
-        unresolved: Option<String>,
-    },
+    /// Boxed: faults are rare and their record is the largest; every other record (the
+    /// kept client history above all) stays at 64 bytes.
+    Fault(Box<FaultRecord>),
     Emit {
         node: NodeId,
         event: E,
@@ -282,12 +288,9 @@ pub fn explain<E>(
             name(*node),
             name(*peer)
         ),
-        TraceKind::Fault {
-            verb,
-            nodes,
-            count,
-            unresolved,
-        } => explain_fault(verb, nodes, *count, unresolved.as_deref(), name),
+        TraceKind::Fault(f) => {
+            explain_fault(f.verb, &f.nodes, f.count, f.unresolved.as_deref(), name)
+        }
         TraceKind::Emit { node, event } => format!("{}: {}", name(*node), explain_event(event)),
     }
 }

@@ -14,7 +14,7 @@ use super::node::{Cx, Effect, Node, NodeId, Peer, TimerId};
 use super::queue::{EventQueue, Handle};
 use super::rng::{self, stream, Rng};
 use super::time::{Duration, Time};
-use super::trace::{DropReason, Trace, TraceKind, TraceMode, TraceRecord};
+use super::trace::{DropReason, FaultRecord, Trace, TraceKind, TraceMode, TraceRecord};
 
 /// Whether a node is running.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
@@ -616,20 +616,20 @@ impl<N: Node> World<N> {
     fn apply_fault(&mut self, spec: FaultSpec) {
         let verb = spec.fault.verb();
         match self.resolve_fault(&spec.fault) {
-            Err(unresolved) => self.record(TraceKind::Fault {
+            Err(unresolved) => self.record(TraceKind::Fault(Box::new(FaultRecord {
                 verb,
                 nodes: vec![],
                 count: 0,
                 unresolved: Some(unresolved),
-            }),
+            }))),
             Ok(resolved) => {
                 let (nodes, count) = self.execute(&resolved);
-                self.record(TraceKind::Fault {
+                self.record(TraceKind::Fault(Box::new(FaultRecord {
                     verb,
                     nodes,
                     count,
                     unresolved: None,
-                });
+                })));
                 if let (Some(after), Some(rev)) = (spec.revert_after, revert_of(&resolved)) {
                     self.push(self.now + after, Ev::Revert(rev));
                 }

@@ -191,7 +191,7 @@ impl Side {
                     TraceKind::Disconnected { node, peer } => {
                         ("disconnect", vec![*node, *peer], None)
                     }
-                    TraceKind::Fault { nodes, .. } => ("fault", nodes.clone(), None),
+                    TraceKind::Fault(f) => ("fault", f.nodes.clone(), None),
                     TraceKind::Emit { node, .. } => ("emit", vec![*node], None),
                 };
                 LogLine {

@@ -40,7 +40,9 @@ pub enum ActorTimer {
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(untagged)]
 pub enum ActorEvent {
-    Kafka(KafkaEvent),
+    /// Boxed: Kafka events are the largest and, when the trace is off, only the rare ones
+    /// are made at all; the history, kept by the million, stays small.
+    Kafka(Box<KafkaEvent>),
     Ping(PingEvent),
     History(HistoryOp),
     Rpc(RpcEvent),
@@ -103,7 +105,7 @@ impl From<ScriptedTimer> for ActorTimer {
 }
 impl From<KafkaEvent> for ActorEvent {
     fn from(e: KafkaEvent) -> Self {
-        ActorEvent::Kafka(e)
+        ActorEvent::Kafka(Box::new(e))
     }
 }
 impl From<PingEvent> for ActorEvent {
@@ -330,7 +332,7 @@ impl Node for Actor {
         match event {
             ActorEvent::History(_) | ActorEvent::Ping(_) | ActorEvent::Rpc(_) => true,
             ActorEvent::Kafka(e) => !matches!(
-                e,
+                **e,
                 KafkaEvent::Appended { .. }
                     | KafkaEvent::Replicated { .. }
                     | KafkaEvent::HighWatermark { .. }

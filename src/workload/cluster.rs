@@ -170,7 +170,7 @@ pub fn kafka_events(world: &World<Actor>) -> Vec<(Time, NodeId, crate::kafka::Ka
             TraceKind::Emit {
                 node,
                 event: ActorEvent::Kafka(e),
-            } => Some((r.time, *node, e.clone())),
+            } => Some((r.time, *node, (**e).clone())),
             _ => None,
         })
         .collect()

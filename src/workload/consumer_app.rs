@@ -386,7 +386,7 @@ impl ConsumerApp {
                         HistoryOp::Assigned {
                             member: member.clone(),
                             generation: generation.0,
-                            partitions: assignment,
+                            partitions: assignment.into(),
                         }
                         .into(),
                     );
@@ -397,7 +397,7 @@ impl ConsumerApp {
                         HistoryOp::Assigned {
                             member: member.clone(),
                             generation,
-                            partitions,
+                            partitions: partitions.into(),
                         }
                         .into(),
                     );

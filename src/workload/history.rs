@@ -34,13 +34,13 @@ pub enum HistoryOp {
     Poll {
         member: Arc<str>,
         generation: i32,
-        records: Vec<(TopicPartition, Offset, u64)>,
+        records: Box<[(TopicPartition, Offset, u64)]>,
     },
     /// The consumer's assignment changed (start of a new assignment for the poll checks).
     Assigned {
         member: Arc<str>,
         generation: i32,
-        partitions: Vec<TopicPartition>,
+        partitions: Box<[TopicPartition]>,
     },
     /// The application finished processing this record (its side effect happened).
     Processed {
