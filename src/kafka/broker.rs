@@ -587,13 +587,13 @@ impl Broker {
 
     fn on_produce(&mut self, cx: &mut BrokerCx<'_>, from: Peer, req: ProduceRequest) {
         let mut parts = Vec::with_capacity(req.partitions.len());
-        for (tp, batch) in &req.partitions {
+        for (tp, batch) in req.partitions {
             let outcome = if (-1..=1).contains(&req.acks) {
-                self.append_to_leader(cx, tp, batch, req.acks)
+                self.append_to_leader(cx, &tp, batch, req.acks)
             } else {
                 Err(ErrorCode::InvalidRequiredAcks)
             };
-            parts.push(self.pending_part(cx, tp, outcome, req.acks));
+            parts.push(self.pending_part(cx, &tp, outcome, req.acks));
         }
         if req.acks == 0 {
             return; // acks=0: Kafka sends no response at all
@@ -655,7 +655,7 @@ impl Broker {
         &mut self,
         cx: &mut BrokerCx<'_>,
         tp: &TopicPartition,
-        batch: &RecordBatch,
+        batch: Batch,
         acks: i16,
     ) -> Result<(Offset, Offset), ErrorCode> {
         let part = self.leader_partition(tp, LeaderEpoch::NONE)?;
@@ -665,7 +665,7 @@ impl Broker {
         if acks == -1 && part.isr.len() < part.effective_min_isr() {
             return Err(ErrorCode::NotEnoughReplicas);
         }
-        let base = match part.log.check_sequence(batch) {
+        let base = match part.log.check_sequence(&batch) {
             SequenceCheck::Duplicate { base_offset } => {
                 return Ok((base_offset, base_offset + batch.len() as Offset))
             }
@@ -678,11 +678,11 @@ impl Broker {
         let stamped = stamp(batch, base, epoch);
         let next = stamped.next_offset();
         if cx.tracing() {
-            let first_value = batch.records[0].value;
+            let first_value = stamped.records[0].value;
             cx.emit(KafkaEvent::Appended {
                 tp: tp.clone(),
                 base_offset: base,
-                records: batch.len() as u32,
+                records: stamped.len() as u32,
                 leader_epoch: epoch,
                 first_value,
             });
@@ -1277,8 +1277,8 @@ impl Broker {
         records: Vec<Record>,
         timeout: Duration,
     ) -> Result<AppendToken, ErrorCode> {
-        let batch = RecordBatch::new(records);
-        let (base, required) = self.append_to_leader(cx, tp, &batch, -1)?;
+        let batch = Arc::new(RecordBatch::new(records));
+        let (base, required) = self.append_to_leader(cx, tp, batch, -1)?;
         self.next_token += 1;
         let token = AppendToken(self.next_token);
         let resp = PartitionProduceResponse {

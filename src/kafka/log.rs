@@ -391,13 +391,14 @@ impl PartitionLog {
     }
 }
 
-/// A batch with offsets assigned by a leader: a copy of `batch` stamped with `base_offset`
-/// and the leader's epoch (the only payload copy on the produce path).
-pub fn stamp(batch: &RecordBatch, base_offset: Offset, epoch: LeaderEpoch) -> Batch {
-    let mut b = batch.clone();
+/// A batch with offsets assigned by a leader: `batch` stamped with `base_offset` and the
+/// leader's epoch. The batch of a Produce request is usually held by nothing else, and is
+/// then stamped in place; a shared one (a duplicated datagram) is copied first.
+pub fn stamp(mut batch: Batch, base_offset: Offset, epoch: LeaderEpoch) -> Batch {
+    let b = Arc::make_mut(&mut batch);
     b.base_offset = base_offset;
     b.partition_leader_epoch = epoch;
-    Arc::new(b)
+    batch
 }
 
 #[cfg(test)]
@@ -420,7 +421,7 @@ mod tests {
                 timestamp_us: 0,
             })
             .collect();
-        stamp(&RecordBatch::new(records), base, LeaderEpoch(epoch))
+        stamp(Arc::new(RecordBatch::new(records)), base, LeaderEpoch(epoch))
     }
 
     fn log_with(disk: &mut Disk, spec: &[(i32, &[u64])]) -> PartitionLog {
@@ -513,7 +514,7 @@ mod tests {
         for seq in 0..3 {
             let b = mk(seq, 0);
             assert_eq!(log.check_sequence(&b), SequenceCheck::Append);
-            let stamped = stamp(&b, log.log_end_offset(), LeaderEpoch(0));
+            let stamped = stamp(Arc::new(b.clone()), log.log_end_offset(), LeaderEpoch(0));
             log.append(&mut disk, stamped);
         }
         assert_eq!(
