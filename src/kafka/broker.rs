@@ -952,8 +952,8 @@ impl Broker {
                 self.record_replica_fetch(cx, replica, fp);
             }
         }
-        let (resp, bytes, urgent) = self.build_fetch_response(&req);
-        if urgent || bytes >= req.min_bytes as usize || req.max_wait_ms == 0 {
+        if req.max_wait_ms == 0 || self.fetch_answerable(&req) {
+            let (resp, _, _) = self.build_fetch_response(&req);
             cx.reply(from, Msg::FetchResponse(resp));
         } else {
             let deadline = cx.now() + Duration::from_ms(req.max_wait_ms);
@@ -1015,6 +1015,38 @@ impl Broker {
             bytes,
             urgent,
         )
+    }
+
+    /// Whether the response to `req` would be answered now (an error, a divergence, or at
+    /// least `fetch.min.bytes`): what `build_fetch_response` decides, without building it.
+    fn fetch_answerable(&self, req: &FetchRequest) -> bool {
+        let mut bytes = 0usize;
+        for fp in &req.partitions {
+            let budget = (req.max_bytes as usize)
+                .saturating_sub(bytes)
+                .min(fp.partition_max_bytes as usize) as u32;
+            let Ok(part) = self.leader_partition(&fp.tp, fp.current_leader_epoch) else {
+                return true;
+            };
+            let log = &part.log;
+            if req.replica_id.is_some() && fp.last_fetched_epoch != LeaderEpoch::NONE {
+                let (epoch, end_offset) = log.end_offset_for_epoch(fp.last_fetched_epoch);
+                if epoch < fp.last_fetched_epoch || end_offset < fp.fetch_offset {
+                    return true;
+                }
+            }
+            if fp.fetch_offset < log.log_start_offset() || fp.fetch_offset > log.log_end_offset()
+            {
+                return true;
+            }
+            let upto = if req.replica_id.is_some() {
+                log.log_end_offset()
+            } else {
+                log.high_watermark()
+            };
+            bytes += log.read_bytes(fp.fetch_offset, budget, upto);
+        }
+        bytes >= req.min_bytes as usize
     }
 
     fn fetch_partition(
