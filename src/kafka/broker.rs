@@ -1035,8 +1035,7 @@ impl Broker {
                     return true;
                 }
             }
-            if fp.fetch_offset < log.log_start_offset() || fp.fetch_offset > log.log_end_offset()
-            {
+            if fp.fetch_offset < log.log_start_offset() || fp.fetch_offset > log.log_end_offset() {
                 return true;
             }
             let upto = if req.replica_id.is_some() {

@@ -440,7 +440,11 @@ mod tests {
                 timestamp_us: 0,
             })
             .collect();
-        stamp(Arc::new(RecordBatch::new(records)), base, LeaderEpoch(epoch))
+        stamp(
+            Arc::new(RecordBatch::new(records)),
+            base,
+            LeaderEpoch(epoch),
+        )
     }
 
     fn log_with(disk: &mut Disk, spec: &[(i32, &[u64])]) -> PartitionLog {
@@ -457,7 +461,10 @@ mod tests {
         // Proves the broker's "can this fetch be answered now" shortcut sees the same bytes
         // a real read would return, for every offset, size limit and upper bound.
         let mut disk = Disk::new();
-        let log = log_with(&mut disk, &[(0, &[1, 2]), (0, &[3]), (1, &[4, 5, 6]), (1, &[7])]);
+        let log = log_with(
+            &mut disk,
+            &[(0, &[1, 2]), (0, &[3]), (1, &[4, 5, 6]), (1, &[7])],
+        );
         for offset in 0..=log.log_end_offset() {
             for max_bytes in [0, 1, 70, 100, 150, 1_000] {
                 for upto in 0..=log.log_end_offset() {

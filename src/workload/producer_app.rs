@@ -134,6 +134,8 @@ pub struct ProducerApp {
     next_send_timer: Option<TimerId>,
     crashed: bool,
     pub stats: ProducerStats,
+    /// Completions being reported (kept to reuse its memory).
+    done: Vec<Completion>,
 }
 
 type ClientCx<'a, C> = Mapped<'a, C, Msg, ProducerTimer, crate::kafka::KafkaEvent>;
@@ -148,6 +150,7 @@ impl ProducerApp {
             next_send_timer: None,
             crashed: false,
             stats: ProducerStats::default(),
+            done: Vec::new(),
         }
     }
 
@@ -238,21 +241,30 @@ impl ProducerApp {
     where
         C: Context<Msg = Msg, Timer = ProducerAppTimer, Event = ActorEvent>,
     {
-        let Some(p) = self.producer.as_mut() else {
+        if self.producer.is_none() {
             return;
-        };
-        let done = p.take_completions();
-        for c in done {
-            self.record(cx, c);
         }
+        self.report_completions(cx);
         while self.may_send(cx.now()) {
             self.send_one(cx);
-            let done = self.producer.as_mut().expect("started").take_completions();
-            for c in done {
-                self.record(cx, c);
-            }
+            self.report_completions(cx);
         }
         self.arm_next_send(cx);
+    }
+
+    /// Runs the callbacks of the sends the producer completed since the last call.
+    fn report_completions<C>(&mut self, cx: &mut C)
+    where
+        C: Context<Msg = Msg, Timer = ProducerAppTimer, Event = ActorEvent>,
+    {
+        let mut done = std::mem::take(&mut self.done);
+        if let Some(p) = self.producer.as_mut() {
+            p.take_completions_into(&mut done);
+        }
+        for c in done.drain(..) {
+            self.record(cx, c);
+        }
+        self.done = done;
     }
 
     fn finished(&self, now: Time) -> bool {

@@ -92,6 +92,8 @@ pub struct Producer {
     next_correlation: CorrelationId,
     idempotence: Option<Idempotence>,
     completions: Vec<Completion>,
+    /// The drain's list of (leader, batch) picked, kept to reuse its memory.
+    picked: Vec<(NodeId, u64)>,
     wakeup: Option<(Time, TimerId)>,
     /// Records accepted by `send()` and not yet completed.
     outstanding: usize,
@@ -115,6 +117,7 @@ impl Producer {
             next_correlation: 0,
             idempotence: c.enable_idempotence.then(Idempotence::default),
             completions: Vec::new(),
+            picked: Vec::new(),
             wakeup: None,
             outstanding: 0,
             config: c,
@@ -166,6 +169,12 @@ impl Producer {
     /// Takes the completions reported since the last call (the callbacks to run).
     pub fn take_completions(&mut self) -> Vec<Completion> {
         std::mem::take(&mut self.completions)
+    }
+
+    /// Moves the completions reported since the last call into `out` (a buffer the caller
+    /// reuses, so reporting a completion allocates nothing).
+    pub fn take_completions_into(&mut self, out: &mut Vec<Completion>) {
+        out.append(&mut self.completions);
     }
 
     /// Handles a message; returns false if it is not for the producer.

@@ -280,7 +280,8 @@ impl Producer {
         // Pick the ready head batch of each partition whose leader can take a request
         // (partitions in order; a node already picked takes more batches in the same request).
         let max_in_flight = self.config.max_in_flight_requests_per_connection as usize;
-        let mut picked: Vec<(NodeId, u64)> = Vec::new();
+        let mut picked = std::mem::take(&mut self.picked);
+        picked.clear();
         let mut leader_unknown = false;
         for tp in self.accumulator.partitions() {
             let Some((node, _)) = self.metadata.leader(tp) else {
@@ -303,6 +304,7 @@ impl Producer {
             self.metadata.request_update();
         }
         if picked.is_empty() {
+            self.picked = picked;
             return;
         }
         for &(_, id) in &picked {
@@ -318,6 +320,7 @@ impl Producer {
             self.send_produce(cx, node, ids, now);
             rest = &rest[n..];
         }
+        self.picked = picked;
     }
 
     /// Idempotence: a numbered batch goes only when it is the lowest unacknowledged one.
