@@ -25,6 +25,60 @@ pub struct Record {
     pub timestamp_us: u64,
 }
 
+/// The records of a batch, read as a slice. A batch of one record (what a producer sending
+/// one record at a time makes) holds it inline: no second allocation per batch.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub enum Records {
+    One(Record),
+    Many(Box<[Record]>),
+}
+
+impl std::ops::Deref for Records {
+    type Target = [Record];
+    fn deref(&self) -> &[Record] {
+        match self {
+            Records::One(r) => std::slice::from_ref(r),
+            Records::Many(rs) => rs,
+        }
+    }
+}
+
+impl From<Vec<Record>> for Records {
+    fn from(mut v: Vec<Record>) -> Records {
+        if v.len() == 1 {
+            Records::One(v.pop().expect("one record"))
+        } else {
+            Records::Many(v.into_boxed_slice())
+        }
+    }
+}
+
+impl<'a> IntoIterator for &'a Records {
+    type Item = &'a Record;
+    type IntoIter = std::slice::Iter<'a, Record>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
+impl std::fmt::Debug for Records {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.iter()).finish()
+    }
+}
+
+impl Serialize for Records {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        (**self).serialize(s)
+    }
+}
+
+impl<'de> Deserialize<'de> for Records {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Records, D::Error> {
+        Vec::<Record>::deserialize(d).map(Records::from)
+    }
+}
+
 /// A record batch (Kafka's RecordBatch v2 header fields that matter here).
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct RecordBatch {
@@ -39,7 +93,7 @@ pub struct RecordBatch {
     /// Part of a transaction / a control batch (commit/abort marker).
     pub is_transactional: bool,
     pub is_control: bool,
-    pub records: Vec<Record>,
+    pub records: Records,
     /// Size on the wire, computed once when the batch is built (batches are immutable once
     /// shared; reads and fetch limits ask for it constantly).
     wire_bytes: u32,
@@ -58,7 +112,7 @@ impl RecordBatch {
             base_sequence: -1,
             is_transactional: false,
             is_control: false,
-            records,
+            records: records.into(),
         }
     }
 
