@@ -61,9 +61,10 @@ pub type ProducerEpoch = i16;
 /// A per-partition record sequence number of an idempotent producer.
 pub type Sequence = i32;
 
-/// A topic name, interned: every `Topic` with the same name holds the same `&'static str`,
-/// so copying one is free (no reference count) and equality is a pointer compare. Names are
-/// interned once per process and never freed — there are only as many as topics ever named.
+/// A topic name, interned: every `Topic` with the same name holds the same pointer (to a
+/// leaked `&'static str`), so copying one is free (no reference count) and equality is a
+/// pointer compare. Names are interned once per process and never freed — there are only as
+/// many as topics ever named.
 /// Ordered and hashed by the name's bytes, so maps keyed by topic iterate in name order,
 /// whatever the addresses (determinism does not depend on where a name was allocated).
 #[derive(Copy, Clone)]
