@@ -431,7 +431,7 @@ mod tests {
     }
 
     fn batch(base: Offset, epoch: i32, values: &[u64]) -> Batch {
-        let records = values
+        let records: Vec<Record> = values
             .iter()
             .map(|&value| Record {
                 key: None,

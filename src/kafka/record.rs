@@ -43,6 +43,15 @@ impl std::ops::Deref for Records {
     }
 }
 
+impl From<&[Record]> for Records {
+    fn from(rs: &[Record]) -> Records {
+        match rs {
+            [one] => Records::One(one.clone()),
+            _ => Records::Many(rs.into()),
+        }
+    }
+}
+
 impl From<Vec<Record>> for Records {
     fn from(mut v: Vec<Record>) -> Records {
         if v.len() == 1 {
@@ -101,7 +110,8 @@ pub struct RecordBatch {
 
 impl RecordBatch {
     /// A batch as a producer builds it, before the leader assigns offsets.
-    pub fn new(records: Vec<Record>) -> Self {
+    pub fn new(records: impl Into<Records>) -> Self {
+        let records: Records = records.into();
         let wire_bytes = Self::compute_size(&records) as u32;
         RecordBatch {
             wire_bytes,
@@ -112,7 +122,7 @@ impl RecordBatch {
             base_sequence: -1,
             is_transactional: false,
             is_control: false,
-            records: records.into(),
+            records,
         }
     }
 

@@ -235,7 +235,7 @@ impl ScriptedProducer {
 
     fn send_batch(&mut self, cx: &mut Cx<'_>, node: NodeId, values: Vec<u64>) {
         let now_us = cx.now().as_us();
-        let records = values
+        let records: Vec<Record> = values
             .iter()
             .map(|&value| Record {
                 key: None,

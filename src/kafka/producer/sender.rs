@@ -364,7 +364,7 @@ impl Producer {
             .iter()
             .map(|id| {
                 let b = self.accumulator.get(*id).expect("batch");
-                let mut rb = RecordBatch::new(b.records.clone());
+                let mut rb = RecordBatch::new(&b.records[..]);
                 rb.producer_id = b.producer_id;
                 rb.producer_epoch = b.producer_epoch;
                 rb.base_sequence = b.base_sequence.unwrap_or(-1);
