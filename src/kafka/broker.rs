@@ -103,6 +103,18 @@ pub(crate) struct DelayedProduce {
     parts: Vec<PendingPart>,
 }
 
+/// What a fetch of one partition finds at the leader (see `Broker::classify_fetch`).
+enum PartitionFetch<'a> {
+    /// Not the leader (or a fenced/unknown epoch): the error to answer with.
+    NotLeader(ErrorCode),
+    /// The follower's log diverges from ours after this epoch's end.
+    Diverging(&'a PartitionLog, EpochEndOffset),
+    /// The fetch offset is outside the log.
+    OutOfRange(&'a PartitionLog),
+    /// Records may be read from the fetch offset up to `upto` (LEO or HW).
+    Read { log: &'a PartitionLog, upto: Offset },
+}
+
 #[derive(Clone, Debug)]
 pub(crate) struct DelayedFetch {
     peer: Peer,
@@ -1025,27 +1037,39 @@ impl Broker {
             let budget = (req.max_bytes as usize)
                 .saturating_sub(bytes)
                 .min(fp.partition_max_bytes as usize) as u32;
-            let Ok(part) = self.leader_partition(&fp.tp, fp.current_leader_epoch) else {
-                return true;
-            };
-            let log = &part.log;
-            if req.replica_id.is_some() && fp.last_fetched_epoch != LeaderEpoch::NONE {
-                let (epoch, end_offset) = log.end_offset_for_epoch(fp.last_fetched_epoch);
-                if epoch < fp.last_fetched_epoch || end_offset < fp.fetch_offset {
-                    return true;
+            match self.classify_fetch(req, fp) {
+                PartitionFetch::Read { log, upto } => {
+                    bytes += log.read_bytes(fp.fetch_offset, budget, upto)
                 }
+                _ => return true, // an error or a divergence is answered at once
             }
-            if fp.fetch_offset < log.log_start_offset() || fp.fetch_offset > log.log_end_offset() {
-                return true;
-            }
-            let upto = if req.replica_id.is_some() {
-                log.log_end_offset()
-            } else {
-                log.high_watermark()
-            };
-            bytes += log.read_bytes(fp.fetch_offset, budget, upto);
         }
         bytes >= req.min_bytes as usize
+    }
+
+    /// What fetching `fp` finds, decided once for both building a response and deciding
+    /// whether one can wait.
+    fn classify_fetch<'a>(&'a self, req: &FetchRequest, fp: &FetchPartition) -> PartitionFetch<'a> {
+        let part = match self.leader_partition(&fp.tp, fp.current_leader_epoch) {
+            Ok(p) => p,
+            Err(e) => return PartitionFetch::NotLeader(e),
+        };
+        let log = &part.log;
+        if req.replica_id.is_some() && fp.last_fetched_epoch != LeaderEpoch::NONE {
+            let (epoch, end_offset) = log.end_offset_for_epoch(fp.last_fetched_epoch);
+            if epoch < fp.last_fetched_epoch || end_offset < fp.fetch_offset {
+                return PartitionFetch::Diverging(log, EpochEndOffset { epoch, end_offset });
+            }
+        }
+        if fp.fetch_offset < log.log_start_offset() || fp.fetch_offset > log.log_end_offset() {
+            return PartitionFetch::OutOfRange(log);
+        }
+        let upto = if req.replica_id.is_some() {
+            log.log_end_offset()
+        } else {
+            log.high_watermark()
+        };
+        PartitionFetch::Read { log, upto }
     }
 
     fn fetch_partition(
@@ -1064,42 +1088,37 @@ impl Broker {
             current_leader: None,
             batches: Vec::new(),
         };
-        let part = match self.leader_partition(&fp.tp, fp.current_leader_epoch) {
-            Ok(p) => p,
-            Err(e) => {
+        let with_log = |r: &mut FetchPartitionResponse, log: &PartitionLog| {
+            r.high_watermark = log.high_watermark();
+            r.last_stable_offset = log.high_watermark();
+            r.log_start_offset = log.log_start_offset();
+        };
+        match self.classify_fetch(req, fp) {
+            PartitionFetch::NotLeader(e) => {
                 r.error = e;
                 r.current_leader = self.leader_hint(&fp.tp);
-                return r;
             }
-        };
-        let log = &part.log;
-        r.high_watermark = log.high_watermark();
-        r.last_stable_offset = log.high_watermark();
-        r.log_start_offset = log.log_start_offset();
-        if req.replica_id.is_some() && fp.last_fetched_epoch != LeaderEpoch::NONE {
-            let (epoch, end_offset) = log.end_offset_for_epoch(fp.last_fetched_epoch);
-            if epoch < fp.last_fetched_epoch || end_offset < fp.fetch_offset {
-                r.diverging_epoch = Some(EpochEndOffset { epoch, end_offset });
-                return r;
+            PartitionFetch::Diverging(log, d) => {
+                with_log(&mut r, log);
+                r.diverging_epoch = Some(d);
+            }
+            PartitionFetch::OutOfRange(log) => {
+                with_log(&mut r, log);
+                r.error = ErrorCode::OffsetOutOfRange;
+                if req.replica_id.is_some() {
+                    // Stands for the follower's ListOffsets(latest) round trip: where our
+                    // log ends.
+                    r.diverging_epoch = Some(EpochEndOffset {
+                        epoch: LeaderEpoch::NONE,
+                        end_offset: log.log_end_offset(),
+                    });
+                }
+            }
+            PartitionFetch::Read { log, upto } => {
+                with_log(&mut r, log);
+                r.batches = log.read(fp.fetch_offset, budget, upto);
             }
         }
-        if fp.fetch_offset < log.log_start_offset() || fp.fetch_offset > log.log_end_offset() {
-            r.error = ErrorCode::OffsetOutOfRange;
-            if req.replica_id.is_some() {
-                // Stands for the follower's ListOffsets(latest) round trip: where our log ends.
-                r.diverging_epoch = Some(EpochEndOffset {
-                    epoch: LeaderEpoch::NONE,
-                    end_offset: log.log_end_offset(),
-                });
-            }
-            return r;
-        }
-        let upto = if req.replica_id.is_some() {
-            log.log_end_offset()
-        } else {
-            log.high_watermark()
-        };
-        r.batches = log.read(fp.fetch_offset, budget, upto);
         r
     }
 
