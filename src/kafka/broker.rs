@@ -27,7 +27,7 @@ use super::protocol::*;
 use super::record::{Batch, Record, RecordBatch};
 use super::replication::Fetcher;
 use super::types::{BrokerId, LeaderEpoch, Offset, ProducerId, Topic, TopicPartition};
-use crate::sim::{Context, Duration, NodeId, Peer, Time, TimerId};
+use crate::sim::{Context, Duration, NodeId, Peer, Time, TimerId, VecMap};
 
 /// The broker's context: Kafka messages, broker timers, Kafka events.
 pub type BrokerCx<'a> = dyn Context<Msg = Msg, Timer = BrokerTimer, Event = KafkaEvent> + 'a;
@@ -132,8 +132,8 @@ pub struct Broker {
     pub broker_epoch: i64,
     incarnation: u64,
     pub metadata: MetadataImage,
-    pub partitions: BTreeMap<TopicPartition, Partition>,
-    pub(crate) fetchers: BTreeMap<BrokerId, Fetcher>,
+    pub partitions: VecMap<TopicPartition, Partition>,
+    pub(crate) fetchers: VecMap<BrokerId, Fetcher>,
     delayed_produces: Vec<DelayedProduce>,
     delayed_fetches: Vec<DelayedFetch>,
     purgatory_timer: Option<(Time, TimerId)>,
@@ -156,8 +156,8 @@ impl Broker {
             broker_epoch: -1,
             incarnation: 0,
             metadata: MetadataImage::default(),
-            partitions: BTreeMap::new(),
-            fetchers: BTreeMap::new(),
+            partitions: VecMap::new(),
+            fetchers: VecMap::new(),
             delayed_produces: Vec::new(),
             delayed_fetches: Vec::new(),
             purgatory_timer: None,

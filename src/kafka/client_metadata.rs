@@ -5,12 +5,12 @@
 //! connection) or when it is older than `metadata.max.age.ms`. A broker answers from its own
 //! copy of the metadata log, so the answer itself may lag the controller.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 
 use super::protocol::{CorrelationId, MetadataRequest, MetadataResponse};
 use super::types::{BrokerId, LeaderEpoch, Topic, TopicPartition};
-use crate::sim::{Duration, NodeId, Time};
+use crate::sim::{Duration, NodeId, Time, VecMap};
 
 /// What the client knows about one partition.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -31,8 +31,8 @@ struct TopicInfo {
 #[derive(Clone, Debug)]
 pub struct ClientMetadata {
     bootstrap: Vec<NodeId>,
-    brokers: BTreeMap<BrokerId, NodeId>,
-    topics: BTreeMap<Topic, TopicInfo>,
+    brokers: VecMap<BrokerId, NodeId>,
+    topics: VecMap<Topic, TopicInfo>,
     wanted: BTreeSet<Topic>,
     need_update: bool,
     last_refresh: Option<Time>,
@@ -54,8 +54,8 @@ impl ClientMetadata {
     ) -> Self {
         ClientMetadata {
             bootstrap,
-            brokers: BTreeMap::new(),
-            topics: BTreeMap::new(),
+            brokers: VecMap::new(),
+            topics: VecMap::new(),
             wanted: BTreeSet::new(),
             need_update: true,
             last_refresh: None,

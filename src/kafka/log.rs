@@ -23,7 +23,7 @@ use std::sync::Arc;
 use super::record::{Batch, RecordBatch};
 use super::types::{LeaderEpoch, Offset, ProducerEpoch, ProducerId, Sequence, TopicPartition};
 use crate::sim::disk::FileId;
-use crate::sim::{Disk, Time};
+use crate::sim::{Disk, Time, VecMap};
 
 /// How many batches per producer the broker remembers (`NUM_BATCHES_TO_RETAIN`).
 pub const PRODUCER_BATCHES_RETAINED: usize = 5;
@@ -75,7 +75,7 @@ pub struct PartitionLog {
     leo: Offset,
     hw: Offset,
     epochs: Vec<(LeaderEpoch, Offset)>,
-    producers: BTreeMap<ProducerId, ProducerStateEntry>,
+    producers: VecMap<ProducerId, ProducerStateEntry>,
     /// Records appended since the last flush.
     unflushed_messages: u64,
     last_flush: Time,
@@ -107,7 +107,7 @@ impl PartitionLog {
             leo,
             hw: 0,
             epochs: Vec::new(),
-            producers: BTreeMap::new(),
+            producers: VecMap::new(),
             unflushed_messages: 0,
             last_flush: Time::ZERO,
             truncations: 0,

@@ -16,8 +16,6 @@
 //! log to its own HW when it starts following — the pre-0.11 rule whose flaws KIP-101
 //! describes (a stale HW after restart loses committed data; replicas can diverge).
 
-use std::collections::BTreeMap;
-
 use super::broker::{Broker, BrokerCx, BrokerTimer};
 use super::config::Truncation;
 use super::errors::ErrorCode;
@@ -25,7 +23,7 @@ use super::event::{KafkaEvent, TruncationReason};
 use super::partition::Role;
 use super::protocol::*;
 use super::types::{BrokerId, IsolationLevel, LeaderEpoch, TopicPartition};
-use crate::sim::{Duration, NodeId, Peer, Time, TimerId};
+use crate::sim::{Duration, NodeId, Peer, Time, TimerId, VecMap};
 
 /// The fetch loop towards one leader broker.
 #[derive(Clone, Debug)]
@@ -34,7 +32,7 @@ pub struct Fetcher {
     pub node: NodeId,
     /// Partitions fetched from this leader, each with the time before which it is not
     /// fetched (back-off after an error).
-    pub partitions: BTreeMap<TopicPartition, Time>,
+    pub partitions: VecMap<TopicPartition, Time>,
     /// The fetch in flight: (correlation id, timeout timer).
     in_flight: Option<(CorrelationId, TimerId)>,
     backoff: Option<TimerId>,
@@ -54,7 +52,7 @@ impl Broker {
         let f = self.fetchers.entry(leader).or_insert_with(|| Fetcher {
             leader,
             node,
-            partitions: BTreeMap::new(),
+            partitions: VecMap::new(),
             in_flight: None,
             backoff: None,
         });

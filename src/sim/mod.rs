@@ -14,6 +14,7 @@ pub mod queue;
 pub mod rng;
 pub mod time;
 pub mod trace;
+pub mod vec_map;
 pub mod world;
 
 pub use disk::Disk;
@@ -23,4 +24,5 @@ pub use node::{Context, Cx, Effect, Mapped, Node, NodeId, Peer, TimerId};
 pub use rng::Rng;
 pub use time::{Duration, Time};
 pub use trace::{DropReason, FaultRecord, Trace, TraceKind, TraceMode, TraceRecord};
+pub use vec_map::VecMap;
 pub use world::{RunEnd, Status, World};

@@ -22,7 +22,7 @@ use crate::kafka::errors::ErrorCode;
 use crate::kafka::event::KafkaEvent;
 use crate::kafka::protocol::*;
 use crate::kafka::types::{Generation, LeaderEpoch, Offset, Topic, TopicPartition};
-use crate::sim::{Context, Duration, NodeId, Time};
+use crate::sim::{Context, Duration, NodeId, Time, VecMap};
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum MemberState {
@@ -65,7 +65,7 @@ pub struct GroupMembership {
     /// computed from (`None` for a topic the metadata did not know yet). Kafka's leader
     /// rejoins when its metadata no longer matches (`assignmentSnapshot`).
     assignment_snapshot: Option<BTreeMap<Arc<str>, Option<u32>>>,
-    commits: BTreeMap<u64, PendingCommit>,
+    commits: VecMap<u64, PendingCommit>,
     next_commit_id: u64,
 }
 
@@ -88,7 +88,7 @@ impl GroupMembership {
             backoff_until: Time::ZERO,
             previous_assignment: Vec::new(),
             assignment_snapshot: None,
-            commits: BTreeMap::new(),
+            commits: VecMap::new(),
             next_commit_id: 0,
         }
     }

@@ -22,7 +22,7 @@ pub mod assignor;
 pub mod coordinator;
 pub mod fetcher;
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::Arc;
 
 use coordinator::GroupMembership;
@@ -33,7 +33,7 @@ use super::errors::ErrorCode;
 use super::event::KafkaEvent;
 use super::protocol::{CorrelationId, Msg};
 use super::types::{Generation, LeaderEpoch, Offset, Topic, TopicPartition};
-use crate::sim::{Context, Duration, NodeId, Peer, Time, TimerId};
+use crate::sim::{Context, Duration, NodeId, Peer, Time, TimerId, VecMap};
 
 /// The consumer's only timer: "wake up and look at deadlines".
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -134,8 +134,8 @@ pub struct Consumer {
     metadata: ClientMetadata,
     subscription: Vec<Arc<str>>,
     pub(crate) group: GroupMembership,
-    partitions: BTreeMap<TopicPartition, PartitionState>,
-    in_flight: BTreeMap<CorrelationId, InFlight>,
+    partitions: VecMap<TopicPartition, PartitionState>,
+    in_flight: VecMap<CorrelationId, InFlight>,
     next_correlation: CorrelationId,
     events: Vec<ConsumerEvent>,
     last_poll: Time,
@@ -160,8 +160,8 @@ impl Consumer {
             group: GroupMembership::new(&config),
             metadata,
             subscription: Vec::new(),
-            partitions: BTreeMap::new(),
-            in_flight: BTreeMap::new(),
+            partitions: VecMap::new(),
+            in_flight: VecMap::new(),
             next_correlation: 0,
             events: Vec::new(),
             last_poll: Time::ZERO,

@@ -9,11 +9,11 @@
 //! blocks the application for up to `max.block.ms` — back-pressure from a slow cluster to
 //! the producing application.
 
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::VecDeque;
 
 use crate::kafka::record::Record;
 use crate::kafka::types::{ProducerEpoch, ProducerId, Sequence, TopicPartition};
-use crate::sim::{Duration, Time};
+use crate::sim::{Duration, Time, VecMap};
 
 /// Identifies a batch for its whole life (accumulator → request → retry → completion).
 pub type BatchId = u64;
@@ -59,8 +59,8 @@ pub struct RecordAccumulator {
     buffer_memory: u64,
     used: u64,
     next_id: BatchId,
-    queues: BTreeMap<TopicPartition, VecDeque<BatchId>>,
-    batches: BTreeMap<BatchId, ProducerBatch>,
+    queues: VecMap<TopicPartition, VecDeque<BatchId>>,
+    batches: VecMap<BatchId, ProducerBatch>,
 }
 
 /// Approximate bytes a record adds to a batch (as in `RecordBatch::size_bytes`).
@@ -78,8 +78,8 @@ impl RecordAccumulator {
             buffer_memory,
             used: 0,
             next_id: 0,
-            queues: BTreeMap::new(),
-            batches: BTreeMap::new(),
+            queues: VecMap::new(),
+            batches: VecMap::new(),
         }
     }
 

@@ -17,7 +17,7 @@ pub mod accumulator;
 pub mod partitioner;
 pub mod sender;
 
-use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::collections::{BTreeSet, VecDeque};
 use std::sync::Arc;
 
 use accumulator::{BatchId, RecordAccumulator};
@@ -31,7 +31,7 @@ use super::protocol::{CorrelationId, Msg};
 use super::record::Record;
 use super::types::Topic;
 use super::types::{Offset, ProducerEpoch, ProducerId, Sequence, TopicPartition};
-use crate::sim::{Context, NodeId, Peer, Time, TimerId};
+use crate::sim::{Context, NodeId, Peer, Time, TimerId, VecMap};
 
 /// The producer's only timer: "wake up and look at deadlines" (Kafka's Sender poll timeout).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -74,10 +74,10 @@ struct Idempotence {
     producer_id: Option<(ProducerId, ProducerEpoch)>,
     /// InitProducerId in flight: (correlation, node, sent).
     init_in_flight: Option<(CorrelationId, NodeId, Time)>,
-    next_sequence: BTreeMap<TopicPartition, Sequence>,
-    last_acked: BTreeMap<TopicPartition, Sequence>,
+    next_sequence: VecMap<TopicPartition, Sequence>,
+    last_acked: VecMap<TopicPartition, Sequence>,
     /// Sequences drained and not yet completed, per partition.
-    in_flight: BTreeMap<TopicPartition, BTreeSet<Sequence>>,
+    in_flight: VecMap<TopicPartition, BTreeSet<Sequence>>,
 }
 
 /// The producer component.
@@ -88,7 +88,7 @@ pub struct Producer {
     partitioner: Partitioner,
     accumulator: RecordAccumulator,
     blocked: VecDeque<BlockedSend>,
-    in_flight: BTreeMap<CorrelationId, InFlightRequest>,
+    in_flight: VecMap<CorrelationId, InFlightRequest>,
     next_correlation: CorrelationId,
     idempotence: Option<Idempotence>,
     completions: Vec<Completion>,
@@ -113,7 +113,7 @@ impl Producer {
             partitioner: Partitioner::new(c.batch_size),
             accumulator: RecordAccumulator::new(c.batch_size, c.linger_ms, c.buffer_memory),
             blocked: VecDeque::new(),
-            in_flight: BTreeMap::new(),
+            in_flight: VecMap::new(),
             next_correlation: 0,
             idempotence: c.enable_idempotence.then(Idempotence::default),
             completions: Vec::new(),

@@ -11,12 +11,10 @@
 //! Simplification: KIP-794's adaptive weighting by broker queue length is not modelled; the
 //! next sticky partition is drawn uniformly among partitions that currently have a leader.
 
-use std::collections::BTreeMap;
-
 use rand::Rng as _;
 
 use crate::kafka::types::Topic;
-use crate::sim::Rng;
+use crate::sim::{Rng, VecMap};
 
 /// Kafka's murmur2 (`org.apache.kafka.common.utils.Utils.murmur2`): 32-bit wrapping
 /// arithmetic, little-endian 4-byte chunks, seed 0x9747b28c.
@@ -68,14 +66,14 @@ struct Sticky {
 #[derive(Clone, Debug, Default)]
 pub struct Partitioner {
     batch_size: u64,
-    sticky: BTreeMap<Topic, Sticky>,
+    sticky: VecMap<Topic, Sticky>,
 }
 
 impl Partitioner {
     pub fn new(batch_size: u32) -> Self {
         Partitioner {
             batch_size: batch_size.max(1) as u64,
-            sticky: BTreeMap::new(),
+            sticky: VecMap::new(),
         }
     }
 
