@@ -126,6 +126,11 @@ impl<K: Ord, V> VecMap<K, V> {
     /// `Ok(index)` of `key`, or `Err(index)` where it would be inserted.
     #[inline]
     fn slot(&self, key: &K) -> Result<usize, usize> {
+        if self.entries.len() <= LINEAR_SCAN {
+            if let Some(i) = self.entries.iter().position(|(k, _)| k == key) {
+                return Ok(i);
+            }
+        }
         match self.entries.last() {
             None => Err(0),
             Some((last, _)) if *last < *key => Err(self.entries.len()),
