@@ -4,7 +4,15 @@
 use crate::bench::{self, BenchResult};
 
 pub fn bench(which: &str, json: bool, runs: u32, records: u64) -> u8 {
-    let known = ["all", "kernel", "replication", "e2e", "tui"];
+    let known = [
+        "all",
+        "kernel",
+        "replication",
+        "e2e",
+        "e2e-sync",
+        "e2e-async",
+        "tui",
+    ];
     if !known.contains(&which) {
         eprintln!(
             "error: unknown benchmark `{which}`; valid: {}",
@@ -20,8 +28,15 @@ pub fn bench(which: &str, json: bool, runs: u32, records: u64) -> u8 {
     if matches!(which, "all" | "replication") {
         results.extend(bench::replication(&clock, runs));
     }
-    if matches!(which, "all" | "e2e") {
-        results.extend(bench::e2e(&clock, runs.min(3), records, records));
+    if matches!(which, "all" | "e2e" | "e2e-sync" | "e2e-async") {
+        let async_records = if which == "e2e-sync" { 0 } else { records };
+        let sync_records = if which == "e2e-async" { 0 } else { records };
+        results.extend(bench::e2e(
+            &clock,
+            runs.min(3),
+            async_records,
+            sync_records,
+        ));
     }
     for r in &results {
         if json {

@@ -102,7 +102,8 @@ pub enum Command {
     },
     /// Run the standard performance workloads.
     Bench {
-        /// Which workloads: kernel, replication, e2e, tui, or all.
+        /// Which workloads: kernel, replication, e2e (e2e-sync or e2e-async for one send
+        /// mode), tui, or all.
         #[arg(default_value = "all")]
         which: String,
         /// Print JSON lines instead of a table.
