@@ -31,12 +31,7 @@ pub fn bench(which: &str, json: bool, runs: u32, records: u64) -> u8 {
     if matches!(which, "all" | "e2e" | "e2e-sync" | "e2e-async") {
         let async_records = if which == "e2e-sync" { 0 } else { records };
         let sync_records = if which == "e2e-async" { 0 } else { records };
-        results.extend(bench::e2e(
-            &clock,
-            runs.min(3),
-            async_records,
-            sync_records,
-        ));
+        results.extend(bench::e2e(&clock, runs.min(3), async_records, sync_records));
     }
     for r in &results {
         if json {

@@ -1360,6 +1360,11 @@ impl Broker {
     }
 
     /// Leaderships gained or lost since the last call.
+    /// Whether leadership changes or completed appends wait for the group coordinator.
+    pub(crate) fn has_group_work(&self) -> bool {
+        !self.leadership_changes.is_empty() || !self.completed_appends.is_empty()
+    }
+
     pub fn take_leadership_changes(&mut self) -> Vec<LeadershipChange> {
         std::mem::take(&mut self.leadership_changes)
     }

@@ -85,6 +85,9 @@ impl Broker {
     /// Feeds the coordinator what happened in the broker since the last call: leadership of
     /// offsets partitions gained or lost, offset appends settled.
     pub(crate) fn drive_groups(&mut self, cx: &mut BrokerCx<'_>) {
+        if !self.has_group_work() {
+            return; // the common case, after every message: nothing to hand over
+        }
         for _ in 0..1_000 {
             let changes = self.take_leadership_changes();
             let appends = self.take_completed_appends();

@@ -1,8 +1,8 @@
 //! The node contract. A node is a plain value that reacts to three things — it started, a
-//! message arrived, a timer fired — and acts only through its context: it never performs an
-//! effect, it records one (send, reply, set or cancel a timer, emit a trace event) and the
-//! kernel carries it out after the handler returns. This is what makes nodes "sans-IO": the
-//! same code runs under the scheduler, in unit tests, and in replay.
+//! message arrived, a timer fired — and acts only through its context (send, reply, set or
+//! cancel a timer, write its disk, emit a trace event); under the scheduler the context
+//! hands each action to the kernel as it is made, in order. This is what makes nodes
+//! "sans-IO": the same code runs under the scheduler, in unit tests, and in replay.
 //!
 //! The world holds one node type, an enum of all node kinds (static dispatch, `Clone`). Code
 //! for one kind of node is written against the [`Context`] trait with its own message, timer
@@ -14,6 +14,7 @@ use std::fmt;
 use super::disk::Disk;
 use super::rng::Rng;
 use super::time::{Duration, Time};
+use super::world::Kernel;
 
 /// Identifies a node in the world (its index).
 #[derive(
@@ -45,24 +46,6 @@ pub struct Peer {
 /// A handle on a timer, to cancel it.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct TimerId(pub u64);
-
-/// An effect recorded by a handler, applied by the kernel after the handler returns.
-#[derive(Clone, Debug)]
-pub enum Effect<M, T, E> {
-    Send {
-        to: NodeId,
-        msg: M,
-        conn: Option<u32>,
-    },
-    SetTimer {
-        id: TimerId,
-        at: Time,
-        timer: T,
-    },
-    CancelTimer(TimerId),
-    Emit(E),
-    Close(NodeId),
-}
 
 /// What a node can do. Implemented by the kernel's [`Cx`] and by [`Mapped`].
 pub trait Context {
@@ -96,14 +79,13 @@ pub trait Context {
     }
 }
 
-/// The kernel's context for one handler call of a world whose node type is `N`.
+/// The kernel's context for one handler call of a world whose node type is `N`: the node's
+/// random stream and disk, and the kernel, which carries out each action as it is made.
 pub struct Cx<'a, N: Node> {
-    pub(crate) now: Time,
     pub(crate) me: NodeId,
     pub(crate) rng: &'a mut Rng,
     pub(crate) disk: &'a mut Disk,
-    pub(crate) effects: &'a mut Vec<Effect<N::Msg, N::Timer, N::Event>>,
-    pub(crate) next_timer: &'a mut u64,
+    pub(crate) k: &'a mut Kernel<N>,
     pub(crate) tracing: bool,
 }
 
@@ -112,37 +94,23 @@ impl<N: Node> Context for Cx<'_, N> {
     type Timer = N::Timer;
     type Event = N::Event;
     fn now(&self) -> Time {
-        self.now
+        self.k.now
     }
     fn me(&self) -> NodeId {
         self.me
     }
     fn send(&mut self, to: NodeId, msg: N::Msg) {
-        self.effects.push(Effect::Send {
-            to,
-            msg,
-            conn: None,
-        });
+        self.k.send(self.me, to, msg, None);
     }
     fn reply(&mut self, peer: Peer, msg: N::Msg) {
-        self.effects.push(Effect::Send {
-            to: peer.node,
-            msg,
-            conn: Some(peer.conn),
-        });
+        self.k.send(self.me, peer.node, msg, Some(peer.conn));
     }
     fn set_timer(&mut self, after: Duration, timer: N::Timer) -> TimerId {
-        *self.next_timer += 1;
-        let id = TimerId(*self.next_timer);
-        self.effects.push(Effect::SetTimer {
-            id,
-            at: self.now + after,
-            timer,
-        });
-        id
+        let at = self.k.now + after;
+        self.k.set_timer(self.me, at, timer)
     }
     fn cancel_timer(&mut self, id: TimerId) {
-        self.effects.push(Effect::CancelTimer(id));
+        self.k.cancel_timer(self.me, id);
     }
     fn rng(&mut self) -> &mut Rng {
         self.rng
@@ -152,11 +120,11 @@ impl<N: Node> Context for Cx<'_, N> {
     }
     fn emit(&mut self, event: N::Event) {
         if self.tracing || N::keep(&event) {
-            self.effects.push(Effect::Emit(event));
+            self.k.emit(self.me, event);
         }
     }
     fn close_connection(&mut self, peer: NodeId) {
-        self.effects.push(Effect::Close(peer));
+        self.k.close(self.me, peer);
     }
     fn tracing(&self) -> bool {
         self.tracing

@@ -10,7 +10,7 @@ use super::disk::Disk;
 use super::fault::{Fault, FaultSpec};
 use super::kept::KeptLog;
 use super::network::{LinkModel, Network};
-use super::node::{Cx, Effect, Node, NodeId, Peer, TimerId};
+use super::node::{Cx, Node, NodeId, Peer, TimerId};
 use super::queue::{EventQueue, Handle};
 use super::rng::{self, stream, Rng};
 use super::time::{Duration, Time};
@@ -65,15 +65,21 @@ struct Scheduled<N: Node> {
     ev: Ev<N>,
 }
 
+/// What a node's handler works on: its state, its random stream and its disk.
+#[derive(Clone, Debug)]
+struct Proc<N: Node> {
+    node: N,
+    rng: Rng,
+    disk: Disk,
+}
+
+/// What the kernel knows about a node besides its process.
 #[derive(Clone, Debug)]
 struct Slot<N: Node> {
     name: String,
-    node: N,
     blueprint: N,
     status: Status,
     incarnation: u32,
-    rng: Rng,
-    disk: Disk,
     held: Vec<Scheduled<N>>,
     /// This node's armed timers and where they sit in the queue (a node has a handful).
     timers: Vec<(TimerId, Handle)>,
@@ -90,18 +96,26 @@ pub enum RunEnd {
     Quiescent,
 }
 
-/// The simulated world.
+/// The simulated world: the nodes' processes, and the kernel around them.
 #[derive(Clone, Debug)]
 pub struct World<N: Node> {
+    procs: Vec<Proc<N>>,
+    k: Kernel<N>,
+}
+
+/// Everything but the nodes' processes: clock, queue, network, trace. Split from the
+/// processes so that a handler can hold its own process while its context acts on the
+/// kernel: every send, timer and event a node makes is applied at once, in order.
+#[derive(Clone, Debug)]
+pub(crate) struct Kernel<N: Node> {
     seed: u64,
-    now: Time,
+    pub(crate) now: Time,
     events: u64,
     queue: EventQueue<Ev<N>>,
     slots: Vec<Slot<N>>,
     net: Network,
     net_rng: Rng,
     disk_rng: Rng,
-    effects: Vec<Effect<N::Msg, N::Timer, N::Event>>,
     next_timer: u64,
     clogged: BTreeMap<(NodeId, NodeId), Vec<Scheduled<N>>>,
     writeback: Option<Duration>,
@@ -114,136 +128,137 @@ impl<N: Node> World<N> {
     /// An empty world whose randomness all derives from `seed`.
     pub fn new(seed: u64, mode: TraceMode) -> Self {
         World {
-            seed,
-            now: Time::ZERO,
-            events: 0,
-            queue: EventQueue::default(),
-            slots: Vec::new(),
-            net: Network::default(),
-            net_rng: rng::derive(seed, stream::NETWORK),
-            disk_rng: rng::derive(seed, stream::DISK),
-            effects: Vec::new(),
-            next_timer: 0,
-            clogged: BTreeMap::new(),
-            writeback: None,
-            trace: Trace::new(mode),
-            kept: KeptLog::default(),
+            procs: Vec::new(),
+            k: Kernel {
+                seed,
+                now: Time::ZERO,
+                events: 0,
+                queue: EventQueue::default(),
+                slots: Vec::new(),
+                net: Network::default(),
+                net_rng: rng::derive(seed, stream::NETWORK),
+                disk_rng: rng::derive(seed, stream::DISK),
+                next_timer: 0,
+                clogged: BTreeMap::new(),
+                writeback: None,
+                trace: Trace::new(mode),
+                kept: KeptLog::default(),
+            },
         }
     }
 
     /// Adds a node that starts at `start`. Its random stream depends only on (seed, id).
     pub fn add_node(&mut self, name: &str, node: N, start: Time) -> NodeId {
-        let id = NodeId(self.slots.len() as u32);
-        self.slots.push(Slot {
+        let id = NodeId(self.k.slots.len() as u32);
+        self.k.slots.push(Slot {
             name: name.to_string(),
             blueprint: node.clone(),
-            node,
             status: Status::Up,
             incarnation: 0,
-            rng: rng::derive(self.seed, stream::NODE_BASE + id.0 as u64),
-            disk: Disk::new(),
             held: Vec::new(),
             timers: Vec::new(),
         });
-        self.net.grow(self.slots.len());
-        self.push(start, Ev::Start { node: id, inc: 0 });
+        self.procs.push(Proc {
+            node,
+            rng: rng::derive(self.k.seed, stream::NODE_BASE + id.0 as u64),
+            disk: Disk::new(),
+        });
+        self.k.net.grow(self.k.slots.len());
+        self.k.push(start, Ev::Start { node: id, inc: 0 });
         id
     }
 
     /// Sets every link's model (call before adding nodes or after: both work).
     pub fn set_link_model(&mut self, model: LinkModel) {
-        self.net.set_default_model(model);
+        self.k.net.set_default_model(model);
     }
 
     /// Sets one directed link's model.
     pub fn set_link(&mut self, from: NodeId, to: NodeId, model: LinkModel) {
-        self.net.set_model(from, to, model);
+        self.k.net.set_model(from, to, model);
     }
 
     /// Enables the OS's periodic writeback: every `every`, all disks are flushed.
     pub fn set_writeback(&mut self, every: Duration) {
-        self.writeback = Some(every);
-        self.push(self.now + every, Ev::Writeback);
+        self.k.writeback = Some(every);
+        self.k.push(self.k.now + every, Ev::Writeback);
     }
 
     /// Schedules a fault at `at`.
     pub fn schedule_fault(&mut self, at: Time, spec: impl Into<FaultSpec>) {
-        self.push(at, Ev::Fault(spec.into()));
-    }
-
-    fn push(&mut self, at: Time, ev: Ev<N>) -> Handle {
-        self.queue.push(at, ev)
+        self.k.push(at, Ev::Fault(spec.into()));
     }
 
     // ---- read access (view models, checkers, role resolution) ----
 
     pub fn seed(&self) -> u64 {
-        self.seed
+        self.k.seed
     }
     pub fn now(&self) -> Time {
-        self.now
+        self.k.now
     }
     /// Kernel events processed so far.
     pub fn events(&self) -> u64 {
-        self.events
+        self.k.events
     }
     pub fn trace(&self) -> &Trace<N::Event> {
-        &self.trace
+        &self.k.trace
     }
     /// Switches what the trace keeps from now on; the hash continues unchanged, so a
     /// `HashOnly` checkpoint switched to `Full` records exactly what a `Full` run would.
     pub fn set_trace_mode(&mut self, mode: TraceMode) {
-        self.trace.mode = mode;
+        self.k.trace.mode = mode;
     }
     /// Takes the trace records kept so far (see [`Trace::take_records`]).
     pub fn take_trace_records(&mut self) -> Vec<TraceRecord<N::Event>> {
-        self.trace.take_records()
+        self.k.trace.take_records()
     }
     /// Emitted events kept whatever the trace mode (see `Node::keep`).
     pub fn kept(&self) -> &KeptLog<N::Event> {
-        &self.kept
+        &self.k.kept
     }
     pub fn network(&self) -> &Network {
-        &self.net
+        &self.k.net
     }
     pub fn node_count(&self) -> usize {
-        self.slots.len()
+        self.k.slots.len()
     }
     pub fn node_ids(&self) -> impl Iterator<Item = NodeId> {
-        (0..self.slots.len() as u32).map(NodeId)
+        (0..self.k.slots.len() as u32).map(NodeId)
     }
     pub fn node(&self, id: NodeId) -> &N {
-        &self.slots[id.index()].node
+        &self.procs[id.index()].node
     }
     /// Mutable access for setup before the run (not for use during a run).
     pub fn node_mut(&mut self, id: NodeId) -> &mut N {
-        &mut self.slots[id.index()].node
+        &mut self.procs[id.index()].node
     }
     pub fn name(&self, id: NodeId) -> &str {
-        &self.slots[id.index()].name
+        &self.k.slots[id.index()].name
     }
     pub fn status(&self, id: NodeId) -> Status {
-        self.slots[id.index()].status
+        self.k.slots[id.index()].status
     }
     pub fn incarnation(&self, id: NodeId) -> u32 {
-        self.slots[id.index()].incarnation
+        self.k.slots[id.index()].incarnation
     }
     pub fn disk(&self, id: NodeId) -> &Disk {
-        &self.slots[id.index()].disk
+        &self.procs[id.index()].disk
     }
     pub fn find(&self, name: &str) -> Option<NodeId> {
-        self.slots
+        self.k
+            .slots
             .iter()
             .position(|s| s.name == name)
             .map(|i| NodeId(i as u32))
     }
     /// Time of the next pending event, if any.
     pub fn next_event_time(&self) -> Option<Time> {
-        self.queue.peek_time()
+        self.k.queue.peek_time()
     }
     /// Messages currently queued (in flight or held).
     pub fn pending(&self) -> usize {
-        self.queue.len()
+        self.k.queue.len()
     }
 
     // ---- running ----
@@ -252,14 +267,14 @@ impl<N: Node> World<N> {
     /// total, or nothing is left to do.
     pub fn run_until(&mut self, end: Time, max_events: u64) -> RunEnd {
         loop {
-            if self.events >= max_events {
+            if self.k.events >= max_events {
                 return RunEnd::EventLimit;
             }
             if !self.step_until(end) {
-                if self.queue.is_empty() {
+                if self.k.queue.is_empty() {
                     return RunEnd::Quiescent;
                 }
-                self.now = self.now.max(end);
+                self.k.now = self.k.now.max(end);
                 return RunEnd::TimeLimit;
             }
         }
@@ -274,11 +289,11 @@ impl<N: Node> World<N> {
     /// Processes queue entries due at or before `end` until one counts as an event.
     /// Returns false when no such entry is left.
     pub fn step_until(&mut self, end: Time) -> bool {
-        while self.queue.peek_time().is_some_and(|at| at <= end) {
-            let (at, ev) = self.queue.pop().expect("peeked");
+        while self.k.queue.peek_time().is_some_and(|at| at <= end) {
+            let (at, ev) = self.k.queue.pop().expect("peeked");
             let s = Scheduled { at, ev };
-            debug_assert!(s.at >= self.now, "time went backwards");
-            self.now = s.at;
+            debug_assert!(s.at >= self.k.now, "time went backwards");
+            self.k.now = s.at;
             if self.process(s) {
                 return true;
             }
@@ -287,36 +302,27 @@ impl<N: Node> World<N> {
     }
 
     fn begin_event(&mut self) -> u64 {
-        self.events += 1;
-        self.events
-    }
-
-    fn record(&mut self, kind: TraceKind<N::Event>) {
-        let rec = TraceRecord {
-            event: self.events,
-            time: self.now,
-            kind,
-        };
-        self.trace.record(rec);
+        self.k.events += 1;
+        self.k.events
     }
 
     /// Handles one queue entry; returns whether it counted as an event.
     fn process(&mut self, s: Scheduled<N>) -> bool {
         match s.ev {
             Ev::Start { node, inc } => {
-                let slot = &self.slots[node.index()];
+                let slot = &self.k.slots[node.index()];
                 if slot.incarnation != inc || slot.status == Status::Down {
                     return false;
                 }
                 if slot.status == Status::Paused {
-                    self.slots[node.index()].held.push(Scheduled {
+                    self.k.slots[node.index()].held.push(Scheduled {
                         ev: Ev::Start { node, inc },
                         ..s
                     });
                     return false;
                 }
                 self.begin_event();
-                self.record(TraceKind::Start {
+                self.k.record(TraceKind::Start {
                     node,
                     incarnation: inc,
                 });
@@ -331,7 +337,7 @@ impl<N: Node> World<N> {
             } => self.on_timer_event(s.at, node, inc, id, timer),
             Ev::Deliver { .. } => self.on_deliver(s),
             Ev::Disconnect { node, inc, peer } => {
-                let slot = &mut self.slots[node.index()];
+                let slot = &mut self.k.slots[node.index()];
                 if slot.incarnation != inc || slot.status == Status::Down {
                     return false;
                 }
@@ -343,7 +349,7 @@ impl<N: Node> World<N> {
                     return false;
                 }
                 self.begin_event();
-                self.record(TraceKind::Disconnected { node, peer });
+                self.k.record(TraceKind::Disconnected { node, peer });
                 self.dispatch(node, |n, cx| n.on_disconnect(cx, peer));
                 true
             }
@@ -358,13 +364,13 @@ impl<N: Node> World<N> {
                 true
             }
             Ev::Writeback => {
-                for slot in &mut self.slots {
+                for (slot, proc) in self.k.slots.iter().zip(&mut self.procs) {
                     if slot.status != Status::Down || slot.incarnation > 0 {
-                        slot.disk.flush_all();
+                        proc.disk.flush_all();
                     }
                 }
-                if let Some(every) = self.writeback {
-                    self.push(self.now + every, Ev::Writeback);
+                if let Some(every) = self.k.writeback {
+                    self.k.push(self.k.now + every, Ev::Writeback);
                 }
                 false
             }
@@ -379,7 +385,7 @@ impl<N: Node> World<N> {
         id: TimerId,
         timer: N::Timer,
     ) -> bool {
-        let slot = &mut self.slots[node.index()];
+        let slot = &mut self.k.slots[node.index()];
         if let Some(i) = slot.timers.iter().position(|&(t, _)| t == id) {
             slot.timers.swap_remove(i);
         }
@@ -400,7 +406,7 @@ impl<N: Node> World<N> {
         }
         self.begin_event();
         let label = N::timer_label(&timer);
-        self.record(TraceKind::Timer { node, timer: label });
+        self.k.record(TraceKind::Timer { node, timer: label });
         self.dispatch(node, |n, cx| n.on_timer(cx, timer));
         true
     }
@@ -419,37 +425,37 @@ impl<N: Node> World<N> {
             unreachable!("on_deliver called with a non-delivery");
         };
         let label = N::msg_label(msg);
-        if self.net.link(from, to).clogged {
+        if self.k.net.link(from, to).clogged {
             self.begin_event();
-            self.record(TraceKind::Held {
+            self.k.record(TraceKind::Held {
                 from,
                 to,
                 msg: label,
             });
-            self.clogged.entry((from, to)).or_default().push(s);
+            self.k.clogged.entry((from, to)).or_default().push(s);
             return true;
         }
-        let slot = &self.slots[to.index()];
+        let slot = &self.k.slots[to.index()];
         if slot.status == Status::Paused && slot.incarnation == to_inc {
-            self.slots[to.index()].held.push(s);
+            self.k.slots[to.index()].held.push(s);
             return false;
         }
-        self.net.link_mut(from, to).in_flight -= 1;
-        let reason = if self.net.link(from, to).cut {
-            self.net.link_mut(from, to).lost_while_cut = true;
+        self.k.net.link_mut(from, to).in_flight -= 1;
+        let reason = if self.k.net.link(from, to).cut {
+            self.k.net.link_mut(from, to).lost_while_cut = true;
             Some(DropReason::Partitioned)
         } else if slot.status == Status::Down {
             Some(DropReason::NodeDown)
         } else if slot.incarnation != to_inc {
             Some(DropReason::StaleIncarnation)
-        } else if reply && self.net.conn(from, to) != conn {
+        } else if reply && self.k.net.conn(from, to) != conn {
             Some(DropReason::ConnectionClosed)
         } else {
             None
         };
         self.begin_event();
         if let Some(reason) = reason {
-            self.record(TraceKind::Drop {
+            self.k.record(TraceKind::Drop {
                 from,
                 to,
                 msg: label,
@@ -461,7 +467,7 @@ impl<N: Node> World<N> {
             }
             return true;
         }
-        self.record(TraceKind::Deliver {
+        self.k.record(TraceKind::Deliver {
             from,
             to,
             msg: label,
@@ -475,135 +481,18 @@ impl<N: Node> World<N> {
         true
     }
 
-    /// Runs one handler of `node` and applies the effects it recorded.
+    /// Runs one handler of `node`; what it does through its context is applied as it does it.
     fn dispatch(&mut self, node: NodeId, f: impl FnOnce(&mut N, &mut Cx<'_, N>)) {
-        let mut effects = std::mem::take(&mut self.effects);
-        let tracing = self.trace.mode != TraceMode::Off;
-        {
-            let slot = &mut self.slots[node.index()];
-            let mut cx = Cx {
-                now: self.now,
-                me: node,
-                rng: &mut slot.rng,
-                disk: &mut slot.disk,
-                effects: &mut effects,
-                next_timer: &mut self.next_timer,
-                tracing,
-            };
-            f(&mut slot.node, &mut cx);
-        }
-        for e in effects.drain(..) {
-            self.apply_effect(node, e);
-        }
-        self.effects = effects;
-    }
-
-    fn apply_effect(&mut self, me: NodeId, e: Effect<N::Msg, N::Timer, N::Event>) {
-        match e {
-            Effect::Send { to, msg, conn } => self.send(me, to, msg, conn),
-            Effect::SetTimer { id, at, timer } => {
-                let inc = self.slots[me.index()].incarnation;
-                let h = self.push(
-                    at,
-                    Ev::Timer {
-                        node: me,
-                        inc,
-                        id,
-                        timer,
-                    },
-                );
-                self.slots[me.index()].timers.push((id, h));
-            }
-            Effect::CancelTimer(id) => self.cancel_timer(me, id),
-            Effect::Emit(event) => {
-                let keep = N::keep(&event);
-                if self.trace.mode == TraceMode::Off {
-                    // Nothing to hash: a kept event moves into the history, others drop.
-                    if keep {
-                        self.keep_emitted(me, event);
-                    }
-                    return;
-                }
-                if keep {
-                    self.keep_emitted(me, event.clone());
-                }
-                self.record(TraceKind::Emit { node: me, event })
-            }
-            Effect::Close(peer) => {
-                // Like closing a socket: the peer sees the connection close (one link
-                // latency later), and whatever it had in flight on it is gone.
-                self.net.reset(me, peer);
-                self.tell_closed(peer, me);
-            }
-        }
-    }
-
-    fn keep_emitted(&mut self, node: NodeId, event: N::Event) {
-        self.kept.push(TraceRecord {
-            event: self.events,
-            time: self.now,
-            kind: TraceKind::Emit { node, event },
-        });
-    }
-
-    /// Takes an armed timer out of the queue. A timer that already fired is gone: nothing
-    /// to do. (Only the node's own handlers cancel its timers, and they never run while it
-    /// is paused, so a timer held for a paused node cannot be cancelled before it is re-queued.)
-    fn cancel_timer(&mut self, node: NodeId, id: TimerId) {
-        let slot = &mut self.slots[node.index()];
-        if let Some(i) = slot.timers.iter().position(|&(t, _)| t == id) {
-            let (_, h) = slot.timers.swap_remove(i);
-            self.queue.remove(h);
-        }
-    }
-
-    fn send(&mut self, from: NodeId, to: NodeId, msg: N::Msg, conn: Option<u32>) {
-        let reply = conn.is_some();
-        let conn = conn.unwrap_or_else(|| self.net.conn(from, to));
-        let sent = self.now;
-        if self.net.link(from, to).cut {
-            self.net.link_mut(from, to).lost_while_cut = true;
-            let label = N::msg_label(&msg);
-            self.record(TraceKind::Drop {
-                from,
-                to,
-                msg: label,
-                sent,
-                reason: DropReason::Partitioned,
-            });
-            return;
-        }
-        self.net.mark_used(from, to);
-        let (at, dup) = self.net.schedule(from, to, self.now, &mut self.net_rng);
-        let Some(at) = at else {
-            let label = N::msg_label(&msg);
-            self.record(TraceKind::Drop {
-                from,
-                to,
-                msg: label,
-                sent,
-                reason: DropReason::Lost,
-            });
-            return;
+        let tracing = self.k.trace.mode != TraceMode::Off;
+        let proc = &mut self.procs[node.index()];
+        let mut cx = Cx {
+            me: node,
+            rng: &mut proc.rng,
+            disk: &mut proc.disk,
+            k: &mut self.k,
+            tracing,
         };
-        let to_inc = self.slots[to.index()].incarnation;
-        let deliver = |msg| Ev::Deliver {
-            from,
-            to,
-            to_inc,
-            conn,
-            reply,
-            sent,
-            msg,
-        };
-        // A duplicating datagram link queues a second copy first. Deliveries are never
-        // cancelled: they go to the queue's FIFO lane.
-        if let Some(d) = dup {
-            self.net.link_mut(from, to).in_flight += 1;
-            self.queue.push_fifo(d, deliver(msg.clone()));
-        }
-        self.net.link_mut(from, to).in_flight += 1;
-        self.queue.push_fifo(at, deliver(msg));
+        f(&mut proc.node, &mut cx);
     }
 
     // ---- faults ----
@@ -616,7 +505,7 @@ impl<N: Node> World<N> {
     fn apply_fault(&mut self, spec: FaultSpec) {
         let verb = spec.fault.verb();
         match self.resolve_fault(&spec.fault) {
-            Err(unresolved) => self.record(TraceKind::Fault(Box::new(FaultRecord {
+            Err(unresolved) => self.k.record(TraceKind::Fault(Box::new(FaultRecord {
                 verb,
                 nodes: vec![],
                 count: 0,
@@ -624,14 +513,14 @@ impl<N: Node> World<N> {
             }))),
             Ok(resolved) => {
                 let (nodes, count) = self.execute(&resolved);
-                self.record(TraceKind::Fault(Box::new(FaultRecord {
+                self.k.record(TraceKind::Fault(Box::new(FaultRecord {
                     verb,
                     nodes,
                     count,
                     unresolved: None,
                 })));
                 if let (Some(after), Some(rev)) = (spec.revert_after, revert_of(&resolved)) {
-                    self.push(self.now + after, Ev::Revert(rev));
+                    self.k.push(self.k.now + after, Ev::Revert(rev));
                 }
             }
         }
@@ -694,9 +583,9 @@ impl<N: Node> World<N> {
             Fault::PowerLoss { target, torn } => {
                 let n = id(self, target);
                 self.crash(n);
-                let lost = self.slots[n.index()]
+                let lost = self.procs[n.index()]
                     .disk
-                    .power_loss(*torn, &mut self.disk_rng);
+                    .power_loss(*torn, &mut self.k.disk_rng);
                 (vec![n], lost as u64)
             }
             Fault::Restart(t) => {
@@ -706,8 +595,8 @@ impl<N: Node> World<N> {
             }
             Fault::Pause(t) => {
                 let n = id(self, t);
-                if self.slots[n.index()].status == Status::Up {
-                    self.slots[n.index()].status = Status::Paused;
+                if self.k.slots[n.index()].status == Status::Up {
+                    self.k.slots[n.index()].status = Status::Paused;
                 }
                 (vec![n], 0)
             }
@@ -718,9 +607,9 @@ impl<N: Node> World<N> {
             }
             Fault::Isolate(t) => {
                 let n = id(self, t);
-                for other in 0..self.slots.len() as u32 {
-                    self.net.set_cut(n, NodeId(other), true);
-                    self.net.set_cut(NodeId(other), n, true);
+                for other in 0..self.k.slots.len() as u32 {
+                    self.k.net.set_cut(n, NodeId(other), true);
+                    self.k.net.set_cut(NodeId(other), n, true);
                 }
                 (vec![n], 0)
             }
@@ -733,8 +622,8 @@ impl<N: Node> World<N> {
                     for gb in ids.iter().skip(i + 1) {
                         for &a in ga {
                             for &b in gb {
-                                self.net.set_cut(a, b, true);
-                                self.net.set_cut(b, a, true);
+                                self.k.net.set_cut(a, b, true);
+                                self.k.net.set_cut(b, a, true);
                             }
                         }
                     }
@@ -743,18 +632,18 @@ impl<N: Node> World<N> {
             }
             Fault::Cut { from, to } => {
                 let (a, b) = (id(self, from), id(self, to));
-                self.net.set_cut(a, b, true);
+                self.k.net.set_cut(a, b, true);
                 (vec![a, b], 0)
             }
             Fault::Heal => {
                 // Connections that lost messages during the cut are broken: both ends learn
                 // it now and reconnect (a simplification of TCP giving up or being reset).
-                for (a, b) in self.net.heal() {
-                    self.net.reset(a, b);
-                    self.tell_closed(a, b);
-                    self.tell_closed(b, a);
+                for (a, b) in self.k.net.heal() {
+                    self.k.net.reset(a, b);
+                    self.k.tell_closed(a, b);
+                    self.k.tell_closed(b, a);
                 }
-                let clogged: Vec<(NodeId, NodeId)> = self.clogged.keys().copied().collect();
+                let clogged: Vec<(NodeId, NodeId)> = self.k.clogged.keys().copied().collect();
                 let mut released = 0;
                 for (a, b) in clogged {
                     released += self.unclog(a, b);
@@ -763,8 +652,8 @@ impl<N: Node> World<N> {
             }
             Fault::Clog { from, to } => {
                 let (a, b) = (id(self, from), id(self, to));
-                self.net.link_mut(a, b).clogged = true;
-                self.clogged.entry((a, b)).or_default();
+                self.k.net.link_mut(a, b).clogged = true;
+                self.k.clogged.entry((a, b)).or_default();
                 (vec![a, b], 0)
             }
             Fault::Unclog { from, to } => {
@@ -776,14 +665,14 @@ impl<N: Node> World<N> {
                 // A TCP reset: replies in flight are dropped and both ends see the
                 // connection close (one link latency later), as they would an RST.
                 let (x, y) = (id(self, a), id(self, b));
-                self.net.reset(x, y);
-                self.tell_closed(x, y);
-                self.tell_closed(y, x);
+                self.k.net.reset(x, y);
+                self.k.tell_closed(x, y);
+                self.k.tell_closed(y, x);
                 (vec![x, y], 0)
             }
             Fault::Signal { target, signal } => {
                 let n = id(self, target);
-                if self.slots[n.index()].status == Status::Up {
+                if self.k.slots[n.index()].status == Status::Up {
                     let sig = signal.clone();
                     self.dispatch(n, |node, cx| node.on_signal(cx, &sig));
                 }
@@ -795,34 +684,177 @@ impl<N: Node> World<N> {
     /// The node's process dies: its state, timers and queued work are gone, its connections
     /// are reset. Its disk stays as it is (the caller applies power loss if any).
     fn crash(&mut self, n: NodeId) {
-        let slot = &mut self.slots[n.index()];
+        let slot = &mut self.k.slots[n.index()];
         slot.status = Status::Down;
         slot.incarnation += 1;
-        slot.node = slot.blueprint.clone();
+        self.procs[n.index()].node = slot.blueprint.clone();
         let held = std::mem::take(&mut slot.held);
         let timers = std::mem::take(&mut slot.timers);
         for s in held {
             if let Ev::Deliver { from, to, .. } = s.ev {
-                self.net.link_mut(from, to).in_flight -= 1;
+                self.k.net.link_mut(from, to).in_flight -= 1;
             }
         }
         for (_, h) in timers {
-            self.queue.remove(h);
+            self.k.queue.remove(h);
         }
-        for other in 0..self.slots.len() as u32 {
-            self.net.reset(n, NodeId(other));
+        for other in 0..self.k.slots.len() as u32 {
+            self.k.net.reset(n, NodeId(other));
         }
     }
 
     /// A process that dies closes its sockets: every peer with an open connection to it
     /// learns so one link latency later (unless the link is cut: then the FIN is lost too).
     fn notify_peers(&mut self, n: NodeId) {
-        if self.slots[n.index()].status == Status::Down {
+        if self.k.slots[n.index()].status == Status::Down {
             return;
         }
-        for peer in self.net.connected_peers(n) {
-            self.tell_closed(peer, n);
+        for peer in self.k.net.connected_peers(n) {
+            self.k.tell_closed(peer, n);
         }
+    }
+
+    /// A request reached a node whose process is not running: its OS answers with a reset
+    /// (connection refused), and the sender learns so one link latency later.
+    ///
+    /// The kernel keeps one connection per pair of nodes, so the reset also closes whatever
+    /// a restarted incarnation of `dead` has opened to `sender` since: that side learns it
+    /// too (otherwise it would wait for replies that were dropped with the old connection).
+    fn refuse_connection(&mut self, sender: NodeId, dead: NodeId) {
+        self.k.net.reset(sender, dead);
+        self.k.tell_closed(sender, dead);
+        self.k.tell_closed(dead, sender);
+    }
+
+    fn restart(&mut self, n: NodeId) {
+        if self.k.slots[n.index()].status != Status::Down {
+            self.notify_peers(n);
+            self.crash(n);
+        }
+        let slot = &mut self.k.slots[n.index()];
+        slot.status = Status::Up;
+        slot.incarnation += 1;
+        let inc = slot.incarnation;
+        self.k.push(self.k.now, Ev::Start { node: n, inc });
+    }
+
+    fn resume(&mut self, n: NodeId) {
+        let slot = &mut self.k.slots[n.index()];
+        if slot.status != Status::Paused {
+            return;
+        }
+        slot.status = Status::Up;
+        let held = std::mem::take(&mut slot.held);
+        for s in held {
+            // Re-queued now, in their original order.
+            let timer = match s.ev {
+                Ev::Timer { id, .. } => Some(id),
+                _ => None,
+            };
+            let h = self.k.push(self.k.now, s.ev);
+            if let Some(id) = timer {
+                self.k.slots[n.index()].timers.push((id, h));
+            }
+        }
+    }
+
+    fn unclog(&mut self, a: NodeId, b: NodeId) -> u64 {
+        self.k.net.link_mut(a, b).clogged = false;
+        let held = self.k.clogged.remove(&(a, b)).unwrap_or_default();
+        let n = held.len() as u64;
+        for s in held {
+            self.k.push(self.k.now, s.ev);
+        }
+        self.k.net.link_mut(a, b).last_arrival = self.k.now;
+        n
+    }
+}
+
+/// What a node's context does to the world: the kernel side of [`Cx`].
+impl<N: Node> Kernel<N> {
+    fn push(&mut self, at: Time, ev: Ev<N>) -> Handle {
+        self.queue.push(at, ev)
+    }
+
+    #[inline]
+    fn record(&mut self, kind: TraceKind<N::Event>) {
+        if self.trace.mode == TraceMode::Off {
+            return;
+        }
+        let rec = TraceRecord {
+            event: self.events,
+            time: self.now,
+            kind,
+        };
+        self.trace.record(rec);
+    }
+
+    fn keep_emitted(&mut self, node: NodeId, event: N::Event) {
+        self.kept.push(TraceRecord {
+            event: self.events,
+            time: self.now,
+            kind: TraceKind::Emit { node, event },
+        });
+    }
+
+    /// Takes an armed timer out of the queue. A timer that already fired is gone: nothing
+    /// to do. (Only the node's own handlers cancel its timers, and they never run while it
+    /// is paused, so a timer held for a paused node cannot be cancelled before it is re-queued.)
+    pub(crate) fn cancel_timer(&mut self, node: NodeId, id: TimerId) {
+        let slot = &mut self.slots[node.index()];
+        if let Some(i) = slot.timers.iter().position(|&(t, _)| t == id) {
+            let (_, h) = slot.timers.swap_remove(i);
+            self.queue.remove(h);
+        }
+    }
+
+    pub(crate) fn send(&mut self, from: NodeId, to: NodeId, msg: N::Msg, conn: Option<u32>) {
+        let reply = conn.is_some();
+        let conn = conn.unwrap_or_else(|| self.net.conn(from, to));
+        let sent = self.now;
+        if self.net.link(from, to).cut {
+            self.net.link_mut(from, to).lost_while_cut = true;
+            let label = N::msg_label(&msg);
+            self.record(TraceKind::Drop {
+                from,
+                to,
+                msg: label,
+                sent,
+                reason: DropReason::Partitioned,
+            });
+            return;
+        }
+        self.net.mark_used(from, to);
+        let (at, dup) = self.net.schedule(from, to, self.now, &mut self.net_rng);
+        let Some(at) = at else {
+            let label = N::msg_label(&msg);
+            self.record(TraceKind::Drop {
+                from,
+                to,
+                msg: label,
+                sent,
+                reason: DropReason::Lost,
+            });
+            return;
+        };
+        let to_inc = self.slots[to.index()].incarnation;
+        let deliver = |msg| Ev::Deliver {
+            from,
+            to,
+            to_inc,
+            conn,
+            reply,
+            sent,
+            msg,
+        };
+        // A duplicating datagram link queues a second copy first. Deliveries are never
+        // cancelled: they go to the queue's FIFO lane.
+        if let Some(d) = dup {
+            self.net.link_mut(from, to).in_flight += 1;
+            self.queue.push_fifo(d, deliver(msg.clone()));
+        }
+        self.net.link_mut(from, to).in_flight += 1;
+        self.queue.push_fifo(at, deliver(msg));
     }
 
     /// `node` learns, one link latency from now, that `closed_by` closed their connection
@@ -846,59 +878,45 @@ impl<N: Node> World<N> {
         self.push(self.now + lat, ev);
     }
 
-    /// A request reached a node whose process is not running: its OS answers with a reset
-    /// (connection refused), and the sender learns so one link latency later.
-    ///
-    /// The kernel keeps one connection per pair of nodes, so the reset also closes whatever
-    /// a restarted incarnation of `dead` has opened to `sender` since: that side learns it
-    /// too (otherwise it would wait for replies that were dropped with the old connection).
-    fn refuse_connection(&mut self, sender: NodeId, dead: NodeId) {
-        self.net.reset(sender, dead);
-        self.tell_closed(sender, dead);
-        self.tell_closed(dead, sender);
+    /// Arms a timer for `me` at `at` (returned id already allocated by the context).
+    pub(crate) fn set_timer(&mut self, me: NodeId, at: Time, timer: N::Timer) -> TimerId {
+        self.next_timer += 1;
+        let id = TimerId(self.next_timer);
+        let inc = self.slots[me.index()].incarnation;
+        let h = self.push(
+            at,
+            Ev::Timer {
+                node: me,
+                inc,
+                id,
+                timer,
+            },
+        );
+        self.slots[me.index()].timers.push((id, h));
+        id
     }
 
-    fn restart(&mut self, n: NodeId) {
-        if self.slots[n.index()].status != Status::Down {
-            self.notify_peers(n);
-            self.crash(n);
-        }
-        let slot = &mut self.slots[n.index()];
-        slot.status = Status::Up;
-        slot.incarnation += 1;
-        let inc = slot.incarnation;
-        self.push(self.now, Ev::Start { node: n, inc });
-    }
-
-    fn resume(&mut self, n: NodeId) {
-        let slot = &mut self.slots[n.index()];
-        if slot.status != Status::Paused {
+    /// An event a node emitted: kept in the history if `N::keep` says so, and traced.
+    pub(crate) fn emit(&mut self, me: NodeId, event: N::Event) {
+        let keep = N::keep(&event);
+        if self.trace.mode == TraceMode::Off {
+            // Nothing to hash: a kept event moves into the history, others drop.
+            if keep {
+                self.keep_emitted(me, event);
+            }
             return;
         }
-        slot.status = Status::Up;
-        let held = std::mem::take(&mut slot.held);
-        for s in held {
-            // Re-queued now, in their original order.
-            let timer = match s.ev {
-                Ev::Timer { id, .. } => Some(id),
-                _ => None,
-            };
-            let h = self.push(self.now, s.ev);
-            if let Some(id) = timer {
-                self.slots[n.index()].timers.push((id, h));
-            }
+        if keep {
+            self.keep_emitted(me, event.clone());
         }
+        self.record(TraceKind::Emit { node: me, event })
     }
 
-    fn unclog(&mut self, a: NodeId, b: NodeId) -> u64 {
-        self.net.link_mut(a, b).clogged = false;
-        let held = self.clogged.remove(&(a, b)).unwrap_or_default();
-        let n = held.len() as u64;
-        for s in held {
-            self.push(self.now, s.ev);
-        }
-        self.net.link_mut(a, b).last_arrival = self.now;
-        n
+    /// Like closing a socket: the peer sees the connection close (one link latency later),
+    /// and whatever it had in flight on it is gone.
+    pub(crate) fn close(&mut self, me: NodeId, peer: NodeId) {
+        self.net.reset(me, peer);
+        self.tell_closed(peer, me);
     }
 }
 
