@@ -812,29 +812,22 @@ impl<N: Node> Kernel<N> {
         let reply = conn.is_some();
         let conn = conn.unwrap_or_else(|| self.net.conn(from, to));
         let sent = self.now;
+        let dropped = |reason| TraceKind::Drop {
+            from,
+            to,
+            msg: N::msg_label(&msg),
+            sent,
+            reason,
+        };
         if self.net.link(from, to).cut {
             self.net.link_mut(from, to).lost_while_cut = true;
-            let label = N::msg_label(&msg);
-            self.record(TraceKind::Drop {
-                from,
-                to,
-                msg: label,
-                sent,
-                reason: DropReason::Partitioned,
-            });
+            self.record(dropped(DropReason::Partitioned));
             return;
         }
         self.net.mark_used(from, to);
         let (at, dup) = self.net.schedule(from, to, self.now, &mut self.net_rng);
         let Some(at) = at else {
-            let label = N::msg_label(&msg);
-            self.record(TraceKind::Drop {
-                from,
-                to,
-                msg: label,
-                sent,
-                reason: DropReason::Lost,
-            });
+            self.record(dropped(DropReason::Lost));
             return;
         };
         let to_inc = self.slots[to.index()].incarnation;
