@@ -27,7 +27,7 @@ use super::protocol::*;
 use super::record::{Batch, Record, RecordBatch};
 use super::replication::Fetcher;
 use super::types::{BrokerId, LeaderEpoch, Offset, ProducerId, Topic, TopicPartition};
-use crate::sim::{Context, Duration, NodeId, Peer, Time, TimerId, VecMap};
+use crate::sim::{Context, Duration, NodeId, Peer, Time, VecMap, Wakeup};
 
 /// The broker's context: Kafka messages, broker timers, Kafka events.
 pub type BrokerCx<'a> = dyn Context<Msg = Msg, Timer = BrokerTimer, Event = KafkaEvent> + 'a;
@@ -136,7 +136,7 @@ pub struct Broker {
     pub(crate) fetchers: VecMap<BrokerId, Fetcher>,
     delayed_produces: Vec<DelayedProduce>,
     delayed_fetches: Vec<DelayedFetch>,
-    purgatory_timer: Option<(Time, TimerId)>,
+    purgatory_timer: Wakeup,
     pub(crate) next_correlation: u32,
     next_token: u64,
     completed_appends: Vec<(AppendToken, Result<Offset, ErrorCode>)>,
@@ -160,7 +160,7 @@ impl Broker {
             fetchers: VecMap::new(),
             delayed_produces: Vec::new(),
             delayed_fetches: Vec::new(),
-            purgatory_timer: None,
+            purgatory_timer: Wakeup::default(),
             next_correlation: 0,
             next_token: 0,
             completed_appends: Vec::new(),
@@ -1182,18 +1182,11 @@ impl Broker {
         let Some(at) = earliest else {
             return;
         };
-        if let Some((armed, id)) = self.purgatory_timer {
-            if armed <= at {
-                return;
-            }
-            cx.cancel_timer(id);
-        }
-        let id = cx.set_timer(at.since(cx.now()), BrokerTimer::Purgatory);
-        self.purgatory_timer = Some((at, id));
+        self.purgatory_timer.arm(cx, at, BrokerTimer::Purgatory);
     }
 
     fn on_purgatory_timeout(&mut self, cx: &mut BrokerCx<'_>) {
-        self.purgatory_timer = None;
+        self.purgatory_timer.fired(cx.now());
         let now = cx.now();
         let (due, rest): (Vec<_>, Vec<_>) = std::mem::take(&mut self.delayed_fetches)
             .into_iter()

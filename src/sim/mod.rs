@@ -20,7 +20,7 @@ pub mod world;
 pub use disk::Disk;
 pub use fault::{Fault, FaultSpec};
 pub use network::{Latency, LinkModel, Network, Transport};
-pub use node::{Context, Cx, Mapped, Node, NodeId, Peer, TimerId};
+pub use node::{Context, Cx, Mapped, Node, NodeId, Peer, TimerId, Wakeup};
 pub use rng::Rng;
 pub use time::{Duration, Time};
 pub use trace::{DropReason, FaultRecord, Trace, TraceKind, TraceMode, TraceRecord};

@@ -47,6 +47,34 @@ pub struct Peer {
 #[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
 pub struct TimerId(pub u64);
 
+/// A component's single wake-up timer, armed for the earliest deadline it knows of (the
+/// sender's and the consumer's loops, the broker's purgatory). It is re-armed only for an
+/// earlier deadline: a later one waits until the handler that runs at the armed time looks
+/// again.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq)]
+pub struct Wakeup(Option<(Time, TimerId)>);
+
+impl Wakeup {
+    /// Makes sure a wake-up comes at `at` or earlier.
+    pub fn arm<C: Context + ?Sized>(&mut self, cx: &mut C, at: Time, timer: C::Timer) {
+        if let Some((armed, id)) = self.0 {
+            if armed <= at {
+                return;
+            }
+            cx.cancel_timer(id);
+        }
+        let id = cx.set_timer(at.since(cx.now()), timer);
+        self.0 = Some((at, id));
+    }
+
+    /// A timer fired at `now`: if it was this one, nothing is armed any more.
+    pub fn fired(&mut self, now: Time) {
+        if self.0.is_some_and(|(at, _)| at <= now) {
+            self.0 = None;
+        }
+    }
+}
+
 /// What a node can do. Implemented by the kernel's [`Cx`] and by [`Mapped`].
 pub trait Context {
     type Msg;
@@ -232,5 +260,75 @@ pub trait Node: Clone {
     /// fires. Plain node names are resolved by the kernel itself.
     fn resolve_role(_world: &super::world::World<Self>, _role: &str) -> Option<NodeId> {
         None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A context that only keeps time and the timers set and cancelled.
+    struct Timers {
+        now: Time,
+        next: u64,
+        armed: Vec<(TimerId, Time)>,
+        rng: Rng,
+        disk: Disk,
+    }
+
+    impl Context for Timers {
+        type Msg = ();
+        type Timer = ();
+        type Event = ();
+        fn now(&self) -> Time {
+            self.now
+        }
+        fn me(&self) -> NodeId {
+            NodeId(0)
+        }
+        fn send(&mut self, _: NodeId, _: ()) {}
+        fn reply(&mut self, _: Peer, _: ()) {}
+        fn set_timer(&mut self, after: Duration, _: ()) -> TimerId {
+            self.next += 1;
+            self.armed.push((TimerId(self.next), self.now + after));
+            TimerId(self.next)
+        }
+        fn cancel_timer(&mut self, id: TimerId) {
+            self.armed.retain(|&(t, _)| t != id);
+        }
+        fn rng(&mut self) -> &mut Rng {
+            &mut self.rng
+        }
+        fn disk(&mut self) -> &mut Disk {
+            &mut self.disk
+        }
+        fn emit(&mut self, _: ()) {}
+        fn close_connection(&mut self, _: NodeId) {}
+    }
+
+    #[test]
+    fn wakeup_keeps_one_timer_at_the_earliest_deadline() {
+        let mut cx = Timers {
+            now: Time(1_000),
+            next: 0,
+            armed: Vec::new(),
+            rng: crate::sim::rng::derive(1, 0),
+            disk: Disk::new(),
+        };
+        let mut w = Wakeup::default();
+        w.arm(&mut cx, Time(9_000), ());
+        w.arm(&mut cx, Time(20_000), ()); // later: the armed one stays
+        assert_eq!(cx.armed, [(TimerId(1), Time(9_000))]);
+        w.arm(&mut cx, Time(5_000), ()); // earlier: re-armed
+        assert_eq!(cx.armed, [(TimerId(2), Time(5_000))]);
+        cx.now = Time(4_000);
+        w.fired(cx.now); // another timer fired: still armed
+        w.arm(&mut cx, Time(6_000), ());
+        assert_eq!(cx.armed, [(TimerId(2), Time(5_000))]);
+        cx.now = Time(5_000);
+        cx.armed.clear(); // it fired
+        w.fired(cx.now);
+        w.arm(&mut cx, Time(6_000), ());
+        assert_eq!(cx.armed, [(TimerId(3), Time(6_000))]);
     }
 }

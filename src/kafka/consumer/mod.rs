@@ -33,7 +33,7 @@ use super::errors::ErrorCode;
 use super::event::KafkaEvent;
 use super::protocol::{CorrelationId, Msg};
 use super::types::{Generation, LeaderEpoch, Offset, Topic, TopicPartition};
-use crate::sim::{Context, Duration, NodeId, Peer, Time, TimerId, VecMap};
+use crate::sim::{Context, Duration, NodeId, Peer, Time, VecMap, Wakeup};
 
 /// The consumer's only timer: "wake up and look at deadlines".
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -142,7 +142,7 @@ pub struct Consumer {
     /// The application is blocked inside poll() waiting for records (not processing).
     waiting_in_poll: bool,
     next_auto_commit: Time,
-    wakeup: Option<(Time, TimerId)>,
+    wakeup: Wakeup,
     /// Rotates which partition poll() drains first.
     drain_cursor: usize,
 }
@@ -167,7 +167,7 @@ impl Consumer {
             last_poll: Time::ZERO,
             waiting_in_poll: true,
             next_auto_commit: Time::ZERO,
-            wakeup: None,
+            wakeup: Wakeup::default(),
             drain_cursor: 0,
             config,
         })
@@ -326,9 +326,7 @@ impl Consumer {
     where
         C: Context<Msg = Msg, Timer = ConsumerTimer, Event = KafkaEvent>,
     {
-        if self.wakeup.is_some_and(|(at, _)| at <= cx.now()) {
-            self.wakeup = None;
-        }
+        self.wakeup.fired(cx.now());
         self.service(cx);
     }
 
@@ -535,14 +533,7 @@ impl Consumer {
         else {
             return;
         };
-        if let Some((armed, id)) = self.wakeup {
-            if armed <= at {
-                return;
-            }
-            cx.cancel_timer(id);
-        }
-        let id = cx.set_timer(at - now, ConsumerTimer::Wakeup);
-        self.wakeup = Some((at, id));
+        self.wakeup.arm(cx, at, ConsumerTimer::Wakeup);
     }
 }
 

@@ -31,7 +31,7 @@ use super::protocol::{CorrelationId, Msg};
 use super::record::Record;
 use super::types::Topic;
 use super::types::{Offset, ProducerEpoch, ProducerId, Sequence, TopicPartition};
-use crate::sim::{Context, NodeId, Peer, Time, TimerId, VecMap};
+use crate::sim::{Context, NodeId, Peer, Time, VecMap, Wakeup};
 
 /// The producer's only timer: "wake up and look at deadlines" (Kafka's Sender poll timeout).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -94,7 +94,7 @@ pub struct Producer {
     completions: Vec<Completion>,
     /// The drain's list of (leader, batch) picked, kept to reuse its memory.
     picked: Vec<(NodeId, u64)>,
-    wakeup: Option<(Time, TimerId)>,
+    wakeup: Wakeup,
     /// Records accepted by `send()` and not yet completed.
     outstanding: usize,
 }
@@ -118,7 +118,7 @@ impl Producer {
             idempotence: c.enable_idempotence.then(Idempotence::default),
             completions: Vec::new(),
             picked: Vec::new(),
-            wakeup: None,
+            wakeup: Wakeup::default(),
             outstanding: 0,
             config: c,
         })
@@ -228,9 +228,7 @@ impl Producer {
     where
         C: Context<Msg = Msg, Timer = ProducerTimer, Event = KafkaEvent>,
     {
-        if self.wakeup.is_some_and(|(at, _)| at <= cx.now()) {
-            self.wakeup = None;
-        }
+        self.wakeup.fired(cx.now());
         self.poll(cx);
     }
 

@@ -610,13 +610,6 @@ impl Producer {
         else {
             return;
         };
-        if let Some((armed, id)) = self.wakeup {
-            if armed <= at {
-                return;
-            }
-            cx.cancel_timer(id);
-        }
-        let id = cx.set_timer(at - now, ProducerTimer::Wakeup);
-        self.wakeup = Some((at, id));
+        self.wakeup.arm(cx, at, ProducerTimer::Wakeup);
     }
 }
