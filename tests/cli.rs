@@ -143,6 +143,26 @@ fn usage_errors_exit_2_and_help_exits_0() {
 }
 
 #[test]
+fn bench_runs_one_send_mode_of_the_end_to_end_workload() {
+    // Proves `bench e2e-sync` / `e2e-async` run only their mode, and a wrong name lists them.
+    let out = kafkasim(&["bench", "e2e-sync", "--runs", "1", "--records", "200"]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("e2e/sync-200-acks-all-rf3"), "{text}");
+    assert!(!text.contains("async"), "{text}");
+    let out = kafkasim(&["bench", "e2e-async", "--runs", "1", "--records", "200"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        text.contains("e2e/async-200") && !text.contains("e2e/sync"),
+        "{text}"
+    );
+    let out = kafkasim(&["bench", "e2e-snyc"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("did you mean `e2e-sync`?"), "{err}");
+}
+
+#[test]
 fn trace_file_is_json_lines_with_explanations() {
     // Proves --trace writes one JSON object per record, each with a plain-language text.
     let dir = std::env::temp_dir().join(format!("kafkasim-trace-{}", std::process::id()));

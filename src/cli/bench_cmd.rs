@@ -14,8 +14,11 @@ pub fn bench(which: &str, json: bool, runs: u32, records: u64) -> u8 {
         "tui",
     ];
     if !known.contains(&which) {
+        let hint = crate::kafka::config::suggest(which, known.iter().copied())
+            .map(|s| format!("did you mean `{s}`? "))
+            .unwrap_or_default();
         eprintln!(
-            "error: unknown benchmark `{which}`; valid: {}",
+            "error: unknown benchmark `{which}`; {hint}valid: {}",
             known.join(", ")
         );
         return super::run_cmd::EXIT_BAD_INPUT;
