@@ -871,7 +871,7 @@ impl<N: Node> Kernel<N> {
         self.push(self.now + lat, ev);
     }
 
-    /// Arms a timer for `me` at `at` (returned id already allocated by the context).
+    /// Arms a timer for `me` at `at`; returns its id, for cancelling it.
     pub(crate) fn set_timer(&mut self, me: NodeId, at: Time, timer: N::Timer) -> TimerId {
         self.next_timer += 1;
         let id = TimerId(self.next_timer);
