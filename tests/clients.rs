@@ -92,7 +92,7 @@ mod kafka {
     use std::collections::BTreeMap;
     use std::sync::Arc;
 
-    use kafkasim::kafka::client_config::{
+    use kafkasim::kafka::config::client::{
         AssignmentStrategy, AutoOffsetReset, ConsumerConfig, ProducerConfig,
     };
     use kafkasim::kafka::config::BrokerConfig;

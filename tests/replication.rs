@@ -4,12 +4,12 @@
 use kafkasim::kafka::config::{BrokerConfig, TopicConfig, Truncation};
 use kafkasim::kafka::controller::TopicSpec;
 use kafkasim::kafka::event::{KafkaEvent, TruncationReason};
-use kafkasim::kafka::scripted_client::{ScriptedProducerConfig, SendSchedule};
 use kafkasim::kafka::{Acks, ErrorCode, TopicPartition};
 use kafkasim::sim::{Duration, Fault, Latency, LinkModel, NodeId, Time, TraceMode, World};
 use kafkasim::workload::actor::Actor;
 use kafkasim::workload::cluster::{self, CheckedRun, ClusterIds, ClusterSpec};
 use kafkasim::workload::history::HistoryOp;
+use kafkasim::workload::scripted_client::{ScriptedProducerConfig, SendSchedule};
 
 fn tp() -> TopicPartition {
     TopicPartition::new("orders", 0)
@@ -397,7 +397,7 @@ fn kip101_scenario_2(
     truncation: Truncation,
 ) -> (
     World<Actor>,
-    Result<(), kafkasim::kafka::invariants::Violation>,
+    Result<(), kafkasim::check::invariants::Violation>,
     String,
     String,
 ) {

@@ -18,6 +18,7 @@ mod delivery;
 pub mod expect;
 pub mod history;
 mod index;
+pub mod invariants;
 mod report;
 #[cfg(test)]
 mod tests;

@@ -3,24 +3,14 @@
 //! a socket or spawns a thread; names follow Kafka's (configs, errors, APIs, concepts).
 
 pub mod broker;
-pub mod broker_groups;
-pub mod client_config;
-pub mod client_metadata;
+pub mod clients;
 pub mod config;
-pub mod consumer;
 pub mod controller;
 pub mod errors;
 pub mod event;
-pub mod group_coordinator;
-pub mod invariants;
-pub mod log;
 pub mod metadata;
-pub mod partition;
-pub mod producer;
 pub mod protocol;
 pub mod record;
-pub mod replication;
-pub mod scripted_client;
 #[cfg(test)]
 pub mod testing;
 pub mod types;

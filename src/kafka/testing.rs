@@ -5,8 +5,8 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use crate::kafka::broker::group_coordinator::*;
 use crate::kafka::errors::ErrorCode;
-use crate::kafka::group_coordinator::*;
 use crate::kafka::protocol::*;
 use crate::kafka::record::{Record, RecordBatch};
 use crate::kafka::types::{BrokerId, LeaderEpoch, Offset, TopicPartition};

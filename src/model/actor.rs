@@ -9,7 +9,7 @@ use super::{
     default_marker, AnomalyView, GroupRow, GroupView, LinkView, MarkerKind, NodeKind, NodeStatus,
     NodeView, Observe, PartitionView, ProducerView, ReplicaLogView, RpcClientView, Snapshot,
 };
-use crate::kafka::partition::Role;
+use crate::kafka::broker::partition::Role;
 use crate::kafka::{BrokerId, KafkaEvent, TopicPartition};
 use crate::sim::{NodeId, Status, TraceKind, TraceRecord, World};
 use crate::workload::actor::{Actor, ActorEvent};

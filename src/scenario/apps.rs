@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use super::model::{self, CommitMode, Keys, Scenario};
 use super::units::{DurationRange, Rate};
-use crate::kafka::client_config::{ConsumerConfig, ProducerConfig};
+use crate::kafka::config::client::{ConsumerConfig, ProducerConfig};
 use crate::sim::{Duration, NodeId, Time, World};
 use crate::workload::actor::Actor;
 use crate::workload::consumer_app::{

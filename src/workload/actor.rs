@@ -12,9 +12,9 @@ use super::producer_app::{ProducerApp, ProducerAppTimer};
 use super::rpc::{RpcCallee, RpcCaller, RpcEvent, RpcMsg, RpcTimer};
 use crate::kafka::broker::{Broker, BrokerTimer};
 use crate::kafka::controller::{Controller, ControllerTimer};
-use crate::kafka::scripted_client::{ScriptedProducer, ScriptedTimer};
 use crate::kafka::{KafkaEvent, Msg, TopicPartition};
 use crate::sim::{Cx, Mapped, Node, NodeId, Peer, Status, World};
+use crate::workload::scripted_client::{ScriptedProducer, ScriptedTimer};
 
 /// Every message that crosses the simulated network.
 #[derive(Clone, Debug)]

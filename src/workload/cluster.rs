@@ -2,15 +2,15 @@
 //! checker. `build_cluster` adds a node named `controller` and nodes `broker-1`..`broker-N`
 //! (broker ids 1..N); the scenario layer calls it with what a scenario file describes.
 
+use crate::check::invariants::{BrokerView, InvariantChecker, Violation};
 use crate::kafka::broker::Broker;
 use crate::kafka::config::BrokerConfig;
 use crate::kafka::controller::{Controller, TopicSpec};
-use crate::kafka::invariants::{BrokerView, InvariantChecker, Violation};
-use crate::kafka::scripted_client::{ScriptedProducer, ScriptedProducerConfig, SendSchedule};
 use crate::kafka::{Acks, BrokerId, Offset, TopicPartition};
 use crate::sim::{
     trace, Duration, LinkModel, Node, NodeId, Status, Time, TraceKind, TraceMode, World,
 };
+use crate::workload::scripted_client::{ScriptedProducer, ScriptedProducerConfig, SendSchedule};
 
 use super::actor::{Actor, ActorEvent};
 use super::history::HistoryOp;

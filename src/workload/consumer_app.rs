@@ -20,8 +20,8 @@ use rand::Rng as _;
 
 use super::actor::ActorEvent;
 use super::history::HistoryOp;
-use crate::kafka::client_config::ConsumerConfig;
-use crate::kafka::consumer::{Consumer, ConsumerEvent, ConsumerRecord, ConsumerTimer};
+use crate::kafka::clients::consumer::{Consumer, ConsumerEvent, ConsumerRecord, ConsumerTimer};
+use crate::kafka::config::client::ConsumerConfig;
 use crate::kafka::{KafkaEvent, Msg, Offset, TopicPartition};
 use crate::sim::{Context, Duration, Mapped, NodeId, Peer};
 
@@ -456,7 +456,7 @@ impl ConsumerApp {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kafka::client_config::AutoOffsetReset;
+    use crate::kafka::config::client::AutoOffsetReset;
     use crate::kafka::testing::{FakeCx, MiniBroker, BROKER, TOPIC};
     use crate::sim::Time;
     use std::collections::BTreeMap;

@@ -9,3 +9,4 @@ pub mod history;
 pub mod ping;
 pub mod producer_app;
 pub mod rpc;
+pub mod scripted_client;

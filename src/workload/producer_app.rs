@@ -19,8 +19,8 @@ use rand::Rng as _;
 
 use super::actor::ActorEvent;
 use super::history::HistoryOp;
-use crate::kafka::client_config::ProducerConfig;
-use crate::kafka::producer::{Completion, Producer, ProducerTimer};
+use crate::kafka::clients::producer::{Completion, Producer, ProducerTimer};
+use crate::kafka::config::client::ProducerConfig;
 use crate::kafka::types::{Acks, Topic};
 use crate::kafka::{ErrorCode, Msg};
 use crate::sim::{Context, Duration, Mapped, NodeId, Peer, Time, TimerId};

@@ -27,12 +27,12 @@ use std::sync::Arc;
 
 use coordinator::GroupMembership;
 
-use super::client_config::{ConfigException, ConsumerConfig};
-use super::client_metadata::ClientMetadata;
-use super::errors::ErrorCode;
-use super::event::KafkaEvent;
-use super::protocol::{CorrelationId, Msg};
-use super::types::{Generation, LeaderEpoch, Offset, Topic, TopicPartition};
+use crate::kafka::clients::metadata::ClientMetadata;
+use crate::kafka::config::client::{ConfigException, ConsumerConfig};
+use crate::kafka::errors::ErrorCode;
+use crate::kafka::event::KafkaEvent;
+use crate::kafka::protocol::{CorrelationId, Msg};
+use crate::kafka::types::{Generation, LeaderEpoch, Offset, Topic, TopicPartition};
 use crate::sim::{Context, Duration, NodeId, Peer, Time, VecMap, Wakeup};
 
 /// The consumer's only timer: "wake up and look at deadlines".

@@ -16,18 +16,18 @@
 //! log to its own HW when it starts following — the pre-0.11 rule whose flaws KIP-101
 //! describes (a stale HW after restart loses committed data; replicas can diverge).
 
-use super::broker::{Broker, BrokerCx, BrokerTimer};
-use super::config::Truncation;
-use super::errors::ErrorCode;
-use super::event::{KafkaEvent, TruncationReason};
-use super::partition::Role;
-use super::protocol::*;
-use super::types::{BrokerId, IsolationLevel, LeaderEpoch, TopicPartition};
+use crate::kafka::broker::partition::Role;
+use crate::kafka::broker::{Broker, BrokerCx, BrokerTimer};
+use crate::kafka::config::Truncation;
+use crate::kafka::errors::ErrorCode;
+use crate::kafka::event::{KafkaEvent, TruncationReason};
+use crate::kafka::protocol::*;
+use crate::kafka::types::{BrokerId, IsolationLevel, LeaderEpoch, TopicPartition};
 use crate::sim::{Duration, NodeId, Peer, Time, TimerId, VecMap};
 
 /// The fetch loop towards one leader broker.
 #[derive(Clone, Debug)]
-pub struct Fetcher {
+pub struct ReplicaFetcher {
     pub leader: BrokerId,
     pub node: NodeId,
     /// Partitions fetched from this leader, each with the time before which it is not
@@ -49,13 +49,16 @@ impl Broker {
         let Some(node) = self.metadata.node_of(leader) else {
             return;
         };
-        let f = self.fetchers.entry(leader).or_insert_with(|| Fetcher {
-            leader,
-            node,
-            partitions: VecMap::new(),
-            in_flight: None,
-            backoff: None,
-        });
+        let f = self
+            .fetchers
+            .entry(leader)
+            .or_insert_with(|| ReplicaFetcher {
+                leader,
+                node,
+                partitions: VecMap::new(),
+                in_flight: None,
+                backoff: None,
+            });
         f.node = node;
         f.partitions.insert(tp.clone(), Time::ZERO);
         if f.in_flight.is_none() && f.backoff.is_none() {

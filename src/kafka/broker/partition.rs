@@ -15,9 +15,9 @@
 //! ISR changes are only *proposed* here: the controller decides (AlterPartition), and the
 //! partition epoch it returns fences stale proposals.
 
-use super::config::EffectiveTopicConfig;
-use super::log::PartitionLog;
-use super::types::{BrokerId, LeaderEpoch, Offset, TopicPartition};
+use crate::kafka::broker::log::PartitionLog;
+use crate::kafka::config::EffectiveTopicConfig;
+use crate::kafka::types::{BrokerId, LeaderEpoch, Offset, TopicPartition};
 use crate::sim::{Duration, Time};
 
 /// What the leader knows of one follower.

@@ -23,14 +23,14 @@ use std::sync::Arc;
 use accumulator::{BatchId, RecordAccumulator};
 use partitioner::Partitioner;
 
-use super::client_config::{ConfigException, EffectiveProducerConfig, ProducerConfig};
-use super::client_metadata::ClientMetadata;
-use super::errors::ErrorCode;
-use super::event::KafkaEvent;
-use super::protocol::{CorrelationId, Msg};
-use super::record::Record;
-use super::types::Topic;
-use super::types::{Offset, ProducerEpoch, ProducerId, Sequence, TopicPartition};
+use crate::kafka::clients::metadata::ClientMetadata;
+use crate::kafka::config::client::{ConfigException, EffectiveProducerConfig, ProducerConfig};
+use crate::kafka::errors::ErrorCode;
+use crate::kafka::event::KafkaEvent;
+use crate::kafka::protocol::{CorrelationId, Msg};
+use crate::kafka::record::Record;
+use crate::kafka::types::Topic;
+use crate::kafka::types::{Offset, ProducerEpoch, ProducerId, Sequence, TopicPartition};
 use crate::sim::{Context, NodeId, Peer, Time, VecMap, Wakeup};
 
 /// The producer's only timer: "wake up and look at deadlines" (Kafka's Sender poll timeout).

@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use super::assignor;
 use super::{Consumer, ConsumerEvent, ConsumerTimer, Pending};
-use crate::kafka::client_config::{AssignmentStrategy, ConsumerConfig};
+use crate::kafka::config::client::{AssignmentStrategy, ConsumerConfig};
 use crate::kafka::errors::ErrorCode;
 use crate::kafka::event::KafkaEvent;
 use crate::kafka::protocol::*;

@@ -18,10 +18,10 @@
 use std::collections::BTreeMap;
 use std::fmt;
 
-use super::broker::Broker;
-use super::controller::Controller;
-use super::log::PartitionLog;
-use super::types::{BrokerId, LeaderEpoch, Offset, TopicPartition};
+use crate::kafka::broker::log::PartitionLog;
+use crate::kafka::broker::Broker;
+use crate::kafka::controller::Controller;
+use crate::kafka::types::{BrokerId, LeaderEpoch, Offset, TopicPartition};
 
 /// A broken invariant, with what the run was doing.
 #[derive(Clone, Debug)]

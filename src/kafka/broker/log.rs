@@ -20,8 +20,10 @@
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
-use super::record::{Batch, RecordBatch};
-use super::types::{LeaderEpoch, Offset, ProducerEpoch, ProducerId, Sequence, TopicPartition};
+use crate::kafka::record::{Batch, RecordBatch};
+use crate::kafka::types::{
+    LeaderEpoch, Offset, ProducerEpoch, ProducerId, Sequence, TopicPartition,
+};
 use crate::sim::disk::FileId;
 use crate::sim::{Disk, Time, VecMap};
 

@@ -18,12 +18,12 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use super::config::{BrokerConfig, EffectiveTopicConfig, TopicConfig};
-use super::errors::ErrorCode;
-use super::event::KafkaEvent;
-use super::metadata::{partition_record, MetadataImage, PartitionImage};
-use super::protocol::*;
-use super::types::{BrokerId, LeaderEpoch, Topic, TopicPartition};
+use crate::kafka::config::{BrokerConfig, EffectiveTopicConfig, TopicConfig};
+use crate::kafka::errors::ErrorCode;
+use crate::kafka::event::KafkaEvent;
+use crate::kafka::metadata::{partition_record, MetadataImage, PartitionImage};
+use crate::kafka::protocol::*;
+use crate::kafka::types::{BrokerId, LeaderEpoch, Topic, TopicPartition};
 use crate::sim::{Context, Duration, NodeId, Peer, Time};
 
 /// The controller's disk file holding the metadata log.

@@ -11,9 +11,9 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
-use super::protocol::*;
-use super::record::{Record, RecordBatch};
-use super::types::{Acks, BrokerId, LeaderEpoch, TopicPartition};
+use crate::kafka::protocol::*;
+use crate::kafka::record::{Record, RecordBatch};
+use crate::kafka::types::{Acks, BrokerId, LeaderEpoch, TopicPartition};
 use crate::sim::{Context, Duration, NodeId, Peer, Time, TimerId};
 use crate::workload::history::HistoryOp;
 

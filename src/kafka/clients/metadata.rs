@@ -8,8 +8,8 @@
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use super::protocol::{CorrelationId, MetadataRequest, MetadataResponse};
-use super::types::{BrokerId, LeaderEpoch, Topic, TopicPartition};
+use crate::kafka::protocol::{CorrelationId, MetadataRequest, MetadataResponse};
+use crate::kafka::types::{BrokerId, LeaderEpoch, Topic, TopicPartition};
 use crate::sim::{Duration, NodeId, Time, VecMap};
 
 /// What the client knows about one partition.

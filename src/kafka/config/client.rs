@@ -11,7 +11,7 @@
 use std::fmt;
 use std::sync::Arc;
 
-use super::types::{Acks, IsolationLevel};
+use crate::kafka::types::{Acks, IsolationLevel};
 
 /// `auto.offset.reset`.
 #[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash)]
@@ -267,8 +267,8 @@ impl ConsumerConfig {
 /// From the scenario's config registry (`kafka::config`), already validated there: its
 /// post-processing (idempotence silently dropped, delivery timeout raised) is kept as
 /// explicit values.
-impl From<&super::config::ProducerConfig> for ProducerConfig {
-    fn from(c: &super::config::ProducerConfig) -> Self {
+impl From<&super::ProducerConfig> for ProducerConfig {
+    fn from(c: &super::ProducerConfig) -> Self {
         ProducerConfig {
             acks: c.acks.into(),
             enable_idempotence: Some(c.enable_idempotence),
@@ -287,9 +287,9 @@ impl From<&super::config::ProducerConfig> for ProducerConfig {
     }
 }
 
-impl From<&super::config::ConsumerConfig> for ConsumerConfig {
-    fn from(c: &super::config::ConsumerConfig) -> Self {
-        use super::config::{AssignmentStrategy as S, AutoOffsetReset as R};
+impl From<&super::ConsumerConfig> for ConsumerConfig {
+    fn from(c: &super::ConsumerConfig) -> Self {
+        use super::{AssignmentStrategy as S, AutoOffsetReset as R};
         ConsumerConfig {
             group_id: c.group_id.as_deref().map(Arc::from),
             group_instance_id: c.group_instance_id.as_deref().map(Arc::from),

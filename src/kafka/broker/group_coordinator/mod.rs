@@ -29,14 +29,16 @@
 //! group by rejoining after a coordinator move); no "pending sync" timeout; no offset
 //! retention.
 
+pub mod host;
+
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use super::errors::ErrorCode;
-use super::event::KafkaEvent;
-use super::protocol::*;
-use super::record::Record;
-use super::types::{Generation, LeaderEpoch, Offset, TopicPartition};
+use crate::kafka::errors::ErrorCode;
+use crate::kafka::event::KafkaEvent;
+use crate::kafka::protocol::*;
+use crate::kafka::record::Record;
+use crate::kafka::types::{Generation, LeaderEpoch, Offset, TopicPartition};
 use crate::sim::{Duration, Peer, Time};
 
 /// Broker-side group settings (`GroupCoordinatorConfig.java`).

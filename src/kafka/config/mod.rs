@@ -18,6 +18,8 @@
 //!   leader epoch (KIP-101, Kafka ≥ 0.11, the default) and the historical truncation to the
 //!   local high watermark, which loses acknowledged records.
 
+pub mod client;
+
 use std::collections::BTreeMap;
 use std::fmt;
 

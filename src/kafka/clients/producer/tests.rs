@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use super::*;
-use crate::kafka::client_config::ProducerConfig;
+use crate::kafka::config::client::ProducerConfig;
 use crate::kafka::protocol::*;
 use crate::kafka::testing::FakeCx;
 use crate::kafka::types::{Acks, BrokerId, LeaderEpoch};

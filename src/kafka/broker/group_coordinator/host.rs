@@ -10,17 +10,23 @@
 //!   offsets stored in it; when it loses leadership, the groups move away with it and their
 //!   members get NOT_COORDINATOR and look again.
 
-use super::broker::{Broker, BrokerCx, BrokerTimer, LeadershipChange, ReadLimit};
-use super::controller::CONSUMER_OFFSETS;
-use super::errors::ErrorCode;
-use super::group_coordinator::{
+use crate::kafka::broker::group_coordinator::{
     offsets_partition_for, GroupAction, GroupCoordinator, GroupCoordinatorConfig, GroupTimer,
 };
-use super::protocol::*;
-use super::record::Record;
-use super::types::{Topic, TopicPartition};
+use crate::kafka::broker::purgatory::{DelayedProduce, PendingPart, Waiter};
+use crate::kafka::broker::{
+    AppendToken, Broker, BrokerCx, BrokerTimer, LeadershipChange, ReadLimit,
+};
 use crate::kafka::config::BrokerConfig;
+use crate::kafka::controller::CONSUMER_OFFSETS;
+use crate::kafka::errors::ErrorCode;
+use crate::kafka::protocol::*;
+use crate::kafka::record::Record;
+use crate::kafka::record::{Batch, RecordBatch};
+use crate::kafka::types::{LeaderEpoch, Offset};
+use crate::kafka::types::{Topic, TopicPartition};
 use crate::sim::Duration;
+use std::sync::Arc;
 
 /// How long an offset commit may wait for its append (`offsets.commit.timeout.ms`).
 const OFFSETS_COMMIT_TIMEOUT_MS: u64 = 5_000;
@@ -156,5 +162,94 @@ impl Broker {
                 }
             }
         }
+    }
+}
+
+/// The broker services the group coordinator uses: appends to `__consumer_offsets`, reads
+/// of it, and the leadership changes that move groups between brokers.
+impl Broker {
+    /// Appends `records` to `tp`, which this broker must lead, as a Produce with acks=all
+    /// would. The outcome arrives later through [`Broker::take_completed_appends`] under
+    /// the returned token: `Ok(base offset)` once the high watermark covers the records, or
+    /// an error (NOT_LEADER_OR_FOLLOWER if leadership is lost, REQUEST_TIMED_OUT after
+    /// `timeout`, NOT_ENOUGH_REPLICAS[_AFTER_APPEND]). An immediate error is returned as is.
+    pub fn append_internal(
+        &mut self,
+        cx: &mut BrokerCx<'_>,
+        tp: &TopicPartition,
+        records: Vec<Record>,
+        timeout: Duration,
+    ) -> Result<AppendToken, ErrorCode> {
+        let batch = Arc::new(RecordBatch::new(records));
+        let (base, required) = self.append_to_leader(cx, tp, batch, -1)?;
+        self.next_token += 1;
+        let token = AppendToken(self.next_token);
+        let resp = PartitionProduceResponse {
+            tp: tp.clone(),
+            error: ErrorCode::None,
+            base_offset: base,
+            log_start_offset: 0,
+            current_leader: None,
+        };
+        let parts = vec![PendingPart {
+            resp,
+            required: Some(required),
+        }];
+        let deadline = cx.now() + timeout;
+        self.settle_or_park(
+            cx,
+            DelayedProduce {
+                waiter: Waiter::Internal(token),
+                deadline,
+                parts,
+            },
+        );
+        Ok(token)
+    }
+
+    /// Outcomes of internal appends settled since the last call.
+    pub fn take_completed_appends(&mut self) -> Vec<(AppendToken, Result<Offset, ErrorCode>)> {
+        std::mem::take(&mut self.completed_appends)
+    }
+
+    /// Leaderships gained or lost since the last call.
+    /// Whether leadership changes or completed appends wait for the group coordinator.
+    pub(crate) fn has_group_work(&self) -> bool {
+        !self.leadership_changes.is_empty() || !self.completed_appends.is_empty()
+    }
+
+    pub fn take_leadership_changes(&mut self) -> Vec<LeadershipChange> {
+        std::mem::take(&mut self.leadership_changes)
+    }
+
+    /// Reads this broker's replica of `tp` from `offset` (up to the HW or the LEO).
+    pub fn read_log(
+        &self,
+        tp: &TopicPartition,
+        offset: Offset,
+        max_bytes: u32,
+        limit: ReadLimit,
+    ) -> Result<Vec<Batch>, ErrorCode> {
+        let part = self
+            .partitions
+            .get(tp)
+            .ok_or(ErrorCode::UnknownTopicOrPartition)?;
+        let log = &part.log;
+        if offset < log.log_start_offset() || offset > log.log_end_offset() {
+            return Err(ErrorCode::OffsetOutOfRange);
+        }
+        let upto = match limit {
+            ReadLimit::HighWatermark => log.high_watermark(),
+            ReadLimit::LogEnd => log.log_end_offset(),
+        };
+        Ok(log.read(offset, max_bytes, upto))
+    }
+
+    /// Whether this broker currently leads `tp`, and in which epoch.
+    pub fn leader_epoch_of(&self, tp: &TopicPartition) -> Option<LeaderEpoch> {
+        self.partitions
+            .get(tp)
+            .filter(|p| p.is_leader())
+            .map(|p| p.leader_epoch)
     }
 }

@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use super::*;
-use crate::kafka::client_config::{AssignmentStrategy, AutoOffsetReset, ConsumerConfig};
+use crate::kafka::config::client::{AssignmentStrategy, AutoOffsetReset, ConsumerConfig};
 use crate::kafka::protocol::*;
 use crate::kafka::testing::{FakeCx, MiniBroker, BROKER, TOPIC};
 

@@ -1,0 +1,326 @@
+//! A Kafka broker: it hosts partition replicas, leads some of them and follows the others.
+//!
+//! Life cycle: on start it recovers every partition log found on its disk (with the
+//! checkpointed, possibly stale, high watermarks), registers with the controller, heartbeats,
+//! and applies the metadata records the controller pushes. Each partition record that names
+//! this broker makes it the **leader** (it adds its new epoch to the epoch cache and serves
+//! produce and fetch requests) or a **follower** (it fetches from the leader, see
+//! `replication/`).
+//!
+//! As leader it answers Produce with `acks` 0, 1 or all. With acks=all it first checks the
+//! ISR against `min.insync.replicas` (NOT_ENOUGH_REPLICAS, nothing written), appends, and
+//! parks the request in the *produce purgatory* until the high watermark covers the batch
+//! (or REQUEST_TIMED_OUT after the request's timeout). Fetch requests that find too little
+//! data wait in the *fetch purgatory* (long poll). Both purgatories share one timer.
+//!
+//! The files of this folder follow one record: `produce.rs` (the leader appends) →
+//! `log.rs` and `partition.rs` (the log, its LEO and high watermark) → `replication/`
+//! (followers fetch; the HW moves; the ISR shrinks and expands) → `purgatory.rs` (the
+//! produce is answered) → `fetch.rs` (consumers read below the HW). `metadata.rs` applies
+//! the controller's records (become leader or follower); `group_coordinator/` hosts the
+//! consumer groups whose leader partition of `__consumer_offsets` lives here.
+
+use std::collections::BTreeMap;
+
+pub mod fetch;
+pub mod group_coordinator;
+pub mod log;
+pub mod metadata;
+pub mod partition;
+pub mod produce;
+pub mod purgatory;
+pub mod replication;
+
+use crate::kafka::config::{BrokerConfig, EffectiveTopicConfig};
+use crate::kafka::errors::ErrorCode;
+use crate::kafka::event::KafkaEvent;
+use crate::kafka::metadata::MetadataImage;
+use crate::kafka::protocol::*;
+use crate::kafka::types::{BrokerId, LeaderEpoch, Offset, TopicPartition};
+use crate::sim::{Context, Duration, NodeId, Peer, VecMap, Wakeup};
+use group_coordinator::{CommitId, GroupCoordinator, GroupTimer};
+use log::{HwCheckpoint, PartitionLog, HW_CHECKPOINT_FILE};
+use partition::Partition;
+use purgatory::{DelayedFetch, DelayedProduce};
+use replication::follower::ReplicaFetcher;
+
+/// The broker's context: Kafka messages, broker timers, Kafka events.
+pub type BrokerCx<'a> = dyn Context<Msg = Msg, Timer = BrokerTimer, Event = KafkaEvent> + 'a;
+
+const PRODUCER_ID_FILE: &str = "producer-id-block";
+
+#[derive(Clone, Debug)]
+pub enum BrokerTimer {
+    /// Send a heartbeat (or retry registration).
+    Heartbeat,
+    /// Write the high watermarks to `replication-offset-checkpoint`.
+    HwCheckpoint,
+    /// Look for followers that fell out of sync (every `replica.lag.time.max.ms` / 2).
+    IsrExpiration,
+    /// Apply `flush.ms` / `log.flush.interval.ms`.
+    FlushCheck,
+    /// Expire delayed produce and fetch requests.
+    Purgatory,
+    /// A fetch to `leader` got no response in time.
+    FetchTimeout {
+        leader: BrokerId,
+        correlation_id: u32,
+    },
+    /// Back-off after a failed fetch is over.
+    FetchBackoff { leader: BrokerId },
+    /// A timer of the hosted group coordinator (see `group_coordinator/host.rs`).
+    Group(GroupTimer),
+}
+
+/// A handle on an internal append, checked when the high watermark moves.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct AppendToken(pub u64);
+
+/// A leadership change, for components hosted on the broker (group coordinator).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LeadershipChange {
+    Became {
+        tp: TopicPartition,
+        leader_epoch: LeaderEpoch,
+    },
+    Resigned {
+        tp: TopicPartition,
+    },
+}
+
+/// Where a log read stops.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum ReadLimit {
+    HighWatermark,
+    LogEnd,
+}
+
+/// A broker node. Built with [`Broker::new`]; everything but the configuration is rebuilt
+/// from disk and from the controller after a crash.
+#[derive(Clone, Debug)]
+pub struct Broker {
+    pub id: BrokerId,
+    pub controller: NodeId,
+    pub config: BrokerConfig,
+    pub broker_epoch: i64,
+    incarnation: u64,
+    pub metadata: MetadataImage,
+    pub partitions: VecMap<TopicPartition, Partition>,
+    pub(crate) fetchers: VecMap<BrokerId, ReplicaFetcher>,
+    delayed_produces: Vec<DelayedProduce>,
+    delayed_fetches: Vec<DelayedFetch>,
+    purgatory_timer: Wakeup,
+    pub(crate) next_correlation: u32,
+    next_token: u64,
+    completed_appends: Vec<(AppendToken, Result<Offset, ErrorCode>)>,
+    leadership_changes: Vec<LeadershipChange>,
+    producer_id_counter: u64,
+    /// The group coordinator this broker hosts (see `group_coordinator/host.rs`).
+    pub groups: GroupCoordinator,
+    /// Offset commits waiting for their append to `__consumer_offsets`.
+    pub(crate) group_appends: BTreeMap<AppendToken, CommitId>,
+}
+
+impl Broker {
+    pub fn new(id: BrokerId, controller: NodeId, config: BrokerConfig) -> Self {
+        Broker {
+            id,
+            controller,
+            broker_epoch: -1,
+            incarnation: 0,
+            metadata: MetadataImage::default(),
+            partitions: VecMap::new(),
+            fetchers: VecMap::new(),
+            delayed_produces: Vec::new(),
+            delayed_fetches: Vec::new(),
+            purgatory_timer: Wakeup::default(),
+            next_correlation: 0,
+            next_token: 0,
+            completed_appends: Vec::new(),
+            leadership_changes: Vec::new(),
+            producer_id_counter: 0,
+            groups: group_coordinator::host::coordinator_for(&config),
+            group_appends: BTreeMap::new(),
+            config,
+        }
+    }
+
+    pub(crate) fn correlation(&mut self) -> CorrelationId {
+        self.next_correlation = self.next_correlation.wrapping_add(1);
+        self.next_correlation
+    }
+
+    // ------------------------------------------------------------ start and recovery
+
+    pub fn on_start(&mut self, cx: &mut BrokerCx<'_>) {
+        self.incarnation = rand::Rng::gen(cx.rng());
+        self.recover_logs(cx);
+        self.producer_id_counter = cx
+            .disk()
+            .last::<u64>(PRODUCER_ID_FILE)
+            .copied()
+            .unwrap_or(0);
+        self.send_registration(cx);
+        cx.set_timer(
+            Duration::from_ms(self.config.broker_heartbeat_interval_ms),
+            BrokerTimer::Heartbeat,
+        );
+        let hw_every = Duration::from_ms(self.config.replica_high_watermark_checkpoint_interval_ms);
+        cx.set_timer(hw_every, BrokerTimer::HwCheckpoint);
+        cx.set_timer(self.isr_check_interval(), BrokerTimer::IsrExpiration);
+        cx.set_timer(Duration::from_ms(1_000), BrokerTimer::FlushCheck);
+    }
+
+    fn isr_check_interval(&self) -> Duration {
+        Duration::from_ms((self.config.replica_lag_time_max_ms / 2).max(1))
+    }
+
+    /// Rebuilds every partition log on disk. Roles come later, from the controller.
+    fn recover_logs(&mut self, cx: &mut BrokerCx<'_>) {
+        let hws = cx
+            .disk()
+            .last::<HwCheckpoint>(HW_CHECKPOINT_FILE)
+            .cloned()
+            .unwrap_or_default();
+        let names: Vec<String> = cx
+            .disk()
+            .file_names()
+            .filter(|n| n.ends_with(".log"))
+            .map(str::to_string)
+            .collect();
+        for name in names {
+            let Some(tp) = TopicPartition::parse(name.trim_end_matches(".log")) else {
+                continue;
+            };
+            let log = PartitionLog::open(tp.clone(), cx.disk(), hws.0.get(&tp).copied());
+            if cx.tracing() {
+                let (leo, hw) = (log.log_end_offset(), log.high_watermark());
+                cx.emit(KafkaEvent::LogRecovered {
+                    tp: tp.clone(),
+                    leo,
+                    hw,
+                });
+            }
+            let config = EffectiveTopicConfig::resolve(&Default::default(), &self.config);
+            self.partitions.insert(tp, Partition::new(log, config));
+        }
+    }
+
+    fn send_registration(&mut self, cx: &mut BrokerCx<'_>) {
+        let req = BrokerRegistrationRequest {
+            correlation_id: self.correlation(),
+            broker_id: self.id,
+            incarnation: self.incarnation,
+            previous_clean_shutdown: false,
+        };
+        cx.send(self.controller, Msg::BrokerRegistrationRequest(req));
+    }
+
+    fn send_heartbeat(&mut self, cx: &mut BrokerCx<'_>) {
+        if self.broker_epoch < 0 {
+            self.send_registration(cx);
+            return;
+        }
+        let req = BrokerHeartbeatRequest {
+            correlation_id: self.correlation(),
+            broker_id: self.id,
+            broker_epoch: self.broker_epoch,
+            current_metadata_offset: self.metadata.next_offset,
+            want_fence: false,
+            want_shutdown: false,
+        };
+        cx.send(self.controller, Msg::BrokerHeartbeatRequest(req));
+    }
+
+    // ------------------------------------------------------------ dispatch
+
+    pub fn on_message(&mut self, cx: &mut BrokerCx<'_>, from: Peer, msg: Msg) {
+        match msg {
+            Msg::ProduceRequest(r) => self.on_produce(cx, from, r),
+            Msg::FetchRequest(r) => self.on_fetch(cx, from, r),
+            Msg::FetchResponse(r) => self.on_fetch_response(cx, from, r),
+            Msg::ListOffsetsRequest(r) => self.on_list_offsets(cx, from, r),
+            Msg::OffsetsForLeaderEpochRequest(r) => self.on_offsets_for_leader_epoch(cx, from, r),
+            Msg::MetadataRequest(r) => self.on_metadata_request(cx, from, r),
+            Msg::InitProducerIdRequest(r) => self.on_init_producer_id(cx, from, r),
+            Msg::MetadataUpdate(u) => self.on_metadata_update(cx, u),
+            Msg::BrokerRegistrationResponse(r) if r.error.is_ok() => {
+                self.broker_epoch = r.broker_epoch;
+                self.send_heartbeat(cx); // reports caught-up metadata at once
+            }
+            Msg::BrokerHeartbeatResponse(r) => {
+                if matches!(
+                    r.error,
+                    ErrorCode::StaleBrokerEpoch | ErrorCode::BrokerIdNotRegistered
+                ) {
+                    self.broker_epoch = -1;
+                    self.send_registration(cx);
+                }
+            }
+            Msg::AlterPartitionResponse(r) => self.on_alter_partition_response(cx, r),
+            Msg::FindCoordinatorRequest(r) => self.on_find_coordinator(cx, from, r),
+            m @ (Msg::JoinGroupRequest(_)
+            | Msg::SyncGroupRequest(_)
+            | Msg::HeartbeatRequest(_)
+            | Msg::LeaveGroupRequest(_)
+            | Msg::OffsetCommitRequest(_)
+            | Msg::OffsetFetchRequest(_)) => self.on_group_request(cx, from, m),
+            _ => {}
+        }
+        self.drive_groups(cx);
+    }
+
+    pub fn on_timer(&mut self, cx: &mut BrokerCx<'_>, timer: BrokerTimer) {
+        match timer {
+            BrokerTimer::Heartbeat => {
+                self.send_heartbeat(cx);
+                cx.set_timer(
+                    Duration::from_ms(self.config.broker_heartbeat_interval_ms),
+                    BrokerTimer::Heartbeat,
+                );
+            }
+            BrokerTimer::HwCheckpoint => {
+                self.checkpoint_high_watermarks(cx);
+                let every =
+                    Duration::from_ms(self.config.replica_high_watermark_checkpoint_interval_ms);
+                cx.set_timer(every, BrokerTimer::HwCheckpoint);
+            }
+            BrokerTimer::IsrExpiration => {
+                self.on_isr_expiration_timeout(cx);
+                cx.set_timer(self.isr_check_interval(), BrokerTimer::IsrExpiration);
+            }
+            BrokerTimer::FlushCheck => {
+                self.on_flush_check_timeout(cx);
+                cx.set_timer(Duration::from_ms(1_000), BrokerTimer::FlushCheck);
+            }
+            BrokerTimer::Purgatory => self.on_purgatory_timeout(cx),
+            BrokerTimer::FetchTimeout {
+                leader,
+                correlation_id,
+            } => self.on_fetch_timeout(cx, leader, correlation_id),
+            BrokerTimer::FetchBackoff { leader } => self.on_fetch_backoff_timeout(cx, leader),
+            BrokerTimer::Group(t) => self.on_group_timer(cx, t),
+        }
+        self.drive_groups(cx);
+    }
+
+    fn checkpoint_high_watermarks(&mut self, cx: &mut BrokerCx<'_>) {
+        let hws = self
+            .partitions
+            .iter()
+            .map(|(tp, p)| (tp.clone(), p.log.high_watermark()))
+            .collect();
+        cx.disk().overwrite(HW_CHECKPOINT_FILE, HwCheckpoint(hws));
+        cx.disk().flush(HW_CHECKPOINT_FILE);
+    }
+
+    fn on_flush_check_timeout(&mut self, cx: &mut BrokerCx<'_>) {
+        let now = cx.now();
+        for p in self.partitions.values_mut() {
+            if p.config.flush_ms.is_some() {
+                p.log
+                    .maybe_flush(cx.disk(), now, p.config.flush_messages, p.config.flush_ms);
+            }
+        }
+    }
+}
