@@ -92,10 +92,7 @@ mod kafka {
     use std::collections::BTreeMap;
     use std::sync::Arc;
 
-    use kafkasim::kafka::config::client::{
-        AssignmentStrategy, AutoOffsetReset, ConsumerConfig, ProducerConfig,
-    };
-    use kafkasim::kafka::config::BrokerConfig;
+    use kafkasim::kafka::config::{BrokerConfig, ConsumerConfig, ProducerConfig};
     use kafkasim::kafka::{Acks, TopicPartition};
     use kafkasim::sim::{
         Duration, Fault, FaultSpec, Latency, LinkModel, NodeId, Time, TraceMode, World,
@@ -176,12 +173,10 @@ mod kafka {
             name: Arc::from(name),
             topics: vec![Arc::from("orders")],
             bootstrap: ids.brokers.clone(),
-            client: ConsumerConfig {
-                group_id: Some(Arc::from("billing")),
-                auto_offset_reset: AutoOffsetReset::Earliest,
-                partition_assignment_strategy: vec![AssignmentStrategy::Range],
-                ..Default::default()
-            },
+            client: ConsumerConfig::default()
+                .with("group.id", "billing")
+                .with("auto.offset.reset", "earliest")
+                .with("partition.assignment.strategy", "range"),
             processing: ProcessingTime::Fixed(processing),
             commit,
         };
@@ -246,11 +241,9 @@ mod kafka {
         producer(&mut w, &ids, "producer", |c| {
             c.count = Some(20);
             c.rate = Some(SendRate::per_second(20));
-            c.client = ProducerConfig {
-                enable_idempotence: Some(idempotent),
-                linger_ms: 0,
-                ..Default::default()
-            };
+            c.client = ProducerConfig::default()
+                .with("enable.idempotence", idempotent)
+                .with("linger.ms", 0);
         });
         let clog = Fault::Clog {
             from: "leader(orders-0)".into(),

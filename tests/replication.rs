@@ -1,7 +1,7 @@
 //! Replication scenarios: each test scripts faults at chosen times and runs the cluster with
 //! the invariant checker after every event.
 
-use kafkasim::kafka::config::{BrokerConfig, TopicConfig, Truncation};
+use kafkasim::kafka::config::{BrokerConfig, TopicConfig, TruncationMode};
 use kafkasim::kafka::controller::TopicSpec;
 use kafkasim::kafka::event::{KafkaEvent, TruncationReason};
 use kafkasim::kafka::{Acks, ErrorCode, TopicPartition};
@@ -201,7 +201,7 @@ fn acks_1_leader_killed_before_replication_loses_acknowledged_records() {
         BrokerConfig::default(),
         orders(3, TopicConfig::default()),
     );
-    producer(&mut w, &ids, Acks::Leader, rate(2.0, 10, 50));
+    producer(&mut w, &ids, Acks::One, rate(2.0, 10, 50));
     let mut run = CheckedRun::default();
     checked(&mut run, &mut w, 1.0);
     let (leader, followers) = roles(&w);
@@ -341,7 +341,7 @@ fn unclean_election_loses_data_clean_election_waits_offline() {
 
 /// KIP-101 scenario 1: follower A restarts with a stale checkpointed HW before it learns
 /// HW=2; leader B dies before A fetches m2 again; A becomes leader.
-fn kip101_scenario_1(truncation: Truncation) -> World<Actor> {
+fn kip101_scenario_1(truncation: TruncationMode) -> World<Actor> {
     let mut config = BrokerConfig::default();
     config.replication_truncation = truncation;
     let (mut w, ids) = world(6, 2, config, orders(2, TopicConfig::default()));
@@ -376,7 +376,7 @@ fn kip101_scenario_1(truncation: Truncation) -> World<Actor> {
 #[test]
 fn kip101_scenario_1_high_watermark_truncation_loses_committed_record() {
     // Proves pre-0.11 truncation to a stale HW on restart loses an acknowledged, committed record when the leader then dies.
-    let w = kip101_scenario_1(Truncation::HighWatermark);
+    let w = kip101_scenario_1(TruncationMode::HighWatermark);
     assert_eq!(cluster::acked_values(&w).len(), 2);
     assert_eq!(cluster::lost_acked(&w, &tp()).len(), 1, "m2 is lost");
     assert!(truncations(&w).contains(&(1, TruncationReason::HighWatermark)));
@@ -385,7 +385,7 @@ fn kip101_scenario_1_high_watermark_truncation_loses_committed_record() {
 #[test]
 fn kip101_scenario_1_leader_epochs_keep_committed_record() {
     // Proves with leader epochs the restarted follower truncates nothing and m2 survives B's death.
-    let w = kip101_scenario_1(Truncation::LeaderEpoch);
+    let w = kip101_scenario_1(TruncationMode::LeaderEpoch);
     assert_eq!(cluster::acked_values(&w).len(), 2);
     assert!(cluster::lost_acked(&w, &tp()).is_empty());
     assert!(truncations(&w).is_empty());
@@ -394,7 +394,7 @@ fn kip101_scenario_1_leader_epochs_keep_committed_record() {
 /// KIP-101 scenario 2: A leads, B has m2 unflushed; A is killed and B loses power; B comes
 /// back first and leads, takes m3 at m2's offset; A comes back as follower.
 fn kip101_scenario_2(
-    truncation: Truncation,
+    truncation: TruncationMode,
 ) -> (
     World<Actor>,
     Result<(), kafkasim::check::invariants::Violation>,
@@ -441,7 +441,7 @@ fn kip101_scenario_2(
 #[test]
 fn kip101_scenario_2_high_watermark_truncation_diverges() {
     // Proves pre-0.11 truncation lets two in-sync replicas hold different records at the same offset (the checker catches it).
-    let (w, result, a, b) = kip101_scenario_2(Truncation::HighWatermark);
+    let (w, result, a, b) = kip101_scenario_2(TruncationMode::HighWatermark);
     let v = result.expect_err("replicas diverge");
     assert_eq!(v.invariant, "isr-same-records", "{v}");
     let (na, nb) = (w.find(&a).unwrap(), w.find(&b).unwrap());
@@ -454,7 +454,7 @@ fn kip101_scenario_2_high_watermark_truncation_diverges() {
 #[test]
 fn kip101_scenario_2_leader_epochs_do_not_diverge() {
     // Proves with leader epochs A truncates m2 and copies m3: identical logs (m2 lost, as both replicas failed).
-    let (w, result, a, b) = kip101_scenario_2(Truncation::LeaderEpoch);
+    let (w, result, a, b) = kip101_scenario_2(TruncationMode::LeaderEpoch);
     if let Err(v) = result {
         panic!("{v}");
     }

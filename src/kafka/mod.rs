@@ -15,6 +15,7 @@ pub mod record;
 pub mod testing;
 pub mod types;
 
+pub use config::{Acks, IsolationLevel};
 pub use errors::ErrorCode;
 pub use event::KafkaEvent;
 pub use protocol::Msg;

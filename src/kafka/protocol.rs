@@ -8,12 +8,11 @@
 
 use std::sync::Arc;
 
-use super::config::TopicConfig;
+use super::config::{IsolationLevel, TopicConfig};
 use super::errors::ErrorCode;
 use super::record::Batch;
 use super::types::{
-    BrokerId, Generation, IsolationLevel, LeaderEpoch, Offset, ProducerEpoch, ProducerId,
-    TopicPartition,
+    BrokerId, Generation, LeaderEpoch, Offset, ProducerEpoch, ProducerId, TopicPartition,
 };
 use crate::sim::NodeId;
 

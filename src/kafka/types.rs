@@ -241,61 +241,6 @@ impl fmt::Display for TopicPartition {
     }
 }
 
-/// `acks` as sent in a Produce request: 0, 1 or -1 (all).
-#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum Acks {
-    None,
-    Leader,
-    All,
-}
-
-impl Acks {
-    pub fn as_i16(self) -> i16 {
-        match self {
-            Acks::None => 0,
-            Acks::Leader => 1,
-            Acks::All => -1,
-        }
-    }
-}
-
-impl fmt::Display for Acks {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            Acks::None => "0",
-            Acks::Leader => "1",
-            Acks::All => "all",
-        })
-    }
-}
-
-/// `isolation.level`.
-#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
-pub enum IsolationLevel {
-    #[default]
-    ReadUncommitted,
-    ReadCommitted,
-}
-
-impl From<super::config::Acks> for Acks {
-    fn from(a: super::config::Acks) -> Self {
-        match a {
-            super::config::Acks::All => Acks::All,
-            super::config::Acks::One => Acks::Leader,
-            super::config::Acks::Zero => Acks::None,
-        }
-    }
-}
-
-impl From<super::config::IsolationLevel> for IsolationLevel {
-    fn from(i: super::config::IsolationLevel) -> Self {
-        match i {
-            super::config::IsolationLevel::ReadUncommitted => IsolationLevel::ReadUncommitted,
-            super::config::IsolationLevel::ReadCommitted => IsolationLevel::ReadCommitted,
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

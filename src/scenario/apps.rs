@@ -6,7 +6,6 @@ use std::sync::Arc;
 
 use super::model::{self, CommitMode, Keys, Scenario};
 use super::units::{DurationRange, Rate};
-use crate::kafka::config::client::{ConsumerConfig, ProducerConfig};
 use crate::sim::{Duration, NodeId, Time, World};
 use crate::workload::actor::Actor;
 use crate::workload::consumer_app::{
@@ -48,7 +47,7 @@ fn add_producer(
     end: Time,
 ) {
     let mut cfg = ProducerAppConfig::new(index, &p.topic, bootstrap.to_vec());
-    cfg.client = ProducerConfig::from(&p.config);
+    cfg.client = p.config.clone();
     cfg.mode = match p.send {
         model::SendMode::Sync => SendMode::Sync,
         model::SendMode::Async => SendMode::Async,
@@ -79,10 +78,10 @@ fn processing(d: DurationRange) -> ProcessingTime {
 fn add_consumers(world: &mut World<Actor>, c: &model::Consumer, bootstrap: &[NodeId]) {
     let several = c.instances > 1;
     for (i, name) in c.instance_names().into_iter().enumerate() {
-        let mut client = ConsumerConfig::from(&c.config);
-        client.group_id = Some(Arc::from(c.group.as_str()));
+        let mut client = c.config.clone();
+        client.group_id = Some(c.group.clone());
         if let (Some(id), true) = (&client.group_instance_id, several) {
-            client.group_instance_id = Some(Arc::from(format!("{id}-{}", i + 1)));
+            client.group_instance_id = Some(format!("{id}-{}", i + 1));
         }
         let cfg = ConsumerAppConfig {
             name: Arc::from(name.as_str()),

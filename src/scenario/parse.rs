@@ -488,7 +488,7 @@ fn producer(cx: &mut Cx, n: &Node, w: &mut World) -> Option<Producer> {
     let keys = field(cx, &t, "keys", false).map_or(Some(Keys::None), |n| keys(cx, n));
     let value_bytes = field(cx, &t, "value_bytes", false)
         .and_then(|n| as_int(cx, n, "`value_bytes`", 1, 1_048_576));
-    let mut config = config::<ProducerConfig>(cx, &t, ProducerConfig::set);
+    let config = config::<ProducerConfig>(cx, &t, ProducerConfig::set);
     if let Err(e) = config.validate() {
         config_errors(cx, &t, t.get("config").unwrap_or(n), vec![e]);
     }

@@ -21,7 +21,7 @@ use rand::Rng as _;
 use super::actor::ActorEvent;
 use super::history::HistoryOp;
 use crate::kafka::clients::consumer::{Consumer, ConsumerEvent, ConsumerRecord, ConsumerTimer};
-use crate::kafka::config::client::ConsumerConfig;
+use crate::kafka::config::ConsumerConfig;
 use crate::kafka::{KafkaEvent, Msg, Offset, TopicPartition};
 use crate::sim::{Context, Duration, Mapped, NodeId, Peer};
 
@@ -122,11 +122,10 @@ impl ConsumerApp {
     where
         C: Context<Msg = Msg, Timer = ConsumerAppTimer, Event = ActorEvent>,
     {
-        let Ok(mut consumer) =
-            Consumer::new(self.config.client.clone(), self.config.bootstrap.clone())
-        else {
-            return; // ConfigException: the application never starts
+        let Ok(config) = self.config.client.effective() else {
+            return; // Kafka's ConfigException: the application never starts
         };
+        let mut consumer = Consumer::new(config, self.config.bootstrap.clone());
         let topics: Vec<&str> = self.config.topics.iter().map(|t| &**t).collect();
         consumer.subscribe(&mut ClientCx::new(cx), &topics);
         self.consumer = Some(consumer);
@@ -456,7 +455,7 @@ impl ConsumerApp {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kafka::config::client::AutoOffsetReset;
+
     use crate::kafka::testing::{FakeCx, MiniBroker, BROKER, TOPIC};
     use crate::sim::Time;
     use std::collections::BTreeMap;
@@ -488,11 +487,9 @@ mod tests {
                 name: Arc::from(format!("app-{i}")),
                 topics: vec![Arc::from(TOPIC)],
                 bootstrap: vec![BROKER],
-                client: ConsumerConfig {
-                    group_id: Some(Arc::from("billing")),
-                    auto_offset_reset: AutoOffsetReset::Earliest,
-                    ..Default::default()
-                },
+                client: ConsumerConfig::default()
+                    .with("group.id", "billing")
+                    .with("auto.offset.reset", "earliest"),
                 processing: ProcessingTime::Fixed(Duration::from_ms(100)),
                 commit,
             };

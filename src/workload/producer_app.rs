@@ -20,8 +20,9 @@ use rand::Rng as _;
 use super::actor::ActorEvent;
 use super::history::HistoryOp;
 use crate::kafka::clients::producer::{Completion, Producer, ProducerTimer};
-use crate::kafka::config::client::ProducerConfig;
-use crate::kafka::types::{Acks, Topic};
+use crate::kafka::config::Acks;
+use crate::kafka::config::ProducerConfig;
+use crate::kafka::types::Topic;
 use crate::kafka::{ErrorCode, Msg};
 use crate::sim::{Context, Duration, Mapped, NodeId, Peer, Time, TimerId};
 
@@ -159,7 +160,9 @@ impl ProducerApp {
         C: Context<Msg = Msg, Timer = ProducerAppTimer, Event = ActorEvent>,
     {
         // A bad configuration is Kafka's ConfigException: the application never starts.
-        self.producer = Producer::new(&self.config.client, self.config.bootstrap.clone()).ok();
+        let bootstrap = &self.config.bootstrap;
+        self.producer = (self.config.client.effective().ok())
+            .map(|config| Producer::new(&config, bootstrap.clone()));
         self.pump(cx);
     }
 
@@ -357,7 +360,7 @@ impl ProducerApp {
         let acks0 = self
             .producer
             .as_ref()
-            .is_some_and(|p| p.config.acks == Acks::None);
+            .is_some_and(|p| p.config.acks == Acks::Zero);
         let op = match c.result {
             Ok(_) if acks0 => {
                 self.stats.indeterminate += 1;

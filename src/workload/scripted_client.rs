@@ -11,9 +11,10 @@
 use std::collections::VecDeque;
 use std::sync::Arc;
 
+use crate::kafka::config::Acks;
 use crate::kafka::protocol::*;
 use crate::kafka::record::{Record, RecordBatch};
-use crate::kafka::types::{Acks, BrokerId, LeaderEpoch, TopicPartition};
+use crate::kafka::types::{BrokerId, LeaderEpoch, TopicPartition};
 use crate::sim::{Context, Duration, NodeId, Peer, Time, TimerId};
 use crate::workload::history::HistoryOp;
 
@@ -254,7 +255,7 @@ impl ScriptedProducer {
             partitions: vec![(self.config.tp.clone(), batch)],
         };
         cx.send(node, Msg::ProduceRequest(req));
-        if self.config.acks == Acks::None {
+        if self.config.acks == Acks::Zero {
             for value in values {
                 self.history(
                     cx,

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use super::*;
 use crate::kafka::broker::partition::Role;
-use crate::kafka::config::{EffectiveTopicConfig, Truncation};
+use crate::kafka::config::{EffectiveTopicConfig, TruncationMode};
 use crate::kafka::errors::ErrorCode;
 use crate::kafka::event::{KafkaEvent, TruncationReason};
 use crate::kafka::metadata::PartitionImage;
@@ -123,7 +123,7 @@ impl Broker {
             leader,
             leader_epoch: epoch,
         });
-        if self.config.replication_truncation == Truncation::HighWatermark {
+        if self.config.replication_truncation == TruncationMode::HighWatermark {
             let part = self.partitions.get_mut(tp).expect("exists");
             let hw = part.log.high_watermark();
             self.truncate(cx, tp, hw, TruncationReason::HighWatermark);

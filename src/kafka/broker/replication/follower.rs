@@ -18,11 +18,12 @@
 
 use crate::kafka::broker::partition::Role;
 use crate::kafka::broker::{Broker, BrokerCx, BrokerTimer};
-use crate::kafka::config::Truncation;
+use crate::kafka::config::IsolationLevel;
+use crate::kafka::config::TruncationMode;
 use crate::kafka::errors::ErrorCode;
 use crate::kafka::event::{KafkaEvent, TruncationReason};
 use crate::kafka::protocol::*;
-use crate::kafka::types::{BrokerId, IsolationLevel, LeaderEpoch, TopicPartition};
+use crate::kafka::types::{BrokerId, LeaderEpoch, TopicPartition};
 use crate::sim::{Duration, NodeId, Peer, Time, TimerId, VecMap};
 
 /// The fetch loop towards one leader broker.
@@ -81,7 +82,7 @@ impl Broker {
         let Some(f) = self.fetchers.get(&leader) else {
             return;
         };
-        let by_epoch = self.config.replication_truncation == Truncation::LeaderEpoch;
+        let by_epoch = self.config.replication_truncation == TruncationMode::LeaderEpoch;
         let partitions: Vec<FetchPartition> = f
             .partitions
             .iter()

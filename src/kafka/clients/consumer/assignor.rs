@@ -22,7 +22,7 @@ use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use crate::kafka::config::client::AssignmentStrategy;
+use crate::kafka::config::AssignmentStrategy;
 use crate::kafka::protocol::JoinGroupMember;
 use crate::kafka::types::{Generation, TopicPartition};
 

@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use super::assignor;
 use super::{Consumer, ConsumerEvent, ConsumerTimer, Pending};
-use crate::kafka::config::client::{AssignmentStrategy, ConsumerConfig};
+use crate::kafka::config::{AssignmentStrategy, EffectiveConsumerConfig};
 use crate::kafka::errors::ErrorCode;
 use crate::kafka::event::KafkaEvent;
 use crate::kafka::protocol::*;
@@ -70,7 +70,7 @@ pub struct GroupMembership {
 }
 
 impl GroupMembership {
-    pub fn new(c: &ConsumerConfig) -> Self {
+    pub fn new(c: &EffectiveConsumerConfig) -> Self {
         GroupMembership {
             group_id: c.group_id.clone(),
             instance_id: c.group_instance_id.clone(),
@@ -232,7 +232,7 @@ impl Consumer {
         C: Context<Msg = Msg, Timer = ConsumerTimer, Event = KafkaEvent>,
     {
         if !self.group.cooperative() && !self.partitions.is_empty() {
-            if self.config.auto_commit() {
+            if self.config.enable_auto_commit {
                 self.commit_async(cx); // Kafka commits before revoking (onJoinPrepare)
             }
             let revoked = self.assignment();
@@ -538,7 +538,7 @@ impl Consumer {
             .cloned()
             .collect();
         if !revoked.is_empty() {
-            if self.config.auto_commit() {
+            if self.config.enable_auto_commit {
                 self.commit_async(cx);
             }
             for tp in &revoked {

@@ -16,7 +16,7 @@
 use std::collections::BTreeMap;
 
 use super::{Consumer, ConsumerEvent, ConsumerRecord, ConsumerTimer, Pending};
-use crate::kafka::config::client::AutoOffsetReset;
+use crate::kafka::config::AutoOffsetReset;
 use crate::kafka::errors::ErrorCode;
 use crate::kafka::event::KafkaEvent;
 use crate::kafka::protocol::*;

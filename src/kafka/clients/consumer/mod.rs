@@ -28,7 +28,7 @@ use std::sync::Arc;
 use coordinator::GroupMembership;
 
 use crate::kafka::clients::metadata::ClientMetadata;
-use crate::kafka::config::client::{ConfigException, ConsumerConfig};
+use crate::kafka::config::EffectiveConsumerConfig;
 use crate::kafka::errors::ErrorCode;
 use crate::kafka::event::KafkaEvent;
 use crate::kafka::protocol::{CorrelationId, Msg};
@@ -130,7 +130,7 @@ pub(crate) struct PartitionState {
 /// The consumer component.
 #[derive(Clone, Debug)]
 pub struct Consumer {
-    pub config: ConsumerConfig,
+    pub config: EffectiveConsumerConfig,
     metadata: ClientMetadata,
     subscription: Vec<Arc<str>>,
     pub(crate) group: GroupMembership,
@@ -148,15 +148,15 @@ pub struct Consumer {
 }
 
 impl Consumer {
-    pub fn new(config: ConsumerConfig, bootstrap: Vec<NodeId>) -> Result<Self, ConfigException> {
-        config.validate()?;
+    /// The configuration is already validated ([`ConsumerConfig::effective`](crate::kafka::config::ConsumerConfig::effective)).
+    pub fn new(config: EffectiveConsumerConfig, bootstrap: Vec<NodeId>) -> Self {
         let metadata = ClientMetadata::new(
             bootstrap,
             300_000,
             config.retry_backoff_ms,
             config.request_timeout_ms,
         );
-        Ok(Consumer {
+        Consumer {
             group: GroupMembership::new(&config),
             metadata,
             subscription: Vec::new(),
@@ -170,7 +170,7 @@ impl Consumer {
             wakeup: Wakeup::default(),
             drain_cursor: 0,
             config,
-        })
+        }
     }
 
     /// `subscribe(topics)`: group management decides the partitions.
@@ -237,7 +237,7 @@ impl Consumer {
         // The application is inside poll() now: what poll() does (rejoining the group
         // included) happens in this call, not at some later wake-up that nothing may arm.
         self.waiting_in_poll = true;
-        if self.config.auto_commit() && now >= self.next_auto_commit {
+        if self.config.enable_auto_commit && now >= self.next_auto_commit {
             self.next_auto_commit = now + Duration::from_ms(self.config.auto_commit_interval_ms);
             self.commit_async(cx);
         }

@@ -1,10 +1,8 @@
 //! Consumers against a miniature broker that hosts the real [`GroupCoordinator`] and an
 //! in-memory log per partition, with zero-latency delivery: the group protocol end to end.
 
-use std::sync::Arc;
-
 use super::*;
-use crate::kafka::config::client::{AssignmentStrategy, AutoOffsetReset, ConsumerConfig};
+use crate::kafka::config::{AssignmentStrategy, ConsumerConfig};
 use crate::kafka::protocol::*;
 use crate::kafka::testing::{FakeCx, MiniBroker, BROKER, TOPIC};
 
@@ -41,7 +39,7 @@ impl Harness {
         let mut cx = Cx::new(i as u64);
         cx.me = NodeId(100 + i as u32);
         cx.now = self.now;
-        let mut consumer = Consumer::new(config, vec![BROKER]).unwrap();
+        let mut consumer = Consumer::new(config.effective().unwrap(), vec![BROKER]);
         consumer.subscribe(&mut cx, &[TOPIC]);
         self.members.push(Member {
             consumer,
@@ -164,12 +162,10 @@ impl Harness {
 }
 
 fn config(strategy: AssignmentStrategy) -> ConsumerConfig {
-    ConsumerConfig {
-        group_id: Some(Arc::from("billing")),
-        partition_assignment_strategy: vec![strategy],
-        auto_offset_reset: AutoOffsetReset::Earliest,
-        ..Default::default()
-    }
+    ConsumerConfig::default()
+        .with("group.id", "billing")
+        .with("partition.assignment.strategy", strategy.name())
+        .with("auto.offset.reset", "earliest")
 }
 
 #[test]
@@ -217,10 +213,7 @@ fn consumes_from_earliest_and_commits() {
     h.broker
         .logs
         .insert(TopicPartition::new(TOPIC, 0), (0..10).collect());
-    let i = h.add(ConsumerConfig {
-        enable_auto_commit: false,
-        ..config(AssignmentStrategy::Range)
-    });
+    let i = h.add(config(AssignmentStrategy::Range).with("enable.auto.commit", false));
     h.run_until(Time(4_000_000));
     let values: Vec<u64> = h.members[i].consumed.iter().map(|r| r.2).collect();
     assert_eq!(values, (0..10).collect::<Vec<_>>());
@@ -272,10 +265,7 @@ fn cooperative_sticky_moves_only_what_it_must() {
 fn stalled_member_leaves_after_max_poll_interval() {
     // Proves a member whose application stops polling leaves the group (LeaveGroup from the
     // heartbeat thread) after max.poll.interval.ms, and the other member takes over.
-    let cfg = ConsumerConfig {
-        max_poll_interval_ms: 20_000,
-        ..config(AssignmentStrategy::Range)
-    };
+    let cfg = config(AssignmentStrategy::Range).with("max.poll.interval.ms", 20_000);
     let mut h = Harness::new(2);
     h.broker.logs.insert(TopicPartition::new(TOPIC, 0), vec![1]);
     h.broker.logs.insert(TopicPartition::new(TOPIC, 1), vec![2]);
@@ -302,10 +292,7 @@ fn out_of_range_resets_and_fenced_epoch_refreshes_metadata() {
     let tp = TopicPartition::new(TOPIC, 0);
     let mut h = Harness::new(1);
     h.broker.logs.insert(tp.clone(), vec![7, 8]);
-    h.add(ConsumerConfig {
-        enable_auto_commit: false,
-        ..config(AssignmentStrategy::Range)
-    });
+    h.add(config(AssignmentStrategy::Range).with("enable.auto.commit", false));
     h.run_until(Time(4_000_000));
     assert_eq!(h.members[0].consumed.len(), 2);
     h.broker.logs.get_mut(&tp).unwrap().push(9);

@@ -24,7 +24,7 @@ use accumulator::{BatchId, RecordAccumulator};
 use partitioner::Partitioner;
 
 use crate::kafka::clients::metadata::ClientMetadata;
-use crate::kafka::config::client::{ConfigException, EffectiveProducerConfig, ProducerConfig};
+use crate::kafka::config::EffectiveProducerConfig;
 use crate::kafka::errors::ErrorCode;
 use crate::kafka::event::KafkaEvent;
 use crate::kafka::protocol::{CorrelationId, Msg};
@@ -101,9 +101,10 @@ pub struct Producer {
 
 impl Producer {
     /// A producer bootstrapping from `bootstrap` (Kafka's `bootstrap.servers`).
-    pub fn new(config: &ProducerConfig, bootstrap: Vec<NodeId>) -> Result<Self, ConfigException> {
-        let c = config.validate()?;
-        Ok(Producer {
+    /// The configuration is already validated ([`ProducerConfig::effective`]).
+    pub fn new(config: &EffectiveProducerConfig, bootstrap: Vec<NodeId>) -> Self {
+        let c = config.clone();
+        Producer {
             metadata: ClientMetadata::new(
                 bootstrap,
                 c.metadata_max_age_ms,
@@ -121,7 +122,7 @@ impl Producer {
             wakeup: Wakeup::default(),
             outstanding: 0,
             config: c,
-        })
+        }
     }
 
     /// `KafkaProducer.send(record, callback)`: accepted at once; the outcome arrives later

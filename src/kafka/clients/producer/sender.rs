@@ -18,11 +18,12 @@
 use rand::Rng as _;
 
 use super::{BlockedSend, Idempotence, InFlightRequest, Producer, ProducerTimer};
+use crate::kafka::config::Acks;
 use crate::kafka::errors::ErrorCode;
 use crate::kafka::event::KafkaEvent;
 use crate::kafka::protocol::*;
 use crate::kafka::record::RecordBatch;
-use crate::kafka::types::{Acks, Offset, ProducerId, TopicPartition};
+use crate::kafka::types::{Offset, ProducerId, TopicPartition};
 use crate::sim::{Context, Duration, NodeId, Time};
 
 impl Producer {
@@ -381,7 +382,7 @@ impl Producer {
                 partitions,
             }),
         );
-        if self.config.acks == Acks::None {
+        if self.config.acks == Acks::Zero {
             // acks=0: no response will come; "sent" is all the producer ever learns.
             for id in ids {
                 self.succeed_batch(cx, id, -1);
@@ -435,7 +436,7 @@ impl Producer {
                 records: b.records.len() as u32,
             });
         }
-        let unconfirmed = self.config.acks == Acks::None;
+        let unconfirmed = self.config.acks == Acks::Zero;
         for (i, r) in b.records.iter().enumerate() {
             let offset = if base_offset < 0 {
                 -1

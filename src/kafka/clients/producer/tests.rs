@@ -3,10 +3,10 @@
 use std::sync::Arc;
 
 use super::*;
-use crate::kafka::config::client::ProducerConfig;
+use crate::kafka::config::ProducerConfig;
 use crate::kafka::protocol::*;
 use crate::kafka::testing::FakeCx;
-use crate::kafka::types::{Acks, BrokerId, LeaderEpoch};
+use crate::kafka::types::{BrokerId, LeaderEpoch};
 use crate::sim::Duration;
 
 type Cx = FakeCx<Msg, ProducerTimer, KafkaEvent>;
@@ -43,7 +43,7 @@ fn metadata(cid: CorrelationId, partitions: u32) -> Msg {
 /// Builds a producer and answers its bootstrap requests (metadata, producer id).
 fn started(config: ProducerConfig, partitions: u32) -> (Producer, Cx) {
     let mut cx = Cx::new(7);
-    let mut p = Producer::new(&config, vec![B1]).unwrap();
+    let mut p = Producer::new(&config.effective().unwrap(), vec![B1]);
     p.send(&mut cx, "orders", Some(Arc::from("k")), 1, 100);
     for (_, m) in cx.take_sent() {
         let reply = match m {
@@ -100,11 +100,9 @@ fn tick(p: &mut Producer, cx: &mut Cx) {
 }
 
 fn no_linger_no_idempotence() -> ProducerConfig {
-    ProducerConfig {
-        linger_ms: 0,
-        enable_idempotence: Some(false),
-        ..Default::default()
-    }
+    ProducerConfig::default()
+        .with("linger.ms", 0)
+        .with("enable.idempotence", false)
 }
 
 #[test]
@@ -207,10 +205,7 @@ fn request_timeout_closes_connection_and_resends() {
 fn delivery_timeout_fails_with_unknown_outcome() {
     // Proves a batch still unacknowledged after delivery.timeout.ms fails with a timeout and
     // is flagged as possibly persisted (its request was sent).
-    let cfg = ProducerConfig {
-        delivery_timeout_ms: Some(40_000),
-        ..no_linger_no_idempotence()
-    };
+    let cfg = no_linger_no_idempotence().with("delivery.timeout.ms", 40_000);
     let (mut p, mut cx) = started(cfg, 1);
     produces(&mut cx);
     for _ in 0..20 {
@@ -239,10 +234,7 @@ fn delivery_timeout_fails_with_unknown_outcome() {
 fn idempotent_retries_keep_order() {
     // Proves with idempotence a failed first batch is resent alone and the second, rejected
     // as OUT_OF_ORDER_SEQUENCE_NUMBER, only after the first is acknowledged.
-    let cfg = ProducerConfig {
-        linger_ms: 0,
-        ..Default::default()
-    };
+    let cfg = ProducerConfig::default().with("linger.ms", 0);
     let (mut p, mut cx) = started(cfg, 1);
     let b1 = produces(&mut cx).remove(0);
     p.send(&mut cx, "orders", Some(Arc::from("k")), 2, 100);
@@ -281,10 +273,7 @@ fn idempotent_retries_keep_order() {
 #[test]
 fn acks_zero_completes_on_send() {
     // Proves acks=0 reports success with offset -1 as soon as the request is written.
-    let cfg = ProducerConfig {
-        acks: Acks::None,
-        ..no_linger_no_idempotence()
-    };
+    let cfg = no_linger_no_idempotence().with("acks", "0");
     let (mut p, mut cx) = started(cfg, 1);
     assert_eq!(produces(&mut cx)[0].acks, 0);
     let c = p.take_completions();
@@ -295,10 +284,7 @@ fn acks_zero_completes_on_send() {
 #[test]
 fn max_in_flight_limits_requests_per_connection() {
     // Proves at most max.in.flight.requests.per.connection requests are unanswered at once.
-    let cfg = ProducerConfig {
-        max_in_flight_requests_per_connection: 2,
-        ..no_linger_no_idempotence()
-    };
+    let cfg = no_linger_no_idempotence().with("max.in.flight.requests.per.connection", 2);
     let (mut p, mut cx) = started(cfg, 1);
     let mut reqs = produces(&mut cx);
     for v in 2..6 {
@@ -352,13 +338,7 @@ fn idempotent_resend_reuses_producer_id_and_sequence() {
     // Proves a batch resent after a request timeout carries the same producer id and sequence,
     // which is what lets the leader recognise and drop the duplicate (D1); without
     // idempotence it carries none, so a duplicate is appended again.
-    let (mut p, mut cx) = started(
-        ProducerConfig {
-            linger_ms: 0,
-            ..Default::default()
-        },
-        1,
-    );
+    let (mut p, mut cx) = started(ProducerConfig::default().with("linger.ms", 0), 1);
     assert_eq!(resend_after_timeout(&mut p, &mut cx), (ProducerId(42), 0));
     let (mut p, mut cx) = started(no_linger_no_idempotence(), 1);
     assert_eq!(
@@ -371,13 +351,7 @@ fn idempotent_resend_reuses_producer_id_and_sequence() {
 fn out_of_order_for_the_next_expected_batch_is_a_real_gap() {
     // Proves OUT_OF_ORDER_SEQUENCE_NUMBER on the batch the broker should have accepted next
     // fails it to the application and makes the producer fetch a new producer id (§3.3).
-    let (mut p, mut cx) = started(
-        ProducerConfig {
-            linger_ms: 0,
-            ..Default::default()
-        },
-        1,
-    );
+    let (mut p, mut cx) = started(ProducerConfig::default().with("linger.ms", 0), 1);
     let b1 = produces(&mut cx).remove(0);
     answer(&mut p, &mut cx, &b1, ErrorCode::OutOfOrderSequenceNumber, 0);
     let c = p.take_completions();
@@ -395,11 +369,9 @@ fn out_of_order_for_the_next_expected_batch_is_a_real_gap() {
 fn full_buffer_blocks_send_then_times_out_after_max_block_ms() {
     // Proves buffer.memory back-pressure: with no room for a new batch, send() "blocks"
     // (is_blocked) and fails with a timeout after max.block.ms if no memory frees up.
-    let cfg = ProducerConfig {
-        buffer_memory: 20_000,
-        max_block_ms: 1_000,
-        ..no_linger_no_idempotence()
-    };
+    let cfg = no_linger_no_idempotence()
+        .with("buffer.memory", 20_000)
+        .with("max.block.ms", 1_000);
     let (mut p, mut cx) = started(cfg, 2);
     produces(&mut cx); // the first batch holds 16 KiB of the 20 KB pool, unanswered
     p.send(&mut cx, "orders", Some(Arc::from("k")), 2, 100);

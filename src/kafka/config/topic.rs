@@ -1,0 +1,79 @@
+//! Per-topic overrides and the effective settings of a topic: each override falls back to
+//! the cluster's broker setting when unset.
+
+use std::collections::BTreeMap;
+
+use super::broker::BrokerConfig;
+use super::registry::{
+    config_struct, invalid, ConfigError, ConfigField, ConfigValue, KeyInfo, I32_MAX,
+};
+use super::values::CleanupPolicy;
+
+config_struct! {
+    /// Per-topic overrides; unset values fall back to the cluster's [`BrokerConfig`].
+    TopicConfig {
+        "min.insync.replicas" => min_insync_replicas: Option<u32> = "null", range(1, I32_MAX);
+            "Overrides the cluster's min.insync.replicas for this topic."
+        "unclean.leader.election.enable" => unclean_leader_election_enable: Option<bool> = "null";
+            "Overrides the cluster's unclean.leader.election.enable for this topic."
+        "flush.messages" => flush_messages: Option<u64> = "null", range(1, i64::MAX);
+            "fsync after this many records (default: the cluster's log.flush.interval.messages)."
+        "flush.ms" => flush_ms: Option<u64> = "null";
+            "fsync this often (default: the cluster's log.flush.interval.ms)."
+        "retention.ms" => retention_ms: i64 = "604800000", range(-1, i64::MAX);
+            "Delete segments older than this (-1: keep forever)."
+        "retention.bytes" => retention_bytes: i64 = "-1", range(-1, i64::MAX);
+            "Delete old segments while a partition is larger than this (-1: unlimited)."
+        "segment.bytes" => segment_bytes: u32 = "1073741824", range(14, I32_MAX);
+            "Roll to a new segment file at this size."
+        "cleanup.policy" => cleanup_policy: CleanupPolicy = "delete";
+            "delete old segments, compact to the latest record per key, or both."
+        "message.max.bytes" => message_max_bytes: Option<u32> = "null", range(0, I32_MAX);
+            "Overrides the cluster's message.max.bytes for this topic."
+    }
+}
+
+impl TopicConfig {
+    /// The min.insync.replicas that applies to this topic.
+    pub fn effective_min_insync_replicas(&self, broker: &BrokerConfig) -> u32 {
+        self.min_insync_replicas
+            .unwrap_or(broker.min_insync_replicas)
+    }
+
+    /// Whether unclean leader election applies to this topic.
+    pub fn effective_unclean_leader_election(&self, broker: &BrokerConfig) -> bool {
+        self.unclean_leader_election_enable
+            .unwrap_or(broker.unclean_leader_election_enable)
+    }
+
+    /// Records between fsyncs for this topic.
+    pub fn effective_flush_messages(&self, broker: &BrokerConfig) -> u64 {
+        self.flush_messages
+            .unwrap_or(broker.log_flush_interval_messages)
+    }
+
+    /// Interval between time-based fsyncs for this topic, if any.
+    pub fn effective_flush_ms(&self, broker: &BrokerConfig) -> Option<u64> {
+        self.flush_ms.or(broker.log_flush_interval_ms)
+    }
+}
+
+/// A topic's effective settings: its overrides resolved against the broker's defaults.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EffectiveTopicConfig {
+    pub min_insync_replicas: u32,
+    pub unclean_leader_election_enable: bool,
+    pub flush_messages: u64,
+    pub flush_ms: Option<u64>,
+}
+
+impl EffectiveTopicConfig {
+    pub fn resolve(topic: &TopicConfig, broker: &BrokerConfig) -> Self {
+        EffectiveTopicConfig {
+            min_insync_replicas: topic.effective_min_insync_replicas(broker),
+            unclean_leader_election_enable: topic.effective_unclean_leader_election(broker),
+            flush_messages: topic.effective_flush_messages(broker),
+            flush_ms: topic.effective_flush_ms(broker),
+        }
+    }
+}
