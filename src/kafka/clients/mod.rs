@@ -15,4 +15,5 @@
 
 pub mod consumer;
 pub mod metadata;
+pub mod network;
 pub mod producer;

@@ -197,11 +197,7 @@ impl Consumer {
     where
         C: Context<Msg = Msg, Timer = ConsumerTimer, Event = KafkaEvent>,
     {
-        let busy = |node: NodeId| {
-            self.in_flight
-                .values()
-                .any(|r| r.node == node && matches!(r.what, Pending::Fetch(_)))
-        };
+        let busy = |node: NodeId| self.net.any_to(node, |p| matches!(p, Pending::Fetch(_)));
         // One request per leader, leaders in id order (kept sorted; a handful at most).
         let mut by_leader: Vec<(NodeId, Vec<FetchPartition>)> = Vec::new();
         for (tp, p) in &self.partitions {

@@ -28,6 +28,7 @@ use std::sync::Arc;
 use coordinator::GroupMembership;
 
 use crate::kafka::clients::metadata::ClientMetadata;
+use crate::kafka::clients::network::{response_correlation, InFlightRequest, NetworkClient};
 use crate::kafka::config::EffectiveConsumerConfig;
 use crate::kafka::errors::ErrorCode;
 use crate::kafka::event::KafkaEvent;
@@ -97,13 +98,8 @@ pub(crate) enum Pending {
     },
 }
 
-#[derive(Clone, Debug)]
-pub(crate) struct InFlight {
-    node: NodeId,
-    sent: Time,
-    timeout: Duration,
-    what: Pending,
-}
+/// A request in flight, with what it was for.
+pub(crate) type InFlight = InFlightRequest<Pending>;
 
 /// Fetch state of one assigned partition.
 #[derive(Clone, Debug, Default)]
@@ -135,8 +131,8 @@ pub struct Consumer {
     subscription: Vec<Arc<str>>,
     pub(crate) group: GroupMembership,
     partitions: VecMap<TopicPartition, PartitionState>,
-    in_flight: VecMap<CorrelationId, InFlight>,
-    next_correlation: CorrelationId,
+    /// Requests in flight and the correlation ids (Kafka's `NetworkClient`).
+    net: NetworkClient<Pending>,
     events: Vec<ConsumerEvent>,
     last_poll: Time,
     /// The application is blocked inside poll() waiting for records (not processing).
@@ -161,8 +157,7 @@ impl Consumer {
             metadata,
             subscription: Vec::new(),
             partitions: VecMap::new(),
-            in_flight: VecMap::new(),
-            next_correlation: 0,
+            net: NetworkClient::default(),
             events: Vec::new(),
             last_poll: Time::ZERO,
             waiting_in_poll: true,
@@ -297,7 +292,7 @@ impl Consumer {
         let Some(cid) = response_correlation(msg) else {
             return false;
         };
-        let Some(req) = self.in_flight.remove(&cid) else {
+        let Some(req) = self.net.complete(cid) else {
             return false; // late or unknown: its request was abandoned
         };
         self.on_response(cx, req, msg);
@@ -315,7 +310,7 @@ impl Consumer {
         let Some(cid) = response_correlation(msg) else {
             return false;
         };
-        let Some(req) = self.in_flight.remove(&cid) else {
+        let Some(req) = self.net.complete(cid) else {
             return false;
         };
         self.on_response(cx, req, msg);
@@ -370,16 +365,11 @@ impl Consumer {
     {
         let now = cx.now();
         self.check_timeouts(cx, now);
-        let cid = self.next_correlation.wrapping_add(1);
+        let cid = self.net.peek_correlation();
         if let Some((node, req)) = self.metadata.poll(now, cid) {
-            self.next_correlation = cid;
-            self.track(
-                node,
-                now,
-                Duration::from_ms(self.config.request_timeout_ms),
-                Pending::Metadata,
-                cid,
-            );
+            self.net.next_correlation();
+            let timeout = Duration::from_ms(self.config.request_timeout_ms);
+            self.net.track(cid, node, now, timeout, Pending::Metadata);
             cx.send(node, Msg::MetadataRequest(req));
         }
         self.check_poll_interval(cx, now);
@@ -397,30 +387,6 @@ impl Consumer {
         self.arm_wakeup(cx);
     }
 
-    fn correlation(&mut self) -> CorrelationId {
-        self.next_correlation = self.next_correlation.wrapping_add(1);
-        self.next_correlation
-    }
-
-    fn track(
-        &mut self,
-        node: NodeId,
-        now: Time,
-        timeout: Duration,
-        what: Pending,
-        cid: CorrelationId,
-    ) {
-        self.in_flight.insert(
-            cid,
-            InFlight {
-                node,
-                sent: now,
-                timeout,
-                what,
-            },
-        );
-    }
-
     /// Sends `msg` (built with a fresh correlation id) and remembers what it was for.
     fn request<C>(
         &mut self,
@@ -432,8 +398,8 @@ impl Consumer {
     ) where
         C: Context<Msg = Msg, Timer = ConsumerTimer, Event = KafkaEvent>,
     {
-        let cid = self.correlation();
-        self.track(node, cx.now(), timeout, what, cid);
+        let cid = self.net.next_correlation();
+        self.net.track(cid, node, cx.now(), timeout, what);
         cx.send(node, build(cid));
     }
 
@@ -443,15 +409,7 @@ impl Consumer {
     where
         C: Context<Msg = Msg, Timer = ConsumerTimer, Event = KafkaEvent>,
     {
-        let mut nodes: Vec<NodeId> = self
-            .in_flight
-            .values()
-            .filter(|r| now >= r.sent + r.timeout)
-            .map(|r| r.node)
-            .collect();
-        nodes.sort();
-        nodes.dedup();
-        for node in nodes {
+        for node in self.net.timed_out_nodes(now) {
             self.disconnect(cx, node, true);
         }
     }
@@ -466,14 +424,7 @@ impl Consumer {
             cx.close_connection(node);
         }
         self.metadata.on_disconnect(node, cx.now());
-        let lost: Vec<CorrelationId> = self
-            .in_flight
-            .iter()
-            .filter(|(_, r)| r.node == node)
-            .map(|(c, _)| *c)
-            .collect();
-        for c in lost {
-            let req = self.in_flight.remove(&c).expect("listed");
+        for req in self.net.take_requests_to(node) {
             self.on_request_failed(cx, req);
         }
     }
@@ -525,7 +476,7 @@ impl Consumer {
             .next_deadline()
             .into_iter()
             .chain(self.group.deadlines())
-            .chain(self.in_flight.values().map(|r| r.sent + r.timeout))
+            .chain(self.net.deadlines())
             .chain(self.partitions.values().map(|p| p.backoff_until))
             .chain(poll_deadline)
             .filter(|&t| t > now)
@@ -535,23 +486,6 @@ impl Consumer {
         };
         self.wakeup.arm(cx, at, ConsumerTimer::Wakeup);
     }
-}
-
-/// The correlation id of a response the consumer may be waiting for.
-fn response_correlation(msg: &Msg) -> Option<CorrelationId> {
-    Some(match msg {
-        Msg::MetadataResponse(r) => r.correlation_id,
-        Msg::FetchResponse(r) => r.correlation_id,
-        Msg::ListOffsetsResponse(r) => r.correlation_id,
-        Msg::FindCoordinatorResponse(r) => r.correlation_id,
-        Msg::JoinGroupResponse(r) => r.correlation_id,
-        Msg::SyncGroupResponse(r) => r.correlation_id,
-        Msg::HeartbeatResponse(r) => r.correlation_id,
-        Msg::LeaveGroupResponse(r) => r.correlation_id,
-        Msg::OffsetCommitResponse(r) => r.correlation_id,
-        Msg::OffsetFetchResponse(r) => r.correlation_id,
-        _ => return None,
-    })
 }
 
 #[cfg(test)]

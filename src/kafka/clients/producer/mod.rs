@@ -24,6 +24,7 @@ use accumulator::{BatchId, RecordAccumulator};
 use partitioner::Partitioner;
 
 use crate::kafka::clients::metadata::ClientMetadata;
+use crate::kafka::clients::network::NetworkClient;
 use crate::kafka::config::EffectiveProducerConfig;
 use crate::kafka::errors::ErrorCode;
 use crate::kafka::event::KafkaEvent;
@@ -60,14 +61,6 @@ struct BlockedSend {
     deadline: Time,
 }
 
-/// A Produce request awaiting its response.
-#[derive(Clone, Debug)]
-struct InFlightRequest {
-    node: NodeId,
-    sent: Time,
-    batches: Vec<BatchId>,
-}
-
 /// Idempotent-producer state (`TransactionManager`, non-transactional part).
 #[derive(Clone, Debug, Default)]
 struct Idempotence {
@@ -88,8 +81,8 @@ pub struct Producer {
     partitioner: Partitioner,
     accumulator: RecordAccumulator,
     blocked: VecDeque<BlockedSend>,
-    in_flight: VecMap<CorrelationId, InFlightRequest>,
-    next_correlation: CorrelationId,
+    /// Produce requests in flight (with the batches each carries) and the correlation ids.
+    net: NetworkClient<Vec<BatchId>>,
     idempotence: Option<Idempotence>,
     completions: Vec<Completion>,
     /// The drain's list of (leader, batch) picked, kept to reuse its memory.
@@ -114,8 +107,7 @@ impl Producer {
             partitioner: Partitioner::new(c.batch_size),
             accumulator: RecordAccumulator::new(c.batch_size, c.linger_ms, c.buffer_memory),
             blocked: VecDeque::new(),
-            in_flight: VecMap::new(),
-            next_correlation: 0,
+            net: NetworkClient::default(),
             idempotence: c.enable_idempotence.then(Idempotence::default),
             completions: Vec::new(),
             picked: Vec::new(),
@@ -231,11 +223,6 @@ impl Producer {
     {
         self.wakeup.fired(cx.now());
         self.poll(cx);
-    }
-
-    fn correlation(&mut self) -> CorrelationId {
-        self.next_correlation = self.next_correlation.wrapping_add(1);
-        self.next_correlation
     }
 
     fn complete(

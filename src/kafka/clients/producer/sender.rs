@@ -17,7 +17,7 @@
 
 use rand::Rng as _;
 
-use super::{BlockedSend, Idempotence, InFlightRequest, Producer, ProducerTimer};
+use super::{BlockedSend, Idempotence, Producer, ProducerTimer};
 use crate::kafka::config::Acks;
 use crate::kafka::errors::ErrorCode;
 use crate::kafka::event::KafkaEvent;
@@ -34,9 +34,9 @@ impl Producer {
     {
         let now = cx.now();
         self.check_request_timeouts(cx, now);
-        let cid = self.next_correlation.wrapping_add(1);
+        let cid = self.net.peek_correlation();
         if let Some((node, req)) = self.metadata.poll(now, cid) {
-            self.next_correlation = cid;
+            self.net.next_correlation();
             cx.send(node, Msg::MetadataRequest(req));
         }
         self.maybe_init_producer_id(cx, now);
@@ -68,7 +68,7 @@ impl Producer {
         let Some(node) = self.metadata.any_node() else {
             return;
         };
-        let correlation_id = self.correlation();
+        let correlation_id = self.net.next_correlation();
         let idem = self.idempotence.as_mut().expect("checked");
         idem.init_in_flight = Some((correlation_id, node, now));
         cx.send(
@@ -128,12 +128,7 @@ impl Producer {
         C: Context<Msg = Msg, Timer = ProducerTimer, Event = KafkaEvent>,
     {
         let timeout = Duration::from_ms(self.config.request_timeout_ms);
-        let mut expired: Vec<NodeId> = self
-            .in_flight
-            .values()
-            .filter(|r| now >= r.sent + timeout)
-            .map(|r| r.node)
-            .collect();
+        let mut expired = self.net.timed_out_nodes(now);
         if let Some(node) = self.metadata.check_timeout(now) {
             expired.push(node);
         }
@@ -163,15 +158,8 @@ impl Producer {
             cx.close_connection(node);
         }
         self.metadata.on_disconnect(node, now);
-        let lost: Vec<CorrelationId> = self
-            .in_flight
-            .iter()
-            .filter(|(_, r)| r.node == node)
-            .map(|(c, _)| *c)
-            .collect();
-        for c in lost {
-            let req = self.in_flight.remove(&c).expect("listed");
-            for id in req.batches {
+        for req in self.net.take_requests_to(node) {
+            for id in req.what {
                 self.on_batch_error(cx, id, ErrorCode::NetworkException, now);
             }
         }
@@ -192,8 +180,8 @@ impl Producer {
             .collect();
         for (id, was_in_flight) in expired {
             if was_in_flight {
-                for r in self.in_flight.values_mut() {
-                    r.batches.retain(|b| *b != id); // a late response must not complete it twice
+                for r in self.net.requests_mut() {
+                    r.what.retain(|b| *b != id); // a late response must not complete it twice
                 }
             }
             self.fail_batch(cx, id, ErrorCode::RequestTimedOut);
@@ -290,7 +278,7 @@ impl Producer {
                 continue;
             };
             if !picked.iter().any(|(n, _)| *n == node)
-                && self.in_flight.values().filter(|r| r.node == node).count() >= max_in_flight
+                && self.net.in_flight_to(node) >= max_in_flight
             {
                 continue;
             }
@@ -360,7 +348,7 @@ impl Producer {
     where
         C: Context<Msg = Msg, Timer = ProducerTimer, Event = KafkaEvent>,
     {
-        let correlation_id = self.correlation();
+        let correlation_id = self.net.next_correlation();
         let partitions = ids
             .iter()
             .map(|id| {
@@ -389,25 +377,19 @@ impl Producer {
             }
             return;
         }
-        self.in_flight.insert(
-            correlation_id,
-            InFlightRequest {
-                node,
-                sent: now,
-                batches: ids,
-            },
-        );
+        let timeout = Duration::from_ms(self.config.request_timeout_ms);
+        self.net.track(correlation_id, node, now, timeout, ids);
     }
 
     pub(super) fn on_produce_response<C>(&mut self, cx: &mut C, r: &ProduceResponse) -> bool
     where
         C: Context<Msg = Msg, Timer = ProducerTimer, Event = KafkaEvent>,
     {
-        let Some(req) = self.in_flight.remove(&r.correlation_id) else {
+        let Some(req) = self.net.complete(r.correlation_id) else {
             return false;
         };
         let now = cx.now();
-        for id in req.batches {
+        for id in req.what {
             let Some(tp) = self.accumulator.get(id).map(|b| b.tp.clone()) else {
                 continue;
             };
@@ -602,7 +584,7 @@ impl Producer {
             .next_ready_time(now)
             .into_iter()
             .chain(self.metadata.next_deadline())
-            .chain(self.in_flight.values().map(|r| r.sent + timeout))
+            .chain(self.net.deadlines())
             .chain(self.accumulator.all().next().map(|b| b.created + delivery))
             .chain(self.blocked.front().map(|s| s.deadline))
             .chain(init)
