@@ -110,7 +110,7 @@ mod kafka {
     /// Anomaly counts the history checker finds in the run (final logs read without a drain).
     pub fn anomalies(w: &World<Actor>) -> BTreeMap<String, u64> {
         let history = kafkasim::check::History::from_world(w);
-        let logs = kafkasim::check::final_logs(w);
+        let logs = kafkasim::runner::final_logs(w);
         let found = kafkasim::check::analyze(&history, logs.as_ref());
         kafkasim::check::counts(&found)
             .into_iter()
@@ -258,7 +258,7 @@ mod kafka {
         );
         w.run_until(secs(80), 50_000_000);
         let tp = TopicPartition::new("orders", 0);
-        let log = cluster::committed_values(&w, &tp).unwrap_or_default();
+        let log = cluster::values_below_high_watermark(&w, &tp).unwrap_or_default();
         (w, log)
     }
 

@@ -4,8 +4,8 @@
 
 use std::path::Path;
 
-use kafkasim::check::check_scenario;
 use kafkasim::explore::{self, explore_with, safety_and_liveness, Options};
+use kafkasim::runner::check_scenario;
 use kafkasim::scenario;
 
 fn opts(dir: &str) -> Options {

@@ -20,9 +20,9 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use proptest::prelude::*;
 use proptest::test_runner::{Config, RngAlgorithm, TestCaseError, TestRng, TestRunner};
 
-use kafkasim::check::check_scenario;
 use kafkasim::explore::verdict;
 use kafkasim::runner;
+use kafkasim::runner::check_scenario;
 use kafkasim::scenario::{self, Scenario};
 use kafkasim::sim::TraceMode;
 

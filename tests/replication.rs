@@ -1,13 +1,14 @@
 //! Replication scenarios: each test scripts faults at chosen times and runs the cluster with
 //! the invariant checker after every event.
 
+use kafkasim::check::invariants::{self, CheckedRun};
 use kafkasim::kafka::config::{BrokerConfig, TopicConfig, TruncationMode};
 use kafkasim::kafka::controller::TopicSpec;
 use kafkasim::kafka::event::{KafkaEvent, TruncationReason};
 use kafkasim::kafka::{Acks, ErrorCode, TopicPartition};
 use kafkasim::sim::{Duration, Fault, Latency, LinkModel, NodeId, Time, TraceMode, World};
 use kafkasim::workload::actor::Actor;
-use kafkasim::workload::cluster::{self, CheckedRun, ClusterIds, ClusterSpec};
+use kafkasim::workload::cluster::{self, ClusterIds, ClusterSpec};
 use kafkasim::workload::history::HistoryOp;
 use kafkasim::workload::scripted_client::{ScriptedProducerConfig, SendSchedule};
 
@@ -80,7 +81,7 @@ fn rate(start: f64, every_ms: u64, count: u64) -> SendSchedule {
 }
 
 fn run(w: &mut World<Actor>, until: f64) {
-    if let Err(v) = cluster::run_checked(w, secs(until)) {
+    if let Err(v) = invariants::run_checked(w, secs(until)) {
         panic!("{v}");
     }
 }

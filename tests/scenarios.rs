@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 
-use kafkasim::check::check_scenario;
+use kafkasim::runner::check_scenario;
 use kafkasim::scenario;
 
 fn scenario_files(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -60,7 +60,7 @@ fn every_kafka_scenario_keeps_the_replication_invariants() {
         let mut world =
             kafkasim::scenario::build::build(&s, s.seed, kafkasim::sim::TraceMode::Full)
                 .unwrap_or_else(|e| panic!("{}: {e}", f.display()));
-        let mut run = kafkasim::workload::cluster::CheckedRun::default();
+        let mut run = kafkasim::check::invariants::CheckedRun::default();
         if let Err(v) = run.run(&mut world, kafkasim::sim::Time(s.duration_us)) {
             panic!("{}: {v}", f.display());
         }

@@ -14,6 +14,9 @@
 //! was verified against the current leader, and only look at batches past that point. The
 //! mark is reset when the leader, its epoch, a process incarnation or a log's truncation
 //! count changes — so the cost is O(new batches) per event, not O(log).
+//!
+//! [`CheckedRun`] steps a world one event at a time and runs the checker after each; on a
+//! violation the report names the seed, the event number and the last trace lines.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -22,6 +25,9 @@ use crate::kafka::broker::log::PartitionLog;
 use crate::kafka::broker::Broker;
 use crate::kafka::controller::Controller;
 use crate::kafka::types::{BrokerId, LeaderEpoch, Offset, TopicPartition};
+use crate::sim::{trace, Node, NodeId, Status, Time, World};
+use crate::workload::actor::Actor;
+use crate::workload::cluster::broker;
 
 /// A broken invariant, with what the run was doing.
 #[derive(Clone, Debug)]
@@ -241,4 +247,69 @@ fn check_controller(c: &Controller) -> Result<(), Broken> {
         }
     }
     Ok(())
+}
+
+// ------------------------------------------------------------ running a world under the checker
+
+/// Runs a world with the invariant checker after every event.
+#[derive(Default)]
+pub struct CheckedRun {
+    pub checker: InvariantChecker,
+}
+
+impl CheckedRun {
+    /// Steps until `until`, checking after each event.
+    pub fn run(&mut self, world: &mut World<Actor>, until: Time) -> Result<(), Violation> {
+        world.run_until_checked(until, u64::MAX, |w| self.check(w))?;
+        Ok(())
+    }
+
+    pub fn check(&mut self, world: &World<Actor>) -> Result<(), Violation> {
+        let views: Vec<BrokerView<'_>> = world
+            .node_ids()
+            .filter_map(|n| {
+                broker(world, n).map(|broker| BrokerView {
+                    broker,
+                    incarnation: world.incarnation(n),
+                })
+            })
+            .collect();
+        let ctrl = world
+            .find("controller")
+            .filter(|&n| world.status(n) != Status::Down)
+            .and_then(|n| world.node(n).as_controller());
+        self.checker
+            .check(&views, ctrl)
+            .map_err(|(invariant, message)| violation(world, invariant, message))
+    }
+}
+
+/// Runs `world` until `until` with the invariant checker after every event. On a violation
+/// the report names the seed, the event number and the last 20 trace lines.
+pub fn run_checked(world: &mut World<Actor>, until: Time) -> Result<(), Violation> {
+    CheckedRun::default().run(world, until)
+}
+
+fn violation(world: &World<Actor>, invariant: &'static str, message: String) -> Violation {
+    let records = world.trace().records();
+    let tail = &records[records.len().saturating_sub(20)..];
+    let name = |n: NodeId| world.name(n).to_string();
+    let trace_tail = tail
+        .iter()
+        .map(|r| {
+            format!(
+                "#{} {} {}",
+                r.event,
+                r.time,
+                trace::explain(r, &name, &|e| Actor::explain(e))
+            )
+        })
+        .collect();
+    Violation {
+        invariant,
+        message,
+        seed: world.seed(),
+        event: world.events(),
+        trace_tail,
+    }
 }

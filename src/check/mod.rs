@@ -9,8 +9,10 @@
 //! (`poll-skip`, `nonmonotonic-poll`), records never or twice processed, and so on.
 //!
 //! Everything here is a pure function of data ([`History`], [`FinalLogs`]), so each anomaly
-//! is unit-tested with a few hand-written operations; [`check_scenario`] wires it to a run
-//! and to the scenario's `[expect]`. Definitions and examples: docs/checking.md.
+//! is unit-tested with a few hand-written operations; `runner::check_scenario` wires it to a
+//! run, its drain phase and the scenario's `[expect]`. The live invariant checker
+//! ([`invariants`]) watches a running world's replication state after every event.
+//! Definitions and examples: docs/checking.md.
 
 pub mod anomaly;
 mod consume;
@@ -19,17 +21,12 @@ pub mod expect;
 pub mod history;
 mod index;
 pub mod invariants;
-mod report;
 #[cfg(test)]
 mod tests;
 
 pub use anomaly::{counts, Anomaly, AnomalyKind, RecordRef};
 pub use expect::{evaluate, ExpectLine};
 pub use history::{Entry, History};
-pub use report::{
-    check_scenario, check_scenario_in, check_world, drain, final_logs, liveness, CheckReport,
-    DRAIN_US,
-};
 
 use std::collections::BTreeMap;
 

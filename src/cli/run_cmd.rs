@@ -92,7 +92,7 @@ fn run_with_invariants(s: &Scenario, seed: u64, json: bool, trace_file: Option<&
             return EXIT_BAD_INPUT;
         }
     };
-    let mut checked = crate::workload::cluster::CheckedRun::default();
+    let mut checked = crate::check::invariants::CheckedRun::default();
     if let Err(v) = checked.run(&mut world, crate::sim::Time(s.duration_us)) {
         eprintln!("INVARIANT VIOLATED in `{}`:\n{v}", s.name);
         return 1;
@@ -124,7 +124,7 @@ fn run_scenario(s: &Scenario, seed: u64, json: bool, trace_file: Option<&Path>) 
             return EXIT_BAD_INPUT;
         }
     }
-    let report = crate::check::check_world(s, &mut world, summary.clone());
+    let report = crate::runner::check_world(s, &mut world, summary.clone(), None);
     if json {
         println!("{}", summary_json(&summary, &report, wall_ms));
     } else {
@@ -133,7 +133,7 @@ fn run_scenario(s: &Scenario, seed: u64, json: bool, trace_file: Option<&Path>) 
         if found.is_empty() {
             println!(
                 "anomalies   none (history checked after a {} s drain phase)",
-                crate::check::DRAIN_US / 1_000_000
+                crate::runner::DRAIN_US / 1_000_000
             );
         } else {
             println!("anomalies");
@@ -148,7 +148,7 @@ fn run_scenario(s: &Scenario, seed: u64, json: bool, trace_file: Option<&Path>) 
     0
 }
 
-fn summary_json(s: &RunSummary, r: &crate::check::CheckReport, wall_ms: u64) -> serde_json::Value {
+fn summary_json(s: &RunSummary, r: &crate::runner::CheckReport, wall_ms: u64) -> serde_json::Value {
     let get = |k: &str| s.counters.get(k).copied().unwrap_or(0);
     let mut anomalies = serde_json::Map::new();
     for a in &r.anomalies {
@@ -256,7 +256,7 @@ pub fn check(files: &[PathBuf], seed: Option<u64>) -> u8 {
                 continue;
             }
         };
-        let report = crate::check::check_scenario(&s, seed.unwrap_or(s.seed));
+        let report = crate::runner::check_scenario(&s, seed.unwrap_or(s.seed));
         println!("{}", file.display());
         print!("{report}");
         if let Some(e) = &report.error {

@@ -26,7 +26,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 
-use crate::check::{check_scenario_in, AnomalyKind, CheckReport};
+use crate::check::AnomalyKind;
+use crate::runner::{check_scenario_in, CheckReport};
 use crate::scenario::Scenario;
 use crate::sim::TraceMode;
 use progress::Progress;
@@ -62,7 +63,7 @@ impl<F: Fn(&Scenario, u64) -> Verdict + Sync> Oracle for F {
     }
 }
 
-/// The default oracle: [`crate::check::check_scenario`] (trace off), then [`verdict`].
+/// The default oracle: [`crate::runner::check_scenario`] (trace off), then [`verdict`].
 pub fn safety_and_liveness(scenario: &Scenario, seed: u64) -> Verdict {
     // No trace hash is needed to judge a seed; a failure is replayed from its file.
     verdict(&check_scenario_in(scenario, seed, TraceMode::Off))
@@ -78,6 +79,10 @@ pub fn verdict(r: &CheckReport) -> Verdict {
     };
     if r.error.is_some() {
         v.violations.push("error".to_string());
+    }
+    if let Some(broken) = &r.invariant {
+        v.violations.push("invariant".to_string());
+        v.examples.push(broken.clone());
     }
     v.violations.extend(
         r.lines

@@ -56,7 +56,7 @@ impl Observe for Actor {
     /// `kafkasim check` adds, so `lost-write` is judged on the logs as they are).
     fn anomalies(final_world: &World<Actor>) -> Vec<AnomalyView> {
         let history = crate::check::History::from_world(final_world);
-        let logs = crate::check::final_logs(final_world);
+        let logs = crate::runner::final_logs(final_world);
         crate::check::analyze(&history, logs.as_ref())
             .into_iter()
             .map(|a| {

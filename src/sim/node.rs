@@ -14,7 +14,6 @@ use std::fmt;
 use super::disk::Disk;
 use super::rng::Rng;
 use super::time::{Duration, Time};
-use super::world::Kernel;
 
 /// Identifies a node in the world (its index).
 #[derive(
@@ -107,56 +106,27 @@ pub trait Context {
     }
 }
 
-/// The kernel's context for one handler call of a world whose node type is `N`: the node's
-/// random stream and disk, and the kernel, which carries out each action as it is made.
-pub struct Cx<'a, N: Node> {
-    pub(crate) me: NodeId,
-    pub(crate) rng: &'a mut Rng,
-    pub(crate) disk: &'a mut Disk,
-    pub(crate) k: &'a mut Kernel<N>,
-    pub(crate) tracing: bool,
+/// The context a node's handlers receive: a [`Context`] that speaks the node's own message,
+/// timer and event types. The kernel passes its own ([`Cx`](super::world::Cx)); a test may pass
+/// any other implementation. The contract names no kernel type.
+pub trait NodeContext<N: Node + ?Sized>:
+    Context<Msg = N::Msg, Timer = N::Timer, Event = N::Event>
+{
 }
 
-impl<N: Node> Context for Cx<'_, N> {
-    type Msg = N::Msg;
-    type Timer = N::Timer;
-    type Event = N::Event;
-    fn now(&self) -> Time {
-        self.k.now
-    }
-    fn me(&self) -> NodeId {
-        self.me
-    }
-    fn send(&mut self, to: NodeId, msg: N::Msg) {
-        self.k.send(self.me, to, msg, None);
-    }
-    fn reply(&mut self, peer: Peer, msg: N::Msg) {
-        self.k.send(self.me, peer.node, msg, Some(peer.conn));
-    }
-    fn set_timer(&mut self, after: Duration, timer: N::Timer) -> TimerId {
-        let at = self.k.now + after;
-        self.k.set_timer(self.me, at, timer)
-    }
-    fn cancel_timer(&mut self, id: TimerId) {
-        self.k.cancel_timer(self.me, id);
-    }
-    fn rng(&mut self) -> &mut Rng {
-        self.rng
-    }
-    fn disk(&mut self) -> &mut Disk {
-        self.disk
-    }
-    fn emit(&mut self, event: N::Event) {
-        if self.tracing || N::keep(&event) {
-            self.k.emit(self.me, event);
-        }
-    }
-    fn close_connection(&mut self, peer: NodeId) {
-        self.k.close(self.me, peer);
-    }
-    fn tracing(&self) -> bool {
-        self.tracing
-    }
+impl<N, C> NodeContext<N> for C
+where
+    N: Node + ?Sized,
+    C: Context<Msg = N::Msg, Timer = N::Timer, Event = N::Event> + ?Sized,
+{
+}
+
+/// What a node type may look up to resolve a role target such as `leader(orders-0)`
+/// (the world implements it): nodes by name, their state, and whether they are down.
+pub trait Directory<N> {
+    fn find(&self, name: &str) -> Option<NodeId>;
+    fn node(&self, id: NodeId) -> &N;
+    fn is_down(&self, id: NodeId) -> bool;
 }
 
 /// Adapts a context to a node component with narrower types, converting with `From`.
@@ -229,15 +199,15 @@ pub trait Node: Clone {
     type Timer: Clone + fmt::Debug;
     type Event: Clone + fmt::Debug + std::hash::Hash;
 
-    fn on_start(&mut self, cx: &mut Cx<'_, Self>);
-    fn on_message(&mut self, cx: &mut Cx<'_, Self>, from: Peer, msg: Self::Msg);
-    fn on_timer(&mut self, cx: &mut Cx<'_, Self>, timer: Self::Timer);
+    fn on_start(&mut self, cx: &mut impl NodeContext<Self>);
+    fn on_message(&mut self, cx: &mut impl NodeContext<Self>, from: Peer, msg: Self::Msg);
+    fn on_timer(&mut self, cx: &mut impl NodeContext<Self>, timer: Self::Timer);
     /// The connection to `peer` was closed by the other side: its process died and its OS
     /// closed the socket (a `kill`; after a power loss nobody closes anything, and peers only
     /// find out through their own timeouts). Default: ignored.
-    fn on_disconnect(&mut self, _cx: &mut Cx<'_, Self>, _peer: NodeId) {}
+    fn on_disconnect(&mut self, _cx: &mut impl NodeContext<Self>, _peer: NodeId) {}
     /// An application-level fault such as "stop polling" (see the fault model). Default: ignored.
-    fn on_signal(&mut self, _cx: &mut Cx<'_, Self>, _signal: &str) {}
+    fn on_signal(&mut self, _cx: &mut impl NodeContext<Self>, _signal: &str) {}
 
     /// A short name for a message kind, shown in the trace and the message-flow view.
     fn msg_label(msg: &Self::Msg) -> &'static str;
@@ -258,7 +228,7 @@ pub trait Node: Clone {
     }
     /// Resolves a role target such as `leader(orders-0)` to a node, at the moment a fault
     /// fires. Plain node names are resolved by the kernel itself.
-    fn resolve_role(_world: &super::world::World<Self>, _role: &str) -> Option<NodeId> {
+    fn resolve_role(_nodes: &dyn Directory<Self>, _role: &str) -> Option<NodeId> {
         None
     }
 }

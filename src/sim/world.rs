@@ -10,11 +10,63 @@ use super::disk::Disk;
 use super::fault::{Fault, FaultSpec};
 use super::kept::KeptLog;
 use super::network::{LinkModel, Network};
-use super::node::{Cx, Node, NodeId, Peer, TimerId};
+use super::node::{Context, Directory, Node, NodeId, Peer, TimerId};
 use super::queue::{EventQueue, Handle};
 use super::rng::{self, stream, Rng};
 use super::time::{Duration, Time};
 use super::trace::{DropReason, FaultRecord, Trace, TraceKind, TraceMode, TraceRecord};
+
+/// The kernel's context for one handler call of a world whose node type is `N`: the node's
+/// random stream and disk, and the kernel, which carries out each action as it is made.
+pub struct Cx<'a, N: Node> {
+    pub(crate) me: NodeId,
+    pub(crate) rng: &'a mut Rng,
+    pub(crate) disk: &'a mut Disk,
+    pub(crate) k: &'a mut Kernel<N>,
+    pub(crate) tracing: bool,
+}
+
+impl<N: Node> Context for Cx<'_, N> {
+    type Msg = N::Msg;
+    type Timer = N::Timer;
+    type Event = N::Event;
+    fn now(&self) -> Time {
+        self.k.now
+    }
+    fn me(&self) -> NodeId {
+        self.me
+    }
+    fn send(&mut self, to: NodeId, msg: N::Msg) {
+        self.k.send(self.me, to, msg, None);
+    }
+    fn reply(&mut self, peer: Peer, msg: N::Msg) {
+        self.k.send(self.me, peer.node, msg, Some(peer.conn));
+    }
+    fn set_timer(&mut self, after: Duration, timer: N::Timer) -> TimerId {
+        let at = self.k.now + after;
+        self.k.set_timer(self.me, at, timer)
+    }
+    fn cancel_timer(&mut self, id: TimerId) {
+        self.k.cancel_timer(self.me, id);
+    }
+    fn rng(&mut self) -> &mut Rng {
+        self.rng
+    }
+    fn disk(&mut self) -> &mut Disk {
+        self.disk
+    }
+    fn emit(&mut self, event: N::Event) {
+        if self.tracing || N::keep(&event) {
+            self.k.emit(self.me, event);
+        }
+    }
+    fn close_connection(&mut self, peer: NodeId) {
+        self.k.close(self.me, peer);
+    }
+    fn tracing(&self) -> bool {
+        self.tracing
+    }
+}
 
 /// Whether a node is running.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
@@ -266,17 +318,33 @@ impl<N: Node> World<N> {
     /// Runs until simulated time passes `end`, `max_events` events have been processed in
     /// total, or nothing is left to do.
     pub fn run_until(&mut self, end: Time, max_events: u64) -> RunEnd {
+        let ok =
+            self.run_until_checked(end, max_events, |_| Ok::<(), std::convert::Infallible>(()));
+        match ok {
+            Ok(end) => end,
+        }
+    }
+
+    /// [`run_until`](Self::run_until), calling `check` on the world after every processed
+    /// event (a global checker watching from outside the nodes); stops at its first error.
+    pub fn run_until_checked<E>(
+        &mut self,
+        end: Time,
+        max_events: u64,
+        mut check: impl FnMut(&Self) -> Result<(), E>,
+    ) -> Result<RunEnd, E> {
         loop {
             if self.k.events >= max_events {
-                return RunEnd::EventLimit;
+                return Ok(RunEnd::EventLimit);
             }
             if !self.step_until(end) {
                 if self.k.queue.is_empty() {
-                    return RunEnd::Quiescent;
+                    return Ok(RunEnd::Quiescent);
                 }
                 self.k.now = self.k.now.max(end);
-                return RunEnd::TimeLimit;
+                return Ok(RunEnd::TimeLimit);
             }
+            check(self)?;
         }
     }
 
@@ -930,4 +998,16 @@ fn revert_of(fault: &Fault) -> Option<Fault> {
         },
         _ => return None,
     })
+}
+
+impl<N: Node> Directory<N> for World<N> {
+    fn find(&self, name: &str) -> Option<NodeId> {
+        World::find(self, name)
+    }
+    fn node(&self, id: NodeId) -> &N {
+        World::node(self, id)
+    }
+    fn is_down(&self, id: NodeId) -> bool {
+        self.status(id) == Status::Down
+    }
 }

@@ -13,7 +13,7 @@ use super::rpc::{RpcCallee, RpcCaller, RpcEvent, RpcMsg, RpcTimer};
 use crate::kafka::broker::{Broker, BrokerTimer};
 use crate::kafka::controller::{Controller, ControllerTimer};
 use crate::kafka::{KafkaEvent, Msg, TopicPartition};
-use crate::sim::{Cx, Mapped, Node, NodeId, Peer, Status, World};
+use crate::sim::{Directory, Mapped, Node, NodeContext, NodeId, Peer};
 use crate::workload::scripted_client::{ScriptedProducer, ScriptedTimer};
 
 /// Every message that crosses the simulated network.
@@ -133,13 +133,13 @@ pub enum Actor {
     ScriptedProducer(Box<ScriptedProducer>),
 }
 
-type PingCx<'a, 'b> = Mapped<'a, Cx<'b, Actor>, PingMsg, PingTimer, PingEvent>;
-type ProducerCx<'a, 'b> = Mapped<'a, Cx<'b, Actor>, Msg, ProducerAppTimer, ActorEvent>;
-type ConsumerCx<'a, 'b> = Mapped<'a, Cx<'b, Actor>, Msg, ConsumerAppTimer, ActorEvent>;
-type RpcCx<'a, 'b> = Mapped<'a, Cx<'b, Actor>, RpcMsg, RpcTimer, RpcEvent>;
-type BrokerMapped<'a, 'b> = Mapped<'a, Cx<'b, Actor>, Msg, BrokerTimer, KafkaEvent>;
-type ControllerMapped<'a, 'b> = Mapped<'a, Cx<'b, Actor>, Msg, ControllerTimer, KafkaEvent>;
-type ScriptedMapped<'a, 'b> = Mapped<'a, Cx<'b, Actor>, Msg, ScriptedTimer, HistoryOp>;
+type PingCx<'a, C> = Mapped<'a, C, PingMsg, PingTimer, PingEvent>;
+type ProducerCx<'a, C> = Mapped<'a, C, Msg, ProducerAppTimer, ActorEvent>;
+type ConsumerCx<'a, C> = Mapped<'a, C, Msg, ConsumerAppTimer, ActorEvent>;
+type RpcCx<'a, C> = Mapped<'a, C, RpcMsg, RpcTimer, RpcEvent>;
+type BrokerMapped<'a, C> = Mapped<'a, C, Msg, BrokerTimer, KafkaEvent>;
+type ControllerMapped<'a, C> = Mapped<'a, C, Msg, ControllerTimer, KafkaEvent>;
+type ScriptedMapped<'a, C> = Mapped<'a, C, Msg, ScriptedTimer, HistoryOp>;
 
 impl Actor {
     pub fn as_broker(&self) -> Option<&Broker> {
@@ -165,7 +165,7 @@ impl Actor {
 /// Resolves `leader(orders-0)` / `follower(orders-0)` from the controller's current view:
 /// the follower is the first replica, in assignment order, that is not the leader, is
 /// unfenced and whose process is not down.
-fn resolve_partition_role(world: &World<Actor>, role: &str) -> Option<NodeId> {
+fn resolve_partition_role(world: &dyn Directory<Actor>, role: &str) -> Option<NodeId> {
     let (kind, rest) = role.split_once('(')?;
     let tp = TopicPartition::parse(rest.strip_suffix(')')?)?;
     let c = world.node(world.find("controller")?).as_controller()?;
@@ -177,7 +177,7 @@ fn resolve_partition_role(world: &World<Actor>, role: &str) -> Option<NodeId> {
             .iter()
             .filter(|&&r| Some(r) != p.leader && c.image.is_live(r))
             .filter_map(|&r| c.image.node_of(r))
-            .find(|&n| world.status(n) != Status::Down),
+            .find(|&n| !world.is_down(n)),
         _ => None,
     }
 }
@@ -187,7 +187,7 @@ impl Node for Actor {
     type Timer = ActorTimer;
     type Event = ActorEvent;
 
-    fn on_start(&mut self, cx: &mut Cx<'_, Self>) {
+    fn on_start(&mut self, cx: &mut impl NodeContext<Self>) {
         match self {
             Actor::PingServer(_) | Actor::RpcCallee(_) => {}
             Actor::PingClient(c) => c.on_start(&mut PingCx::new(cx)),
@@ -200,7 +200,7 @@ impl Node for Actor {
         }
     }
 
-    fn on_message(&mut self, cx: &mut Cx<'_, Self>, from: Peer, msg: ActorMsg) {
+    fn on_message(&mut self, cx: &mut impl NodeContext<Self>, from: Peer, msg: ActorMsg) {
         match (self, msg) {
             (Actor::PingServer(s), ActorMsg::Ping(m)) => {
                 s.on_message(&mut PingCx::new(cx), from, m)
@@ -229,7 +229,7 @@ impl Node for Actor {
         }
     }
 
-    fn on_timer(&mut self, cx: &mut Cx<'_, Self>, timer: ActorTimer) {
+    fn on_timer(&mut self, cx: &mut impl NodeContext<Self>, timer: ActorTimer) {
         match (self, timer) {
             (Actor::PingClient(c), ActorTimer::Ping(t)) => c.on_timer(&mut PingCx::new(cx), t),
             (Actor::Broker(b), ActorTimer::Broker(t)) => b.on_timer(&mut BrokerMapped::new(cx), t),
@@ -251,7 +251,7 @@ impl Node for Actor {
         }
     }
 
-    fn on_disconnect(&mut self, cx: &mut Cx<'_, Self>, peer: NodeId) {
+    fn on_disconnect(&mut self, cx: &mut impl NodeContext<Self>, peer: NodeId) {
         match self {
             Actor::Producer(p) => p.on_disconnect(&mut ProducerCx::new(cx), peer),
             Actor::Consumer(c) => c.on_disconnect(&mut ConsumerCx::new(cx), peer),
@@ -260,7 +260,7 @@ impl Node for Actor {
         }
     }
 
-    fn on_signal(&mut self, cx: &mut Cx<'_, Self>, signal: &str) {
+    fn on_signal(&mut self, cx: &mut impl NodeContext<Self>, signal: &str) {
         match self {
             Actor::Producer(p) => p.on_signal(&mut ProducerCx::new(cx), signal),
             Actor::Consumer(c) => c.on_signal(&mut ConsumerCx::new(cx), signal),
@@ -342,7 +342,7 @@ impl Node for Actor {
         }
     }
 
-    fn resolve_role(world: &World<Self>, role: &str) -> Option<NodeId> {
+    fn resolve_role(world: &dyn Directory<Self>, role: &str) -> Option<NodeId> {
         resolve_partition_role(world, role)
     }
 }

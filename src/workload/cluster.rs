@@ -1,15 +1,11 @@
-//! Building a Kafka cluster in a world, and running it under the replication invariant
-//! checker. `build_cluster` adds a node named `controller` and nodes `broker-1`..`broker-N`
+//! Building a Kafka cluster in a world, and reading it back (leaders, logs, history). `build_cluster` adds a node named `controller` and nodes `broker-1`..`broker-N`
 //! (broker ids 1..N); the scenario layer calls it with what a scenario file describes.
 
-use crate::check::invariants::{BrokerView, InvariantChecker, Violation};
 use crate::kafka::broker::Broker;
 use crate::kafka::config::BrokerConfig;
 use crate::kafka::controller::{Controller, TopicSpec};
 use crate::kafka::{Acks, BrokerId, Offset, TopicPartition};
-use crate::sim::{
-    trace, Duration, LinkModel, Node, NodeId, Status, Time, TraceKind, TraceMode, World,
-};
+use crate::sim::{Duration, LinkModel, NodeId, Status, Time, TraceKind, TraceMode, World};
 use crate::workload::scripted_client::{ScriptedProducer, ScriptedProducerConfig, SendSchedule};
 
 use super::actor::{Actor, ActorEvent};
@@ -109,7 +105,7 @@ pub fn log_values(world: &World<Actor>, node: NodeId, tp: &TopicPartition) -> Ve
 }
 
 /// The values of `tp` below the current leader's high watermark (what consumers can read).
-pub fn committed_values(world: &World<Actor>, tp: &TopicPartition) -> Option<Vec<u64>> {
+pub fn values_below_high_watermark(world: &World<Actor>, tp: &TopicPartition) -> Option<Vec<u64>> {
     let node = leader_node(world, tp)?;
     let p = broker(world, node)?.partitions.get(tp)?;
     let hw = p.log.high_watermark();
@@ -187,74 +183,6 @@ pub fn add_scripted_producer(
         Actor::ScriptedProducer(Box::new(ScriptedProducer::new(config))),
         Time::ZERO,
     )
-}
-
-// ------------------------------------------------------------ checked runs
-
-/// Runs a world with the invariant checker after every event.
-#[derive(Default)]
-pub struct CheckedRun {
-    pub checker: InvariantChecker,
-}
-
-impl CheckedRun {
-    /// Steps until `until`, checking after each event.
-    pub fn run(&mut self, world: &mut World<Actor>, until: Time) -> Result<(), Violation> {
-        while world.step_until(until) {
-            self.check(world)?;
-        }
-        world.run_until(until, u64::MAX);
-        Ok(())
-    }
-
-    pub fn check(&mut self, world: &World<Actor>) -> Result<(), Violation> {
-        let views: Vec<BrokerView<'_>> = world
-            .node_ids()
-            .filter_map(|n| {
-                broker(world, n).map(|broker| BrokerView {
-                    broker,
-                    incarnation: world.incarnation(n),
-                })
-            })
-            .collect();
-        let ctrl = world
-            .find("controller")
-            .filter(|&n| world.status(n) != Status::Down)
-            .and_then(|n| world.node(n).as_controller());
-        self.checker
-            .check(&views, ctrl)
-            .map_err(|(invariant, message)| violation(world, invariant, message))
-    }
-}
-
-/// Runs `world` until `until` with the invariant checker after every event. On a violation
-/// the report names the seed, the event number and the last 20 trace lines.
-pub fn run_checked(world: &mut World<Actor>, until: Time) -> Result<(), Violation> {
-    CheckedRun::default().run(world, until)
-}
-
-fn violation(world: &World<Actor>, invariant: &'static str, message: String) -> Violation {
-    let records = world.trace().records();
-    let tail = &records[records.len().saturating_sub(20)..];
-    let name = |n: NodeId| world.name(n).to_string();
-    let trace_tail = tail
-        .iter()
-        .map(|r| {
-            format!(
-                "#{} {} {}",
-                r.event,
-                r.time,
-                trace::explain(r, &name, &|e| Actor::explain(e))
-            )
-        })
-        .collect();
-    Violation {
-        invariant,
-        message,
-        seed: world.seed(),
-        event: world.events(),
-        trace_tail,
-    }
 }
 
 // ------------------------------------------------------------ benchmark

@@ -9,7 +9,7 @@
 
 use serde::Serialize;
 
-use crate::sim::{Context, Cx, Duration, Node, NodeId, Peer, Time, TimerId};
+use crate::sim::{Context, Duration, Node, NodeContext, NodeId, Peer, Time, TimerId};
 
 /// Messages of the ping workload.
 #[derive(Clone, Debug)]
@@ -215,18 +215,18 @@ impl Node for PingNode {
     type Timer = PingTimer;
     type Event = PingEvent;
 
-    fn on_start(&mut self, cx: &mut Cx<'_, Self>) {
+    fn on_start(&mut self, cx: &mut impl NodeContext<Self>) {
         if let PingNode::Client(c) = self {
             c.on_start(cx);
         }
     }
-    fn on_message(&mut self, cx: &mut Cx<'_, Self>, from: Peer, msg: PingMsg) {
+    fn on_message(&mut self, cx: &mut impl NodeContext<Self>, from: Peer, msg: PingMsg) {
         match self {
             PingNode::Server(s) => s.on_message(cx, from, msg),
             PingNode::Client(c) => c.on_message(cx, from, msg),
         }
     }
-    fn on_timer(&mut self, cx: &mut Cx<'_, Self>, timer: PingTimer) {
+    fn on_timer(&mut self, cx: &mut impl NodeContext<Self>, timer: PingTimer) {
         if let PingNode::Client(c) = self {
             c.on_timer(cx, timer);
         }

@@ -1,6 +1,14 @@
 //! Running a scenario: build the world, run it for the scenario's duration (bounded by its
 //! event budget), and summarise what happened as named counters — the numbers `[expect]`
-//! talks about and `kafkasim run --json` prints.
+//! talks about and `kafkasim run --json` prints. Checking a scenario is running it, then
+//! draining it (`drain.rs`) and giving its history to the checker (`report.rs`): the
+//! checker itself (`check/`) only analyses data and never runs anything.
+
+mod drain;
+mod report;
+
+pub use drain::{drain, final_logs, liveness, DRAIN_MAX_ROUNDS, DRAIN_US};
+pub use report::{check_scenario, check_scenario_in, check_world, CheckReport};
 
 use serde::Serialize;
 use std::collections::BTreeMap;

@@ -1,0 +1,196 @@
+//! Checking one scenario run: run it, drain it (`drain.rs`), hand the history and the final
+//! logs to the checker (`check::analyze`), evaluate `[expect]`, and produce a readable
+//! report. This is what `kafkasim check FILE…` prints per file and what exploration calls
+//! for every seed.
+
+use std::collections::BTreeMap;
+use std::fmt;
+
+use serde::Serialize;
+
+use super::drain::{drain, liveness};
+use super::RunSummary;
+use crate::check::invariants::CheckedRun;
+use crate::check::{analyze, counts, evaluate, Anomaly, AnomalyKind, ExpectLine, History};
+use crate::scenario::{build, Scenario};
+use crate::sim::{RunEnd, Time, TraceMode, World};
+use crate::workload::actor::Actor;
+use crate::workload::history::HistoryOp;
+
+/// The result of checking one scenario with one seed.
+#[derive(Clone, Debug, Serialize)]
+pub struct CheckReport {
+    pub scenario: String,
+    pub seed: u64,
+    /// The scenario could not be built (e.g. a feature not simulated yet).
+    pub error: Option<String>,
+    /// A replication invariant broke during the run or the drain (the run stopped there).
+    pub invariant: Option<String>,
+    pub summary: Option<RunSummary>,
+    /// Run counters, history counters and anomaly counts: what `[expect]` is evaluated on.
+    pub counters: BTreeMap<String, u64>,
+    pub anomalies: Vec<Anomaly>,
+    pub lines: Vec<ExpectLine>,
+}
+
+impl CheckReport {
+    /// A report for a scenario that could not be built.
+    fn not_run(scenario: &Scenario, seed: u64, error: String) -> Self {
+        CheckReport {
+            scenario: scenario.name.clone(),
+            seed,
+            error: Some(error),
+            invariant: None,
+            summary: None,
+            counters: BTreeMap::new(),
+            anomalies: Vec::new(),
+            lines: Vec::new(),
+        }
+    }
+
+    /// Every `[expect]` condition holds, no invariant broke, and the scenario could be run.
+    pub fn passed(&self) -> bool {
+        self.error.is_none() && self.invariant.is_none() && self.lines.iter().all(|l| l.ok)
+    }
+
+    /// Count of anomalies of `kind`.
+    pub fn count(&self, kind: AnomalyKind) -> u64 {
+        self.anomalies.iter().filter(|a| a.kind == kind).count() as u64
+    }
+
+    /// Keys of the failed `[expect]` lines.
+    pub fn failed_keys(&self) -> Vec<String> {
+        let failed = self.lines.iter().filter(|l| !l.ok);
+        failed.map(|l| l.key.clone()).collect()
+    }
+}
+
+/// Runs `scenario` with `seed` and checks it against its `[expect]`.
+pub fn check_scenario(scenario: &Scenario, seed: u64) -> CheckReport {
+    check_scenario_in(scenario, seed, TraceMode::HashOnly)
+}
+
+/// The same with a chosen trace mode: exploration uses `TraceMode::Off` (the run is the
+/// same — nodes behave identically — but nothing is hashed, and the report's trace hash is
+/// then meaningless). The live replication invariants (`check::invariants`) are checked
+/// after every event of the run and of the drain; a violation fails the check whatever
+/// `[expect]` says.
+pub fn check_scenario_in(scenario: &Scenario, seed: u64, mode: TraceMode) -> CheckReport {
+    let mut world = match build::build(scenario, seed, mode) {
+        Ok(world) => world,
+        Err(e) => return CheckReport::not_run(scenario, seed, e.to_string()),
+    };
+    let mut live = CheckedRun::default();
+    let until = Time(scenario.duration_us);
+    match world.run_until_checked(until, scenario.max_events, |w| live.check(w)) {
+        Ok(end) => {
+            let summary = super::summarize(scenario, &world, end);
+            check_world(scenario, &mut world, summary, Some(&mut live))
+        }
+        Err(v) => {
+            let mut summary = super::summarize(scenario, &world, RunEnd::EventLimit);
+            summary.ended_by = "invariant";
+            let mut report = CheckReport::not_run(scenario, seed, String::new());
+            report.error = None;
+            report.invariant = Some(v.to_string());
+            report.summary = Some(summary);
+            report
+        }
+    }
+}
+
+/// Checks a world that has run its scenario's duration: liveness first (on the state the
+/// run ended in), then the drain phase (under the live invariant checker, if given), then
+/// the history.
+pub fn check_world(
+    scenario: &Scenario,
+    world: &mut World<Actor>,
+    summary: RunSummary,
+    live: Option<&mut CheckedRun>,
+) -> CheckReport {
+    let mut anomalies = liveness(world, &summary.counters);
+    let (logs, invariant) = match drain(world, scenario, live) {
+        Ok(logs) => (logs, None),
+        Err(v) => (None, Some(v.to_string())),
+    };
+    let history = History::from_world(world);
+    anomalies.extend(analyze(&history, logs.as_ref()));
+    let mut counters = summary.counters.clone();
+    for (k, n) in history_counters(&history) {
+        counters.entry(k).or_insert(n);
+    }
+    for (kind, n) in counts(&anomalies) {
+        counters.insert(kind.as_str().to_string(), n);
+    }
+    CheckReport {
+        scenario: scenario.name.clone(),
+        seed: summary.seed,
+        error: None,
+        invariant,
+        lines: evaluate(&scenario.expect, &counters),
+        summary: Some(summary),
+        counters,
+        anomalies,
+    }
+}
+
+/// Counters derived from the history: `acked`, `consumed`, `produce-errors`.
+fn history_counters(h: &History) -> BTreeMap<String, u64> {
+    let mut c = BTreeMap::new();
+    for e in &h.entries {
+        let (key, n) = match &e.op {
+            HistoryOp::SendOk { .. } => ("acked", 1),
+            HistoryOp::SendFail { .. } => ("produce-errors", 1),
+            HistoryOp::Poll { records, .. } => ("consumed", records.len() as u64),
+            _ => continue,
+        };
+        *c.entry(key.to_string()).or_insert(0) += n;
+    }
+    c
+}
+
+impl fmt::Display for CheckReport {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let verdict = if self.passed() { "PASS" } else { "FAIL" };
+        write!(f, "{verdict} {:?} seed {}", self.scenario, self.seed)?;
+        if let Some(s) = &self.summary {
+            write!(
+                f,
+                " ({} events, {} ms simulated, trace {})",
+                s.events, s.sim_time_ms, s.trace_hash
+            )?;
+        }
+        writeln!(f)?;
+        if let Some(e) = &self.error {
+            writeln!(f, "  error: {e}")?;
+        }
+        if let Some(v) = &self.invariant {
+            write!(f, "  {v}")?;
+        }
+        for l in &self.lines {
+            writeln!(f, "  {l}")?;
+        }
+        write_anomalies(f, &self.anomalies)
+    }
+}
+
+/// At most this many anomalies of one kind are listed in a report.
+const LIST_PER_KIND: usize = 5;
+
+fn write_anomalies(f: &mut fmt::Formatter<'_>, anomalies: &[Anomaly]) -> fmt::Result {
+    for (kind, n) in counts(anomalies).into_iter().filter(|(_, n)| *n > 0) {
+        writeln!(f, "  {n} {kind}:")?;
+        let of_kind = anomalies.iter().filter(|a| a.kind == kind);
+        for a in of_kind.clone().take(LIST_PER_KIND) {
+            writeln!(f, "    - {}", a.description)?;
+            if !a.events.is_empty() {
+                let ev: Vec<String> = a.events.iter().take(8).map(|e| format!("#{e}")).collect();
+                writeln!(f, "      events {}", ev.join(" "))?;
+            }
+        }
+        if n as usize > LIST_PER_KIND {
+            writeln!(f, "    … and {} more", n as usize - LIST_PER_KIND)?;
+        }
+    }
+    Ok(())
+}
