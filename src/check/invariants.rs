@@ -22,6 +22,7 @@ use std::collections::BTreeMap;
 use std::fmt;
 
 use crate::kafka::broker::log::PartitionLog;
+use crate::kafka::broker::partition::Role;
 use crate::kafka::broker::Broker;
 use crate::kafka::controller::Controller;
 use crate::kafka::types::{BrokerId, LeaderEpoch, Offset, TopicPartition};
@@ -55,6 +56,7 @@ impl fmt::Display for Violation {
 }
 
 /// One running broker as the checker sees it.
+#[derive(Copy, Clone)]
 pub struct BrokerView<'a> {
     pub broker: &'a Broker,
     /// Process incarnation (changes at each restart).
@@ -85,22 +87,42 @@ impl InvariantChecker {
         Self::default()
     }
 
-    /// Checks every invariant; returns the first broken one (name, message).
+    /// Checks every invariant over every broker; returns the first broken one (name, message).
     pub fn check(
         &mut self,
         brokers: &[BrokerView<'_>],
         controller: Option<&Controller>,
     ) -> Result<(), Broken> {
         for v in brokers {
-            for (tp, p) in &v.broker.partitions {
-                self.check_replica(v.broker.id, tp, &p.log, p.leader_epoch)?;
-                if p.is_leader() {
-                    self.check_leader(v, tp, brokers)?;
-                }
-            }
+            self.check_broker(v, &|id| brokers.iter().find(|x| x.broker.id == id).copied())?;
         }
         if let Some(c) = controller {
             check_controller(c)?;
+        }
+        Ok(())
+    }
+
+    /// Checks what one broker's state can break: its replicas (checks 2–3), the partitions
+    /// it leads (1, 4, 5, 6 against each ISR member) and the partitions it follows (6 against
+    /// their leader). `lookup` finds a running broker by id.
+    pub fn check_broker<'a>(
+        &mut self,
+        v: &BrokerView<'a>,
+        lookup: &dyn Fn(BrokerId) -> Option<BrokerView<'a>>,
+    ) -> Result<(), Broken> {
+        for (tp, p) in &v.broker.partitions {
+            self.check_replica(v.broker.id, tp, &p.log, p.leader_epoch)?;
+            match &p.role {
+                Role::Leader(_) => self.check_leader(v, tp, lookup)?,
+                Role::Follower { leader: Some(l) } => {
+                    let Some(lv) = lookup(*l) else { continue };
+                    let led = lv.broker.partitions.get(tp);
+                    if led.is_some_and(|lp| lp.is_leader() && lp.isr.contains(&v.broker.id)) {
+                        self.check_member(&lv, v, tp)?;
+                    }
+                }
+                Role::Follower { leader: None } | Role::None => {}
+            }
         }
         Ok(())
     }
@@ -137,11 +159,11 @@ impl InvariantChecker {
         Ok(())
     }
 
-    fn check_leader(
+    fn check_leader<'a>(
         &mut self,
-        v: &BrokerView<'_>,
+        v: &BrokerView<'a>,
         tp: &TopicPartition,
-        brokers: &[BrokerView<'_>],
+        lookup: &dyn Fn(BrokerId) -> Option<BrokerView<'a>>,
     ) -> Result<(), Broken> {
         let b = v.broker.id;
         let p = &v.broker.partitions[tp];
@@ -172,8 +194,8 @@ impl InvariantChecker {
             ));
         }
         for m in p.isr.iter().filter(|&&m| m != b) {
-            if let Some(mv) = brokers.iter().find(|x| x.broker.id == *m) {
-                self.check_member(v, mv, tp)?;
+            if let Some(mv) = lookup(*m) {
+                self.check_member(v, &mv, tp)?;
             }
         }
         Ok(())
@@ -251,10 +273,14 @@ fn check_controller(c: &Controller) -> Result<(), Broken> {
 
 // ------------------------------------------------------------ running a world under the checker
 
-/// Runs a world with the invariant checker after every event.
+/// Runs a world with the invariant checker after every event. Only the node whose handler
+/// ran is re-checked (no other node's state changed), so the cost per event is that of one
+/// broker's partitions, not the cluster's.
 #[derive(Default)]
 pub struct CheckedRun {
     pub checker: InvariantChecker,
+    /// The world's broker nodes, by broker id (`broker-N` has id N), found once.
+    brokers: Vec<(BrokerId, NodeId)>,
 }
 
 impl CheckedRun {
@@ -264,24 +290,46 @@ impl CheckedRun {
         Ok(())
     }
 
+    /// Checks what the last event can have broken.
     pub fn check(&mut self, world: &World<Actor>) -> Result<(), Violation> {
-        let views: Vec<BrokerView<'_>> = world
-            .node_ids()
-            .filter_map(|n| {
-                broker(world, n).map(|broker| BrokerView {
-                    broker,
-                    incarnation: world.incarnation(n),
-                })
-            })
-            .collect();
-        let ctrl = world
-            .find("controller")
-            .filter(|&n| world.status(n) != Status::Down)
-            .and_then(|n| world.node(n).as_controller());
-        self.checker
-            .check(&views, ctrl)
-            .map_err(|(invariant, message)| violation(world, invariant, message))
+        let Some(node) = world.last_node() else {
+            return Ok(());
+        };
+        if world.status(node) == Status::Down {
+            return Ok(());
+        }
+        let result = match world.node(node) {
+            Actor::Controller(c) => check_controller(c),
+            Actor::Broker(b) => {
+                if self.brokers.is_empty() {
+                    self.brokers = index_brokers(world);
+                }
+                let me = BrokerView {
+                    broker: b,
+                    incarnation: world.incarnation(node),
+                };
+                let brokers = &self.brokers;
+                let lookup = |id: BrokerId| {
+                    let &(_, n) = brokers.iter().find(|(b, _)| *b == id)?;
+                    broker(world, n).map(|broker| BrokerView {
+                        broker,
+                        incarnation: world.incarnation(n),
+                    })
+                };
+                self.checker.check_broker(&me, &lookup)
+            }
+            _ => Ok(()),
+        };
+        result.map_err(|(invariant, message)| violation(world, invariant, message))
     }
+}
+
+/// The broker nodes of `world` with their broker ids.
+fn index_brokers(world: &World<Actor>) -> Vec<(BrokerId, NodeId)> {
+    world
+        .node_ids()
+        .filter_map(|n| world.node(n).as_broker().map(|b| (b.id, n)))
+        .collect()
 }
 
 /// Runs `world` until `until` with the invariant checker after every event. On a violation

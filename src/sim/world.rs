@@ -174,6 +174,8 @@ pub(crate) struct Kernel<N: Node> {
     trace: Trace<N::Event>,
     /// Emitted events `N::keep` selects, kept in every trace mode (the client history).
     kept: KeptLog<N::Event>,
+    /// The node whose handler ran in the current event, if one did.
+    last_node: Option<NodeId>,
 }
 
 impl<N: Node> World<N> {
@@ -195,6 +197,7 @@ impl<N: Node> World<N> {
                 writeback: None,
                 trace: Trace::new(mode),
                 kept: KeptLog::default(),
+                last_node: None,
             },
         }
     }
@@ -360,7 +363,7 @@ impl<N: Node> World<N> {
         while self.k.queue.peek_time().is_some_and(|at| at <= end) {
             let (at, ev) = self.k.queue.pop().expect("peeked");
             let s = Scheduled { at, ev };
-            debug_assert!(s.at >= self.k.now, "time went backwards");
+            assert!(s.at >= self.k.now, "time went backwards");
             self.k.now = s.at;
             if self.process(s) {
                 return true;
@@ -370,6 +373,7 @@ impl<N: Node> World<N> {
     }
 
     fn begin_event(&mut self) -> u64 {
+        self.k.last_node = None;
         self.k.events += 1;
         self.k.events
     }
@@ -561,6 +565,13 @@ impl<N: Node> World<N> {
             tracing,
         };
         f(&mut proc.node, &mut cx);
+        self.k.last_node = Some(node);
+    }
+
+    /// The node whose handler ran in the last event (a global checker re-checks only that
+    /// node's state, which no other event changes). `None` when no handler ran in it.
+    pub fn last_node(&self) -> Option<NodeId> {
+        self.k.last_node
     }
 
     // ---- faults ----

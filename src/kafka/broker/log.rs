@@ -322,15 +322,47 @@ impl PartitionLog {
 
     // ---- writing
 
+    /// What every replica asserts of a batch before appending it, on both sides of
+    /// replication: the leader right after stamping a produced batch, a follower on each
+    /// fetched one. The batch is not empty, continues this log exactly at its LEO, its offsets
+    /// are contiguous, and it was written in an epoch no later than `leader_epoch` (the epoch
+    /// this replica knows for the partition's leader: a leader cannot hand out batches of
+    /// an epoch it has not reached).
+    pub fn assert_appendable(&self, batch: &RecordBatch, leader_epoch: LeaderEpoch) {
+        assert!(
+            !batch.is_empty(),
+            "{}: empty batches are never stored",
+            self.tp
+        );
+        assert_eq!(
+            batch.base_offset, self.leo,
+            "{}: a batch must continue the log at its LEO",
+            self.tp
+        );
+        assert_eq!(
+            batch.next_offset(),
+            batch.base_offset + batch.len() as Offset,
+            "{}: a batch's offsets are contiguous",
+            self.tp
+        );
+        assert!(
+            batch.partition_leader_epoch <= leader_epoch,
+            "{}: batch of epoch {} on a replica that knows leader epoch {}",
+            self.tp,
+            batch.partition_leader_epoch,
+            leader_epoch
+        );
+    }
+
     /// Appends a batch whose offsets are already assigned (by this leader, or by the leader
-    /// a follower copies from). Returns whether a flush policy wants the log flushed now.
+    /// a follower copies from); callers check it with [`assert_appendable`](Self::assert_appendable)
+    /// first. Whether it is flushed is the caller's `maybe_flush`.
     pub fn append(&mut self, disk: &mut Disk, batch: Batch) {
         assert_eq!(
             batch.base_offset, self.leo,
             "{}: append must continue the log",
             self.tp
         );
-        assert!(!batch.is_empty(), "empty batches are never stored");
         if batch.partition_leader_epoch > self.latest_epoch() {
             self.assign_epoch(disk, batch.partition_leader_epoch, batch.base_offset);
         }

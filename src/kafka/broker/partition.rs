@@ -126,6 +126,11 @@ impl Partition {
     /// Records a follower fetch at `fetch_offset` (Kafka's `updateFollowerFetchState`).
     pub fn record_follower_fetch(&mut self, follower: BrokerId, fetch_offset: Offset, now: Time) {
         let leo = self.log.log_end_offset();
+        assert!(
+            fetch_offset <= leo,
+            "{}: a follower cannot have fetched past the leader's LEO",
+            self.log.tp
+        );
         let Role::Leader(state) = &mut self.role else {
             return;
         };
@@ -142,8 +147,8 @@ impl Partition {
         f.last_fetch_leader_leo = leo;
     }
 
-    /// The ISR the HW must respect: the committed ISR plus any member being added.
-    /// Recomputes the leader's HW. Returns the new HW if it advanced.
+    /// Recomputes the leader's HW: the smallest LEO of the ISR (the committed ISR plus any
+    /// member being added). Returns the new HW if it advanced.
     pub fn maybe_increment_hw(&mut self, me: BrokerId) -> Option<Offset> {
         let state = self.leader_state()?;
         if self.isr.len() < self.effective_min_isr() {

@@ -107,6 +107,7 @@ impl Broker {
         let part = self.partitions.get_mut(tp).expect("leader");
         let epoch = part.leader_epoch;
         let stamped = stamp(batch, base, epoch);
+        part.log.assert_appendable(&stamped, epoch);
         let next = stamped.next_offset();
         if cx.tracing() {
             let first_value = stamped.records[0].value;

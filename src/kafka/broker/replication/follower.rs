@@ -312,6 +312,7 @@ impl Broker {
             if b.base_offset != part.log.log_end_offset() {
                 break; // not contiguous with our log (a response to an older fetch offset)
             }
+            part.log.assert_appendable(&b, part.leader_epoch);
             if tracing {
                 cx.emit(KafkaEvent::Replicated {
                     tp: pr.tp.clone(),
