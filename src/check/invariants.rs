@@ -18,15 +18,14 @@
 //! [`CheckedRun`] steps a world one event at a time and runs the checker after each; on a
 //! violation the report names the seed, the event number and the last trace lines.
 
-use std::collections::BTreeMap;
 use std::fmt;
 
 use crate::kafka::broker::log::PartitionLog;
-use crate::kafka::broker::partition::Role;
+use crate::kafka::broker::partition::{Partition, Role};
 use crate::kafka::broker::Broker;
 use crate::kafka::controller::Controller;
 use crate::kafka::types::{BrokerId, LeaderEpoch, Offset, TopicPartition};
-use crate::sim::{trace, Node, NodeId, Status, Time, World};
+use crate::sim::{trace, Node, NodeId, Status, Time, VecMap, World};
 use crate::workload::actor::Actor;
 use crate::workload::cluster::broker;
 
@@ -74,13 +73,49 @@ struct VerifyKey {
 /// The checker's memory between events.
 #[derive(Clone, Debug, Default)]
 pub struct InvariantChecker {
-    leaders: BTreeMap<(TopicPartition, LeaderEpoch), BrokerId>,
-    epochs: BTreeMap<(BrokerId, TopicPartition), LeaderEpoch>,
-    leader_hw: BTreeMap<(TopicPartition, LeaderEpoch), Offset>,
-    verified: BTreeMap<(BrokerId, TopicPartition), (VerifyKey, Offset)>,
+    leaders: VecMap<(TopicPartition, LeaderEpoch), BrokerId>,
+    epochs: VecMap<(BrokerId, TopicPartition), LeaderEpoch>,
+    leader_hw: VecMap<(TopicPartition, LeaderEpoch), Offset>,
+    verified: VecMap<(BrokerId, TopicPartition), (VerifyKey, Offset)>,
+    /// What each replica looked like when last checked: a replica whose state has not
+    /// changed since cannot have broken anything it alone decides.
+    seen: VecMap<(BrokerId, TopicPartition), Fingerprint>,
 }
 
 type Broken = (&'static str, String);
+
+/// The parts of a replica's state the invariants read.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Fingerprint {
+    incarnation: u32,
+    offsets: (Offset, Offset, Offset),
+    truncations: u64,
+    epochs: (LeaderEpoch, i32),
+    isr: usize,
+    leader: Option<Option<BrokerId>>,
+}
+
+impl Fingerprint {
+    fn of(v: &BrokerView<'_>, p: &Partition) -> Self {
+        let log = &p.log;
+        Fingerprint {
+            incarnation: v.incarnation,
+            offsets: (
+                log.log_start_offset(),
+                log.high_watermark(),
+                log.log_end_offset(),
+            ),
+            truncations: log.truncations,
+            epochs: (p.leader_epoch, p.partition_epoch),
+            isr: p.isr.len(),
+            leader: match &p.role {
+                Role::Leader(_) => None,
+                Role::Follower { leader } => Some(*leader),
+                Role::None => Some(None),
+            },
+        }
+    }
+}
 
 impl InvariantChecker {
     pub fn new() -> Self {
@@ -111,6 +146,14 @@ impl InvariantChecker {
         lookup: &dyn Fn(BrokerId) -> Option<BrokerView<'a>>,
     ) -> Result<(), Broken> {
         for (tp, p) in &v.broker.partitions {
+            let fp = Fingerprint::of(v, p);
+            match self.seen.get_mut(&(v.broker.id, tp.clone())) {
+                Some(seen) if *seen == fp => continue,
+                Some(seen) => *seen = fp,
+                None => {
+                    self.seen.insert((v.broker.id, tp.clone()), fp);
+                }
+            }
             self.check_replica(v.broker.id, tp, &p.log, p.leader_epoch)?;
             match &p.role {
                 Role::Leader(_) => self.check_leader(v, tp, lookup)?,

@@ -107,16 +107,13 @@ pub trait Context {
 }
 
 /// The context a node's handlers receive: a [`Context`] that speaks the node's own message,
-/// timer and event types. The kernel passes its own ([`Cx`](super::world::Cx)); a test may pass
-/// any other implementation. The contract names no kernel type.
-pub trait NodeContext<N: Node + ?Sized>:
-    Context<Msg = N::Msg, Timer = N::Timer, Event = N::Event>
-{
-}
+/// timer and event types. The kernel passes its own (`sim::Cx`); a test may pass any other
+/// implementation. The contract names no kernel type.
+pub trait NodeContext<N: Node>: Context<Msg = N::Msg, Timer = N::Timer, Event = N::Event> {}
 
 impl<N, C> NodeContext<N> for C
 where
-    N: Node + ?Sized,
+    N: Node,
     C: Context<Msg = N::Msg, Timer = N::Timer, Event = N::Event> + ?Sized,
 {
 }
