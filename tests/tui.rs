@@ -274,11 +274,11 @@ fn screen_views_draw_at_both_sizes() {
     ch(&mut m, 'f');
     let expect = [
         ('2', "No topic partitions"),
-        ('3', "REPLIES"),
+        ('3', "TIMED-OUT"),
         ('4', "○"),
-        ('6', "messages delivered /s"),
-        ('7', "No anomalies"),
-        ('8', "messages delivered"),
+        ('6', "wire messages/s"),
+        ('7', "verdict"),
+        ('8', "rpc ok/failed/timed-out"),
     ];
     for (k, needle) in expect {
         ch(&mut m, k);
@@ -309,7 +309,7 @@ fn screen_compare_shows_two_runs() {
         let s = screen(&mut m, w, h);
         assert!(text_has(&s, "ping: faults in the kernel"), "{s}");
         assert!(text_has(&s, "ping: the kernel demo"), "{s}");
-        assert!(text_has(&s, "throughput"), "{s}");
+        assert!(text_has(&s, "rpc ok/failed/timed-out"), "{s}");
     }
     ch(&mut m, '1');
     let s = screen(&mut m, 200, 60);
@@ -522,8 +522,10 @@ fn screen_rebalance_shows_consumer_group_columns() {
         assert!(text_has(&s, col), "missing {col}: {s}");
     }
     assert!(text_has(&s, "generation"), "{s}");
+    let rows: Vec<&str> = s.lines().filter(|l| l.contains("clicks ")).collect();
+    assert!(!rows.is_empty(), "{s}");
     assert!(
-        !text_has(&s, "analytics-2 "),
+        rows.iter().all(|l| !l.contains("analytics-2")),
         "the dead member owns nothing: {s}"
     );
 }

@@ -1,5 +1,8 @@
 //! Event log: the trace around the cursor, each event with its plain-language explanation.
-//! `/` filters by node name or kind (`drop`, `fault`, `server-1`…).
+//! `/` filters the whole run (through the replay's search index) by names: event kinds in
+//! Kafka's words (`HighWatermark`, `LeaderElected`), record kinds (`drop`, `fault`), nodes
+//! (`broker-2`), partitions (`orders-0`); the title says how many records match, and the
+//! matches nearest the cursor are listed.
 
 use ratatui::layout::Rect;
 use ratatui::style::Style;
@@ -50,7 +53,7 @@ pub fn render(f: &mut Frame, area: Rect, m: &Model, side: usize, sel: Option<usi
         let msg = if m.filter.is_empty() {
             "no events near the cursor"
         } else {
-            "no event matches the filter here"
+            "no record of the whole run matches the filter"
         };
         out.push(Line::styled(msg, dim()));
     }
