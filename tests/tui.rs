@@ -557,3 +557,258 @@ fn seek_equals_stepping_on_a_kafka_failover() {
         assert_eq!(r.world().trace().hash(), w.trace().hash(), "hash at {n}");
     }
 }
+
+// ---- issue 13: playback, verdict, figures, layout, event log, no terminal ----
+
+/// Every shipped scenario (`scenarios/**/*.toml`), parsed.
+fn shipped() -> Vec<(String, kafkasim::scenario::Scenario)> {
+    fn walk(dir: &std::path::Path, out: &mut Vec<std::path::PathBuf>) {
+        for e in std::fs::read_dir(dir).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                walk(&p, out);
+            } else if p.extension().is_some_and(|x| x == "toml") {
+                out.push(p);
+            }
+        }
+    }
+    let mut files = Vec::new();
+    walk(std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("scenarios").as_path(), &mut files);
+    files.sort();
+    assert!(files.len() >= 30, "{files:?}");
+    files
+        .into_iter()
+        .map(|f| {
+            let sc = kafkasim::scenario::load(&f).expect("a shipped scenario parses");
+            (f.display().to_string(), sc)
+        })
+        .collect()
+}
+
+fn model_of(sc: kafkasim::scenario::Scenario) -> Model {
+    tui::model(TuiArgs {
+        scenario: sc,
+        seed: None,
+        compare: None,
+    })
+    .expect("a shipped scenario builds")
+}
+
+/// One frame of real time, as the terminal loop ticks.
+const FRAME_US: u64 = 33_000;
+
+/// Plays `ticks` frames at 1 s of simulated time per second from the cursor and checks,
+/// after each, that the clock moved by exactly one frame — or stopped at the run's end or
+/// at a pausing note. Returns the number of frames played.
+fn play_frames(m: &mut Model, ticks: usize, file: &str) -> usize {
+    m.speed_us = 1_000_000;
+    if !m.playing {
+        ch(m, ' ');
+    }
+    let end = m.play_end().as_us();
+    let pauses: Vec<u64> = m.main().scenario.notes.iter().filter(|n| n.pause).map(|n| n.at_us).collect();
+    for i in 0..ticks {
+        let before = m.main().now().as_us();
+        update(m, Msg::Tick(FRAME_US));
+        let now = m.main().now().as_us();
+        let expect = (before + FRAME_US).min(end);
+        let paused_at_note = !m.playing && pauses.contains(&now) && now > before && now <= before + FRAME_US;
+        assert!(
+            now == expect || paused_at_note,
+            "{file}: frame {i}: clock {before} -> {now}, expected {expect} (end {end}, notes {pauses:?})"
+        );
+        assert!(m.main().replay.world().now().as_us() <= now, "{file}: the world is never ahead of the clock");
+        if !m.playing {
+            return i + 1;
+        }
+    }
+    ticks
+}
+
+#[test]
+fn playback_at_frame_ticks_never_stalls_in_any_scenario() {
+    // Proves that in every shipped scenario, 33 ms frames at speed 1.0 move the displayed
+    // clock by 33 ms each — through idle stretches too — and it stops only at a pausing
+    // note's time or the run's end; playing on after a note continues from there.
+    for (file, sc) in shipped() {
+        let mut m = model_of(sc);
+        let end = m.play_end().as_us();
+        // From the start, then from the middle of the run, then on after any note pause.
+        let played = play_frames(&mut m, 90, &file);
+        let t = m.main().now();
+        let s = screen(&mut m, 80, 24);
+        assert!(text_has(&s, &format!("t = {t} of")), "{file}: header shows the clock {t}: {s}");
+        if m.playing {
+            assert_eq!(t.as_us(), played as u64 * FRAME_US, "{file}");
+        }
+        ch(&mut m, ' ');
+        if m.playing {
+            play_frames(&mut m, 30, &file);
+        }
+        m.playing = false;
+        update(&mut m, Msg::Key(KeyEvent::new(KeyCode::Home, KeyModifiers::NONE)));
+        let mid = kafkasim::sim::Time(end / 2);
+        m.sides[0].seek_time(mid);
+        assert_eq!(m.main().now(), mid, "{file}: a seek to a time shows that time");
+        play_frames(&mut m, 45, &file);
+        // A second before each pausing note: playback stops at the note's time, shows it.
+        let notes: Vec<u64> = m.main().scenario.notes.iter().filter(|n| n.pause).map(|n| n.at_us).collect();
+        for at in notes.into_iter().filter(|at| *at <= end) {
+            m.playing = false;
+            m.sides[0].seek_time(kafkasim::sim::Time(at.saturating_sub(1_000_000)));
+            play_frames(&mut m, 60, &file);
+            assert!(!m.playing, "{file}: stopped");
+            assert_eq!(m.main().now().as_us(), at, "{file}: stopped at the note");
+            assert!(m.active_note().is_some_and(|n| n.at_us == at), "{file}: note shown");
+        }
+    }
+}
+
+/// Anomaly counts by kind, in order of first appearance: `none` or `2 lost-write, 1 unseen`.
+fn kinds_text<'a>(kinds: impl Iterator<Item = &'a str>) -> String {
+    let mut counts: Vec<(&str, usize)> = Vec::new();
+    for k in kinds {
+        match counts.iter_mut().find(|(x, _)| *x == k) {
+            Some((_, n)) => *n += 1,
+            None => counts.push((k, 1)),
+        }
+    }
+    if counts.is_empty() {
+        return "none".to_string();
+    }
+    counts.iter().map(|(k, n)| format!("{n} {k}")).collect::<Vec<_>>().join(", ")
+}
+
+#[test]
+fn the_workbench_shows_the_anomalies_check_finds_in_every_scenario() {
+    // Proves the anomalies on screen are `kafkasim check`'s (its library function, drain
+    // included) for every shipped scenario: same kinds, same counts, same descriptions.
+    for (file, sc) in shipped() {
+        let report = kafkasim::check::check_scenario(&sc, sc.seed);
+        let want = kinds_text(report.anomalies.iter().map(|a| a.kind.as_str()));
+        let mut m = model_of(sc);
+        let got: Vec<(String, String)> = m.main().replay.anomalies().iter().map(|a| (a.kind.clone(), a.description.clone())).collect();
+        let expect: Vec<(String, String)> = report.anomalies.iter().map(|a| (a.kind.as_str().to_string(), a.description.clone())).collect();
+        assert_eq!(got, expect, "{file}");
+        ch(&mut m, '7');
+        let s = screen(&mut m, 200, 60);
+        assert!(text_has(&s, &format!("total: {want}")), "{file}: want `total: {want}`: {s}");
+        assert!(text_has(&s, "kafkasim check's verdict on the whole run"), "{file}: {s}");
+    }
+}
+
+#[test]
+fn a_healthy_kafka_run_shows_no_anomaly() {
+    // Proves kafka-callee-down (healthy: the consumer catches up after its outage) shows
+    // none, as `check` says, in the anomalies view and in compare mode.
+    let sc = parse(include_str!("../scenarios/kafka-callee-down.toml"), "kafka-callee-down.toml").unwrap();
+    let rpc = parse(include_str!("../scenarios/rpc-callee-down.toml"), "rpc-callee-down.toml").unwrap();
+    let mut m = tui::model(TuiArgs { scenario: sc, seed: None, compare: Some(rpc) }).unwrap();
+    let s = screen(&mut m, 80, 24);
+    let row = s.lines().find(|l| l.contains("anomalies (check, total)")).unwrap_or_else(|| panic!("{s}"));
+    assert_eq!(row.matches("none").count(), 2, "{row}");
+    ch(&mut m, '7');
+    let s = screen(&mut m, 80, 24);
+    assert!(text_has(&s, "total: none"), "{s}");
+}
+
+/// The figures of the row labelled `label` on screen, one per run.
+fn row_values(s: &str, label: &str) -> Vec<String> {
+    let row = s.lines().find(|l| l.contains(label)).unwrap_or_else(|| panic!("no `{label}` row: {s}"));
+    let rest = &row[row.find(label).unwrap() + label.len()..];
+    rest.split_whitespace().filter(|w| w.chars().next().is_some_and(|c| c.is_ascii_digit() || c == '-')).map(str::to_string).collect()
+}
+
+/// Records acknowledged by simulated time `t` in a straight run of `sc` (the history's
+/// `SendOk`s), and in the whole run as `kafkasim run` counts them.
+fn acked_by(sc: &kafkasim::scenario::Scenario, t: u64) -> u64 {
+    let mut w = kafkasim::scenario::build::build(sc, sc.seed, TraceMode::HashOnly).unwrap();
+    w.run_until(kafkasim::sim::Time(t), sc.max_events);
+    w.kept()
+        .iter()
+        .filter(|r| r.time.as_us() <= t && matches!(&r.kind, kafkasim::sim::TraceKind::Emit { event: kafkasim::workload::actor::ActorEvent::History(kafkasim::workload::history::HistoryOp::SendOk { .. }), .. }))
+        .count() as u64
+}
+
+#[test]
+fn compare_sync_async_shows_async_ahead_in_records_per_second() {
+    // Proves `tui send-sync.toml --compare send-async.toml` at 80×24 shows, on one screen,
+    // records acknowledged and records acknowledged per second equal to what the runs did,
+    // with async more than 20× ahead — at the end and part-way through.
+    let a = parse(include_str!("../scenarios/send-sync.toml"), "send-sync.toml").unwrap();
+    let b = parse(include_str!("../scenarios/send-async.toml"), "send-async.toml").unwrap();
+    let mut m = tui::model(TuiArgs { scenario: a.clone(), seed: None, compare: Some(b.clone()) }).unwrap();
+    let s = screen(&mut m, 80, 24);
+    assert_eq!(row_values(&s, "records acked/s (avg)"), vec!["-", "-"], "no rate at t = 0: {s}");
+    for t in [1_000_000u64, 4_000_000] {
+        m.sides[0].seek_time(kafkasim::sim::Time(t));
+        let b_side = &mut m.sides[1];
+        b_side.seek_time(kafkasim::sim::Time(t));
+        let s = screen(&mut m, 80, 24);
+        let (acked_a, acked_b) = (acked_by(&a, t), acked_by(&b, t));
+        assert_eq!(row_values(&s, "records acknowledged"), vec![acked_a.to_string(), acked_b.to_string()], "{s}");
+        let rates = row_values(&s, "records acked/s (avg)");
+        let (ra, rb) = (acked_a * 1_000_000 / t, acked_b * 1_000_000 / t);
+        assert_eq!(rates[0], ra.to_string(), "{s}");
+        assert_eq!(rates[1], rb.to_string(), "{s}");
+        assert!(rb > 20 * ra, "async {rb}/s vs sync {ra}/s");
+        assert!(text_has(&s, &format!("({}× A)", (rb as f64 / ra as f64).round())), "{s}");
+    }
+    key(&mut m, KeyCode::End);
+    let s = screen(&mut m, 80, 24);
+    let run = |sc: &kafkasim::scenario::Scenario| kafkasim::runner::run(sc, sc.seed, TraceMode::HashOnly).unwrap().1.counters["acked"];
+    assert_eq!(row_values(&s, "records acknowledged"), vec![run(&a).to_string(), run(&b).to_string()], "{s}");
+}
+
+#[test]
+fn rpc_figures_are_the_runs_calls_ok_failed_and_timed_out() {
+    // Proves the synchronous RPC run shows the calls `kafkasim run` counts (ok, failed)
+    // and the attempts that timed out, in the clients view and in compare mode.
+    let sc = parse(include_str!("../scenarios/rpc-callee-down.toml"), "rpc-callee-down.toml").unwrap();
+    let counters = kafkasim::runner::run(&sc, sc.seed, TraceMode::HashOnly).unwrap().1.counters;
+    let (ok, failed) = (counters["rpc-ok"], counters["rpc-failures"]);
+    assert!(ok > 1000 && failed > 0, "{counters:?}");
+    let kafka = parse(include_str!("../scenarios/kafka-callee-down.toml"), "kafka-callee-down.toml").unwrap();
+    let mut m = tui::model(TuiArgs { scenario: sc, seed: None, compare: Some(kafka) }).unwrap();
+    key(&mut m, KeyCode::End);
+    let s = screen(&mut m, 80, 24);
+    let row = s.lines().find(|l| l.contains("rpc ok/failed/timed-out")).unwrap();
+    assert!(row.contains(&format!("{ok} / {failed} / ")), "{row}");
+    ch(&mut m, '3');
+    let s = screen(&mut m, 200, 60);
+    assert!(text_has(&s, "Clients · A"), "{s}");
+    assert!(!text_has(&s, "No clients in this run"), "{s}");
+    let line = s.lines().find(|l| l.contains("billing-caller")).unwrap_or_else(|| panic!("{s}"));
+    let nums: Vec<&str> = line.split_whitespace().collect();
+    assert!(nums.contains(&ok.to_string().as_str()) && nums.contains(&failed.to_string().as_str()), "{line}");
+}
+
+#[test]
+#[ignore]
+fn dump_issue13_screens() {
+    // Prints the screens issue 13 is about, for a look by eye (-- --ignored --nocapture).
+    let a = parse(include_str!("../scenarios/send-sync.toml"), "send-sync.toml").unwrap();
+    let b = parse(include_str!("../scenarios/send-async.toml"), "send-async.toml").unwrap();
+    let mut m = tui::model(TuiArgs { scenario: a, seed: None, compare: Some(b) }).unwrap();
+    m.sides[0].seek_time(kafkasim::sim::Time(2_000_000));
+    m.sides[1].seek_time(kafkasim::sim::Time(2_000_000));
+    println!("{}", screen(&mut m, 80, 24));
+    for v in ['2', '3', '6'] {
+        ch(&mut m, v);
+        println!("{}", screen(&mut m, 80, 24));
+    }
+    let sc = parse(include_str!("../scenarios/acks1-leader-failover.toml"), "a").unwrap();
+    let mut m = model_of(sc);
+    println!("{}", screen(&mut m, 80, 24));
+    ch(&mut m, '2');
+    println!("{}", screen(&mut m, 80, 24));
+    m.sides[0].seek_time(kafkasim::sim::Time(7_000_000));
+    println!("{}", screen(&mut m, 80, 24));
+    ch(&mut m, '6');
+    println!("{}", screen(&mut m, 80, 24));
+    println!("{}", screen(&mut m, 200, 60));
+    let mut m = faults_model();
+    ch(&mut m, '5');
+    for c in "disconnect".chars() { ch(&mut m, c); }
+    println!("{}", screen(&mut m, 200, 60));
+}

@@ -39,30 +39,42 @@ pub fn render(f: &mut Frame, area: Rect, s: &Side) {
     f.render_widget(Paragraph::new(lines), area);
 }
 
+/// Below this width (two runs side by side at 80 columns) tables narrow: fewer, essential
+/// columns, the rest on a second line.
+const NARROW: usize = 60;
+
 fn producers(snap: &Snapshot, w: usize, lines: &mut Vec<Line<'static>>) {
     if snap.producers.is_empty() {
         return;
     }
-    lines.push(Line::styled(
-        fit(
-            "PRODUCER   MODE       ACKS SENT     ACKED    IN-FLIGHT P50      P99",
-            w,
-        ),
-        accent(),
-    ));
+    let head = if w < NARROW {
+        "PRODUCER   ACKED    P50      P99"
+    } else {
+        "PRODUCER   MODE       ACKS SENT     ACKED    IN-FLIGHT P50      P99"
+    };
+    lines.push(Line::styled(fit(head, w), accent()));
     for p in &snap.producers {
-        let row = format!(
-            "{:<10} {:<10} {:<4} {:<8} {:<8} {:<9} {:<8} {:<8}",
-            fit(&p.name, 10),
-            fit(&p.send_mode, 10),
-            p.acks,
-            p.sent,
-            p.acked,
-            p.in_flight,
-            opt_us(p.latency_p50_us),
-            opt_us(p.latency_p99_us),
-        );
-        lines.push(Line::raw(fit(&row, w)));
+        let (p50, p99) = (opt_us(p.latency_p50_us), opt_us(p.latency_p99_us));
+        if w < NARROW {
+            let row = format!("{:<10} {:<8} {p50:<8} {p99}", fit(&p.name, 10), p.acked);
+            lines.push(Line::raw(fit(&row, w)));
+            let more = format!(
+                "  {} acks={} · sent {} · in flight {}",
+                p.send_mode, p.acks, p.sent, p.in_flight
+            );
+            lines.push(Line::styled(fit(&more, w), dim()));
+        } else {
+            let row = format!(
+                "{:<10} {:<10} {:<4} {:<8} {:<8} {:<9} {p50:<8} {p99}",
+                fit(&p.name, 10),
+                fit(&p.send_mode, 10),
+                p.acks,
+                p.sent,
+                p.acked,
+                p.in_flight,
+            );
+            lines.push(Line::raw(fit(&row, w)));
+        }
         if !p.errors.is_empty() {
             let errors: Vec<String> = p.errors.iter().map(|(e, n)| format!("{e}×{n}")).collect();
             lines.push(Line::styled(
@@ -112,23 +124,32 @@ fn groups(snap: &Snapshot, w: usize, lines: &mut Vec<Line<'static>>) {
             ),
             accent(),
         ));
-        lines.push(Line::styled(
-            fit(
-                "TOPIC        PARTITION CURRENT-OFFSET LOG-END-OFFSET LAG    CONSUMER-ID",
-                w,
-            ),
-            dim(),
-        ));
+        let head = if w < NARROW {
+            "PARTITION  CURRENT LOG-END   LAG CONSUMER-ID"
+        } else {
+            "TOPIC        PARTITION CURRENT-OFFSET LOG-END-OFFSET LAG    CONSUMER-ID"
+        };
+        lines.push(Line::styled(fit(head, w), dim()));
         for r in &g.rows {
-            let row = format!(
-                "{:<12} {:<9} {:<14} {:<14} {:<6} {}",
-                fit(&r.topic, 12),
-                r.partition,
-                opt(r.current_offset),
-                r.log_end_offset,
-                opt(r.lag),
-                r.consumer_id.clone().unwrap_or_else(|| "-".to_string())
-            );
+            let owner = r.consumer_id.clone().unwrap_or_else(|| "-".to_string());
+            let row = if w < NARROW {
+                format!(
+                    "{:<10} {:>7} {:>7} {:>5} {owner}",
+                    fit(&format!("{}-{}", r.topic, r.partition), 10),
+                    opt(r.current_offset),
+                    r.log_end_offset,
+                    opt(r.lag),
+                )
+            } else {
+                format!(
+                    "{:<12} {:<9} {:<14} {:<14} {:<6} {owner}",
+                    fit(&r.topic, 12),
+                    r.partition,
+                    opt(r.current_offset),
+                    r.log_end_offset,
+                    opt(r.lag),
+                )
+            };
             lines.push(Line::raw(fit(&row, w)));
         }
     }
@@ -138,27 +159,34 @@ fn rpc(snap: &Snapshot, w: usize, lines: &mut Vec<Line<'static>>) {
     if snap.rpc_clients.is_empty() {
         return;
     }
-    lines.push(Line::styled(
-        fit(
-            "CLIENT         SERVER         OK         FAILED   TIMED-OUT MEAN LATENCY",
-            w,
-        ),
-        accent(),
-    ));
+    let head = if w < NARROW {
+        "CLIENT         OK         FAILED TIMED-OUT"
+    } else {
+        "CLIENT         SERVER         OK         FAILED   TIMED-OUT MEAN LATENCY"
+    };
+    lines.push(Line::styled(fit(head, w), accent()));
     for c in &snap.rpc_clients {
         let ok = match c.wanted {
             Some(n) => format!("{}/{n}", c.ok),
             None => c.ok.to_string(),
         };
-        let row = format!(
-            "{:<14} {:<14} {:<10} {:<8} {:<9} {}",
-            fit(&c.name, 14),
-            fit(&c.server, 14),
-            ok,
-            opt(c.failed),
-            c.timeouts,
-            opt_us(c.mean_latency_us)
-        );
+        let row = if w < NARROW {
+            format!(
+                "{:<14} {ok:<10} {:<6} {}",
+                fit(&c.name, 14),
+                opt(c.failed),
+                c.timeouts
+            )
+        } else {
+            format!(
+                "{:<14} {:<14} {ok:<10} {:<8} {:<9} {}",
+                fit(&c.name, 14),
+                fit(&c.server, 14),
+                opt(c.failed),
+                c.timeouts,
+                opt_us(c.mean_latency_us)
+            )
+        };
         let st = if c.timeouts > 0 || c.failed.is_some_and(|n| n > 0) {
             bad()
         } else {

@@ -32,9 +32,12 @@ pub fn render(f: &mut Frame, area: Rect, s: &Side) {
         .max()
         .unwrap_or(0)
         .max(8);
+    // Below 50 columns (two runs side by side at 80) the columns narrow, never the ids.
+    let (tw, pw, lw, ew) = if w < 50 { (8, 2, 6, 3) } else { (12, 4, 7, 5) };
+    let (part, epoch) = if w < 50 { ("P", "Ep") } else { ("Part", "Epoch") };
     let head = format!(
-        "{:<12} {:<4} {:<7} {:<5} {:<rw$} Isr",
-        "Topic", "Part", "Leader", "Epoch", "Replicas"
+        "{:<tw$} {part:<pw$} {:<lw$} {epoch:<ew$} {:<rw$} Isr",
+        "Topic", "Leader", "Replicas"
     );
     let mut lines = vec![Line::styled(fit(&head, w), accent())];
     for p in parts {
@@ -43,10 +46,10 @@ pub fn render(f: &mut Frame, area: Rect, s: &Side) {
             (false, Some(l)) => l.to_string(),
         };
         let row = format!(
-            "{:<12} {:<4} {:<7} {:<5} {:<rw$} {}",
-            fit(&p.topic, 12),
+            "{:<tw$} {:<pw$} {:<lw$} {:<ew$} {:<rw$} {}",
+            fit(&p.topic, tw),
             p.partition,
-            leader,
+            fit(&leader, lw),
             p.leader_epoch,
             id_list(&p.replicas),
             id_list(&p.isr)
@@ -106,10 +109,14 @@ fn log_bar(l: &ReplicaLogView, max: u64, w: usize) -> Line<'static> {
         Some(hw) => (format!(" hw {hw} leo {}{cut}", l.leo), Default::default()),
         None => (format!(" leo {}{cut}", l.leo), Default::default()),
     };
-    let label = format!("  broker {:<3}", l.broker);
+    let label = if w < 50 {
+        format!(" b{:<3}", l.broker)
+    } else {
+        format!("  broker {:<3}", l.broker)
+    };
     let bar_w = w
         .saturating_sub(label.chars().count() + text.chars().count())
-        .clamp(4, 60) as u64;
+        .clamp(2, 60) as u64;
     let cells = |n: u64| ((n * bar_w).div_ceil(max)) as usize;
     let below = cells(l.hw.unwrap_or(0).min(l.leo));
     let above = cells(l.leo).saturating_sub(below);
