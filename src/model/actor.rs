@@ -359,16 +359,25 @@ fn consumers(world: &World<Actor>, tally: &ClientTally) -> Vec<ConsumerView> {
         let Actor::Consumer(c) = world.node(id) else {
             continue;
         };
-        let lag_max = c.consumer().filter(|_| world.status(id) != Status::Down).and_then(|k| {
-            k.assignment()
-                .iter()
-                .filter_map(|tp| k.lag(tp))
-                .map(|l| l.max(0) as u64)
-                .max()
-        });
+        let lag_max = c
+            .consumer()
+            .filter(|_| world.status(id) != Status::Down)
+            .and_then(|k| {
+                k.assignment()
+                    .iter()
+                    .filter_map(|tp| k.lag(tp))
+                    .map(|l| l.max(0) as u64)
+                    .max()
+            });
         out.push(ConsumerView {
             name: world.name(id).to_string(),
-            group: c.config.client.group_id.clone().unwrap_or_default().to_string(),
+            group: c
+                .config
+                .client
+                .group_id
+                .clone()
+                .unwrap_or_default()
+                .to_string(),
             consumed: tally.consumed.get(&id).copied().unwrap_or(0),
             records_lag_max: lag_max,
         });

@@ -112,7 +112,10 @@ pub fn gauges(world: &World<Actor>) -> Vec<(&'static str, u64)> {
         let lag = groups
             .iter()
             .flat_map(|g| &g.rows)
-            .map(|r| r.log_end_offset.saturating_sub(r.current_offset.unwrap_or(0)))
+            .map(|r| {
+                r.log_end_offset
+                    .saturating_sub(r.current_offset.unwrap_or(0))
+            })
             .sum();
         out.push((series::LAG, lag));
     }

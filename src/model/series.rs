@@ -173,7 +173,9 @@ impl Series {
 
     /// Whether gauge `name` was ever above zero.
     pub fn gauge_seen(&self, name: &str) -> bool {
-        self.gauges.get(name).is_some_and(|v| v.iter().any(|x| *x > 0))
+        self.gauges
+            .get(name)
+            .is_some_and(|v| v.iter().any(|x| *x > 0))
     }
 
     /// p50 (`hi == false`) or p99 of `name` per bucket that had samples, in milliseconds.

@@ -84,11 +84,7 @@ impl Closes {
             }
             TraceKind::Drop {
                 from, to, reason, ..
-            } if matches!(
-                reason,
-                DropReason::NodeDown | DropReason::StaleIncarnation
-            ) =>
-            {
+            } if matches!(reason, DropReason::NodeDown | DropReason::StaleIncarnation) => {
                 self.refused.insert(pair(*from, *to), t);
             }
             TraceKind::Timer { node, timer } => {
@@ -133,13 +129,14 @@ impl Closes {
         if let Some(&at) = self.reset.get(&pair(node, peer)) {
             offer(at, CloseCause::Reset { at });
         }
-        best.map(|b| b.1).unwrap_or_else(|| CloseCause::ClosedByPeer {
-            timer: self
-                .timer
-                .get(&peer)
-                .filter(|(at, _)| recent(*at))
-                .map(|(_, name)| *name),
-        })
+        best.map(|b| b.1)
+            .unwrap_or_else(|| CloseCause::ClosedByPeer {
+                timer: self
+                    .timer
+                    .get(&peer)
+                    .filter(|(at, _)| recent(*at))
+                    .map(|(_, name)| *name),
+            })
     }
 
     /// The cause of the close seen at event `event`, if that event was one.

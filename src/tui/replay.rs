@@ -12,7 +12,9 @@
 //! stays proportional to the number of checkpoints, not to the length of the run.
 
 use crate::model::series::Series;
-use crate::model::{record_nodes, record_terms, AnomalyView, Marker, MarkerKind, NoteView, Observe};
+use crate::model::{
+    record_nodes, record_terms, AnomalyView, Marker, MarkerKind, NoteView, Observe,
+};
 use crate::sim::{NodeId, Time, TraceMode, TraceRecord, World};
 
 use super::closes::Closes;

@@ -8,8 +8,10 @@
 //! variable-length bytes: about two bytes a posting, so the index of a run stays a small
 //! fraction of what its records would take.
 //!
-//! A query is one or more words; a record matches when every word is found (ignoring case,
-//! `-` and `_`) inside one of its names. The answer is the exact list of matching records
+//! A query is one or more words; a record matches when every word finds one of its names,
+//! ignoring case, `-` and `_`: the name itself when some name is exactly the word
+//! (`HighWatermark` is the event kind, not also the `high-watermark-checkpoint` timer;
+//! `broker-1` is not `broker-10`), otherwise every name containing it (`leader`). The answer is the exact list of matching records
 //! over the whole run, so the log can say how many there are and show those near the cursor,
 //! which the replay regenerates on demand.
 
@@ -159,13 +161,26 @@ impl SearchIndex {
         }
     }
 
-    /// The names a word finds (compared normalized, as a substring).
-    pub fn names_matching(&self, word: &str) -> Vec<&str> {
+    /// The ids of the names a word finds: exactly that name if there is one, else every
+    /// name containing it.
+    fn ids_for(&self, word: &str) -> Vec<usize> {
         let w = normalize(word);
-        self.names
-            .iter()
-            .filter(|(_, n)| n.contains(&w))
-            .map(|(s, _)| s.as_str())
+        let exact: Vec<usize> = (0..self.names.len())
+            .filter(|&i| self.names[i].1 == w)
+            .collect();
+        if !exact.is_empty() {
+            return exact;
+        }
+        (0..self.names.len())
+            .filter(|&i| self.names[i].1.contains(&w))
+            .collect()
+    }
+
+    /// The names a word finds.
+    pub fn names_matching(&self, word: &str) -> Vec<&str> {
+        self.ids_for(word)
+            .into_iter()
+            .map(|i| self.names[i].0.as_str())
             .collect()
     }
 
@@ -173,15 +188,12 @@ impl SearchIndex {
     pub fn search(&self, query: &str) -> Vec<RecordRef> {
         let mut result: Option<Vec<RecordRef>> = None;
         for word in query.split_whitespace() {
-            let w = normalize(word);
-            if w.is_empty() {
+            if normalize(word).is_empty() {
                 continue;
             }
             let mut hits: Vec<RecordRef> = Vec::new();
-            for (i, (_, n)) in self.names.iter().enumerate() {
-                if n.contains(&w) {
-                    hits.extend(self.postings[i].decode());
-                }
+            for i in self.ids_for(word) {
+                hits.extend(self.postings[i].decode());
             }
             hits.sort_unstable();
             hits.dedup();
@@ -225,13 +237,26 @@ mod tests {
         // Proves a query matches names as normalized substrings, words are AND-ed, and
         // each record is found once with its place in its event.
         let mut ix = SearchIndex::new(&["broker-1".to_string(), "broker-2".to_string()]);
-        ix.add(1, &[NodeId(0)], &[Term::Name("emit"), Term::Name("HighWatermark")]);
-        ix.add(1, &[NodeId(1)], &[Term::Name("deliver"), Term::Name("Fetch")]);
+        ix.add(
+            1,
+            &[NodeId(0)],
+            &[Term::Name("emit"), Term::Name("HighWatermark")],
+        );
+        ix.add(
+            1,
+            &[NodeId(1)],
+            &[Term::Name("deliver"), Term::Name("Fetch")],
+        );
         ix.add(300, &[NodeId(1), NodeId(0)], &[Term::Name("drop")]);
         ix.add(70_000, &[NodeId(0)], &[Term::Partition("orders", 0)]);
         assert_eq!(ix.search("high-watermark"), vec![(1, 0)]);
         assert_eq!(ix.search("HIGHWATERMARK"), vec![(1, 0)]);
-        assert_eq!(ix.search("broker"), vec![(1, 0), (1, 1), (300, 0), (70_000, 0)]);
+        assert_eq!(
+            ix.search("broker"),
+            vec![(1, 0), (1, 1), (300, 0), (70_000, 0)]
+        );
+        assert_eq!(ix.search("broker-1"), vec![(1, 0), (300, 0), (70_000, 0)]);
+        assert_eq!(ix.search("high"), vec![(1, 0)]);
         assert_eq!(ix.search("broker-2 drop"), vec![(300, 0)]);
         assert_eq!(ix.search("orders-0"), vec![(70_000, 0)]);
         assert!(ix.search("nothing").is_empty());

@@ -163,11 +163,17 @@ impl Side {
         let c = self.replay.cursor();
         let at = s.matches.partition_point(|m| m.0 < c.max(1));
         let len = s.matches.len();
-        let need = (at.saturating_sub(MATCHES_AROUND / 2), (at + MATCHES_AROUND / 2).min(len));
+        let need = (
+            at.saturating_sub(MATCHES_AROUND / 2),
+            (at + MATCHES_AROUND / 2).min(len),
+        );
         if s.lo != usize::MAX && s.lo <= need.0 && s.hi >= need.1 {
             return;
         }
-        let (lo, hi) = (at.saturating_sub(MATCHES_AROUND), (at + MATCHES_AROUND).min(len));
+        let (lo, hi) = (
+            at.saturating_sub(MATCHES_AROUND),
+            (at + MATCHES_AROUND).min(len),
+        );
         let wanted: Vec<RecordRef> = s.matches[lo..hi].to_vec();
         let mut events: Vec<u64> = wanted.iter().map(|m| m.0).collect();
         events.dedup();
@@ -243,9 +249,7 @@ fn log_line(r: &TraceRecord<ActorEvent>, names: &[String], closes: &Closes) -> L
                 cause.explain(&n, &p)
             )
         }
-        _ => crate::sim::trace::explain(r, &name, &|e| {
-            <Actor as crate::sim::Node>::explain(e)
-        }),
+        _ => crate::sim::trace::explain(r, &name, &|e| <Actor as crate::sim::Node>::explain(e)),
     };
     let (kind, msg) = match &r.kind {
         TraceKind::Start { .. } => ("start", None),

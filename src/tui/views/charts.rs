@@ -38,8 +38,16 @@ fn specs(s: &Series) -> Vec<Spec> {
         out.push(Spec {
             title: "send()→ack latency ms",
             lines: vec![
-                ("p50", Color::Cyan, s.quantile_points(series::PRODUCE_LATENCY, false)),
-                ("p99", Color::Yellow, s.quantile_points(series::PRODUCE_LATENCY, true)),
+                (
+                    "p50",
+                    Color::Cyan,
+                    s.quantile_points(series::PRODUCE_LATENCY, false),
+                ),
+                (
+                    "p99",
+                    Color::Yellow,
+                    s.quantile_points(series::PRODUCE_LATENCY, true),
+                ),
             ],
         });
     }
@@ -53,15 +61,27 @@ fn specs(s: &Series) -> Vec<Spec> {
         out.push(Spec {
             title: "partitions",
             lines: vec![
-                ("UnderReplicatedPartitions", Color::Yellow, s.gauge_points(series::UNDER_REPLICATED)),
-                ("OfflinePartitionsCount", Color::Red, s.gauge_points(series::OFFLINE)),
+                (
+                    "UnderReplicatedPartitions",
+                    Color::Yellow,
+                    s.gauge_points(series::UNDER_REPLICATED),
+                ),
+                (
+                    "OfflinePartitionsCount",
+                    Color::Red,
+                    s.gauge_points(series::OFFLINE),
+                ),
             ],
         });
     }
     if s.has(series::ISR_SHRINKS) {
         out.push(Spec {
             title: "ISR shrinks/s",
-            lines: vec![("IsrShrinksPerSec", Color::Red, s.rate_points(series::ISR_SHRINKS))],
+            lines: vec![(
+                "IsrShrinksPerSec",
+                Color::Red,
+                s.rate_points(series::ISR_SHRINKS),
+            )],
         });
     }
     if s.has(series::RPC_OK) || s.has(series::RPC_FAILED) {
@@ -70,7 +90,11 @@ fn specs(s: &Series) -> Vec<Spec> {
             lines: vec![
                 ("ok", Color::Green, s.rate_points(series::RPC_OK)),
                 ("failed", Color::Red, s.rate_points(series::RPC_FAILED)),
-                ("attempts timed out", Color::Yellow, s.rate_points(series::RPC_TIMEOUTS)),
+                (
+                    "attempts timed out",
+                    Color::Yellow,
+                    s.rate_points(series::RPC_TIMEOUTS),
+                ),
             ],
         });
     }
@@ -111,7 +135,8 @@ pub fn render(f: &mut Frame, area: Rect, s: &Side) {
     let now = s.now().as_us() as f64 / 1e6;
     for (i, spec) in charts.iter().enumerate() {
         let r = row_areas[i / cols as usize];
-        let cells = Layout::horizontal(vec![Constraint::Ratio(1, cols as u32); cols as usize]).split(r);
+        let cells =
+            Layout::horizontal(vec![Constraint::Ratio(1, cols as u32); cols as usize]).split(r);
         chart(f, cells[i % cols as usize], spec, x_max, now);
     }
     if hidden > 0 {
@@ -135,7 +160,10 @@ fn chart(f: &mut Frame, area: Rect, spec: &Spec, x_max: f64, now: f64) {
         * 1.1;
     let mut title = vec![Span::raw(format!("{} ", spec.title))];
     for (name, color, _) in &spec.lines {
-        title.push(Span::styled(format!("━ {name} "), Style::default().fg(*color)));
+        title.push(Span::styled(
+            format!("━ {name} "),
+            Style::default().fg(*color),
+        ));
     }
     let cursor_line = vec![(now, 0.0), (now, y_max)];
     let mut ds: Vec<Dataset> = spec

@@ -72,28 +72,66 @@ fn figures(s: &Side) -> Vec<(&'static str, Option<String>)> {
         .iter()
         .flat_map(|g| g.rows.iter().filter_map(|r| r.lag))
         .sum();
-    let lag_max = snap.consumers.iter().filter_map(|c| c.records_lag_max).max();
+    let lag_max = snap
+        .consumers
+        .iter()
+        .filter_map(|c| c.records_lag_max)
+        .max();
     let rpc = !snap.rpc_clients.is_empty();
     let (ok, failed, tout) = snap.rpc_clients.iter().fold((0, 0, 0), |a, c| {
         (a.0 + c.ok, a.1 + c.failed.unwrap_or(0), a.2 + c.timeouts)
     });
     let parts = !snap.partitions.is_empty() || s.scenario.cluster.is_some();
-    let urp = snap.partitions.iter().filter(|p| p.under_replicated()).count();
+    let urp = snap
+        .partitions
+        .iter()
+        .filter(|p| p.under_replicated())
+        .count();
     let offline = snap.partitions.iter().filter(|p| p.offline).count();
     let c = s.replay.cursor();
     let faults = s.replay.markers().iter();
-    let faults = faults.filter(|m| m.kind == MarkerKind::Fault && m.event <= c).count();
+    let faults = faults
+        .filter(|m| m.kind == MarkerKind::Fault && m.event <= c)
+        .count();
     let some = |b: bool, v: String| b.then_some(v);
     vec![
         ("delivery (send, acks)", some(prod, modes.join(", "))),
-        ("records sent (send())", some(prod, sum(|p| p.sent).to_string())),
+        (
+            "records sent (send())",
+            some(prod, sum(|p| p.sent).to_string()),
+        ),
         (ACKED, some(prod, sum(|p| p.acked).to_string())),
-        (ACKED_RATE, some(prod, acked_rate(s).map_or("-".into(), |r| r.to_string()))),
-        ("send()→ack p50 / p99", some(prod, format!("{} / {}", lat(p50), lat(p99)))),
+        (
+            ACKED_RATE,
+            some(prod, acked_rate(s).map_or("-".into(), |r| r.to_string())),
+        ),
+        (
+            "send()→ack p50 / p99",
+            some(prod, format!("{} / {}", lat(p50), lat(p99))),
+        ),
         ("send errors", some(prod, errors.to_string())),
-        ("records consumed", some(cons, snap.consumers.iter().map(|c| c.consumed).sum::<u64>().to_string())),
-        ("lag / records-lag-max", some(cons, format!("{lag} / {}", lag_max.map_or("-".into(), |l| l.to_string())))),
-        ("rpc ok/failed/timed-out", some(rpc, format!("{ok} / {failed} / {tout}"))),
+        (
+            "records consumed",
+            some(
+                cons,
+                snap.consumers
+                    .iter()
+                    .map(|c| c.consumed)
+                    .sum::<u64>()
+                    .to_string(),
+            ),
+        ),
+        (
+            "lag / records-lag-max",
+            some(
+                cons,
+                format!("{lag} / {}", lag_max.map_or("-".into(), |l| l.to_string())),
+            ),
+        ),
+        (
+            "rpc ok/failed/timed-out",
+            some(rpc, format!("{ok} / {failed} / {tout}")),
+        ),
         ("UnderReplicatedPartitions", some(parts, urp.to_string())),
         ("OfflinePartitionsCount", some(parts, offline.to_string())),
         ("faults so far", Some(faults.to_string())),
@@ -107,7 +145,10 @@ pub fn render(f: &mut Frame, area: Rect, m: &Model) {
     let label_w = if w >= 100 { 30 } else { 26 };
     let col = ((w.saturating_sub(label_w)) / m.sides.len().max(1)).max(8);
     let mut head = vec![Span::styled(
-        format!("{:<label_w$}", fit(&format!("so far, at t = {}", m.main().now()), label_w - 1)),
+        format!(
+            "{:<label_w$}",
+            fit(&format!("so far, at t = {}", m.main().now()), label_w - 1)
+        ),
         accent(),
     )];
     for s in &m.sides {
@@ -134,7 +175,11 @@ pub fn render(f: &mut Frame, area: Rect, m: &Model) {
                     }
                 }
             }
-            if *name == ACKED_RATE && rates[k].is_some() && rates[k] == rates.iter().copied().max().flatten() && rates.iter().flatten().count() > 1 {
+            if *name == ACKED_RATE
+                && rates[k].is_some()
+                && rates[k] == rates.iter().copied().max().flatten()
+                && rates.iter().flatten().count() > 1
+            {
                 style = style.add_modifier(Modifier::BOLD);
             }
             spans.push(Span::styled(format!("{:<col$}", fit(&v, col - 1)), style));

@@ -34,7 +34,11 @@ pub fn render(f: &mut Frame, area: Rect, s: &Side) {
         .max(8);
     // Below 50 columns (two runs side by side at 80) the columns narrow, never the ids.
     let (tw, pw, lw, ew) = if w < 50 { (8, 2, 6, 3) } else { (12, 4, 7, 5) };
-    let (part, epoch) = if w < 50 { ("P", "Ep") } else { ("Part", "Epoch") };
+    let (part, epoch) = if w < 50 {
+        ("P", "Ep")
+    } else {
+        ("Part", "Epoch")
+    };
     let head = format!(
         "{:<tw$} {part:<pw$} {:<lw$} {epoch:<ew$} {:<rw$} Isr",
         "Topic", "Leader", "Replicas"
@@ -123,7 +127,11 @@ fn log_bar(l: &ReplicaLogView, max: u64, w: usize) -> Line<'static> {
     let trunc =
         cells(l.truncated_records).min(bar_w as usize - (below + above).min(bar_w as usize));
     let pad = (bar_w as usize).saturating_sub(below + above + trunc);
-    let (safe, unsafe_) = if l.down { (dim(), dim()) } else { (good(), warn()) };
+    let (safe, unsafe_) = if l.down {
+        (dim(), dim())
+    } else {
+        (good(), warn())
+    };
     Line::from(vec![
         Span::raw(label),
         Span::styled("█".repeat(below), safe),
