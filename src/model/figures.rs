@@ -48,10 +48,8 @@ pub fn tally(rec: &TraceRecord<ActorEvent>, st: &mut TallyState, s: &mut Series)
             ActorEvent::History(op) => history(op, t, s),
             ActorEvent::Rpc(RpcEvent::CallOk { .. }) => s.count(series::RPC_OK, t, 1),
             ActorEvent::Rpc(RpcEvent::CallFailed { .. }) => s.count(series::RPC_FAILED, t, 1),
-            ActorEvent::Kafka(e) => {
-                if isr_shrink(e, &mut st.isr) {
-                    s.count(series::ISR_SHRINKS, t, 1);
-                }
+            ActorEvent::Kafka(e) if isr_shrink(e, &mut st.isr) => {
+                s.count(series::ISR_SHRINKS, t, 1)
             }
             _ => {}
         },

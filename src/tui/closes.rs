@@ -83,8 +83,11 @@ impl Closes {
                 self.latency_us_max = self.latency_us_max.max(t.since(*sent).as_us());
             }
             TraceKind::Drop {
-                from, to, reason, ..
-            } if matches!(reason, DropReason::NodeDown | DropReason::StaleIncarnation) => {
+                from,
+                to,
+                reason: DropReason::NodeDown | DropReason::StaleIncarnation,
+                ..
+            } => {
                 self.refused.insert(pair(*from, *to), t);
             }
             TraceKind::Timer { node, timer } => {
