@@ -234,7 +234,7 @@ pub struct ProducerTally {
 }
 
 impl ProducerTally {
-    /// p50 and p99 of the per-record latency so far (nearest rank below).
+    /// p50 and p99 of the per-record latency so far (nearest rank).
     pub fn quantiles(&mut self) -> Option<(u64, u64)> {
         let n = self.latencies_us.len();
         if self.quantiles.is_none_or(|(k, _, _)| k != n) {

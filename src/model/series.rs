@@ -192,13 +192,14 @@ impl Series {
     }
 }
 
-/// The `q`-th percentile of `v` (nearest rank below: index `(len - 1) * q / 100` of the
-/// sorted values); reorders `v`.
+/// The `q`-th percentile of `v` by the nearest-rank method (the smallest value with at
+/// least `q`% of the values at or below it: sorted index `ceil(q × len / 100) − 1`);
+/// reorders `v`.
 pub fn quantile(v: &mut [u64], q: usize) -> Option<u64> {
     if v.is_empty() {
         return None;
     }
-    let k = (v.len() - 1) * q / 100;
+    let k = (q * v.len()).div_ceil(100).clamp(1, v.len()) - 1;
     Some(*v.select_nth_unstable(k).1)
 }
 
