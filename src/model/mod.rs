@@ -403,15 +403,23 @@ pub fn drop_reason(r: DropReason) -> &'static str {
 
 /// The nodes a trace record involves (the receiver first for messages).
 pub fn record_nodes<E>(rec: &TraceRecord<E>) -> Vec<NodeId> {
+    let mut out = Vec::new();
+    record_nodes_into(rec, &mut out);
+    out
+}
+
+/// The same, into `out` (cleared first): the replay's pass reuses one buffer.
+pub fn record_nodes_into<E>(rec: &TraceRecord<E>, out: &mut Vec<NodeId>) {
+    out.clear();
     match &rec.kind {
         TraceKind::Start { node, .. }
         | TraceKind::Timer { node, .. }
-        | TraceKind::Emit { node, .. } => vec![*node],
+        | TraceKind::Emit { node, .. } => out.push(*node),
         TraceKind::Deliver { from, to, .. }
         | TraceKind::Drop { from, to, .. }
-        | TraceKind::Held { from, to, .. } => vec![*to, *from],
-        TraceKind::Disconnected { node, peer } => vec![*node, *peer],
-        TraceKind::Fault(f) => f.nodes.clone(),
+        | TraceKind::Held { from, to, .. } => out.extend([*to, *from]),
+        TraceKind::Disconnected { node, peer } => out.extend([*node, *peer]),
+        TraceKind::Fault(f) => out.extend_from_slice(&f.nodes),
     }
 }
 

@@ -13,7 +13,7 @@
 
 use crate::model::series::Series;
 use crate::model::{
-    record_nodes, record_terms, AnomalyView, Marker, MarkerKind, NoteView, Observe,
+    record_nodes_into, record_terms, AnomalyView, Marker, MarkerKind, NoteView, Observe,
 };
 use crate::sim::{NodeId, Time, TraceMode, TraceRecord, World};
 
@@ -379,7 +379,7 @@ impl<N: Observe> Scan<'_, N> {
                 .cloned()
                 .unwrap_or_else(|| id.to_string())
         };
-        let mut terms = Vec::new();
+        let (mut terms, mut nodes) = (Vec::new(), Vec::new());
         for rec in &recs {
             while self.next_note < self.notes.len() && self.notes[self.next_note].at <= rec.time {
                 let note = &self.notes[self.next_note];
@@ -390,7 +390,8 @@ impl<N: Observe> Scan<'_, N> {
             self.closes.observe(rec);
             terms.clear();
             record_terms::<N>(rec, &mut |t| terms.push(t));
-            self.index.add(rec.event, &record_nodes(rec), &terms);
+            record_nodes_into(rec, &mut nodes);
+            self.index.add(rec.event, &nodes, &terms);
             if let Some((kind, label)) = N::marker(rec, &name) {
                 self.markers.push(Marker {
                     event: rec.event,
