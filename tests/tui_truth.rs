@@ -178,7 +178,7 @@ fn the_workbench_shows_the_anomalies_check_finds_in_every_scenario() {
     // Proves the anomalies on screen are `kafkasim check`'s (its library function, drain
     // included) for every shipped scenario: same kinds, same counts, same descriptions.
     for (file, sc) in shipped() {
-        let report = kafkasim::check::check_scenario(&sc, sc.seed);
+        let report = kafkasim::runner::check_scenario(&sc, sc.seed);
         let want = kinds_text(report.anomalies.iter().map(|a| a.kind.as_str()));
         let mut m = model_of(sc);
         let got: Vec<(String, String)> = m

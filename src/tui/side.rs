@@ -205,13 +205,13 @@ impl Side {
 }
 
 /// `kafkasim check`'s verdict on the world the replay ended with: the same drain phase and
-/// analysis (`check::check_world`), on the same world (`run_until` first brings its clock
+/// analysis (`runner::check_world`), on the same world (`run_until` first brings its clock
 /// to the scenario's end, as `runner::run` leaves it).
 fn verdict(scenario: &Scenario, mut w: World<Actor>) -> Vec<AnomalyView> {
     let total = w.events();
     let end = w.run_until(Time(scenario.duration_us), scenario.max_events);
     let summary = crate::runner::summarize(scenario, &w, end);
-    let report = crate::runner::check_world(scenario, &mut w, summary);
+    let report = crate::runner::check_world(scenario, &mut w, summary, None);
     report
         .anomalies
         .into_iter()
