@@ -1,70 +1,19 @@
 //! The terminal workbench: model tests (keys in, state out), screens drawn into ratatui's
 //! `TestBackend` at fixed sizes and seeds, and seek correctness of the replay controller.
+//! What the screen says being true (issue 13) is tested in `tui_truth.rs`.
+
+mod common;
+use common::*;
 
 use kafkasim::model::MarkerKind;
 use kafkasim::scenario::parse;
 use kafkasim::sim::TraceMode;
-use kafkasim::tui::app::{update, Cmd, Model, Msg, Overlay, Side, View};
+use kafkasim::tui::app::{update, Cmd, Msg, Overlay, Side, View};
 use kafkasim::tui::replay::{Replay, ReplayConfig};
-use kafkasim::tui::{self, views, TuiArgs};
-use ratatui::backend::TestBackend;
+use kafkasim::tui::{self, TuiArgs};
 use ratatui::crossterm::event::{
     KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
 };
-use ratatui::Terminal;
-
-/// The kernel-only scenario most model tests use (fast, and its faults are well known).
-const PING_FAULTS: &str = include_str!("../scenarios/ping-faults.toml");
-
-fn ping_faults() -> kafkasim::scenario::Scenario {
-    parse(PING_FAULTS, "ping-faults.toml").expect("parses")
-}
-
-fn scenario_model(file: &str, text: &str) -> Model {
-    tui::model(TuiArgs {
-        scenario: parse(text, file).expect("parses"),
-        seed: None,
-        compare: None,
-    })
-    .expect("builds")
-}
-
-fn faults_model() -> Model {
-    tui::model(TuiArgs {
-        scenario: ping_faults(),
-        seed: None,
-        compare: None,
-    })
-    .expect("default scenario builds")
-}
-
-fn key(m: &mut Model, code: KeyCode) -> Vec<Cmd> {
-    update(m, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)))
-}
-
-fn ch(m: &mut Model, c: char) -> Vec<Cmd> {
-    key(m, KeyCode::Char(c))
-}
-
-/// The screen as text lines.
-fn screen(m: &mut Model, w: u16, h: u16) -> String {
-    update(m, Msg::Resize(w, h));
-    let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
-    t.draw(|f| views::render(f, m)).unwrap();
-    let buf = t.backend().buffer().clone();
-    let mut out = String::new();
-    for y in 0..h {
-        for x in 0..w {
-            out.push_str(buf[(x, y)].symbol());
-        }
-        out.push('\n');
-    }
-    out
-}
-
-fn text_has(screen: &str, needle: &str) -> bool {
-    screen.contains(needle)
-}
 
 #[test]
 fn space_plays_and_ticks_advance_the_clock() {
@@ -274,11 +223,11 @@ fn screen_views_draw_at_both_sizes() {
     ch(&mut m, 'f');
     let expect = [
         ('2', "No topic partitions"),
-        ('3', "REPLIES"),
+        ('3', "TIMED-OUT"),
         ('4', "○"),
-        ('6', "messages delivered /s"),
-        ('7', "No anomalies"),
-        ('8', "messages delivered"),
+        ('6', "wire messages/s"),
+        ('7', "verdict"),
+        ('8', "rpc ok/failed/timed-out"),
     ];
     for (k, needle) in expect {
         ch(&mut m, k);
@@ -309,7 +258,7 @@ fn screen_compare_shows_two_runs() {
         let s = screen(&mut m, w, h);
         assert!(text_has(&s, "ping: faults in the kernel"), "{s}");
         assert!(text_has(&s, "ping: the kernel demo"), "{s}");
-        assert!(text_has(&s, "throughput"), "{s}");
+        assert!(text_has(&s, "rpc ok/failed/timed-out"), "{s}");
     }
     ch(&mut m, '1');
     let s = screen(&mut m, 200, 60);
@@ -522,8 +471,10 @@ fn screen_rebalance_shows_consumer_group_columns() {
         assert!(text_has(&s, col), "missing {col}: {s}");
     }
     assert!(text_has(&s, "generation"), "{s}");
+    let rows: Vec<&str> = s.lines().filter(|l| l.contains("clicks ")).collect();
+    assert!(!rows.is_empty(), "{s}");
     assert!(
-        !text_has(&s, "analytics-2 "),
+        rows.iter().all(|l| !l.contains("analytics-2")),
         "the dead member owns nothing: {s}"
     );
 }

@@ -21,11 +21,16 @@ fn load(file: &Path) -> Result<Scenario, u8> {
 
 /// A bare `kafkasim`: the workbench in a terminal, otherwise a run of the default scenario.
 pub fn default_run() -> u8 {
-    use std::io::IsTerminal;
-    if std::io::stdout().is_terminal() && std::io::stdin().is_terminal() {
+    if has_terminal() {
         return tui(None, None, None);
     }
     default_summary()
+}
+
+/// Whether stdin and stdout are a terminal the workbench can draw on.
+fn has_terminal() -> bool {
+    use std::io::IsTerminal;
+    std::io::stdout().is_terminal() && std::io::stdin().is_terminal()
 }
 
 pub fn tui(file: Option<&Path>, seed: Option<u64>, compare: Option<&Path>) -> u8 {
@@ -46,6 +51,13 @@ pub fn tui(file: Option<&Path>, seed: Option<u64>, compare: Option<&Path>) -> u8
             eprintln!("error: cannot build scenario `{}`: {e}", s.name);
             return EXIT_BAD_INPUT;
         }
+    }
+    if !has_terminal() {
+        eprintln!(
+            "error: `kafkasim tui` needs a terminal (stdin and stdout must be a TTY); \
+             without one, try `kafkasim run FILE` or `kafkasim check FILE`"
+        );
+        return EXIT_BAD_INPUT;
     }
     let args = crate::tui::TuiArgs {
         scenario,

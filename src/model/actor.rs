@@ -5,9 +5,11 @@
 //! `partitions` / `producers` / `groups` function below from what the variant exposes.
 //! Widgets need no change.
 
+use super::figures::{self, ClientTally, TallyState};
+use super::series::Series;
 use super::{
-    default_marker, AnomalyView, GroupRow, GroupView, LinkView, MarkerKind, NodeKind, NodeStatus,
-    NodeView, Observe, PartitionView, ProducerView, ReplicaLogView, RpcClientView, Snapshot,
+    default_marker, ConsumerView, GroupRow, GroupView, LinkView, MarkerKind, NodeKind, NodeStatus,
+    NodeView, Observe, PartitionView, ProducerView, ReplicaLogView, RpcClientView, Snapshot, Term,
 };
 use crate::kafka::broker::partition::Role;
 use crate::kafka::{BrokerId, KafkaEvent, TopicPartition};
@@ -16,17 +18,10 @@ use crate::workload::actor::{Actor, ActorEvent};
 use std::collections::BTreeMap;
 
 impl Observe for Actor {
+    type Tally = TallyState;
+
     fn snapshot(world: &World<Actor>) -> Snapshot {
-        Snapshot {
-            time: world.now(),
-            event: world.events(),
-            nodes: nodes(world),
-            links: links(world),
-            partitions: partitions(world),
-            producers: producers(world),
-            groups: groups(world),
-            rpc_clients: rpc_clients(world),
-        }
+        snapshot(world, &mut ClientTally::default())
     }
 
     fn marker(
@@ -42,38 +37,33 @@ impl Observe for Actor {
         kafka_marker(e).map(|(k, l)| (k, format!("{}: {l}", name(*node))))
     }
 
-    fn gauges(world: &World<Actor>) -> Vec<(&'static str, u64)> {
-        let mut replies = 0;
-        for id in world.node_ids() {
-            if let Actor::PingClient(c) = world.node(id) {
-                replies += c.replies;
-            }
-        }
-        vec![("replies_total", replies)]
+    fn tally(rec: &TraceRecord<ActorEvent>, state: &mut TallyState, series: &mut Series) {
+        figures::tally(rec, state, series);
     }
 
-    /// The history checker's findings on the run as it ended (without the drain phase
-    /// `kafkasim check` adds, so `lost-write` is judged on the logs as they are).
-    fn anomalies(final_world: &World<Actor>) -> Vec<AnomalyView> {
-        let history = crate::check::History::from_world(final_world);
-        let logs = crate::runner::final_logs(final_world);
-        crate::check::analyze(&history, logs.as_ref())
-            .into_iter()
-            .map(|a| {
-                let event = a.events.first().copied().unwrap_or(0);
-                let time = final_world
-                    .kept()
-                    .iter()
-                    .find(|r| r.event >= event)
-                    .map_or(final_world.now(), |r| r.time);
-                AnomalyView {
-                    kind: a.kind.as_str().to_string(),
-                    description: a.description,
-                    event,
-                    time,
-                }
-            })
-            .collect()
+    fn gauges(world: &World<Actor>) -> Vec<(&'static str, u64)> {
+        figures::gauges(world)
+    }
+
+    fn event_terms(event: &ActorEvent, push: &mut dyn FnMut(Term)) {
+        figures::event_terms(event, push);
+    }
+}
+
+/// What the views show at the world's current moment; client figures come from `tally`,
+/// brought up to the world's cursor first.
+pub fn snapshot(world: &World<Actor>, tally: &mut ClientTally) -> Snapshot {
+    tally.update(world);
+    Snapshot {
+        time: world.now(),
+        event: world.events(),
+        nodes: nodes(world),
+        links: links(world),
+        partitions: partitions_with(world, &tally.truncated),
+        producers: producers(world, tally),
+        consumers: consumers(world, tally),
+        groups: groups(world),
+        rpc_clients: rpc_clients(world, tally),
     }
 }
 
@@ -221,23 +211,6 @@ fn controller(world: &World<Actor>) -> Option<&crate::kafka::controller::Control
     world.node(world.find("controller")?).as_controller()
 }
 
-/// Records each (broker node, partition) truncated away so far, from the kept events.
-fn truncated(world: &World<Actor>) -> BTreeMap<(NodeId, TopicPartition), u64> {
-    let mut out = BTreeMap::new();
-    for rec in world.kept() {
-        if let TraceKind::Emit {
-            node,
-            event: ActorEvent::Kafka(e),
-        } = &rec.kind
-        {
-            if let KafkaEvent::Truncated { tp, removed, .. } = &**e {
-                *out.entry((*node, tp.clone())).or_insert(0) += removed;
-            }
-        }
-    }
-    out
-}
-
 fn links(world: &World<Actor>) -> Vec<LinkView> {
     let net = world.network();
     let mut out = Vec::new();
@@ -268,11 +241,17 @@ fn links(world: &World<Actor>) -> Vec<LinkView> {
 /// Partitions as the controller sees them (leader, ISR, epoch), with each replica's log as
 /// that replica's broker holds it. Internal topics (`__consumer_offsets`) are left out.
 pub fn partitions(world: &World<Actor>) -> Vec<PartitionView> {
+    partitions_with(world, &BTreeMap::new())
+}
+
+/// The same, with the records each (broker node, partition) truncated away so far.
+pub fn partitions_with(
+    world: &World<Actor>,
+    truncated: &BTreeMap<(NodeId, TopicPartition), u64>,
+) -> Vec<PartitionView> {
     let Some(c) = controller(world) else {
         return Vec::new();
     };
-    let truncated = truncated(world);
-    let broker_name = |id: BrokerId| format!("broker-{id}");
     c.image
         .partitions
         .iter()
@@ -281,15 +260,15 @@ pub fn partitions(world: &World<Actor>) -> Vec<PartitionView> {
             let logs = p
                 .replicas
                 .iter()
-                .map(|&b| replica_log(world, c, tp, b, &truncated))
+                .map(|&b| replica_log(world, c, tp, b, truncated))
                 .collect();
             PartitionView {
                 topic: tp.topic.to_string(),
                 partition: tp.partition,
-                leader: p.leader.map(broker_name),
+                leader: p.leader.map(|b| b.0),
                 leader_epoch: p.leader_epoch.0.max(0) as u64,
-                replicas: p.replicas.iter().map(|&b| broker_name(b)).collect(),
-                isr: p.isr.iter().map(|&b| broker_name(b)).collect(),
+                replicas: p.replicas.iter().map(|b| b.0).collect(),
+                isr: p.isr.iter().map(|b| b.0).collect(),
                 offline: p.leader.is_none(),
                 logs,
             }
@@ -297,6 +276,8 @@ pub fn partitions(world: &World<Actor>) -> Vec<PartitionView> {
         .collect()
 }
 
+/// One replica's log: from its broker's memory while it runs; while it is down, from its
+/// disk (what a restart would recover), without a high watermark.
 fn replica_log(
     world: &World<Actor>,
     c: &crate::kafka::controller::Controller,
@@ -308,98 +289,100 @@ fn replica_log(
         .image
         .node_of(broker)
         .or_else(|| world.find(&format!("broker-{broker}")));
-    let part = node
-        .filter(|&n| world.status(n) != Status::Down)
-        .and_then(|n| world.node(n).as_broker())
-        .and_then(|b| b.partitions.get(tp));
+    let off = |o: i64| o.max(0) as u64;
     let cut = node
         .and_then(|n| truncated.get(&(n, tp.clone())))
         .copied()
         .unwrap_or(0);
-    let off = |o: i64| o.max(0) as u64;
-    let down = node.is_some_and(|n| world.status(n) == Status::Down);
-    ReplicaLogView {
-        broker: if down {
-            format!("broker-{broker} (down)")
-        } else {
-            format!("broker-{broker}")
-        },
-        log_start: part.map_or(0, |p| off(p.log.log_start_offset())),
-        hw: part.map_or(0, |p| off(p.log.high_watermark())),
-        leo: part.map_or(0, |p| off(p.log.log_end_offset())),
+    let mut view = ReplicaLogView {
+        broker: broker.0,
+        down: false,
+        log_start: 0,
+        hw: Some(0),
+        leo: 0,
         truncated_records: cut,
+    };
+    let Some(n) = node else {
+        return view;
+    };
+    if world.status(n) == Status::Down {
+        let log = crate::kafka::broker::log::PartitionLog::open(tp.clone(), world.disk(n), None);
+        view.down = true;
+        view.hw = None;
+        view.log_start = off(log.log_start_offset());
+        view.leo = off(log.log_end_offset());
+        return view;
     }
+    if let Some(p) = world.node(n).as_broker().and_then(|b| b.partitions.get(tp)) {
+        view.log_start = off(p.log.log_start_offset());
+        view.hw = Some(off(p.log.high_watermark()));
+        view.leo = off(p.log.log_end_offset());
+    }
+    view
 }
 
-/// Producer applications, with latency and errors read from their history up to now.
-pub fn producers(world: &World<Actor>) -> Vec<ProducerView> {
-    world
-        .node_ids()
-        .filter_map(|id| match world.node(id) {
-            Actor::Producer(p) => Some(producer_view(world, id, p)),
-            _ => None,
-        })
-        .collect()
-}
-
-fn producer_view(
-    world: &World<Actor>,
-    id: NodeId,
-    p: &crate::workload::producer_app::ProducerApp,
-) -> ProducerView {
-    use crate::workload::history::HistoryOp;
+/// Producer applications, with counts, errors and latency from their history up to now.
+fn producers(world: &World<Actor>, tally: &mut ClientTally) -> Vec<ProducerView> {
     use crate::workload::producer_app::SendMode;
-    let mut invoked = BTreeMap::new();
-    let mut latencies = Vec::new();
-    let mut errors: BTreeMap<String, u64> = BTreeMap::new();
-    for rec in world.kept() {
-        let TraceKind::Emit {
-            node,
-            event: ActorEvent::History(op),
-        } = &rec.kind
-        else {
+    let mut out = Vec::new();
+    for id in world.node_ids() {
+        let Actor::Producer(p) = world.node(id) else {
             continue;
         };
-        if *node != id {
+        let t = tally.producers.entry(id).or_default();
+        let q = t.quantiles();
+        let failed: u64 = t.errors.values().sum();
+        out.push(ProducerView {
+            name: world.name(id).to_string(),
+            send_mode: match p.config.mode {
+                SendMode::Sync => "sync",
+                SendMode::Async => "async",
+                SendMode::FireAndForget => "fire-and-forget",
+            }
+            .to_string(),
+            acks: p.config.client.acks.to_string(),
+            sent: t.sent,
+            in_flight: t.sent.saturating_sub(t.acked + failed),
+            acked: t.acked,
+            errors: t.errors.iter().map(|(k, v)| (k.clone(), *v)).collect(),
+            latency_p50_us: q.map(|q| q.0),
+            latency_p99_us: q.map(|q| q.1),
+        });
+    }
+    out
+}
+
+/// Consumer applications: records consumed so far, and `records-lag-max`.
+fn consumers(world: &World<Actor>, tally: &ClientTally) -> Vec<ConsumerView> {
+    let mut out = Vec::new();
+    for id in world.node_ids() {
+        let Actor::Consumer(c) = world.node(id) else {
             continue;
-        }
-        match op {
-            HistoryOp::SendInvoke { value, .. } => {
-                invoked.insert(*value, rec.time);
-            }
-            HistoryOp::SendOk { value, .. } => {
-                if let Some(t) = invoked.remove(value) {
-                    latencies.push(rec.time.since(t).as_us());
-                }
-            }
-            HistoryOp::SendFail { error, .. } => {
-                *errors.entry(error.name().to_string()).or_insert(0) += 1;
-            }
-            HistoryOp::SendIndeterminate { .. } => {
-                *errors.entry("unknown outcome".to_string()).or_insert(0) += 1;
-            }
-            _ => {}
-        }
+        };
+        let lag_max = c
+            .consumer()
+            .filter(|_| world.status(id) != Status::Down)
+            .and_then(|k| {
+                k.assignment()
+                    .iter()
+                    .filter_map(|tp| k.lag(tp))
+                    .map(|l| l.max(0) as u64)
+                    .max()
+            });
+        out.push(ConsumerView {
+            name: world.name(id).to_string(),
+            group: c
+                .config
+                .client
+                .group_id
+                .clone()
+                .unwrap_or_default()
+                .to_string(),
+            consumed: tally.consumed.get(&id).copied().unwrap_or(0),
+            records_lag_max: lag_max,
+        });
     }
-    latencies.sort_unstable();
-    let pct =
-        |q: usize| (!latencies.is_empty()).then(|| latencies[(latencies.len() - 1) * q / 100]);
-    let s = &p.stats;
-    ProducerView {
-        name: world.name(id).to_string(),
-        send_mode: match p.config.mode {
-            SendMode::Sync => "sync",
-            SendMode::Async => "async",
-            SendMode::FireAndForget => "fire-and-forget",
-        }
-        .to_string(),
-        acks: p.config.client.acks.to_string(),
-        in_flight: s.sent.saturating_sub(s.acked + s.failed + s.indeterminate),
-        acked: s.acked,
-        errors: errors.into_iter().collect(),
-        latency_p50_us: pct(50),
-        latency_p99_us: pct(99),
-    }
+    out
 }
 
 /// Consumer groups in the columns of `kafka-consumer-groups --describe`: the committed
@@ -414,13 +397,22 @@ pub fn groups(world: &World<Actor>) -> Vec<GroupView> {
             members.entry(g.to_string()).or_default().push(id);
         }
     }
+    if members.is_empty() {
+        return Vec::new();
+    }
+    let parts = partitions(world);
     members
         .into_iter()
-        .map(|(group, ids)| group_view(world, &group, &ids))
+        .map(|(group, ids)| group_view(world, &group, &ids, &parts))
         .collect()
 }
 
-fn group_view(world: &World<Actor>, group: &str, ids: &[NodeId]) -> GroupView {
+fn group_view(
+    world: &World<Actor>,
+    group: &str,
+    ids: &[NodeId],
+    parts: &[PartitionView],
+) -> GroupView {
     let coordinator = world
         .node_ids()
         .filter(|&n| world.status(n) != Status::Down)
@@ -448,17 +440,17 @@ fn group_view(world: &World<Actor>, group: &str, ids: &[NodeId]) -> GroupView {
     }
     topics.sort();
     topics.dedup();
-    let rows = partitions(world)
-        .into_iter()
+    let rows = parts
+        .iter()
         .filter(|p| topics.contains(&p.topic))
         .map(|p| {
             let tp = TopicPartition::new(&p.topic, p.partition);
             let current = coordinator.and_then(|g| g.committed(group, &tp));
             let leo = p
                 .leader
-                .as_ref()
-                .and_then(|l| p.logs.iter().find(|r| &r.broker == l))
-                .map_or(0, |r| r.hw);
+                .and_then(|l| p.logs.iter().find(|r| r.broker == l))
+                .and_then(|r| r.hw)
+                .unwrap_or(0);
             GroupRow {
                 topic: p.topic.clone(),
                 partition: p.partition,
@@ -477,18 +469,28 @@ fn group_view(world: &World<Actor>, group: &str, ids: &[NodeId]) -> GroupView {
     }
 }
 
-/// Request/response clients without Kafka: the ping demo (and the RPC baseline later).
-pub fn rpc_clients(world: &World<Actor>) -> Vec<RpcClientView> {
+/// Request/response clients without Kafka: the ping demo and the synchronous RPC caller.
+fn rpc_clients(world: &World<Actor>, tally: &ClientTally) -> Vec<RpcClientView> {
     world
         .node_ids()
         .filter_map(|id| match world.node(id) {
             Actor::PingClient(c) => Some(RpcClientView {
                 name: world.name(id).to_string(),
                 server: world.name(c.config.server).to_string(),
-                replies: c.replies,
+                ok: c.replies,
+                failed: None,
                 timeouts: c.timeouts,
-                wanted: c.config.requests,
-                mean_rtt_us: c.rtt_us_total.checked_div(c.replies),
+                wanted: Some(c.config.requests),
+                mean_latency_us: c.rtt_us_total.checked_div(c.replies),
+            }),
+            Actor::RpcCaller(c) => Some(RpcClientView {
+                name: world.name(id).to_string(),
+                server: world.name(c.config.callee).to_string(),
+                ok: tally.rpc_ok.get(&id).copied().unwrap_or(0),
+                failed: Some(tally.rpc_failed.get(&id).copied().unwrap_or(0)),
+                timeouts: c.stats.timeouts,
+                wanted: c.config.count,
+                mean_latency_us: c.stats.latency_us_total.checked_div(c.stats.ok),
             }),
             _ => None,
         })

@@ -10,8 +10,11 @@
 //! (no borrows into the world), so a frame can be drawn from it after the world moved on.
 
 pub mod actor;
+pub mod figures;
+pub mod series;
 
-use crate::sim::{Node, NodeId, Time, TraceKind, TraceRecord, World};
+use crate::sim::{DropReason, Node, NodeId, Time, TraceKind, TraceRecord, World};
+use series::Series;
 
 /// What kind of process a node is.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -84,10 +87,13 @@ pub struct LinkView {
 /// One replica's log as the partitions view draws it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ReplicaLogView {
-    pub broker: String,
+    pub broker: u32,
+    /// The broker's process is down (killed or lost power): what is shown is its log as
+    /// its disk holds it (`hw` is then unknown: it lived in the process's memory).
+    pub down: bool,
     pub log_start: u64,
-    /// High watermark as this replica knows it.
-    pub hw: u64,
+    /// High watermark as this replica knows it (`None` while its broker is down).
+    pub hw: Option<u64>,
     /// Log end offset.
     pub leo: u64,
     /// Records this replica truncated away so far (lost from its log).
@@ -95,31 +101,64 @@ pub struct ReplicaLogView {
 }
 
 /// One partition, in the columns of `kafka-topics --describe` plus the leader epoch.
+/// Brokers are named by id, as `kafka-topics` does (`Replicas: 1,2,3`).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PartitionView {
     pub topic: String,
     pub partition: u32,
-    pub leader: Option<String>,
+    pub leader: Option<u32>,
     pub leader_epoch: u64,
-    pub replicas: Vec<String>,
-    pub isr: Vec<String>,
+    pub replicas: Vec<u32>,
+    pub isr: Vec<u32>,
     pub offline: bool,
     pub logs: Vec<ReplicaLogView>,
 }
 
-/// One producer application.
+impl PartitionView {
+    /// Fewer in-sync replicas than replicas (Kafka: `UnderReplicatedPartitions`).
+    pub fn under_replicated(&self) -> bool {
+        self.isr.len() < self.replicas.len()
+    }
+}
+
+/// Broker ids as `kafka-topics --describe` lists them: `1,2,3`.
+pub fn id_list(ids: &[u32]) -> String {
+    ids.iter()
+        .map(|b| b.to_string())
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// One producer application, from its client history up to the cursor.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ProducerView {
     pub name: String,
     /// `sync`, `async`, `fire-and-forget`.
     pub send_mode: String,
     pub acks: String,
+    /// `send()` calls so far.
+    pub sent: u64,
+    /// Sends without an outcome yet.
     pub in_flight: u64,
+    /// Records acknowledged so far.
     pub acked: u64,
     /// Error counts by Kafka error name.
     pub errors: Vec<(String, u64)>,
+    /// Per-record latency, `send()` → acknowledgement, over the records acknowledged so far.
     pub latency_p50_us: Option<u64>,
     pub latency_p99_us: Option<u64>,
+}
+
+/// One consumer application.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ConsumerView {
+    pub name: String,
+    pub group: String,
+    /// Records `poll()` returned so far.
+    pub consumed: u64,
+    /// The largest lag over its partitions as the client sees it (high watermark − its
+    /// position): Kafka's consumer metric `records-lag-max`. `None` when it owns nothing.
+    pub records_lag_max: Option<u64>,
 }
 
 /// One row of `kafka-consumer-groups --describe`.
@@ -143,15 +182,21 @@ pub struct GroupView {
     pub rows: Vec<GroupRow>,
 }
 
-/// A request/response client without Kafka (the ping demo, the sync-RPC baseline).
+/// A request/response client without Kafka: the ping demo, or the synchronous RPC caller.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RpcClientView {
     pub name: String,
     pub server: String,
-    pub replies: u64,
+    /// Requests answered.
+    pub ok: u64,
+    /// Calls given up after their retries (the RPC caller; ping never gives up).
+    pub failed: Option<u64>,
+    /// Attempts that got no answer in time (each is retried or fails the call).
     pub timeouts: u64,
-    pub wanted: u64,
-    pub mean_rtt_us: Option<u64>,
+    /// Requests the client wants in all (ping), if bounded.
+    pub wanted: Option<u64>,
+    /// Mean time from the first attempt to the answer, over answered requests.
+    pub mean_latency_us: Option<u64>,
 }
 
 /// Everything the views draw about one moment of a run.
@@ -163,6 +208,7 @@ pub struct Snapshot {
     pub links: Vec<LinkView>,
     pub partitions: Vec<PartitionView>,
     pub producers: Vec<ProducerView>,
+    pub consumers: Vec<ConsumerView>,
     pub groups: Vec<GroupView>,
     pub rpc_clients: Vec<RpcClientView>,
 }
@@ -260,7 +306,8 @@ pub struct AnomalyView {
     /// `lost-write`, `duplicate`, `reordered`, …
     pub kind: String,
     pub description: String,
-    /// The event at which it arose (Enter in the anomalies view jumps there).
+    /// The event at which it arose (Enter in the anomalies view jumps there). It may lie
+    /// after the run, in the drain phase `kafkasim check` adds.
     pub event: u64,
     pub time: Time,
 }
@@ -288,15 +335,91 @@ pub trait Observe: Node + Sized {
         default_marker(rec, name)
     }
 
-    /// Gauges sampled along the run for the charts: (series name, value). Cumulative
-    /// counters are named with a trailing `_total` and charted as rates.
+    /// State [`Observe::tally`] keeps while it reads a run (e.g. each partition's ISR size,
+    /// so an ISR change can be told apart as a shrink).
+    type Tally: Default;
+
+    /// What one trace record adds to the figures over time (counts, latency samples).
+    fn tally(_rec: &TraceRecord<Self::Event>, _state: &mut Self::Tally, _series: &mut Series) {}
+
+    /// Gauges read from the world at the start of each chart bucket: (series name, value).
     fn gauges(_world: &World<Self>) -> Vec<(&'static str, u64)> {
         Vec::new()
     }
 
-    /// Checker findings for the finished run (empty until a checker is plugged in).
+    /// The names of a node-emitted event the event log's filter finds it by (Kafka's own
+    /// name for the event kind first, e.g. `HighWatermark`, and the partition it concerns).
+    fn event_terms(_event: &Self::Event, _push: &mut dyn FnMut(Term)) {}
+
+    /// Checker findings for the finished run (empty until a checker is plugged in). The
+    /// workbench uses `kafkasim check`'s own analysis instead (see `tui::side`).
     fn anomalies(_final_world: &World<Self>) -> Vec<AnomalyView> {
         Vec::new()
+    }
+}
+
+/// A name the event log's filter finds a record by.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub enum Term {
+    /// A fixed name: a record kind, a message, a timer, an event kind, a fault verb.
+    Name(&'static str),
+    /// A topic partition, found as `orders-0` (the topic by its name too).
+    Partition(&'static str, u32),
+}
+
+/// The names a trace record can be found by, besides the names of the nodes it involves:
+/// its kind (`deliver`, `drop`, `timer`, `fault`, …), the message, timer or fault verb, a
+/// drop's reason, and for a node event what [`Observe::event_terms`] gives.
+pub fn record_terms<N: Observe>(rec: &TraceRecord<N::Event>, push: &mut dyn FnMut(Term)) {
+    let names: [&'static str; 3] = match &rec.kind {
+        TraceKind::Start { incarnation: 0, .. } => ["start", "", ""],
+        TraceKind::Start { .. } => ["start", "restart", ""],
+        TraceKind::Deliver { msg, .. } => ["deliver", msg, ""],
+        TraceKind::Drop { msg, reason, .. } => ["drop", msg, drop_reason(*reason)],
+        TraceKind::Held { msg, .. } => ["held", msg, ""],
+        TraceKind::Timer { timer, .. } => ["timer", timer, ""],
+        TraceKind::Disconnected { .. } => ["disconnect", "", ""],
+        TraceKind::Fault(f) => ["fault", f.verb, ""],
+        TraceKind::Emit { event, .. } => {
+            N::event_terms(event, push);
+            ["emit", "", ""]
+        }
+    };
+    for n in names.into_iter().filter(|n| !n.is_empty()) {
+        push(Term::Name(n));
+    }
+}
+
+/// A drop reason as the filter knows it.
+pub fn drop_reason(r: DropReason) -> &'static str {
+    match r {
+        DropReason::Partitioned => "partitioned",
+        DropReason::NodeDown => "node-down",
+        DropReason::StaleIncarnation => "stale-incarnation",
+        DropReason::ConnectionClosed => "connection-closed",
+        DropReason::Lost => "lost",
+    }
+}
+
+/// The nodes a trace record involves (the receiver first for messages).
+pub fn record_nodes<E>(rec: &TraceRecord<E>) -> Vec<NodeId> {
+    let mut out = Vec::new();
+    record_nodes_into(rec, &mut out);
+    out
+}
+
+/// The same, into `out` (cleared first): the replay's pass reuses one buffer.
+pub fn record_nodes_into<E>(rec: &TraceRecord<E>, out: &mut Vec<NodeId>) {
+    out.clear();
+    match &rec.kind {
+        TraceKind::Start { node, .. }
+        | TraceKind::Timer { node, .. }
+        | TraceKind::Emit { node, .. } => out.push(*node),
+        TraceKind::Deliver { from, to, .. }
+        | TraceKind::Drop { from, to, .. }
+        | TraceKind::Held { from, to, .. } => out.extend([*to, *from]),
+        TraceKind::Disconnected { node, peer } => out.extend([*node, *peer]),
+        TraceKind::Fault(f) => out.extend_from_slice(&f.nodes),
     }
 }
 

@@ -7,13 +7,11 @@ use ratatui::crossterm::event::{KeyCode, KeyEvent, MouseButton, MouseEvent, Mous
 use ratatui::layout::{Position, Rect};
 
 use super::keymap::{self, Action};
-use super::replay::{Replay, ReplayConfig};
+pub use super::side::{LogLine, Side};
 use super::views;
-use crate::model::{MarkerKind, NoteView, Observe, Snapshot};
-use crate::scenario::build::{build, BuildError};
-use crate::scenario::{Fault, FaultAction, Scenario, Target};
-use crate::sim::{NodeId, Time, TraceKind, TraceMode};
-use crate::workload::actor::Actor;
+use crate::model::MarkerKind;
+use crate::scenario::{Fault, FaultAction, Target};
+use crate::sim::Time;
 
 /// The main views.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -94,123 +92,6 @@ pub enum Cmd {
     WriteFile { path: String, text: String },
 }
 
-/// One trace line near the cursor, explained.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct LogLine {
-    pub event: u64,
-    pub time: Time,
-    /// `deliver`, `drop`, `held`, `timer`, `fault`, `start`, `emit`.
-    pub kind: &'static str,
-    /// The nodes involved (the receiver first for messages).
-    pub nodes: Vec<NodeId>,
-    /// For messages: sender, receiver and label.
-    pub msg: Option<(NodeId, NodeId, &'static str)>,
-    pub text: String,
-}
-
-/// One run being shown: its scenario, its replay, and what the views draw of it now.
-pub struct Side {
-    pub label: String,
-    pub scenario: Scenario,
-    pub seed: u64,
-    pub replay: Replay<Actor>,
-    pub snapshot: Snapshot,
-    pub log: Vec<LogLine>,
-}
-
-/// Events of trace shown around the cursor.
-const WINDOW: u64 = 256;
-
-impl Side {
-    /// Builds and replays `scenario` with `seed`.
-    pub fn new(label: &str, scenario: Scenario, seed: u64) -> Result<Side, BuildError> {
-        let world = build(&scenario, seed, TraceMode::HashOnly)?;
-        let cfg = ReplayConfig {
-            end: Time(scenario.duration_us),
-            max_events: scenario.max_events,
-            notes: scenario
-                .notes
-                .iter()
-                .map(|n| NoteView {
-                    at: Time(n.at_us),
-                    text: n.text.clone(),
-                    pause: n.pause,
-                })
-                .collect(),
-            ..ReplayConfig::default()
-        };
-        let replay = Replay::new(world, cfg);
-        let mut side = Side {
-            label: label.to_string(),
-            scenario,
-            seed,
-            replay,
-            snapshot: Snapshot::default(),
-            log: Vec::new(),
-        };
-        side.refresh();
-        Ok(side)
-    }
-
-    /// Recomputes what the views draw after the cursor moved.
-    pub fn refresh(&mut self) {
-        self.snapshot = Actor::snapshot(self.replay.world());
-        let c = self.replay.cursor();
-        let lo = (c.saturating_sub(WINDOW) / WINDOW) * WINDOW + 1;
-        let hi = lo + 3 * WINDOW;
-        let names: Vec<String> = self.replay.names().to_vec();
-        let name = |id: NodeId| {
-            names
-                .get(id.index())
-                .cloned()
-                .unwrap_or_else(|| id.to_string())
-        };
-        let recs = if self.replay.total() == 0 {
-            &[][..]
-        } else {
-            self.replay.records(lo, hi)
-        };
-        self.log = recs
-            .iter()
-            .map(|r| {
-                let text = crate::sim::trace::explain(r, &name, &|e| {
-                    <Actor as crate::sim::Node>::explain(e)
-                });
-                let (kind, nodes, msg) = match &r.kind {
-                    TraceKind::Start { node, .. } => ("start", vec![*node], None),
-                    TraceKind::Deliver { from, to, msg, .. } => {
-                        ("deliver", vec![*to, *from], Some((*from, *to, *msg)))
-                    }
-                    TraceKind::Drop { from, to, msg, .. } => {
-                        ("drop", vec![*to, *from], Some((*from, *to, *msg)))
-                    }
-                    TraceKind::Held { from, to, msg } => {
-                        ("held", vec![*to, *from], Some((*from, *to, *msg)))
-                    }
-                    TraceKind::Timer { node, .. } => ("timer", vec![*node], None),
-                    TraceKind::Disconnected { node, peer } => {
-                        ("disconnect", vec![*node, *peer], None)
-                    }
-                    TraceKind::Fault(f) => ("fault", f.nodes.clone(), None),
-                    TraceKind::Emit { node, .. } => ("emit", vec![*node], None),
-                };
-                LogLine {
-                    event: r.event,
-                    time: r.time,
-                    kind,
-                    nodes,
-                    msg,
-                    text,
-                }
-            })
-            .collect();
-    }
-
-    pub fn now(&self) -> Time {
-        self.replay.world().now()
-    }
-}
-
 /// The whole state of the workbench.
 pub struct Model {
     /// One run, or two in compare mode (A then B).
@@ -276,72 +157,80 @@ impl Model {
         &self.sides[0]
     }
 
-    /// Log lines that pass the filter (all when the filter is empty).
+    /// The event log's lines: the trace near the cursor, or (with a filter) the filter's
+    /// matches in the whole run near the cursor.
     pub fn filtered_log(&self, side: usize) -> Vec<&LogLine> {
         let s = &self.sides[side.min(self.sides.len() - 1)];
-        let f = self.filter.to_lowercase();
-        s.log
-            .iter()
-            .filter(|l| {
-                f.is_empty()
-                    || l.kind.contains(&f)
-                    || l.text.to_lowercase().contains(&f)
-                    || l.nodes
-                        .iter()
-                        .any(|n| s.replay.name(*n).to_lowercase().contains(&f))
-            })
-            .collect()
+        s.log_lines().iter().collect()
     }
 
-    /// The note on screen: the latest note at or before the cursor, for a while after it.
+    /// Matches of the filter in the whole run of `side` (None without a filter).
+    pub fn filter_matches(&self, side: usize) -> Option<usize> {
+        let s = &self.sides[side.min(self.sides.len() - 1)];
+        s.search.as_ref().map(|x| x.matches.len())
+    }
+
+    /// Applies the filter being typed to every run.
+    fn apply_filter(&mut self) {
+        let f = self.filter.clone();
+        for s in &mut self.sides {
+            s.set_filter(&f);
+        }
+    }
+
+    /// The note on screen: the latest note at or before the clock, for a while after it.
     pub fn active_note(&self) -> Option<&crate::scenario::Note> {
         let side = self.main();
         let now = side.now().as_us();
         let linger = (side.replay.end_time().as_us() / 20).max(2_000_000);
-        let cursor = side.replay.cursor();
-        let marked: Vec<u64> = side
-            .replay
-            .markers()
-            .iter()
-            .filter(|m| m.kind == MarkerKind::Note && m.event <= cursor && cursor > 0)
-            .map(|m| m.time.as_us())
-            .collect();
         side.scenario
             .notes
             .iter()
-            .filter(|n| marked.contains(&n.at_us) && now.saturating_sub(n.at_us) <= linger)
+            .filter(|n| n.at_us <= now && now - n.at_us <= linger && (now > 0 || n.at_us == 0))
             .max_by_key(|n| n.at_us)
     }
 
+    /// Where playback ends: the last event of the longest run shown.
+    pub fn play_end(&self) -> Time {
+        self.sides
+            .iter()
+            .map(|s| s.replay.end_time())
+            .max()
+            .unwrap_or(Time(0))
+    }
+
+    /// The other runs follow the main run's clock.
     fn after_move(&mut self) {
-        if self.sides.len() > 1 {
-            let t = self.sides[0].now();
-            for s in self.sides.iter_mut().skip(1) {
-                s.replay.seek_time(t);
-            }
-        }
-        for s in &mut self.sides {
-            s.refresh();
+        let t = self.sides[0].now();
+        for s in self.sides.iter_mut().skip(1) {
+            s.seek_time(t);
         }
     }
 
     fn seek(&mut self, event: u64) {
-        self.sides[0].replay.seek(event);
+        self.sides[0].seek(event);
         self.after_move();
     }
 
     fn seek_time(&mut self, t: Time) {
-        self.sides[0].replay.seek_time(t);
+        let t = t.min(self.play_end());
+        self.sides[0].seek_time(t);
         self.after_move();
     }
 
     fn jump(&mut self, kind: Option<MarkerKind>, forward: bool) {
-        let r = &mut self.sides[0].replay;
-        let found = if forward {
-            r.seek_next_marker(kind)
+        let r = &self.sides[0].replay;
+        let target = if forward {
+            r.next_marker(kind)
         } else {
-            r.seek_prev_marker(kind)
-        };
+            r.prev_marker(kind)
+        }
+        .map(|m| m.event);
+        let found = target.is_some();
+        if let Some(e) = target {
+            self.sides[0].seek(e);
+        }
+        let r = &self.sides[0].replay;
         let what = kind.map_or("marker", |k| k.as_str());
         self.status = if found {
             let c = r.cursor();
@@ -375,6 +264,9 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Cmd> {
     }
 }
 
+/// Playback: the clock advances by speed × real time whatever the gaps between events (the
+/// world follows it to the last event at or before it), stops at a pausing note's time,
+/// and stops at the end of the run.
 fn tick(m: &mut Model, real_us: u64) {
     if !m.playing {
         return;
@@ -382,32 +274,25 @@ fn tick(m: &mut Model, real_us: u64) {
     m.carry_us += m.speed_us as u128 * real_us as u128;
     let advance = (m.carry_us / 1_000_000) as u64;
     m.carry_us %= 1_000_000;
-    let side = &m.sides[0];
-    let now = side.now();
-    let target = Time(now.as_us().saturating_add(advance));
-    let pause_note = side
-        .replay
-        .markers()
+    let from = m.sides[0].now();
+    let end = m.play_end();
+    let target = Time(from.as_us().saturating_add(advance)).min(end);
+    let pause_at = m.sides[0]
+        .scenario
+        .notes
         .iter()
-        .find(|mk| {
-            mk.kind == MarkerKind::Note
-                && mk.event > side.replay.cursor()
-                && mk.time <= target
-                && side
-                    .scenario
-                    .notes
-                    .iter()
-                    .any(|n| n.pause && n.at_us == mk.time.as_us())
-        })
-        .map(|mk| mk.event);
-    if let Some(e) = pause_note {
-        m.seek(e);
+        .filter(|n| n.pause && n.at_us > from.as_us() && n.at_us <= target.as_us())
+        .map(|n| n.at_us)
+        .min();
+    if let Some(at) = pause_at {
+        m.seek_time(Time(at));
         m.playing = false;
+        m.carry_us = 0;
         m.status = "paused for a note: read it, then Space to go on".to_string();
         return;
     }
     m.seek_time(target);
-    if m.sides[0].replay.cursor() >= m.sides[0].replay.total() {
+    if target >= end {
         m.playing = false;
         m.status = "end of the run".to_string();
     }
@@ -475,6 +360,8 @@ fn filter_key(m: &mut Model, ev: KeyEvent) {
         KeyCode::Char(c) if m.filter.len() < 40 => m.filter.push(c),
         _ => {}
     }
+    m.apply_filter();
+    m.selected = 0;
 }
 
 fn what_if_key(m: &mut Model, ev: KeyEvent, item: usize, target: usize) {
@@ -531,12 +418,11 @@ fn fork(m: &mut Model, item: usize, target: usize) {
         WHAT_IF[item.min(WHAT_IF.len() - 1)],
         Time(at_us)
     );
-    let cursor = side.replay.cursor();
+    let clock = side.now();
     let seed = side.seed;
     match Side::new(&format!("what-if: {label}"), scenario, seed) {
         Ok(mut s) => {
-            s.replay.seek(cursor);
-            s.refresh();
+            s.seek_time(clock);
             m.sides[0] = s;
             m.after_move();
             m.status = format!("forked: {label} on {name}; w writes it as a scenario");
@@ -555,12 +441,14 @@ fn act(m: &mut Model, a: Action) -> Vec<Cmd> {
         Action::Close => {
             m.overlay = Overlay::None;
             m.filter.clear();
+            m.apply_filter();
         }
         Action::PlayPause => {
-            if !m.playing && c >= total {
+            if !m.playing && m.sides[0].now() >= m.play_end() {
                 m.seek(0);
             }
             m.playing = !m.playing;
+            m.carry_us = 0;
         }
         Action::Faster => speed(m, 1),
         Action::Slower => speed(m, -1),

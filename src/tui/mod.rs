@@ -10,9 +10,12 @@
 //! model) and the trace; it never reaches into broker or client internals.
 
 pub mod app;
+pub mod closes;
 pub mod keymap;
 pub mod replay;
 mod run;
+pub mod search;
+pub mod side;
 pub mod views;
 
 use std::io;

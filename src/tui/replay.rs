@@ -11,8 +11,14 @@
 //! are regenerated on demand from a checkpoint with the trace switched to `Full`, so memory
 //! stays proportional to the number of checkpoints, not to the length of the run.
 
-use crate::model::{AnomalyView, Marker, MarkerKind, NoteView, Observe};
-use crate::sim::{NodeId, Time, TraceKind, TraceMode, TraceRecord, World};
+use crate::model::series::Series;
+use crate::model::{
+    record_nodes_into, record_terms, AnomalyView, Marker, MarkerKind, NoteView, Observe,
+};
+use crate::sim::{NodeId, Time, TraceMode, TraceRecord, World};
+
+use super::closes::Closes;
+use super::search::SearchIndex;
 
 /// How a replay is built.
 #[derive(Clone, Debug)]
@@ -41,58 +47,14 @@ impl Default for ReplayConfig {
     }
 }
 
-/// Statistics per time bucket, for the charts.
-#[derive(Clone, Debug, Default)]
-pub struct Series {
-    pub bucket_us: u64,
-    /// Messages delivered per bucket.
-    pub delivered: Vec<u64>,
-    /// Messages dropped per bucket.
-    pub dropped: Vec<u64>,
-    /// Sum of wire latencies of delivered messages per bucket (µs).
-    pub latency_us_sum: Vec<u64>,
-    /// Gauges sampled at the start of each bucket: name → values.
-    pub gauges: Vec<(&'static str, Vec<u64>)>,
+/// Trace records of events `lo..=hi`, regenerated on demand, and the full-trace world that
+/// made them, standing at `hi` (so a window that moves forward extends by stepping on).
+struct Window<N: Observe> {
+    lo: u64,
+    hi: u64,
+    records: Vec<TraceRecord<N::Event>>,
+    world: World<N>,
 }
-
-impl Series {
-    fn bucket(&mut self, t: Time) -> usize {
-        let b = (t.as_us() / self.bucket_us.max(1)) as usize;
-        if self.delivered.len() <= b {
-            self.delivered.resize(b + 1, 0);
-            self.dropped.resize(b + 1, 0);
-            self.latency_us_sum.resize(b + 1, 0);
-        }
-        b
-    }
-
-    fn add(&mut self, rec_time: Time, kind: &TraceKind<impl Sized>) {
-        match kind {
-            TraceKind::Deliver { sent, .. } => {
-                let b = self.bucket(rec_time);
-                self.delivered[b] += 1;
-                self.latency_us_sum[b] += rec_time.since(*sent).as_us();
-            }
-            TraceKind::Drop { .. } => {
-                let b = self.bucket(rec_time);
-                self.dropped[b] += 1;
-            }
-            _ => {}
-        }
-    }
-
-    fn sample(&mut self, gauges: Vec<(&'static str, u64)>) {
-        for (name, v) in gauges {
-            match self.gauges.iter_mut().find(|(n, _)| *n == name) {
-                Some((_, vs)) => vs.push(v),
-                None => self.gauges.push((name, vec![v])),
-            }
-        }
-    }
-}
-
-/// Trace records of events `lo..=hi`, regenerated on demand.
-type Window<E> = (u64, u64, Vec<TraceRecord<E>>);
 
 /// Random access to a finished run.
 pub struct Replay<N: Observe> {
@@ -108,12 +70,25 @@ pub struct Replay<N: Observe> {
     series: Series,
     anomalies: Vec<AnomalyView>,
     final_hash: u64,
-    window: Option<Window<N::Event>>,
+    index: SearchIndex,
+    closes: Closes,
+    window: Option<Window<N>>,
 }
 
 impl<N: Observe> Replay<N> {
-    /// Plays the world built by `start` to its end, keeping checkpoints and markers.
+    /// Plays the world built by `start` to its end, keeping checkpoints and markers; the
+    /// anomalies are the node type's own ([`Observe::anomalies`]).
     pub fn new(start: World<N>, cfg: ReplayConfig) -> Self {
+        Self::build(start, cfg, |w| N::anomalies(&w))
+    }
+
+    /// The same, with the anomalies given by `judge` from the world as the run ended (the
+    /// workbench runs `kafkasim check`'s drain and analysis there).
+    pub fn build(
+        start: World<N>,
+        cfg: ReplayConfig,
+        judge: impl FnOnce(World<N>) -> Vec<AnomalyView>,
+    ) -> Self {
         let names: Vec<String> = start
             .node_ids()
             .map(|i| start.name(i).to_string())
@@ -126,52 +101,54 @@ impl<N: Observe> Replay<N> {
         } else {
             cfg.end.as_us()
         };
-        let mut series = Series {
-            bucket_us: (span / cfg.buckets.max(1)).max(1),
-            ..Series::default()
-        };
-        let mut scan = Scan {
+        let mut scan = Scan::<N> {
             names: &names,
             markers: Vec::new(),
             notes: cfg.notes.clone(),
             next_note: 0,
+            series: Series::new((span / cfg.buckets.max(1)).max(1)),
+            tally: N::Tally::default(),
+            index: SearchIndex::new(&names),
+            closes: Closes::default(),
         };
         let mut checkpoints = vec![hashed(&w)];
-        let mut next_sample = 0u64;
-        series.sample(N::gauges(&w));
+        let mut sampled = 0usize;
         loop {
-            if w.events() >= cfg.max_events || !w.step_until(cfg.end) {
+            if w.events() >= cfg.max_events {
+                break;
+            }
+            // Gauges of a bucket are the state at its start: sample before the first
+            // event at or after it.
+            let next = w.next_event_time().unwrap_or(Time::MAX).min(cfg.end);
+            sampled = scan.sample_until(&w, next, sampled);
+            if !w.step_until(cfg.end) {
                 break;
             }
             let n = w.events();
-            if w.now().as_us() >= next_sample + series.bucket_us {
-                next_sample += series.bucket_us;
-                while next_sample + series.bucket_us <= w.now().as_us() {
-                    series.sample(N::gauges(&w));
-                    next_sample += series.bucket_us;
-                }
-                series.sample(N::gauges(&w));
-            }
             if n.is_multiple_of(4096) || n.is_multiple_of(every) {
-                scan.records::<N>(w.take_trace_records(), &mut series);
+                scan.records(w.take_trace_records());
             }
             if n.is_multiple_of(every) {
                 checkpoints.push(hashed(&w));
             }
         }
-        scan.records::<N>(w.take_trace_records(), &mut series);
+        scan.records(w.take_trace_records());
         let total = w.events();
         let end_time = w.now();
-        let anomalies = N::anomalies(&w);
-        let mut markers = scan.finish(total, end_time);
+        scan.sample_until(&w, end_time, sampled);
+        let final_hash = w.trace().hash();
+        let closes = std::mem::take(&mut scan.closes);
+        let (mut markers, mut series, index) = scan.finish(total, end_time);
+        series.finish();
+        w.set_trace_mode(TraceMode::HashOnly);
+        let anomalies = judge(w);
         markers.extend(anomalies.iter().map(|a| Marker {
-            event: a.event,
-            time: a.time,
+            event: a.event.min(total),
+            time: a.time.min(end_time),
             kind: MarkerKind::Anomaly,
             label: format!("{}: {}", a.kind, a.description),
         }));
         markers.sort_by_key(|m| (m.event, m.kind));
-        let final_hash = w.trace().hash();
         Replay {
             world: checkpoints[0].clone(),
             cfg: ReplayConfig { every, ..cfg },
@@ -183,6 +160,8 @@ impl<N: Observe> Replay<N> {
             series,
             anomalies,
             final_hash,
+            index,
+            closes,
             window: None,
         }
     }
@@ -214,6 +193,14 @@ impl<N: Observe> Replay<N> {
     }
     pub fn names(&self) -> &[String] {
         &self.names
+    }
+    /// Why each connection close of the run happened.
+    pub fn closes(&self) -> &Closes {
+        &self.closes
+    }
+    /// The index of every trace record of the run, for the event log's filter.
+    pub fn index(&self) -> &SearchIndex {
+        &self.index
     }
     /// Trace hash of the whole run.
     pub fn final_hash(&self) -> u64 {
@@ -297,23 +284,62 @@ impl<N: Observe> Replay<N> {
         }
     }
 
-    /// The trace records of events `lo..=hi`, regenerated from a checkpoint (cached).
+    /// The trace records of events `lo..=hi`, regenerated from a checkpoint (cached; a
+    /// window that moves forward is extended from where the last one ended).
     pub fn records(&mut self, lo: u64, hi: u64) -> &[TraceRecord<N::Event>] {
         let (lo, hi) = (lo.max(1).min(self.total), hi.min(self.total));
-        let hit = matches!(&self.window, Some((a, b, _)) if *a == lo && *b == hi);
-        if !hit {
-            let i = (((lo - 1) / self.cfg.every) as usize).min(self.checkpoints.len() - 1);
-            let mut w = self.checkpoints[i].clone();
-            while w.events() < lo - 1 && w.step() {}
+        let reuse = self
+            .window
+            .as_ref()
+            .is_some_and(|w| w.lo <= lo && w.hi <= hi && lo <= w.hi + 1);
+        if !reuse {
+            let mut world = self.checkpoint_before(lo);
+            while world.events() < lo - 1 && world.step() {}
+            world.set_trace_mode(TraceMode::Full);
+            self.window = Some(Window {
+                lo,
+                hi: lo - 1,
+                records: Vec::new(),
+                world,
+            });
+        }
+        let w = self.window.as_mut().expect("window set above");
+        while w.world.events() < hi && w.world.step() {}
+        w.records.extend(w.world.take_trace_records());
+        w.hi = hi;
+        let drop_before = w.records.partition_point(|r| r.event < lo);
+        w.records.drain(..drop_before);
+        w.lo = lo;
+        &w.records
+    }
+
+    /// The trace records of each of `events` (sorted, each in `1..=total`), regenerated
+    /// from the checkpoints; nearby events share one pass.
+    pub fn records_of(&self, events: &[u64]) -> Vec<TraceRecord<N::Event>> {
+        let mut out = Vec::new();
+        let mut world: Option<World<N>> = None;
+        for &e in events {
+            let e = e.clamp(1, self.total.max(1));
+            let far = world
+                .as_ref()
+                .is_none_or(|w| w.events() >= e || e - w.events() > self.cfg.every);
+            if far {
+                world = Some(self.checkpoint_before(e));
+            }
+            let w = world.as_mut().expect("set above");
+            w.set_trace_mode(TraceMode::HashOnly);
+            while w.events() < e - 1 && w.step() {}
             w.set_trace_mode(TraceMode::Full);
-            while w.events() < hi && w.step() {}
-            let recs = w.take_trace_records();
-            self.window = Some((lo, hi, recs));
+            w.step();
+            out.extend(w.take_trace_records());
         }
-        match &self.window {
-            Some((_, _, r)) => r,
-            None => &[],
-        }
+        out
+    }
+
+    /// A copy of the last checkpoint before event `e` (so stepping reaches `e`).
+    fn checkpoint_before(&self, e: u64) -> World<N> {
+        let i = ((e.saturating_sub(1) / self.cfg.every) as usize).min(self.checkpoints.len() - 1);
+        self.checkpoints[i].clone()
     }
 
     /// Name of a node.
@@ -332,16 +358,20 @@ fn hashed<N: Observe>(w: &World<N>) -> World<N> {
     c
 }
 
-/// Marker collection during the first pass.
-struct Scan<'a> {
+/// What the first pass collects: markers, figures over time, the search index.
+struct Scan<'a, N: Observe> {
     names: &'a [String],
     markers: Vec<Marker>,
     notes: Vec<NoteView>,
     next_note: usize,
+    series: Series,
+    tally: N::Tally,
+    index: SearchIndex,
+    closes: Closes,
 }
 
-impl Scan<'_> {
-    fn records<N: Observe>(&mut self, recs: Vec<TraceRecord<N::Event>>, series: &mut Series) {
+impl<N: Observe> Scan<'_, N> {
+    fn records(&mut self, recs: Vec<TraceRecord<N::Event>>) {
         let names = self.names;
         let name = |id: NodeId| {
             names
@@ -349,13 +379,19 @@ impl Scan<'_> {
                 .cloned()
                 .unwrap_or_else(|| id.to_string())
         };
+        let (mut terms, mut nodes) = (Vec::new(), Vec::new());
         for rec in &recs {
             while self.next_note < self.notes.len() && self.notes[self.next_note].at <= rec.time {
                 let note = &self.notes[self.next_note];
                 self.markers.push(note_marker(note, rec.event));
                 self.next_note += 1;
             }
-            series.add(rec.time, &rec.kind);
+            N::tally(rec, &mut self.tally, &mut self.series);
+            self.closes.observe(rec);
+            terms.clear();
+            record_terms::<N>(rec, &mut |t| terms.push(t));
+            record_nodes_into(rec, &mut nodes);
+            self.index.add(rec.event, &nodes, &terms);
             if let Some((kind, label)) = N::marker(rec, &name) {
                 self.markers.push(Marker {
                     event: rec.event,
@@ -367,13 +403,31 @@ impl Scan<'_> {
         }
     }
 
-    fn finish(mut self, total: u64, end: Time) -> Vec<Marker> {
+    /// Samples the gauges of every bucket starting at or before `t`, from bucket `from`
+    /// on; returns the next bucket to sample.
+    fn sample_until(&mut self, w: &World<N>, t: Time, from: usize) -> usize {
+        let mut b = from;
+        let bucket = self.series.bucket_us;
+        if (b as u64).saturating_mul(bucket) > t.as_us() {
+            return b;
+        }
+        let gauges = N::gauges(w);
+        while (b as u64).saturating_mul(bucket) <= t.as_us() {
+            for (name, v) in &gauges {
+                self.series.gauge(name, b, *v);
+            }
+            b += 1;
+        }
+        b
+    }
+
+    fn finish(mut self, total: u64, end: Time) -> (Vec<Marker>, Series, SearchIndex) {
         for note in &self.notes[self.next_note..] {
             let mut m = note_marker(note, total);
             m.time = m.time.min(end.max(note.at));
             self.markers.push(m);
         }
-        self.markers
+        (self.markers, self.series, self.index)
     }
 }
 

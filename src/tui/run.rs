@@ -18,7 +18,7 @@ use super::{model, views, TuiArgs};
 pub fn run_tui(args: TuiArgs) -> io::Result<()> {
     eprintln!("kafkasim: replaying {} …", args.scenario.name);
     let mut m = model(args)?;
-    let mut terminal = ratatui::init();
+    let mut terminal = ratatui::try_init()?;
     let _ = execute!(io::stdout(), EnableMouseCapture);
     let result = event_loop(&mut terminal, &mut m);
     let _ = execute!(io::stdout(), DisableMouseCapture);

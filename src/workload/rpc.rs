@@ -159,6 +159,8 @@ pub struct RpcCallerConfig {
 pub struct RpcStats {
     pub ok: u64,
     pub failed: u64,
+    /// Attempts that got no reply within the timeout (each is retried or fails the call).
+    pub timeouts: u64,
     pub latency_us_total: u64,
     pub latency_us_max: u64,
 }
@@ -293,6 +295,7 @@ impl RpcCaller {
         if call.attempt != attempt {
             return;
         }
+        self.stats.timeouts += 1;
         cx.close_connection(self.config.callee);
         if attempt <= self.config.retries {
             call.attempt += 1;

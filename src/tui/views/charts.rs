@@ -1,110 +1,203 @@
-//! Charts over the whole run: message throughput, wire latency, drops, and the node type's
-//! own gauges (acknowledged records, consumer lag…), with a vertical line at the cursor.
+//! Charts over the whole run, with a vertical line at the cursor: throughput in records
+//! (acknowledged and consumed per second), per-record `send()` → ack latency (p50, p99 of
+//! the records acknowledged in each bucket), consumer lag, partition health
+//! (`UnderReplicatedPartitions`, `OfflinePartitionsCount`, `IsrShrinksPerSec`), RPC calls,
+//! ping replies and, last, wire messages. Only charts with data in this run are drawn, in
+//! a grid that uses the room there is.
 
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Color, Style};
 use ratatui::symbols::Marker;
-use ratatui::text::Span;
-use ratatui::widgets::{Axis, Chart, Dataset, GraphType};
+use ratatui::text::{Line, Span};
+use ratatui::widgets::{Axis, Block, Chart, Dataset, GraphType, Paragraph};
 use ratatui::Frame;
 
 use super::dim;
+use crate::model::series::{self, Series};
 use crate::tui::app::Side;
+
+type Points = Vec<(f64, f64)>;
+
+/// One chart: a title and its lines (name, colour, points).
+struct Spec {
+    title: &'static str,
+    lines: Vec<(&'static str, Color, Points)>,
+}
+
+/// The charts this run has data for, in order of importance.
+fn specs(s: &Series) -> Vec<Spec> {
+    let mut out = Vec::new();
+    if s.has(series::SENT) {
+        out.push(Spec {
+            title: "records/s",
+            lines: vec![
+                ("acknowledged", Color::Cyan, s.rate_points(series::ACKED)),
+                ("consumed", Color::Green, s.rate_points(series::CONSUMED)),
+            ],
+        });
+        out.push(Spec {
+            title: "send()→ack latency ms",
+            lines: vec![
+                (
+                    "p50",
+                    Color::Cyan,
+                    s.quantile_points(series::PRODUCE_LATENCY, false),
+                ),
+                (
+                    "p99",
+                    Color::Yellow,
+                    s.quantile_points(series::PRODUCE_LATENCY, true),
+                ),
+            ],
+        });
+    }
+    if s.gauge_seen(series::LAG) {
+        out.push(Spec {
+            title: "consumer lag, records (HW − committed)",
+            lines: vec![("lag", Color::Magenta, s.gauge_points(series::LAG))],
+        });
+    }
+    if !s.gauge_points(series::UNDER_REPLICATED).is_empty() {
+        out.push(Spec {
+            title: "partitions",
+            lines: vec![
+                (
+                    "UnderReplicatedPartitions",
+                    Color::Yellow,
+                    s.gauge_points(series::UNDER_REPLICATED),
+                ),
+                (
+                    "OfflinePartitionsCount",
+                    Color::Red,
+                    s.gauge_points(series::OFFLINE),
+                ),
+            ],
+        });
+    }
+    if s.has(series::ISR_SHRINKS) {
+        out.push(Spec {
+            title: "ISR shrinks/s",
+            lines: vec![(
+                "IsrShrinksPerSec",
+                Color::Red,
+                s.rate_points(series::ISR_SHRINKS),
+            )],
+        });
+    }
+    if s.has(series::RPC_OK) || s.has(series::RPC_FAILED) {
+        out.push(Spec {
+            title: "rpc calls/s",
+            lines: vec![
+                ("ok", Color::Green, s.rate_points(series::RPC_OK)),
+                ("failed", Color::Red, s.rate_points(series::RPC_FAILED)),
+                (
+                    "attempts timed out",
+                    Color::Yellow,
+                    s.rate_points(series::RPC_TIMEOUTS),
+                ),
+            ],
+        });
+    }
+    if s.has(series::PING_REPLIES) {
+        out.push(Spec {
+            title: "ping replies/s",
+            lines: vec![("replies", Color::Green, s.rate_points(series::PING_REPLIES))],
+        });
+    }
+    out.push(Spec {
+        title: "wire messages/s",
+        lines: vec![
+            ("delivered", Color::Cyan, s.rate_points(series::DELIVERED)),
+            ("dropped", Color::Red, s.rate_points(series::DROPPED)),
+        ],
+    });
+    out
+}
 
 pub fn render(f: &mut Frame, area: Rect, s: &Side) {
     let series = s.replay.series();
-    let secs = series.bucket_us as f64 / 1e6;
-    let t = |i: usize| i as f64 * secs;
-    let thr: Vec<(f64, f64)> = series
-        .delivered
-        .iter()
-        .enumerate()
-        .map(|(i, v)| (t(i), *v as f64 / secs))
-        .collect();
-    let lat: Vec<(f64, f64)> = series
-        .delivered
-        .iter()
-        .zip(&series.latency_us_sum)
-        .enumerate()
-        .filter(|(_, (n, _))| **n > 0)
-        .map(|(i, (n, sum))| (t(i), *sum as f64 / *n as f64 / 1000.0))
-        .collect();
-    let drops: Vec<(f64, f64)> = series
-        .dropped
-        .iter()
-        .enumerate()
-        .map(|(i, v)| (t(i), *v as f64 / secs))
-        .collect();
-    let mut charts = vec![
-        ("messages delivered /s".to_string(), thr, Color::Cyan),
-        ("wire latency ms (mean)".to_string(), lat, Color::Yellow),
-        ("messages dropped /s".to_string(), drops, Color::Red),
-    ];
-    for (name, vals) in &series.gauges {
-        let rate = name.ends_with("_total");
-        let pts: Vec<(f64, f64)> = vals
-            .iter()
-            .enumerate()
-            .skip(1)
-            .map(|(i, v)| {
-                (
-                    t(i),
-                    if rate {
-                        v.saturating_sub(vals[i - 1]) as f64 / secs
-                    } else {
-                        *v as f64
-                    },
-                )
-            })
-            .collect();
-        let label = if rate {
-            format!("{} /s", name.trim_end_matches("_total"))
-        } else {
-            name.to_string()
-        };
-        charts.push((label, pts, Color::Green));
-    }
-    let per = 6u16;
-    let fit_n = (area.height / per).max(1) as usize;
-    charts.truncate(fit_n);
-    let rows = Layout::vertical(vec![
-        Constraint::Ratio(1, charts.len() as u32);
-        charts.len()
+    let mut charts = specs(series);
+    let cols: u16 = if area.width >= 70 { 2 } else { 1 };
+    let per_row = 7u16;
+    let rows = (area.height.saturating_sub(1) / per_row).max(1);
+    let room = (rows * cols) as usize;
+    let hidden = charts.len().saturating_sub(room);
+    charts.truncate(room);
+    let rows_used = charts.len().div_ceil(cols as usize).max(1) as u32;
+    let [grid, foot] = Layout::vertical([
+        Constraint::Min(0),
+        Constraint::Length(u16::from(hidden > 0)),
     ])
-    .split(area);
-    let x_max = (s.replay.end_time().as_us() as f64 / 1e6).max(secs);
+    .areas(area);
+    let row_areas =
+        Layout::vertical(vec![Constraint::Ratio(1, rows_used); rows_used as usize]).split(grid);
+    let x_max = (s.replay.end_time().as_us() as f64 / 1e6).max(series.bucket_secs());
     let now = s.now().as_us() as f64 / 1e6;
-    for ((title, pts, color), r) in charts.iter().zip(rows.iter()) {
-        let y_max = pts.iter().map(|p| p.1).fold(0.0, f64::max).max(1.0) * 1.1;
-        let cursor_line = vec![(now, 0.0), (now, y_max)];
-        let ds = vec![
+    for (i, spec) in charts.iter().enumerate() {
+        let r = row_areas[i / cols as usize];
+        let cells =
+            Layout::horizontal(vec![Constraint::Ratio(1, cols as u32); cols as usize]).split(r);
+        chart(f, cells[i % cols as usize], spec, x_max, now);
+    }
+    if hidden > 0 {
+        f.render_widget(
+            Paragraph::new(Line::styled(
+                format!("{hidden} more chart(s): a taller terminal shows them"),
+                dim(),
+            )),
+            foot,
+        );
+    }
+}
+
+fn chart(f: &mut Frame, area: Rect, spec: &Spec, x_max: f64, now: f64) {
+    let y_max = spec
+        .lines
+        .iter()
+        .flat_map(|l| l.2.iter().map(|p| p.1))
+        .fold(0.0, f64::max)
+        .max(1.0)
+        * 1.1;
+    let mut title = vec![Span::raw(format!("{} ", spec.title))];
+    for (name, color, _) in &spec.lines {
+        title.push(Span::styled(
+            format!("━ {name} "),
+            Style::default().fg(*color),
+        ));
+    }
+    let cursor_line = vec![(now, 0.0), (now, y_max)];
+    let mut ds: Vec<Dataset> = spec
+        .lines
+        .iter()
+        .map(|(_, color, pts)| {
             Dataset::default()
-                .name(title.clone())
                 .marker(Marker::Braille)
                 .graph_type(GraphType::Line)
                 .style(Style::default().fg(*color))
-                .data(pts),
-            Dataset::default()
-                .marker(Marker::Braille)
-                .graph_type(GraphType::Line)
-                .style(dim())
-                .data(&cursor_line),
-        ];
-        let chart = Chart::new(ds)
-            .x_axis(
-                Axis::default()
-                    .bounds([0.0, x_max])
-                    .labels(vec![Span::raw("0s"), Span::raw(format!("{x_max:.1}s"))])
-                    .style(dim()),
-            )
-            .y_axis(
-                Axis::default()
-                    .bounds([0.0, y_max])
-                    .labels(vec![Span::raw("0"), Span::raw(format!("{y_max:.0}"))])
-                    .style(dim()),
-            )
-            .legend_position(Some(ratatui::widgets::LegendPosition::TopLeft))
-            .hidden_legend_constraints((Constraint::Percentage(100), Constraint::Percentage(100)));
-        f.render_widget(chart, *r);
-    }
+                .data(pts)
+        })
+        .collect();
+    ds.push(
+        Dataset::default()
+            .marker(Marker::Braille)
+            .graph_type(GraphType::Line)
+            .style(dim())
+            .data(&cursor_line),
+    );
+    let chart = Chart::new(ds)
+        .block(Block::default().title(Line::from(title)))
+        .x_axis(
+            Axis::default()
+                .bounds([0.0, x_max])
+                .labels(vec![Span::raw("0s"), Span::raw(format!("{x_max:.1}s"))])
+                .style(dim()),
+        )
+        .y_axis(
+            Axis::default()
+                .bounds([0.0, y_max])
+                .labels(vec![Span::raw("0"), Span::raw(format!("{y_max:.0}"))])
+                .style(dim()),
+        )
+        .hidden_legend_constraints((Constraint::Length(0), Constraint::Length(0)));
+    f.render_widget(chart, area);
 }

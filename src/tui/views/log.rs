@@ -1,5 +1,8 @@
 //! Event log: the trace around the cursor, each event with its plain-language explanation.
-//! `/` filters by node name or kind (`drop`, `fault`, `server-1`…).
+//! `/` filters the whole run (through the replay's search index) by names: event kinds in
+//! Kafka's words (`HighWatermark`, `LeaderElected`), record kinds (`drop`, `fault`), nodes
+//! (`broker-2`), partitions (`orders-0`); the title says how many records match, and the
+//! matches nearest the cursor are listed.
 
 use ratatui::layout::Rect;
 use ratatui::style::Style;
@@ -13,7 +16,28 @@ use crate::tui::app::Model;
 pub fn render(f: &mut Frame, area: Rect, m: &Model, side: usize, sel: Option<usize>) {
     let s = &m.sides[side];
     let lines_all = m.filtered_log(side);
-    let rows = area.height as usize;
+    let mut out = Vec::new();
+    if !m.filter.trim().is_empty() {
+        let words: Vec<String> = m
+            .filter
+            .split_whitespace()
+            .map(|wd| {
+                let names = s.replay.index().names_matching(wd);
+                let shown: Vec<&str> = names.iter().take(6).copied().collect();
+                let more = names.len().saturating_sub(shown.len());
+                match (shown.is_empty(), more) {
+                    (true, _) => format!("`{wd}` finds no name"),
+                    (false, 0) => format!("`{wd}` finds {}", shown.join(", ")),
+                    (false, n) => format!("`{wd}` finds {} and {n} more", shown.join(", ")),
+                }
+            })
+            .collect();
+        out.push(Line::styled(
+            fit(&words.join("; "), area.width as usize),
+            dim(),
+        ));
+    }
+    let rows = (area.height as usize).saturating_sub(out.len());
     let w = area.width as usize;
     let c = s.replay.cursor();
     let at = lines_all
@@ -27,7 +51,6 @@ pub fn render(f: &mut Frame, area: Rect, m: &Model, side: usize, sel: Option<usi
     let start = focus
         .saturating_sub(rows / 2)
         .min(lines_all.len().saturating_sub(rows));
-    let mut out = Vec::new();
     for (i, l) in lines_all.iter().enumerate().skip(start).take(rows) {
         let st = match l.kind {
             "fault" | "drop" => bad(),
@@ -46,11 +69,11 @@ pub fn render(f: &mut Frame, area: Rect, m: &Model, side: usize, sel: Option<usi
         }
         out.push(line);
     }
-    if out.is_empty() {
+    if lines_all.is_empty() {
         let msg = if m.filter.is_empty() {
             "no events near the cursor"
         } else {
-            "no event matches the filter here"
+            "no record of the whole run matches the filter"
         };
         out.push(Line::styled(msg, dim()));
     }

@@ -1,7 +1,8 @@
 //! Drawing. The layout is split once here and each view draws its area from the read-only
 //! model. Nothing here changes state, so any frame can be drawn into a `TestBackend`.
 //!
-//! Layout, top to bottom: header (2 lines), timeline (3–4 lines), body, footer (1 line).
+//! Layout, top to bottom: header (2 lines), timeline (3–4 lines), body, footer (2 lines:
+//! the status, then key hints).
 //! The body shows the selected view; from 150 columns on, the event log sits beside it.
 //! In compare mode every view is drawn once per run, side by side.
 
@@ -47,7 +48,7 @@ pub fn areas(area: Rect, m: &Model) -> Areas {
         Constraint::Length(2),
         Constraint::Length(tl),
         Constraint::Min(3),
-        Constraint::Length(1),
+        Constraint::Length(2),
     ])
     .areas(area);
     let bar = Rect {
@@ -107,7 +108,12 @@ fn view(f: &mut Frame, area: Rect, m: &Model, side: usize, v: View, focused: boo
         title = format!(" {} · {} ", v.title(), s.label);
     }
     if v == View::Log && !m.filter.is_empty() {
-        title.push_str(&format!("[filter: {}] ", m.filter));
+        let n = m.filter_matches(side).unwrap_or(0);
+        title.push_str(&format!(
+            "[filter: {} · {n} match{} in the whole run] ",
+            m.filter,
+            if n == 1 { "" } else { "es" }
+        ));
     }
     let block = Block::default()
         .borders(Borders::ALL)

@@ -1,6 +1,8 @@
-//! Partitions: Kafka's `--describe` columns (Topic Partition Leader Replicas Isr) plus the
-//! leader epoch, and per replica a log bar: records below the high watermark (safe), above
-//! it (not yet replicated everywhere it must be), and records truncated away.
+//! Partitions: Kafka's `--describe` columns (Topic Partition Leader Replicas Isr, brokers by
+//! id as `kafka-topics` prints them) plus the leader epoch, and per replica a log bar:
+//! records below the high watermark (safe), above it (not yet replicated everywhere it must
+//! be), and records truncated away. A replica whose broker is down shows the log its disk
+//! holds (what a restart recovers), marked DOWN, without a high watermark.
 
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -8,21 +10,14 @@ use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use super::{accent, bad, dim, fit, good, warn};
-use crate::model::ReplicaLogView;
+use crate::model::{id_list, ReplicaLogView};
 use crate::tui::app::Side;
 
 pub fn render(f: &mut Frame, area: Rect, s: &Side) {
     let parts = &s.snapshot.partitions;
     let w = area.width as usize;
     if parts.is_empty() {
-        let p = Paragraph::new(vec![
-            Line::raw("No topic partitions in this run."),
-            Line::styled(
-                "(the ping workload has no Kafka topics: brokers show up here)",
-                dim(),
-            ),
-        ]);
-        f.render_widget(p, area);
+        f.render_widget(Paragraph::new(empty(s, w)), area);
         return;
     }
     let max_leo = parts
@@ -31,26 +26,45 @@ pub fn render(f: &mut Frame, area: Rect, s: &Side) {
         .max()
         .unwrap_or(1)
         .max(1);
-    let mut lines = vec![Line::styled(
-        fit("Topic        Part Leader      Epoch Replicas        Isr", w),
-        accent(),
-    )];
+    let rw = parts
+        .iter()
+        .map(|p| id_list(&p.replicas).len())
+        .max()
+        .unwrap_or(0)
+        .max(8);
+    // Below 50 columns (two runs side by side at 80) the columns narrow, never the ids.
+    let (tw, pw, lw, ew) = if w < 50 { (8, 2, 6, 3) } else { (12, 4, 7, 5) };
+    let (part, epoch) = if w < 50 {
+        ("P", "Ep")
+    } else {
+        ("Part", "Epoch")
+    };
+    let head = format!(
+        "{:<tw$} {part:<pw$} {:<lw$} {epoch:<ew$} {:<rw$} Isr",
+        "Topic", "Leader", "Replicas"
+    );
+    let mut lines = vec![Line::styled(fit(&head, w), accent())];
     for p in parts {
-        let leader = if p.offline {
-            "OFFLINE".to_string()
-        } else {
-            p.leader.clone().unwrap_or_else(|| "none".to_string())
+        let leader = match (p.offline, p.leader) {
+            (true, _) | (_, None) => "OFFLINE".to_string(),
+            (false, Some(l)) => l.to_string(),
         };
         let row = format!(
-            "{:<12} {:<4} {:<11} {:<5} {:<15} {}",
-            fit(&p.topic, 12),
+            "{:<tw$} {:<pw$} {:<lw$} {:<ew$} {:<rw$} {}",
+            fit(&p.topic, tw),
             p.partition,
-            fit(&leader, 11),
+            fit(&leader, lw),
             p.leader_epoch,
-            fit(&p.replicas.join(","), 15),
-            p.isr.join(",")
+            id_list(&p.replicas),
+            id_list(&p.isr)
         );
-        let style = if p.offline { bad() } else { Default::default() };
+        let style = if p.offline {
+            bad()
+        } else if p.under_replicated() {
+            warn()
+        } else {
+            Default::default()
+        };
         lines.push(Line::styled(fit(&row, w), style));
         for l in &p.logs {
             lines.push(log_bar(l, max_leo, w));
@@ -59,30 +73,71 @@ pub fn render(f: &mut Frame, area: Rect, s: &Side) {
     f.render_widget(Paragraph::new(lines), area);
 }
 
-/// `  broker-1 ████▒▒░░  hw 10 leo 14 truncated 2`
+/// No partition yet: the topics the scenario will create, or why there are none.
+fn empty(s: &Side, w: usize) -> Vec<Line<'static>> {
+    let sc = &s.scenario;
+    if sc.cluster.is_none() {
+        return vec![
+            Line::raw("No topic partitions in this run."),
+            Line::styled("(this scenario has no Kafka cluster)", dim()),
+        ];
+    }
+    let mut out = vec![Line::raw(fit(
+        "No partition created yet: the controller creates the topics once brokers registered.",
+        w,
+    ))];
+    for t in &sc.topics {
+        out.push(Line::styled(
+            fit(
+                &format!(
+                    "  {}: {} partition(s), replication factor {}",
+                    t.name, t.partitions, t.replication_factor
+                ),
+                w,
+            ),
+            dim(),
+        ));
+    }
+    out
+}
+
+/// `  broker 1 ████▒▒░░  hw 10 leo 14 truncated 2`
 fn log_bar(l: &ReplicaLogView, max: u64, w: usize) -> Line<'static> {
-    let bar_w = w.saturating_sub(44).clamp(4, 60) as u64;
+    let cut = if l.truncated_records > 0 {
+        format!(" truncated {}", l.truncated_records)
+    } else {
+        String::new()
+    };
+    let (text, text_style) = match l.hw {
+        _ if l.down => (format!(" DOWN: log on disk leo {}{cut}", l.leo), bad()),
+        Some(hw) => (format!(" hw {hw} leo {}{cut}", l.leo), Default::default()),
+        None => (format!(" leo {}{cut}", l.leo), Default::default()),
+    };
+    let label = if w < 50 {
+        format!(" b{:<3}", l.broker)
+    } else {
+        format!("  broker {:<3}", l.broker)
+    };
+    let bar_w = w
+        .saturating_sub(label.chars().count() + text.chars().count())
+        .clamp(2, 60) as u64;
     let cells = |n: u64| ((n * bar_w).div_ceil(max)) as usize;
-    let below = cells(l.hw.min(l.leo));
+    let below = cells(l.hw.unwrap_or(0).min(l.leo));
     let above = cells(l.leo).saturating_sub(below);
     let trunc =
         cells(l.truncated_records).min(bar_w as usize - (below + above).min(bar_w as usize));
     let pad = (bar_w as usize).saturating_sub(below + above + trunc);
+    let (safe, unsafe_) = if l.down {
+        (dim(), dim())
+    } else {
+        (good(), warn())
+    };
     Line::from(vec![
-        Span::raw(format!("  {:<10} ", fit(&l.broker, 10))),
-        Span::styled("█".repeat(below), good()),
-        Span::styled("▒".repeat(above), warn()),
+        Span::raw(label),
+        Span::styled("█".repeat(below), safe),
+        Span::styled("▒".repeat(above), unsafe_),
         Span::styled("✗".repeat(trunc), bad()),
         Span::raw(" ".repeat(pad)),
-        Span::raw(format!(
-            " hw {} leo {}{}",
-            l.hw,
-            l.leo,
-            if l.truncated_records > 0 {
-                format!(" truncated {}", l.truncated_records)
-            } else {
-                String::new()
-            }
-        )),
+        Span::styled(text, text_style),
     ])
 }

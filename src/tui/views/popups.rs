@@ -10,26 +10,39 @@ use super::{accent, cursor, dim, fit};
 use crate::tui::app::{Model, Overlay, WHAT_IF};
 use crate::tui::keymap;
 
+/// Key hints for the footer, widest first: the first that fits is shown.
+const HINTS: [&str; 3] = [
+    "Space play/pause · ←→ step · PgUp/PgDn jump · [ ] marker · f F fault · e E election · n N note · a A anomaly · 1-8 views · / filter · x what-if · ? help · q quit",
+    "Space play · ←→ step · [ ] marker · f e n a next fault/election/note/anomaly · 1-8 views · / filter · ? help · q quit",
+    "Space play · ←→ step · [ ] markers · 1-8 views · / filter · ? help · q quit",
+];
+
+/// The footer: the status line on the first row, key hints (or the filter prompt) below.
 pub fn footer(f: &mut Frame, area: Rect, m: &Model) {
     let w = area.width as usize;
-    let line = match m.overlay {
+    let hint = match m.overlay {
         Overlay::Filter => Line::from(vec![
             Span::styled("filter: ", accent()),
             Span::raw(format!("{}▏", m.filter)),
-            Span::styled("  (Enter keeps it, Esc clears)", dim()),
-        ]),
-        _ => Line::from(vec![
-            Span::raw(fit(&m.status, w.saturating_sub(44))),
             Span::styled(
                 fit(
-                    "  1-8 views · Space play · ←→ step · [ ] markers · q quit",
-                    44,
+                    "  words of event kinds (HighWatermark, drop…), nodes, partitions · Enter keeps · Esc clears",
+                    w.saturating_sub(m.filter.chars().count() + 9),
                 ),
                 dim(),
             ),
         ]),
+        _ => {
+            let h = HINTS
+                .iter()
+                .find(|h| h.chars().count() <= w)
+                .copied()
+                .unwrap_or(HINTS[HINTS.len() - 1]);
+            Line::styled(fit(h, w), dim())
+        }
     };
-    f.render_widget(Paragraph::new(line), area);
+    let lines = vec![Line::raw(fit(&m.status, w)), hint];
+    f.render_widget(Paragraph::new(lines), area);
 }
 
 fn centered(area: Rect, w: u16, h: u16) -> Rect {

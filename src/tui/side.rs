@@ -1,0 +1,272 @@
+//! One run being shown: its scenario, its replay, the clock at the cursor, and what the
+//! views draw of it now (the snapshot, the event log near the cursor, the filter's matches).
+//!
+//! **The clock.** The cursor is an event, but time passes between events: playback moves
+//! the clock continuously and the world stands at the last event at or before it, so an idle
+//! stretch of the run passes visibly instead of freezing on the last event.
+//!
+//! **The verdict.** The anomalies shown are `kafkasim check`'s: the run is judged as the
+//! CLI judges it — liveness on the state it ended in, then the drain phase (heal, restart,
+//! let consumers catch up), then the history analysis — on the replay's own final world.
+
+use std::collections::BTreeMap;
+
+use super::closes::Closes;
+use super::replay::{Replay, ReplayConfig};
+use super::search::RecordRef;
+use crate::model::figures::ClientTally;
+use crate::model::{record_nodes, AnomalyView, NoteView, Snapshot};
+use crate::scenario::build::{build, BuildError};
+use crate::scenario::Scenario;
+use crate::sim::{NodeId, Time, TraceKind, TraceMode, TraceRecord, World};
+use crate::workload::actor::{Actor, ActorEvent};
+
+/// One trace line, explained.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogLine {
+    pub event: u64,
+    pub time: Time,
+    /// `deliver`, `drop`, `held`, `timer`, `fault`, `start`, `disconnect`, `emit`.
+    pub kind: &'static str,
+    /// The nodes involved (the receiver first for messages).
+    pub nodes: Vec<NodeId>,
+    /// For messages: sender, receiver and label.
+    pub msg: Option<(NodeId, NodeId, &'static str)>,
+    pub text: String,
+}
+
+/// Events of trace shown around the cursor.
+const WINDOW: u64 = 256;
+/// Matches of the filter shown on each side of the cursor.
+const MATCHES_AROUND: usize = 40;
+
+/// The filter's answer over the whole run.
+pub struct Search {
+    pub query: String,
+    /// Every matching record of the run, in order.
+    pub matches: Vec<RecordRef>,
+    /// Matches `lo..hi` (indexes into `matches`) explained, around the cursor.
+    lo: usize,
+    hi: usize,
+    pub lines: Vec<LogLine>,
+}
+
+/// One run being shown.
+pub struct Side {
+    pub label: String,
+    pub scenario: Scenario,
+    pub seed: u64,
+    pub replay: Replay<Actor>,
+    pub snapshot: Snapshot,
+    pub log: Vec<LogLine>,
+    pub search: Option<Search>,
+    /// Simulated time at the cursor: at or after the cursor event's, before the next one's.
+    clock: Time,
+    tally: ClientTally,
+}
+
+impl Side {
+    /// Builds and replays `scenario` with `seed`, and judges it as `kafkasim check` does.
+    pub fn new(label: &str, scenario: Scenario, seed: u64) -> Result<Side, BuildError> {
+        let world = build(&scenario, seed, TraceMode::HashOnly)?;
+        let cfg = ReplayConfig {
+            end: Time(scenario.duration_us),
+            max_events: scenario.max_events,
+            notes: scenario
+                .notes
+                .iter()
+                .map(|n| NoteView {
+                    at: Time(n.at_us),
+                    text: n.text.clone(),
+                    pause: n.pause,
+                })
+                .collect(),
+            ..ReplayConfig::default()
+        };
+        let replay = Replay::build(world, cfg, |w| verdict(&scenario, w));
+        let mut side = Side {
+            label: label.to_string(),
+            scenario,
+            seed,
+            replay,
+            snapshot: Snapshot::default(),
+            log: Vec::new(),
+            search: None,
+            clock: Time(0),
+            tally: ClientTally::default(),
+        };
+        side.refresh();
+        Ok(side)
+    }
+
+    /// The simulated time at the cursor.
+    pub fn now(&self) -> Time {
+        self.clock
+    }
+
+    /// Moves the cursor to event `n`; the clock shows that event's time.
+    pub fn seek(&mut self, n: u64) {
+        self.replay.seek(n);
+        self.clock = self.replay.world().now();
+        self.refresh();
+    }
+
+    /// Moves the clock to `t` and the cursor to the last event at or before it.
+    pub fn seek_time(&mut self, t: Time) {
+        self.replay.seek_time(t);
+        self.clock = t.max(self.replay.world().now());
+        self.refresh();
+    }
+
+    /// Recomputes what the views draw after the cursor moved.
+    pub fn refresh(&mut self) {
+        self.snapshot = crate::model::actor::snapshot(self.replay.world(), &mut self.tally);
+        self.snapshot.time = self.clock;
+        let c = self.replay.cursor();
+        let lo = (c.saturating_sub(WINDOW) / WINDOW) * WINDOW + 1;
+        let hi = lo + 3 * WINDOW;
+        let names: Vec<String> = self.replay.names().to_vec();
+        let recs = if self.replay.total() == 0 {
+            Vec::new()
+        } else {
+            self.replay.records(lo, hi).to_vec()
+        };
+        let closes = self.replay.closes();
+        self.log = recs.iter().map(|r| log_line(r, &names, closes)).collect();
+        self.refresh_search();
+    }
+
+    /// Sets the event log's filter (empty: none) and finds its matches in the whole run.
+    pub fn set_filter(&mut self, query: &str) {
+        if query.trim().is_empty() {
+            self.search = None;
+            return;
+        }
+        if self.search.as_ref().is_some_and(|s| s.query == query) {
+            return;
+        }
+        self.search = Some(Search {
+            query: query.to_string(),
+            matches: self.replay.index().search(query),
+            lo: usize::MAX,
+            hi: 0,
+            lines: Vec::new(),
+        });
+        self.refresh_search();
+    }
+
+    /// Explains the matches around the cursor (regenerated only when the cursor moved far).
+    fn refresh_search(&mut self) {
+        let Some(s) = &self.search else {
+            return;
+        };
+        let c = self.replay.cursor();
+        let at = s.matches.partition_point(|m| m.0 < c.max(1));
+        let len = s.matches.len();
+        let need = (
+            at.saturating_sub(MATCHES_AROUND / 2),
+            (at + MATCHES_AROUND / 2).min(len),
+        );
+        if s.lo != usize::MAX && s.lo <= need.0 && s.hi >= need.1 {
+            return;
+        }
+        let (lo, hi) = (
+            at.saturating_sub(MATCHES_AROUND),
+            (at + MATCHES_AROUND).min(len),
+        );
+        let wanted: Vec<RecordRef> = s.matches[lo..hi].to_vec();
+        let mut events: Vec<u64> = wanted.iter().map(|m| m.0).collect();
+        events.dedup();
+        let recs = self.replay.records_of(&events);
+        let mut by_event: BTreeMap<u64, Vec<&TraceRecord<ActorEvent>>> = BTreeMap::new();
+        for r in &recs {
+            by_event.entry(r.event).or_default().push(r);
+        }
+        let names: Vec<String> = self.replay.names().to_vec();
+        let closes = self.replay.closes();
+        let lines = wanted
+            .iter()
+            .filter_map(|(e, sub)| by_event.get(e)?.get(*sub as usize).copied())
+            .map(|r| log_line(r, &names, closes))
+            .collect();
+        if let Some(s) = &mut self.search {
+            (s.lo, s.hi) = (lo, hi);
+            s.lines = lines;
+        }
+    }
+
+    /// The trace lines the event log shows: near the cursor, or the filter's matches.
+    pub fn log_lines(&self) -> &[LogLine] {
+        match &self.search {
+            Some(s) => &s.lines,
+            None => &self.log,
+        }
+    }
+}
+
+/// `kafkasim check`'s verdict on the world the replay ended with: the same drain phase and
+/// analysis (`runner::check_world`), on the same world (`run_until` first brings its clock
+/// to the scenario's end, as `runner::run` leaves it).
+fn verdict(scenario: &Scenario, mut w: World<Actor>) -> Vec<AnomalyView> {
+    let total = w.events();
+    let end = w.run_until(Time(scenario.duration_us), scenario.max_events);
+    let summary = crate::runner::summarize(scenario, &w, end);
+    let report = crate::runner::check_world(scenario, &mut w, summary, None);
+    report
+        .anomalies
+        .into_iter()
+        .map(|a| {
+            let event = a.events.first().copied().unwrap_or(total);
+            let time = w
+                .kept()
+                .iter()
+                .find(|r| r.event >= event)
+                .map_or(w.now(), |r| r.time);
+            AnomalyView {
+                kind: a.kind.as_str().to_string(),
+                description: a.description,
+                event,
+                time,
+            }
+        })
+        .collect()
+}
+
+/// One record as a log line, with its plain-language explanation (a connection close with
+/// its cause).
+fn log_line(r: &TraceRecord<ActorEvent>, names: &[String], closes: &Closes) -> LogLine {
+    let name = |id: NodeId| {
+        names
+            .get(id.index())
+            .cloned()
+            .unwrap_or_else(|| id.to_string())
+    };
+    let text = match (&r.kind, closes.cause_at(r.event)) {
+        (TraceKind::Disconnected { node, peer }, Some(cause)) => {
+            let (n, p) = (name(*node), name(*peer));
+            format!(
+                "{n} saw its connection to {p} close: {}",
+                cause.explain(&n, &p)
+            )
+        }
+        _ => crate::sim::trace::explain(r, &name, &|e| <Actor as crate::sim::Node>::explain(e)),
+    };
+    let (kind, msg) = match &r.kind {
+        TraceKind::Start { .. } => ("start", None),
+        TraceKind::Deliver { from, to, msg, .. } => ("deliver", Some((*from, *to, *msg))),
+        TraceKind::Drop { from, to, msg, .. } => ("drop", Some((*from, *to, *msg))),
+        TraceKind::Held { from, to, msg } => ("held", Some((*from, *to, *msg))),
+        TraceKind::Timer { .. } => ("timer", None),
+        TraceKind::Disconnected { .. } => ("disconnect", None),
+        TraceKind::Fault(_) => ("fault", None),
+        TraceKind::Emit { .. } => ("emit", None),
+    };
+    LogLine {
+        event: r.event,
+        time: r.time,
+        kind,
+        nodes: record_nodes(r),
+        msg,
+        text,
+    }
+}
