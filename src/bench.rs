@@ -146,10 +146,10 @@ config = {{ "auto.offset.reset" = "earliest" }}
 pub fn e2e_run(mode: &str, records: u64) -> (u64, u64, u64) {
     let s = e2e_scenario(mode, records);
     let mut w = crate::scenario::build::build(&s, 1, TraceMode::Off).expect("builds");
-    let consumed = |w: &World<crate::workload::actor::Actor>| {
+    let consumed = |w: &World<crate::workload::node::SimNode>| {
         w.node_ids()
             .filter_map(|id| match w.node(id) {
-                crate::workload::actor::Actor::Consumer(c) => Some(c.stats.processed),
+                crate::workload::node::SimNode::Consumer(c) => Some(c.stats.processed),
                 _ => None,
             })
             .sum::<u64>()

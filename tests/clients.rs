@@ -2,15 +2,16 @@
 //! simulated world. (Kafka-backed scenarios arrive once the broker lands.)
 
 use kafkasim::sim::{Duration, Fault, Time, TraceKind, TraceMode, World};
-use kafkasim::workload::actor::{Actor, ActorEvent};
+use kafkasim::workload::event::NodeEvent;
+use kafkasim::workload::node::SimNode;
 use kafkasim::workload::producer_app::SendRate;
 use kafkasim::workload::rpc::{RpcCallee, RpcCaller, RpcCallerConfig, RpcEvent};
 
-fn rpc_world(blocking: bool) -> World<Actor> {
+fn rpc_world(blocking: bool) -> World<SimNode> {
     let mut w = World::new(11, TraceMode::Off);
     let callee = w.add_node(
         "callee",
-        Actor::RpcCallee(RpcCallee::new(Duration::from_ms(2))),
+        SimNode::RpcCallee(RpcCallee::new(Duration::from_ms(2))),
         Time::ZERO,
     );
     let caller = RpcCaller::new(RpcCallerConfig {
@@ -23,15 +24,15 @@ fn rpc_world(blocking: bool) -> World<Actor> {
         start: Time::ZERO,
         stop: Some(Time(60_000_000)),
     });
-    w.add_node("caller", Actor::RpcCaller(caller), Time::ZERO);
+    w.add_node("caller", SimNode::RpcCaller(caller), Time::ZERO);
     w.schedule_fault(Time(10_000_000), Fault::Kill("callee".into()));
     w.schedule_fault(Time(40_000_000), Fault::Restart("callee".into()));
     w
 }
 
-fn caller<'a>(w: &'a World<Actor>, name: &str) -> &'a RpcCaller {
+fn caller<'a>(w: &'a World<SimNode>, name: &str) -> &'a RpcCaller {
     match w.node(w.find(name).unwrap()) {
-        Actor::RpcCaller(c) => c,
+        SimNode::RpcCaller(c) => c,
         _ => unreachable!(),
     }
 }
@@ -60,7 +61,7 @@ fn sync_rpc_caller_fails_and_blocks_while_callee_is_down() {
             matches!(
                 &r.kind,
                 TraceKind::Emit {
-                    event: ActorEvent::Rpc(RpcEvent::CallDelayed { .. }),
+                    event: NodeEvent::Rpc(RpcEvent::CallDelayed { .. }),
                     ..
                 }
             )
@@ -97,18 +98,18 @@ mod kafka {
     use kafkasim::sim::{
         Duration, Fault, FaultSpec, Latency, LinkModel, NodeId, Time, TraceMode, World,
     };
-    use kafkasim::workload::actor::Actor;
     use kafkasim::workload::cluster::{self, ClusterIds, ClusterSpec};
     use kafkasim::workload::consumer_app::{
         CommitStrategy, ConsumerApp, ConsumerAppConfig, ProcessingTime,
     };
     use kafkasim::workload::history::HistoryOp;
+    use kafkasim::workload::node::SimNode;
     use kafkasim::workload::producer_app::{
         ProducerApp, ProducerAppConfig, ProducerStats, SendMode, SendRate,
     };
 
     /// Anomaly counts the history checker finds in the run (final logs read without a drain).
-    pub fn anomalies(w: &World<Actor>) -> BTreeMap<String, u64> {
+    pub fn anomalies(w: &World<SimNode>) -> BTreeMap<String, u64> {
         let history = kafkasim::check::History::from_world(w);
         let logs = kafkasim::runner::final_logs(w);
         let found = kafkasim::check::analyze(&history, logs.as_ref());
@@ -123,7 +124,7 @@ mod kafka {
     }
 
     /// Three brokers, topic `orders` with `partitions` partitions, RF 3.
-    pub fn cluster(seed: u64, partitions: u32) -> (World<Actor>, ClusterIds) {
+    pub fn cluster(seed: u64, partitions: u32) -> (World<SimNode>, ClusterIds) {
         let mut w = World::new(seed, TraceMode::Off);
         let spec = ClusterSpec {
             brokers: 3,
@@ -140,7 +141,7 @@ mod kafka {
     }
 
     pub fn producer(
-        w: &mut World<Actor>,
+        w: &mut World<SimNode>,
         ids: &ClusterIds,
         name: &str,
         f: impl FnOnce(&mut ProducerAppConfig),
@@ -148,11 +149,11 @@ mod kafka {
         let mut cfg = ProducerAppConfig::new(1, "orders", ids.brokers.clone());
         cfg.start = secs(1);
         f(&mut cfg);
-        w.add_node(name, Actor::Producer(ProducerApp::new(cfg)), Time::ZERO)
+        w.add_node(name, SimNode::Producer(ProducerApp::new(cfg)), Time::ZERO)
     }
 
     pub fn consumer(
-        w: &mut World<Actor>,
+        w: &mut World<SimNode>,
         ids: &ClusterIds,
         name: &str,
         start: Time,
@@ -162,7 +163,7 @@ mod kafka {
     }
 
     pub fn consumer_with(
-        w: &mut World<Actor>,
+        w: &mut World<SimNode>,
         ids: &ClusterIds,
         name: &str,
         start: Time,
@@ -180,19 +181,19 @@ mod kafka {
             processing: ProcessingTime::Fixed(processing),
             commit,
         };
-        w.add_node(name, Actor::Consumer(ConsumerApp::new(cfg)), start)
+        w.add_node(name, SimNode::Consumer(ConsumerApp::new(cfg)), start)
     }
 
-    pub fn stats(w: &World<Actor>, name: &str) -> ProducerStats {
+    pub fn stats(w: &World<SimNode>, name: &str) -> ProducerStats {
         match w.node(w.find(name).unwrap()) {
-            Actor::Producer(p) => p.stats.clone(),
+            SimNode::Producer(p) => p.stats.clone(),
             _ => unreachable!(),
         }
     }
 
-    pub fn assignment(w: &World<Actor>, name: &str) -> Vec<u32> {
+    pub fn assignment(w: &World<SimNode>, name: &str) -> Vec<u32> {
         match w.node(w.find(name).unwrap()) {
-            Actor::Consumer(c) => c.consumer().map_or(Vec::new(), |c| {
+            SimNode::Consumer(c) => c.consumer().map_or(Vec::new(), |c| {
                 c.assignment().iter().map(|tp| tp.partition).collect()
             }),
             _ => unreachable!(),
@@ -200,7 +201,7 @@ mod kafka {
     }
 
     /// How many times each value was processed (history `Processed`).
-    pub fn processed(w: &World<Actor>) -> BTreeMap<u64, u32> {
+    pub fn processed(w: &World<SimNode>) -> BTreeMap<u64, u32> {
         let mut m = BTreeMap::new();
         for op in cluster::history(w) {
             if let HistoryOp::Processed { value, .. } = op {
@@ -236,7 +237,7 @@ mod kafka {
 
     /// Sends 20 records while the leader's replies to the producer are held for 40 s: the
     /// producer's request times out (30 s), it closes the connection and sends again.
-    fn lost_replies(idempotent: bool) -> (World<Actor>, Vec<u64>) {
+    fn lost_replies(idempotent: bool) -> (World<SimNode>, Vec<u64>) {
         let (mut w, ids) = cluster(3, 1);
         producer(&mut w, &ids, "producer", |c| {
             c.count = Some(20);
@@ -415,7 +416,7 @@ mod kafka {
         let missing = acked.iter().filter(|v| !p.contains_key(v)).count();
         let node = w.find("consumer-1").unwrap();
         let view = match w.node(node) {
-            Actor::Consumer(c) => format!(
+            SimNode::Consumer(c) => format!(
                 "{:?} gen {:?} assigned {:?} pos {:?}",
                 c.stats,
                 c.consumer().map(|c| c.generation()),
@@ -485,13 +486,13 @@ processing = "5ms"
     }
     w.run_until(Time(20_000_000), 50_000_000);
     let acked = match w.node(w.find("checkout").unwrap()) {
-        Actor::Producer(p) => p.stats.acked,
+        SimNode::Producer(p) => p.stats.acked,
         _ => unreachable!(),
     };
     let processed: u64 = ["billing-1", "billing-2"]
         .iter()
         .map(|n| match w.node(w.find(n).unwrap()) {
-            Actor::Consumer(c) => c.stats.processed,
+            SimNode::Consumer(c) => c.stats.processed,
             _ => unreachable!(),
         })
         .sum();

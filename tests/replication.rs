@@ -7,9 +7,9 @@ use kafkasim::kafka::controller::TopicSpec;
 use kafkasim::kafka::event::{KafkaEvent, TruncationReason};
 use kafkasim::kafka::{Acks, ErrorCode, TopicPartition};
 use kafkasim::sim::{Duration, Fault, Latency, LinkModel, NodeId, Time, TraceMode, World};
-use kafkasim::workload::actor::Actor;
 use kafkasim::workload::cluster::{self, ClusterIds, ClusterSpec};
 use kafkasim::workload::history::HistoryOp;
+use kafkasim::workload::node::SimNode;
 use kafkasim::workload::scripted_client::{ScriptedProducerConfig, SendSchedule};
 
 fn tp() -> TopicPartition {
@@ -40,7 +40,7 @@ fn world(
     brokers: u32,
     config: BrokerConfig,
     topic: TopicSpec,
-) -> (World<Actor>, ClusterIds) {
+) -> (World<SimNode>, ClusterIds) {
     world_with_writeback(seed, brokers, config, topic, None)
 }
 
@@ -50,7 +50,7 @@ fn world_with_writeback(
     config: BrokerConfig,
     topic: TopicSpec,
     writeback: Option<Duration>,
-) -> (World<Actor>, ClusterIds) {
+) -> (World<SimNode>, ClusterIds) {
     let mut w = World::new(seed, TraceMode::Full);
     let spec = ClusterSpec {
         brokers,
@@ -66,7 +66,7 @@ fn world_with_writeback(
     (w, ids)
 }
 
-fn producer(w: &mut World<Actor>, ids: &ClusterIds, acks: Acks, schedule: SendSchedule) {
+fn producer(w: &mut World<SimNode>, ids: &ClusterIds, acks: Acks, schedule: SendSchedule) {
     let mut cfg = ScriptedProducerConfig::new(tp(), acks, ids.brokers.clone(), schedule);
     cfg.request_timeout_ms = 5_000;
     cluster::add_scripted_producer(w, "producer-1", cfg);
@@ -80,13 +80,13 @@ fn rate(start: f64, every_ms: u64, count: u64) -> SendSchedule {
     }
 }
 
-fn run(w: &mut World<Actor>, until: f64) {
+fn run(w: &mut World<SimNode>, until: f64) {
     if let Err(v) = invariants::run_checked(w, secs(until)) {
         panic!("{v}");
     }
 }
 
-fn events(w: &World<Actor>) -> Vec<KafkaEvent> {
+fn events(w: &World<SimNode>) -> Vec<KafkaEvent> {
     cluster::kafka_events(w)
         .into_iter()
         .map(|(_, _, e)| e)
@@ -107,14 +107,14 @@ fn steady_state_acks_all_replicates_everything() {
     assert!(cluster::lost_acked(&w, &tp()).is_empty());
 }
 
-fn checked(run: &mut CheckedRun, w: &mut World<Actor>, until: f64) {
+fn checked(run: &mut CheckedRun, w: &mut World<SimNode>, until: f64) {
     if let Err(v) = run.run(w, secs(until)) {
         panic!("{v}");
     }
 }
 
 /// (leader name, follower names) in the controller's view.
-fn roles(w: &World<Actor>) -> (String, Vec<String>) {
+fn roles(w: &World<SimNode>) -> (String, Vec<String>) {
     let leader = cluster::leader_node(w, &tp()).expect("a leader");
     let followers = w
         .node_ids()
@@ -124,7 +124,7 @@ fn roles(w: &World<Actor>) -> (String, Vec<String>) {
     (w.name(leader).to_string(), followers)
 }
 
-fn at(w: &mut World<Actor>, t: f64, f: Fault) {
+fn at(w: &mut World<SimNode>, t: f64, f: Fault) {
     w.schedule_fault(secs(t), f);
 }
 
@@ -133,13 +133,13 @@ fn name(n: &str) -> String {
 }
 
 /// Acknowledged values with the time the acknowledgement arrived.
-fn acked_at(w: &World<Actor>) -> Vec<(Time, u64)> {
+fn acked_at(w: &World<SimNode>) -> Vec<(Time, u64)> {
     w.kept()
         .iter()
         .filter_map(|r| match &r.kind {
             kafkasim::sim::TraceKind::Emit {
                 event:
-                    kafkasim::workload::actor::ActorEvent::History(HistoryOp::SendOk {
+                    kafkasim::workload::event::NodeEvent::History(HistoryOp::SendOk {
                         value,
                         offset,
                         ..
@@ -151,7 +151,7 @@ fn acked_at(w: &World<Actor>) -> Vec<(Time, u64)> {
         .collect()
 }
 
-fn truncations(w: &World<Actor>) -> Vec<(u64, TruncationReason)> {
+fn truncations(w: &World<SimNode>) -> Vec<(u64, TruncationReason)> {
     events(w)
         .into_iter()
         .filter_map(|e| match e {
@@ -163,7 +163,7 @@ fn truncations(w: &World<Actor>) -> Vec<(u64, TruncationReason)> {
         .collect()
 }
 
-fn isr_len(w: &World<Actor>) -> usize {
+fn isr_len(w: &World<SimNode>) -> usize {
     cluster::controller(w).unwrap().image.partitions[&tp()]
         .isr
         .len()
@@ -290,7 +290,7 @@ fn min_insync_replicas_rejects_writes_until_followers_return() {
 
 /// ISR shrinks to the leader (followers cut off from it, not from the controller), the
 /// leader acknowledges alone, dies, and comes back at 80 s.
-fn last_replica_standing(unclean: bool) -> World<Actor> {
+fn last_replica_standing(unclean: bool) -> World<SimNode> {
     let topic = orders(3, {
         let mut c = TopicConfig::default();
         c.unclean_leader_election_enable = Some(unclean);
@@ -342,7 +342,7 @@ fn unclean_election_loses_data_clean_election_waits_offline() {
 
 /// KIP-101 scenario 1: follower A restarts with a stale checkpointed HW before it learns
 /// HW=2; leader B dies before A fetches m2 again; A becomes leader.
-fn kip101_scenario_1(truncation: TruncationMode) -> World<Actor> {
+fn kip101_scenario_1(truncation: TruncationMode) -> World<SimNode> {
     let mut config = BrokerConfig::default();
     config.replication_truncation = truncation;
     let (mut w, ids) = world(6, 2, config, orders(2, TopicConfig::default()));
@@ -397,7 +397,7 @@ fn kip101_scenario_1_leader_epochs_keep_committed_record() {
 fn kip101_scenario_2(
     truncation: TruncationMode,
 ) -> (
-    World<Actor>,
+    World<SimNode>,
     Result<(), kafkasim::check::invariants::Violation>,
     String,
     String,
@@ -469,7 +469,7 @@ fn kip101_scenario_2_leader_epochs_do_not_diverge() {
     assert!(truncations(&w).contains(&(1, TruncationReason::LeaderEpoch)));
 }
 
-fn crash_all(power: bool) -> World<Actor> {
+fn crash_all(power: bool) -> World<SimNode> {
     let (mut w, ids) = world(8, 3, BrokerConfig::default(), orders(3, min_isr(2)));
     producer(&mut w, &ids, Acks::All, rate(1.0, 10, 100));
     for i in 1..=3 {

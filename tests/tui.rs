@@ -5,12 +5,12 @@
 mod common;
 use common::*;
 
-use kafkasim::model::MarkerKind;
 use kafkasim::scenario::parse;
 use kafkasim::sim::TraceMode;
 use kafkasim::tui::app::{update, Cmd, Msg, Overlay, Side, View};
 use kafkasim::tui::replay::{Replay, ReplayConfig};
 use kafkasim::tui::{self, TuiArgs};
+use kafkasim::view_model::MarkerKind;
 use ratatui::crossterm::event::{
     KeyCode, KeyEvent, KeyModifiers, MouseButton, MouseEvent, MouseEventKind,
 };
@@ -110,7 +110,7 @@ fn a_pausing_note_stops_playback() {
     let text = PING_FAULTS.replace("at = \"2s\"\ntext", "at = \"2s\"\npause = true\ntext");
     assert_ne!(text, PING_FAULTS);
     let sc = parse(&text, "note.toml").unwrap();
-    let mut m = tui::model(TuiArgs {
+    let mut m = tui::app(TuiArgs {
         scenario: sc,
         seed: None,
         compare: None,
@@ -243,7 +243,7 @@ fn screen_views_draw_at_both_sizes() {
 fn screen_compare_shows_two_runs() {
     // Proves compare mode replays two runs on one clock and shows both.
     let demo = parse(include_str!("../scenarios/ping-demo.toml"), "demo").unwrap();
-    let mut m = tui::model(TuiArgs {
+    let mut m = tui::app(TuiArgs {
         scenario: ping_faults(),
         seed: None,
         compare: Some(demo),

@@ -6,12 +6,12 @@
 mod common;
 use common::*;
 
-use kafkasim::model::MarkerKind;
 use kafkasim::scenario::parse;
 use kafkasim::sim::TraceMode;
-use kafkasim::tui::app::{update, Model, Msg};
+use kafkasim::tui::app::{update, App, Msg};
 use kafkasim::tui::replay::{Replay, ReplayConfig};
 use kafkasim::tui::{self, TuiArgs};
+use kafkasim::view_model::MarkerKind;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 /// Every shipped scenario (`scenarios/**/*.toml`), parsed.
@@ -44,8 +44,8 @@ fn shipped() -> Vec<(String, kafkasim::scenario::Scenario)> {
         .collect()
 }
 
-fn model_of(sc: kafkasim::scenario::Scenario) -> Model {
-    tui::model(TuiArgs {
+fn model_of(sc: kafkasim::scenario::Scenario) -> App {
+    tui::app(TuiArgs {
         scenario: sc,
         seed: None,
         compare: None,
@@ -59,7 +59,7 @@ const FRAME_US: u64 = 33_000;
 /// Plays `ticks` frames at 1 s of simulated time per second from the cursor and checks,
 /// after each, that the clock moved by exactly one frame — or stopped at the run's end or
 /// at a pausing note. Returns the number of frames played.
-fn play_frames(m: &mut Model, ticks: usize, file: &str) -> usize {
+fn play_frames(m: &mut App, ticks: usize, file: &str) -> usize {
     m.speed_us = 1_000_000;
     if !m.playing {
         ch(m, ' ');
@@ -221,7 +221,7 @@ fn a_healthy_kafka_run_shows_no_anomaly() {
         "rpc-callee-down.toml",
     )
     .unwrap();
-    let mut m = tui::model(TuiArgs {
+    let mut m = tui::app(TuiArgs {
         scenario: sc,
         seed: None,
         compare: Some(rpc),
@@ -267,7 +267,7 @@ fn acked_by(sc: &kafkasim::scenario::Scenario, t: u64) -> u64 {
                 && matches!(
                     &r.kind,
                     kafkasim::sim::TraceKind::Emit {
-                        event: kafkasim::workload::actor::ActorEvent::History(
+                        event: kafkasim::workload::event::NodeEvent::History(
                             kafkasim::workload::history::HistoryOp::SendOk { .. }
                         ),
                         ..
@@ -292,7 +292,7 @@ fn compare_sync_async_shows_async_ahead_in_records_per_second() {
         "send-async.toml",
     )
     .unwrap();
-    let mut m = tui::model(TuiArgs {
+    let mut m = tui::app(TuiArgs {
         scenario: a.clone(),
         seed: None,
         compare: Some(b.clone()),
@@ -360,7 +360,7 @@ fn rpc_figures_are_the_runs_calls_ok_failed_and_timed_out() {
         "kafka-callee-down.toml",
     )
     .unwrap();
-    let mut m = tui::model(TuiArgs {
+    let mut m = tui::app(TuiArgs {
         scenario: sc,
         seed: None,
         compare: Some(kafka),
@@ -402,7 +402,7 @@ fn dump_issue13_screens() {
         "send-async.toml",
     )
     .unwrap();
-    let mut m = tui::model(TuiArgs {
+    let mut m = tui::app(TuiArgs {
         scenario: a,
         seed: None,
         compare: Some(b),
@@ -433,7 +433,7 @@ fn dump_issue13_screens() {
     println!("{}", screen(&mut m, 200, 60));
 }
 
-fn failover_model() -> Model {
+fn failover_model() -> App {
     scenario_model(
         "acks1-leader-failover.toml",
         include_str!("../scenarios/acks1-leader-failover.toml"),
@@ -482,7 +482,7 @@ fn screen_80x24_cuts_nothing_essential() {
         "send-async.toml",
     )
     .unwrap();
-    let mut m = tui::model(TuiArgs {
+    let mut m = tui::app(TuiArgs {
         scenario: a,
         seed: None,
         compare: Some(b),
@@ -582,7 +582,7 @@ fn screen_partitions_of_a_kafka_run_at_t0_and_with_a_dead_broker() {
 /// Records of a full-trace run of `sc` for which `pick` holds.
 fn count_in_full_trace(
     sc: &kafkasim::scenario::Scenario,
-    pick: impl Fn(&kafkasim::sim::TraceRecord<kafkasim::workload::actor::ActorEvent>) -> bool,
+    pick: impl Fn(&kafkasim::sim::TraceRecord<kafkasim::workload::event::NodeEvent>) -> bool,
 ) -> usize {
     let mut w = kafkasim::scenario::build::build(sc, sc.seed, TraceMode::Full).unwrap();
     w.run_until(kafkasim::sim::Time(sc.duration_us), sc.max_events);
@@ -590,18 +590,18 @@ fn count_in_full_trace(
 }
 
 fn kafka_kind(
-    r: &kafkasim::sim::TraceRecord<kafkasim::workload::actor::ActorEvent>,
+    r: &kafkasim::sim::TraceRecord<kafkasim::workload::event::NodeEvent>,
 ) -> Option<&'static str> {
     match &r.kind {
         kafkasim::sim::TraceKind::Emit {
-            event: kafkasim::workload::actor::ActorEvent::Kafka(e),
+            event: kafkasim::workload::event::NodeEvent::Kafka(e),
             ..
-        } => Some(kafkasim::model::figures::kafka_name(e)),
+        } => Some(kafkasim::view_model::figures::kafka_name(e)),
         _ => None,
     }
 }
 
-fn type_filter(m: &mut Model, text: &str) {
+fn type_filter(m: &mut App, text: &str) {
     ch(m, '/');
     for c in text.chars() {
         ch(m, c);

@@ -8,8 +8,9 @@
 use std::sync::Arc;
 
 use crate::sim::{Time, TraceKind, World};
-use crate::workload::actor::{Actor, ActorEvent};
+use crate::workload::event::NodeEvent;
 use crate::workload::history::HistoryOp;
+use crate::workload::node::SimNode;
 
 /// One observed operation.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -31,7 +32,7 @@ pub struct History {
 
 impl History {
     /// The history ops kept in a world's trace (kept in every trace mode).
-    pub fn from_world(world: &World<Actor>) -> History {
+    pub fn from_world(world: &World<SimNode>) -> History {
         let mut h = History::default();
         let names: Vec<Arc<str>> = world
             .node_ids()
@@ -40,7 +41,7 @@ impl History {
         for rec in world.kept() {
             if let TraceKind::Emit {
                 node,
-                event: ActorEvent::History(op),
+                event: NodeEvent::History(op),
             } = &rec.kind
             {
                 h.entries.push(Entry {

@@ -26,8 +26,8 @@ use crate::kafka::broker::Broker;
 use crate::kafka::controller::Controller;
 use crate::kafka::types::{BrokerId, LeaderEpoch, Offset, TopicPartition};
 use crate::sim::{trace, Node, NodeId, Status, Time, VecMap, World};
-use crate::workload::actor::Actor;
 use crate::workload::cluster::broker;
+use crate::workload::node::SimNode;
 
 /// A broken invariant, with what the run was doing.
 #[derive(Clone, Debug)]
@@ -328,13 +328,13 @@ pub struct CheckedRun {
 
 impl CheckedRun {
     /// Steps until `until`, checking after each event.
-    pub fn run(&mut self, world: &mut World<Actor>, until: Time) -> Result<(), Violation> {
+    pub fn run(&mut self, world: &mut World<SimNode>, until: Time) -> Result<(), Violation> {
         world.run_until_checked(until, u64::MAX, |w| self.check(w))?;
         Ok(())
     }
 
     /// Checks what the last event can have broken.
-    pub fn check(&mut self, world: &World<Actor>) -> Result<(), Violation> {
+    pub fn check(&mut self, world: &World<SimNode>) -> Result<(), Violation> {
         let Some(node) = world.last_node() else {
             return Ok(());
         };
@@ -342,8 +342,8 @@ impl CheckedRun {
             return Ok(());
         }
         let result = match world.node(node) {
-            Actor::Controller(c) => check_controller(c),
-            Actor::Broker(b) => {
+            SimNode::Controller(c) => check_controller(c),
+            SimNode::Broker(b) => {
                 if self.brokers.is_empty() {
                     self.brokers = index_brokers(world);
                 }
@@ -368,7 +368,7 @@ impl CheckedRun {
 }
 
 /// The broker nodes of `world` with their broker ids.
-fn index_brokers(world: &World<Actor>) -> Vec<(BrokerId, NodeId)> {
+fn index_brokers(world: &World<SimNode>) -> Vec<(BrokerId, NodeId)> {
     world
         .node_ids()
         .filter_map(|n| world.node(n).as_broker().map(|b| (b.id, n)))
@@ -377,11 +377,11 @@ fn index_brokers(world: &World<Actor>) -> Vec<(BrokerId, NodeId)> {
 
 /// Runs `world` until `until` with the invariant checker after every event. On a violation
 /// the report names the seed, the event number and the last 20 trace lines.
-pub fn run_checked(world: &mut World<Actor>, until: Time) -> Result<(), Violation> {
+pub fn run_checked(world: &mut World<SimNode>, until: Time) -> Result<(), Violation> {
     CheckedRun::default().run(world, until)
 }
 
-fn violation(world: &World<Actor>, invariant: &'static str, message: String) -> Violation {
+fn violation(world: &World<SimNode>, invariant: &'static str, message: String) -> Violation {
     let records = world.trace().records();
     let tail = &records[records.len().saturating_sub(20)..];
     let name = |n: NodeId| world.name(n).to_string();
@@ -392,7 +392,7 @@ fn violation(world: &World<Actor>, invariant: &'static str, message: String) -> 
                 "#{} {} {}",
                 r.event,
                 r.time,
-                trace::explain(r, &name, &|e| Actor::explain(e))
+                trace::explain(r, &name, &|e| SimNode::explain(e))
             )
         })
         .collect();

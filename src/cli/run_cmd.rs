@@ -7,7 +7,7 @@ use crate::export;
 use crate::runner::{self, RunSummary};
 use crate::scenario::{self, Scenario};
 use crate::sim::TraceMode;
-use crate::workload::actor::Actor;
+use crate::workload::node::SimNode;
 
 /// Exit code for bad input or usage.
 pub const EXIT_BAD_INPUT: u8 = 2;
@@ -197,7 +197,7 @@ fn print_summary(s: &RunSummary, wall_ms: u64) {
     }
 }
 
-fn write_trace(path: &Path, world: &crate::sim::World<Actor>) -> std::io::Result<()> {
+fn write_trace(path: &Path, world: &crate::sim::World<SimNode>) -> std::io::Result<()> {
     let all = export::Window {
         from: 0,
         to: u64::MAX,

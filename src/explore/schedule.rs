@@ -9,7 +9,9 @@
 //! `for` and ends before the liveness phase (the last `liveness` of the run), which is
 //! therefore fault-free: the system must converge there.
 
-use crate::scenario::{DurationRange, Explore, Fault, FaultAction, FaultKind, Scenario, Target};
+use crate::scenario::{
+    DurationRange, Explore, FaultAction, FaultEntry, FaultKind, Scenario, Target,
+};
 use crate::sim::rng::{self, stream, Rng};
 use rand::seq::SliceRandom;
 
@@ -137,7 +139,7 @@ fn usable(ex: &Explore, p: &Pools) -> Vec<FaultKind> {
 }
 
 /// The fault schedule seed `seed` draws for `s`, sorted by time.
-pub fn schedule(s: &Scenario, seed: u64) -> Vec<Fault> {
+pub fn schedule(s: &Scenario, seed: u64) -> Vec<FaultEntry> {
     let ex = bounds(s);
     let mut rng = rng::derive(seed, stream::EXPLORE);
     let p = pools(s, &ex);
@@ -147,14 +149,14 @@ pub fn schedule(s: &Scenario, seed: u64) -> Vec<Fault> {
     if total == 0 || safety_us == 0 {
         return Vec::new();
     }
-    let mut faults: Vec<Fault> = (0..m.faults)
+    let mut faults: Vec<FaultEntry> = (0..m.faults)
         .map(|_| {
             let kind = weighted(&mut rng, &m.kinds, total);
             let for_us =
                 rng::between(&mut rng, m.duration.min_us, m.duration.max_us).clamp(1, safety_us);
             let at_us = rng::between(&mut rng, 0, safety_us - for_us);
             let (action, for_us) = action(&mut rng, kind, &p, for_us);
-            Fault {
+            FaultEntry {
                 at_us,
                 action,
                 for_us,

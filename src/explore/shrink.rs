@@ -7,7 +7,7 @@
 //! so the written scenario reads well. The seed stays fixed, so every attempt is one
 //! deterministic re-run; a budget bounds the number of attempts.
 
-use crate::scenario::{Fault, Scenario};
+use crate::scenario::{FaultEntry, Scenario};
 
 /// Re-runs a candidate and says whether it still fails "the same way".
 pub trait StillFails {
@@ -35,7 +35,7 @@ struct Shrinker<'a, T: StillFails> {
 }
 
 impl<T: StillFails> Shrinker<'_, T> {
-    fn try_faults(&mut self, base: &Scenario, faults: Vec<Fault>) -> Option<Scenario> {
+    fn try_faults(&mut self, base: &Scenario, faults: Vec<FaultEntry>) -> Option<Scenario> {
         if self.runs >= self.budget {
             return None;
         }
@@ -141,7 +141,7 @@ mod tests {
         )
         .unwrap();
         s.faults = (0..n)
-            .map(|i| Fault {
+            .map(|i| FaultEntry {
                 at_us: i * 1_234_567,
                 action: FaultAction::Pause(Target::Node(format!("server-{i}"))),
                 for_us: Some(3_333_333),

@@ -167,7 +167,7 @@ impl KafkaEvent {
             BecameFollower { tp, leader_epoch, .. } => format!("{tp} has no leader in epoch {leader_epoch}"),
             Appended { tp, base_offset, records, leader_epoch, .. } => format!("leader appended {records} record(s) to {tp} at offset {base_offset} (epoch {leader_epoch}), not yet replicated"),
             Replicated { tp, base_offset, records } => format!("follower copied {records} record(s) of {tp} at offset {base_offset}"),
-            HighWatermark { tp, hw } => format!("high watermark of {tp} advanced to {hw}: offsets below it are committed and visible to consumers"),
+            HighWatermark { tp, hw } => format!("high watermark of {tp} advanced to {hw}: records below it are on every in-sync replica and visible to consumers"),
             Truncated { tp, from_leo, to, removed, reason } => format!("TRUNCATED {tp} from LEO {from_leo} to {to}: {removed} record(s) removed ({})", match reason {
                 TruncationReason::LeaderEpoch => "they diverge from the new leader's log (leader-epoch check)",
                 TruncationReason::HighWatermark => "truncate to own high watermark: the pre-KIP-101 behaviour",

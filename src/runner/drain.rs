@@ -8,8 +8,8 @@ use crate::check::invariants::{CheckedRun, Violation};
 use crate::check::{Anomaly, AnomalyKind, FinalLogs};
 use crate::scenario::Scenario;
 use crate::sim::{Duration, Fault, Status, World};
-use crate::workload::actor::Actor;
 use crate::workload::history::HistoryOp;
+use crate::workload::node::SimNode;
 use std::collections::BTreeMap;
 
 /// How long the drain phase runs after healing everything, in simulated time.
@@ -17,11 +17,11 @@ pub const DRAIN_US: u64 = 10_000_000;
 
 /// `not-converged` anomalies for a world at the end of its liveness phase: a ping client
 /// that has not received every reply, or a partition left without a leader.
-pub fn liveness(world: &World<Actor>, counters: &BTreeMap<String, u64>) -> Vec<Anomaly> {
+pub fn liveness(world: &World<SimNode>, counters: &BTreeMap<String, u64>) -> Vec<Anomaly> {
     let mut out = Vec::new();
     let last = world.events();
     for id in world.node_ids() {
-        let Actor::PingClient(p) = world.node(id) else {
+        let SimNode::PingClient(p) = world.node(id) else {
             continue;
         };
         if p.replies < p.config.requests {
@@ -48,7 +48,7 @@ pub fn liveness(world: &World<Actor>, counters: &BTreeMap<String, u64>) -> Vec<A
 /// system settle for [`DRAIN_US`], then read every partition's final log. `None` when the
 /// world has no Kafka cluster (nothing to drain).
 pub fn drain(
-    world: &mut World<Actor>,
+    world: &mut World<SimNode>,
     scenario: &Scenario,
     mut live: Option<&mut CheckedRun>,
 ) -> Result<Option<FinalLogs>, Violation> {
@@ -82,7 +82,7 @@ pub fn drain(
             matches!(
                 &r.kind,
                 crate::sim::TraceKind::Emit {
-                    event: crate::workload::actor::ActorEvent::History(
+                    event: crate::workload::event::NodeEvent::History(
                         HistoryOp::Processed { .. } | HistoryOp::Poll { .. }
                     ),
                     ..
@@ -102,7 +102,7 @@ pub const DRAIN_MAX_ROUNDS: u32 = 6;
 /// Reads each partition's log, from log start to log end, from its leader (or, for a
 /// partition left without a leader, from the live replica with the longest log). `None`
 /// when the world has no Kafka cluster (log-based checks are then skipped).
-pub fn final_logs(world: &World<Actor>) -> Option<FinalLogs> {
+pub fn final_logs(world: &World<SimNode>) -> Option<FinalLogs> {
     let controller = world.node(world.find("controller")?).as_controller()?;
     let mut logs = FinalLogs::default();
     for (tp, p) in &controller.image.partitions {

@@ -17,8 +17,9 @@ use crate::kafka::{KafkaEvent, TopicPartition};
 use crate::scenario::build::{self, BuildError};
 use crate::scenario::Scenario;
 use crate::sim::{RunEnd, Time, TraceKind, TraceMode, World};
-use crate::workload::actor::{Actor, ActorEvent};
+use crate::workload::event::NodeEvent;
 use crate::workload::history::HistoryOp;
+use crate::workload::node::SimNode;
 use crate::workload::ping::PingEvent;
 use crate::workload::rpc::RpcEvent;
 
@@ -41,7 +42,7 @@ pub fn run(
     scenario: &Scenario,
     seed: u64,
     mode: TraceMode,
-) -> Result<(World<Actor>, RunSummary), BuildError> {
+) -> Result<(World<SimNode>, RunSummary), BuildError> {
     let mut world = build::build(scenario, seed, mode)?;
     let end = world.run_until(Time(scenario.duration_us), scenario.max_events);
     let summary = summarize(scenario, &world, end);
@@ -49,7 +50,7 @@ pub fn run(
 }
 
 /// Counts what `[expect]` and the summary talk about.
-pub fn summarize(scenario: &Scenario, world: &World<Actor>, end: RunEnd) -> RunSummary {
+pub fn summarize(scenario: &Scenario, world: &World<SimNode>, end: RunEnd) -> RunSummary {
     RunSummary {
         scenario: scenario.name.clone(),
         seed: world.seed(),
@@ -65,10 +66,10 @@ pub fn summarize(scenario: &Scenario, world: &World<Actor>, end: RunEnd) -> RunS
     }
 }
 
-fn counters(world: &World<Actor>) -> BTreeMap<String, u64> {
+fn counters(world: &World<SimNode>) -> BTreeMap<String, u64> {
     let mut c = BTreeMap::new();
     for id in world.node_ids() {
-        if let Actor::PingClient(p) = world.node(id) {
+        if let SimNode::PingClient(p) = world.node(id) {
             *c.entry("ping-replies".to_string()).or_insert(0) += p.replies;
         }
     }
@@ -78,12 +79,12 @@ fn counters(world: &World<Actor>) -> BTreeMap<String, u64> {
             continue;
         };
         let key = match event {
-            ActorEvent::Ping(PingEvent::Timeout { .. }) => "ping-timeouts",
-            ActorEvent::Kafka(e) => match kafka_counter(e, &mut isr) {
+            NodeEvent::Ping(PingEvent::Timeout { .. }) => "ping-timeouts",
+            NodeEvent::Kafka(e) => match kafka_counter(e, &mut isr) {
                 Some(k) => k,
                 None => continue,
             },
-            ActorEvent::History(op) => match op {
+            NodeEvent::History(op) => match op {
                 HistoryOp::SendInvoke { .. } => "produced",
                 HistoryOp::SendOk { .. } => "acked",
                 HistoryOp::SendFail { .. } => "produce-errors",
@@ -93,9 +94,9 @@ fn counters(world: &World<Actor>) -> BTreeMap<String, u64> {
                 }
                 _ => continue,
             },
-            ActorEvent::Rpc(RpcEvent::CallOk { .. }) => "rpc-ok",
-            ActorEvent::Rpc(RpcEvent::CallFailed { .. }) => "rpc-failures",
-            ActorEvent::Ping(_) | ActorEvent::Rpc(_) => continue,
+            NodeEvent::Rpc(RpcEvent::CallOk { .. }) => "rpc-ok",
+            NodeEvent::Rpc(RpcEvent::CallFailed { .. }) => "rpc-failures",
+            NodeEvent::Ping(_) | NodeEvent::Rpc(_) => continue,
         };
         *c.entry(key.to_string()).or_insert(0) += 1;
     }
@@ -136,7 +137,7 @@ fn kafka_counter(
 }
 
 /// Partitions (internal topics excluded) without a leader in the controller's view.
-fn offline_partitions(world: &World<Actor>) -> Option<u64> {
+fn offline_partitions(world: &World<SimNode>) -> Option<u64> {
     let c = world.node(world.find("controller")?).as_controller()?;
     let offline = c
         .image

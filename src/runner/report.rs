@@ -14,8 +14,8 @@ use crate::check::invariants::CheckedRun;
 use crate::check::{analyze, counts, evaluate, Anomaly, AnomalyKind, ExpectLine, History};
 use crate::scenario::{build, Scenario};
 use crate::sim::{RunEnd, Time, TraceMode, World};
-use crate::workload::actor::Actor;
 use crate::workload::history::HistoryOp;
+use crate::workload::node::SimNode;
 
 /// The result of checking one scenario with one seed.
 #[derive(Clone, Debug, Serialize)]
@@ -104,7 +104,7 @@ pub fn check_scenario_in(scenario: &Scenario, seed: u64, mode: TraceMode) -> Che
 /// the history.
 pub fn check_world(
     scenario: &Scenario,
-    world: &mut World<Actor>,
+    world: &mut World<SimNode>,
     summary: RunSummary,
     live: Option<&mut CheckedRun>,
 ) -> CheckReport {

@@ -4,20 +4,20 @@
 
 use std::sync::Arc;
 
-use super::model::{self, CommitMode, Keys, Scenario};
+use super::spec::{self, CommitMode, Keys, Scenario};
 use super::units::{DurationRange, Rate};
 use crate::sim::{Duration, NodeId, Time, World};
-use crate::workload::actor::Actor;
 use crate::workload::consumer_app::{
     CommitStrategy, ConsumerApp, ConsumerAppConfig, ProcessingTime,
 };
+use crate::workload::node::SimNode;
 use crate::workload::producer_app::{
     KeyDistribution, ProducerApp, ProducerAppConfig, SendMode, SendRate,
 };
 use crate::workload::rpc::{RpcCallee, RpcCaller, RpcCallerConfig};
 
 /// Adds every producer, consumer and rpc pair of `scenario`; `bootstrap` = the brokers.
-pub fn add_apps(world: &mut World<Actor>, scenario: &Scenario, bootstrap: &[NodeId]) {
+pub fn add_apps(world: &mut World<SimNode>, scenario: &Scenario, bootstrap: &[NodeId]) {
     // Applications stop at the scenario's end, so the checker's drain phase reads a log
     // that no longer grows.
     let end = Time(scenario.duration_us);
@@ -40,8 +40,8 @@ fn rate(r: Rate) -> SendRate {
 }
 
 fn add_producer(
-    world: &mut World<Actor>,
-    p: &model::Producer,
+    world: &mut World<SimNode>,
+    p: &spec::Producer,
     index: u32,
     bootstrap: &[NodeId],
     end: Time,
@@ -49,9 +49,9 @@ fn add_producer(
     let mut cfg = ProducerAppConfig::new(index, &p.topic, bootstrap.to_vec());
     cfg.client = p.config.clone();
     cfg.mode = match p.send {
-        model::SendMode::Sync => SendMode::Sync,
-        model::SendMode::Async => SendMode::Async,
-        model::SendMode::FireAndForget => SendMode::FireAndForget,
+        spec::SendMode::Sync => SendMode::Sync,
+        spec::SendMode::Async => SendMode::Async,
+        spec::SendMode::FireAndForget => SendMode::FireAndForget,
     };
     cfg.count = p.count;
     cfg.rate = p.rate.map(rate);
@@ -64,7 +64,11 @@ fn add_producer(
         Keys::Fixed(k) => KeyDistribution::Fixed(Arc::from(k.as_str())),
     };
     cfg.value_bytes = p.value_bytes;
-    world.add_node(&p.name, Actor::Producer(ProducerApp::new(cfg)), Time::ZERO);
+    world.add_node(
+        &p.name,
+        SimNode::Producer(ProducerApp::new(cfg)),
+        Time::ZERO,
+    );
 }
 
 fn processing(d: DurationRange) -> ProcessingTime {
@@ -75,7 +79,7 @@ fn processing(d: DurationRange) -> ProcessingTime {
     }
 }
 
-fn add_consumers(world: &mut World<Actor>, c: &model::Consumer, bootstrap: &[NodeId]) {
+fn add_consumers(world: &mut World<SimNode>, c: &spec::Consumer, bootstrap: &[NodeId]) {
     let several = c.instances > 1;
     for (i, name) in c.instance_names().into_iter().enumerate() {
         let mut client = c.config.clone();
@@ -98,18 +102,18 @@ fn add_consumers(world: &mut World<Actor>, c: &model::Consumer, bootstrap: &[Nod
         };
         world.add_node(
             &name,
-            Actor::Consumer(ConsumerApp::new(cfg)),
+            SimNode::Consumer(ConsumerApp::new(cfg)),
             Time(c.start_us),
         );
     }
 }
 
-fn add_rpc(world: &mut World<Actor>, r: &model::Rpc, end: Time) {
+fn add_rpc(world: &mut World<SimNode>, r: &spec::Rpc, end: Time) {
     let d = r.processing;
     let callee = RpcCallee::with_range(Duration::from_us(d.min_us), Duration::from_us(d.max_us));
     let callee = world.add_node(
         &format!("{}-callee", r.name),
-        Actor::RpcCallee(callee),
+        SimNode::RpcCallee(callee),
         Time::ZERO,
     );
     let caller = RpcCaller::new(RpcCallerConfig {
@@ -124,7 +128,7 @@ fn add_rpc(world: &mut World<Actor>, r: &model::Rpc, end: Time) {
     });
     world.add_node(
         &format!("{}-caller", r.name),
-        Actor::RpcCaller(caller),
+        SimNode::RpcCaller(caller),
         Time::ZERO,
     );
 }

@@ -5,11 +5,11 @@
 
 use std::fmt;
 
-use super::model::{self, FaultAction, Latency, Scenario, Target, Transport};
+use super::spec::{self, FaultAction, Latency, Scenario, Target, Transport};
 use crate::kafka::controller::TopicSpec;
 use crate::sim::{self, Duration, Fault, FaultSpec, LinkModel, Time, TraceMode, World};
-use crate::workload::actor::Actor;
 use crate::workload::cluster::{build_cluster, ClusterSpec};
+use crate::workload::node::SimNode;
 use crate::workload::ping::{PingClient, PingClientConfig, PingServer};
 
 /// A scenario that parses but cannot be built (a feature not simulated yet).
@@ -23,7 +23,11 @@ impl fmt::Display for BuildError {
 }
 
 /// Builds the world of `scenario` for `seed`.
-pub fn build(scenario: &Scenario, seed: u64, mode: TraceMode) -> Result<World<Actor>, BuildError> {
+pub fn build(
+    scenario: &Scenario,
+    seed: u64,
+    mode: TraceMode,
+) -> Result<World<SimNode>, BuildError> {
     let mut world = World::new(seed, mode);
     world.set_link_model(link_model(&scenario.network, None));
     if let (Some(every), None) = (scenario.disk.writeback_us, &scenario.cluster) {
@@ -49,12 +53,12 @@ pub fn build(scenario: &Scenario, seed: u64, mode: TraceMode) -> Result<World<Ac
     Ok(world)
 }
 
-fn add_ping(world: &mut World<Actor>, ping: &model::Ping) {
+fn add_ping(world: &mut World<SimNode>, ping: &spec::Ping) {
     let mut servers = Vec::new();
     for i in 1..=ping.servers {
         let id = world.add_node(
             &format!("server-{i}"),
-            Actor::PingServer(PingServer::default()),
+            SimNode::PingServer(PingServer::default()),
             Time::ZERO,
         );
         servers.push(id);
@@ -71,7 +75,7 @@ fn add_ping(world: &mut World<Actor>, ping: &model::Ping) {
         };
         world.add_node(
             &format!("client-{i}"),
-            Actor::PingClient(PingClient::new(cfg)),
+            SimNode::PingClient(PingClient::new(cfg)),
             Time::ZERO,
         );
     }
@@ -79,9 +83,9 @@ fn add_ping(world: &mut World<Actor>, ping: &model::Ping) {
 
 /// The controller and `broker-1..N`, with the scenario's topics; returns the brokers.
 fn add_cluster(
-    world: &mut World<Actor>,
+    world: &mut World<SimNode>,
     scenario: &Scenario,
-    cluster: &model::Cluster,
+    cluster: &spec::Cluster,
 ) -> Vec<sim::NodeId> {
     let spec = ClusterSpec {
         brokers: cluster.brokers,
@@ -113,13 +117,13 @@ fn latency(l: &Latency) -> sim::Latency {
     }
 }
 
-fn ratio(r: model::Ratio) -> (u32, u32) {
+fn ratio(r: spec::Ratio) -> (u32, u32) {
     let den = r.den.clamp(1, u32::MAX as u64);
     (r.num.min(den) as u32, den as u32)
 }
 
-fn link_model(net: &model::Network, link: Option<&model::Link>) -> LinkModel {
-    let pick = |o: Option<model::Ratio>, d: model::Ratio| ratio(o.unwrap_or(d));
+fn link_model(net: &spec::NetworkSection, link: Option<&spec::Link>) -> LinkModel {
+    let pick = |o: Option<spec::Ratio>, d: spec::Ratio| ratio(o.unwrap_or(d));
     LinkModel {
         latency: latency(
             link.and_then(|l| l.latency.as_ref())
@@ -135,7 +139,7 @@ fn link_model(net: &model::Network, link: Option<&model::Link>) -> LinkModel {
     }
 }
 
-fn apply_links(world: &mut World<Actor>, net: &model::Network) {
+fn apply_links(world: &mut World<SimNode>, net: &spec::NetworkSection) {
     for l in &net.links {
         if let (Some(a), Some(b)) = (world.find(&l.from), world.find(&l.to)) {
             world.set_link(a, b, link_model(net, Some(l)));
@@ -152,7 +156,7 @@ pub fn target_name(t: &Target) -> String {
 }
 
 /// The kernel fault for a scenario fault.
-pub fn fault_spec(f: &model::Fault) -> FaultSpec {
+pub fn fault_spec(f: &spec::FaultEntry) -> FaultSpec {
     let t = target_name;
     let fault = match &f.action {
         FaultAction::Kill(x) | FaultAction::Crash(x) => Fault::Kill(t(x)),

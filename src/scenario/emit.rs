@@ -1,6 +1,6 @@
 //! Writing a scenario back as TOML, so that `parse(to_toml(s)) == s` (for shrunk or forked runs).
 
-use super::model::*;
+use super::spec::*;
 use super::targets::target_text;
 use super::units::{format_duration_range, format_duration_us as dur, format_rate, format_ratio};
 use crate::kafka::config::ConfigValue;
@@ -71,7 +71,7 @@ fn targets(ts: &[Target]) -> String {
     format!("[{}]", items.join(", "))
 }
 
-fn fault(out: &mut String, f: &Fault) {
+fn fault(out: &mut String, f: &FaultEntry) {
     let _ = writeln!(out, "\n[[fault]]\nat = {}", q(&dur(f.at_us)));
     let t = |t: &Target| q(&target_text(t));
     let pair = |a: &Target, b: &Target| {
@@ -118,8 +118,8 @@ fn ratio_line(out: &mut String, key: &str, r: &Option<Ratio>) {
     }
 }
 
-fn network(out: &mut String, n: &Network) {
-    if *n == Network::default() {
+fn network(out: &mut String, n: &NetworkSection) {
+    if *n == NetworkSection::default() {
         return;
     }
     let _ = writeln!(out, "\n[network]\nlatency = {}", latency(&n.latency));

@@ -13,15 +13,15 @@ mod apps;
 pub mod build;
 mod emit;
 pub mod error;
-pub mod model;
 mod parse;
+pub mod spec;
 pub mod targets;
 mod tree;
 pub mod units;
 mod walk;
 
 pub use error::{Problem, ScenarioError};
-pub use model::*;
+pub use spec::*;
 
 use std::path::Path;
 
@@ -47,7 +47,7 @@ pub fn parse(text: &str, file: &str) -> Result<Scenario, ScenarioError> {
             return Err(ScenarioError::from_diags(file, text, vec![diag]));
         }
     };
-    let mut cx = walk::Cx::default();
+    let mut cx = walk::Problems::default();
     match parse::scenario(&mut cx, &root) {
         Some(s) if cx.diags.is_empty() => Ok(s),
         _ => {

@@ -1,8 +1,8 @@
 //! From the spanned tree to a validated [`Scenario`]: every section, every cross-reference.
 
-use super::model::*;
+use super::spec::*;
 use super::targets::{parse_target, Roles};
-use super::tree::{Kind, Node};
+use super::tree::{Kind, TomlValue};
 use super::walk::*;
 use crate::kafka::config::{
     BrokerConfig, ConfigError, ConsumerConfig, ProducerConfig, TopicConfig,
@@ -31,7 +31,7 @@ const TOP_KEYS: &[&str] = &[
 ];
 
 /// Walks a whole document. Returns `None` when problems were recorded in `cx`.
-pub(crate) fn scenario(cx: &mut Cx, root: &Node) -> Option<Scenario> {
+pub(crate) fn scenario(cx: &mut Problems, root: &TomlValue) -> Option<Scenario> {
     let t = table(cx, root, "the top level", TOP_KEYS)?;
     let name = field(cx, &t, "name", true).and_then(|n| as_str(cx, n, "`name`"));
     let description = field(cx, &t, "description", false).and_then(|n| {
@@ -56,7 +56,7 @@ pub(crate) fn scenario(cx: &mut Cx, root: &Node) -> Option<Scenario> {
     let max_events =
         field(cx, &t, "max_events", false).and_then(|n| as_int(cx, n, "`max_events`", 1, i64::MAX));
 
-    let mut w = World {
+    let mut w = Seen {
         names: Vec::new(),
         duration_us,
         cluster: None,
@@ -104,7 +104,7 @@ pub(crate) fn scenario(cx: &mut Cx, root: &Node) -> Option<Scenario> {
     };
     let network = t
         .get("network")
-        .map_or(Some(Network::default()), |n| network(cx, n, &roles));
+        .map_or(Some(NetworkSection::default()), |n| network(cx, n, &roles));
     let disk = t.get("disk").map_or(Some(Disk::default()), |n| disk(cx, n));
     let mut faults = Vec::new();
     if let Some(n) = t.get("fault") {
@@ -151,7 +151,7 @@ pub(crate) fn scenario(cx: &mut Cx, root: &Node) -> Option<Scenario> {
 }
 
 /// What has been read so far, for cross-references.
-struct World {
+struct Seen {
     names: Vec<(String, Range<usize>)>,
     duration_us: Option<u64>,
     cluster: Option<Cluster>,
@@ -161,7 +161,7 @@ struct World {
 }
 
 fn add_node(
-    cx: &mut Cx,
+    cx: &mut Problems,
     names: &mut Vec<(String, Range<usize>)>,
     name: String,
     span: &Range<usize>,
@@ -182,7 +182,7 @@ fn add_node(
     }
 }
 
-fn valid_name(cx: &mut Cx, n: &Node, name: &str, what: &str) -> bool {
+fn valid_name(cx: &mut Problems, n: &TomlValue, name: &str, what: &str) -> bool {
     let ok = !name.is_empty()
         && name.len() <= 200
         && name
@@ -198,7 +198,7 @@ fn valid_name(cx: &mut Cx, n: &Node, name: &str, what: &str) -> bool {
     ok
 }
 
-fn check_at(cx: &mut Cx, n: &Node, what: &str, at_us: u64, duration_us: Option<u64>) {
+fn check_at(cx: &mut Problems, n: &TomlValue, what: &str, at_us: u64, duration_us: Option<u64>) {
     if let Some(d) = duration_us.filter(|d| at_us > *d) {
         cx.err(
             &n.span,
@@ -211,8 +211,8 @@ fn check_at(cx: &mut Cx, n: &Node, what: &str, at_us: u64, duration_us: Option<u
     }
 }
 
-fn config_errors(cx: &mut Cx, t: &Tbl, node: &Node, errors: Vec<ConfigError>) {
-    let entries: &[(super::tree::Key, Node)] = match &node.kind {
+fn config_errors(cx: &mut Problems, t: &Tbl, node: &TomlValue, errors: Vec<ConfigError>) {
+    let entries: &[(super::tree::Key, TomlValue)] = match &node.kind {
         Kind::Table(e) => e,
         _ => &[],
     };
@@ -238,7 +238,7 @@ fn config_errors(cx: &mut Cx, t: &Tbl, node: &Node, errors: Vec<ConfigError>) {
 
 /// Reads a `config = { ... }` table into the config type `C`.
 fn config<C: Default>(
-    cx: &mut Cx,
+    cx: &mut Problems,
     t: &Tbl,
     set: impl Fn(&mut C, &str, &crate::kafka::config::ConfigValue) -> Result<(), ConfigError>,
 ) -> C {
@@ -270,7 +270,11 @@ fn config<C: Default>(
     c
 }
 
-fn cluster(cx: &mut Cx, n: &Node, names: &mut Vec<(String, Range<usize>)>) -> Option<Cluster> {
+fn cluster(
+    cx: &mut Problems,
+    n: &TomlValue,
+    names: &mut Vec<(String, Range<usize>)>,
+) -> Option<Cluster> {
     let t = table(cx, n, "[cluster]", &["brokers", "controllers", "config"])?;
     let brokers = field(cx, &t, "brokers", true).and_then(|n| as_int(cx, n, "`brokers`", 1, 9));
     let controllers = field(cx, &t, "controllers", false).and_then(|n| {
@@ -302,7 +306,7 @@ fn cluster(cx: &mut Cx, n: &Node, names: &mut Vec<(String, Range<usize>)>) -> Op
     })
 }
 
-fn topic(cx: &mut Cx, n: &Node, w: &World) -> Option<Topic> {
+fn topic(cx: &mut Problems, n: &TomlValue, w: &Seen) -> Option<Topic> {
     let mut t = table(
         cx,
         n,
@@ -361,7 +365,7 @@ fn topic(cx: &mut Cx, n: &Node, w: &World) -> Option<Topic> {
     })
 }
 
-fn topic_ref(cx: &mut Cx, w: &World, name: &str, span: &Range<usize>, what: &str) -> bool {
+fn topic_ref(cx: &mut Problems, w: &Seen, name: &str, span: &Range<usize>, what: &str) -> bool {
     if w.topics.iter().any(|t| t.name == name) {
         return true;
     }
@@ -377,7 +381,7 @@ fn topic_ref(cx: &mut Cx, w: &World, name: &str, span: &Range<usize>, what: &str
     false
 }
 
-fn start_stop(cx: &mut Cx, t: &Tbl, w: &World) -> (Option<u64>, Option<u64>) {
+fn start_stop(cx: &mut Problems, t: &Tbl, w: &Seen) -> (Option<u64>, Option<u64>) {
     let start = field(cx, t, "start", false).and_then(|n| {
         let s = as_duration(cx, n, "`start`")?;
         check_at(cx, n, "`start`", s, w.duration_us);
@@ -394,7 +398,7 @@ fn start_stop(cx: &mut Cx, t: &Tbl, w: &World) -> (Option<u64>, Option<u64>) {
     (start, stop)
 }
 
-fn keys(cx: &mut Cx, n: &Node) -> Option<Keys> {
+fn keys(cx: &mut Problems, n: &TomlValue) -> Option<Keys> {
     let s = as_str(cx, n, "`keys`")?;
     let (kind, arg) = s.split_once(':').unwrap_or((&s, ""));
     let count = || arg.parse::<u64>().ok().filter(|c| *c > 0);
@@ -416,8 +420,8 @@ fn keys(cx: &mut Cx, n: &Node) -> Option<Keys> {
 }
 
 fn one_of<T: Copy>(
-    cx: &mut Cx,
-    n: &Node,
+    cx: &mut Problems,
+    n: &TomlValue,
     what: &str,
     values: &[&str],
     parse: impl Fn(&str) -> Option<T>,
@@ -434,7 +438,7 @@ fn one_of<T: Copy>(
     v
 }
 
-fn producer(cx: &mut Cx, n: &Node, w: &mut World) -> Option<Producer> {
+fn producer(cx: &mut Problems, n: &TomlValue, w: &mut Seen) -> Option<Producer> {
     const KEYS: &[&str] = &[
         "name",
         "topic",
@@ -506,7 +510,7 @@ fn producer(cx: &mut Cx, n: &Node, w: &mut World) -> Option<Producer> {
     })
 }
 
-fn consumer(cx: &mut Cx, n: &Node, w: &mut World) -> Option<Consumer> {
+fn consumer(cx: &mut Problems, n: &TomlValue, w: &mut Seen) -> Option<Consumer> {
     const KEYS: &[&str] = &[
         "name",
         "group",
@@ -589,7 +593,7 @@ fn consumer(cx: &mut Cx, n: &Node, w: &mut World) -> Option<Consumer> {
 }
 
 fn consumer_group(
-    cx: &mut Cx,
+    cx: &mut Problems,
     t: &Tbl,
     config: &mut ConsumerConfig,
     group: Option<String>,
@@ -615,7 +619,7 @@ fn consumer_group(
     group
 }
 
-fn consumer_commit(cx: &mut Cx, t: &Tbl, config: &mut ConsumerConfig, commit: CommitMode) {
+fn consumer_commit(cx: &mut Problems, t: &Tbl, config: &mut ConsumerConfig, commit: CommitMode) {
     let auto = commit == CommitMode::Auto;
     if !config.is_explicit("enable.auto.commit") {
         config.enable_auto_commit = auto;
@@ -633,7 +637,7 @@ fn consumer_commit(cx: &mut Cx, t: &Tbl, config: &mut ConsumerConfig, commit: Co
     }
 }
 
-fn rpc(cx: &mut Cx, n: &Node, w: &mut World) -> Option<Rpc> {
+fn rpc(cx: &mut Problems, n: &TomlValue, w: &mut Seen) -> Option<Rpc> {
     let mut t = table(
         cx,
         n,
@@ -688,7 +692,7 @@ fn rpc(cx: &mut Cx, n: &Node, w: &mut World) -> Option<Rpc> {
     })
 }
 
-fn ping(cx: &mut Cx, n: &Node, w: &mut World) -> Option<Ping> {
+fn ping(cx: &mut Problems, n: &TomlValue, w: &mut Seen) -> Option<Ping> {
     let t = table(
         cx,
         n,
@@ -729,7 +733,7 @@ fn ping(cx: &mut Cx, n: &Node, w: &mut World) -> Option<Ping> {
     })
 }
 
-fn check_workload_shape(cx: &mut Cx, t: &Tbl, w: &World, ping: bool, rpc: bool) {
+fn check_workload_shape(cx: &mut Problems, t: &Tbl, w: &Seen, ping: bool, rpc: bool) {
     let kafka = ["cluster", "topic", "producer", "consumer"];
     if ping {
         for k in kafka {
@@ -758,7 +762,7 @@ fn check_workload_shape(cx: &mut Cx, t: &Tbl, w: &World, ping: bool, rpc: bool) 
     }
 }
 
-fn latency(cx: &mut Cx, n: &Node, what: &str) -> Option<Latency> {
+fn latency(cx: &mut Problems, n: &TomlValue, what: &str) -> Option<Latency> {
     if let Kind::Table(_) = n.kind {
         let t = table(cx, n, what, &["distribution", "median", "p99"])?;
         let dist = field(cx, &t, "distribution", true).and_then(|n| {
@@ -779,7 +783,7 @@ fn latency(cx: &mut Cx, n: &Node, what: &str) -> Option<Latency> {
     as_duration_range(cx, n, what).map(Latency::Uniform)
 }
 
-fn node_ref(cx: &mut Cx, roles: &Roles, n: &Node, what: &str) -> Option<String> {
+fn node_ref(cx: &mut Problems, roles: &Roles, n: &TomlValue, what: &str) -> Option<String> {
     let s = as_str(cx, n, what)?;
     if roles.names.contains(&s) {
         return Some(s);
@@ -788,7 +792,7 @@ fn node_ref(cx: &mut Cx, roles: &Roles, n: &Node, what: &str) -> Option<String> 
     None
 }
 
-fn network(cx: &mut Cx, n: &Node, roles: &Roles) -> Option<Network> {
+fn network(cx: &mut Problems, n: &TomlValue, roles: &Roles) -> Option<NetworkSection> {
     let t = table(
         cx,
         n,
@@ -802,7 +806,7 @@ fn network(cx: &mut Cx, n: &Node, roles: &Roles) -> Option<Network> {
             "link",
         ],
     )?;
-    let mut net = Network::default();
+    let mut net = NetworkSection::default();
     if let Some(n) = t.get("latency") {
         net.latency = latency(cx, n, "`latency`")?;
     }
@@ -813,7 +817,11 @@ fn network(cx: &mut Cx, n: &Node, roles: &Roles) -> Option<Network> {
             _ => None,
         })?;
     }
-    let lossy = |cx: &mut Cx, t: &Tbl, key: &str, transport: Transport| -> Option<Option<Ratio>> {
+    let lossy = |cx: &mut Problems,
+                 t: &Tbl,
+                 key: &str,
+                 transport: Transport|
+     -> Option<Option<Ratio>> {
         let Some(n) = t.get(key) else {
             return Some(None);
         };
@@ -860,7 +868,7 @@ fn network(cx: &mut Cx, n: &Node, roles: &Roles) -> Option<Network> {
     Some(net)
 }
 
-fn disk(cx: &mut Cx, n: &Node) -> Option<Disk> {
+fn disk(cx: &mut Problems, n: &TomlValue) -> Option<Disk> {
     let t = table(cx, n, "[disk]", &["writeback", "fsync_latency"])?;
     let writeback = match t.get("writeback") {
         Some(n) => Some(as_duration(cx, n, "`writeback`")?),
@@ -892,7 +900,12 @@ const FAULT_ACTIONS: &[&str] = &[
     "stall",
 ];
 
-fn fault(cx: &mut Cx, n: &Node, roles: &Roles, duration_us: Option<u64>) -> Option<Fault> {
+fn fault(
+    cx: &mut Problems,
+    n: &TomlValue,
+    roles: &Roles,
+    duration_us: Option<u64>,
+) -> Option<FaultEntry> {
     let mut allowed = FAULT_ACTIONS.to_vec();
     allowed.extend(["at", "for", "torn"]);
     let t = table(cx, n, "[[fault]]", &allowed)?;
@@ -956,19 +969,19 @@ fn fault(cx: &mut Cx, n: &Node, roles: &Roles, duration_us: Option<u64>) -> Opti
         }
         None => None,
     };
-    Some(Fault {
+    Some(FaultEntry {
         at_us: at?,
         action: action?,
         for_us,
     })
 }
 
-fn target(cx: &mut Cx, n: &Node, roles: &Roles) -> Option<Target> {
+fn target(cx: &mut Problems, n: &TomlValue, roles: &Roles) -> Option<Target> {
     let s = as_str(cx, n, "fault target")?;
     parse_target(cx, &s, &n.span, roles)
 }
 
-fn pair(cx: &mut Cx, n: &Node, roles: &Roles, action: &str) -> Option<(Target, Target)> {
+fn pair(cx: &mut Problems, n: &TomlValue, roles: &Roles, action: &str) -> Option<(Target, Target)> {
     if action == "reset" {
         let t = table(cx, n, "`reset`", &["between"])?;
         let list = field(cx, &t, "between", true)?;
@@ -996,9 +1009,9 @@ fn pair(cx: &mut Cx, n: &Node, roles: &Roles, action: &str) -> Option<(Target, T
     Some((from?, to?))
 }
 
-fn fault_action(cx: &mut Cx, t: &Tbl, action: &str, roles: &Roles) -> Option<FaultAction> {
+fn fault_action(cx: &mut Problems, t: &Tbl, action: &str, roles: &Roles) -> Option<FaultAction> {
     let n = t.get(action)?;
-    let single = |cx: &mut Cx| target(cx, n, roles);
+    let single = |cx: &mut Problems| target(cx, n, roles);
     Some(match action {
         "kill" => FaultAction::Kill(single(cx)?),
         "power-loss" => {
@@ -1049,7 +1062,7 @@ fn fault_action(cx: &mut Cx, t: &Tbl, action: &str, roles: &Roles) -> Option<Fau
     })
 }
 
-fn partition(cx: &mut Cx, n: &Node, roles: &Roles) -> Option<Vec<Vec<Target>>> {
+fn partition(cx: &mut Problems, n: &TomlValue, roles: &Roles) -> Option<Vec<Vec<Target>>> {
     let Kind::Array(groups) = &n.kind else {
         cx.err_help(
             &n.span,
@@ -1094,7 +1107,7 @@ fn partition(cx: &mut Cx, n: &Node, roles: &Roles) -> Option<Vec<Vec<Target>>> {
     ok.then_some(out)
 }
 
-fn note(cx: &mut Cx, n: &Node, duration_us: Option<u64>) -> Option<Note> {
+fn note(cx: &mut Problems, n: &TomlValue, duration_us: Option<u64>) -> Option<Note> {
     let t = table(cx, n, "[[note]]", &["at", "text", "pause"])?;
     let at = field(cx, &t, "at", true).and_then(|n| {
         let at = as_duration(cx, n, "note `at`")?;
@@ -1112,7 +1125,7 @@ fn note(cx: &mut Cx, n: &Node, duration_us: Option<u64>) -> Option<Note> {
     })
 }
 
-fn condition(cx: &mut Cx, n: &Node, key: &str) -> Option<Condition> {
+fn condition(cx: &mut Problems, n: &TomlValue, key: &str) -> Option<Condition> {
     match &n.kind {
         Kind::Int(i) if *i >= 0 => return Some(Condition::Eq(*i as u64)),
         Kind::Bool(b) => return Some(Condition::Happened(*b)),
@@ -1159,7 +1172,7 @@ fn condition(cx: &mut Cx, n: &Node, key: &str) -> Option<Condition> {
     c
 }
 
-fn expect(cx: &mut Cx, n: &Node) -> Option<Expect> {
+fn expect(cx: &mut Problems, n: &TomlValue) -> Option<Expect> {
     let keys: Vec<&str> = EXPECT_KEYS.iter().map(|(k, _)| *k).collect();
     let t = table(cx, n, "[expect]", &keys)?;
     let mut e = Expect::default();
@@ -1173,7 +1186,12 @@ fn expect(cx: &mut Cx, n: &Node) -> Option<Expect> {
     Some(e)
 }
 
-fn explore(cx: &mut Cx, n: &Node, roles: &Roles, duration_us: Option<u64>) -> Option<Explore> {
+fn explore(
+    cx: &mut Problems,
+    n: &TomlValue,
+    roles: &Roles,
+    duration_us: Option<u64>,
+) -> Option<Explore> {
     let t = table(
         cx,
         n,
@@ -1192,7 +1210,7 @@ fn explore(cx: &mut Cx, n: &Node, roles: &Roles, duration_us: Option<u64>) -> Op
                 match FaultKind::parse(&s) {
                     Some(k) => out.push(k),
                     None => {
-                        let node = Node {
+                        let node = TomlValue {
                             span,
                             kind: Kind::Str(s),
                         };

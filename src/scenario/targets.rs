@@ -1,8 +1,8 @@
 //! Fault targets: node names (`broker-2`) and roles resolved when the fault fires
 //! (`leader(orders-0)`, `follower(orders-0)`, `consumer(billing-1)`).
 
-use super::model::{Consumer, Target, Topic, TopicPartition};
-use super::walk::Cx;
+use super::spec::{Consumer, Target, Topic, TopicPartition};
+use super::walk::Problems;
 use crate::kafka::config::suggest;
 use std::ops::Range;
 
@@ -15,7 +15,7 @@ pub(crate) struct Roles<'a> {
 
 impl Roles<'_> {
     /// Reports an unknown node name with the nearest one, or the list of valid names.
-    pub fn unknown(&self, cx: &mut Cx, name: &str, span: &Range<usize>) {
+    pub fn unknown(&self, cx: &mut Problems, name: &str, span: &Range<usize>) {
         let message = format!("unknown target `{name}`");
         match suggest(name, self.names.iter().map(String::as_str)) {
             Some(s) => cx.err_help(span, message, format!("did you mean `{s}`?")),
@@ -51,7 +51,7 @@ impl Roles<'_> {
     }
 
     /// Power loss needs a disk: brokers, the controller, or a partition role.
-    pub fn require_disk(&self, cx: &mut Cx, t: &Target, span: &Range<usize>) -> Option<()> {
+    pub fn require_disk(&self, cx: &mut Problems, t: &Target, span: &Range<usize>) -> Option<()> {
         match t {
             Target::Node(n) if !self.is_broker_like(n) => {
                 cx.err_help(
@@ -78,7 +78,7 @@ impl Roles<'_> {
     /// `crash` hits client applications; `stall` only consumers.
     pub fn require_client(
         &self,
-        cx: &mut Cx,
+        cx: &mut Problems,
         t: &Target,
         span: &Range<usize>,
         consumer_only: bool,
@@ -108,7 +108,7 @@ impl Roles<'_> {
 
 /// Parses a target and checks that what it names exists.
 pub(crate) fn parse_target(
-    cx: &mut Cx,
+    cx: &mut Problems,
     text: &str,
     span: &Range<usize>,
     roles: &Roles,
@@ -174,7 +174,7 @@ pub(crate) fn parse_target(
 }
 
 fn topic_partition(
-    cx: &mut Cx,
+    cx: &mut Problems,
     arg: &str,
     span: &Range<usize>,
     roles: &Roles,

@@ -18,7 +18,7 @@ pub struct Key {
 
 /// A value with its position in the file.
 #[derive(Debug, Clone)]
-pub struct Node {
+pub struct TomlValue {
     pub span: Range<usize>,
     pub kind: Kind,
 }
@@ -30,8 +30,8 @@ pub enum Kind {
     Int(i64),
     Float,
     Bool(bool),
-    Array(Vec<Node>),
-    Table(Vec<(Key, Node)>),
+    Array(Vec<TomlValue>),
+    Table(Vec<(Key, TomlValue)>),
 }
 
 impl Kind {
@@ -48,10 +48,10 @@ impl Kind {
     }
 }
 
-impl<'de> Deserialize<'de> for Node {
+impl<'de> Deserialize<'de> for TomlValue {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let s = Spanned::<Kind>::deserialize(d)?;
-        Ok(Node {
+        Ok(TomlValue {
             span: s.span(),
             kind: s.into_inner(),
         })
@@ -102,7 +102,7 @@ impl<'de> Visitor<'de> for KindVisitor {
         let mut entries = Vec::new();
         while let Some(key) = a.next_key::<Spanned<String>>()? {
             let span = key.span();
-            let value: Node = a.next_value()?;
+            let value: TomlValue = a.next_value()?;
             entries.push((
                 Key {
                     name: key.into_inner(),
@@ -116,8 +116,8 @@ impl<'de> Visitor<'de> for KindVisitor {
 }
 
 /// Parses TOML text into a spanned tree; on a syntax error returns (span, message).
-pub fn parse_tree(text: &str) -> Result<Node, (Range<usize>, String)> {
-    match toml::from_str::<Node>(text) {
+pub fn parse_tree(text: &str) -> Result<TomlValue, (Range<usize>, String)> {
+    match toml::from_str::<TomlValue>(text) {
         Ok(node) => Ok(node),
         Err(e) => {
             let span = e.span().unwrap_or(0..0);

@@ -1,18 +1,18 @@
 //! Helpers for walking the spanned tree: typed getters that record problems with positions.
 
 use super::error::Diag;
-use super::tree::{Key, Kind, Node};
+use super::tree::{Key, Kind, TomlValue};
 use super::units::{self, DurationRange, Rate, Ratio};
 use crate::kafka::config::{suggest, ConfigValue};
 use std::ops::Range;
 
 /// Collects problems while walking.
 #[derive(Default)]
-pub(crate) struct Cx {
+pub(crate) struct Problems {
     pub diags: Vec<Diag>,
 }
 
-impl Cx {
+impl Problems {
     pub fn err(&mut self, span: &Range<usize>, message: impl Into<String>) {
         self.diags.push(Diag {
             span: span.clone(),
@@ -39,11 +39,11 @@ impl Cx {
 pub(crate) struct Tbl<'a> {
     pub span: Range<usize>,
     pub what: String,
-    pub entries: &'a [(Key, Node)],
+    pub entries: &'a [(Key, TomlValue)],
 }
 
 impl<'a> Tbl<'a> {
-    pub fn get(&self, key: &str) -> Option<&'a Node> {
+    pub fn get(&self, key: &str) -> Option<&'a TomlValue> {
         self.entries
             .iter()
             .find(|(k, _)| k.name == key)
@@ -64,8 +64,8 @@ impl<'a> Tbl<'a> {
 
 /// Reads `node` as a table, reporting keys outside `allowed` with the nearest valid key.
 pub(crate) fn table<'a>(
-    cx: &mut Cx,
-    node: &'a Node,
+    cx: &mut Problems,
+    node: &'a TomlValue,
     what: &str,
     allowed: &[&str],
 ) -> Option<Tbl<'a>> {
@@ -88,7 +88,7 @@ pub(crate) fn table<'a>(
     })
 }
 
-pub(crate) fn unknown_key(cx: &mut Cx, k: &Key, what: &str, allowed: &[&str]) {
+pub(crate) fn unknown_key(cx: &mut Problems, k: &Key, what: &str, allowed: &[&str]) {
     let message = format!("unknown key `{}` in {what}", k.name);
     match suggest(&k.name, allowed.iter().copied()) {
         Some(s) => cx.err_help(&k.span, message, format!("did you mean `{s}`?")),
@@ -101,7 +101,12 @@ pub(crate) fn unknown_key(cx: &mut Cx, k: &Key, what: &str, allowed: &[&str]) {
 }
 
 /// Looks up `key`; reports it missing if `required`.
-pub(crate) fn field<'a>(cx: &mut Cx, t: &Tbl<'a>, key: &str, required: bool) -> Option<&'a Node> {
+pub(crate) fn field<'a>(
+    cx: &mut Problems,
+    t: &Tbl<'a>,
+    key: &str,
+    required: bool,
+) -> Option<&'a TomlValue> {
     let node = t.get(key);
     if node.is_none() && required {
         cx.err(
@@ -112,7 +117,7 @@ pub(crate) fn field<'a>(cx: &mut Cx, t: &Tbl<'a>, key: &str, required: bool) -> 
     node
 }
 
-pub(crate) fn as_str(cx: &mut Cx, n: &Node, what: &str) -> Option<String> {
+pub(crate) fn as_str(cx: &mut Problems, n: &TomlValue, what: &str) -> Option<String> {
     match &n.kind {
         Kind::Str(s) => Some(s.clone()),
         k => {
@@ -125,7 +130,7 @@ pub(crate) fn as_str(cx: &mut Cx, n: &Node, what: &str) -> Option<String> {
     }
 }
 
-pub(crate) fn as_bool(cx: &mut Cx, n: &Node, what: &str) -> Option<bool> {
+pub(crate) fn as_bool(cx: &mut Problems, n: &TomlValue, what: &str) -> Option<bool> {
     match &n.kind {
         Kind::Bool(b) => Some(*b),
         k => {
@@ -138,7 +143,13 @@ pub(crate) fn as_bool(cx: &mut Cx, n: &Node, what: &str) -> Option<bool> {
     }
 }
 
-pub(crate) fn as_int(cx: &mut Cx, n: &Node, what: &str, min: i64, max: i64) -> Option<i64> {
+pub(crate) fn as_int(
+    cx: &mut Problems,
+    n: &TomlValue,
+    what: &str,
+    min: i64,
+    max: i64,
+) -> Option<i64> {
     match &n.kind {
         Kind::Int(i) if *i >= min && *i <= max => Some(*i),
         Kind::Int(i) => {
@@ -161,8 +172,8 @@ pub(crate) fn as_int(cx: &mut Cx, n: &Node, what: &str, min: i64, max: i64) -> O
 }
 
 fn with_str<T>(
-    cx: &mut Cx,
-    n: &Node,
+    cx: &mut Problems,
+    n: &TomlValue,
     what: &str,
     example: &str,
     f: impl FnOnce(&str) -> Result<T, String>,
@@ -182,11 +193,15 @@ fn with_str<T>(
     }
 }
 
-pub(crate) fn as_duration(cx: &mut Cx, n: &Node, what: &str) -> Option<u64> {
+pub(crate) fn as_duration(cx: &mut Problems, n: &TomlValue, what: &str) -> Option<u64> {
     with_str(cx, n, what, "\"250ms\"", units::parse_duration_us)
 }
 
-pub(crate) fn as_duration_range(cx: &mut Cx, n: &Node, what: &str) -> Option<DurationRange> {
+pub(crate) fn as_duration_range(
+    cx: &mut Problems,
+    n: &TomlValue,
+    what: &str,
+) -> Option<DurationRange> {
     with_str(
         cx,
         n,
@@ -196,20 +211,20 @@ pub(crate) fn as_duration_range(cx: &mut Cx, n: &Node, what: &str) -> Option<Dur
     )
 }
 
-pub(crate) fn as_ratio(cx: &mut Cx, n: &Node, what: &str) -> Option<Ratio> {
+pub(crate) fn as_ratio(cx: &mut Problems, n: &TomlValue, what: &str) -> Option<Ratio> {
     if let Kind::Int(0) = n.kind {
         return Some(Ratio::ZERO);
     }
     with_str(cx, n, what, "\"1/1000\" or \"0.1%\"", units::parse_ratio)
 }
 
-pub(crate) fn as_rate(cx: &mut Cx, n: &Node, what: &str) -> Option<Rate> {
+pub(crate) fn as_rate(cx: &mut Problems, n: &TomlValue, what: &str) -> Option<Rate> {
     with_str(cx, n, what, "\"500/s\"", units::parse_rate)
 }
 
 pub(crate) fn as_str_list(
-    cx: &mut Cx,
-    n: &Node,
+    cx: &mut Problems,
+    n: &TomlValue,
     what: &str,
 ) -> Option<Vec<(String, Range<usize>)>> {
     let Kind::Array(items) = &n.kind else {
@@ -230,7 +245,7 @@ pub(crate) fn as_str_list(
 }
 
 /// An inclusive integer range: `3`, `"3"`, `"1..5"`.
-pub(crate) fn as_int_range(cx: &mut Cx, n: &Node, what: &str) -> Option<(u64, u64)> {
+pub(crate) fn as_int_range(cx: &mut Problems, n: &TomlValue, what: &str) -> Option<(u64, u64)> {
     if let Kind::Int(i) = n.kind {
         return as_int(cx, n, what, 0, i64::MAX).map(|_| (i as u64, i as u64));
     }
@@ -247,7 +262,7 @@ pub(crate) fn as_int_range(cx: &mut Cx, n: &Node, what: &str) -> Option<(u64, u6
 }
 
 /// Converts a TOML value into a Kafka [`ConfigValue`] (no floats, no tables).
-pub(crate) fn as_config_value(cx: &mut Cx, n: &Node, key: &str) -> Option<ConfigValue> {
+pub(crate) fn as_config_value(cx: &mut Problems, n: &TomlValue, key: &str) -> Option<ConfigValue> {
     match &n.kind {
         Kind::Int(i) => Some(ConfigValue::Int(*i)),
         Kind::Bool(b) => Some(ConfigValue::Bool(*b)),
@@ -265,7 +280,7 @@ pub(crate) fn as_config_value(cx: &mut Cx, n: &Node, key: &str) -> Option<Config
 }
 
 /// An array of tables (`[[producer]]`); a single `[producer]` table gets a hint.
-pub(crate) fn tables<'a>(cx: &mut Cx, n: &'a Node, name: &str) -> Vec<&'a Node> {
+pub(crate) fn tables<'a>(cx: &mut Problems, n: &'a TomlValue, name: &str) -> Vec<&'a TomlValue> {
     match &n.kind {
         Kind::Array(items) => items.iter().collect(),
         Kind::Table(_) => {

@@ -9,9 +9,9 @@ use ratatui::layout::{Position, Rect};
 use super::keymap::{self, Action};
 pub use super::side::{LogLine, Side};
 use super::views;
-use crate::model::MarkerKind;
-use crate::scenario::{Fault, FaultAction, Target};
+use crate::scenario::{FaultAction, FaultEntry, Target};
 use crate::sim::Time;
+use crate::view_model::MarkerKind;
 
 /// The main views.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -93,7 +93,7 @@ pub enum Cmd {
 }
 
 /// The whole state of the workbench.
-pub struct Model {
+pub struct App {
     /// One run, or two in compare mode (A then B).
     pub sides: Vec<Side>,
     pub view: View,
@@ -120,9 +120,9 @@ const SPEEDS: [u64; 16] = [
     2_000_000, 5_000_000, 10_000_000, 30_000_000, 60_000_000,
 ];
 
-impl Model {
+impl App {
     /// A model showing `sides` (one run, or two to compare).
-    pub fn new(sides: Vec<Side>) -> Model {
+    pub fn new(sides: Vec<Side>) -> App {
         assert!(!sides.is_empty(), "a model shows at least one run");
         let end = sides[0].replay.end_time().as_us();
         let speed_us = SPEEDS
@@ -135,7 +135,7 @@ impl Model {
         } else {
             View::Cluster
         };
-        Model {
+        App {
             sides,
             view,
             focus: 0,
@@ -246,7 +246,7 @@ impl Model {
 }
 
 /// Applies one message to the model.
-pub fn update(m: &mut Model, msg: Msg) -> Vec<Cmd> {
+pub fn update(m: &mut App, msg: Msg) -> Vec<Cmd> {
     match msg {
         Msg::Resize(w, h) => {
             m.size = (w, h);
@@ -267,7 +267,7 @@ pub fn update(m: &mut Model, msg: Msg) -> Vec<Cmd> {
 /// Playback: the clock advances by speed × real time whatever the gaps between events (the
 /// world follows it to the last event at or before it), stops at a pausing note's time,
 /// and stops at the end of the run.
-fn tick(m: &mut Model, real_us: u64) {
+fn tick(m: &mut App, real_us: u64) {
     if !m.playing {
         return;
     }
@@ -298,7 +298,7 @@ fn tick(m: &mut Model, real_us: u64) {
     }
 }
 
-fn mouse(m: &mut Model, ev: MouseEvent) {
+fn mouse(m: &mut App, ev: MouseEvent) {
     let areas = views::areas(Rect::new(0, 0, m.size.0, m.size.1), m);
     let pos = Position::new(ev.column, ev.row);
     match ev.kind {
@@ -321,7 +321,7 @@ fn mouse(m: &mut Model, ev: MouseEvent) {
     }
 }
 
-fn key(m: &mut Model, ev: KeyEvent) -> Vec<Cmd> {
+fn key(m: &mut App, ev: KeyEvent) -> Vec<Cmd> {
     match m.overlay.clone() {
         Overlay::Filter => {
             filter_key(m, ev);
@@ -347,7 +347,7 @@ fn key(m: &mut Model, ev: KeyEvent) -> Vec<Cmd> {
     }
 }
 
-fn filter_key(m: &mut Model, ev: KeyEvent) {
+fn filter_key(m: &mut App, ev: KeyEvent) {
     match ev.code {
         KeyCode::Enter => m.overlay = Overlay::None,
         KeyCode::Esc => {
@@ -364,7 +364,7 @@ fn filter_key(m: &mut Model, ev: KeyEvent) {
     m.selected = 0;
 }
 
-fn what_if_key(m: &mut Model, ev: KeyEvent, item: usize, target: usize) {
+fn what_if_key(m: &mut App, ev: KeyEvent, item: usize, target: usize) {
     let nodes = m.sides[0].snapshot.nodes.len().max(1);
     let next = match ev.code {
         KeyCode::Esc | KeyCode::Char('q') => None,
@@ -385,7 +385,7 @@ fn what_if_key(m: &mut Model, ev: KeyEvent, item: usize, target: usize) {
 }
 
 /// Replays the main run with one more fault, just after the cursor.
-fn fork(m: &mut Model, item: usize, target: usize) {
+fn fork(m: &mut App, item: usize, target: usize) {
     let side = &m.sides[0];
     let Some(node) = side.snapshot.nodes.get(target) else {
         return;
@@ -407,7 +407,7 @@ fn fork(m: &mut Model, item: usize, target: usize) {
     // One microsecond after the cursor: every event up to the cursor stays as it was.
     let at_us = side.now().as_us() + 1;
     let mut scenario = side.scenario.clone();
-    scenario.faults.push(Fault {
+    scenario.faults.push(FaultEntry {
         at_us,
         action,
         for_us: None,
@@ -432,7 +432,7 @@ fn fork(m: &mut Model, item: usize, target: usize) {
     }
 }
 
-fn act(m: &mut Model, a: Action) -> Vec<Cmd> {
+fn act(m: &mut App, a: Action) -> Vec<Cmd> {
     let c = m.sides[0].replay.cursor();
     let total = m.sides[0].replay.total();
     match a {
@@ -498,7 +498,7 @@ fn act(m: &mut Model, a: Action) -> Vec<Cmd> {
     Vec::new()
 }
 
-fn speed(m: &mut Model, dir: i32) {
+fn speed(m: &mut App, dir: i32) {
     let i = SPEEDS.iter().position(|s| *s >= m.speed_us).unwrap_or(0);
     let j = if dir > 0 {
         (i + 1).min(SPEEDS.len() - 1)
@@ -510,7 +510,7 @@ fn speed(m: &mut Model, dir: i32) {
 }
 
 /// Enter: in the anomalies view jump to the finding, in the event log to the line.
-fn enter(m: &mut Model) {
+fn enter(m: &mut App) {
     let log_focused = m.view == View::Log || (m.focus == 1 && views::two_panes(m));
     if m.view == View::Anomalies && !log_focused {
         let target = m.sides[0]
@@ -529,7 +529,7 @@ fn enter(m: &mut Model) {
     }
 }
 
-fn write(m: &mut Model) -> Vec<Cmd> {
+fn write(m: &mut App) -> Vec<Cmd> {
     let side = &m.sides[0];
     if m.forked.is_none() {
         m.status = "nothing to write: inject a fault first with x".to_string();

@@ -7,7 +7,7 @@ use std::time::Instant;
 use ratatui::backend::TestBackend;
 use ratatui::Terminal;
 
-use super::app::{Model, Side, View};
+use super::app::{App, Side, View};
 use super::views;
 use crate::scenario::parse;
 
@@ -46,7 +46,7 @@ pub fn bench(events: u64) -> BenchFigures {
     let build_ms = ms(t0);
     let total = side.replay.total();
     let checkpoints = side.replay.checkpoint_count();
-    let mut m = Model::new(vec![side]);
+    let mut m = App::new(vec![side]);
     let mut seek = Vec::new();
     // A deterministic scatter of targets: golden-ratio steps over the run.
     let mut x = 0.0f64;

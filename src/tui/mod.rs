@@ -1,7 +1,7 @@
 //! The terminal workbench: replay a run, scrub through time, watch the cluster, the logs,
 //! the clients and the messages, compare two runs, and ask "what if" at any moment.
 //!
-//! The Elm Architecture: [`app::Model`] holds the state, [`app::update`] applies a message
+//! The Elm Architecture: [`app::App`] holds the state, [`app::update`] applies a message
 //! (a key, a mouse event, a play tick), [`views::render`] draws the model and changes nothing.
 //! [`replay::Replay`] gives random access to a finished run. Only `run.rs` touches the
 //! terminal and the real clock (to pace playback); a run itself never sees either.
@@ -37,7 +37,7 @@ pub struct TuiArgs {
 }
 
 /// Builds the model for `args` (both runs replayed to their end).
-pub fn model(args: TuiArgs) -> io::Result<app::Model> {
+pub fn app(args: TuiArgs) -> io::Result<app::App> {
     let err =
         |e: crate::scenario::build::BuildError| io::Error::new(io::ErrorKind::InvalidInput, e.0);
     let seed = args.seed.unwrap_or(args.scenario.seed);
@@ -53,7 +53,7 @@ pub fn model(args: TuiArgs) -> io::Result<app::Model> {
         let label = format!("B: {}", b.name);
         sides.push(app::Side::new(&label, b, seed_b).map_err(err)?);
     }
-    Ok(app::Model::new(sides))
+    Ok(app::App::new(sides))
 }
 
 /// The default scenario, parsed.

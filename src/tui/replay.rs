@@ -11,11 +11,11 @@
 //! are regenerated on demand from a checkpoint with the trace switched to `Full`, so memory
 //! stays proportional to the number of checkpoints, not to the length of the run.
 
-use crate::model::series::Series;
-use crate::model::{
+use crate::sim::{NodeId, Time, TraceMode, TraceRecord, World};
+use crate::view_model::series::Series;
+use crate::view_model::{
     record_nodes_into, record_terms, AnomalyView, Marker, MarkerKind, NoteView, Observe,
 };
-use crate::sim::{NodeId, Time, TraceMode, TraceRecord, World};
 
 use super::closes::Closes;
 use super::search::SearchIndex;

@@ -11,13 +11,13 @@ use ratatui::crossterm::event::{
 };
 use ratatui::crossterm::execute;
 
-use super::app::{update, Cmd, Model, Msg};
-use super::{model, views, TuiArgs};
+use super::app::{update, App, Cmd, Msg};
+use super::{app as open_app, views, TuiArgs};
 
 /// Opens the workbench on `args` and runs until the user quits.
 pub fn run_tui(args: TuiArgs) -> io::Result<()> {
     eprintln!("kafkasim: replaying {} …", args.scenario.name);
-    let mut m = model(args)?;
+    let mut m = open_app(args)?;
     let mut terminal = ratatui::try_init()?;
     let _ = execute!(io::stdout(), EnableMouseCapture);
     let result = event_loop(&mut terminal, &mut m);
@@ -26,7 +26,7 @@ pub fn run_tui(args: TuiArgs) -> io::Result<()> {
     result
 }
 
-fn event_loop(terminal: &mut ratatui::DefaultTerminal, m: &mut Model) -> io::Result<()> {
+fn event_loop(terminal: &mut ratatui::DefaultTerminal, m: &mut App) -> io::Result<()> {
     let size = terminal.size()?;
     update(m, Msg::Resize(size.width, size.height));
     let frame = Duration::from_millis(33);
@@ -58,7 +58,7 @@ fn event_loop(terminal: &mut ratatui::DefaultTerminal, m: &mut Model) -> io::Res
     Ok(())
 }
 
-fn perform(m: &mut Model, cmds: Vec<Cmd>) {
+fn perform(m: &mut App, cmds: Vec<Cmd>) {
     for c in cmds {
         match c {
             Cmd::WriteFile { path, text } => {

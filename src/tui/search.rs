@@ -17,7 +17,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::model::Term;
+use crate::view_model::Term;
 
 /// A record's place in the run: (event number, position among the event's records).
 pub type RecordRef = (u64, u32);

@@ -14,12 +14,13 @@ use std::collections::BTreeMap;
 use super::closes::Closes;
 use super::replay::{Replay, ReplayConfig};
 use super::search::RecordRef;
-use crate::model::figures::ClientTally;
-use crate::model::{record_nodes, AnomalyView, NoteView, Snapshot};
 use crate::scenario::build::{build, BuildError};
 use crate::scenario::Scenario;
 use crate::sim::{NodeId, Time, TraceKind, TraceMode, TraceRecord, World};
-use crate::workload::actor::{Actor, ActorEvent};
+use crate::view_model::figures::ClientTally;
+use crate::view_model::{record_nodes, AnomalyView, NoteView, Snapshot};
+use crate::workload::event::NodeEvent;
+use crate::workload::node::SimNode;
 
 /// One trace line, explained.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -56,7 +57,7 @@ pub struct Side {
     pub label: String,
     pub scenario: Scenario,
     pub seed: u64,
-    pub replay: Replay<Actor>,
+    pub replay: Replay<SimNode>,
     pub snapshot: Snapshot,
     pub log: Vec<LogLine>,
     pub search: Option<Search>,
@@ -120,7 +121,7 @@ impl Side {
 
     /// Recomputes what the views draw after the cursor moved.
     pub fn refresh(&mut self) {
-        self.snapshot = crate::model::actor::snapshot(self.replay.world(), &mut self.tally);
+        self.snapshot = crate::view_model::observe::snapshot(self.replay.world(), &mut self.tally);
         self.snapshot.time = self.clock;
         let c = self.replay.cursor();
         let lo = (c.saturating_sub(WINDOW) / WINDOW) * WINDOW + 1;
@@ -178,7 +179,7 @@ impl Side {
         let mut events: Vec<u64> = wanted.iter().map(|m| m.0).collect();
         events.dedup();
         let recs = self.replay.records_of(&events);
-        let mut by_event: BTreeMap<u64, Vec<&TraceRecord<ActorEvent>>> = BTreeMap::new();
+        let mut by_event: BTreeMap<u64, Vec<&TraceRecord<NodeEvent>>> = BTreeMap::new();
         for r in &recs {
             by_event.entry(r.event).or_default().push(r);
         }
@@ -207,7 +208,7 @@ impl Side {
 /// `kafkasim check`'s verdict on the world the replay ended with: the same drain phase and
 /// analysis (`runner::check_world`), on the same world (`run_until` first brings its clock
 /// to the scenario's end, as `runner::run` leaves it).
-fn verdict(scenario: &Scenario, mut w: World<Actor>) -> Vec<AnomalyView> {
+fn verdict(scenario: &Scenario, mut w: World<SimNode>) -> Vec<AnomalyView> {
     let total = w.events();
     let end = w.run_until(Time(scenario.duration_us), scenario.max_events);
     let summary = crate::runner::summarize(scenario, &w, end);
@@ -234,7 +235,7 @@ fn verdict(scenario: &Scenario, mut w: World<Actor>) -> Vec<AnomalyView> {
 
 /// One record as a log line, with its plain-language explanation (a connection close with
 /// its cause).
-fn log_line(r: &TraceRecord<ActorEvent>, names: &[String], closes: &Closes) -> LogLine {
+fn log_line(r: &TraceRecord<NodeEvent>, names: &[String], closes: &Closes) -> LogLine {
     let name = |id: NodeId| {
         names
             .get(id.index())
@@ -249,7 +250,7 @@ fn log_line(r: &TraceRecord<ActorEvent>, names: &[String], closes: &Closes) -> L
                 cause.explain(&n, &p)
             )
         }
-        _ => crate::sim::trace::explain(r, &name, &|e| <Actor as crate::sim::Node>::explain(e)),
+        _ => crate::sim::trace::explain(r, &name, &|e| <SimNode as crate::sim::Node>::explain(e)),
     };
     let (kind, msg) = match &r.kind {
         TraceKind::Start { .. } => ("start", None),

@@ -8,8 +8,9 @@ use crate::kafka::{Acks, BrokerId, Offset, TopicPartition};
 use crate::sim::{Duration, LinkModel, NodeId, Status, Time, TraceKind, TraceMode, World};
 use crate::workload::scripted_client::{ScriptedProducer, ScriptedProducerConfig, SendSchedule};
 
-use super::actor::{Actor, ActorEvent};
+use super::event::NodeEvent;
 use super::history::HistoryOp;
+use super::node::SimNode;
 
 /// What cluster to build.
 #[derive(Clone, Debug, Default)]
@@ -32,7 +33,7 @@ pub struct ClusterIds {
 }
 
 /// Adds the controller and the brokers to `world`, all starting at time 0.
-pub fn build_cluster(world: &mut World<Actor>, spec: &ClusterSpec) -> ClusterIds {
+pub fn build_cluster(world: &mut World<SimNode>, spec: &ClusterSpec) -> ClusterIds {
     world.set_link_model(spec.link.clone());
     if let Some(every) = spec.writeback {
         world.set_writeback(every);
@@ -41,7 +42,7 @@ pub fn build_cluster(world: &mut World<Actor>, spec: &ClusterSpec) -> ClusterIds
     let controller = Controller::new(spec.broker_config.clone(), ids.clone(), spec.topics.clone());
     let controller = world.add_node(
         "controller",
-        Actor::Controller(Box::new(controller)),
+        SimNode::Controller(Box::new(controller)),
         Time::ZERO,
     );
     let brokers = ids
@@ -50,7 +51,7 @@ pub fn build_cluster(world: &mut World<Actor>, spec: &ClusterSpec) -> ClusterIds
             let b = Broker::new(id, controller, spec.broker_config.clone());
             world.add_node(
                 &format!("broker-{}", id.0),
-                Actor::Broker(Box::new(b)),
+                SimNode::Broker(Box::new(b)),
                 Time::ZERO,
             )
         })
@@ -74,24 +75,24 @@ pub fn topic(name: &str, partitions: u32, replication_factor: u32) -> TopicSpec 
 // ------------------------------------------------------------ reading the world
 
 /// The broker at `node`, if the node is a broker and its process is not down.
-pub fn broker(world: &World<Actor>, node: NodeId) -> Option<&Broker> {
+pub fn broker(world: &World<SimNode>, node: NodeId) -> Option<&Broker> {
     (world.status(node) != Status::Down)
         .then(|| world.node(node).as_broker())
         .flatten()
 }
 
-pub fn controller(world: &World<Actor>) -> Option<&Controller> {
+pub fn controller(world: &World<SimNode>) -> Option<&Controller> {
     world.node(world.find("controller")?).as_controller()
 }
 
 /// The node leading `tp` in the controller's view.
-pub fn leader_node(world: &World<Actor>, tp: &TopicPartition) -> Option<NodeId> {
+pub fn leader_node(world: &World<SimNode>, tp: &TopicPartition) -> Option<NodeId> {
     let c = controller(world)?;
     c.image.node_of(c.image.partitions.get(tp)?.leader?)
 }
 
 /// Record values of `tp` on the broker at `node` (its whole log, up to the LEO).
-pub fn log_values(world: &World<Actor>, node: NodeId, tp: &TopicPartition) -> Vec<u64> {
+pub fn log_values(world: &World<SimNode>, node: NodeId, tp: &TopicPartition) -> Vec<u64> {
     let Some(b) = world.node(node).as_broker() else {
         return Vec::new();
     };
@@ -105,7 +106,10 @@ pub fn log_values(world: &World<Actor>, node: NodeId, tp: &TopicPartition) -> Ve
 }
 
 /// The values of `tp` below the current leader's high watermark (what consumers can read).
-pub fn values_below_high_watermark(world: &World<Actor>, tp: &TopicPartition) -> Option<Vec<u64>> {
+pub fn values_below_high_watermark(
+    world: &World<SimNode>,
+    tp: &TopicPartition,
+) -> Option<Vec<u64>> {
     let node = leader_node(world, tp)?;
     let p = broker(world, node)?.partitions.get(tp)?;
     let hw = p.log.high_watermark();
@@ -119,13 +123,13 @@ pub fn values_below_high_watermark(world: &World<Actor>, tp: &TopicPartition) ->
 }
 
 /// The client history, in order.
-pub fn history(world: &World<Actor>) -> Vec<HistoryOp> {
+pub fn history(world: &World<SimNode>) -> Vec<HistoryOp> {
     world
         .kept()
         .iter()
         .filter_map(|r| match &r.kind {
             TraceKind::Emit {
-                event: ActorEvent::History(op),
+                event: NodeEvent::History(op),
                 ..
             } => Some(op.clone()),
             _ => None,
@@ -134,7 +138,7 @@ pub fn history(world: &World<Actor>) -> Vec<HistoryOp> {
 }
 
 /// Values acknowledged with a real offset (acks ≥ 1), with that offset.
-pub fn acked_values(world: &World<Actor>) -> Vec<(u64, Offset)> {
+pub fn acked_values(world: &World<SimNode>) -> Vec<(u64, Offset)> {
     history(world)
         .into_iter()
         .filter_map(|op| match op {
@@ -145,7 +149,7 @@ pub fn acked_values(world: &World<Actor>) -> Vec<(u64, Offset)> {
 }
 
 /// Acknowledged values missing from `tp`'s current leader log (all of them if offline).
-pub fn lost_acked(world: &World<Actor>, tp: &TopicPartition) -> Vec<u64> {
+pub fn lost_acked(world: &World<SimNode>, tp: &TopicPartition) -> Vec<u64> {
     let present = leader_node(world, tp)
         .map(|n| log_values(world, n, tp))
         .unwrap_or_default();
@@ -157,7 +161,7 @@ pub fn lost_acked(world: &World<Actor>, tp: &TopicPartition) -> Vec<u64> {
 }
 
 /// Semantic Kafka events emitted so far (needs a `Full` trace).
-pub fn kafka_events(world: &World<Actor>) -> Vec<(Time, NodeId, crate::kafka::KafkaEvent)> {
+pub fn kafka_events(world: &World<SimNode>) -> Vec<(Time, NodeId, crate::kafka::KafkaEvent)> {
     world
         .trace()
         .records()
@@ -165,7 +169,7 @@ pub fn kafka_events(world: &World<Actor>) -> Vec<(Time, NodeId, crate::kafka::Ka
         .filter_map(|r| match &r.kind {
             TraceKind::Emit {
                 node,
-                event: ActorEvent::Kafka(e),
+                event: NodeEvent::Kafka(e),
             } => Some((r.time, *node, (**e).clone())),
             _ => None,
         })
@@ -174,13 +178,13 @@ pub fn kafka_events(world: &World<Actor>) -> Vec<(Time, NodeId, crate::kafka::Ka
 
 /// Adds a scripted producer node named `name`.
 pub fn add_scripted_producer(
-    world: &mut World<Actor>,
+    world: &mut World<SimNode>,
     name: &str,
     config: ScriptedProducerConfig,
 ) -> NodeId {
     world.add_node(
         name,
-        Actor::ScriptedProducer(Box::new(ScriptedProducer::new(config))),
+        SimNode::ScriptedProducer(Box::new(ScriptedProducer::new(config))),
         Time::ZERO,
     )
 }
@@ -192,7 +196,7 @@ pub fn add_scripted_producer(
 /// replicated. Returns (kernel events, simulated time, to the next whole second after the
 /// last acknowledgement). Panics if the workload stalls.
 pub fn replication_benchmark(records: u64) -> (u64, Time) {
-    let mut world: World<Actor> = World::new(1, TraceMode::Off);
+    let mut world: World<SimNode> = World::new(1, TraceMode::Off);
     let spec = ClusterSpec {
         brokers: 3,
         topics: vec![topic("bench", 1, 3)],

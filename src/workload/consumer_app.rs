@@ -18,7 +18,7 @@ use std::sync::Arc;
 
 use rand::Rng as _;
 
-use super::actor::ActorEvent;
+use super::event::NodeEvent;
 use super::history::HistoryOp;
 use crate::kafka::clients::consumer::{Consumer, ConsumerEvent, ConsumerRecord, ConsumerTimer};
 use crate::kafka::config::ConsumerConfig;
@@ -120,7 +120,7 @@ impl ConsumerApp {
 
     pub fn on_start<C>(&mut self, cx: &mut C)
     where
-        C: Context<Msg = Msg, Timer = ConsumerAppTimer, Event = ActorEvent>,
+        C: Context<Msg = Msg, Timer = ConsumerAppTimer, Event = NodeEvent>,
     {
         let Ok(config) = self.config.client.effective() else {
             return; // Kafka's ConfigException: the application never starts
@@ -134,7 +134,7 @@ impl ConsumerApp {
 
     pub fn on_message<C>(&mut self, cx: &mut C, from: Peer, msg: Msg)
     where
-        C: Context<Msg = Msg, Timer = ConsumerAppTimer, Event = ActorEvent>,
+        C: Context<Msg = Msg, Timer = ConsumerAppTimer, Event = NodeEvent>,
     {
         if self.crashed {
             return;
@@ -153,7 +153,7 @@ impl ConsumerApp {
 
     pub fn on_timer<C>(&mut self, cx: &mut C, timer: ConsumerAppTimer)
     where
-        C: Context<Msg = Msg, Timer = ConsumerAppTimer, Event = ActorEvent>,
+        C: Context<Msg = Msg, Timer = ConsumerAppTimer, Event = NodeEvent>,
     {
         if self.crashed {
             return;
@@ -176,7 +176,7 @@ impl ConsumerApp {
     /// A broker closed its connection: the consumer fails the requests on it and retries.
     pub fn on_disconnect<C>(&mut self, cx: &mut C, peer: NodeId)
     where
-        C: Context<Msg = Msg, Timer = ConsumerAppTimer, Event = ActorEvent>,
+        C: Context<Msg = Msg, Timer = ConsumerAppTimer, Event = NodeEvent>,
     {
         if self.crashed {
             return;
@@ -189,7 +189,7 @@ impl ConsumerApp {
 
     pub fn on_signal<C>(&mut self, cx: &mut C, signal: &str)
     where
-        C: Context<Msg = Msg, Timer = ConsumerAppTimer, Event = ActorEvent>,
+        C: Context<Msg = Msg, Timer = ConsumerAppTimer, Event = NodeEvent>,
     {
         match signal {
             "crash" if !self.crashed => {
@@ -215,7 +215,7 @@ impl ConsumerApp {
     /// The application thread: runs until it has to wait (for records, a commit, or time).
     fn step<C>(&mut self, cx: &mut C)
     where
-        C: Context<Msg = Msg, Timer = ConsumerAppTimer, Event = ActorEvent>,
+        C: Context<Msg = Msg, Timer = ConsumerAppTimer, Event = NodeEvent>,
     {
         self.drain_events(cx);
         // Bounded: each turn consumes a batch, a commit or a processed record.
@@ -240,7 +240,7 @@ impl ConsumerApp {
 
     fn poll<C>(&mut self, cx: &mut C) -> bool
     where
-        C: Context<Msg = Msg, Timer = ConsumerAppTimer, Event = ActorEvent>,
+        C: Context<Msg = Msg, Timer = ConsumerAppTimer, Event = NodeEvent>,
     {
         let consumer = self.consumer.as_mut().expect("started");
         let records = consumer.poll(&mut ClientCx::new(cx));
@@ -286,7 +286,7 @@ impl ConsumerApp {
 
     fn process<C>(&mut self, cx: &mut C, next: usize, armed: bool, timer_done: bool) -> bool
     where
-        C: Context<Msg = Msg, Timer = ConsumerAppTimer, Event = ActorEvent>,
+        C: Context<Msg = Msg, Timer = ConsumerAppTimer, Event = NodeEvent>,
     {
         if next >= self.batch.len() {
             self.finish_batch(cx);
@@ -328,7 +328,7 @@ impl ConsumerApp {
     /// The batch is processed: commit as the strategy says, then poll again.
     fn finish_batch<C>(&mut self, cx: &mut C)
     where
-        C: Context<Msg = Msg, Timer = ConsumerAppTimer, Event = ActorEvent>,
+        C: Context<Msg = Msg, Timer = ConsumerAppTimer, Event = NodeEvent>,
     {
         self.batch.clear();
         let consumer = self.consumer.as_mut().expect("started");
@@ -362,7 +362,7 @@ impl ConsumerApp {
     /// Rebalance callbacks and commit results → history; a returned commitSync resumes the loop.
     fn drain_events<C>(&mut self, cx: &mut C)
     where
-        C: Context<Msg = Msg, Timer = ConsumerAppTimer, Event = ActorEvent>,
+        C: Context<Msg = Msg, Timer = ConsumerAppTimer, Event = NodeEvent>,
     {
         let Some(consumer) = self.consumer.as_mut() else {
             return;
@@ -418,7 +418,7 @@ impl ConsumerApp {
         offsets: Vec<(TopicPartition, Offset)>,
         result: Result<(), crate::kafka::ErrorCode>,
     ) where
-        C: Context<Msg = Msg, Timer = ConsumerAppTimer, Event = ActorEvent>,
+        C: Context<Msg = Msg, Timer = ConsumerAppTimer, Event = NodeEvent>,
     {
         match result {
             Ok(()) => {
@@ -460,7 +460,7 @@ mod tests {
     use crate::sim::Time;
     use std::collections::BTreeMap;
 
-    type Cx = FakeCx<Msg, ConsumerAppTimer, ActorEvent>;
+    type Cx = FakeCx<Msg, ConsumerAppTimer, NodeEvent>;
 
     struct Harness {
         now: Time,
@@ -587,7 +587,7 @@ mod tests {
             let mut m = BTreeMap::new();
             for (_, cx) in &self.apps {
                 for e in &cx.events {
-                    if let ActorEvent::History(HistoryOp::Processed { value, .. }) = e {
+                    if let NodeEvent::History(HistoryOp::Processed { value, .. }) = e {
                         *m.entry(*value).or_default() += 1;
                     }
                 }

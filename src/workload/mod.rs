@@ -2,10 +2,11 @@
 //! applications, and the synchronous RPC baseline; plus the world's node enum and the
 //! client history they record.
 
-pub mod actor;
 pub mod cluster;
 pub mod consumer_app;
+pub mod event;
 pub mod history;
+pub mod node;
 pub mod ping;
 pub mod producer_app;
 pub mod rpc;

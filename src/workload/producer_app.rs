@@ -17,7 +17,7 @@ use std::sync::Arc;
 
 use rand::Rng as _;
 
-use super::actor::ActorEvent;
+use super::event::NodeEvent;
 use super::history::HistoryOp;
 use crate::kafka::clients::producer::{Completion, Producer, ProducerTimer};
 use crate::kafka::config::Acks;
@@ -157,7 +157,7 @@ impl ProducerApp {
 
     pub fn on_start<C>(&mut self, cx: &mut C)
     where
-        C: Context<Msg = Msg, Timer = ProducerAppTimer, Event = ActorEvent>,
+        C: Context<Msg = Msg, Timer = ProducerAppTimer, Event = NodeEvent>,
     {
         // A bad configuration is Kafka's ConfigException: the application never starts.
         let bootstrap = &self.config.bootstrap;
@@ -168,7 +168,7 @@ impl ProducerApp {
 
     pub fn on_message<C>(&mut self, cx: &mut C, _from: Peer, msg: Msg)
     where
-        C: Context<Msg = Msg, Timer = ProducerAppTimer, Event = ActorEvent>,
+        C: Context<Msg = Msg, Timer = ProducerAppTimer, Event = NodeEvent>,
     {
         if self.crashed {
             return;
@@ -192,7 +192,7 @@ impl ProducerApp {
 
     pub fn on_timer<C>(&mut self, cx: &mut C, timer: ProducerAppTimer)
     where
-        C: Context<Msg = Msg, Timer = ProducerAppTimer, Event = ActorEvent>,
+        C: Context<Msg = Msg, Timer = ProducerAppTimer, Event = NodeEvent>,
     {
         if self.crashed {
             return;
@@ -211,7 +211,7 @@ impl ProducerApp {
     /// A broker closed its connection: the producer fails the requests on it and retries.
     pub fn on_disconnect<C>(&mut self, cx: &mut C, peer: NodeId)
     where
-        C: Context<Msg = Msg, Timer = ProducerAppTimer, Event = ActorEvent>,
+        C: Context<Msg = Msg, Timer = ProducerAppTimer, Event = NodeEvent>,
     {
         if self.crashed {
             return;
@@ -225,7 +225,7 @@ impl ProducerApp {
     /// `crash`: the process dies with sends in memory; their fate is unknown.
     pub fn on_signal<C>(&mut self, cx: &mut C, signal: &str)
     where
-        C: Context<Msg = Msg, Timer = ProducerAppTimer, Event = ActorEvent>,
+        C: Context<Msg = Msg, Timer = ProducerAppTimer, Event = NodeEvent>,
     {
         if signal != "crash" || self.crashed {
             return;
@@ -242,7 +242,7 @@ impl ProducerApp {
     /// Reports completions, then sends as many records as mode, rate and back-pressure allow.
     fn pump<C>(&mut self, cx: &mut C)
     where
-        C: Context<Msg = Msg, Timer = ProducerAppTimer, Event = ActorEvent>,
+        C: Context<Msg = Msg, Timer = ProducerAppTimer, Event = NodeEvent>,
     {
         if self.producer.is_none() {
             return;
@@ -258,7 +258,7 @@ impl ProducerApp {
     /// Runs the callbacks of the sends the producer completed since the last call.
     fn report_completions<C>(&mut self, cx: &mut C)
     where
-        C: Context<Msg = Msg, Timer = ProducerAppTimer, Event = ActorEvent>,
+        C: Context<Msg = Msg, Timer = ProducerAppTimer, Event = NodeEvent>,
     {
         let mut done = std::mem::take(&mut self.done);
         if let Some(p) = self.producer.as_mut() {
@@ -300,7 +300,7 @@ impl ProducerApp {
 
     fn arm_next_send<C>(&mut self, cx: &mut C)
     where
-        C: Context<Msg = Msg, Timer = ProducerAppTimer, Event = ActorEvent>,
+        C: Context<Msg = Msg, Timer = ProducerAppTimer, Event = NodeEvent>,
     {
         let due = self.due();
         if self.next_send_timer.is_some() || self.finished(due) || due <= cx.now() {
@@ -311,7 +311,7 @@ impl ProducerApp {
 
     fn send_one<C>(&mut self, cx: &mut C)
     where
-        C: Context<Msg = Msg, Timer = ProducerAppTimer, Event = ActorEvent>,
+        C: Context<Msg = Msg, Timer = ProducerAppTimer, Event = NodeEvent>,
     {
         let value = ((self.config.index as u64) << 40) | self.seq;
         self.seq += 1;
@@ -336,7 +336,7 @@ impl ProducerApp {
 
     fn pick_key<C>(&self, cx: &mut C) -> Option<Arc<str>>
     where
-        C: Context<Msg = Msg, Timer = ProducerAppTimer, Event = ActorEvent>,
+        C: Context<Msg = Msg, Timer = ProducerAppTimer, Event = NodeEvent>,
     {
         match &self.config.keys {
             KeyDistribution::None => None,
@@ -352,7 +352,7 @@ impl ProducerApp {
     /// Turns a completion into history (callbacks; fire-and-forget ignores them).
     fn record<C>(&mut self, cx: &mut C, c: Completion)
     where
-        C: Context<Msg = Msg, Timer = ProducerAppTimer, Event = ActorEvent>,
+        C: Context<Msg = Msg, Timer = ProducerAppTimer, Event = NodeEvent>,
     {
         if !self.outstanding.remove(&c.value) {
             return; // fire-and-forget, or reported at a crash already
@@ -430,7 +430,7 @@ mod tests {
     use crate::kafka::types::{BrokerId, LeaderEpoch, ProducerId};
     use crate::kafka::Offset;
 
-    type Cx = FakeCx<Msg, ProducerAppTimer, ActorEvent>;
+    type Cx = FakeCx<Msg, ProducerAppTimer, NodeEvent>;
 
     /// A broker answering after `rtt`, appending everything to one partition.
     fn answer(req: Msg, log_end: &mut Offset) -> Option<Msg> {
@@ -482,7 +482,7 @@ mod tests {
     }
 
     /// Runs a producer app for `secs` simulated seconds against a 2 ms round-trip broker.
-    fn run(mode: SendMode, secs: u64) -> (ProducerStats, Vec<ActorEvent>) {
+    fn run(mode: SendMode, secs: u64) -> (ProducerStats, Vec<NodeEvent>) {
         let mut cfg = ProducerAppConfig::new(1, "orders", vec![NodeId(1)]);
         cfg.mode = mode;
         cfg.async_window = 2_000;
@@ -547,14 +547,14 @@ mod tests {
         let invokes: Vec<u64> = events
             .iter()
             .filter_map(|e| match e {
-                ActorEvent::History(HistoryOp::SendInvoke { value, .. }) => Some(*value),
+                NodeEvent::History(HistoryOp::SendInvoke { value, .. }) => Some(*value),
                 _ => None,
             })
             .collect();
         let oks: Vec<(u64, Offset)> = events
             .iter()
             .filter_map(|e| match e {
-                ActorEvent::History(HistoryOp::SendOk { value, offset, .. }) => {
+                NodeEvent::History(HistoryOp::SendOk { value, offset, .. }) => {
                     Some((*value, *offset))
                 }
                 _ => None,

@@ -1,5 +1,5 @@
 //! A minimal scripted producer for replication tests (the real producer, with batching,
-//! idempotence and delivery timeouts, is `producer.rs`). It sends one Produce request per
+//! idempotence and delivery timeouts, is `kafka/clients/producer/`). It sends one Produce request per
 //! batch of fresh unique values to the partition's leader, at given times or at a fixed
 //! rate, keeps up to `max_in_flight` requests outstanding, and on a retriable error or a
 //! request timeout refreshes its metadata and sends the batch again (so, without

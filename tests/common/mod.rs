@@ -2,7 +2,7 @@
 #![allow(dead_code)] // each test file uses its own subset
 
 use kafkasim::scenario::parse;
-use kafkasim::tui::app::{update, Cmd, Model, Msg};
+use kafkasim::tui::app::{update, App, Cmd, Msg};
 use kafkasim::tui::{self, views, TuiArgs};
 use ratatui::backend::TestBackend;
 use ratatui::crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
@@ -15,8 +15,8 @@ pub fn ping_faults() -> kafkasim::scenario::Scenario {
     parse(PING_FAULTS, "ping-faults.toml").expect("parses")
 }
 
-pub fn scenario_model(file: &str, text: &str) -> Model {
-    tui::model(TuiArgs {
+pub fn scenario_model(file: &str, text: &str) -> App {
+    tui::app(TuiArgs {
         scenario: parse(text, file).expect("parses"),
         seed: None,
         compare: None,
@@ -24,8 +24,8 @@ pub fn scenario_model(file: &str, text: &str) -> Model {
     .expect("builds")
 }
 
-pub fn faults_model() -> Model {
-    tui::model(TuiArgs {
+pub fn faults_model() -> App {
+    tui::app(TuiArgs {
         scenario: ping_faults(),
         seed: None,
         compare: None,
@@ -33,16 +33,16 @@ pub fn faults_model() -> Model {
     .expect("default scenario builds")
 }
 
-pub fn key(m: &mut Model, code: KeyCode) -> Vec<Cmd> {
+pub fn key(m: &mut App, code: KeyCode) -> Vec<Cmd> {
     update(m, Msg::Key(KeyEvent::new(code, KeyModifiers::NONE)))
 }
 
-pub fn ch(m: &mut Model, c: char) -> Vec<Cmd> {
+pub fn ch(m: &mut App, c: char) -> Vec<Cmd> {
     key(m, KeyCode::Char(c))
 }
 
 /// The screen as text lines.
-pub fn screen(m: &mut Model, w: u16, h: u16) -> String {
+pub fn screen(m: &mut App, w: u16, h: u16) -> String {
     update(m, Msg::Resize(w, h));
     let mut t = Terminal::new(TestBackend::new(w, h)).unwrap();
     t.draw(|f| views::render(f, m)).unwrap();

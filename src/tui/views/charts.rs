@@ -13,8 +13,8 @@ use ratatui::widgets::{Axis, Block, Chart, Dataset, GraphType, Paragraph};
 use ratatui::Frame;
 
 use super::dim;
-use crate::model::series::{self, Series};
 use crate::tui::app::Side;
+use crate::view_model::series::{self, Series};
 
 type Points = Vec<(f64, f64)>;
 

@@ -10,9 +10,9 @@ use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use super::{accent, bad, dim, fit};
-use crate::model::Snapshot;
 use crate::sim::Time;
 use crate::tui::app::Side;
+use crate::view_model::Snapshot;
 
 fn opt_us(v: Option<u64>) -> String {
     v.map_or("-".to_string(), |u| Time(u).to_string())

@@ -7,8 +7,8 @@ use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use super::{accent, bad, cursor, dim, fit, good, warn};
-use crate::model::{NodeKind, NodeStatus, Snapshot};
 use crate::tui::app::Side;
+use crate::view_model::{NodeKind, NodeStatus, Snapshot};
 
 pub fn render(f: &mut Frame, area: Rect, s: &Side, sel: Option<usize>) {
     let snap = &s.snapshot;

@@ -12,9 +12,9 @@ use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use super::{accent, dim, fit};
-use crate::model::MarkerKind;
 use crate::sim::Time;
-use crate::tui::app::{Model, Side};
+use crate::tui::app::{App, Side};
+use crate::view_model::MarkerKind;
 
 /// Label of the records-per-second row (tests look it up).
 pub const ACKED_RATE: &str = "records acked/s (avg)";
@@ -52,7 +52,8 @@ pub fn verdict_text(s: &Side) -> String {
 fn figures(s: &Side) -> Vec<(&'static str, Option<String>)> {
     let snap = &s.snapshot;
     let prod = !snap.producers.is_empty();
-    let sum = |f: fn(&crate::model::ProducerView) -> u64| snap.producers.iter().map(f).sum::<u64>();
+    let sum =
+        |f: fn(&crate::view_model::ProducerView) -> u64| snap.producers.iter().map(f).sum::<u64>();
     let errors: u64 = snap
         .producers
         .iter()
@@ -140,7 +141,7 @@ fn figures(s: &Side) -> Vec<(&'static str, Option<String>)> {
     ]
 }
 
-pub fn render(f: &mut Frame, area: Rect, m: &Model) {
+pub fn render(f: &mut Frame, area: Rect, m: &App) {
     let w = area.width as usize;
     let label_w = if w >= 100 { 30 } else { 26 };
     let col = ((w.saturating_sub(label_w)) / m.sides.len().max(1)).max(8);

@@ -7,9 +7,9 @@ use ratatui::Frame;
 
 use super::{accent, dim, fit};
 use crate::sim::Time;
-use crate::tui::app::Model;
+use crate::tui::app::App;
 
-pub fn render(f: &mut Frame, area: Rect, m: &Model) {
+pub fn render(f: &mut Frame, area: Rect, m: &App) {
     let s = m.main();
     let w = area.width as usize;
     let names: Vec<String> = m

@@ -11,9 +11,9 @@ use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use super::{bad, cursor, dim, fit, warn};
-use crate::tui::app::Model;
+use crate::tui::app::App;
 
-pub fn render(f: &mut Frame, area: Rect, m: &Model, side: usize, sel: Option<usize>) {
+pub fn render(f: &mut Frame, area: Rect, m: &App, side: usize, sel: Option<usize>) {
     let s = &m.sides[side];
     let lines_all = m.filtered_log(side);
     let mut out = Vec::new();

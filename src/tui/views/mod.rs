@@ -23,7 +23,7 @@ use ratatui::style::{Color, Modifier, Style};
 use ratatui::widgets::{Block, Borders};
 use ratatui::Frame;
 
-use super::app::{Model, View};
+use super::app::{App, View};
 
 /// The areas of the screen.
 #[derive(Clone, Copy, Debug, Default)]
@@ -37,12 +37,12 @@ pub struct Areas {
 }
 
 /// Whether the body has room for the view and the event log side by side.
-pub fn two_panes(m: &Model) -> bool {
+pub fn two_panes(m: &App) -> bool {
     m.size.0 >= 150 && m.sides.len() == 1 && m.view != View::Log
 }
 
 /// Splits the screen.
-pub fn areas(area: Rect, m: &Model) -> Areas {
+pub fn areas(area: Rect, m: &App) -> Areas {
     let tl = if m.sides.len() > 1 { 4 } else { 3 };
     let [header, timeline, body, footer] = Layout::vertical([
         Constraint::Length(2),
@@ -67,7 +67,7 @@ pub fn areas(area: Rect, m: &Model) -> Areas {
 }
 
 /// Draws the whole screen.
-pub fn render(f: &mut Frame, m: &Model) {
+pub fn render(f: &mut Frame, m: &App) {
     let a = areas(f.area(), m);
     header::render(f, a.header, m);
     timeline::render(f, a.timeline, m);
@@ -76,7 +76,7 @@ pub fn render(f: &mut Frame, m: &Model) {
     popups::render(f, f.area(), a.body, m);
 }
 
-fn body(f: &mut Frame, area: Rect, m: &Model) {
+fn body(f: &mut Frame, area: Rect, m: &App) {
     if m.view == View::Compare {
         view(f, area, m, 0, View::Compare, true);
         return;
@@ -101,7 +101,7 @@ fn body(f: &mut Frame, area: Rect, m: &Model) {
 }
 
 /// Draws one view of run `side` in a titled box.
-fn view(f: &mut Frame, area: Rect, m: &Model, side: usize, v: View, focused: bool) {
+fn view(f: &mut Frame, area: Rect, m: &App, side: usize, v: View, focused: bool) {
     let s = &m.sides[side];
     let mut title = format!(" {} ", v.title());
     if m.sides.len() > 1 && v != View::Compare {

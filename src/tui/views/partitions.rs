@@ -10,8 +10,8 @@ use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use super::{accent, bad, dim, fit, good, warn};
-use crate::model::{id_list, ReplicaLogView};
 use crate::tui::app::Side;
+use crate::view_model::{id_list, ReplicaLogView};
 
 pub fn render(f: &mut Frame, area: Rect, s: &Side) {
     let parts = &s.snapshot.partitions;

@@ -7,7 +7,7 @@ use ratatui::widgets::{Block, Borders, Clear, Paragraph, Wrap};
 use ratatui::Frame;
 
 use super::{accent, cursor, dim, fit};
-use crate::tui::app::{Model, Overlay, WHAT_IF};
+use crate::tui::app::{App, Overlay, WHAT_IF};
 use crate::tui::keymap;
 
 /// Key hints for the footer, widest first: the first that fits is shown.
@@ -18,7 +18,7 @@ const HINTS: [&str; 3] = [
 ];
 
 /// The footer: the status line on the first row, key hints (or the filter prompt) below.
-pub fn footer(f: &mut Frame, area: Rect, m: &Model) {
+pub fn footer(f: &mut Frame, area: Rect, m: &App) {
     let w = area.width as usize;
     let hint = match m.overlay {
         Overlay::Filter => Line::from(vec![
@@ -55,7 +55,7 @@ fn centered(area: Rect, w: u16, h: u16) -> Rect {
     r
 }
 
-pub fn render(f: &mut Frame, screen: Rect, body: Rect, m: &Model) {
+pub fn render(f: &mut Frame, screen: Rect, body: Rect, m: &App) {
     match &m.overlay {
         Overlay::Help => help(f, screen),
         Overlay::WhatIf { item, target } => what_if(f, body, m, *item, *target),
@@ -93,7 +93,7 @@ fn help(f: &mut Frame, screen: Rect) {
     f.render_widget(Paragraph::new(out).block(block), area);
 }
 
-fn what_if(f: &mut Frame, body: Rect, m: &Model, item: usize, target: usize) {
+fn what_if(f: &mut Frame, body: Rect, m: &App, item: usize, target: usize) {
     let nodes = &m.main().snapshot.nodes;
     let tname = nodes.get(target).map_or("-", |n| n.name.as_str());
     let mut lines = vec![

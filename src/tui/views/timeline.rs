@@ -8,11 +8,11 @@ use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use super::{accent, bad, dim, warn};
-use crate::model::{Marker, MarkerKind};
 use crate::sim::Time;
-use crate::tui::app::{Model, Side};
+use crate::tui::app::{App, Side};
+use crate::view_model::{Marker, MarkerKind};
 
-pub fn render(f: &mut Frame, area: Rect, m: &Model) {
+pub fn render(f: &mut Frame, area: Rect, m: &App) {
     let width = area.width.saturating_sub(2) as usize;
     if width < 4 {
         return;

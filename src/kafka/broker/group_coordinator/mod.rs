@@ -77,9 +77,6 @@ pub fn offsets_partition_for(group: &str, num_partitions: u32) -> u32 {
     abs as u32 % num_partitions.max(1)
 }
 
-/// The name of the internal topic.
-pub const OFFSETS_TOPIC: &str = "__consumer_offsets";
-
 /// The key of an offset record: `offset:{group}:{topic}-{partition}`.
 pub fn offset_record_key(group: &str, tp: &TopicPartition) -> String {
     format!("offset:{group}:{tp}")

@@ -1,4 +1,4 @@
-//! How the world's node type (`Actor`) shows itself to the workbench: node kinds and roles,
+//! How the world's node type (`SimNode`) shows itself to the workbench: node kinds and roles,
 //! links, and — per kind of node — partitions, producers and consumer groups.
 //!
 //! Plugging in a node kind: add its arm to `kind_and_role`, and fill the matching
@@ -14,45 +14,46 @@ use super::{
 use crate::kafka::broker::partition::Role;
 use crate::kafka::{BrokerId, KafkaEvent, TopicPartition};
 use crate::sim::{NodeId, Status, TraceKind, TraceRecord, World};
-use crate::workload::actor::{Actor, ActorEvent};
+use crate::workload::event::NodeEvent;
+use crate::workload::node::SimNode;
 use std::collections::BTreeMap;
 
-impl Observe for Actor {
+impl Observe for SimNode {
     type Tally = TallyState;
 
-    fn snapshot(world: &World<Actor>) -> Snapshot {
+    fn snapshot(world: &World<SimNode>) -> Snapshot {
         snapshot(world, &mut ClientTally::default())
     }
 
     fn marker(
-        rec: &TraceRecord<ActorEvent>,
+        rec: &TraceRecord<NodeEvent>,
         name: &dyn Fn(NodeId) -> String,
     ) -> Option<(MarkerKind, String)> {
         let TraceKind::Emit { node, event } = &rec.kind else {
             return default_marker(rec, name);
         };
-        let ActorEvent::Kafka(e) = event else {
+        let NodeEvent::Kafka(e) = event else {
             return None;
         };
         kafka_marker(e).map(|(k, l)| (k, format!("{}: {l}", name(*node))))
     }
 
-    fn tally(rec: &TraceRecord<ActorEvent>, state: &mut TallyState, series: &mut Series) {
+    fn tally(rec: &TraceRecord<NodeEvent>, state: &mut TallyState, series: &mut Series) {
         figures::tally(rec, state, series);
     }
 
-    fn gauges(world: &World<Actor>) -> Vec<(&'static str, u64)> {
+    fn gauges(world: &World<SimNode>) -> Vec<(&'static str, u64)> {
         figures::gauges(world)
     }
 
-    fn event_terms(event: &ActorEvent, push: &mut dyn FnMut(Term)) {
+    fn event_terms(event: &NodeEvent, push: &mut dyn FnMut(Term)) {
         figures::event_terms(event, push);
     }
 }
 
 /// What the views show at the world's current moment; client figures come from `tally`,
 /// brought up to the world's cursor first.
-pub fn snapshot(world: &World<Actor>, tally: &mut ClientTally) -> Snapshot {
+pub fn snapshot(world: &World<SimNode>, tally: &mut ClientTally) -> Snapshot {
     tally.update(world);
     Snapshot {
         time: world.now(),
@@ -100,7 +101,7 @@ fn kafka_marker(e: &KafkaEvent) -> Option<(MarkerKind, String)> {
     })
 }
 
-fn nodes(world: &World<Actor>) -> Vec<NodeView> {
+fn nodes(world: &World<SimNode>) -> Vec<NodeView> {
     world
         .node_ids()
         .map(|id| {
@@ -128,15 +129,15 @@ fn nodes(world: &World<Actor>) -> Vec<NodeView> {
 }
 
 /// Kind and short role text of a node. New node kinds add their arm here.
-fn kind_and_role(world: &World<Actor>, id: NodeId) -> (NodeKind, String) {
+fn kind_and_role(world: &World<SimNode>, id: NodeId) -> (NodeKind, String) {
     match world.node(id) {
-        Actor::PingServer(s) => (NodeKind::Ping, format!("server, served {}", s.served)),
-        Actor::PingClient(c) => (
+        SimNode::PingServer(s) => (NodeKind::Ping, format!("server, served {}", s.served)),
+        SimNode::PingClient(c) => (
             NodeKind::Ping,
             format!("client, {}/{} replies", c.replies, c.config.requests),
         ),
-        Actor::Broker(b) => (NodeKind::Broker, broker_role(world, b)),
-        Actor::Controller(c) => {
+        SimNode::Broker(b) => (NodeKind::Broker, broker_role(world, b)),
+        SimNode::Controller(c) => {
             let live = c.image.brokers.values().filter(|b| !b.fenced).count();
             let offline = c
                 .image
@@ -149,23 +150,23 @@ fn kind_and_role(world: &World<Actor>, id: NodeId) -> (NodeKind, String) {
                 format!("active controller; {live} unfenced brokers, {offline} offline partitions"),
             )
         }
-        Actor::ScriptedProducer(p) => (
+        SimNode::ScriptedProducer(p) => (
             NodeKind::Producer,
             format!("scripted producer, {} acked batches", p.acked),
         ),
-        Actor::Producer(p) => (
+        SimNode::Producer(p) => (
             NodeKind::Producer,
             format!(
                 "producer, {} sent, {} acked, {} failed, {} unknown",
                 p.stats.sent, p.stats.acked, p.stats.failed, p.stats.indeterminate
             ),
         ),
-        Actor::Consumer(c) => (NodeKind::Consumer, consumer_role(c)),
-        Actor::RpcCaller(c) => (
+        SimNode::Consumer(c) => (NodeKind::Consumer, consumer_role(c)),
+        SimNode::RpcCaller(c) => (
             NodeKind::Rpc,
             format!("rpc caller, {} ok, {} failed", c.stats.ok, c.stats.failed),
         ),
-        Actor::RpcCallee(c) => (NodeKind::Rpc, format!("rpc callee, served {}", c.served)),
+        SimNode::RpcCallee(c) => (NodeKind::Rpc, format!("rpc callee, served {}", c.served)),
     }
 }
 
@@ -182,7 +183,7 @@ fn consumer_role(app: &crate::workload::consumer_app::ConsumerApp) -> String {
     )
 }
 
-fn broker_role(world: &World<Actor>, b: &crate::kafka::broker::Broker) -> String {
+fn broker_role(world: &World<SimNode>, b: &crate::kafka::broker::Broker) -> String {
     let leads = b
         .partitions
         .values()
@@ -207,11 +208,11 @@ fn is_internal(tp: &TopicPartition) -> bool {
     tp.topic.starts_with("__")
 }
 
-fn controller(world: &World<Actor>) -> Option<&crate::kafka::controller::Controller> {
+fn controller(world: &World<SimNode>) -> Option<&crate::kafka::controller::Controller> {
     world.node(world.find("controller")?).as_controller()
 }
 
-fn links(world: &World<Actor>) -> Vec<LinkView> {
+fn links(world: &World<SimNode>) -> Vec<LinkView> {
     let net = world.network();
     let mut out = Vec::new();
     for from in world.node_ids() {
@@ -240,13 +241,13 @@ fn links(world: &World<Actor>) -> Vec<LinkView> {
 
 /// Partitions as the controller sees them (leader, ISR, epoch), with each replica's log as
 /// that replica's broker holds it. Internal topics (`__consumer_offsets`) are left out.
-pub fn partitions(world: &World<Actor>) -> Vec<PartitionView> {
+pub fn partitions(world: &World<SimNode>) -> Vec<PartitionView> {
     partitions_with(world, &BTreeMap::new())
 }
 
 /// The same, with the records each (broker node, partition) truncated away so far.
 pub fn partitions_with(
-    world: &World<Actor>,
+    world: &World<SimNode>,
     truncated: &BTreeMap<(NodeId, TopicPartition), u64>,
 ) -> Vec<PartitionView> {
     let Some(c) = controller(world) else {
@@ -279,7 +280,7 @@ pub fn partitions_with(
 /// One replica's log: from its broker's memory while it runs; while it is down, from its
 /// disk (what a restart would recover), without a high watermark.
 fn replica_log(
-    world: &World<Actor>,
+    world: &World<SimNode>,
     c: &crate::kafka::controller::Controller,
     tp: &TopicPartition,
     broker: BrokerId,
@@ -322,11 +323,11 @@ fn replica_log(
 }
 
 /// Producer applications, with counts, errors and latency from their history up to now.
-fn producers(world: &World<Actor>, tally: &mut ClientTally) -> Vec<ProducerView> {
+fn producers(world: &World<SimNode>, tally: &mut ClientTally) -> Vec<ProducerView> {
     use crate::workload::producer_app::SendMode;
     let mut out = Vec::new();
     for id in world.node_ids() {
-        let Actor::Producer(p) = world.node(id) else {
+        let SimNode::Producer(p) = world.node(id) else {
             continue;
         };
         let t = tally.producers.entry(id).or_default();
@@ -353,10 +354,10 @@ fn producers(world: &World<Actor>, tally: &mut ClientTally) -> Vec<ProducerView>
 }
 
 /// Consumer applications: records consumed so far, and `records-lag-max`.
-fn consumers(world: &World<Actor>, tally: &ClientTally) -> Vec<ConsumerView> {
+fn consumers(world: &World<SimNode>, tally: &ClientTally) -> Vec<ConsumerView> {
     let mut out = Vec::new();
     for id in world.node_ids() {
-        let Actor::Consumer(c) = world.node(id) else {
+        let SimNode::Consumer(c) = world.node(id) else {
             continue;
         };
         let lag_max = c
@@ -389,10 +390,10 @@ fn consumers(world: &World<Actor>, tally: &ClientTally) -> Vec<ConsumerView> {
 /// offset (CURRENT-OFFSET) from the group's coordinator, the log end offset as consumers
 /// see it (the leader's high watermark), the lag between them, and the member owning each
 /// partition.
-pub fn groups(world: &World<Actor>) -> Vec<GroupView> {
+pub fn groups(world: &World<SimNode>) -> Vec<GroupView> {
     let mut members: BTreeMap<String, Vec<NodeId>> = BTreeMap::new();
     for id in world.node_ids() {
-        if let Actor::Consumer(c) = world.node(id) {
+        if let SimNode::Consumer(c) = world.node(id) {
             let g = c.config.client.group_id.clone().unwrap_or_default();
             members.entry(g.to_string()).or_default().push(id);
         }
@@ -408,7 +409,7 @@ pub fn groups(world: &World<Actor>) -> Vec<GroupView> {
 }
 
 fn group_view(
-    world: &World<Actor>,
+    world: &World<SimNode>,
     group: &str,
     ids: &[NodeId],
     parts: &[PartitionView],
@@ -427,7 +428,7 @@ fn group_view(
     let mut topics: Vec<String> = Vec::new();
     let mut owner: BTreeMap<TopicPartition, String> = BTreeMap::new();
     for &id in ids {
-        let Actor::Consumer(c) = world.node(id) else {
+        let SimNode::Consumer(c) = world.node(id) else {
             continue;
         };
         topics.extend(c.config.topics.iter().map(|t| t.to_string()));
@@ -470,11 +471,11 @@ fn group_view(
 }
 
 /// Request/response clients without Kafka: the ping demo and the synchronous RPC caller.
-fn rpc_clients(world: &World<Actor>, tally: &ClientTally) -> Vec<RpcClientView> {
+fn rpc_clients(world: &World<SimNode>, tally: &ClientTally) -> Vec<RpcClientView> {
     world
         .node_ids()
         .filter_map(|id| match world.node(id) {
-            Actor::PingClient(c) => Some(RpcClientView {
+            SimNode::PingClient(c) => Some(RpcClientView {
                 name: world.name(id).to_string(),
                 server: world.name(c.config.server).to_string(),
                 ok: c.replies,
@@ -483,7 +484,7 @@ fn rpc_clients(world: &World<Actor>, tally: &ClientTally) -> Vec<RpcClientView> 
                 wanted: Some(c.config.requests),
                 mean_latency_us: c.rtt_us_total.checked_div(c.replies),
             }),
-            Actor::RpcCaller(c) => Some(RpcClientView {
+            SimNode::RpcCaller(c) => Some(RpcClientView {
                 name: world.name(id).to_string(),
                 server: world.name(c.config.callee).to_string(),
                 ok: tally.rpc_ok.get(&id).copied().unwrap_or(0),

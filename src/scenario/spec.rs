@@ -20,14 +20,14 @@ pub struct Scenario {
     pub max_events: u64,
     /// `None` for a ping-only or rpc-only scenario.
     pub cluster: Option<Cluster>,
-    pub network: Network,
+    pub network: NetworkSection,
     pub disk: Disk,
     pub topics: Vec<Topic>,
     pub producers: Vec<Producer>,
     pub consumers: Vec<Consumer>,
     pub rpcs: Vec<Rpc>,
     pub ping: Option<Ping>,
-    pub faults: Vec<Fault>,
+    pub faults: Vec<FaultEntry>,
     pub notes: Vec<Note>,
     pub expect: Expect,
     pub explore: Option<Explore>,
@@ -60,7 +60,7 @@ pub enum Latency {
 
 /// `[network]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Network {
+pub struct NetworkSection {
     pub latency: Latency,
     pub transport: Transport,
     pub loss: Ratio,
@@ -69,9 +69,9 @@ pub struct Network {
     pub links: Vec<Link>,
 }
 
-impl Default for Network {
+impl Default for NetworkSection {
     fn default() -> Self {
-        Network {
+        NetworkSection {
             latency: Latency::Uniform(DurationRange::fixed(1_000)),
             transport: Transport::Tcp,
             loss: Ratio::ZERO,
@@ -295,7 +295,7 @@ pub enum FaultAction {
 
 /// `[[fault]]`.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Fault {
+pub struct FaultEntry {
     pub at_us: u64,
     pub action: FaultAction,
     /// Revert automatically after this long (restart, resume, heal, unclog).
@@ -434,7 +434,7 @@ impl Expect {
     }
 }
 
-/// Fault kinds random exploration may inject.
+/// FaultEntry kinds random exploration may inject.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum FaultKind {
     Kill,
@@ -491,6 +491,6 @@ pub struct Explore {
     pub fault_duration: DurationRange,
     /// Empty: all brokers.
     pub targets: Vec<Target>,
-    /// Fault-free period at the end of the run.
+    /// FaultEntry-free period at the end of the run.
     pub liveness_us: u64,
 }

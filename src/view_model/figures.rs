@@ -18,8 +18,9 @@ use super::series::{self, Series};
 use super::Term;
 use crate::kafka::{KafkaEvent, TopicPartition};
 use crate::sim::{NodeId, Time, TraceKind, TraceRecord, World};
-use crate::workload::actor::{Actor, ActorEvent};
+use crate::workload::event::NodeEvent;
 use crate::workload::history::HistoryOp;
+use crate::workload::node::SimNode;
 use crate::workload::ping::PingEvent;
 use crate::workload::rpc::RpcEvent;
 
@@ -31,7 +32,7 @@ pub struct TallyState {
 }
 
 /// Adds one trace record to the figures over time.
-pub fn tally(rec: &TraceRecord<ActorEvent>, st: &mut TallyState, s: &mut Series) {
+pub fn tally(rec: &TraceRecord<NodeEvent>, st: &mut TallyState, s: &mut Series) {
     let t = rec.time;
     match &rec.kind {
         TraceKind::Deliver { msg, .. } => {
@@ -45,12 +46,10 @@ pub fn tally(rec: &TraceRecord<ActorEvent>, st: &mut TallyState, s: &mut Series)
             s.count(series::RPC_TIMEOUTS, t, 1)
         }
         TraceKind::Emit { event, .. } => match event {
-            ActorEvent::History(op) => history(op, t, s),
-            ActorEvent::Rpc(RpcEvent::CallOk { .. }) => s.count(series::RPC_OK, t, 1),
-            ActorEvent::Rpc(RpcEvent::CallFailed { .. }) => s.count(series::RPC_FAILED, t, 1),
-            ActorEvent::Kafka(e) if isr_shrink(e, &mut st.isr) => {
-                s.count(series::ISR_SHRINKS, t, 1)
-            }
+            NodeEvent::History(op) => history(op, t, s),
+            NodeEvent::Rpc(RpcEvent::CallOk { .. }) => s.count(series::RPC_OK, t, 1),
+            NodeEvent::Rpc(RpcEvent::CallFailed { .. }) => s.count(series::RPC_FAILED, t, 1),
+            NodeEvent::Kafka(e) if isr_shrink(e, &mut st.isr) => s.count(series::ISR_SHRINKS, t, 1),
             _ => {}
         },
         _ => {}
@@ -93,8 +92,8 @@ pub fn isr_shrink(e: &KafkaEvent, isr: &mut BTreeMap<TopicPartition, usize>) -> 
 
 /// Gauges at one moment: consumer lag (summed over groups and partitions), partitions
 /// whose ISR is smaller than their replica set, partitions without a leader.
-pub fn gauges(world: &World<Actor>) -> Vec<(&'static str, u64)> {
-    let parts = super::actor::partitions(world);
+pub fn gauges(world: &World<SimNode>) -> Vec<(&'static str, u64)> {
+    let parts = super::observe::partitions(world);
     let mut out = Vec::new();
     if !parts.is_empty() {
         let urp = parts
@@ -105,7 +104,7 @@ pub fn gauges(world: &World<Actor>) -> Vec<(&'static str, u64)> {
         out.push((series::UNDER_REPLICATED, urp as u64));
         out.push((series::OFFLINE, offline as u64));
     }
-    let groups = super::actor::groups(world);
+    let groups = super::observe::groups(world);
     if !groups.is_empty() {
         let lag = groups
             .iter()
@@ -121,25 +120,25 @@ pub fn gauges(world: &World<Actor>) -> Vec<(&'static str, u64)> {
 }
 
 /// The names the event log's filter finds a node event by.
-pub fn event_terms(event: &ActorEvent, push: &mut dyn FnMut(Term)) {
+pub fn event_terms(event: &NodeEvent, push: &mut dyn FnMut(Term)) {
     let name = match event {
-        ActorEvent::Kafka(e) => {
+        NodeEvent::Kafka(e) => {
             if let Some(tp) = kafka_tp(e) {
                 push(Term::Partition(tp.topic.as_str(), tp.partition));
             }
             kafka_name(e)
         }
-        ActorEvent::Ping(e) => match e {
+        NodeEvent::Ping(e) => match e {
             PingEvent::Recovered { .. } => "Recovered",
             PingEvent::Timeout { .. } => "Timeout",
             PingEvent::Done { .. } => "Done",
         },
-        ActorEvent::Rpc(e) => match e {
+        NodeEvent::Rpc(e) => match e {
             RpcEvent::CallOk { .. } => "CallOk",
             RpcEvent::CallFailed { .. } => "CallFailed",
             RpcEvent::CallDelayed { .. } => "CallDelayed",
         },
-        ActorEvent::History(op) => {
+        NodeEvent::History(op) => {
             push(Term::Name("history"));
             match op {
                 HistoryOp::SendInvoke { .. } => "SendInvoke",
@@ -268,7 +267,7 @@ pub struct ClientTally {
 
 impl ClientTally {
     /// Brings the tally to the world's cursor.
-    pub fn update(&mut self, world: &World<Actor>) {
+    pub fn update(&mut self, world: &World<SimNode>) {
         if world.kept().len() < self.seen {
             *self = ClientTally::default();
         }
@@ -281,14 +280,14 @@ impl ClientTally {
         }
     }
 
-    fn add(&mut self, node: NodeId, event: &ActorEvent, t: Time) {
+    fn add(&mut self, node: NodeId, event: &NodeEvent, t: Time) {
         match event {
-            ActorEvent::History(op) => self.history(node, op, t),
-            ActorEvent::Rpc(RpcEvent::CallOk { .. }) => *self.rpc_ok.entry(node).or_default() += 1,
-            ActorEvent::Rpc(RpcEvent::CallFailed { .. }) => {
+            NodeEvent::History(op) => self.history(node, op, t),
+            NodeEvent::Rpc(RpcEvent::CallOk { .. }) => *self.rpc_ok.entry(node).or_default() += 1,
+            NodeEvent::Rpc(RpcEvent::CallFailed { .. }) => {
                 *self.rpc_failed.entry(node).or_default() += 1
             }
-            ActorEvent::Kafka(e) => {
+            NodeEvent::Kafka(e) => {
                 if let KafkaEvent::Truncated { tp, removed, .. } = &**e {
                     *self.truncated.entry((node, tp.clone())).or_default() += removed;
                 }

@@ -9,8 +9,8 @@
 //! Architecture invariant: nothing here mutates the world, and the view model owns its data
 //! (no borrows into the world), so a frame can be drawn from it after the world moved on.
 
-pub mod actor;
 pub mod figures;
+pub mod observe;
 pub mod series;
 
 use crate::sim::{DropReason, Node, NodeId, Time, TraceKind, TraceRecord, World};
