@@ -171,7 +171,10 @@ pub fn run_in_slices(
     let mut world = build::build(s, seed, mode)?;
     let mut bar = Progress::new(progress.unwrap_or(0), progress.is_some()).unit("events");
     let end = loop {
-        let budget = world.events().saturating_add(SLICE_EVENTS).min(s.max_events);
+        let budget = world
+            .events()
+            .saturating_add(SLICE_EVENTS)
+            .min(s.max_events);
         match world.run_until(Time(s.duration_us), budget) {
             RunEnd::EventLimit if world.events() < s.max_events => {
                 let sim = format!("{} of {} simulated", world.now(), Time(s.duration_us));

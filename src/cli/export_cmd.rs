@@ -120,7 +120,12 @@ fn write_diagrams(dir: &Path, diagrams: &[mermaid::Diagram]) -> u8 {
         return EXIT_BAD_INPUT;
     }
     for (i, d) in diagrams.iter().enumerate() {
-        let path = dir.join(format!("diagram-{:03}-events-{}-{}.mmd", i + 1, d.from, d.to));
+        let path = dir.join(format!(
+            "diagram-{:03}-events-{}-{}.mmd",
+            i + 1,
+            d.from,
+            d.to
+        ));
         if let Err(e) = std::fs::write(&path, &d.text) {
             eprintln!("error: cannot write {}: {e}", path.display());
             return EXIT_BAD_INPUT;

@@ -97,7 +97,11 @@ pub struct ClientHistory {
 impl ClientHistory {
     /// Each partition's Jepsen key: its position in `partitions`.
     pub fn keys(&self) -> BTreeMap<&TopicPartition, usize> {
-        self.partitions.iter().enumerate().map(|(k, tp)| (tp, k)).collect()
+        self.partitions
+            .iter()
+            .enumerate()
+            .map(|(k, tp)| (tp, k))
+            .collect()
     }
 }
 
@@ -207,10 +211,16 @@ pub fn build(run: &Run) -> ClientHistory {
                     .unwrap_or_else(|| TopicPartition::new(topic, 0));
                 let p = procs.take(node);
                 procs.running.insert(*value, (p, tp.clone()));
-                let v = OpValue::Send { tp, offset: None, value: *value };
+                let v = OpValue::Send {
+                    tp,
+                    offset: None,
+                    value: *value,
+                };
                 push(&mut h, base(p, OpType::Invoke, v, None));
             }
-            HistoryOp::SendOk { .. } | HistoryOp::SendFail { .. } | HistoryOp::SendIndeterminate { .. } => {
+            HistoryOp::SendOk { .. }
+            | HistoryOp::SendFail { .. }
+            | HistoryOp::SendIndeterminate { .. } => {
                 if let Some(done) = complete_send(&mut procs, op, node) {
                     let (p, t, v, e) = done;
                     push(&mut h, base(p, t, v, e));
@@ -222,9 +232,15 @@ pub fn build(run: &Run) -> ClientHistory {
                 for (tp, o, v) in records.iter() {
                     reads.entry(tp.clone()).or_default().push((*o, *v));
                 }
-                let invoke = OpValue::Poll { reads: None, is_final: false };
+                let invoke = OpValue::Poll {
+                    reads: None,
+                    is_final: false,
+                };
                 push(&mut h, base(p, OpType::Invoke, invoke, None));
-                let ok = OpValue::Poll { reads: Some(reads), is_final: false };
+                let ok = OpValue::Poll {
+                    reads: Some(reads),
+                    is_final: false,
+                };
                 push(&mut h, base(p, OpType::Ok, ok, None));
                 procs.release(node, p);
             }
@@ -255,8 +271,12 @@ fn complete_send(
         HistoryOp::SendOk { value, offset, .. } => {
             (*value, OpType::Ok, Some(*offset).filter(|o| *o >= 0), None)
         }
-        HistoryOp::SendFail { value, error } => (*value, OpType::Fail, None, Some(error.name().to_string())),
-        HistoryOp::SendIndeterminate { value, reason } => (*value, OpType::Info, None, Some(reason.clone())),
+        HistoryOp::SendFail { value, error } => {
+            (*value, OpType::Fail, None, Some(error.name().to_string()))
+        }
+        HistoryOp::SendIndeterminate { value, reason } => {
+            (*value, OpType::Info, None, Some(reason.clone()))
+        }
         _ => return None,
     };
     // The partition is the invocation's (which already knows where the value went).
@@ -285,7 +305,10 @@ fn final_reads(
             node: "drain".to_string(),
             time_us,
             ev,
-            value: OpValue::Poll { reads, is_final: true },
+            value: OpValue::Poll {
+                reads,
+                is_final: true,
+            },
             error: None,
         };
         push(h, op(OpType::Invoke, None));
@@ -349,7 +372,13 @@ pub fn json_lines(h: &ClientHistory) -> String {
 fn keyword(s: &str) -> String {
     let k: String = s
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
         .collect();
     let k = k.trim_matches('-');
     format!(":{}", if k.is_empty() { "unknown" } else { k })
@@ -408,11 +437,20 @@ fn edn_value(keys: &BTreeMap<&TopicPartition, usize>, op: &Op) -> String {
             }
         }
         OpValue::Poll { reads: None, .. } => "[[:poll]]".to_string(),
-        OpValue::Poll { reads: Some(reads), .. } => {
+        OpValue::Poll {
+            reads: Some(reads), ..
+        } => {
             let mut m = String::new();
             for (tp, records) in reads {
-                let pairs: Vec<String> = records.iter().map(|(o, v)| format!("[{o} {v}]")).collect();
-                let _ = write!(m, "{}{} [{}]", if m.is_empty() { "" } else { ", " }, key(tp), pairs.join(" "));
+                let pairs: Vec<String> =
+                    records.iter().map(|(o, v)| format!("[{o} {v}]")).collect();
+                let _ = write!(
+                    m,
+                    "{}{} [{}]",
+                    if m.is_empty() { "" } else { ", " },
+                    key(tp),
+                    pairs.join(" ")
+                );
             }
             format!("[[:poll {{{m}}}]]")
         }

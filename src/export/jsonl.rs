@@ -33,7 +33,15 @@ struct Lines {
 
 impl Lines {
     /// Writes the envelope's fields in a fixed order (a `json!` map would sort them).
-    fn push(&mut self, ev: u64, time_us: u64, node: Option<&str>, kind: &str, text: &str, data: Value) {
+    fn push(
+        &mut self,
+        ev: u64,
+        time_us: u64,
+        node: Option<&str>,
+        kind: &str,
+        text: &str,
+        data: Value,
+    ) {
         let string = |s: &str| Value::from(s).to_string();
         let node = node.map_or("null".to_string(), string);
         let _ = writeln!(
@@ -104,7 +112,14 @@ fn header(run: &Run, lines: &mut Lines) {
 fn drain_line(run: &Run, lines: &mut Lines) {
     let text = "drain phase: every fault is healed, crashed nodes restart, then every partition is read to its end";
     let data = json!({ "phase": "drain", "from_ev": run.run_events + 1 });
-    lines.push(run.run_events, run.run_end.as_us(), None, "phase", text, data);
+    lines.push(
+        run.run_events,
+        run.run_end.as_us(),
+        None,
+        "phase",
+        text,
+        data,
+    );
 }
 
 /// The final logs and the anomaly counts.

@@ -92,7 +92,12 @@ fn participant_id(name: &str) -> String {
 fn header(run: &Run) -> String {
     let mut out = String::from("sequenceDiagram\n");
     for n in &run.names {
-        let _ = writeln!(out, "    participant {} as {}", participant_id(n), escape(n));
+        let _ = writeln!(
+            out,
+            "    participant {} as {}",
+            participant_id(n),
+            escape(n)
+        );
     }
     out
 }
@@ -105,14 +110,24 @@ fn line(run: &Run, rec: &TraceRecord<ActorEvent>) -> Option<String> {
         TraceKind::Deliver { from, to, msg, .. } => {
             format!("    {}->>{}: {}", id(*from), id(*to), escape(msg))
         }
-        TraceKind::Drop { from, to, msg, reason, .. } => {
+        TraceKind::Drop {
+            from,
+            to,
+            msg,
+            reason,
+            ..
+        } => {
             let what = escape(&format!("{msg} (dropped: {reason:?})"));
             format!("    {}-x{}: {what}", id(*from), id(*to))
         }
         TraceKind::Fault(f) if !f.nodes.is_empty() => {
             let first = id(f.nodes[0]);
             let last = id(*f.nodes.last().expect("not empty"));
-            let over = if first == last { first } else { format!("{first},{last}") };
+            let over = if first == last {
+                first
+            } else {
+                format!("{first},{last}")
+            };
             format!("    Note over {over}: {}", note())
         }
         TraceKind::Emit { .. } | TraceKind::Start { .. } => {
@@ -202,7 +217,10 @@ mod tests {
         let e = escape(s);
         assert_eq!(unescape(&e), s);
         for bad in [":", ";", "\"", "\n", ">"] {
-            let without_codes = e.replace("#35;", "").replace("#59;", "").replace("#58;", "");
+            let without_codes = e
+                .replace("#35;", "")
+                .replace("#59;", "")
+                .replace("#58;", "");
             let without_codes = without_codes.replace("#60;", "").replace("#62;", "");
             let without_codes = without_codes.replace("#34;", "").replace("<br>", "");
             assert!(!without_codes.contains(bad), "{bad} in {e}");

@@ -28,6 +28,7 @@ use crate::scenario::build::BuildError;
 use crate::scenario::Scenario;
 use crate::sim::{trace, Node, NodeId, Time, TraceKind, TraceMode, TraceRecord, World};
 use crate::workload::actor::{Actor, ActorEvent};
+use crate::workload::history::HistoryOp;
 
 /// Export formats.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
@@ -142,10 +143,12 @@ impl Run {
             .take_while(move |r| r.event <= window.to)
     }
 
-    /// The plain-language explanation of a record.
+    /// The plain-language explanation of a record (history operations in one short
+    /// line, not their debug form, which for a poll lists every record).
     pub fn text(&self, rec: &TraceRecord<ActorEvent>) -> String {
-        trace::explain(rec, &|id: NodeId| self.name(id).to_string(), &|e| {
-            Actor::explain(e)
+        trace::explain(rec, &|id: NodeId| self.name(id).to_string(), &|e| match e {
+            ActorEvent::History(op) => history_text(op),
+            e => Actor::explain(e),
         })
     }
 
@@ -173,6 +176,55 @@ pub fn export(run: &Run, format: Format, window: Window) -> String {
         Format::History => history::json_lines(&history::build(run)),
         Format::Jepsen => history::edn(&history::build(run)),
     }
+}
+
+/// One line for a history operation: `send(42) acknowledged at orders-0 offset 7`.
+pub fn history_text(op: &HistoryOp) -> String {
+    let list = |tps: &mut dyn Iterator<Item = String>| tps.collect::<Vec<_>>().join(", ");
+    let what = match op {
+        HistoryOp::SendInvoke { value, topic, key } => match key {
+            Some(k) => format!("send({value}) invoked on {topic} with key {k}"),
+            None => format!("send({value}) invoked on {topic}"),
+        },
+        HistoryOp::SendOk { value, tp, offset } => {
+            format!("send({value}) acknowledged at {tp} offset {offset}")
+        }
+        HistoryOp::SendFail { value, error } => format!("send({value}) failed: {error}"),
+        HistoryOp::SendIndeterminate { value, reason } => {
+            format!("send({value}) outcome unknown: {reason}")
+        }
+        HistoryOp::Poll {
+            member, records, ..
+        } => match (records.first(), records.last()) {
+            (Some(a), Some(b)) => format!(
+                "{member} poll returned {} record(s), {} offset {} .. {} offset {}",
+                records.len(),
+                a.0,
+                a.1,
+                b.0,
+                b.1
+            ),
+            _ => format!("{member} poll returned nothing"),
+        },
+        HistoryOp::Assigned {
+            member,
+            generation,
+            partitions,
+        } => format!(
+            "{member} assigned [{}] in generation {generation}",
+            list(&mut partitions.iter().map(|t| t.to_string()))
+        ),
+        HistoryOp::Processed { tp, offset, value } => {
+            format!("processed {tp} offset {offset} (value {value})")
+        }
+        HistoryOp::CommitOk { offsets } => format!(
+            "offsets committed: {}",
+            list(&mut offsets.iter().map(|(t, o)| format!("{t} next {o}")))
+        ),
+        HistoryOp::CommitFail { error } => format!("offset commit failed: {error}"),
+        HistoryOp::Crashed => "the application process crashed".to_string(),
+    };
+    format!("history: {what}")
 }
 
 /// The node a record happened on (the receiver for a delivery), if one.

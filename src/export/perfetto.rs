@@ -63,7 +63,9 @@ impl Out {
 
     fn counter(&mut self, node: NodeId, ts: u64, name: &str, series: &str, value: i64) {
         let name = shorten(name, NAME_MAX);
-        self.push(json!({"ph": "C", "name": name, "pid": pid(node), "ts": ts, "args": {series: value}}));
+        self.push(
+            json!({"ph": "C", "name": name, "pid": pid(node), "ts": ts, "args": {series: value}}),
+        );
     }
 }
 
@@ -133,12 +135,18 @@ fn other_data(run: &Run) -> Value {
 /// Names the tracks: one process (and thread) per node, in node order, and process 0 for
 /// faults that hit the whole network.
 fn metadata(run: &Run, out: &mut Out) {
-    out.push(json!({"ph": "M", "name": "process_name", "pid": 0, "tid": 0, "args": {"name": "network"}}));
+    out.push(
+        json!({"ph": "M", "name": "process_name", "pid": 0, "tid": 0, "args": {"name": "network"}}),
+    );
     for (i, n) in run.names.iter().enumerate() {
         let p = i as u64 + 1;
-        out.push(json!({"ph": "M", "name": "process_name", "pid": p, "tid": p, "args": {"name": n}}));
+        out.push(
+            json!({"ph": "M", "name": "process_name", "pid": p, "tid": p, "args": {"name": n}}),
+        );
         out.push(json!({"ph": "M", "name": "process_sort_index", "pid": p, "tid": p, "args": {"sort_index": p}}));
-        out.push(json!({"ph": "M", "name": "thread_name", "pid": p, "tid": p, "args": {"name": n}}));
+        out.push(
+            json!({"ph": "M", "name": "thread_name", "pid": p, "tid": p, "args": {"name": n}}),
+        );
     }
 }
 
@@ -148,7 +156,12 @@ fn record(run: &Run, rec: &TraceRecord<ActorEvent>, out: &mut Out) {
     let ev = rec.event;
     let name = |n: &NodeId| run.name(*n).to_string();
     match &rec.kind {
-        TraceKind::Deliver { from, to, msg, sent } => {
+        TraceKind::Deliver {
+            from,
+            to,
+            msg,
+            sent,
+        } => {
             let args = json!({"ev": ev, "from": name(from), "sent_us": sent.as_us(), "latency_us": ts - sent.as_us()});
             out.slice(*to, ts, msg, "message", args);
         }
@@ -156,14 +169,31 @@ fn record(run: &Run, rec: &TraceRecord<ActorEvent>, out: &mut Out) {
             out.slice(*node, ts, timer, "timer", json!({"ev": ev}));
         }
         TraceKind::Start { node, incarnation } => {
-            let n = if *incarnation == 0 { "Start" } else { "Restart" };
-            out.slice(*node, ts, n, "start", json!({"ev": ev, "incarnation": incarnation}));
+            let n = if *incarnation == 0 {
+                "Start"
+            } else {
+                "Restart"
+            };
+            out.slice(
+                *node,
+                ts,
+                n,
+                "start",
+                json!({"ev": ev, "incarnation": incarnation}),
+            );
         }
         TraceKind::Disconnected { node, peer } => {
-            out.slice(*node, ts, "Disconnected", "network", json!({"ev": ev, "peer": name(peer)}));
+            out.slice(
+                *node,
+                ts,
+                "Disconnected",
+                "network",
+                json!({"ev": ev, "peer": name(peer)}),
+            );
         }
         TraceKind::Fault(f) => {
-            let args = json!({"ev": ev, "text": shorten(&run.text(rec), TEXT_MAX), "count": f.count});
+            let args =
+                json!({"ev": ev, "text": shorten(&run.text(rec), TEXT_MAX), "count": f.count});
             for n in &f.nodes {
                 out.slice(*n, ts, &camel(f.verb), "fault", args.clone());
             }
@@ -171,12 +201,24 @@ fn record(run: &Run, rec: &TraceRecord<ActorEvent>, out: &mut Out) {
                 out.push(json!({"ph": "i", "s": "g", "name": camel(f.verb), "cat": "fault", "pid": 0, "tid": 0, "ts": ts, "args": args}));
             }
         }
-        TraceKind::Drop { from, to, msg, reason, .. } => {
+        TraceKind::Drop {
+            from,
+            to,
+            msg,
+            reason,
+            ..
+        } => {
             let args = json!({"ev": ev, "from": name(from), "reason": reason});
             out.instant(*to, ts, &format!("{msg} dropped"), "message", args);
         }
         TraceKind::Held { from, to, msg } => {
-            out.instant(*to, ts, &format!("{msg} held"), "message", json!({"ev": ev, "from": name(from)}));
+            out.instant(
+                *to,
+                ts,
+                &format!("{msg} held"),
+                "message",
+                json!({"ev": ev, "from": name(from)}),
+            );
         }
         TraceKind::Emit { node, event } => {
             let data = event_data(event);
@@ -184,7 +226,13 @@ fn record(run: &Run, rec: &TraceRecord<ActorEvent>, out: &mut Out) {
             if let (Value::Object(a), Value::Object(d)) = (&mut args, &data) {
                 a.extend(d.iter().map(|(k, v)| (k.clone(), v.clone())));
             }
-            out.instant(*node, ts, &event_name(&data), super::event_family(event), args);
+            out.instant(
+                *node,
+                ts,
+                &event_name(&data),
+                super::event_family(event),
+                args,
+            );
         }
     }
 }
@@ -192,7 +240,8 @@ fn record(run: &Run, rec: &TraceRecord<ActorEvent>, out: &mut Out) {
 /// A flow arrow; a stand-in `Send` slice when the sending handler is not in the window.
 fn flow(out: &mut Out, f: &Flow, id: u64) {
     if !out.slices.contains(&(pid(f.from), f.sent)) {
-        let args = json!({"note": "the handler that sent this message is outside the exported window"});
+        let args =
+            json!({"note": "the handler that sent this message is outside the exported window"});
         out.slice(f.from, f.sent, "Send", "message", args);
     }
     let (from, to) = (pid(f.from), pid(f.to));
@@ -243,9 +292,17 @@ impl Counters {
         use KafkaEvent::*;
         match e {
             HighWatermark { tp, hw } => self.set_hw(node, ts, tp, *hw, out),
-            Appended { tp, base_offset, records, .. } | Replicated { tp, base_offset, records } => {
-                self.set_leo(node, ts, tp, base_offset + *records as i64, out)
+            Appended {
+                tp,
+                base_offset,
+                records,
+                ..
             }
+            | Replicated {
+                tp,
+                base_offset,
+                records,
+            } => self.set_leo(node, ts, tp, base_offset + *records as i64, out),
             Truncated { tp, to, .. } => self.set_leo(node, ts, tp, *to, out),
             BecameLeader { tp, leo, .. } => {
                 self.leader.insert(tp.clone(), node);
