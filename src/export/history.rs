@@ -418,7 +418,12 @@ pub fn edn(h: &ClientHistory) -> String {
             out.push_str(", :final? true");
         }
         if let Some(e) = &op.error {
-            let _ = write!(out, ", :error [{} {}]", keyword(e), edn_string(e));
+            // A failure names Kafka's error; an unknown outcome says so and why.
+            let k = match op.op_type {
+                OpType::Info => ":indeterminate".to_string(),
+                _ => keyword(e),
+            };
+            let _ = write!(out, ", :error [{k} {}]", edn_string(e));
         }
         out.push_str("}\n");
     }
