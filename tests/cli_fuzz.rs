@@ -46,7 +46,8 @@ struct Ended {
 }
 
 /// Runs the binary in `cwd` with stdout to a file (a full pipe would stall it), stdin
-/// closed, and a watchdog.
+/// closed, and a watchdog on the wall clock (outside every run: the test process only).
+#[allow(clippy::disallowed_methods)]
 fn run_case(args: &[String], cwd: &Path) -> Ended {
     let err_path = cwd.join("stderr.txt");
     let mut child = Command::new(env!("CARGO_BIN_EXE_kafkasim"))

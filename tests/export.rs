@@ -269,14 +269,9 @@ fn mermaid_windows_over_the_limit_split_or_are_refused() {
 
 #[test]
 fn json_lines_follow_the_schema() {
-    // Proves every line has the envelope, history ops carry the event numbers the checker
-    // uses, a partition fault keeps its groups, and the drained final logs are there.
-    let run = of_failover();
-    let text = export::jsonl::render(&run, Window::ALL);
-    let lines: Vec<Value> = text
-        .lines()
-        .map(|l| serde_json::from_str(l).expect("a JSON line"))
-        .collect();
+    // Proves every line has the envelope and history ops carry the event numbers and node
+    // names the checker's history has.
+    let (run, lines) = failover_lines();
     let mut last_ev = 0;
     for (i, l) in lines.iter().enumerate() {
         assert_eq!(l["schema_version"], 1);
@@ -320,6 +315,23 @@ fn json_lines_follow_the_schema() {
         ops == expected,
         "history ops differ from the checker's history"
     );
+}
+
+fn failover_lines() -> (Run, Vec<Value>) {
+    let run = of_failover();
+    let text = export::jsonl::render(&run, Window::ALL);
+    let lines = text
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a JSON line"))
+        .collect();
+    (run, lines)
+}
+
+#[test]
+fn json_lines_keep_fault_groups_final_logs_and_anomalies() {
+    // Proves a partition fault keeps its groups, the drained final logs are the checker's,
+    // and the end line carries the anomaly counts `check` finds.
+    let (run, lines) = failover_lines();
     let partition = lines
         .iter()
         .find(|l| l["kind"] == "fault" && l["data"]["verb"] == "partition")

@@ -170,29 +170,60 @@ fn history_ops(run: &Run) -> impl Iterator<Item = (u64, u64, &HistoryOp, &str)> 
 
 /// Builds the client history of a finished run.
 pub fn build(run: &Run) -> ClientHistory {
-    let mut h = ClientHistory {
-        scenario: run.summary.scenario.clone(),
-        seed: run.summary.seed,
-        ..ClientHistory::default()
+    let mut b = Builder {
+        h: ClientHistory {
+            scenario: run.summary.scenario.clone(),
+            seed: run.summary.seed,
+            ..ClientHistory::default()
+        },
+        procs: Processes::default(),
+        at: value_partitions(run),
     };
-    let mut partitions: Vec<TopicPartition> = run
+    for (ev, time_us, op, node) in history_ops(run) {
+        b.op(ev, time_us, op, node);
+    }
+    b.final_reads(run);
+    let mut h = b.h;
+    h.processes = b.procs.names;
+    h.partitions = partitions(run, &h.ops);
+    h
+}
+
+/// Every partition the history names, in order: a partition's Jepsen key is its place.
+fn partitions(run: &Run, ops: &[Op]) -> Vec<TopicPartition> {
+    let mut all: Vec<TopicPartition> = run
         .final_logs
         .iter()
         .flat_map(|l| l.partitions.keys().cloned())
         .collect();
-    let at = value_partitions(run);
-    partitions.extend(at.values().cloned());
-    partitions.sort();
-    partitions.dedup();
-    h.partitions = partitions;
-    let mut procs = Processes::default();
-    let mut push = |h: &mut ClientHistory, op: Op| {
-        h.ops.push(Op {
-            index: h.ops.len() as u64,
-            ..op
-        })
-    };
-    for (ev, time_us, op, node) in history_ops(run) {
+    for op in ops {
+        match &op.value {
+            OpValue::Send { tp, .. } => all.push(tp.clone()),
+            OpValue::Poll { reads, .. } => all.extend(reads.iter().flat_map(|r| r.keys().cloned())),
+        }
+    }
+    all.sort();
+    all.dedup();
+    all
+}
+
+/// The history being built.
+struct Builder {
+    h: ClientHistory,
+    procs: Processes,
+    /// Where each value went (see [`value_partitions`]).
+    at: BTreeMap<u64, TopicPartition>,
+}
+
+impl Builder {
+    fn push(&mut self, op: Op) {
+        let index = self.h.ops.len() as u64;
+        self.h.ops.push(Op { index, ..op });
+    }
+
+    /// One kept history operation: sends and polls become ops; the rest (assignments,
+    /// processing, commits, crashes) are in the JSON lines trace, not here.
+    fn op(&mut self, ev: u64, time_us: u64, op: &HistoryOp, node: &str) {
         let base = |process, op_type, value, error| Op {
             index: 0,
             op_type,
@@ -205,29 +236,26 @@ pub fn build(run: &Run) -> ClientHistory {
         };
         match op {
             HistoryOp::SendInvoke { value, topic, .. } => {
-                let tp = at
-                    .get(value)
-                    .cloned()
-                    .unwrap_or_else(|| TopicPartition::new(topic, 0));
-                let p = procs.take(node);
-                procs.running.insert(*value, (p, tp.clone()));
+                let tp = self.at.get(value).cloned();
+                let tp = tp.unwrap_or_else(|| TopicPartition::new(topic, 0));
+                let p = self.procs.take(node);
+                self.procs.running.insert(*value, (p, tp.clone()));
                 let v = OpValue::Send {
                     tp,
                     offset: None,
                     value: *value,
                 };
-                push(&mut h, base(p, OpType::Invoke, v, None));
+                self.push(base(p, OpType::Invoke, v, None));
             }
             HistoryOp::SendOk { .. }
             | HistoryOp::SendFail { .. }
             | HistoryOp::SendIndeterminate { .. } => {
-                if let Some(done) = complete_send(&mut procs, op, node) {
-                    let (p, t, v, e) = done;
-                    push(&mut h, base(p, t, v, e));
+                if let Some((p, t, v, e)) = complete_send(&mut self.procs, op, node) {
+                    self.push(base(p, t, v, e));
                 }
             }
             HistoryOp::Poll { records, .. } => {
-                let p = procs.take(node);
+                let p = self.procs.take(node);
                 let mut reads: BTreeMap<TopicPartition, Vec<(Offset, u64)>> = BTreeMap::new();
                 for (tp, o, v) in records.iter() {
                     reads.entry(tp.clone()).or_default().push((*o, *v));
@@ -236,28 +264,42 @@ pub fn build(run: &Run) -> ClientHistory {
                     reads: None,
                     is_final: false,
                 };
-                push(&mut h, base(p, OpType::Invoke, invoke, None));
+                self.push(base(p, OpType::Invoke, invoke, None));
                 let ok = OpValue::Poll {
                     reads: Some(reads),
                     is_final: false,
                 };
-                push(&mut h, base(p, OpType::Ok, ok, None));
-                procs.release(node, p);
+                self.push(base(p, OpType::Ok, ok, None));
+                self.procs.release(node, p);
             }
             _ => {}
         }
     }
-    final_reads(run, &mut h, &mut procs, &mut push);
-    h.processes = procs.names;
-    // Every partition an op names has a key, even a send's fallback partition 0.
-    for op in &h.ops {
-        if let OpValue::Send { tp, .. } = &op.value {
-            h.partitions.push(tp.clone());
+
+    /// One final read per partition, by a process of its own, after everything else.
+    fn final_reads(&mut self, run: &Run) {
+        let Some(logs) = &run.final_logs else { return };
+        let p = self.procs.take("drain");
+        let (ev, time_us) = (run.world.events(), run.world.now().as_us());
+        for (tp, records) in &logs.partitions {
+            let op = |op_type, reads| Op {
+                index: 0,
+                op_type,
+                process: p,
+                node: "drain".to_string(),
+                time_us,
+                ev,
+                value: OpValue::Poll {
+                    reads,
+                    is_final: true,
+                },
+                error: None,
+            };
+            self.push(op(OpType::Invoke, None));
+            let reads = BTreeMap::from([(tp.clone(), records.clone())]);
+            self.push(op(OpType::Ok, Some(reads)));
         }
     }
-    h.partitions.sort();
-    h.partitions.dedup();
-    h
 }
 
 /// The completion of a send: (process, type, value, error). `None` for a completion of a
@@ -285,36 +327,6 @@ fn complete_send(
         procs.release(node, p);
     }
     Some((p, t, OpValue::Send { tp, offset, value }, error))
-}
-
-/// One final read per partition, by a process of its own, after everything else.
-fn final_reads(
-    run: &Run,
-    h: &mut ClientHistory,
-    procs: &mut Processes,
-    push: &mut impl FnMut(&mut ClientHistory, Op),
-) {
-    let Some(logs) = &run.final_logs else { return };
-    let p = procs.take("drain");
-    let (ev, time_us) = (run.world.events(), run.world.now().as_us());
-    for (tp, records) in &logs.partitions {
-        let op = |op_type, reads| Op {
-            index: 0,
-            op_type,
-            process: p,
-            node: "drain".to_string(),
-            time_us,
-            ev,
-            value: OpValue::Poll {
-                reads,
-                is_final: true,
-            },
-            error: None,
-        };
-        push(h, op(OpType::Invoke, None));
-        let reads = BTreeMap::from([(tp.clone(), records.clone())]);
-        push(h, op(OpType::Ok, Some(reads)));
-    }
 }
 
 /// The history as JSON lines: a header, then one op per line (docs/export-format.md).

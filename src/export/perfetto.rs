@@ -22,7 +22,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::{camel, event_data, event_name, shorten, Run, Window};
 use crate::kafka::{KafkaEvent, Offset, TopicPartition};
-use crate::sim::{NodeId, TraceKind, TraceRecord};
+use crate::sim::{FaultRecord, NodeId, TraceKind, TraceRecord};
 use crate::workload::actor::ActorEvent;
 use crate::workload::history::HistoryOp;
 
@@ -191,16 +191,7 @@ fn record(run: &Run, rec: &TraceRecord<ActorEvent>, out: &mut Out) {
                 json!({"ev": ev, "peer": name(peer)}),
             );
         }
-        TraceKind::Fault(f) => {
-            let args =
-                json!({"ev": ev, "text": shorten(&run.text(rec), TEXT_MAX), "count": f.count});
-            for n in &f.nodes {
-                out.slice(*n, ts, &camel(f.verb), "fault", args.clone());
-            }
-            if f.nodes.is_empty() {
-                out.push(json!({"ph": "i", "s": "g", "name": camel(f.verb), "cat": "fault", "pid": 0, "tid": 0, "ts": ts, "args": args}));
-            }
-        }
+        TraceKind::Fault(f) => fault(run, rec, f, out),
         TraceKind::Drop {
             from,
             to,
@@ -234,6 +225,20 @@ fn record(run: &Run, rec: &TraceRecord<ActorEvent>, out: &mut Out) {
                 args,
             );
         }
+    }
+}
+
+/// A fault: a slice on each node it hits (it runs their crash, restart or signal), or a
+/// global instant when it hits no node in particular (`heal`).
+fn fault(run: &Run, rec: &TraceRecord<ActorEvent>, f: &FaultRecord, out: &mut Out) {
+    let ts = rec.time.as_us();
+    let text = shorten(&run.text(rec), TEXT_MAX);
+    let args = json!({"ev": rec.event, "text": text, "count": f.count});
+    for n in &f.nodes {
+        out.slice(*n, ts, &camel(f.verb), "fault", args.clone());
+    }
+    if f.nodes.is_empty() {
+        out.push(json!({"ph": "i", "s": "g", "name": camel(f.verb), "cat": "fault", "pid": 0, "tid": 0, "ts": ts, "args": args}));
     }
 }
 
