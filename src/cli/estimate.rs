@@ -78,13 +78,13 @@ fn size_factor(s: &Scenario) -> f64 {
 /// Estimates `s` from its file alone.
 pub fn estimate(s: &Scenario) -> Estimate {
     let dur_s = s.duration_us as f64 / 1e6;
-    let drain_s = crate::check::DRAIN_US as f64 / 1e6;
+    let drain_s = crate::runner::DRAIN_US as f64 / 1e6;
     let rf: f64 = s
         .topics
         .iter()
         .map(|t| t.replication_factor as f64)
         .fold(1.0, f64::max);
-    let drain_end = s.duration_us + crate::check::DRAIN_US;
+    let drain_end = s.duration_us + crate::runner::DRAIN_US;
     let sum = |from, to, max_rate| -> f64 {
         let each = s.producers.iter();
         each.map(|p| producer_records(p, from, to, max_rate)).sum()
@@ -187,7 +187,7 @@ pub fn announcement(s: &Scenario, e: &Estimate) -> String {
     if e.drain_wall_s >= ANNOUNCE_S {
         text.push_str(&format!(
             "; then the checker's drain phase ({} s simulated, not bounded by max_events) with up to {:.2e} more records, roughly {}",
-            crate::check::DRAIN_US / 1_000_000,
+            crate::runner::DRAIN_US / 1_000_000,
             e.drain_records,
             human_s(e.drain_wall_s)
         ));
