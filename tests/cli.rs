@@ -178,7 +178,7 @@ fn trace_file_is_json_lines_with_explanations() {
     let text = std::fs::read_to_string(&path).unwrap();
     let mut lines = text.lines();
     let header: serde_json::Value = serde_json::from_str(lines.next().unwrap()).unwrap();
-    assert!(header["nodes"].is_array());
+    assert!(header["data"]["nodes"].is_array());
     let mut n = 0;
     for line in lines {
         let v: serde_json::Value = serde_json::from_str(line).unwrap();

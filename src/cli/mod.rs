@@ -4,6 +4,8 @@
 //! long a run took), never inside a run.
 
 mod bench_cmd;
+mod estimate;
+mod export_cmd;
 mod run_cmd;
 
 use clap::{Parser, Subcommand};
@@ -47,22 +49,26 @@ pub enum Command {
         #[arg(long)]
         seed: Option<u64>,
     },
-    /// Run a scenario and export its trace: JSON lines, Perfetto/Chrome trace, or Mermaid.
+    /// Run a scenario (and the checker's drain phase) and export it: the trace as JSON
+    /// lines, a Perfetto/Chrome trace, Mermaid sequence diagrams, or the client history
+    /// for independent checkers (JSON lines, or Jepsen EDN). Formats: docs/export-format.md.
     Export {
         /// The scenario file (TOML).
         file: PathBuf,
-        /// jsonl | perfetto | mermaid
+        /// jsonl | perfetto | mermaid | history | jepsen
         #[arg(long, default_value = "jsonl")]
         format: String,
         #[arg(long)]
         seed: Option<u64>,
-        /// First event number to include (default 1).
+        /// First event number to include (default: the first).
         #[arg(long)]
         from: Option<u64>,
-        /// Last event number to include (default: the end; for mermaid, from + 199).
+        /// Last event number to include (default: the end; for mermaid, from + 199, cut
+        /// short to stay under Mermaid's 50,000-character limit).
         #[arg(long)]
         to: Option<u64>,
-        /// Write to this file instead of stdout.
+        /// Write to this file instead of stdout. For mermaid, a directory (existing, or
+        /// ending in `/`) receives the window as numbered diagrams, each under the limit.
         #[arg(long, short)]
         out: Option<PathBuf>,
     },
@@ -91,7 +97,7 @@ pub enum Command {
         /// Where shrunk failing scenarios are written.
         #[arg(long, default_value = "explore-failures")]
         out: PathBuf,
-        /// No progress line on stderr.
+        /// No progress line on stderr (it is only drawn when stderr is a terminal).
         #[arg(long)]
         quiet: bool,
     },
@@ -159,7 +165,7 @@ pub fn main() -> ExitCode {
             from,
             to,
             out,
-        }) => run_cmd::export(&file, &format, seed, from, to, out.as_deref()),
+        }) => export_cmd::export(&file, &format, seed, from, to, out.as_deref()),
         Some(Command::Bench {
             which,
             json,

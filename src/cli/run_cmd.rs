@@ -4,15 +4,14 @@ use serde_json::json;
 use std::path::{Path, PathBuf};
 
 use crate::export;
-use crate::runner::{self, RunSummary};
+use crate::runner::RunSummary;
 use crate::scenario::{self, Scenario};
 use crate::sim::TraceMode;
-use crate::workload::node::SimNode;
 
 /// Exit code for bad input or usage.
 pub const EXIT_BAD_INPUT: u8 = 2;
 
-fn load(file: &Path) -> Result<Scenario, u8> {
+pub(super) fn load(file: &Path) -> Result<Scenario, u8> {
     scenario::load(file).map_err(|e| {
         eprintln!("{e}");
         EXIT_BAD_INPUT
@@ -122,7 +121,7 @@ fn run_scenario(s: &Scenario, seed: u64, json: bool, trace_file: Option<&Path>) 
         TraceMode::HashOnly
     };
     let start = super::wall_us();
-    let (mut world, summary) = match runner::run(s, seed, mode) {
+    let (mut world, summary) = match super::estimate::run_announced(s, seed, mode) {
         Ok(r) => r,
         Err(e) => {
             eprintln!("error: cannot build scenario `{}`: {e}", s.name);
@@ -130,34 +129,45 @@ fn run_scenario(s: &Scenario, seed: u64, json: bool, trace_file: Option<&Path>) 
         }
     };
     let wall_ms = (super::wall_us() - start) / 1000;
-    if let Some(path) = trace_file {
-        if let Err(e) = write_trace(path, &world) {
-            eprintln!("error: cannot write the trace to {}: {e}", path.display());
-            return EXIT_BAD_INPUT;
+    let report = match trace_file {
+        // The trace file holds the drain phase and the final logs too: finish the run the
+        // way `export` does (the same drain and check as below).
+        Some(path) => {
+            let run = export::Run::finish(s, world, summary.clone());
+            let text = export::jsonl::render(&run, export::Window::ALL);
+            if let Err(e) = std::fs::write(path, text) {
+                eprintln!("error: cannot write the trace to {}: {e}", path.display());
+                return EXIT_BAD_INPUT;
+            }
+            run.report
         }
-    }
-    let report = crate::runner::check_world(s, &mut world, summary.clone(), None);
+        None => crate::runner::check_world(s, &mut world, summary.clone(), None),
+    };
     if json {
         println!("{}", summary_json(&summary, &report, wall_ms));
     } else {
         print_summary(&summary, wall_ms);
-        let found: Vec<_> = report.anomalies.iter().collect();
-        if found.is_empty() {
-            println!(
-                "anomalies   none (history checked after a {} s drain phase)",
-                crate::runner::DRAIN_US / 1_000_000
-            );
-        } else {
-            println!("anomalies");
-            for a in found.iter().take(20) {
-                println!("  {:<22} {}", a.kind.as_str(), a.description);
-            }
-            if found.len() > 20 {
-                println!("  … and {} more (see `kafkasim check`)", found.len() - 20);
-            }
-        }
+        print_anomalies(&report);
     }
     0
+}
+
+fn print_anomalies(report: &crate::runner::CheckReport) {
+    let found: Vec<_> = report.anomalies.iter().collect();
+    if found.is_empty() {
+        println!(
+            "anomalies   none (history checked after a {} s drain phase)",
+            crate::runner::DRAIN_US / 1_000_000
+        );
+        return;
+    }
+    println!("anomalies");
+    for a in found.iter().take(20) {
+        println!("  {:<22} {}", a.kind.as_str(), a.description);
+    }
+    if found.len() > 20 {
+        println!("  … and {} more (see `kafkasim check`)", found.len() - 20);
+    }
 }
 
 fn summary_json(s: &RunSummary, r: &crate::runner::CheckReport, wall_ms: u64) -> serde_json::Value {
@@ -195,67 +205,6 @@ fn print_summary(s: &RunSummary, wall_ms: u64) {
     for (k, v) in &s.counters {
         println!("  {k:<22} {v}");
     }
-}
-
-fn write_trace(path: &Path, world: &crate::sim::World<SimNode>) -> std::io::Result<()> {
-    let all = export::Window {
-        from: 0,
-        to: u64::MAX,
-    };
-    std::fs::write(path, export::export(world, export::Format::JsonLines, all))
-}
-
-pub fn export(
-    file: &Path,
-    format: &str,
-    seed: Option<u64>,
-    from: Option<u64>,
-    to: Option<u64>,
-    out: Option<&Path>,
-) -> u8 {
-    let Some(fmt) = export::Format::parse(format) else {
-        eprintln!(
-            "error: unknown export format `{format}`; valid: {}",
-            export::Format::NAMES.join(", ")
-        );
-        return EXIT_BAD_INPUT;
-    };
-    let s = match load(file) {
-        Ok(s) => s,
-        Err(code) => return code,
-    };
-    let world = match runner::run(&s, seed.unwrap_or(s.seed), TraceMode::Full) {
-        Ok((world, _)) => world,
-        Err(e) => {
-            eprintln!("error: cannot build scenario `{}`: {e}", s.name);
-            return EXIT_BAD_INPUT;
-        }
-    };
-    let from = from.unwrap_or(1);
-    let default_to = if fmt == export::Format::Mermaid {
-        from + 199
-    } else {
-        u64::MAX
-    };
-    let window = export::Window {
-        from,
-        to: to.unwrap_or(default_to),
-    };
-    let text = export::export(&world, fmt, window);
-    match out {
-        Some(path) => {
-            if let Err(e) = std::fs::write(path, text) {
-                eprintln!("error: cannot write {}: {e}", path.display());
-                return EXIT_BAD_INPUT;
-            }
-        }
-        None => {
-            use std::io::Write;
-            // A closed pipe (`| head`) is not an error worth a panic.
-            let _ = std::io::stdout().write_all(text.as_bytes());
-        }
-    }
-    0
 }
 
 pub fn check(files: &[PathBuf], seed: Option<u64>) -> u8 {
@@ -297,6 +246,13 @@ pub fn explore(file: &Path, seeds: &str, jobs: usize, out: &Path, progress: bool
         Ok(s) => s,
         Err(code) => return code,
     };
+    if s.explore.is_none() {
+        eprintln!(
+            "error: {}: no [explore] section, so there are no bounds to draw random faults within; add one, e.g.\n\n[explore]\nfaults = \"0..4\"\nkinds = [\"kill\", \"pause\", \"partition\"]\nfault_duration = \"1s..8s\"\nliveness = \"10s\"\n\n(see scenarios/explore-acks-all.toml and docs/scenario-format.md)",
+            file.display()
+        );
+        return EXIT_BAD_INPUT;
+    }
     if let Err(e) = crate::scenario::build::build(&s, s.seed, TraceMode::HashOnly) {
         eprintln!("error: cannot build scenario `{}`: {e}", s.name);
         return EXIT_BAD_INPUT;
