@@ -145,7 +145,7 @@ fn acked_at(w: &World<SimNode>) -> Vec<(Time, u64)> {
                         ..
                     }),
                 ..
-            } if *offset >= 0 => Some((r.time, *value)),
+            } if offset.is_known() => Some((r.time, *value)),
             _ => None,
         })
         .collect()

@@ -123,7 +123,7 @@ pub fn nonmonotonic_sends(history: &History) -> Vec<Anomaly> {
             HistoryOp::SendInvoke { value, .. } => {
                 order.insert(*value, (&e.node, s, i));
             }
-            HistoryOp::SendOk { value, tp, offset } if *offset >= 0 => {
+            HistoryOp::SendOk { value, tp, offset } if *offset >= Offset::ZERO => {
                 let (node, s, i) = order.get(value).copied().unwrap_or((&e.node, s, i));
                 acks.entry((node, s))
                     .or_default()

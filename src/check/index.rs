@@ -78,7 +78,7 @@ impl Index {
                 self.sends.insert(*value, send);
             }
             HistoryOp::SendOk { value, tp, offset } => {
-                if *offset >= 0 {
+                if *offset >= Offset::ZERO {
                     self.acked_at.insert((tp.clone(), *offset));
                 }
                 let outcome = Outcome::Ok {

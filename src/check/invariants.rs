@@ -264,9 +264,9 @@ impl InvariantChecker {
         let slot = self
             .verified
             .entry((mv.broker.id, tp.clone()))
-            .or_insert((key.clone(), 0));
+            .or_insert((key.clone(), Offset::ZERO));
         if slot.0 != key {
-            *slot = (key, 0);
+            *slot = (key, Offset::ZERO);
         }
         let upto = leader.log.high_watermark().min(member.log.log_end_offset());
         let from = slot.1;

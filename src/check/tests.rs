@@ -23,7 +23,7 @@ fn ok(v: u64, p: u32, offset: i64) -> HistoryOp {
     HistoryOp::SendOk {
         value: v,
         tp: tp(p),
-        offset,
+        offset: Offset(offset),
     }
 }
 
@@ -31,7 +31,10 @@ fn poll(generation: i32, records: &[(u32, i64, u64)]) -> HistoryOp {
     HistoryOp::Poll {
         member: Arc::from("m"),
         generation,
-        records: records.iter().map(|&(p, o, v)| (tp(p), o, v)).collect(),
+        records: records
+            .iter()
+            .map(|&(p, o, v)| (tp(p), Offset(o), v))
+            .collect(),
     }
 }
 
@@ -46,7 +49,7 @@ fn assigned(generation: i32) -> HistoryOp {
 fn processed(p: u32, offset: i64, v: u64) -> HistoryOp {
     HistoryOp::Processed {
         tp: tp(p),
-        offset,
+        offset: Offset(offset),
         value: v,
     }
 }
@@ -62,7 +65,8 @@ fn produced(n: u64) -> History {
 }
 
 fn log(records: &[(i64, u64)]) -> FinalLogs {
-    FinalLogs::default().with(tp(0), records)
+    let records: Vec<(Offset, u64)> = records.iter().map(|&(o, v)| (Offset(o), v)).collect();
+    FinalLogs::default().with(tp(0), &records)
 }
 
 fn kinds(a: &[Anomaly]) -> Vec<&'static str> {
@@ -97,7 +101,7 @@ fn acknowledged_write_missing_from_final_log_is_lost() {
     let h = produced(2);
     let a = analyze(&h, Some(&log(&[(0, 1)])));
     assert_eq!(kinds(&a), ["lost-write"]);
-    assert_eq!(a[0].records, [RecordRef::new(&tp(0), 1, 2)]);
+    assert_eq!(a[0].records, [RecordRef::new(&tp(0), Offset(1), 2)]);
     assert_eq!(a[0].events, [4]);
     assert_eq!(a[0].nodes, ["p"]);
 }
@@ -140,7 +144,7 @@ fn acknowledged_stored_but_never_polled_is_unseen() {
     h.push("c", processed(0, 0, 1));
     let a = analyze(&h, Some(&log(&[(0, 1), (1, 2)])));
     assert_eq!(kinds(&a), ["unseen", "lost-processing"]);
-    assert_eq!(a[0].records, [RecordRef::new(&tp(0), 1, 2)]);
+    assert_eq!(a[0].records, [RecordRef::new(&tp(0), Offset(1), 2)]);
 }
 
 #[test]
@@ -182,7 +186,10 @@ fn two_values_at_one_offset_are_inconsistent() {
         .expect("found");
     assert_eq!(
         inc.records,
-        [RecordRef::new(&tp(0), 0, 1), RecordRef::new(&tp(0), 0, 9)]
+        [
+            RecordRef::new(&tp(0), Offset::ZERO, 1),
+            RecordRef::new(&tp(0), Offset::ZERO, 9)
+        ]
     );
     assert_eq!(inc.events, [4]);
 }
@@ -199,7 +206,7 @@ fn jumping_over_a_stored_record_is_a_poll_skip() {
         .iter()
         .find(|a| a.kind == AnomalyKind::PollSkip)
         .expect("found");
-    assert!(skip.records.contains(&RecordRef::new(&tp(0), 1, 2)));
+    assert!(skip.records.contains(&RecordRef::new(&tp(0), Offset(1), 2)));
     assert_eq!(skip.events, [8, 9]);
 }
 
@@ -287,7 +294,7 @@ fn a_stored_record_nobody_processed_is_lost_processing() {
     h.push("c", processed(0, 0, 1));
     let a = analyze(&h, Some(&log(&[(0, 1), (1, 2)])));
     assert_eq!(kinds(&a), ["lost-processing"]);
-    assert_eq!(a[0].records, [RecordRef::new(&tp(0), 1, 2)]);
+    assert_eq!(a[0].records, [RecordRef::new(&tp(0), Offset(1), 2)]);
     assert_eq!(a[0].events, [6]);
 }
 

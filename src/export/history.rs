@@ -310,9 +310,12 @@ fn complete_send(
     node: &str,
 ) -> Option<(u64, OpType, OpValue, Option<String>)> {
     let (value, t, offset, error) = match op {
-        HistoryOp::SendOk { value, offset, .. } => {
-            (*value, OpType::Ok, Some(*offset).filter(|o| *o >= 0), None)
-        }
+        HistoryOp::SendOk { value, offset, .. } => (
+            *value,
+            OpType::Ok,
+            Some(*offset).filter(|o| *o >= Offset::ZERO),
+            None,
+        ),
         HistoryOp::SendFail { value, error } => {
             (*value, OpType::Fail, None, Some(error.name().to_string()))
         }

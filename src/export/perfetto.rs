@@ -307,7 +307,7 @@ impl Counters {
                 tp,
                 base_offset,
                 records,
-            } => self.set_leo(node, ts, tp, base_offset + *records as i64, out),
+            } => self.set_leo(node, ts, tp, *base_offset + *records as i64, out),
             Truncated { tp, to, .. } => self.set_leo(node, ts, tp, *to, out),
             BecameLeader { tp, leo, .. } => {
                 self.leader.insert(tp.clone(), node);
@@ -326,13 +326,13 @@ impl Counters {
 
     fn set_hw(&mut self, node: NodeId, ts: u64, tp: &TopicPartition, hw: Offset, out: &mut Out) {
         if self.hw.insert((node, tp.clone()), hw) != Some(hw) {
-            out.counter(node, ts, &format!("HW {tp}"), "offset", hw);
+            out.counter(node, ts, &format!("HW {tp}"), "offset", hw.0);
         }
     }
 
     fn set_leo(&mut self, node: NodeId, ts: u64, tp: &TopicPartition, leo: Offset, out: &mut Out) {
         if self.leo.insert((node, tp.clone()), leo) != Some(leo) {
-            out.counter(node, ts, &format!("LEO {tp}"), "offset", leo);
+            out.counter(node, ts, &format!("LEO {tp}"), "offset", leo.0);
         }
     }
 
@@ -357,7 +357,7 @@ impl Counters {
     fn lag(&self, node: NodeId, ts: u64, records: &[(TopicPartition, Offset, u64)], out: &mut Out) {
         let mut next: BTreeMap<&TopicPartition, Offset> = BTreeMap::new();
         for (tp, offset, _) in records {
-            next.insert(tp, offset + 1);
+            next.insert(tp, *offset + 1);
         }
         for (tp, pos) in next {
             let hw = self
@@ -365,7 +365,13 @@ impl Counters {
                 .get(tp)
                 .and_then(|l| self.hw.get(&(*l, tp.clone())));
             if let Some(hw) = hw {
-                out.counter(node, ts, &format!("lag {tp}"), "records", (hw - pos).max(0));
+                out.counter(
+                    node,
+                    ts,
+                    &format!("lag {tp}"),
+                    "records",
+                    (*hw - pos).max(0),
+                );
             }
         }
     }

@@ -115,7 +115,7 @@ impl RecordBatch {
         let wire_bytes = Self::compute_size(&records) as u32;
         RecordBatch {
             wire_bytes,
-            base_offset: 0,
+            base_offset: Offset::ZERO,
             partition_leader_epoch: LeaderEpoch::NONE,
             producer_id: ProducerId::NONE,
             producer_epoch: -1,
@@ -136,12 +136,12 @@ impl RecordBatch {
 
     /// Offset of the last record.
     pub fn last_offset(&self) -> Offset {
-        self.base_offset + self.records.len() as Offset - 1
+        self.base_offset + self.records.len() as i64 - 1
     }
 
     /// Offset after the last record (the LEO once this batch is the tail of a log).
     pub fn next_offset(&self) -> Offset {
-        self.base_offset + self.records.len() as Offset
+        self.base_offset + self.records.len() as i64
     }
 
     /// Sequence of the last record.

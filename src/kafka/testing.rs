@@ -177,10 +177,11 @@ impl MiniBroker {
                         tp: tp.clone(),
                         error: ErrorCode::None,
                         offset: match spec {
-                            OffsetSpec::Earliest => 0,
-                            OffsetSpec::Latest => {
-                                self.logs.get(tp).map_or(0, |l| l.len() as Offset)
-                            }
+                            OffsetSpec::Earliest => Offset::ZERO,
+                            OffsetSpec::Latest => self
+                                .logs
+                                .get(tp)
+                                .map_or(Offset::ZERO, |l| Offset(l.len() as i64)),
                         },
                         leader_epoch: LeaderEpoch(0),
                     })
@@ -249,16 +250,16 @@ impl MiniBroker {
             return FetchPartitionResponse {
                 tp: fp.tp.clone(),
                 error,
-                high_watermark: -1,
-                last_stable_offset: -1,
-                log_start_offset: -1,
+                high_watermark: Offset::UNKNOWN,
+                last_stable_offset: Offset::UNKNOWN,
+                log_start_offset: Offset::UNKNOWN,
                 diverging_epoch: None,
                 current_leader: None,
                 batches: Vec::new(),
             };
         }
         let log = self.logs.get(&fp.tp).cloned().unwrap_or_default();
-        let from = fp.fetch_offset.max(0) as usize;
+        let from = fp.fetch_offset.max(Offset::ZERO).0 as usize;
         let records: Vec<Record> = log
             .iter()
             .skip(from)
@@ -270,14 +271,14 @@ impl MiniBroker {
             })
             .collect();
         let mut batch = RecordBatch::new(records);
-        batch.base_offset = from as Offset;
+        batch.base_offset = Offset(from as i64);
         batch.partition_leader_epoch = LeaderEpoch(0);
         FetchPartitionResponse {
             tp: fp.tp.clone(),
             error: ErrorCode::None,
-            high_watermark: log.len() as Offset,
-            last_stable_offset: log.len() as Offset,
-            log_start_offset: 0,
+            high_watermark: Offset(log.len() as i64),
+            last_stable_offset: Offset(log.len() as i64),
+            log_start_offset: Offset::ZERO,
             diverging_epoch: None,
             current_leader: None,
             batches: if batch.is_empty() {

@@ -4,8 +4,65 @@ use serde::{Deserialize, Serialize};
 use std::cmp::Ordering;
 use std::fmt;
 
-/// A position in a partition log. Kafka uses a signed 64-bit integer; -1 means "none".
-pub type Offset = i64;
+/// A position in a partition log (Kafka's signed 64-bit offset). Arithmetic is only what a
+/// log needs: an offset plus a count is an offset, the distance between two offsets is a
+/// count (`i64`). Kafka's wire value -1 ("no offset": an error response, `acks=0`, nothing
+/// committed) is the named [`Offset::UNKNOWN`].
+#[derive(
+    Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
+#[serde(transparent)]
+pub struct Offset(pub i64);
+
+impl Offset {
+    pub const ZERO: Offset = Offset(0);
+    /// Kafka's -1: no offset is known (an error response, `acks=0`, nothing committed).
+    pub const UNKNOWN: Offset = Offset(-1);
+
+    /// Whether this is a real position (not [`Offset::UNKNOWN`]).
+    pub fn is_known(self) -> bool {
+        self.0 >= 0
+    }
+
+    /// The offset after this one.
+    pub fn next(self) -> Offset {
+        Offset(self.0 + 1)
+    }
+}
+
+impl fmt::Display for Offset {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+impl std::ops::Add<i64> for Offset {
+    type Output = Offset;
+    fn add(self, n: i64) -> Offset {
+        Offset(self.0 + n)
+    }
+}
+
+impl std::ops::AddAssign<i64> for Offset {
+    fn add_assign(&mut self, n: i64) {
+        self.0 += n;
+    }
+}
+
+impl std::ops::Sub<i64> for Offset {
+    type Output = Offset;
+    fn sub(self, n: i64) -> Offset {
+        Offset(self.0 - n)
+    }
+}
+
+/// The number of records between two offsets.
+impl std::ops::Sub for Offset {
+    type Output = i64;
+    fn sub(self, o: Offset) -> i64 {
+        self.0 - o.0
+    }
+}
 
 /// A broker's id (`node.id`). Scenario brokers are `broker-1`..`broker-N` with ids 1..N.
 #[derive(

@@ -12,7 +12,7 @@ use super::{
     NodeView, Observe, PartitionView, ProducerView, ReplicaLogView, RpcClientView, Snapshot, Term,
 };
 use crate::kafka::broker::partition::Role;
-use crate::kafka::{BrokerId, KafkaEvent, TopicPartition};
+use crate::kafka::{BrokerId, KafkaEvent, Offset, TopicPartition};
 use crate::sim::{NodeId, Status, TraceKind, TraceRecord, World};
 use crate::workload::event::NodeEvent;
 use crate::workload::node::SimNode;
@@ -290,7 +290,7 @@ fn replica_log(
         .image
         .node_of(broker)
         .or_else(|| world.find(&format!("broker-{broker}")));
-    let off = |o: i64| o.max(0) as u64;
+    let off = |o: Offset| o.0.max(0) as u64;
     let cut = node
         .and_then(|n| truncated.get(&(n, tp.clone())))
         .copied()
@@ -455,9 +455,9 @@ fn group_view(
             GroupRow {
                 topic: p.topic.clone(),
                 partition: p.partition,
-                current_offset: current.map(|o| o.max(0) as u64),
+                current_offset: current.map(|o| o.max(Offset::ZERO).0 as u64),
                 log_end_offset: leo,
-                lag: current.map(|o| leo.saturating_sub(o.max(0) as u64)),
+                lag: current.map(|o| leo.saturating_sub(o.max(Offset::ZERO).0 as u64)),
                 consumer_id: owner.get(&tp).cloned(),
             }
         })

@@ -115,7 +115,7 @@ pub fn values_below_high_watermark(
     let hw = p.log.high_watermark();
     Some(
         p.log
-            .read(0, u32::MAX, hw)
+            .read(Offset::ZERO, u32::MAX, hw)
             .iter()
             .flat_map(|b| b.records.iter().map(|r| r.value))
             .collect(),
@@ -142,7 +142,9 @@ pub fn acked_values(world: &World<SimNode>) -> Vec<(u64, Offset)> {
     history(world)
         .into_iter()
         .filter_map(|op| match op {
-            HistoryOp::SendOk { value, offset, .. } if offset >= 0 => Some((value, offset)),
+            HistoryOp::SendOk { value, offset, .. } if offset >= Offset::ZERO => {
+                Some((value, offset))
+            }
             _ => None,
         })
         .collect()

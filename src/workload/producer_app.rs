@@ -466,12 +466,12 @@ mod tests {
                     .iter()
                     .map(|(tp, b)| {
                         let base = *log_end;
-                        *log_end += b.len() as Offset;
+                        *log_end += b.len() as i64;
                         PartitionProduceResponse {
                             tp: tp.clone(),
                             error: ErrorCode::None,
                             base_offset: base,
-                            log_start_offset: 0,
+                            log_start_offset: Offset::ZERO,
                             current_leader: None,
                         }
                     })
@@ -488,7 +488,7 @@ mod tests {
         cfg.async_window = 2_000;
         let mut app = ProducerApp::new(cfg);
         let mut cx = Cx::new(3);
-        let mut log_end = 0;
+        let mut log_end = Offset::ZERO;
         let mut wire: Vec<(Time, Msg)> = Vec::new();
         let end = Time(secs * 1_000_000);
         app.on_start(&mut cx);
@@ -568,7 +568,7 @@ mod tests {
         );
         for (i, (v, o)) in oks.iter().enumerate() {
             assert_eq!(*v, invokes[i]);
-            assert_eq!(*o, i as Offset);
+            assert_eq!(*o, Offset(i as i64));
         }
     }
 

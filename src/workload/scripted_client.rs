@@ -14,7 +14,7 @@ use std::sync::Arc;
 use crate::kafka::config::Acks;
 use crate::kafka::protocol::*;
 use crate::kafka::record::{Record, RecordBatch};
-use crate::kafka::types::{BrokerId, LeaderEpoch, TopicPartition};
+use crate::kafka::types::{BrokerId, LeaderEpoch, Offset, TopicPartition};
 use crate::sim::{Context, Duration, NodeId, Peer, Time, TimerId};
 use crate::workload::history::HistoryOp;
 
@@ -262,7 +262,7 @@ impl ScriptedProducer {
                     HistoryOp::SendOk {
                         value,
                         tp: self.config.tp.clone(),
-                        offset: -1,
+                        offset: Offset::UNKNOWN,
                     },
                 );
             }

@@ -121,9 +121,9 @@ impl Broker {
         let mut r = FetchPartitionResponse {
             tp: fp.tp.clone(),
             error: ErrorCode::None,
-            high_watermark: -1,
-            last_stable_offset: -1,
-            log_start_offset: -1,
+            high_watermark: Offset::UNKNOWN,
+            last_stable_offset: Offset::UNKNOWN,
+            log_start_offset: Offset::UNKNOWN,
             diverging_epoch: None,
             current_leader: None,
             batches: Vec::new(),
@@ -223,14 +223,16 @@ impl Broker {
                 let mut r = ListOffsetsPartition {
                     tp: tp.clone(),
                     error: ErrorCode::None,
-                    offset: -1,
+                    offset: Offset::UNKNOWN,
                     leader_epoch: LeaderEpoch::NONE,
                 };
                 match self.leader_partition(tp, *epoch) {
                     Err(e) => r.error = e,
                     Ok(p) => {
                         r.leader_epoch = p.leader_epoch;
-                        let epoch_start = p.leader_state().map_or(0, |s| s.epoch_start_offset);
+                        let epoch_start = p
+                            .leader_state()
+                            .map_or(Offset::ZERO, |s| s.epoch_start_offset);
                         match spec {
                             OffsetSpec::Earliest => r.offset = p.log.log_start_offset(),
                             // KIP-207: a new leader whose HW has not reached its epoch start.
@@ -268,7 +270,7 @@ impl Broker {
                         tp: tp.clone(),
                         error,
                         leader_epoch: LeaderEpoch::NONE,
-                        end_offset: -1,
+                        end_offset: Offset::UNKNOWN,
                     },
                     Ok(p) => {
                         let (leader_epoch, end_offset) = p.log.end_offset_for_epoch(*asked);

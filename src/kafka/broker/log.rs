@@ -96,7 +96,7 @@ impl PartitionLog {
             .iter()
             .filter_map(|e| e.clone().downcast::<RecordBatch>().ok())
             .collect();
-        let leo = batches.last().map_or(0, |b| b.next_offset());
+        let leo = batches.last().map_or(Offset::ZERO, |b| b.next_offset());
         let ends = batches.iter().map(|b| b.next_offset()).collect();
         let mut log = PartitionLog {
             tp,
@@ -105,16 +105,18 @@ impl PartitionLog {
             epoch_file,
             batches,
             ends,
-            log_start_offset: 0,
+            log_start_offset: Offset::ZERO,
             leo,
-            hw: 0,
+            hw: Offset::ZERO,
             epochs: Vec::new(),
             producers: VecMap::new(),
             unflushed_messages: 0,
             last_flush: Time::ZERO,
             truncations: 0,
         };
-        log.hw = hw_checkpoint.unwrap_or(0).clamp(log.log_start_offset, leo);
+        log.hw = hw_checkpoint
+            .unwrap_or(Offset::ZERO)
+            .clamp(log.log_start_offset, leo);
         log.recover_epochs(disk);
         log.rebuild_producer_state();
         log
@@ -252,14 +254,14 @@ impl PartitionLog {
     /// of the next epoch, or the LEO for the latest). `(NONE, -1)` when nothing is known.
     pub fn end_offset_for_epoch(&self, requested: LeaderEpoch) -> (LeaderEpoch, Offset) {
         if requested == LeaderEpoch::NONE || self.epochs.is_empty() {
-            return (LeaderEpoch::NONE, -1);
+            return (LeaderEpoch::NONE, Offset::UNKNOWN);
         }
         if requested == self.latest_epoch() {
             return (requested, self.leo);
         }
         let higher = self.epochs.partition_point(|e| e.0 <= requested);
         let Some(&(_, next_start)) = self.epochs.get(higher) else {
-            return (LeaderEpoch::NONE, -1);
+            return (LeaderEpoch::NONE, Offset::UNKNOWN);
         };
         match higher.checked_sub(1) {
             Some(floor) => (self.epochs[floor].0, next_start),
@@ -341,7 +343,7 @@ impl PartitionLog {
         );
         assert_eq!(
             batch.next_offset(),
-            batch.base_offset + batch.len() as Offset,
+            batch.base_offset + batch.len() as i64,
             "{}: a batch's offsets are contiguous",
             self.tp
         );
@@ -404,7 +406,10 @@ impl PartitionLog {
         self.batches.truncate(keep);
         self.ends.truncate(keep);
         disk.truncate(&self.log_file, keep);
-        self.leo = self.batches.last().map_or(0, |b| b.next_offset());
+        self.leo = self
+            .batches
+            .last()
+            .map_or(Offset::ZERO, |b| b.next_offset());
         self.hw = self.hw.min(self.leo);
         let before = self.epochs.len();
         self.epochs.retain(|&(_, s)| s < self.leo);
@@ -499,15 +504,18 @@ mod tests {
             &mut disk,
             &[(0, &[1, 2]), (0, &[3]), (1, &[4, 5, 6]), (1, &[7])],
         );
-        for offset in 0..=log.log_end_offset() {
+        for offset in 0..=log.log_end_offset().0 {
             for max_bytes in [0, 1, 70, 100, 150, 1_000] {
-                for upto in 0..=log.log_end_offset() {
+                for upto in 0..=log.log_end_offset().0 {
                     let read: usize = log
-                        .read(offset, max_bytes, upto)
+                        .read(Offset(offset), max_bytes, Offset(upto))
                         .iter()
                         .map(|b| b.size_bytes())
                         .sum();
-                    assert_eq!(log.read_bytes(offset, max_bytes, upto), read);
+                    assert_eq!(
+                        log.read_bytes(Offset(offset), max_bytes, Offset(upto)),
+                        read
+                    );
                 }
             }
         }
@@ -518,23 +526,30 @@ mod tests {
         // Proves offsets, reads bounded by HW/LEO and bytes, and the epoch cache.
         let mut disk = Disk::new();
         let log = log_with(&mut disk, &[(0, &[1, 2]), (0, &[3]), (2, &[4, 5])]);
-        assert_eq!(log.log_end_offset(), 5);
-        assert_eq!(log.epochs(), &[(LeaderEpoch(0), 0), (LeaderEpoch(2), 3)]);
-        assert_eq!(log.read(0, u32::MAX, 3).len(), 2);
-        assert_eq!(log.read(2, u32::MAX, 5).len(), 2);
-        assert_eq!(log.read(0, 1, 5).len(), 1, "always at least one batch");
-        assert_eq!(log.batch_at(4).unwrap().base_offset, 3);
+        assert_eq!(log.log_end_offset(), Offset(5));
+        assert_eq!(
+            log.epochs(),
+            &[(LeaderEpoch(0), Offset(0)), (LeaderEpoch(2), Offset(3))]
+        );
+        assert_eq!(log.read(Offset::ZERO, u32::MAX, Offset(3)).len(), 2);
+        assert_eq!(log.read(Offset(2), u32::MAX, Offset(5)).len(), 2);
+        assert_eq!(
+            log.read(Offset::ZERO, 1, Offset(5)).len(),
+            1,
+            "always at least one batch"
+        );
+        assert_eq!(log.batch_at(Offset(4)).unwrap().base_offset, Offset(3));
         assert_eq!(
             log.end_offset_for_epoch(LeaderEpoch(0)),
-            (LeaderEpoch(0), 3)
+            (LeaderEpoch(0), Offset(3))
         );
         assert_eq!(
             log.end_offset_for_epoch(LeaderEpoch(1)),
-            (LeaderEpoch(0), 3)
+            (LeaderEpoch(0), Offset(3))
         );
         assert_eq!(
             log.end_offset_for_epoch(LeaderEpoch(2)),
-            (LeaderEpoch(2), 5)
+            (LeaderEpoch(2), Offset(5))
         );
     }
 
@@ -543,17 +558,17 @@ mod tests {
         // Proves truncation removes whole batches, fixes LEO/HW and the epoch cache.
         let mut disk = Disk::new();
         let mut log = log_with(&mut disk, &[(0, &[1, 2]), (1, &[3]), (2, &[4])]);
-        log.set_high_watermark(4);
-        assert_eq!(log.truncate_to(&mut disk, 3), 1);
-        assert_eq!(log.log_end_offset(), 3);
-        assert_eq!(log.high_watermark(), 3);
+        log.set_high_watermark(Offset(4));
+        assert_eq!(log.truncate_to(&mut disk, Offset(3)), 1);
+        assert_eq!(log.log_end_offset(), Offset(3));
+        assert_eq!(log.high_watermark(), Offset(3));
         assert_eq!(log.latest_epoch(), LeaderEpoch(1));
         assert_eq!(
-            log.truncate_to(&mut disk, 1),
+            log.truncate_to(&mut disk, Offset(1)),
             3,
             "rounded down to the batch start"
         );
-        assert_eq!(log.log_end_offset(), 0);
+        assert_eq!(log.log_end_offset(), Offset::ZERO);
     }
 
     #[test]
@@ -562,11 +577,11 @@ mod tests {
         let mut disk = Disk::new();
         let mut log = log_with(&mut disk, &[(0, &[1])]);
         log.flush(&mut disk, Time::ZERO);
-        log.append(&mut disk, batch(1, 1, &[2]));
+        log.append(&mut disk, batch(Offset(1), 1, &[2]));
         disk.power_loss(false, &mut rng::derive(1, 1));
-        let log = PartitionLog::open(tp(), &disk, Some(2));
-        assert_eq!(log.log_end_offset(), 1);
-        assert_eq!(log.high_watermark(), 1);
+        let log = PartitionLog::open(tp(), &disk, Some(Offset(2)));
+        assert_eq!(log.log_end_offset(), Offset(1));
+        assert_eq!(log.high_watermark(), Offset(1));
         assert_eq!(
             log.latest_epoch(),
             LeaderEpoch(0),
@@ -599,7 +614,9 @@ mod tests {
         }
         assert_eq!(
             log.check_sequence(&mk(1, 0)),
-            SequenceCheck::Duplicate { base_offset: 1 }
+            SequenceCheck::Duplicate {
+                base_offset: Offset(1)
+            }
         );
         assert_eq!(log.check_sequence(&mk(5, 0)), SequenceCheck::OutOfOrder);
         assert_eq!(log.check_sequence(&mk(3, 0)), SequenceCheck::Append);
@@ -610,7 +627,9 @@ mod tests {
         let reopened = PartitionLog::open(tp(), &disk, None);
         assert_eq!(
             reopened.check_sequence(&mk(2, 0)),
-            SequenceCheck::Duplicate { base_offset: 2 }
+            SequenceCheck::Duplicate {
+                base_offset: Offset(2)
+            }
         );
     }
 }

@@ -109,11 +109,11 @@ impl Partition {
             .filter(|&&b| b != me)
             .map(|&broker| FollowerState {
                 broker,
-                leo: -1,
+                leo: Offset::UNKNOWN,
                 // An ISR member gets a full lag window to show up before being dropped.
                 last_caught_up: now,
                 last_fetch_time: now,
-                last_fetch_leader_leo: -1,
+                last_fetch_leader_leo: Offset::UNKNOWN,
             })
             .collect();
         self.role = Role::Leader(LeaderState {
@@ -139,7 +139,8 @@ impl Partition {
         };
         if fetch_offset >= leo {
             f.last_caught_up = now;
-        } else if fetch_offset >= f.last_fetch_leader_leo && f.last_fetch_leader_leo >= 0 {
+        } else if fetch_offset >= f.last_fetch_leader_leo && f.last_fetch_leader_leo >= Offset::ZERO
+        {
             f.last_caught_up = f.last_caught_up.max(f.last_fetch_time);
         }
         f.leo = fetch_offset;
@@ -169,7 +170,7 @@ impl Partition {
                 .followers
                 .iter()
                 .find(|f| f.broker == b)
-                .map_or(-1, |f| f.leo);
+                .map_or(Offset::UNKNOWN, |f| f.leo);
             hw = hw.min(leo);
         }
         if hw > self.log.high_watermark() {

@@ -58,7 +58,7 @@ impl Broker {
                     tp: tp.clone(),
                     error: e,
                 });
-                (e, -1, None)
+                (e, Offset::UNKNOWN, None)
             }
         };
         let current_leader = if error == ErrorCode::NotLeaderOrFollower {
@@ -69,7 +69,7 @@ impl Broker {
         let log_start_offset = self
             .partitions
             .get(tp)
-            .map_or(-1, |p| p.log.log_start_offset());
+            .map_or(Offset::UNKNOWN, |p| p.log.log_start_offset());
         let resp = PartitionProduceResponse {
             tp: tp.clone(),
             error,
@@ -98,7 +98,7 @@ impl Broker {
         }
         let base = match part.log.check_sequence(&batch) {
             SequenceCheck::Duplicate { base_offset } => {
-                return Ok((base_offset, base_offset + batch.len() as Offset))
+                return Ok((base_offset, base_offset + batch.len() as i64))
             }
             SequenceCheck::OutOfOrder => return Err(ErrorCode::OutOfOrderSequenceNumber),
             SequenceCheck::InvalidEpoch => return Err(ErrorCode::InvalidProducerEpoch),

@@ -118,7 +118,7 @@ impl Broker {
         match change {
             LeadershipChange::Became { tp, .. } if &*tp.topic == CONSUMER_OFFSETS => {
                 let records: Vec<Record> = self
-                    .read_log(&tp, 0, u32::MAX, ReadLimit::LogEnd)
+                    .read_log(&tp, Offset::ZERO, u32::MAX, ReadLimit::LogEnd)
                     .unwrap_or_default()
                     .iter()
                     .flat_map(|b| b.records.iter().cloned())
@@ -188,7 +188,7 @@ impl Broker {
             tp: tp.clone(),
             error: ErrorCode::None,
             base_offset: base,
-            log_start_offset: 0,
+            log_start_offset: Offset::ZERO,
             current_leader: None,
         };
         let parts = vec![PendingPart {

@@ -219,7 +219,7 @@ impl GroupCoordinator {
             };
             let g = self.group_mut(&group);
             g.offsets
-                .insert(tp, (r.value as Offset - 1, LeaderEpoch::NONE));
+                .insert(tp, (Offset(r.value as i64 - 1), LeaderEpoch::NONE));
         }
     }
 

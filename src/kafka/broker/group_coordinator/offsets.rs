@@ -39,7 +39,7 @@ impl GroupCoordinator {
             .iter()
             .map(|(tp, offset, _)| Record {
                 key: Some(Arc::from(offset_record_key(&req.group_id, tp))),
-                value: (*offset + 1).max(0) as u64,
+                value: (*offset + 1).max(Offset::ZERO).0 as u64,
                 value_bytes: 8,
                 timestamp_us: now.as_us(),
             })
@@ -139,7 +139,7 @@ impl GroupCoordinator {
                 .map(|tp| {
                     let (o, e) = g
                         .and_then(|g| g.offsets.get(tp).copied())
-                        .unwrap_or((-1, LeaderEpoch::NONE));
+                        .unwrap_or((Offset::UNKNOWN, LeaderEpoch::NONE));
                     (tp.clone(), o, e)
                 })
                 .collect();

@@ -214,7 +214,7 @@ fn commits_are_checked_and_persisted() {
         group_id: Arc::from(G),
         generation_id: Generation(gen),
         member_id: member.clone(),
-        offsets: vec![(TopicPartition::new("orders", 0), 42, LeaderEpoch(0))],
+        offsets: vec![(TopicPartition::new("orders", 0), Offset(42), LeaderEpoch(0))],
     };
     let during = c.on_offset_commit(Time(3_000_000), peer(1), commit(1, &id1));
     assert!(
@@ -241,7 +241,10 @@ fn commits_are_checked_and_persisted() {
     );
     let done = c.on_append_complete(*id, ErrorCode::None);
     assert!(responses(&done).len() == 1);
-    assert_eq!(c.committed(G, &TopicPartition::new("orders", 0)), Some(42));
+    assert_eq!(
+        c.committed(G, &TopicPartition::new("orders", 0)),
+        Some(Offset(42))
+    );
     let mut moved = GroupCoordinator::new(GroupCoordinatorConfig::default());
     let mut log = vec![Record {
         key: Some(Arc::from(format!("group:{G}"))),
@@ -253,7 +256,7 @@ fn commits_are_checked_and_persisted() {
     moved.on_become_leader(*offsets_partition, &log);
     assert_eq!(
         moved.committed(G, &TopicPartition::new("orders", 0)),
-        Some(42)
+        Some(Offset(42))
     );
     let (_, generation, _) = moved.group_state(G).unwrap();
     assert_eq!(

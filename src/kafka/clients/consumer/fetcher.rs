@@ -20,7 +20,7 @@ use crate::kafka::config::AutoOffsetReset;
 use crate::kafka::errors::ErrorCode;
 use crate::kafka::event::KafkaEvent;
 use crate::kafka::protocol::*;
-use crate::kafka::types::{LeaderEpoch, TopicPartition};
+use crate::kafka::types::{LeaderEpoch, Offset, TopicPartition};
 use crate::sim::{Context, Duration, NodeId, Time};
 
 impl Consumer {
@@ -154,7 +154,7 @@ impl Consumer {
                 continue;
             };
             p.resolving = false;
-            if *offset >= 0 {
+            if *offset >= Offset::ZERO {
                 p.position = Some(*offset);
                 p.last_epoch = (epoch.0 >= 0).then_some(*epoch);
             } else {
@@ -225,7 +225,7 @@ impl Consumer {
                 current_leader_epoch: epoch,
                 fetch_offset: position,
                 last_fetched_epoch: LeaderEpoch::NONE,
-                log_start_offset: -1,
+                log_start_offset: Offset::UNKNOWN,
                 partition_max_bytes: self.config.max_partition_fetch_bytes,
             });
         }

@@ -221,7 +221,7 @@ fn consumes_from_earliest_and_commits() {
     let id = m.consumer.commit_sync(&mut m.cx);
     h.settle();
     let tp = TopicPartition::new(TOPIC, 0);
-    assert_eq!(h.broker.coord.committed("billing", &tp), Some(10));
+    assert_eq!(h.broker.coord.committed("billing", &tp), Some(Offset(10)));
     let events = h.members[i].consumer.take_events();
     assert!(events.iter().any(
         |e| matches!(e, ConsumerEvent::CommitCompleted { id: x, result: Ok(()), .. } if *x == id)
@@ -343,5 +343,5 @@ fn auto_commit_happens_inside_poll_after_the_interval() {
         "interval not yet elapsed"
     );
     h.run_until(Time(6_000_000));
-    assert_eq!(h.broker.coord.committed("billing", &tp), Some(4));
+    assert_eq!(h.broker.coord.committed("billing", &tp), Some(Offset(4)));
 }

@@ -373,7 +373,7 @@ impl Producer {
         if self.config.acks == Acks::Zero {
             // acks=0: no response will come; "sent" is all the producer ever learns.
             for id in ids {
-                self.succeed_batch(cx, id, -1);
+                self.succeed_batch(cx, id, Offset::UNKNOWN);
             }
             return;
         }
@@ -397,7 +397,9 @@ impl Producer {
             match p.map(|p| (p.error, p.base_offset)) {
                 Some((ErrorCode::None, base)) => self.succeed_batch(cx, id, base),
                 // Legacy brokers: a duplicate of an appended batch; success, offset unknown.
-                Some((ErrorCode::DuplicateSequenceNumber, _)) => self.succeed_batch(cx, id, -1),
+                Some((ErrorCode::DuplicateSequenceNumber, _)) => {
+                    self.succeed_batch(cx, id, Offset::UNKNOWN)
+                }
                 Some((e, _)) => self.on_batch_error(cx, id, e, now),
                 None => self.on_batch_error(cx, id, ErrorCode::UnknownServerError, now),
             }
@@ -420,10 +422,10 @@ impl Producer {
         }
         let unconfirmed = self.config.acks == Acks::Zero;
         for (i, r) in b.records.iter().enumerate() {
-            let offset = if base_offset < 0 {
-                -1
+            let offset = if base_offset < Offset::ZERO {
+                Offset::UNKNOWN
             } else {
-                base_offset + i as Offset
+                base_offset + i as i64
             };
             self.complete(r.value, Ok((b.tp.clone(), offset)), unconfirmed);
         }

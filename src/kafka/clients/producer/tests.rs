@@ -78,8 +78,8 @@ fn answer(p: &mut Producer, cx: &mut Cx, req: &ProduceRequest, error: ErrorCode,
         .map(|(tp, _)| PartitionProduceResponse {
             tp: tp.clone(),
             error,
-            base_offset: if error.is_ok() { base } else { -1 },
-            log_start_offset: 0,
+            base_offset: if error.is_ok() { base } else { Offset::UNKNOWN },
+            log_start_offset: Offset::ZERO,
             current_leader: None,
         })
         .collect();
@@ -119,10 +119,10 @@ fn records_linger_then_go_in_one_batch() {
     assert_eq!(reqs.len(), 1);
     assert_eq!(reqs[0].partitions[0].1.records.len(), 3);
     assert_eq!(reqs[0].partitions[0].1.producer_id, ProducerId(42));
-    answer(&mut p, &mut cx, &reqs[0], ErrorCode::None, 10);
+    answer(&mut p, &mut cx, &reqs[0], ErrorCode::None, Offset(10));
     let done = p.take_completions();
     let offsets: Vec<_> = done.iter().map(|c| c.result.clone().unwrap().1).collect();
-    assert_eq!(offsets, [10, 11, 12]);
+    assert_eq!(offsets, [Offset(10), Offset(11), Offset(12)]);
     assert_eq!(p.outstanding(), 0);
 }
 
@@ -132,7 +132,13 @@ fn retriable_error_backs_off_exponentially_and_refreshes_metadata() {
     // retry.backoff.ms, then twice that (±20 % jitter).
     let (mut p, mut cx) = started(no_linger_no_idempotence(), 1);
     let r1 = produces(&mut cx).remove(0);
-    answer(&mut p, &mut cx, &r1, ErrorCode::NotLeaderOrFollower, 0);
+    answer(
+        &mut p,
+        &mut cx,
+        &r1,
+        ErrorCode::NotLeaderOrFollower,
+        Offset::ZERO,
+    );
     let t0 = cx.now;
     let mut refreshed = false;
     let r2 = loop {
@@ -155,16 +161,22 @@ fn retriable_error_backs_off_exponentially_and_refreshes_metadata() {
     assert!(refreshed, "NOT_LEADER_OR_FOLLOWER refreshes metadata first");
     let first = cx.now - t0;
     assert!((80_000..=120_000).contains(&first.as_us()), "{first}");
-    answer(&mut p, &mut cx, &r2, ErrorCode::NotEnoughReplicas, 0);
+    answer(
+        &mut p,
+        &mut cx,
+        &r2,
+        ErrorCode::NotEnoughReplicas,
+        Offset::ZERO,
+    );
     let t1 = cx.now;
     tick(&mut p, &mut cx);
     let second = cx.now - t1;
     assert!((160_000..=240_000).contains(&second.as_us()), "{second}");
     let r3 = produces(&mut cx).remove(0);
-    answer(&mut p, &mut cx, &r3, ErrorCode::None, 0);
+    answer(&mut p, &mut cx, &r3, ErrorCode::None, Offset::ZERO);
     assert_eq!(
         p.take_completions()[0].result,
-        Ok((TopicPartition::new("orders", 0), 0))
+        Ok((TopicPartition::new("orders", 0), Offset(0)))
     );
 }
 
@@ -194,7 +206,7 @@ fn request_timeout_closes_connection_and_resends() {
             tick(&mut p, &mut cx);
         }
     }
-    answer(&mut p, &mut cx, &r1, ErrorCode::None, 0);
+    answer(&mut p, &mut cx, &r1, ErrorCode::None, Offset::ZERO);
     assert!(
         p.take_completions().is_empty(),
         "late answer on a closed connection is ignored"
@@ -241,8 +253,20 @@ fn idempotent_retries_keep_order() {
     let b2 = produces(&mut cx).remove(0);
     assert_eq!(b1.partitions[0].1.base_sequence, 0);
     assert_eq!(b2.partitions[0].1.base_sequence, 1);
-    answer(&mut p, &mut cx, &b1, ErrorCode::NotLeaderOrFollower, 0);
-    answer(&mut p, &mut cx, &b2, ErrorCode::OutOfOrderSequenceNumber, 0);
+    answer(
+        &mut p,
+        &mut cx,
+        &b1,
+        ErrorCode::NotLeaderOrFollower,
+        Offset::ZERO,
+    );
+    answer(
+        &mut p,
+        &mut cx,
+        &b2,
+        ErrorCode::OutOfOrderSequenceNumber,
+        Offset::ZERO,
+    );
     let mut resent = Vec::new();
     while resent.len() < 2 {
         tick(&mut p, &mut cx);
@@ -254,11 +278,11 @@ fn idempotent_retries_keep_order() {
                 Msg::ProduceRequest(r) => {
                     let seq = r.partitions[0].1.base_sequence;
                     resent.push(seq);
-                    answer(&mut p, &mut cx, &r, ErrorCode::None, seq as Offset);
+                    answer(&mut p, &mut cx, &r, ErrorCode::None, Offset(seq as i64));
                     let more = produces(&mut cx);
                     for r in more {
                         resent.push(r.partitions[0].1.base_sequence);
-                        answer(&mut p, &mut cx, &r, ErrorCode::None, 1);
+                        answer(&mut p, &mut cx, &r, ErrorCode::None, Offset(1));
                     }
                 }
                 _ => {}
@@ -277,7 +301,10 @@ fn acks_zero_completes_on_send() {
     let (mut p, mut cx) = started(cfg, 1);
     assert_eq!(produces(&mut cx)[0].acks, 0);
     let c = p.take_completions();
-    assert_eq!(c[0].result, Ok((TopicPartition::new("orders", 0), -1)));
+    assert_eq!(
+        c[0].result,
+        Ok((TopicPartition::new("orders", 0), Offset::UNKNOWN))
+    );
     assert!(c[0].maybe_persisted);
 }
 
@@ -293,7 +320,7 @@ fn max_in_flight_limits_requests_per_connection() {
         reqs.extend(produces(&mut cx));
     }
     assert_eq!(reqs.len(), 2);
-    answer(&mut p, &mut cx, &reqs[0], ErrorCode::None, 0);
+    answer(&mut p, &mut cx, &reqs[0], ErrorCode::None, Offset::ZERO);
     let next = produces(&mut cx);
     assert_eq!(next.len(), 1, "one slot freed, one request");
     assert_eq!(
@@ -353,7 +380,13 @@ fn out_of_order_for_the_next_expected_batch_is_a_real_gap() {
     // fails it to the application and makes the producer fetch a new producer id (§3.3).
     let (mut p, mut cx) = started(ProducerConfig::default().with("linger.ms", 0), 1);
     let b1 = produces(&mut cx).remove(0);
-    answer(&mut p, &mut cx, &b1, ErrorCode::OutOfOrderSequenceNumber, 0);
+    answer(
+        &mut p,
+        &mut cx,
+        &b1,
+        ErrorCode::OutOfOrderSequenceNumber,
+        Offset::ZERO,
+    );
     let c = p.take_completions();
     assert_eq!(c[0].result, Err(ErrorCode::OutOfOrderSequenceNumber));
     assert!(!c[0].maybe_persisted);
