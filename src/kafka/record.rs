@@ -118,8 +118,8 @@ impl RecordBatch {
             base_offset: Offset::ZERO,
             partition_leader_epoch: LeaderEpoch::NONE,
             producer_id: ProducerId::NONE,
-            producer_epoch: -1,
-            base_sequence: -1,
+            producer_epoch: ProducerEpoch::NONE,
+            base_sequence: Sequence::NONE,
             is_transactional: false,
             is_control: false,
             records,
@@ -146,11 +146,10 @@ impl RecordBatch {
 
     /// Sequence of the last record.
     pub fn last_sequence(&self) -> Sequence {
-        if self.base_sequence < 0 {
-            -1
+        if self.base_sequence == Sequence::NONE {
+            Sequence::NONE
         } else {
-            self.base_sequence
-                .wrapping_add(self.records.len() as Sequence - 1)
+            self.base_sequence.plus(self.records.len() as i64 - 1)
         }
     }
 

@@ -113,10 +113,58 @@ impl ProducerId {
 }
 
 /// A producer's epoch (bumped to fence older sessions of the same PID).
-pub type ProducerEpoch = i16;
+#[derive(
+    Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
+#[serde(transparent)]
+pub struct ProducerEpoch(pub i16);
 
-/// A per-partition record sequence number of an idempotent producer.
-pub type Sequence = i32;
+impl ProducerEpoch {
+    /// Kafka's -1: the batch carries no producer epoch (not idempotent).
+    pub const NONE: ProducerEpoch = ProducerEpoch(-1);
+}
+
+impl fmt::Display for ProducerEpoch {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// A per-partition record sequence number of an idempotent producer. Sequences wrap to 0
+/// after `i32::MAX` (Kafka's `DefaultRecordBatch.incrementSequence`).
+#[derive(
+    Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default, Serialize, Deserialize,
+)]
+#[serde(transparent)]
+pub struct Sequence(pub i32);
+
+impl Sequence {
+    /// Kafka's -1: the batch carries no sequence (not idempotent).
+    pub const NONE: Sequence = Sequence(-1);
+
+    /// The sequence `n` records later, wrapping after `i32::MAX`.
+    pub fn plus(self, n: i64) -> Sequence {
+        Sequence(((self.0 as i64 + n).rem_euclid(i32::MAX as i64 + 1)) as i32)
+    }
+}
+
+impl fmt::Display for Sequence {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// A consumer group generation's "none yet" (Kafka's -1), and a broker or partition epoch
+/// not yet assigned.
+impl Generation {
+    pub const NONE: Generation = Generation(-1);
+}
+
+/// A broker epoch the controller has not assigned yet (Kafka's -1).
+pub const NO_BROKER_EPOCH: i64 = -1;
+
+/// A partition epoch not known yet (Kafka's -1).
+pub const NO_PARTITION_EPOCH: i32 = -1;
 
 /// A topic name, interned: every `Topic` with the same name holds the same pointer (to a
 /// leaked `&'static str`), so copying one is free (no reference count) and equality is a

@@ -429,6 +429,7 @@ mod tests {
     use crate::kafka::testing::FakeCx;
     use crate::kafka::types::{BrokerId, LeaderEpoch, ProducerId};
     use crate::kafka::Offset;
+    use crate::kafka::ProducerEpoch;
 
     type Cx = FakeCx<Msg, ProducerAppTimer, NodeEvent>;
 
@@ -457,7 +458,7 @@ mod tests {
                 correlation_id: r.correlation_id,
                 error: ErrorCode::None,
                 producer_id: ProducerId(1),
-                producer_epoch: 0,
+                producer_epoch: ProducerEpoch(0),
             }),
             Msg::ProduceRequest(r) => Msg::ProduceResponse(ProduceResponse {
                 correlation_id: r.correlation_id,

@@ -273,7 +273,7 @@ impl PartitionLog {
 
     /// Checks an incoming batch's producer id, epoch and sequence against the cache.
     pub fn check_sequence(&self, b: &RecordBatch) -> SequenceCheck {
-        if b.producer_id == ProducerId::NONE || b.base_sequence < 0 {
+        if b.producer_id == ProducerId::NONE || b.base_sequence == Sequence::NONE {
             return SequenceCheck::Append;
         }
         let Some(entry) = self.producers.get(&b.producer_id) else {
@@ -283,7 +283,7 @@ impl PartitionLog {
             return SequenceCheck::InvalidEpoch;
         }
         if b.producer_epoch > entry.epoch {
-            return if b.base_sequence == 0 {
+            return if b.base_sequence == Sequence(0) {
                 SequenceCheck::Append
             } else {
                 SequenceCheck::OutOfOrder
@@ -298,15 +298,13 @@ impl PartitionLog {
             return SequenceCheck::Duplicate { base_offset: base };
         }
         match entry.batches.back() {
-            Some(&(_, prev_last, _)) if first != prev_last.wrapping_add(1) => {
-                SequenceCheck::OutOfOrder
-            }
+            Some(&(_, prev_last, _)) if first != prev_last.plus(1) => SequenceCheck::OutOfOrder,
             _ => SequenceCheck::Append,
         }
     }
 
     fn update_producer_state(&mut self, b: &Batch) {
-        if b.producer_id == ProducerId::NONE || b.base_sequence < 0 {
+        if b.producer_id == ProducerId::NONE || b.base_sequence == Sequence::NONE {
             return;
         }
         let entry = self.producers.entry(b.producer_id).or_default();
@@ -602,8 +600,8 @@ mod tests {
                 timestamp_us: 0,
             }]);
             b.producer_id = ProducerId(7);
-            b.producer_epoch = epoch;
-            b.base_sequence = seq;
+            b.producer_epoch = ProducerEpoch(epoch);
+            b.base_sequence = Sequence(seq);
             b
         };
         for seq in 0..3 {
@@ -622,7 +620,7 @@ mod tests {
         assert_eq!(log.check_sequence(&mk(3, 0)), SequenceCheck::Append);
         assert_eq!(log.check_sequence(&mk(0, 1)), SequenceCheck::Append);
         let mut old = mk(3, 0);
-        old.producer_epoch = -1;
+        old.producer_epoch = ProducerEpoch::NONE;
         assert_eq!(log.check_sequence(&old), SequenceCheck::InvalidEpoch);
         let reopened = PartitionLog::open(tp(), &disk, None);
         assert_eq!(

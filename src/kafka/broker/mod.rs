@@ -36,6 +36,7 @@ use crate::kafka::errors::ErrorCode;
 use crate::kafka::event::KafkaEvent;
 use crate::kafka::metadata::MetadataImage;
 use crate::kafka::protocol::*;
+use crate::kafka::types::NO_BROKER_EPOCH;
 use crate::kafka::types::{BrokerId, LeaderEpoch, Offset, TopicPartition};
 use crate::sim::{Context, Duration, NodeId, Peer, VecMap, Wakeup};
 use group_coordinator::{CommitId, GroupCoordinator, GroupTimer};
@@ -126,7 +127,7 @@ impl Broker {
         Broker {
             id,
             controller,
-            broker_epoch: -1,
+            broker_epoch: NO_BROKER_EPOCH,
             incarnation: 0,
             metadata: MetadataImage::default(),
             partitions: VecMap::new(),
@@ -253,7 +254,7 @@ impl Broker {
                     r.error,
                     ErrorCode::StaleBrokerEpoch | ErrorCode::BrokerIdNotRegistered
                 ) {
-                    self.broker_epoch = -1;
+                    self.broker_epoch = NO_BROKER_EPOCH;
                     self.send_registration(cx);
                 }
             }

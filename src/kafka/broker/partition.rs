@@ -17,6 +17,7 @@
 
 use crate::kafka::broker::log::PartitionLog;
 use crate::kafka::config::EffectiveTopicConfig;
+use crate::kafka::types::NO_PARTITION_EPOCH;
 use crate::kafka::types::{BrokerId, LeaderEpoch, Offset, TopicPartition};
 use crate::sim::{Duration, Time};
 
@@ -78,7 +79,7 @@ impl Partition {
             config,
             role: Role::None,
             leader_epoch: LeaderEpoch::NONE,
-            partition_epoch: -1,
+            partition_epoch: NO_PARTITION_EPOCH,
             replicas: Vec::new(),
             isr: Vec::new(),
         }

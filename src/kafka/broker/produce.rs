@@ -8,11 +8,12 @@
 use super::*;
 use crate::kafka::broker::log::{stamp, SequenceCheck};
 use crate::kafka::broker::purgatory::{PendingPart, Waiter};
+use crate::kafka::config::Acks;
 use crate::kafka::errors::ErrorCode;
 use crate::kafka::event::KafkaEvent;
 use crate::kafka::protocol::*;
 use crate::kafka::record::Batch;
-use crate::kafka::types::{LeaderEpoch, Offset, ProducerId, TopicPartition};
+use crate::kafka::types::{LeaderEpoch, Offset, ProducerEpoch, ProducerId, TopicPartition};
 use crate::sim::{Duration, Peer};
 
 impl Broker {
@@ -52,7 +53,11 @@ impl Broker {
         acks: i16,
     ) -> PendingPart {
         let (error, base_offset, required) = match outcome {
-            Ok((base, required)) => (ErrorCode::None, base, (acks == -1).then_some(required)),
+            Ok((base, required)) => (
+                ErrorCode::None,
+                base,
+                (acks == Acks::All.as_i16()).then_some(required),
+            ),
             Err(e) => {
                 cx.emit(KafkaEvent::ProduceRejected {
                     tp: tp.clone(),
@@ -93,7 +98,7 @@ impl Broker {
         if batch.is_empty() {
             return Err(ErrorCode::CorruptMessage);
         }
-        if acks == -1 && part.isr.len() < part.effective_min_isr() {
+        if acks == Acks::All.as_i16() && part.isr.len() < part.effective_min_isr() {
             return Err(ErrorCode::NotEnoughReplicas);
         }
         let base = match part.log.check_sequence(&batch) {
@@ -263,7 +268,7 @@ impl Broker {
             correlation_id: req.correlation_id,
             error: ErrorCode::None,
             producer_id,
-            producer_epoch: 0,
+            producer_epoch: ProducerEpoch(0),
         };
         cx.reply(from, Msg::InitProducerIdResponse(resp));
     }

@@ -24,6 +24,7 @@ use crate::kafka::event::KafkaEvent;
 use crate::kafka::metadata::{partition_record, MetadataImage, PartitionImage};
 use crate::kafka::protocol::*;
 use crate::kafka::types::{BrokerId, LeaderEpoch, Topic, TopicPartition};
+use crate::kafka::types::{NO_BROKER_EPOCH, NO_PARTITION_EPOCH};
 use crate::sim::{Context, Duration, NodeId, Peer, Time};
 
 /// The controller's disk file holding the metadata log.
@@ -188,7 +189,11 @@ impl Controller {
         let known = self.sessions.get(&id).map(|s| s.incarnation);
         if known == Some(req.incarnation) {
             // A retried request: answer again.
-            let epoch = self.image.brokers.get(&id).map_or(-1, |b| b.broker_epoch);
+            let epoch = self
+                .image
+                .brokers
+                .get(&id)
+                .map_or(NO_BROKER_EPOCH, |b| b.broker_epoch);
             self.reply_registration(cx, from, req.correlation_id, epoch);
             return;
         }
@@ -561,7 +566,7 @@ fn alter_result(
         leader: p.and_then(|p| p.leader),
         leader_epoch: p.map_or(LeaderEpoch::NONE, |p| p.leader_epoch),
         isr: p.map(|p| p.isr.clone()).unwrap_or_default(),
-        partition_epoch: p.map_or(-1, |p| p.partition_epoch),
+        partition_epoch: p.map_or(NO_PARTITION_EPOCH, |p| p.partition_epoch),
     }
 }
 

@@ -17,6 +17,7 @@ use crate::kafka::broker::purgatory::{DelayedProduce, PendingPart, Waiter};
 use crate::kafka::broker::{
     AppendToken, Broker, BrokerCx, BrokerTimer, LeadershipChange, ReadLimit,
 };
+use crate::kafka::config::Acks;
 use crate::kafka::config::BrokerConfig;
 use crate::kafka::controller::CONSUMER_OFFSETS;
 use crate::kafka::errors::ErrorCode;
@@ -181,7 +182,7 @@ impl Broker {
         timeout: Duration,
     ) -> Result<AppendToken, ErrorCode> {
         let batch = Arc::new(RecordBatch::new(records));
-        let (base, required) = self.append_to_leader(cx, tp, batch, -1)?;
+        let (base, required) = self.append_to_leader(cx, tp, batch, Acks::All.as_i16())?;
         self.next_token += 1;
         let token = AppendToken(self.next_token);
         let resp = PartitionProduceResponse {

@@ -361,7 +361,7 @@ fn join_error(
         msg: Msg::JoinGroupResponse(Box::new(JoinGroupResponse {
             correlation_id: req.correlation_id,
             error,
-            generation_id: Generation(-1),
+            generation_id: Generation::NONE,
             protocol_name: None,
             leader: Arc::from(""),
             member_id,
@@ -380,7 +380,7 @@ fn join_member(m: &Member, protocol: &Option<Arc<str>>) -> JoinGroupMember {
         .unwrap_or(Subscription {
             topics: Vec::new(),
             owned_partitions: Vec::new(),
-            generation: Generation(-1),
+            generation: Generation::NONE,
         });
     JoinGroupMember {
         member_id: m.id.clone(),

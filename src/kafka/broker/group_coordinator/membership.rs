@@ -246,7 +246,7 @@ pub(super) fn join_error_to(
         msg: Msg::JoinGroupResponse(Box::new(JoinGroupResponse {
             correlation_id: cid,
             error,
-            generation_id: Generation(-1),
+            generation_id: Generation::NONE,
             protocol_name: None,
             leader: Arc::from(""),
             member_id,

@@ -32,7 +32,7 @@ fn join_req(member: &str, cid: u32) -> JoinGroupRequest {
             Subscription {
                 topics: vec![Arc::from("orders")],
                 owned_partitions: Vec::new(),
-                generation: Generation(-1),
+                generation: Generation::NONE,
             },
         )],
     }

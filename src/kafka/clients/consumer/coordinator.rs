@@ -77,7 +77,7 @@ impl GroupMembership {
             strategies: c.partition_assignment_strategy.clone(),
             coordinator: None,
             member_id: Arc::from(""),
-            generation: Generation(-1),
+            generation: Generation::NONE,
             protocol: None,
             state: MemberState::Unjoined,
             rejoin_needed: false,
@@ -126,7 +126,7 @@ impl GroupMembership {
 
     /// Forget the generation (ILLEGAL_GENERATION) and possibly the member id (UNKNOWN_MEMBER_ID).
     fn reset_generation(&mut self, forget_member_id: bool, reason: &str) {
-        self.generation = Generation(-1);
+        self.generation = Generation::NONE;
         if forget_member_id {
             self.member_id = Arc::from("");
         }

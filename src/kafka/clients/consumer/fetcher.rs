@@ -20,6 +20,7 @@ use crate::kafka::config::AutoOffsetReset;
 use crate::kafka::errors::ErrorCode;
 use crate::kafka::event::KafkaEvent;
 use crate::kafka::protocol::*;
+use crate::kafka::types::NO_BROKER_EPOCH;
 use crate::kafka::types::{LeaderEpoch, Offset, TopicPartition};
 use crate::sim::{Context, Duration, NodeId, Time};
 
@@ -236,7 +237,7 @@ impl Consumer {
             let req = FetchRequest {
                 correlation_id: 0,
                 replica_id: None,
-                replica_epoch: -1,
+                replica_epoch: NO_BROKER_EPOCH, // a consumer is no replica
                 max_wait_ms: self.config.fetch_max_wait_ms,
                 min_bytes: self.config.fetch_min_bytes,
                 max_bytes: 52_428_800,

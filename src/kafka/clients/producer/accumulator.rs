@@ -114,7 +114,7 @@ impl RecordAccumulator {
             in_flight: false,
             ambiguous: false,
             producer_id: ProducerId::NONE,
-            producer_epoch: -1,
+            producer_epoch: ProducerEpoch::NONE,
             base_sequence: None,
         };
         self.queues
@@ -263,6 +263,7 @@ impl RecordAccumulator {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kafka::types;
 
     fn rec(v: u64, bytes: u32) -> Record {
         Record {
@@ -337,7 +338,7 @@ mod tests {
         for v in 0..3 {
             acc.try_append(&tp, rec(v, 80), Time(0));
             let id = acc.pop_head(&tp).unwrap();
-            acc.get_mut(id).unwrap().base_sequence = Some(v as i32);
+            acc.get_mut(id).unwrap().base_sequence = Some(types::Sequence(v as i32));
             acc.get_mut(id).unwrap().attempts = 1;
             ids.push(id);
         }

@@ -23,7 +23,7 @@ use crate::kafka::errors::ErrorCode;
 use crate::kafka::event::KafkaEvent;
 use crate::kafka::protocol::*;
 use crate::kafka::record::RecordBatch;
-use crate::kafka::types::{Offset, ProducerId, TopicPartition};
+use crate::kafka::types::{Offset, ProducerId, Sequence, TopicPartition};
 use crate::sim::{Context, Duration, NodeId, Time};
 
 impl Producer {
@@ -313,7 +313,7 @@ impl Producer {
     }
 
     /// Idempotence: a numbered batch goes only when it is the lowest unacknowledged one.
-    fn sequence_allows(&self, tp: &TopicPartition, seq: Option<i32>) -> bool {
+    fn sequence_allows(&self, tp: &TopicPartition, seq: Option<Sequence>) -> bool {
         let (Some(idem), Some(seq)) = (self.idempotence.as_ref(), seq) else {
             return true;
         };
@@ -332,7 +332,10 @@ impl Producer {
         if b.base_sequence.is_some() {
             return;
         }
-        let next = idem.next_sequence.entry(b.tp.clone()).or_insert(0);
+        let next = idem
+            .next_sequence
+            .entry(b.tp.clone())
+            .or_insert(Sequence(0));
         b.base_sequence = Some(*next);
         b.producer_id = pid;
         b.producer_epoch = epoch;
@@ -340,8 +343,7 @@ impl Producer {
             .entry(b.tp.clone())
             .or_default()
             .insert(*next);
-        // Sequences wrap to 0 after Integer.MAX_VALUE.
-        *next = ((*next as i64 + b.records.len() as i64) % (i32::MAX as i64 + 1)) as i32;
+        *next = next.plus(b.records.len() as i64);
     }
 
     fn send_produce<C>(&mut self, cx: &mut C, node: NodeId, ids: Vec<u64>, now: Time)
@@ -356,7 +358,7 @@ impl Producer {
                 let mut rb = RecordBatch::new(&b.records[..]);
                 rb.producer_id = b.producer_id;
                 rb.producer_epoch = b.producer_epoch;
-                rb.base_sequence = b.base_sequence.unwrap_or(-1);
+                rb.base_sequence = b.base_sequence.unwrap_or(Sequence::NONE);
                 (b.tp.clone(), std::sync::Arc::new(rb))
             })
             .collect();
@@ -436,7 +438,7 @@ impl Producer {
         &mut self,
         tp: &TopicPartition,
         pid: ProducerId,
-        seq: Option<i32>,
+        seq: Option<Sequence>,
         acked: bool,
         len: usize,
     ) {
@@ -453,8 +455,7 @@ impl Producer {
             set.remove(&seq);
         }
         if acked {
-            idem.last_acked
-                .insert(tp.clone(), seq.wrapping_add(len as i32 - 1));
+            idem.last_acked.insert(tp.clone(), seq.plus(len as i64 - 1));
         }
     }
 
@@ -480,7 +481,8 @@ impl Producer {
         let (tp, seq) = (b.tp.clone(), b.base_sequence);
         let next_expected = seq.is_some()
             && self.idempotence.as_ref().is_some_and(|i| {
-                i.last_acked.get(&tp).copied().unwrap_or(-1).wrapping_add(1) == seq.unwrap_or(-2)
+                let last = i.last_acked.get(&tp).copied().unwrap_or(Sequence::NONE);
+                seq == Some(last.plus(1))
             });
         let retriable = match error {
             // §3.3: an earlier batch failed, so this one arrived "too early": retry in order.

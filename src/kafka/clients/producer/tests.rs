@@ -52,7 +52,7 @@ fn started(config: ProducerConfig, partitions: u32) -> (Producer, Cx) {
                 correlation_id: r.correlation_id,
                 error: ErrorCode::None,
                 producer_id: ProducerId(42),
-                producer_epoch: 0,
+                producer_epoch: ProducerEpoch(0),
             }),
             m => panic!("unexpected {m:?}"),
         };
@@ -251,8 +251,8 @@ fn idempotent_retries_keep_order() {
     let b1 = produces(&mut cx).remove(0);
     p.send(&mut cx, "orders", Some(Arc::from("k")), 2, 100);
     let b2 = produces(&mut cx).remove(0);
-    assert_eq!(b1.partitions[0].1.base_sequence, 0);
-    assert_eq!(b2.partitions[0].1.base_sequence, 1);
+    assert_eq!(b1.partitions[0].1.base_sequence, Sequence(0));
+    assert_eq!(b2.partitions[0].1.base_sequence, Sequence(1));
     answer(
         &mut p,
         &mut cx,
@@ -278,7 +278,7 @@ fn idempotent_retries_keep_order() {
                 Msg::ProduceRequest(r) => {
                     let seq = r.partitions[0].1.base_sequence;
                     resent.push(seq);
-                    answer(&mut p, &mut cx, &r, ErrorCode::None, Offset(seq as i64));
+                    answer(&mut p, &mut cx, &r, ErrorCode::None, Offset(seq.0 as i64));
                     let more = produces(&mut cx);
                     for r in more {
                         resent.push(r.partitions[0].1.base_sequence);
@@ -289,7 +289,11 @@ fn idempotent_retries_keep_order() {
             }
         }
     }
-    assert_eq!(resent, [0, 1], "retried in sequence order");
+    assert_eq!(
+        resent,
+        [Sequence(0), Sequence(1)],
+        "retried in sequence order"
+    );
     let values: Vec<u64> = p.take_completions().iter().map(|c| c.value).collect();
     assert_eq!(values, [1, 2]);
 }
@@ -343,7 +347,7 @@ fn resend_after_timeout(p: &mut Producer, cx: &mut Cx) -> (ProducerId, i32) {
                 Msg::ProduceRequest(r) => {
                     return (
                         r.partitions[0].1.producer_id,
-                        r.partitions[0].1.base_sequence,
+                        r.partitions[0].1.base_sequence.0,
                     )
                 }
                 _ => {}
@@ -353,7 +357,7 @@ fn resend_after_timeout(p: &mut Producer, cx: &mut Cx) -> (ProducerId, i32) {
         if let Some(r) = again.first() {
             return (
                 r.partitions[0].1.producer_id,
-                r.partitions[0].1.base_sequence,
+                r.partitions[0].1.base_sequence.0,
             );
         }
     }
