@@ -6,67 +6,16 @@
 
 use std::collections::BTreeMap;
 
+pub use super::cx::Cx;
 use super::disk::Disk;
 use super::fault::{Fault, FaultSpec};
 use super::kept::KeptLog;
 use super::network::{LinkModel, Network};
-use super::node::{Context, Directory, Node, NodeId, Peer, TimerId};
+use super::node::{Directory, Node, NodeId, Peer, TimerId};
 use super::queue::{EventQueue, Handle};
 use super::rng::{self, stream, Rng};
 use super::time::{Duration, Time};
 use super::trace::{DropReason, FaultRecord, Trace, TraceKind, TraceMode, TraceRecord};
-
-/// The kernel's context for one handler call of a world whose node type is `N`: the node's
-/// random stream and disk, and the kernel, which carries out each action as it is made.
-pub struct Cx<'a, N: Node> {
-    pub(crate) me: NodeId,
-    pub(crate) rng: &'a mut Rng,
-    pub(crate) disk: &'a mut Disk,
-    pub(crate) k: &'a mut Kernel<N>,
-    pub(crate) tracing: bool,
-}
-
-impl<N: Node> Context for Cx<'_, N> {
-    type Msg = N::Msg;
-    type Timer = N::Timer;
-    type Event = N::Event;
-    fn now(&self) -> Time {
-        self.k.now
-    }
-    fn me(&self) -> NodeId {
-        self.me
-    }
-    fn send(&mut self, to: NodeId, msg: N::Msg) {
-        self.k.send(self.me, to, msg, None);
-    }
-    fn reply(&mut self, peer: Peer, msg: N::Msg) {
-        self.k.send(self.me, peer.node, msg, Some(peer.conn));
-    }
-    fn set_timer(&mut self, after: Duration, timer: N::Timer) -> TimerId {
-        let at = self.k.now + after;
-        self.k.set_timer(self.me, at, timer)
-    }
-    fn cancel_timer(&mut self, id: TimerId) {
-        self.k.cancel_timer(self.me, id);
-    }
-    fn rng(&mut self) -> &mut Rng {
-        self.rng
-    }
-    fn disk(&mut self) -> &mut Disk {
-        self.disk
-    }
-    fn emit(&mut self, event: N::Event) {
-        if self.tracing || N::keep(&event) {
-            self.k.emit(self.me, event);
-        }
-    }
-    fn close_connection(&mut self, peer: NodeId) {
-        self.k.close(self.me, peer);
-    }
-    fn tracing(&self) -> bool {
-        self.tracing
-    }
-}
 
 /// Whether a node is running.
 #[derive(Copy, Clone, Debug, PartialEq, Eq, Hash)]
@@ -686,10 +635,7 @@ impl<N: Node> World<N> {
             }
             Fault::Isolate(t) => {
                 let n = id(self, t);
-                for other in 0..self.k.slots.len() as u32 {
-                    self.k.net.set_cut(n, NodeId(other), true);
-                    self.k.net.set_cut(NodeId(other), n, true);
-                }
+                self.isolate(n);
                 (vec![n], 0)
             }
             Fault::Partition(groups) => {
@@ -697,16 +643,7 @@ impl<N: Node> World<N> {
                     .iter()
                     .map(|g| g.iter().map(|n| id(self, n)).collect())
                     .collect();
-                for (i, ga) in ids.iter().enumerate() {
-                    for gb in ids.iter().skip(i + 1) {
-                        for &a in ga {
-                            for &b in gb {
-                                self.k.net.set_cut(a, b, true);
-                                self.k.net.set_cut(b, a, true);
-                            }
-                        }
-                    }
-                }
+                self.partition(&ids);
                 (ids.concat(), 0)
             }
             Fault::Cut { from, to } => {
@@ -714,21 +651,7 @@ impl<N: Node> World<N> {
                 self.k.net.set_cut(a, b, true);
                 (vec![a, b], 0)
             }
-            Fault::Heal => {
-                // Connections that lost messages during the cut are broken: both ends learn
-                // it now and reconnect (a simplification of TCP giving up or being reset).
-                for (a, b) in self.k.net.heal() {
-                    self.k.net.reset(a, b);
-                    self.k.tell_closed(a, b);
-                    self.k.tell_closed(b, a);
-                }
-                let clogged: Vec<(NodeId, NodeId)> = self.k.clogged.keys().copied().collect();
-                let mut released = 0;
-                for (a, b) in clogged {
-                    released += self.unclog(a, b);
-                }
-                (vec![], released)
-            }
+            Fault::Heal => (vec![], self.heal()),
             Fault::Clog { from, to } => {
                 let (a, b) = (id(self, from), id(self, to));
                 self.k.net.link_mut(a, b).clogged = true;
@@ -758,6 +681,41 @@ impl<N: Node> World<N> {
                 (vec![n], 0)
             }
         }
+    }
+
+    /// Cuts `n` off from every other node, both ways.
+    fn isolate(&mut self, n: NodeId) {
+        for other in 0..self.k.slots.len() as u32 {
+            self.k.net.set_cut(n, NodeId(other), true);
+            self.k.net.set_cut(NodeId(other), n, true);
+        }
+    }
+
+    /// Cuts every link between nodes of different groups, both ways.
+    fn partition(&mut self, groups: &[Vec<NodeId>]) {
+        for (i, ga) in groups.iter().enumerate() {
+            for gb in groups.iter().skip(i + 1) {
+                for &a in ga {
+                    for &b in gb {
+                        self.k.net.set_cut(a, b, true);
+                        self.k.net.set_cut(b, a, true);
+                    }
+                }
+            }
+        }
+    }
+
+    /// Restores every cut and clogged link; returns how many held messages were released.
+    /// Connections that lost messages during the cut are broken: both ends learn it now and
+    /// reconnect (a simplification of TCP giving up or being reset).
+    fn heal(&mut self) -> u64 {
+        for (a, b) in self.k.net.heal() {
+            self.k.net.reset(a, b);
+            self.k.tell_closed(a, b);
+            self.k.tell_closed(b, a);
+        }
+        let clogged: Vec<(NodeId, NodeId)> = self.k.clogged.keys().copied().collect();
+        clogged.into_iter().map(|(a, b)| self.unclog(a, b)).sum()
     }
 
     /// The node's process dies: its state, timers and queued work are gone, its connections
