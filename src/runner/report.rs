@@ -194,3 +194,29 @@ fn write_anomalies(f: &mut fmt::Formatter<'_>, anomalies: &[Anomaly]) -> fmt::Re
     }
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_broken_invariant_fails_the_check_whatever_expect_says() {
+        // Proves a live-invariant violation makes the report fail and prints it, even with
+        // every [expect] line met (exploration's verdict counts it: explore/mod.rs).
+        let mut r = CheckReport {
+            scenario: "s".into(),
+            seed: 1,
+            error: None,
+            invariant: None,
+            summary: None,
+            counters: BTreeMap::new(),
+            anomalies: Vec::new(),
+            lines: Vec::new(),
+        };
+        assert!(r.passed());
+        r.invariant = Some("invariant `isr-same-records` violated at event 7".into());
+        assert!(!r.passed());
+        assert!(r.to_string().starts_with("FAIL"));
+        assert!(r.to_string().contains("isr-same-records"));
+    }
+}
