@@ -9,5 +9,6 @@ pub mod history;
 pub mod node;
 pub mod ping;
 pub mod producer_app;
+pub mod rate;
 pub mod rpc;
 pub mod scripted_client;

@@ -24,7 +24,7 @@ use crate::kafka::config::Acks;
 use crate::kafka::config::ProducerConfig;
 use crate::kafka::types::Topic;
 use crate::kafka::{ErrorCode, Msg};
-use crate::sim::{Context, Duration, Mapped, NodeId, Peer, Time, TimerId};
+use crate::sim::{Context, Mapped, NodeId, Peer, Time, TimerId};
 
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub enum SendMode {
@@ -44,27 +44,7 @@ pub enum KeyDistribution {
     Fixed(Arc<str>),
 }
 
-/// `count` records every `per_us` microseconds (`"500/s"`, `"30/m"`).
-#[derive(Copy, Clone, Debug, PartialEq, Eq)]
-pub struct SendRate {
-    pub count: u64,
-    pub per_us: u64,
-}
-
-impl SendRate {
-    pub fn per_second(count: u64) -> Self {
-        SendRate {
-            count,
-            per_us: 1_000_000,
-        }
-    }
-
-    /// When operation number `seq` is due after `start` (integer maths, no drift).
-    pub fn due(self, start: Time, seq: u64) -> Time {
-        let us = seq as u128 * self.per_us as u128 / self.count.max(1) as u128;
-        start + Duration::from_us(us.min(u64::MAX as u128) as u64)
-    }
-}
+pub use super::rate::SendRate;
 
 #[derive(Clone, Debug)]
 pub struct ProducerAppConfig {
@@ -430,6 +410,7 @@ mod tests {
     use crate::kafka::types::{BrokerId, LeaderEpoch, ProducerId};
     use crate::kafka::Offset;
     use crate::kafka::ProducerEpoch;
+    use crate::sim::Duration;
 
     type Cx = FakeCx<Msg, ProducerAppTimer, NodeEvent>;
 

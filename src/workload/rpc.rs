@@ -145,7 +145,7 @@ impl RpcCallee {
 pub struct RpcCallerConfig {
     pub callee: NodeId,
     /// None: the next call as soon as the previous one finished (always blocking).
-    pub rate: Option<super::producer_app::SendRate>,
+    pub rate: Option<super::rate::SendRate>,
     pub count: Option<u64>,
     pub timeout: Duration,
     pub retries: u32,

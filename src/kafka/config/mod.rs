@@ -5,7 +5,7 @@
 //! `min.insync.replicas`. kafkasim keeps those names verbatim, so what a student writes in a
 //! scenario file is what they would write in a real `server.properties` or producer config.
 //! Each struct holds one typed field per key (`linger.ms` → `linger_ms: u64`), starts from
-//! Kafka's own defaults (`../shared/kafka-semantics.md` §0 of the project's design notes),
+//! Kafka's own defaults (Kafka 4.x `ProducerConfig`, `ConsumerConfig`, `KafkaConfig`),
 //! and remembers which keys were set explicitly ([`registry`]). Each role has one file —
 //! [`broker`], [`topic`], [`producer`], [`consumer`] — with its keys, its cross-key rules
 //! written once, and the one validated *effective* config the role runs with

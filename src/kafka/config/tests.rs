@@ -8,7 +8,7 @@ fn s(v: &str) -> ConfigValue {
 
 #[test]
 fn defaults_match_kafka_4() {
-    // Proves the Default impls carry Kafka 4.x defaults from kafka-semantics.md §0.
+    // Proves the Default impls carry Kafka 4.x defaults from Kafka 4.x defaults.
     let p = ProducerConfig::default();
     assert_eq!(p.acks, Acks::All);
     assert!(p.enable_idempotence);

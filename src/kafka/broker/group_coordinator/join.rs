@@ -9,7 +9,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use super::membership::join_error_to;
 use super::*;
 use crate::kafka::errors::ErrorCode;
 use crate::kafka::event::KafkaEvent;
@@ -464,5 +463,25 @@ pub(super) fn member_check(
         Some(ErrorCode::IllegalGeneration)
     } else {
         None
+    }
+}
+
+pub(super) fn join_error_to(
+    peer: Peer,
+    cid: CorrelationId,
+    error: ErrorCode,
+    member_id: Arc<str>,
+) -> GroupAction {
+    GroupAction::Respond {
+        to: peer,
+        msg: Msg::JoinGroupResponse(Box::new(JoinGroupResponse {
+            correlation_id: cid,
+            error,
+            generation_id: Generation::NONE,
+            protocol_name: None,
+            leader: Arc::from(""),
+            member_id,
+            members: Vec::new(),
+        })),
     }
 }

@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use super::join::{member_check, rebalance_started, session_timer};
+use super::join::{join_error_to, member_check, rebalance_started, session_timer};
 use super::*;
 use crate::kafka::errors::ErrorCode;
 use crate::kafka::event::KafkaEvent;
@@ -233,24 +233,4 @@ fn complete_sync(
         generation: g.generation,
         members: g.members.len() as u32,
     }));
-}
-
-pub(super) fn join_error_to(
-    peer: Peer,
-    cid: CorrelationId,
-    error: ErrorCode,
-    member_id: Arc<str>,
-) -> GroupAction {
-    GroupAction::Respond {
-        to: peer,
-        msg: Msg::JoinGroupResponse(Box::new(JoinGroupResponse {
-            correlation_id: cid,
-            error,
-            generation_id: Generation::NONE,
-            protocol_name: None,
-            leader: Arc::from(""),
-            member_id,
-            members: Vec::new(),
-        })),
-    }
 }
