@@ -214,3 +214,21 @@ mod fuzz {
         }
     }
 }
+
+#[test]
+fn cluster_defaults_size_topics_that_do_not_say() {
+    // Proves `num.partitions` and `default.replication.factor` size a topic that gives no
+    // partition count or replication factor, as Kafka sizes an automatically created one.
+    let text = r#"
+name = "defaults"
+duration = "1s"
+[cluster]
+brokers = 3
+config = { "num.partitions" = 4, "default.replication.factor" = 2 }
+[[topic]]
+name = "orders"
+"#;
+    let s = scenario::parse(text, "defaults.toml").unwrap();
+    assert_eq!(s.topics[0].partitions, 4);
+    assert_eq!(s.topics[0].replication_factor, 2);
+}

@@ -25,6 +25,7 @@ pub mod broker;
 pub mod consumer;
 pub mod producer;
 pub mod registry;
+pub mod simulated;
 pub mod topic;
 pub mod values;
 

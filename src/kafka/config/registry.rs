@@ -96,6 +96,8 @@ pub enum ConfigErrorKind {
     InvalidValue,
     /// Two keys that are each valid but not together (Kafka's cross-key validation).
     Conflict,
+    /// A Kafka key whose effect kafkasim does not simulate, set to a value it cannot honour.
+    NotSimulated,
 }
 
 /// A configuration problem: which key, what is wrong, and possibly a suggestion.
@@ -399,6 +401,7 @@ macro_rules! config_struct {
                         let (min, max) = $crate::kafka::config::registry::key_range!($($min, $max)?);
                         self.$field = <$ty as ConfigField>::from_config(value, min, max)
                             .map_err(|m| invalid(key, m))?;
+                        $crate::kafka::config::simulated::check(stringify!($name), key, value)?;
                     } )*
                     _ => return Err(ConfigError::unknown_key(key, Self::KEYS.iter().map(|k| k.key))),
                 }

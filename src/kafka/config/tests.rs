@@ -195,10 +195,101 @@ fn effective_configs_carry_kafka_post_processing() {
 #[test]
 fn transactional_id_needs_idempotence() {
     // Proves a transactional.id with idempotence switched off is rejected.
-    let e = ProducerConfig::default()
-        .with("transactional.id", "t")
-        .with("enable.idempotence", false)
-        .effective()
-        .unwrap_err();
+    // (`transactional.id` is refused as not simulated when set; the rule is kept for when
+    // transactions land.)
+    let mut p = ProducerConfig::default().with("enable.idempotence", false);
+    p.transactional_id = Some("t".into());
+    let e = p.effective().unwrap_err();
     assert_eq!(e.key, "transactional.id");
+}
+
+/// Every file under `dirs` (recursively) with one of the extensions, as text.
+fn corpus(dirs: &[&str], exts: &[&str]) -> String {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let mut stack: Vec<std::path::PathBuf> = dirs.iter().map(|d| root.join(d)).collect();
+    let mut text = String::new();
+    while let Some(p) = stack.pop() {
+        if p.is_dir() {
+            stack.extend(std::fs::read_dir(&p).unwrap().map(|e| e.unwrap().path()));
+        } else if p.extension().is_some_and(|e| exts.iter().any(|x| e == *x)) {
+            text.push_str(&std::fs::read_to_string(&p).unwrap());
+        }
+    }
+    text
+}
+
+#[test]
+fn every_key_is_simulated_labelled_or_refused() {
+    // Proves no key is accepted in silence: each key of the registry is either refused
+    // ("not simulated"), a documented label, or simulated — and every simulated key is
+    // exercised by a test or a shipped scenario (its name or field appears there) and
+    // documented in docs/scenario-format.md.
+    use super::simulated::{of, Simulation};
+    let exercised = corpus(&["tests", "scenarios", "src"], &["rs", "toml"]);
+    let docs = corpus(&["docs"], &["md"]);
+    let roles: [(&str, &[KeyInfo]); 4] = [
+        ("BrokerConfig", BrokerConfig::KEYS),
+        ("TopicConfig", TopicConfig::KEYS),
+        ("ProducerConfig", ProducerConfig::KEYS),
+        ("ConsumerConfig", ConsumerConfig::KEYS),
+    ];
+    let mut silent = Vec::new();
+    let (mut simulated, mut refused, mut labels) = (0, 0, 0);
+    for (role, keys) in roles {
+        for k in keys {
+            assert!(
+                docs.contains(&format!("`{}`", k.key)),
+                "{}: undocumented",
+                k.key
+            );
+            match of(role, k.key) {
+                Simulation::NotSimulated { .. } => refused += 1,
+                Simulation::Label(why) => {
+                    assert!(!why.is_empty());
+                    labels += 1;
+                }
+                Simulation::Simulated => {
+                    simulated += 1;
+                    let field = k.key.replace('.', "_");
+                    let quoted = format!("\"{}\"", k.key);
+                    let bare = format!("{} =", k.key);
+                    let used = exercised.matches(&quoted).count() > 1
+                        || exercised.contains(&bare)
+                        || exercised.matches(&format!(".{field}")).count() > 1;
+                    if !used {
+                        silent.push(format!("{role} {}", k.key));
+                    }
+                }
+            }
+        }
+    }
+    assert!(
+        silent.is_empty(),
+        "simulated keys nothing exercises: {silent:?}"
+    );
+    assert!(
+        simulated > 40 && refused >= 15 && labels >= 2,
+        "{simulated} {refused} {labels}"
+    );
+}
+
+#[test]
+fn refused_keys_name_what_kafkasim_does_instead() {
+    // Proves a not-simulated key is refused with "not simulated" and the behaviour instead,
+    // while the value kafkasim behaves as is accepted.
+    let mut t = TopicConfig::default();
+    let e = t
+        .set("retention.ms", &ConfigValue::Int(60_000))
+        .unwrap_err();
+    assert_eq!(e.kind, ConfigErrorKind::NotSimulated);
+    assert!(
+        e.message.starts_with("not simulated: `retention.ms`"),
+        "{e}"
+    );
+    assert!(e.message.contains("keeps every record"), "{e}");
+    t.set("retention.ms", &ConfigValue::Int(-1)).unwrap();
+    let mut c = ConsumerConfig::default();
+    assert!(c.set("group.protocol", &s("consumer")).is_err());
+    c.set("group.protocol", &s("classic")).unwrap();
+    c.set("client.id", &s("billing-app")).unwrap();
 }

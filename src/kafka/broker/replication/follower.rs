@@ -337,3 +337,50 @@ impl Broker {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kafka::broker::log::PartitionLog;
+    use crate::kafka::broker::partition::Partition;
+    use crate::kafka::config::{BrokerConfig, EffectiveTopicConfig, TopicConfig};
+    use crate::kafka::testing::FakeCx;
+    use crate::sim::Disk;
+
+    #[test]
+    fn follower_fetch_uses_the_replica_fetch_settings() {
+        // Proves replica.fetch.min.bytes, replica.fetch.wait.max.ms and
+        // replica.fetch.max.bytes go into the follower's Fetch, and the follower waits
+        // replica.fetch.wait.max.ms + replica.socket.timeout.ms for the answer.
+        let config = BrokerConfig::default()
+            .with("replica.fetch.min.bytes", 7)
+            .with("replica.fetch.wait.max.ms", 300)
+            .with("replica.socket.timeout.ms", 1_234)
+            .with("replica.fetch.max.bytes", 999);
+        let mut b = Broker::new(BrokerId(2), NodeId(0), config.clone());
+        let tp = TopicPartition::new("orders", 0);
+        let log = PartitionLog::open(tp.clone(), &Disk::new(), None);
+        let topic = EffectiveTopicConfig::resolve(&TopicConfig::default(), &config);
+        b.partitions.insert(tp.clone(), Partition::new(log, topic));
+        let mut partitions = VecMap::new();
+        partitions.insert(tp, Time::ZERO);
+        let fetcher = ReplicaFetcher {
+            leader: BrokerId(1),
+            node: NodeId(1),
+            partitions,
+            in_flight: None,
+            backoff: None,
+        };
+        b.fetchers.insert(BrokerId(1), fetcher);
+        let mut cx: FakeCx<Msg, BrokerTimer, KafkaEvent> = FakeCx::new(1);
+        b.send_fetch(&mut cx, BrokerId(1));
+        let sent = cx.take_sent();
+        let [(to, Msg::FetchRequest(req))] = &sent[..] else {
+            panic!("one fetch expected, got {sent:?}");
+        };
+        assert_eq!(*to, NodeId(1));
+        assert_eq!((req.min_bytes, req.max_wait_ms), (7, 300));
+        assert_eq!(req.partitions[0].partition_max_bytes, 999);
+        assert_eq!(cx.next_timer(), Some(Time(1_534_000)));
+    }
+}
