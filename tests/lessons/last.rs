@@ -1,0 +1,3 @@
+//! Lessons 13–18.
+
+use super::*;

@@ -1,0 +1,3 @@
+//! Lessons 7–12.
+
+use super::*;
