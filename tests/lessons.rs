@@ -6,9 +6,9 @@
 //! it with `runner::check_scenario`. Numbers, times and edits are read from the lesson text
 //! (`lessons/claims.rs`), so a lesson cannot drift from what the program shows.
 
-mod common;
 #[path = "lessons/claims.rs"]
 mod claims;
+mod common;
 
 use claims::*;
 use common::*;
@@ -141,10 +141,10 @@ fn bar<'a>(s: &'a str, broker: u32) -> &'a str {
 
 #[path = "lessons/first.rs"]
 mod first;
-#[path = "lessons/middle.rs"]
-mod middle;
 #[path = "lessons/last.rs"]
 mod last;
+#[path = "lessons/middle.rs"]
+mod middle;
 
 #[test]
 fn every_lesson_is_listed_in_order_with_its_question_and_scenario() {
@@ -178,9 +178,15 @@ fn every_lesson_is_listed_in_order_with_its_question_and_scenario() {
         }
         exercise(f, 1);
         exercise(f, 2);
-        assert!(index.contains(&format!("({f})")), "lessons/README.md lacks {f}");
         assert!(
-            readme.as_ref().unwrap().contains(&format!("docs/lessons/{f}")),
+            index.contains(&format!("({f})")),
+            "lessons/README.md lacks {f}"
+        );
+        assert!(
+            readme
+                .as_ref()
+                .unwrap()
+                .contains(&format!("docs/lessons/{f}")),
             "README.md lacks {f}"
         );
     }
@@ -215,8 +221,13 @@ fn lesson_without_a_terminal_says_so_and_exits_2() {
     let mut at = 0;
     for (i, l) in LESSONS.iter().enumerate() {
         let row = format!("{:>3}  {:<44} {}", i + 1, l.title(), l.question());
-        let found = text[at..].find(&row).unwrap_or_else(|| panic!("{row}\n{text}"));
+        let found = text[at..]
+            .find(&row)
+            .unwrap_or_else(|| panic!("{row}\n{text}"));
         at += found;
     }
-    assert!(text.contains("scenarios/lessons/zombie-leader.toml"), "{text}");
+    assert!(
+        text.contains("scenarios/lessons/zombie-leader.toml"),
+        "{text}"
+    );
 }

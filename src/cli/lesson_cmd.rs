@@ -29,11 +29,17 @@ pub const LESSONS: &[Lesson] = &[
     lesson!("02-decoupling-in-time.md", "kafka-callee-down.toml"),
     lesson!("03-send-modes.md", "send-sync.toml"),
     lesson!("04-partitions-and-keys.md", "lessons/partitions-keys.toml"),
-    lesson!("05-groups-and-rebalancing.md", "lessons/group-rebalance-eager.toml"),
+    lesson!(
+        "05-groups-and-rebalancing.md",
+        "lessons/group-rebalance-eager.toml"
+    ),
     lesson!("06-replication.md", "follower-pause-isr.toml"),
     lesson!("07-acks-all-failover.md", "acks-all-failover.toml"),
     lesson!("08-acks1-loses-writes.md", "acks1-leader-failover.toml"),
-    lesson!("09-acks0-loses-silently.md", "lessons/acks0-leader-failover.toml"),
+    lesson!(
+        "09-acks0-loses-silently.md",
+        "lessons/acks0-leader-failover.toml"
+    ),
     lesson!("10-min-insync-replicas.md", "min-isr-rejects.toml"),
     lesson!("11-unclean-election.md", "unclean-election-enabled.toml"),
     lesson!("12-leader-epochs.md", "lessons/kip101-hw-truncation.toml"),

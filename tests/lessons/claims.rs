@@ -95,7 +95,10 @@ pub fn exercise(lesson: &str, n: u32) -> Scenario {
     let mut edits = 0;
     for i in 1..pieces.len().saturating_sub(2) {
         if i % 2 == 1 && pieces[i + 1].trim() == "→" {
-            let (old, new) = (pieces[i].replace("\\n", "\n"), pieces[i + 2].replace("\\n", "\n"));
+            let (old, new) = (
+                pieces[i].replace("\\n", "\n"),
+                pieces[i + 2].replace("\\n", "\n"),
+            );
             assert!(
                 toml.contains(&old),
                 "{lesson} exercise {n}: `{old}` is not in {file}"

@@ -35,20 +35,39 @@ fn lesson_01_the_simulator() {
     let run = kafkasim::export::Run::new(&sc, sc.seed).unwrap();
     let window = kafkasim::export::Window { from, to };
     let texts: Vec<String> = run.records(window).map(|r| run.text(r)).collect();
-    let [pause, resume] = [claim1(L1, "event {} is the pause"), claim1(L1, "{} the resume")];
+    let [pause, resume] = [
+        claim1(L1, "event {} is the pause"),
+        claim1(L1, "{} the resume"),
+    ];
     assert!(from <= pause && resume <= to, "window {from}..{to}");
     assert!(texts.iter().any(|t| t.contains("is paused")), "{texts:?}");
     assert!(texts.iter().any(|t| t.contains("resumed")), "{texts:?}");
-    let d = kafkasim::export::mermaid::diagrams(&run, window, kafkasim::export::mermaid::MAX_TEXT_SIZE);
+    let d =
+        kafkasim::export::mermaid::diagrams(&run, window, kafkasim::export::mermaid::MAX_TEXT_SIZE);
     assert!(d[0].text.contains("paused"), "the diagram shows the pause");
 
     let r = check_scenario(&exercise(L1, 1), sc.seed);
-    assert_eq!(checked(&r, "ping-timeouts"), claim1(L1, "Outcome (checked): {} ping timeouts"));
-    assert_eq!(checked(&r, "ping-replies"), claim1(L1, "and still all {} replies"));
-    assert_eq!(check_scenario(&sc, sc.seed).counters["ping-timeouts"], claim1(L1, "than the {} of the original run"));
+    assert_eq!(
+        checked(&r, "ping-timeouts"),
+        claim1(L1, "Outcome (checked): {} ping timeouts")
+    );
+    assert_eq!(
+        checked(&r, "ping-replies"),
+        claim1(L1, "and still all {} replies")
+    );
+    assert_eq!(
+        check_scenario(&sc, sc.seed).counters["ping-timeouts"],
+        claim1(L1, "than the {} of the original run")
+    );
     let r = check_scenario(&exercise(L1, 2), sc.seed);
-    assert_eq!(checked(&r, "ping-timeouts"), claim1(L1, "(checked): {} ping timeouts, all"));
-    assert_eq!(checked(&r, "ping-replies"), claim1(L1, "ping timeouts, all {} replies"));
+    assert_eq!(
+        checked(&r, "ping-timeouts"),
+        claim1(L1, "(checked): {} ping timeouts, all")
+    );
+    assert_eq!(
+        checked(&r, "ping-replies"),
+        claim1(L1, "ping timeouts, all {} replies")
+    );
 }
 
 const L2: &str = "02-decoupling-in-time.md";
@@ -59,21 +78,34 @@ fn lesson_02_decoupling_in_time() {
     // the Kafka run's acknowledged records and lag at 39 s equal its history, the group is
     // still rebalancing at 45 s, and both exercises' outcomes.
     let rpc = shipped("rpc-callee-down.toml");
-    let v = claim(L2, "at t = {} s the clients view (3) shows OK {}, FAILED {} and TIMED-OUT {}");
+    let v = claim(
+        L2,
+        "at t = {} s the clients view (3) shows OK {}, FAILED {} and TIMED-OUT {}",
+    );
     let t = secs(v[0]);
     let s = view_at(&mut model(&rpc), t, '3');
     let c = counters_at(&rpc, t);
     assert_eq!(cell(&s, "billing-caller", 2), get(&c, "rpc-ok").to_string());
-    assert_eq!(cell(&s, "billing-caller", 3), get(&c, "rpc-failures").to_string());
+    assert_eq!(
+        cell(&s, "billing-caller", 3),
+        get(&c, "rpc-failures").to_string()
+    );
     assert_eq!(
         [get(&c, "rpc-ok"), get(&c, "rpc-failures")],
         [v[1] as u64, v[2] as u64]
     );
     assert_eq!(cell(&s, "billing-caller", 4), (v[3] as u64).to_string());
-    assert_eq!(v[3] as u64, 3 * v[2] as u64, "each failed call is 3 attempts");
+    assert_eq!(
+        v[3] as u64,
+        3 * v[2] as u64,
+        "each failed call is 3 attempts"
+    );
 
     let kafka = shipped("kafka-callee-down.toml");
-    let v = claim(L2, "at t = {} s the clients view shows the producer with ACKED {}");
+    let v = claim(
+        L2,
+        "at t = {} s the clients view shows the producer with ACKED {}",
+    );
     let t = secs(v[0]);
     let mut m = model(&kafka);
     let s = view_at(&mut m, t, '3');
@@ -84,22 +116,45 @@ fn lesson_02_decoupling_in_time() {
     assert!(!s.contains("errors:"), "{s}");
     let (lag, end, cur) = group_sums(&s, "orders");
     assert_eq!(lag, claim1(L2, "with a LAG of {} records"), "{s}");
-    assert_eq!(end, get(&c, "acked"), "LOG-END-OFFSET adds up to what was acknowledged");
-    assert_eq!(cur, get(&c, "consumed"), "CURRENT-OFFSET: what was processed and committed");
+    assert_eq!(
+        end,
+        get(&c, "acked"),
+        "LOG-END-OFFSET adds up to what was acknowledged"
+    );
+    assert_eq!(
+        cur,
+        get(&c, "consumed"),
+        "CURRENT-OFFSET: what was processed and committed"
+    );
     let t = secs(claim(L2, "At t = {} s billing has been back")[0]);
     let s = view_at(&mut m, t, '3');
-    assert!(line(&s, "GROUP billing").contains("PreparingRebalance"), "{s}");
+    assert!(
+        line(&s, "GROUP billing").contains("PreparingRebalance"),
+        "{s}"
+    );
 
     let ex = exercise(L2, 1);
     let t = secs(claim(L2, "at t = {} s the group's LAG adds up")[0]);
     let s = view_at(&mut model(&ex), t, '3');
     let (lag, _, _) = group_sums(&s, "orders");
-    assert!(lag <= claim1(L2, "adds up to at most {} records"), "lag {lag}:\n{s}");
+    assert!(
+        lag <= claim1(L2, "adds up to at most {} records"),
+        "lag {lag}:\n{s}"
+    );
     let r = check_scenario(&exercise(L2, 2), rpc.seed);
-    let v = claim(L2, "Outcome (checked): {} failed calls and {} ok (instead of {} and {})");
-    assert_eq!([checked(&r, "rpc-failures"), checked(&r, "rpc-ok")], [v[0] as u64, v[1] as u64]);
+    let v = claim(
+        L2,
+        "Outcome (checked): {} failed calls and {} ok (instead of {} and {})",
+    );
+    assert_eq!(
+        [checked(&r, "rpc-failures"), checked(&r, "rpc-ok")],
+        [v[0] as u64, v[1] as u64]
+    );
     let base = check_scenario(&rpc, rpc.seed);
-    assert_eq!([checked(&base, "rpc-failures"), checked(&base, "rpc-ok")], [v[2] as u64, v[3] as u64]);
+    assert_eq!(
+        [checked(&base, "rpc-failures"), checked(&base, "rpc-ok")],
+        [v[2] as u64, v[3] as u64]
+    );
 }
 
 /// Sums of LAG, LOG-END-OFFSET and CURRENT-OFFSET over the group rows of `topic` (wide).
@@ -111,7 +166,9 @@ fn group_sums(s: &str, topic: &str) -> (u64, u64, u64) {
         .collect();
     assert!(!rows.is_empty(), "{s}");
     let n = |r: &Vec<String>, i: usize| r[i].parse::<u64>().unwrap_or(0);
-    rows.iter().fold((0, 0, 0), |(l, e, c), r| (l + n(r, 4), e + n(r, 3), c + n(r, 2)))
+    rows.iter().fold((0, 0, 0), |(l, e, c), r| {
+        (l + n(r, 4), e + n(r, 3), c + n(r, 2))
+    })
 }
 
 const L3: &str = "03-send-modes.md";
@@ -126,7 +183,10 @@ fn lesson_03_send_modes() {
     let s = view_at(&mut model(&sync), t, '3');
     let c = counters_at(&sync, t);
     let v = claim(L3, "`send-sync.toml`: SENT {}, ACKED {}");
-    assert_eq!([get(&c, "produced"), get(&c, "acked")], [v[0] as u64, v[1] as u64]);
+    assert_eq!(
+        [get(&c, "produced"), get(&c, "acked")],
+        [v[0] as u64, v[1] as u64]
+    );
     assert_eq!(cell(&s, "checkout", 3), get(&c, "produced").to_string());
     assert_eq!(cell(&s, "checkout", 4), get(&c, "acked").to_string());
     let asy = shipped("send-async.toml");
@@ -139,14 +199,23 @@ fn lesson_03_send_modes() {
     let s = view_at(&mut model(&ff), t, '3');
     let f = counters_at(&ff, t);
     let v = claim(L3, "`send-fire-and-forget.toml`: SENT {}, ACKED {}");
-    assert_eq!([get(&f, "produced"), get(&f, "acked")], [v[0] as u64, v[1] as u64]);
+    assert_eq!(
+        [get(&f, "produced"), get(&f, "acked")],
+        [v[0] as u64, v[1] as u64]
+    );
     assert_eq!(cell(&s, "checkout", 3), v[0].to_string());
     assert_eq!(cell(&s, "checkout", 4), v[1].to_string());
 
     let r = check_scenario(&exercise(L3, 1), sync.seed);
-    assert_eq!(checked(&r, "acked"), claim1(L3, "Outcome (checked): {} records acknowledged (1099"));
+    assert_eq!(
+        checked(&r, "acked"),
+        claim1(L3, "Outcome (checked): {} records acknowledged (1099")
+    );
     let r = check_scenario(&exercise(L3, 2), asy.seed);
-    assert_eq!(checked(&r, "acked"), claim1(L3, "Outcome (checked): still {} records acknowledged"));
+    assert_eq!(
+        checked(&r, "acked"),
+        claim1(L3, "Outcome (checked): still {} records acknowledged")
+    );
 }
 
 const L4: &str = "04-partitions-and-keys.md";
@@ -164,7 +233,10 @@ fn lesson_04_partitions_and_keys() {
     // Proves lesson 4: at 10 s two consumers share what was consumed and the third has
     // consumed nothing and owns no partition; order holds per partition; both exercises.
     let sc = shipped("lessons/partitions-keys.toml");
-    let v = claim(L4, "At t = {} s, in the clients view (3): the producer has ACKED {}");
+    let v = claim(
+        L4,
+        "At t = {} s, in the clients view (3): the producer has ACKED {}",
+    );
     let t = secs(v[0]);
     let s = view_at(&mut model(&sc), t, '3');
     let c = counters_at(&sc, t);
@@ -172,7 +244,10 @@ fn lesson_04_partitions_and_keys() {
     assert_eq!(get(&c, "acked"), v[1] as u64);
     let n = |name: &str| cell(&s, name, 2).parse::<u64>().unwrap();
     assert_eq!(n("ledger-1") + n("ledger-2"), get(&c, "consumed"));
-    assert_eq!(get(&c, "consumed"), claim1(L4, "have consumed {} records between them"));
+    assert_eq!(
+        get(&c, "consumed"),
+        claim1(L4, "have consumed {} records between them")
+    );
     assert_eq!(n("ledger-3"), claim1(L4, "`ledger-3` shows CONSUMED {}"));
     let owners: Vec<String> = s
         .lines()
@@ -183,14 +258,23 @@ fn lesson_04_partitions_and_keys() {
     assert_eq!(owners.len(), 2, "one row per partition:\n{s}");
     assert!(!owners.contains(&"ledger-3".to_string()), "{s}");
     let r = check_scenario(&sc, sc.seed);
-    assert_eq!(checked(&r, "nonmonotonic-send") + checked(&r, "nonmonotonic-poll"), 0);
+    assert_eq!(
+        checked(&r, "nonmonotonic-send") + checked(&r, "nonmonotonic-poll"),
+        0
+    );
 
     let names = ["ledger-1", "ledger-2", "ledger-3"];
     let t = secs(claim(L4, "Outcome (checked): at t = {} s all")[0]);
     let s = view_at(&mut model(&exercise(L4, 1)), t, '3');
-    assert_eq!(working(&s, &names) as u64, claim1(L4, "s all {} consumers have consumed"));
+    assert_eq!(
+        working(&s, &names) as u64,
+        claim1(L4, "s all {} consumers have consumed")
+    );
     let s = view_at(&mut model(&exercise(L4, 2)), t, '3');
-    assert_eq!(working(&s, &names) as u64, claim1(L4, "s exactly {} consumer has consumed"));
+    assert_eq!(
+        working(&s, &names) as u64,
+        claim1(L4, "s exactly {} consumer has consumed")
+    );
 }
 
 const L5: &str = "05-groups-and-rebalancing.md";
@@ -232,7 +316,10 @@ fn lesson_05_groups_and_rebalancing() {
     assert_eq!(n, claim1(L5, "`PartitionsRevoked` finds {} matches"));
     let v = claim(L5, "at t = {} s the group is at generation {}");
     let s = view_at(&mut model(&exercise(L5, 2)), secs(v[0]), '3');
-    assert!(line(&s, "GROUP analytics").contains(&format!("generation {}", v[1])), "{s}");
+    assert!(
+        line(&s, "GROUP analytics").contains(&format!("generation {}", v[1])),
+        "{s}"
+    );
     let owners: Vec<String> = s
         .lines()
         .map(words)
@@ -257,7 +344,10 @@ fn partition_row(s: &str, topic: &str) -> (String, String, String) {
 
 /// `a,b,c` as the claim wrote it (numbers read as floats lose the commas).
 fn ids(v: &[f64]) -> String {
-    v.iter().map(|x| (*x as u64).to_string()).collect::<Vec<_>>().join(",")
+    v.iter()
+        .map(|x| (*x as u64).to_string())
+        .collect::<Vec<_>>()
+        .join(",")
 }
 
 #[test]
@@ -267,14 +357,28 @@ fn lesson_06_replication() {
     // and both exercises.
     let sc = shipped("follower-pause-isr.toml");
     let mut m = model(&sc);
-    let v = claim(L6, "At t = {} s the partitions view still shows Isr {},{},{} and the leader at hw {} leo {}");
+    let v = claim(
+        L6,
+        "At t = {} s the partitions view still shows Isr {},{},{} and the leader at hw {} leo {}",
+    );
     let t = secs(v[0]);
     let s = view_at(&mut m, t, '2');
     assert_eq!(partition_row(&s, "metrics").2, ids(&v[1..4]));
     let leader: u32 = partition_row(&s, "metrics").0.parse().unwrap();
-    assert_eq!(after(bar(&s, leader), "hw "), (v[4] as u64).to_string(), "{s}");
-    assert_eq!(after(bar(&s, leader), "leo "), (v[5] as u64).to_string(), "{s}");
-    assert_eq!(after(bar(&s, 1), "leo "), claim1(L6, "pass its LEO ({})").to_string());
+    assert_eq!(
+        after(bar(&s, leader), "hw "),
+        (v[4] as u64).to_string(),
+        "{s}"
+    );
+    assert_eq!(
+        after(bar(&s, leader), "leo "),
+        (v[5] as u64).to_string(),
+        "{s}"
+    );
+    assert_eq!(
+        after(bar(&s, 1), "leo "),
+        claim1(L6, "pass its LEO ({})").to_string()
+    );
     assert_eq!(metrics_isr_of_two(&sc, t), 0, "no shrink yet");
     let v = claim(L6, "At t = {} s it shows Isr {},{}:");
     let t = secs(v[0]);
@@ -286,8 +390,14 @@ fn lesson_06_replication() {
     assert_eq!(partition_row(&s, "metrics").2, ids(&v[1..4]));
 
     let r = check_scenario(&exercise(L6, 1), sc.seed);
-    assert_eq!(checked(&r, "isr-shrinks"), claim1(L6, "Outcome (checked): {} ISR shrinks"));
-    let v = claim(L6, "at t = {} s the partitions view already shows Isr {},{}");
+    assert_eq!(
+        checked(&r, "isr-shrinks"),
+        claim1(L6, "Outcome (checked): {} ISR shrinks")
+    );
+    let v = claim(
+        L6,
+        "at t = {} s the partitions view already shows Isr {},{}",
+    );
     let s = view_at(&mut model(&exercise(L6, 2)), secs(v[0]), '2');
     assert_eq!(partition_row(&s, "metrics").2, ids(&v[1..3]));
 }

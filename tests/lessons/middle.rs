@@ -15,9 +15,11 @@ fn row(s: &str, topic: &str) -> (String, String, String) {
 
 /// Elections of `tp` up to `t` (the first one gives epoch 0, each later one bumps it).
 fn epoch(sc: &Scenario, tp: &str, t: Time) -> u64 {
-    kafka_events(sc, t, |e| {
-        matches!(e, KafkaEvent::LeaderElected { tp: p, .. } if p.to_string() == tp)
-    }) - 1
+    kafka_events(
+        sc,
+        t,
+        |e| matches!(e, KafkaEvent::LeaderElected { tp: p, .. } if p.to_string() == tp),
+    ) - 1
 }
 
 const L7: &str = "07-acks-all-failover.md";
@@ -44,7 +46,10 @@ fn lesson_07_acks_all_failover() {
     let t = secs(v[0]);
     let s = view_at(&mut m, t, '2');
     let (leader, ep, _) = row(&s, "orders");
-    assert_eq!((leader, ep.clone()), ((v[1] as u64).to_string(), (v[2] as u64).to_string()));
+    assert_eq!(
+        (leader, ep.clone()),
+        ((v[1] as u64).to_string(), (v[2] as u64).to_string())
+    );
     assert_eq!(ep, epoch(&sc, "orders-0", t).to_string());
     let cut = claim1(L7, "shows truncated {}:");
     assert_eq!(after(bar(&s, 2), "truncated "), cut.to_string(), "{s}");
@@ -52,20 +57,36 @@ fn lesson_07_acks_all_failover() {
     assert_eq!(checked(&check_scenario(&sc, sc.seed), "lost-write"), 0);
 
     let r = check_scenario(&exercise(L7, 1), sc.seed);
-    assert_eq!(checked(&r, "lost-write"), claim1(L7, "Outcome (checked): {} lost writes. The kill"));
+    assert_eq!(
+        checked(&r, "lost-write"),
+        claim1(L7, "Outcome (checked): {} lost writes. The kill")
+    );
     let ex = exercise(L7, 2);
     let mut m = model(&ex);
-    let v = claim(L7, "at t = {} s the partitions view shows Isr {} and the leader alone at hw {}");
+    let v = claim(
+        L7,
+        "at t = {} s the partitions view shows Isr {} and the leader alone at hw {}",
+    );
     let t = secs(v[0]);
     let s = view_at(&mut m, t, '2');
     assert_eq!(row(&s, "orders").2, (v[1] as u64).to_string(), "{s}");
-    assert_eq!(after(bar(&s, v[1] as u32), "hw "), (v[2] as u64).to_string(), "{s}");
-    assert_eq!(get(&counters_at(&ex, t), "acked"), claim1(L7, "it acknowledged {} records with no follower"));
+    assert_eq!(
+        after(bar(&s, v[1] as u32), "hw "),
+        (v[2] as u64).to_string(),
+        "{s}"
+    );
+    assert_eq!(
+        get(&counters_at(&ex, t), "acked"),
+        claim1(L7, "it acknowledged {} records with no follower")
+    );
     let t = secs(claim(L7, "the partition is OFFLINE at t = {} s")[0]);
     let s = view_at(&mut m, t, '2');
     assert_eq!(row(&s, "orders").0, "OFFLINE", "{s}");
     let r = check_scenario(&ex, ex.seed);
-    assert_eq!(checked(&r, "lost-write"), claim1(L7, "with all of them. {} lost writes"));
+    assert_eq!(
+        checked(&r, "lost-write"),
+        claim1(L7, "with all of them. {} lost writes")
+    );
 }
 
 const L8: &str = "08-acks1-loses-writes.md";
@@ -77,7 +98,10 @@ fn lesson_08_acks1_loses_writes() {
     // the run truncated; `check` counts the lost writes the lesson names; both exercises.
     let sc = shipped("acks1-leader-failover.toml");
     let mut m = model(&sc);
-    let v = claim(L8, "At t = {} s the partitions view (2) shows the leader broker {} at hw {} leo {}");
+    let v = claim(
+        L8,
+        "At t = {} s the partitions view (2) shows the leader broker {} at hw {} leo {}",
+    );
     let t = secs(v[0]);
     let s = view_at(&mut m, t, '2');
     let b = bar(&s, v[1] as u32);
@@ -89,20 +113,35 @@ fn lesson_08_acks1_loses_writes() {
     }
     let acked = get(&counters_at(&sc, t), "acked");
     assert_eq!(acked, claim1(L8, "the clients view (3) shows ACKED {}"));
-    assert_eq!(acked - followers, claim1(L8, "So {} acknowledged records exist on one broker"));
+    assert_eq!(
+        acked - followers,
+        claim1(L8, "So {} acknowledged records exist on one broker")
+    );
     let t = secs(claim(L8, "At t = {} s broker 2, now a follower")[0]);
     let s = view_at(&mut m, t, '2');
     let cut = claim1(L8, "shows truncated {}:");
     assert_eq!(after(bar(&s, 2), "truncated "), cut.to_string(), "{s}");
     assert_eq!(truncated(&sc, t), cut);
     let r = check_scenario(&sc, sc.seed);
-    assert_eq!(checked(&r, "lost-write"), claim1(L8, "finds {} lost writes, and the"));
+    assert_eq!(
+        checked(&r, "lost-write"),
+        claim1(L8, "finds {} lost writes, and the")
+    );
 
     let r = check_scenario(&exercise(L8, 1), sc.seed);
-    assert_eq!(checked(&r, "lost-write"), claim1(L8, "Outcome (checked): {} lost writes. (With"));
-    assert_eq!(checked(&r, "duplicate"), claim1(L8, "period write {} duplicate"));
+    assert_eq!(
+        checked(&r, "lost-write"),
+        claim1(L8, "Outcome (checked): {} lost writes. (With")
+    );
+    assert_eq!(
+        checked(&r, "duplicate"),
+        claim1(L8, "period write {} duplicate")
+    );
     let r = check_scenario(&exercise(L8, 2), sc.seed);
-    assert_eq!(checked(&r, "lost-write"), claim1(L8, "(checked): {} lost writes: the loss"));
+    assert_eq!(
+        checked(&r, "lost-write"),
+        claim1(L8, "(checked): {} lost writes: the loss")
+    );
 }
 
 const L9: &str = "09-acks0-loses-silently.md";
@@ -114,14 +153,23 @@ fn lesson_09_acks0_loses_silently() {
     // log holds fewer records than were sent; both exercises.
     let sc = shipped("lessons/acks0-leader-failover.toml");
     let mut m = model(&sc);
-    let v = claim(L9, "At t = {} s the clients view (3) shows SENT {}, ACKED {} and errors: unknown outcome×{}");
+    let v = claim(
+        L9,
+        "At t = {} s the clients view (3) shows SENT {}, ACKED {} and errors: unknown outcome×{}",
+    );
     let t = secs(v[0]);
     let s = view_at(&mut m, t, '3');
     let c = counters_at(&sc, t);
-    assert_eq!([get(&c, "produced"), get(&c, "acked")], [v[1] as u64, v[2] as u64]);
+    assert_eq!(
+        [get(&c, "produced"), get(&c, "acked")],
+        [v[1] as u64, v[2] as u64]
+    );
     assert_eq!(cell(&s, "checkout", 3), get(&c, "produced").to_string());
     assert_eq!(cell(&s, "checkout", 4), "0");
-    assert!(line(&s, "errors:").contains(&format!("unknown outcome×{}", v[3] as u64)), "{s}");
+    assert!(
+        line(&s, "errors:").contains(&format!("unknown outcome×{}", v[3] as u64)),
+        "{s}"
+    );
     let s = view_at(&mut m, t, '2');
     let cut = claim1(L9, "shows the old leader truncated {}:");
     assert_eq!(after(bar(&s, 2), "truncated "), cut.to_string(), "{s}");
@@ -132,10 +180,19 @@ fn lesson_09_acks0_loses_silently() {
     assert_eq!(checked(&r, "lost-write") + checked(&r, "produce-errors"), 0);
 
     let r = check_scenario(&exercise(L9, 1), sc.seed);
-    assert_eq!(checked(&r, "lost-write"), claim1(L9, "Outcome (checked): {} lost writes — the same"));
+    assert_eq!(
+        checked(&r, "lost-write"),
+        claim1(L9, "Outcome (checked): {} lost writes — the same")
+    );
     let r = check_scenario(&exercise(L9, 2), sc.seed);
-    assert_eq!(checked(&r, "lost-write"), claim1(L9, "Outcome (checked): {} lost writes and all"));
-    assert_eq!(checked(&r, "acked"), claim1(L9, "lost writes and all {} records acknowledged"));
+    assert_eq!(
+        checked(&r, "lost-write"),
+        claim1(L9, "Outcome (checked): {} lost writes and all")
+    );
+    assert_eq!(
+        checked(&r, "acked"),
+        claim1(L9, "lost writes and all {} records acknowledged")
+    );
 }
 
 const L10: &str = "10-min-insync-replicas.md";
@@ -147,21 +204,33 @@ fn lesson_10_min_insync_replicas() {
     // NOT_ENOUGH_REPLICAS, no lost write; both exercises.
     let sc = shipped("min-isr-rejects.toml");
     let mut m = model(&sc);
-    let v = claim(L10, "At t = {} s the clients view (3) shows the producer still at ACKED {}");
+    let v = claim(
+        L10,
+        "At t = {} s the clients view (3) shows the producer still at ACKED {}",
+    );
     let t = secs(v[0]);
     let s = view_at(&mut m, t, '3');
     assert_eq!(cell(&s, "api", 4), (v[1] as u64).to_string(), "{s}");
     assert_eq!(get(&counters_at(&sc, t), "acked"), v[1] as u64);
-    assert_eq!(get(&counters_at(&sc, secs(5.0)), "acked"), v[1] as u64, "none since 5 s");
+    assert_eq!(
+        get(&counters_at(&sc, secs(5.0)), "acked"),
+        v[1] as u64,
+        "none since 5 s"
+    );
     let at = secs(claim(L10, "and at {} s you read both reasons")[0]);
     m.sides[0].seek_time(at);
     let n = filter_count(&mut m, "ProduceFailed");
     assert_eq!(n, claim1(L10, "the title counts {} matches"));
-    let all = kafka_events(&sc, Time(sc.duration_us), |e| matches!(e, KafkaEvent::ProduceFailed { .. }));
+    let all = kafka_events(&sc, Time(sc.duration_us), |e| {
+        matches!(e, KafkaEvent::ProduceFailed { .. })
+    });
     assert_eq!(n, all);
     let s = screen(&mut m, 140, 40);
     assert!(s.contains("FAILED with REQUEST_TIMED_OUT"), "{s}");
-    assert!(s.contains("failed with NOT_ENOUGH_REPLICAS; will retry"), "{s}");
+    assert!(
+        s.contains("failed with NOT_ENOUGH_REPLICAS; will retry"),
+        "{s}"
+    );
     let base = check_scenario(&sc, sc.seed);
     assert_eq!(checked(&base, "lost-write"), 0);
 
@@ -170,8 +239,14 @@ fn lesson_10_min_insync_replicas() {
     assert_eq!(checked(&r, "produce-retries"), v[0] as u64);
     assert_eq!(checked(&base, "produce-retries"), v[1] as u64);
     let r = check_scenario(&exercise(L10, 2), sc.seed);
-    assert_eq!(checked(&r, "isr-shrinks"), claim1(L10, "Outcome (checked): {} ISR shrinks, so"));
-    assert_eq!(checked(&r, "produce-retries"), claim1(L10, "times out ({} retries)"));
+    assert_eq!(
+        checked(&r, "isr-shrinks"),
+        claim1(L10, "Outcome (checked): {} ISR shrinks, so")
+    );
+    assert_eq!(
+        checked(&r, "produce-retries"),
+        claim1(L10, "times out ({} retries)")
+    );
 }
 
 const L11: &str = "11-unclean-election.md";
@@ -190,31 +265,57 @@ fn lesson_11_unclean_election() {
         let (leader, _, isr) = row(&s, "events");
         assert_eq!(isr, (v[1] as u64).to_string(), "{s}");
         assert_eq!(leader, isr);
-        assert_eq!(after(bar(&s, v[1] as u32), "leo "), (v[2] as u64).to_string(), "{s}");
+        assert_eq!(
+            after(bar(&s, v[1] as u32), "leo "),
+            (v[2] as u64).to_string(),
+            "{s}"
+        );
         assert_eq!(after(bar(&s, 1), "leo "), (v[3] as u64).to_string(), "{s}");
     }
-    let v = claim(L11, "At t = {} s, enabled: Leader {} with epoch {} and Isr {},{}");
+    let v = claim(
+        L11,
+        "At t = {} s, enabled: Leader {} with epoch {} and Isr {},{}",
+    );
     let t = secs(v[0]);
     let s = view_at(&mut model(&on), t, '2');
-    let want = ((v[1] as u64).to_string(), (v[2] as u64).to_string(), format!("{},{}", v[3], v[4]));
+    let want = (
+        (v[1] as u64).to_string(),
+        (v[2] as u64).to_string(),
+        format!("{},{}", v[3], v[4]),
+    );
     assert_eq!(row(&s, "events"), want, "{s}");
     assert_eq!(epoch(&on, "events-0", t), v[2] as u64);
     let r = check_scenario(&on, on.seed);
-    assert_eq!(checked(&r, "lost-write"), claim1(L11, "finds {} lost writes"));
+    assert_eq!(
+        checked(&r, "lost-write"),
+        claim1(L11, "finds {} lost writes")
+    );
     assert!(checked(&r, "unclean-elections") >= 1);
     let t = secs(claim(L11, "At t = {} s, disabled: Leader OFFLINE")[0]);
     let s = view_at(&mut model(&off), t, '2');
     assert_eq!(row(&s, "events").0, "OFFLINE", "{s}");
     let r = check_scenario(&off, off.seed);
-    let v = claim(L11, "the run ends with {} offline partition and {} lost writes");
-    assert_eq!([checked(&r, "offline-partitions"), checked(&r, "lost-write")], [v[0] as u64, v[1] as u64]);
+    let v = claim(
+        L11,
+        "the run ends with {} offline partition and {} lost writes",
+    );
+    assert_eq!(
+        [checked(&r, "offline-partitions"), checked(&r, "lost-write")],
+        [v[0] as u64, v[1] as u64]
+    );
 
     let r = check_scenario(&exercise(L11, 1), on.seed);
     let v = claim(L11, "Outcome (checked): {} lost writes, but {} sends fail");
-    assert_eq!([checked(&r, "lost-write"), checked(&r, "produce-errors")], [v[0] as u64, v[1] as u64]);
+    assert_eq!(
+        [checked(&r, "lost-write"), checked(&r, "produce-errors")],
+        [v[0] as u64, v[1] as u64]
+    );
     let r = check_scenario(&exercise(L11, 2), off.seed);
     let v = claim(L11, "the end ({} offline partitions) with {} lost writes");
-    assert_eq!([checked(&r, "offline-partitions"), checked(&r, "lost-write")], [v[0] as u64, v[1] as u64]);
+    assert_eq!(
+        [checked(&r, "offline-partitions"), checked(&r, "lost-write")],
+        [v[0] as u64, v[1] as u64]
+    );
 }
 
 const L12: &str = "12-leader-epochs.md";
@@ -230,7 +331,10 @@ fn lesson_12_leader_epochs() {
     let t = secs(v[0]);
     let s = view_at(&mut m, t, '2');
     let b2 = bar(&s, 2);
-    assert_eq!([after(b2, "hw "), after(b2, "leo ")], [v[1], v[2]].map(|x| (x as u64).to_string()));
+    assert_eq!(
+        [after(b2, "hw "), after(b2, "leo ")],
+        [v[1], v[2]].map(|x| (x as u64).to_string())
+    );
     let b1 = bar(&s, 1);
     assert_eq!(
         [after(b1, "hw "), after(b1, "leo "), after(b1, "truncated ")],
@@ -243,14 +347,29 @@ fn lesson_12_leader_epochs() {
     assert_eq!(row(&s, "orders").0, (v[1] as u64).to_string(), "{s}");
     assert_eq!(row(&s, "orders").1, (v[2] as u64).to_string(), "{s}");
     assert_eq!(epoch(&sc, "orders-0", t), v[2] as u64);
-    assert!(after(bar(&s, 2), "DOWN:").is_empty() || s.contains("DOWN"), "{s}");
+    assert!(
+        after(bar(&s, 2), "DOWN:").is_empty() || s.contains("DOWN"),
+        "{s}"
+    );
     let r = check_scenario(&sc, sc.seed);
-    assert_eq!(checked(&r, "lost-write"), claim1(L12, "finds {} lost write: an acknowledged"));
+    assert_eq!(
+        checked(&r, "lost-write"),
+        claim1(L12, "finds {} lost write: an acknowledged")
+    );
 
     let r = check_scenario(&exercise(L12, 1), sc.seed);
     let v = claim(L12, "Outcome (checked): {} lost writes and {} truncations");
-    assert_eq!([checked(&r, "lost-write"), checked(&r, "truncations")], [v[0] as u64, v[1] as u64]);
+    assert_eq!(
+        [checked(&r, "lost-write"), checked(&r, "truncations")],
+        [v[0] as u64, v[1] as u64]
+    );
     let r = check_scenario(&exercise(L12, 2), sc.seed);
-    assert_eq!(checked(&r, "lost-write"), claim1(L12, "Outcome (checked): {} lost writes, still"));
-    assert_eq!(checked(&r, "truncations"), claim1(L12, "truncation and {} truncation:"));
+    assert_eq!(
+        checked(&r, "lost-write"),
+        claim1(L12, "Outcome (checked): {} lost writes, still")
+    );
+    assert_eq!(
+        checked(&r, "truncations"),
+        claim1(L12, "truncation and {} truncation:")
+    );
 }
