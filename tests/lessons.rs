@@ -135,7 +135,7 @@ fn after(text: &str, label: &str) -> String {
 }
 
 /// The log-bar line of `broker` in the partitions view.
-fn bar<'a>(s: &'a str, broker: u32) -> &'a str {
+fn bar(s: &str, broker: u32) -> &str {
     line(s, &format!("broker {broker:<3}"))
 }
 
