@@ -220,7 +220,7 @@ fn lesson_without_a_terminal_says_so_and_exits_2() {
     let text = String::from_utf8_lossy(&out.stdout);
     let mut at = 0;
     for (i, l) in LESSONS.iter().enumerate() {
-        let row = format!("{:>3}  {:<44} {}", i + 1, l.title(), l.question());
+        let row = format!("{:>3}  {}\n       {}", i + 1, l.title(), l.question());
         let found = text[at..]
             .find(&row)
             .unwrap_or_else(|| panic!("{row}\n{text}"));

@@ -72,7 +72,7 @@ impl Lesson {
 pub fn print_lessons() {
     println!("Lessons (docs/lessons/; open one with `kafkasim lesson N`):");
     for (i, l) in LESSONS.iter().enumerate() {
-        println!("{:>3}  {:<44} {}", i + 1, l.title(), l.question());
+        println!("{:>3}  {}\n       {}", i + 1, l.title(), l.question());
     }
     println!();
 }
