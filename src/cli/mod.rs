@@ -1,11 +1,12 @@
-//! The `kafkasim` command line: `run`, `check`, `list`, `bench` (and, as they land, `tui`
-//! and `explore`). Exit codes: 0 success, 1 an expectation or property was violated,
+//! The `kafkasim` command line: `run`, `check`, `list`, `lesson`, `tui`, `explore`,
+//! `export`, `bench`. Exit codes: 0 success, 1 an expectation or property was violated,
 //! 2 bad input or usage. This is the only layer that reads the wall clock (to report how
 //! long a run took), never inside a run.
 
 mod bench_cmd;
 mod estimate;
 mod export_cmd;
+pub mod lesson_cmd;
 mod run_cmd;
 
 use clap::{Parser, Subcommand};
@@ -101,10 +102,20 @@ pub enum Command {
         #[arg(long)]
         quiet: bool,
     },
-    /// List scenarios with their one-line descriptions.
+    /// List the lessons in teaching order with their questions, then the scenarios with
+    /// their one-line descriptions.
     List {
-        /// Directory to list (default: `scenarios/`).
+        /// Directory of scenarios to list (default: `scenarios/`, and the lessons first).
         dir: Option<PathBuf>,
+    },
+    /// Open lesson N (see `kafkasim list`) in the workbench: its main scenario, with the
+    /// narration notes that pause at the moments the lesson talks about.
+    Lesson {
+        /// The lesson's number.
+        n: u32,
+        /// Seed (default: the scenario's `seed`).
+        #[arg(long)]
+        seed: Option<u64>,
     },
     /// Run the standard performance workloads.
     Bench {
@@ -151,6 +162,7 @@ pub fn main() -> ExitCode {
         }) => run_cmd::run(&file, seed, json, trace.as_deref(), invariants),
         Some(Command::Check { files, seed }) => run_cmd::check(&files, seed),
         Some(Command::List { dir }) => run_cmd::list(dir.as_deref()),
+        Some(Command::Lesson { n, seed }) => lesson_cmd::lesson(n, seed),
         Some(Command::Explore {
             file,
             seeds,

@@ -1,4 +1,4 @@
-//! `run`, `check`, `list`, and what a bare `kafkasim` does.
+//! `run`, `check`, `list`, `tui`, and what a bare `kafkasim` does.
 
 use serde_json::json;
 use std::path::{Path, PathBuf};
@@ -45,6 +45,12 @@ pub fn tui(file: Option<&Path>, seed: Option<u64>, compare: Option<&Path>) -> u8
         Some(Err(code)) => return code,
         None => None,
     };
+    tui_with(scenario, seed, compare)
+}
+
+/// The workbench on parsed scenarios (`tui`, and `lesson N`): checks that they build, then
+/// that there is a terminal (without one: a message and exit 2, never a panic).
+pub fn tui_with(scenario: Scenario, seed: Option<u64>, compare: Option<Scenario>) -> u8 {
     for s in std::iter::once(&scenario).chain(compare.as_ref()) {
         if let Err(e) = crate::scenario::build::build(s, s.seed, TraceMode::HashOnly) {
             eprintln!("error: cannot build scenario `{}`: {e}", s.name);
@@ -272,19 +278,20 @@ pub fn explore(file: &Path, seeds: &str, jobs: usize, out: &Path, progress: bool
     u8::from(!r.passed())
 }
 
+/// `kafkasim list`: the lessons in teaching order with their questions (unless a directory
+/// is named), then every scenario under the directory, subfolders included.
 pub fn list(dir: Option<&Path>) -> u8 {
+    if dir.is_none() {
+        super::lesson_cmd::print_lessons();
+    }
     let dir = dir.unwrap_or(Path::new("scenarios"));
-    let mut files: Vec<PathBuf> = match std::fs::read_dir(dir) {
-        Ok(rd) => rd
-            .filter_map(|e| e.ok().map(|e| e.path()))
-            .filter(|p| p.extension().is_some_and(|x| x == "toml"))
-            .collect(),
-        Err(e) => {
-            eprintln!("error: cannot list {}: {e}", dir.display());
-            return EXIT_BAD_INPUT;
-        }
-    };
+    let mut files = Vec::new();
+    if let Err(e) = toml_files(dir, &mut files) {
+        eprintln!("error: cannot list {}: {e}", dir.display());
+        return EXIT_BAD_INPUT;
+    }
     files.sort();
+    println!("Scenarios ({}):", dir.display());
     for f in files {
         let line = match scenario::load(&f) {
             Ok(s) => s.description.unwrap_or(s.name),
@@ -293,4 +300,17 @@ pub fn list(dir: Option<&Path>) -> u8 {
         println!("{:<40} {line}", f.display());
     }
     0
+}
+
+/// The `.toml` files under `dir`, recursively.
+fn toml_files(dir: &Path, out: &mut Vec<PathBuf>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let p = entry?.path();
+        if p.is_dir() {
+            toml_files(&p, out)?;
+        } else if p.extension().is_some_and(|x| x == "toml") {
+            out.push(p);
+        }
+    }
+    Ok(())
 }
