@@ -599,6 +599,7 @@ impl<N: Node> World<N> {
     }
 
     /// Carries out a resolved fault; returns the nodes involved and a count for the trace.
+    // Long by design: one short arm per fault kind, in the fault model's order.
     fn execute(&mut self, fault: &Fault) -> (Vec<NodeId>, u64) {
         let id = |w: &Self, n: &String| w.find(n).expect("resolved target");
         match fault {

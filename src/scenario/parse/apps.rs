@@ -216,6 +216,7 @@ pub(super) fn producer(cx: &mut Problems, n: &TomlValue, w: &mut Seen) -> Option
     })
 }
 
+// Long by design: one line per `[[consumer]]` key, in the documented order.
 pub(super) fn consumer(cx: &mut Problems, n: &TomlValue, w: &mut Seen) -> Option<Consumer> {
     const KEYS: &[&str] = &[
         "name",

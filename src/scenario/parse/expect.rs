@@ -65,6 +65,7 @@ pub(super) fn expect(cx: &mut Problems, n: &TomlValue) -> Option<Expect> {
     Some(e)
 }
 
+// Long by design: one line per `[explore]` key, in the documented order.
 pub(super) fn explore(
     cx: &mut Problems,
     n: &TomlValue,

@@ -59,6 +59,8 @@ impl GroupCoordinator {
     /// If its instance id is already in the group (a restart within the session timeout), the
     /// new incarnation takes the old member's place and assignment: no rebalance when the
     /// group is stable. The old incarnation, if still waiting, is fenced.
+    // Long by design: the three cases of KIP-345 (new static member, known one rejoining
+    // while stable, known one during a rebalance) read best side by side.
     fn on_static_join(
         &mut self,
         now: Time,
