@@ -336,6 +336,39 @@ impl<N: Observe> Replay<N> {
         out
     }
 
+    /// The world just after event `e` (a copy; the cursor does not move).
+    pub fn world_at(&self, e: u64) -> World<N> {
+        let e = e.min(self.total);
+        let mut w = self.checkpoint_before(e.max(1));
+        if e == 0 {
+            w = self.checkpoints[0].clone();
+        }
+        while w.events() < e && w.step() {}
+        w
+    }
+
+    /// The trace records of events `lo..=hi` (at most `MAX_SPAN` events, the last ones
+    /// kept), regenerated from a checkpoint without touching the cached window.
+    pub fn records_between(&self, lo: u64, hi: u64) -> Vec<TraceRecord<N::Event>> {
+        const MAX_SPAN: u64 = 400_000;
+        let hi = hi.min(self.total);
+        let lo = lo.max(1).max(hi.saturating_sub(MAX_SPAN));
+        if self.total == 0 || lo > hi {
+            return Vec::new();
+        }
+        let mut w = self.checkpoint_before(lo);
+        while w.events() < lo - 1 && w.step() {}
+        w.set_trace_mode(TraceMode::Full);
+        let mut out = Vec::new();
+        while w.events() < hi && w.step() {
+            if w.events() % 4096 == 0 {
+                out.extend(w.take_trace_records());
+            }
+        }
+        out.extend(w.take_trace_records());
+        out
+    }
+
     /// A copy of the last checkpoint before event `e` (so stepping reaches `e`).
     fn checkpoint_before(&self, e: u64) -> World<N> {
         let i = ((e.saturating_sub(1) / self.cfg.every) as usize).min(self.checkpoints.len() - 1);
