@@ -285,7 +285,7 @@ fn lost_write(cx: &Ctx, a: &AnomalyView) -> Option<Story> {
     let mut steps = Vec::new();
     let leader = appended.as_ref().map(|(e, t, node, epoch)| {
         let text = format!(
-            "{} appended it to {tp} at offset {offset}, leading in epoch {epoch}",
+            "{} appended it at {tp} offset {offset} (leader, epoch {epoch})",
             cx.name(*node)
         );
         steps.push(cx.step(StepKind::Appended, *e, *t, text));
@@ -326,24 +326,19 @@ fn ack_step(
     let who = cx.name(producer);
     let acks = (cx.acks)(&who).map_or(String::new(), |a| format!(" (acks={a})"));
     let Some(l) = leader else {
-        let text = format!("{who} got the acknowledgement{acks} for {tp} offset {offset}");
+        let text = format!("acked to {who}{acks}: {tp} offset {offset}");
         return cx.step(StepKind::Acked, e, t, text);
     };
     let w = cx.replay.world_at(e);
     let hw = replica_state(&w, l, tp).and_then(|s| s.hw);
     let state = match hw {
-        Some(hw) if (hw as i64) <= offset => format!(
-            "; its high watermark was {hw}, so offset {offset} was not yet on every in-sync replica"
-        ),
-        Some(hw) => {
-            format!("; its high watermark was {hw}: offset {offset} was on every in-sync replica")
+        Some(hw) if (hw as i64) <= offset => {
+            format!("; its HW {hw} ≤ {offset}: not on all in-sync replicas")
         }
-        None => "; its high watermark then is unknown".to_string(),
+        Some(hw) => format!("; its HW {hw} > {offset}: on every in-sync replica"),
+        None => "; its HW then is unknown".to_string(),
     };
-    let text = format!(
-        "{who} got the acknowledgement{acks} from {}{state}",
-        cx.name(l)
-    );
+    let text = format!("acked to {who}{acks} by {}{state}", cx.name(l));
     cx.step(StepKind::Acked, e, t, text)
 }
 
@@ -399,10 +394,15 @@ fn fault_text(cx: &Ctx, r: &TraceRecord<NodeEvent>, leader: Option<NodeId>) -> S
             format!("{}: {} cut off from {}", f.verb, cx.name(l), names(&cut))
         }
         TraceKind::Fault(f) => format!("{} {}", f.verb, names(&f.nodes)),
-        TraceKind::Emit { event, .. } => {
-            let what = <SimNode as crate::sim::Node>::explain(event);
-            format!("controller {what}")
-        }
+        TraceKind::Emit {
+            event: NodeEvent::Kafka(e),
+            ..
+        } => match &**e {
+            KafkaEvent::BrokerFenced { broker } => format!(
+                "controller fenced broker-{broker}: no heartbeat in broker.session.timeout.ms"
+            ),
+            other => other.explain(),
+        },
         _ => String::new(),
     }
 }
@@ -411,10 +411,8 @@ fn election_step(cx: &Ctx, e: &Election, offset: i64) -> Step {
     let isr: Vec<String> = e.isr.iter().map(|b| b.to_string()).collect();
     let how = if e.unclean { "UNCLEAN election: " } else { "" };
     let leo = match e.leo {
-        Some(leo) if leo <= offset => {
-            format!("; its LEO {leo} ≤ offset {offset}: it never had the record")
-        }
-        Some(leo) => format!("; its LEO {leo} > offset {offset}"),
+        Some(leo) if leo <= offset => format!("; its LEO {leo} ≤ {offset}: it never had it"),
+        Some(leo) => format!("; its LEO {leo} > {offset}"),
         None => "; its LEO then is unknown".to_string(),
     };
     let text = format!(
@@ -440,12 +438,12 @@ fn loss_steps(
     let cuts: Vec<&Truncation> = cx.facts.truncations_of(tp, offset, ack).collect();
     for t in cuts.iter().rev().take(3).rev() {
         let why = match t.reason {
-            TruncationReason::LeaderEpoch => "its log diverged from the new leader's epoch",
-            TruncationReason::HighWatermark => "truncation to its own high watermark",
-            TruncationReason::OutOfRange => "its fetch offset was out of the leader's range",
+            TruncationReason::LeaderEpoch => "diverged from the leader's epoch",
+            TruncationReason::HighWatermark => "to its own high watermark",
+            TruncationReason::OutOfRange => "fetch offset out of range",
         };
         let text = format!(
-            "{} truncated {tp} from LEO {} to {}: offset {offset} removed ({why})",
+            "{} truncated {tp} from LEO {} to {}, removing offset {offset} ({why})",
             cx.name(t.node),
             t.from_leo,
             t.to
@@ -476,7 +474,7 @@ fn loss_steps(
         return;
     }
     story.steps.push(unknown(format!(
-        "how offset {offset} left the log: unknown (no replica truncated it in the trace)"
+        "how offset {offset} left the log: no replica truncated it in the trace"
     )));
 }
 
@@ -611,7 +609,12 @@ fn lost_processing(cx: &Ctx, a: &AnomalyView) -> Option<Story> {
             _ => {}
         }
     }
-    steps.push(unknown("no member ever processed it".to_string()));
+    steps.push(Step {
+        kind: StepKind::Arose,
+        event: None,
+        time: None,
+        text: "no member ever processed it (the history has no Processed for it)".to_string(),
+    });
     Some(Story { steps, loss: None })
 }
 

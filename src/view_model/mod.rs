@@ -328,7 +328,8 @@ impl MarkerKind {
 }
 
 /// Markers of one kind at nearly the same time, folded into one: consecutive markers of
-/// the kind each at most the fold gap after the previous one. `first..=last` index the
+/// the kind (for anomalies: of one anomaly kind) each at most the fold gap after the
+/// previous one. `first..=last` index the
 /// replay's markers (sorted by event); `count` markers of `kind` lie between them.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct MarkerGroup {
@@ -357,13 +358,24 @@ pub fn fold_gap(end: Time) -> Time {
     Time((end.as_us() / 200).max(50_000))
 }
 
+/// What must be equal for two markers of a kind to fold: an anomaly's own kind (the label
+/// up to its first `:`, e.g. `lost-write`), so different findings never share a count.
+fn fold_key(m: &Marker) -> &str {
+    match m.kind {
+        MarkerKind::Anomaly => m.label.split(':').next().unwrap_or(""),
+        _ => "",
+    }
+}
+
 /// Folds `markers` (sorted by event) into groups, sorted by their first event. Notes are
 /// never folded: each note is its own group.
 pub fn fold_markers(markers: &[Marker], gap: Time) -> Vec<MarkerGroup> {
     let mut open: Vec<MarkerGroup> = Vec::new();
     let mut done: Vec<MarkerGroup> = Vec::new();
     for (i, m) in markers.iter().enumerate() {
-        let slot = open.iter().position(|g| g.kind == m.kind);
+        let slot = open
+            .iter()
+            .position(|g| g.kind == m.kind && fold_key(&markers[g.first]) == fold_key(m));
         let fits = slot.is_some_and(|s| {
             m.kind != MarkerKind::Note
                 && m.time.as_us().saturating_sub(open[s].end.as_us()) <= gap.as_us()
