@@ -12,9 +12,9 @@ use crate::tui::keymap;
 
 /// Key hints for the footer, widest first: the first that fits is shown.
 const HINTS: [&str; 3] = [
-    "Space play/pause · ←→ step · PgUp/PgDn jump · ] [ marker · f e t n a next fault/election/truncation/note/anomaly (shift: back) · Enter list/explain · 1-8 views · / filter · x what-if · ? help · q quit",
-    "Space play · ←→ step · ] [ marker · f e t n a fault/election/truncation/note/anomaly · Enter list/explain · 1-8 views · / filter · ? help · q quit",
-    "Space play · ←→ step · ] markers · Enter list/explain · 1-8 views · ? help · q quit",
+    "Space play/pause · ←→ step · PgUp/PgDn jump · ] [ marker · f F fault · e E election · t T truncation · n N note · a A anomaly · Enter list/explain · 1-8 views · / filter · x what-if · ? help · q quit",
+    "Space play · ←→ step · ] [ marker · f e t n a next fault/election/truncation/note/anomaly · Enter list/explain · 1-8 views · / filter · ? help · q quit",
+    "Space play · ←→ step · ] markers · Enter list/why · 1-8 views · ? help · q quit",
 ];
 
 /// The footer: the status line on the first row, key hints (or the filter prompt) below.
@@ -64,7 +64,9 @@ pub fn render(f: &mut Frame, screen: Rect, body: Rect, m: &App) {
         _ => {
             let note = m.active_note();
             let start = m.main().replay.cursor() == 0 && m.main().now().as_us() == 0;
-            if start && (m.welcome || m.view == crate::tui::app::View::Cluster) {
+            // One run only: in compare mode the body is both runs' figures.
+            let one = m.sides.len() == 1;
+            if start && one && (m.welcome || m.view == crate::tui::app::View::Cluster) {
                 let own = note.map_or(String::new(), |n| format!("{}\n", n.text));
                 let text = format!("{own}{}", welcome(m));
                 note_box(f, body, &text, " What you see ");
@@ -101,6 +103,7 @@ fn wrapped_height(text: &str, w: usize) -> usize {
 
 /// Greedy word wrap (a word longer than the width is cut into pieces).
 pub fn wrap(text: &str, w: usize) -> Vec<String> {
+    let w = w.max(1);
     let mut out: Vec<String> = Vec::new();
     let mut cur = String::new();
     for word in text.split_whitespace() {

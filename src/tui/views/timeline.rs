@@ -19,10 +19,11 @@ use crate::sim::Time;
 use crate::tui::app::{App, Side};
 use crate::view_model::{MarkerGroup, MarkerKind};
 
-/// Lines the timeline takes: marker rows, the bar, the time axis, the legend.
+/// Lines the timeline takes: marker rows, the bar, the time axis, the legend (in compare
+/// mode, where the body needs every row, the legend shares the axis line).
 pub fn height(m: &App) -> u16 {
     if m.sides.len() > 1 {
-        m.sides.len() as u16 + 3
+        m.sides.len() as u16 + 2
     } else {
         5
     }
@@ -30,7 +31,11 @@ pub fn height(m: &App) -> u16 {
 
 /// Marker rows above the bar (the bar is the next line).
 pub fn marker_rows(m: &App) -> u16 {
-    height(m) - 3
+    if m.sides.len() > 1 {
+        m.sides.len() as u16
+    } else {
+        2
+    }
 }
 
 pub fn render(f: &mut Frame, area: Rect, m: &App) {
@@ -67,13 +72,24 @@ pub fn render(f: &mut Frame, area: Rect, m: &App) {
     lines.push(bar(m.main(), width, &col));
     let mid = format!("{}", Time(end / 2));
     let endl = format!("{}", Time(end));
-    let gap = width.saturating_sub(2 + mid.len() + endl.len()) / 2;
-    let gap2 = width.saturating_sub(2 + mid.len() + endl.len() + gap);
-    lines.push(Line::styled(
-        format!(" 0{}{}{}{}", " ".repeat(gap), mid, " ".repeat(gap2), endl),
-        dim(),
-    ));
-    lines.push(legend(area.width as usize));
+    if m.sides.len() > 1 {
+        // " 0 <legend> … end": the legend where the middle label would be.
+        let mut l = legend(width.saturating_sub(3 + endl.len()));
+        l.spans.insert(0, Span::styled(" 0", dim()));
+        let used: usize = l.spans.iter().map(|s| s.content.chars().count()).sum();
+        let pad = (area.width as usize).saturating_sub(used + endl.len() + 1);
+        l.spans
+            .push(Span::styled(format!("{}{endl}", " ".repeat(pad)), dim()));
+        lines.push(l);
+    } else {
+        let gap = width.saturating_sub(2 + mid.len() + endl.len()) / 2;
+        let gap2 = width.saturating_sub(2 + mid.len() + endl.len() + gap);
+        lines.push(Line::styled(
+            format!(" 0{}{}{}{}", " ".repeat(gap), mid, " ".repeat(gap2), endl),
+            dim(),
+        ));
+        lines.push(legend(area.width as usize));
+    }
     f.render_widget(Paragraph::new(lines), area);
 }
 
@@ -93,6 +109,10 @@ pub fn glyph_style(k: MarkerKind) -> Style {
 fn legend(w: usize) -> Line<'static> {
     let mut spans = vec![Span::raw(" ")];
     for k in MarkerKind::ALL {
+        let used: usize = spans.iter().map(|s| s.content.chars().count()).sum();
+        if used + 3 + k.legend().len() > w {
+            break;
+        }
         spans.push(Span::styled(k.glyph().to_string(), glyph_style(k)));
         spans.push(Span::styled(format!(" {} ", k.legend()), dim()));
     }
