@@ -416,10 +416,10 @@ fn election_step(cx: &Ctx, e: &Election, offset: i64) -> Step {
         None => "; its LEO then is unknown".to_string(),
     };
     let text = format!(
-        "{how}controller elected broker-{} leader of {} (epoch {}, ISR {}){leo}",
+        "{how}elected broker-{} (epoch {}){leo}; {} ISR {}",
         e.leader,
-        e.tp,
         e.epoch,
+        e.tp,
         isr.join(",")
     );
     cx.step(StepKind::Elected, e.event, e.time, text)
