@@ -63,8 +63,7 @@ fn truth(m: &App) -> Truth {
         .iter()
         .filter(|r| r.event <= ack.event)
         .filter_map(|r| kafka(r).map(|k| (r, k)))
-        .filter(|(_, (_, e))| matches!(e, KafkaEvent::Appended { tp: t, base_offset, records, .. } if *t == tp && *base_offset <= offset && offset < base_offset + *records as i64))
-        .last()
+        .rfind(|(_, (_, e))| matches!(e, KafkaEvent::Appended { tp: t, base_offset, records, .. } if *t == tp && *base_offset <= offset && offset < base_offset + *records as i64))
         .unwrap();
     let fault = |verb: &str| {
         recs.iter()
@@ -102,8 +101,7 @@ fn truth(m: &App) -> Truth {
         .iter()
         .filter(|r| r.event > ack.event)
         .filter_map(|r| kafka(r).map(|k| (r, k)))
-        .filter(|(_, (_, e))| matches!(e, KafkaEvent::Truncated { tp: t, to, from_leo, .. } if *t == tp && *to <= offset && offset < *from_leo))
-        .last()
+        .rfind(|(_, (_, e))| matches!(e, KafkaEvent::Truncated { tp: t, to, from_leo, .. } if *t == tp && *to <= offset && offset < *from_leo))
         .unwrap();
     Truth {
         value,

@@ -385,7 +385,7 @@ impl<N: Observe> Replay<N> {
         w.set_trace_mode(TraceMode::Full);
         let mut out = Vec::new();
         while w.events() < hi && w.step() {
-            if w.events() % 4096 == 0 {
+            if w.events().is_multiple_of(4096) {
                 out.extend(w.take_trace_records());
             }
         }
