@@ -63,7 +63,7 @@ fn truth(m: &App) -> Truth {
         .iter()
         .filter(|r| r.event <= ack.event)
         .filter_map(|r| kafka(r).map(|k| (r, k)))
-        .rfind(|(_, (_, e))| matches!(e, KafkaEvent::Appended { tp: t, base_offset, records, .. } if *t == tp && *base_offset <= offset && offset < base_offset + *records as i64))
+        .rfind(|(_, (_, e))| matches!(e, KafkaEvent::Appended { tp: t, base_offset, records, .. } if *t == tp && base_offset.0 <= offset && offset < base_offset.0 + *records as i64))
         .unwrap();
     let fault = |verb: &str| {
         recs.iter()
@@ -101,7 +101,7 @@ fn truth(m: &App) -> Truth {
         .iter()
         .filter(|r| r.event > ack.event)
         .filter_map(|r| kafka(r).map(|k| (r, k)))
-        .rfind(|(_, (_, e))| matches!(e, KafkaEvent::Truncated { tp: t, to, from_leo, .. } if *t == tp && *to <= offset && offset < *from_leo))
+        .rfind(|(_, (_, e))| matches!(e, KafkaEvent::Truncated { tp: t, to, from_leo, .. } if *t == tp && to.0 <= offset && offset < from_leo.0))
         .unwrap();
     Truth {
         value,
@@ -110,7 +110,7 @@ fn truth(m: &App) -> Truth {
         append_by: name(append.1 .0),
         partition_at: fault("partition"),
         kill_at: fault("kill"),
-        elected: (format!("broker-{leader}"), el_rec.time, leo),
+        elected: (format!("broker-{leader}"), el_rec.time, leo.0),
         truncated: (name(tr.0), tr_rec.time),
     }
 }

@@ -298,7 +298,7 @@ fn verdict(scenario: &Scenario, mut w: World<SimNode>) -> (Vec<AnomalyView>, Kep
                 records: a
                     .records
                     .iter()
-                    .map(|r| (r.tp.topic.to_string(), r.tp.partition, r.offset, r.value))
+                    .map(|r| (r.tp.topic.to_string(), r.tp.partition, r.offset.0, r.value))
                     .collect(),
                 events: a.events.clone(),
             }

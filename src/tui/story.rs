@@ -85,8 +85,8 @@ impl Facts {
                     time: r.time,
                     node: *node,
                     tp: tp.clone(),
-                    from_leo: *from_leo,
-                    to: *to,
+                    from_leo: from_leo.0,
+                    to: to.0,
                     reason: *reason,
                 }),
                 KafkaEvent::LeaderElected {
@@ -109,10 +109,10 @@ impl Facts {
                     tp,
                     leader_epoch,
                     leo,
-                } => became.push((tp.clone(), leader_epoch.to_string(), *leo)),
+                } => became.push((tp.clone(), leader_epoch.to_string(), leo.0)),
                 KafkaEvent::LogRecovered { tp, leo, .. } => {
                     f.recoveries
-                        .push((r.event, r.time, *node, tp.clone(), *leo))
+                        .push((r.event, r.time, *node, tp.clone(), leo.0))
                 }
                 _ => {}
             }
@@ -256,8 +256,8 @@ fn append_of(
                 leader_epoch,
                 ..
             } if t == tp
-                && *base_offset <= offset
-                && offset < *base_offset + i64::from(*records) =>
+                && base_offset.0 <= offset
+                && offset < base_offset.0 + i64::from(*records) =>
             {
                 Some((r.event, r.time, *node, leader_epoch.to_string()))
             }
@@ -591,7 +591,7 @@ fn lost_processing(cx: &Ctx, a: &AnomalyView) -> Option<Story> {
                 steps.push(cx.step(StepKind::Polled, r.event, r.time, text));
             }
             HistoryOp::CommitOk { offsets } if !committed => {
-                let Some((_, next)) = offsets.iter().find(|(t, o)| *t == tp && *o > offset) else {
+                let Some((_, next)) = offsets.iter().find(|(t, o)| *t == tp && o.0 > offset) else {
                     continue;
                 };
                 committed = true;

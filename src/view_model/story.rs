@@ -88,8 +88,8 @@ pub fn replica_state(
     Some(ReplicaState {
         broker: b.id.0,
         leader: p.is_some_and(|p| matches!(p.role, Role::Leader(_))),
-        hw: p.map(|p| p.log.high_watermark().max(0) as u64),
-        leo: p.map(|p| p.log.log_end_offset().max(0) as u64),
+        hw: p.map(|p| p.log.high_watermark().0.max(0) as u64),
+        leo: p.map(|p| p.log.log_end_offset().0.max(0) as u64),
     })
 }
 
