@@ -181,7 +181,8 @@ fn screen_80x24_header_timeline_and_paused_node() {
     assert!(text_has(&s, "ping: faults in the kernel"), "{s}");
     assert!(text_has(&s, "event 5113 of"), "{s}");
     assert!(text_has(&s, "t = 2.000s"), "{s}");
-    assert!(s.lines().nth(2).unwrap().contains('F'), "{s}");
+    // Faults are on the timeline's second marker row (notes, truncations, elections above).
+    assert!(s.lines().nth(3).unwrap().contains('F'), "{s}");
     assert!(text_has(&s, "server-1     PAUSED"), "{s}");
     assert!(text_has(&s, "The server is paused"), "note shown: {s}");
 }

@@ -63,6 +63,16 @@ pub enum Overlay {
     },
     /// Typing an event-log filter.
     Filter,
+    /// The markers folded at the cursor (indexes into the replay's markers), one selected.
+    Markers {
+        items: Vec<usize>,
+        sel: usize,
+    },
+    /// The story of anomaly `anomaly`, one step selected.
+    Story {
+        anomaly: usize,
+        sel: usize,
+    },
 }
 
 /// The faults the what-if menu offers.
@@ -112,6 +122,8 @@ pub struct App {
     pub quit: bool,
     /// The fault injected by what-if, if any (what `w` writes).
     pub forked: Option<String>,
+    /// The opening note is shown (until the first key).
+    pub welcome: bool,
 }
 
 /// Speeds offered by `+`/`-`: simulated time per real second.
@@ -149,6 +161,7 @@ impl App {
             size: (80, 24),
             quit: false,
             forked: None,
+            welcome: true,
         }
     }
 
@@ -218,30 +231,74 @@ impl App {
         self.after_move();
     }
 
+    /// Jumps to the next (or previous) marker group of `kind` (or any): markers of one
+    /// kind at nearly the same time are one stop.
     fn jump(&mut self, kind: Option<MarkerKind>, forward: bool) {
         let r = &self.sides[0].replay;
         let target = if forward {
-            r.next_marker(kind)
+            r.next_group(kind)
         } else {
-            r.prev_marker(kind)
+            r.prev_group(kind)
         }
-        .map(|m| m.event);
-        let found = target.is_some();
-        if let Some(e) = target {
-            self.sides[0].seek(e);
-        }
-        let r = &self.sides[0].replay;
+        .map(|g| g.first_event);
         let what = kind.map_or("marker", |k| k.as_str());
-        self.status = if found {
-            let c = r.cursor();
-            r.markers()
-                .iter()
-                .find(|m| m.event == c && kind.is_none_or(|k| m.kind == k))
-                .map_or_else(String::new, |m| format!("{}: {}", m.kind.as_str(), m.label))
-        } else {
-            format!("no {what} {}", if forward { "ahead" } else { "before" })
+        let Some(e) = target else {
+            self.status = format!("no {what} {}", if forward { "ahead" } else { "before" });
+            return;
         };
-        self.after_move();
+        self.seek(e);
+        self.status = self.groups_here_text(kind);
+    }
+
+    /// The marker groups starting at the cursor (of `kind` first), as one status line.
+    fn groups_here_text(&self, kind: Option<MarkerKind>) -> String {
+        let r = &self.sides[0].replay;
+        let c = r.cursor();
+        let mut here: Vec<_> = r.groups().iter().filter(|g| g.first_event == c).collect();
+        here.sort_by_key(|g| (kind.is_some_and(|k| g.kind != k), g.kind.priority()));
+        let parts: Vec<String> = here
+            .iter()
+            .map(|g| {
+                let m = &r.markers()[g.first];
+                if g.count > 1 {
+                    let span = if g.start == g.end {
+                        format!("at {}", g.start)
+                    } else {
+                        format!("{}–{}", g.start, g.end)
+                    };
+                    format!("{} ×{} ({span}): {}", g.kind.as_str(), g.count, m.label)
+                } else {
+                    format!("{}: {}", g.kind.as_str(), m.label)
+                }
+            })
+            .collect();
+        let folded = here.iter().any(|g| g.count > 1);
+        let mut text = parts.join(" · ");
+        if folded {
+            text = format!("Enter lists them · {text}");
+        }
+        text
+    }
+
+    /// The markers of every group that holds the cursor (from its first to its last event).
+    pub fn markers_here(&self) -> Vec<usize> {
+        let r = &self.sides[0].replay;
+        let c = r.cursor();
+        let mut items: Vec<usize> = r
+            .groups()
+            .iter()
+            .filter(|g| g.first_event <= c && c <= g.last_event)
+            .flat_map(|g| g.members(r.markers()).collect::<Vec<_>>())
+            .collect();
+        items.sort_unstable();
+        items.dedup();
+        items
+    }
+
+    /// The anomaly selected in the anomalies view.
+    pub fn selected_anomaly(&self) -> Option<usize> {
+        let n = self.sides[0].replay.anomalies().len();
+        (n > 0).then(|| self.selected.min(n - 1))
     }
 }
 
@@ -322,6 +379,7 @@ fn mouse(m: &mut App, ev: MouseEvent) {
 }
 
 fn key(m: &mut App, ev: KeyEvent) -> Vec<Cmd> {
+    m.welcome = false;
     match m.overlay.clone() {
         Overlay::Filter => {
             filter_key(m, ev);
@@ -329,6 +387,14 @@ fn key(m: &mut App, ev: KeyEvent) -> Vec<Cmd> {
         }
         Overlay::WhatIf { item, target } => {
             what_if_key(m, ev, item, target);
+            return Vec::new();
+        }
+        Overlay::Markers { items, sel } => {
+            markers_key(m, ev, items, sel);
+            return Vec::new();
+        }
+        Overlay::Story { anomaly, sel } => {
+            story_key(m, ev, anomaly, sel);
             return Vec::new();
         }
         Overlay::Help => {
@@ -341,9 +407,74 @@ fn key(m: &mut App, ev: KeyEvent) -> Vec<Cmd> {
         }
         Overlay::None => {}
     }
-    match keymap::action_for(&ev) {
+    let cmds = match keymap::action_for(&ev) {
         Some(a) => act(m, a),
         None => Vec::new(),
+    };
+    if m.view == View::Anomalies {
+        if let Some(i) = m.selected_anomaly() {
+            m.sides[0].explain(i);
+        }
+    }
+    cmds
+}
+
+/// Up/down moves the selection, PgUp/PgDn by ten.
+fn moved(code: KeyCode, sel: usize, len: usize) -> Option<usize> {
+    let last = len.saturating_sub(1);
+    Some(match code {
+        KeyCode::Up | KeyCode::Char('k') => sel.saturating_sub(1),
+        KeyCode::Down | KeyCode::Char('j') => (sel + 1).min(last),
+        KeyCode::PageUp => sel.saturating_sub(10),
+        KeyCode::PageDown => (sel + 10).min(last),
+        KeyCode::Home => 0,
+        KeyCode::End => last,
+        _ => return None,
+    })
+}
+
+/// The list of folded markers: pick one, Enter jumps there.
+fn markers_key(m: &mut App, ev: KeyEvent, items: Vec<usize>, sel: usize) {
+    if let Some(sel) = moved(ev.code, sel, items.len()) {
+        m.overlay = Overlay::Markers { items, sel };
+        return;
+    }
+    m.overlay = Overlay::None;
+    if ev.code == KeyCode::Enter {
+        let r = &m.sides[0].replay;
+        if let Some(mk) = items.get(sel).and_then(|&i| r.markers().get(i)) {
+            let (e, text) = (mk.event, format!("{}: {}", mk.kind.as_str(), mk.label));
+            m.seek(e);
+            m.status = text;
+        }
+    }
+}
+
+/// An anomaly's story: pick a step (or press its number), Enter jumps there.
+fn story_key(m: &mut App, ev: KeyEvent, anomaly: usize, sel: usize) {
+    let steps = m.sides[0]
+        .story(anomaly)
+        .map(|s| s.steps.clone())
+        .unwrap_or_default();
+    if let Some(sel) = moved(ev.code, sel, steps.len()) {
+        m.overlay = Overlay::Story { anomaly, sel };
+        return;
+    }
+    let pick = match ev.code {
+        KeyCode::Enter => Some(sel),
+        KeyCode::Char(c @ '1'..='9') => Some(c as usize - '1' as usize),
+        _ => None,
+    };
+    m.overlay = Overlay::None;
+    let Some(step) = pick.and_then(|i| steps.get(i)) else {
+        return;
+    };
+    match step.event {
+        Some(e) => {
+            m.seek(e);
+            m.status = format!("{}: {}", step.time.unwrap_or(m.main().now()), step.text);
+        }
+        None => m.status = format!("not in the replay: {}", step.text),
     }
 }
 
@@ -477,6 +608,10 @@ fn act(m: &mut App, a: Action) -> Vec<Cmd> {
         Action::PrevNote => m.jump(Some(MarkerKind::Note), false),
         Action::NextAnomaly => m.jump(Some(MarkerKind::Anomaly), true),
         Action::PrevAnomaly => m.jump(Some(MarkerKind::Anomaly), false),
+        Action::NextTruncation => m.jump(Some(MarkerKind::Truncation), true),
+        Action::PrevTruncation => m.jump(Some(MarkerKind::Truncation), false),
+        Action::NextRebalance => m.jump(Some(MarkerKind::Rebalance), true),
+        Action::PrevRebalance => m.jump(Some(MarkerKind::Rebalance), false),
         Action::NextPane => m.focus = 1 - m.focus.min(1),
         Action::Up => m.selected = m.selected.saturating_sub(1),
         Action::Down => m.selected = m.selected.saturating_add(1).min(10_000),
@@ -509,22 +644,28 @@ fn speed(m: &mut App, dir: i32) {
     m.status = format!("speed: {} of simulated time per second", Time(m.speed_us));
 }
 
-/// Enter: in the anomalies view jump to the finding, in the event log to the line.
+/// Enter: in the anomalies view tell the selected one's story (a list of steps to jump
+/// to), in the event log jump to the line, elsewhere list the markers folded at the cursor.
 fn enter(m: &mut App) {
     let log_focused = m.view == View::Log || (m.focus == 1 && views::two_panes(m));
     if m.view == View::Anomalies && !log_focused {
-        let target = m.sides[0]
-            .replay
-            .anomalies()
-            .get(m.selected)
-            .map(|a| a.event);
-        if let Some(e) = target {
-            m.seek(e);
+        if let Some(i) = m.selected_anomaly() {
+            m.sides[0].explain(i);
+            // The loss first: Enter again jumps to the moment the record was lost.
+            let sel = m.sides[0].story(i).and_then(|s| s.loss).unwrap_or(0);
+            m.overlay = Overlay::Story { anomaly: i, sel };
         }
     } else if log_focused {
         let target = m.filtered_log(0).get(m.selected).map(|l| l.event);
         if let Some(e) = target {
             m.seek(e);
+        }
+    } else {
+        let items = m.markers_here();
+        if items.is_empty() {
+            m.status = "no marker at the cursor: ] jumps to the next one".to_string();
+        } else {
+            m.overlay = Overlay::Markers { items, sel: 0 };
         }
     }
 }

@@ -30,6 +30,10 @@ pub enum Action {
     PrevNote,
     NextAnomaly,
     PrevAnomaly,
+    NextTruncation,
+    PrevTruncation,
+    NextRebalance,
+    PrevRebalance,
     NextPane,
     Up,
     Down,
@@ -145,31 +149,43 @@ pub const KEYMAP: &[Binding] = &[
     ),
     b(&[Home, Char('g')], Action::Start, "go to start"),
     b(&[End, Char('G')], Action::End, "go to end"),
-    b(&[Char(']')], Action::NextMarker, "next marker (any kind)"),
-    b(&[Char('[')], Action::PrevMarker, "previous marker"),
-    b(&[Char('f')], Action::NextFault, "next fault"),
-    b(&[Char('F')], Action::PrevFault, "previous fault"),
-    b(&[Char('e')], Action::NextLeader, "next leader election"),
-    b(&[Char('E')], Action::PrevLeader, "previous leader election"),
-    b(&[Char('n')], Action::NextNote, "next narration note"),
-    b(&[Char('N')], Action::PrevNote, "previous note"),
-    b(&[Char('a')], Action::NextAnomaly, "next anomaly"),
-    b(&[Char('A')], Action::PrevAnomaly, "previous anomaly"),
+    b(
+        &[Char(']')],
+        Action::NextMarker,
+        "next / prev. marker group",
+    ),
+    b(&[Char('[')], Action::PrevMarker, ""),
+    b(&[Char('f')], Action::NextFault, "next / previous fault"),
+    b(&[Char('F')], Action::PrevFault, ""),
+    b(&[Char('e')], Action::NextLeader, "next / previous election"),
+    b(&[Char('E')], Action::PrevLeader, ""),
+    b(
+        &[Char('t')],
+        Action::NextTruncation,
+        "next / previous truncation",
+    ),
+    b(&[Char('T')], Action::PrevTruncation, ""),
+    b(&[Char('n')], Action::NextNote, "next / previous note"),
+    b(&[Char('N')], Action::PrevNote, ""),
+    b(&[Char('a')], Action::NextAnomaly, "next / previous anomaly"),
+    b(&[Char('A')], Action::PrevAnomaly, ""),
+    b(
+        &[Char('r')],
+        Action::NextRebalance,
+        "next / previous rebalance",
+    ),
+    b(&[Char('R')], Action::PrevRebalance, ""),
     b(&[Tab, BackTab], Action::NextPane, "switch pane"),
     b(&[Up, Char('k')], Action::Up, "select up / scroll"),
     b(&[Down, Char('j')], Action::Down, "select down / scroll"),
-    b(&[Enter], Action::Enter, "jump to selected event/anomaly"),
+    b(&[Enter], Action::Enter, "markers here / why / jump"),
     b(
         &[Char('/')],
         Action::Filter,
         "filter event log (node, kind)",
     ),
     b(&[Char('x')], Action::WhatIf, "what-if: inject a fault here"),
-    b(
-        &[Char('w')],
-        Action::Write,
-        "write the what-if as a scenario",
-    ),
+    b(&[Char('w')], Action::Write, "write what-if as a scenario"),
     b(&[Char('1')], Action::Show(View::Cluster), "view: cluster"),
     b(
         &[Char('2')],
@@ -200,13 +216,22 @@ pub fn action_for(ev: &KeyEvent) -> Option<Action> {
         .map(|b| b.action)
 }
 
-/// Help lines generated from the keymap: (keys, description).
+/// Help lines generated from the keymap: (keys, description). A binding without help text
+/// shares the line of the one before it (`f F  next / previous fault`).
 pub fn help_lines() -> Vec<(String, &'static str)> {
-    KEYMAP
-        .iter()
-        .map(|b| {
-            let keys: Vec<String> = b.keys.iter().map(|k| k.label()).collect();
-            (keys.join(" "), b.help)
-        })
-        .collect()
+    let mut out: Vec<(String, &'static str)> = Vec::new();
+    for b in KEYMAP {
+        let keys: Vec<String> = b.keys.iter().map(|k| k.label()).collect();
+        match out.last_mut() {
+            Some(last) if b.help.is_empty() => {
+                last.0.push(' ');
+                last.0.push_str(&keys.join(" "));
+            }
+            _ => out.push((keys.join(" "), b.help)),
+        }
+    }
+    out
 }
+
+/// The timeline's letters, explained (the `?` help and the legend line draw these).
+pub const TIMELINE_LEGEND: &str = "Timeline: N note (cyan) · F fault (red) · L leader election (yellow) · T truncation (magenta) · R rebalance (yellow) · ! anomaly (red). !600: 600 markers of one kind folded there. In a shared cell N T L F ! R wins. Enter lists the markers at the cursor.";

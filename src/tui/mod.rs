@@ -16,6 +16,7 @@ pub mod replay;
 mod run;
 pub mod search;
 pub mod side;
+pub mod story;
 pub mod views;
 
 use std::io;

@@ -14,7 +14,8 @@
 use crate::sim::{NodeId, Time, TraceMode, TraceRecord, World};
 use crate::view_model::series::Series;
 use crate::view_model::{
-    record_nodes_into, record_terms, AnomalyView, Marker, MarkerKind, NoteView, Observe,
+    fold_gap, fold_markers, record_nodes_into, record_terms, AnomalyView, Marker, MarkerGroup,
+    MarkerKind, NoteView, Observe,
 };
 
 use super::closes::Closes;
@@ -67,6 +68,8 @@ pub struct Replay<N: Observe> {
     end_time: Time,
     names: Vec<String>,
     markers: Vec<Marker>,
+    /// The markers folded: one kind at nearly the same time is one group.
+    groups: Vec<MarkerGroup>,
     series: Series,
     anomalies: Vec<AnomalyView>,
     final_hash: u64,
@@ -149,6 +152,7 @@ impl<N: Observe> Replay<N> {
             label: format!("{}: {}", a.kind, a.description),
         }));
         markers.sort_by_key(|m| (m.event, m.kind));
+        let groups = fold_markers(&markers, fold_gap(end_time));
         Replay {
             world: checkpoints[0].clone(),
             cfg: ReplayConfig { every, ..cfg },
@@ -157,6 +161,7 @@ impl<N: Observe> Replay<N> {
             end_time,
             names,
             markers,
+            groups,
             series,
             anomalies,
             final_hash,
@@ -262,6 +267,28 @@ impl<N: Observe> Replay<N> {
             .find(|m| m.event < c && kind.is_none_or(|k| m.kind == k))
     }
 
+    /// The markers folded into groups (sorted by their first event).
+    pub fn groups(&self) -> &[MarkerGroup] {
+        &self.groups
+    }
+
+    /// The next group (of `kind`, or any) starting after the cursor.
+    pub fn next_group(&self, kind: Option<MarkerKind>) -> Option<&MarkerGroup> {
+        let c = self.cursor();
+        self.groups
+            .iter()
+            .find(|g| g.first_event > c && kind.is_none_or(|k| g.kind == k))
+    }
+
+    /// The last group (of `kind`, or any) starting before the cursor.
+    pub fn prev_group(&self, kind: Option<MarkerKind>) -> Option<&MarkerGroup> {
+        let c = self.cursor();
+        self.groups
+            .iter()
+            .rev()
+            .find(|g| g.first_event < c && kind.is_none_or(|k| g.kind == k))
+    }
+
     /// Jumps to the next marker; returns whether there was one.
     pub fn seek_next_marker(&mut self, kind: Option<MarkerKind>) -> bool {
         match self.next_marker(kind).map(|m| m.event) {
@@ -333,6 +360,36 @@ impl<N: Observe> Replay<N> {
             w.step();
             out.extend(w.take_trace_records());
         }
+        out
+    }
+
+    /// The world just after event `e` (a copy; the cursor does not move).
+    pub fn world_at(&self, e: u64) -> World<N> {
+        let e = e.min(self.total);
+        let mut w = self.checkpoint_before(e.max(1));
+        while w.events() < e && w.step() {}
+        w
+    }
+
+    /// The trace records of events `lo..=hi` (at most `MAX_SPAN` events, the last ones
+    /// kept), regenerated from a checkpoint without touching the cached window.
+    pub fn records_between(&self, lo: u64, hi: u64) -> Vec<TraceRecord<N::Event>> {
+        const MAX_SPAN: u64 = 400_000;
+        let hi = hi.min(self.total);
+        let lo = lo.max(1).max(hi.saturating_sub(MAX_SPAN));
+        if self.total == 0 || lo > hi {
+            return Vec::new();
+        }
+        let mut w = self.checkpoint_before(lo);
+        while w.events() < lo - 1 && w.step() {}
+        w.set_trace_mode(TraceMode::Full);
+        let mut out = Vec::new();
+        while w.events() < hi && w.step() {
+            if w.events().is_multiple_of(4096) {
+                out.extend(w.take_trace_records());
+            }
+        }
+        out.extend(w.take_trace_records());
         out
     }
 

@@ -14,10 +14,14 @@ use std::collections::BTreeMap;
 use super::closes::Closes;
 use super::replay::{Replay, ReplayConfig};
 use super::search::RecordRef;
+use super::story::{self, Facts};
+use crate::kafka::TopicPartition;
 use crate::scenario::build::{build, BuildError};
 use crate::scenario::Scenario;
+use crate::sim::kept::KeptLog;
 use crate::sim::{NodeId, Time, TraceKind, TraceMode, TraceRecord, World};
 use crate::view_model::figures::ClientTally;
+use crate::view_model::story::Story;
 use crate::view_model::{record_nodes, AnomalyView, NoteView, Snapshot};
 use crate::workload::event::NodeEvent;
 use crate::workload::node::SimNode;
@@ -64,6 +68,14 @@ pub struct Side {
     /// Simulated time at the cursor: at or after the cursor event's, before the next one's.
     clock: Time,
     tally: ClientTally,
+    /// The records the kernel kept over the whole run and its drain phase (the client
+    /// history, elections, truncations): what the anomalies' stories are read from.
+    kept: KeptLog<NodeEvent>,
+    facts: Facts,
+    /// Per anomaly (in the replay's order): when the record was lost, where known.
+    losses: Vec<Option<(u64, Time)>>,
+    /// Stories told so far, by anomaly index (built when first selected).
+    stories: BTreeMap<usize, Story>,
 }
 
 impl Side {
@@ -84,7 +96,23 @@ impl Side {
                 .collect(),
             ..ReplayConfig::default()
         };
-        let replay = Replay::build(world, cfg, |w| verdict(&scenario, w));
+        let mut kept = KeptLog::default();
+        let replay = Replay::build(world, cfg, |w| {
+            let (anomalies, k) = verdict(&scenario, w);
+            kept = k;
+            anomalies
+        });
+        let facts = Facts::from_kept(&kept);
+        let losses = replay
+            .anomalies()
+            .iter()
+            .map(|a| match (a.kind.as_str(), a.records.first()) {
+                ("lost-write", Some(r)) => {
+                    facts.loss(&TopicPartition::new(&r.0, r.1), r.2, a.event)
+                }
+                _ => None,
+            })
+            .collect();
         let mut side = Side {
             label: label.to_string(),
             scenario,
@@ -95,6 +123,10 @@ impl Side {
             search: None,
             clock: Time(0),
             tally: ClientTally::default(),
+            kept,
+            facts,
+            losses,
+            stories: BTreeMap::new(),
         };
         side.refresh();
         Ok(side)
@@ -196,6 +228,41 @@ impl Side {
         }
     }
 
+    /// When anomaly `i`'s record was lost (event, time), where the trace tells.
+    pub fn loss(&self, i: usize) -> Option<(u64, Time)> {
+        self.losses.get(i).copied().flatten()
+    }
+
+    /// Builds the story of anomaly `i` if it is not told yet.
+    pub fn explain(&mut self, i: usize) {
+        let Some(a) = self.replay.anomalies().get(i) else {
+            return;
+        };
+        if self.stories.contains_key(&i) {
+            return;
+        }
+        let producers = &self.snapshot.producers;
+        let acks = |name: &str| {
+            producers
+                .iter()
+                .find(|p| p.name == name)
+                .map(|p| p.acks.clone())
+        };
+        let cx = story::Ctx {
+            replay: &self.replay,
+            kept: &self.kept,
+            facts: &self.facts,
+            acks: &acks,
+        };
+        let told = story::explain(&cx, a);
+        self.stories.insert(i, told);
+    }
+
+    /// The story of anomaly `i`, once [`Side::explain`] told it.
+    pub fn story(&self, i: usize) -> Option<&Story> {
+        self.stories.get(&i)
+    }
+
     /// The trace lines the event log shows: near the cursor, or the filter's matches.
     pub fn log_lines(&self) -> &[LogLine] {
         match &self.search {
@@ -208,12 +275,12 @@ impl Side {
 /// `kafkasim check`'s verdict on the world the replay ended with: the same drain phase and
 /// analysis (`runner::check_world`), on the same world (`run_until` first brings its clock
 /// to the scenario's end, as `runner::run` leaves it).
-fn verdict(scenario: &Scenario, mut w: World<SimNode>) -> Vec<AnomalyView> {
+fn verdict(scenario: &Scenario, mut w: World<SimNode>) -> (Vec<AnomalyView>, KeptLog<NodeEvent>) {
     let total = w.events();
     let end = w.run_until(Time(scenario.duration_us), scenario.max_events);
     let summary = crate::runner::summarize(scenario, &w, end);
     let report = crate::runner::check_world(scenario, &mut w, summary, None);
-    report
+    let list = report
         .anomalies
         .into_iter()
         .map(|a| {
@@ -228,9 +295,16 @@ fn verdict(scenario: &Scenario, mut w: World<SimNode>) -> Vec<AnomalyView> {
                 description: a.description,
                 event,
                 time,
+                records: a
+                    .records
+                    .iter()
+                    .map(|r| (r.tp.topic.to_string(), r.tp.partition, r.offset.0, r.value))
+                    .collect(),
+                events: a.events.clone(),
             }
         })
-        .collect()
+        .collect();
+    (list, w.kept().clone())
 }
 
 /// One record as a log line, with its plain-language explanation (a connection close with

@@ -12,6 +12,7 @@
 pub mod figures;
 pub mod observe;
 pub mod series;
+pub mod story;
 
 use crate::sim::{DropReason, Node, NodeId, Time, TraceKind, TraceRecord, World};
 use series::Series;
@@ -289,6 +290,121 @@ impl MarkerKind {
             MarkerKind::Truncation => 'T',
         }
     }
+
+    /// Every kind, in the order the legend explains them.
+    pub const ALL: [MarkerKind; 6] = [
+        MarkerKind::Note,
+        MarkerKind::Fault,
+        MarkerKind::LeaderChange,
+        MarkerKind::Truncation,
+        MarkerKind::Rebalance,
+        MarkerKind::Anomaly,
+    ];
+
+    /// The legend's word for the kind.
+    pub fn legend(self) -> &'static str {
+        match self {
+            MarkerKind::Fault => "fault",
+            MarkerKind::LeaderChange => "election",
+            MarkerKind::Anomaly => "anomaly",
+            MarkerKind::Note => "note",
+            MarkerKind::Rebalance => "rebalance",
+            MarkerKind::Truncation => "truncation",
+        }
+    }
+
+    /// Which kind wins a timeline cell several kinds share (lower wins): the rare events
+    /// that explain a run (notes, truncations, elections) before the frequent ones.
+    pub fn priority(self) -> u8 {
+        match self {
+            MarkerKind::Note => 0,
+            MarkerKind::Truncation => 1,
+            MarkerKind::LeaderChange => 2,
+            MarkerKind::Fault => 3,
+            MarkerKind::Anomaly => 4,
+            MarkerKind::Rebalance => 5,
+        }
+    }
+}
+
+/// Markers of one kind at nearly the same time, folded into one: consecutive markers of
+/// the kind (for anomalies: of one anomaly kind) each at most the fold gap after the
+/// previous one. `first..=last` index the
+/// replay's markers (sorted by event); `count` markers of `kind` lie between them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct MarkerGroup {
+    pub kind: MarkerKind,
+    pub first: usize,
+    pub last: usize,
+    pub count: usize,
+    pub start: Time,
+    pub end: Time,
+    /// Event of the first and of the last marker.
+    pub first_event: u64,
+    pub last_event: u64,
+}
+
+impl MarkerGroup {
+    /// The indexes of the group's markers in `markers`.
+    pub fn members<'a>(&'a self, markers: &'a [Marker]) -> impl Iterator<Item = usize> + 'a {
+        (self.first..=self.last).filter(move |&i| markers[i].kind == self.kind)
+    }
+}
+
+/// The fold gap for a run ending at `end`: 1/200 of the run, at least 50 ms (a timeline
+/// cell is wider than that at any width a terminal has, so nothing folded could be told
+/// apart on screen anyway).
+pub fn fold_gap(end: Time) -> Time {
+    Time((end.as_us() / 200).max(50_000))
+}
+
+/// What must be equal for two markers of a kind to fold: an anomaly's own kind (the label
+/// up to its first `:`, e.g. `lost-write`), so different findings never share a count.
+fn fold_key(m: &Marker) -> &str {
+    match m.kind {
+        MarkerKind::Anomaly => m.label.split(':').next().unwrap_or(""),
+        _ => "",
+    }
+}
+
+/// Folds `markers` (sorted by event) into groups, sorted by their first event. Notes are
+/// never folded: each note is its own group.
+pub fn fold_markers(markers: &[Marker], gap: Time) -> Vec<MarkerGroup> {
+    let mut open: Vec<MarkerGroup> = Vec::new();
+    let mut done: Vec<MarkerGroup> = Vec::new();
+    for (i, m) in markers.iter().enumerate() {
+        let slot = open
+            .iter()
+            .position(|g| g.kind == m.kind && fold_key(&markers[g.first]) == fold_key(m));
+        let fits = slot.is_some_and(|s| {
+            m.kind != MarkerKind::Note
+                && m.time.as_us().saturating_sub(open[s].end.as_us()) <= gap.as_us()
+        });
+        match slot {
+            Some(s) if fits => {
+                let g = &mut open[s];
+                (g.last, g.count, g.end, g.last_event) = (i, g.count + 1, m.time, m.event);
+            }
+            _ => {
+                if let Some(s) = slot {
+                    done.push(open.remove(s));
+                }
+                open.push(MarkerGroup {
+                    kind: m.kind,
+                    first: i,
+                    last: i,
+                    count: 1,
+                    start: m.time,
+                    end: m.time,
+                    first_event: m.event,
+                    last_event: m.event,
+                });
+            }
+        }
+    }
+    done.extend(open);
+    done.sort_by_key(|g| (g.first_event, g.kind.priority()));
+    done
 }
 
 /// A notable moment of the run.
@@ -310,6 +426,10 @@ pub struct AnomalyView {
     /// after the run, in the drain phase `kafkasim check` adds.
     pub event: u64,
     pub time: Time,
+    /// The records it is about: (topic, partition, offset, value).
+    pub records: Vec<(String, u32, i64, u64)>,
+    /// Every event where it arose (sorted), the first being `event`.
+    pub events: Vec<u64>,
 }
 
 /// A teaching note of the scenario.

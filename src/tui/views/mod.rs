@@ -1,8 +1,8 @@
 //! Drawing. The layout is split once here and each view draws its area from the read-only
 //! model. Nothing here changes state, so any frame can be drawn into a `TestBackend`.
 //!
-//! Layout, top to bottom: header (2 lines), timeline (3–4 lines), body, footer (2 lines:
-//! the status, then key hints).
+//! Layout, top to bottom: header (2 lines), timeline (5 lines: marker rows, bar, time
+//! axis, legend), body, footer (2 lines: the status, then key hints).
 //! The body shows the selected view; from 150 columns on, the event log sits beside it.
 //! In compare mode every view is drawn once per run, side by side.
 
@@ -43,7 +43,7 @@ pub fn two_panes(m: &App) -> bool {
 
 /// Splits the screen.
 pub fn areas(area: Rect, m: &App) -> Areas {
-    let tl = if m.sides.len() > 1 { 4 } else { 3 };
+    let tl = timeline::height(m);
     let [header, timeline, body, footer] = Layout::vertical([
         Constraint::Length(2),
         Constraint::Length(tl),
@@ -55,7 +55,7 @@ pub fn areas(area: Rect, m: &App) -> Areas {
         x: timeline.x + 1,
         y: timeline.y,
         width: timeline.width.saturating_sub(2),
-        height: 2.min(timeline.height),
+        height: (timeline::marker_rows(m) + 1).min(timeline.height),
     };
     Areas {
         header,
