@@ -212,7 +212,7 @@ fn clients(out: &mut String, s: &Scenario) {
 impl Scenario {
     /// The scenario as a TOML scenario file; `parse(&s.to_toml(), f) == Ok(s)`.
     // Long by design: one block per section, in the order the file format documents them.
-pub fn to_toml(&self) -> String {
+    pub fn to_toml(&self) -> String {
         let mut out = String::new();
         let _ = writeln!(out, "name = {}", q(&self.name));
         if let Some(d) = &self.description {
