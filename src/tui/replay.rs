@@ -87,6 +87,7 @@ impl<N: Observe> Replay<N> {
 
     /// The same, with the anomalies given by `judge` from the world as the run ended (the
     /// workbench runs `kafkasim check`'s drain and analysis there).
+    // Long by design: the one pass over the run collects every index the workbench needs.
     pub fn build(
         start: World<N>,
         cfg: ReplayConfig,

@@ -25,6 +25,7 @@ struct Spec {
 }
 
 /// The charts this run has data for, in order of importance.
+// Long by design: one entry per chart, in the order shown.
 fn specs(s: &Series) -> Vec<Spec> {
     let mut out = Vec::new();
     if s.has(series::SENT) {

@@ -49,6 +49,7 @@ pub fn verdict_text(s: &Side) -> String {
 }
 
 /// Figures of one run at its cursor: (label, value, if this run has it).
+// Long by design: one row per figure of the compare table, in the order shown.
 fn figures(s: &Side) -> Vec<(&'static str, Option<String>)> {
     let snap = &s.snapshot;
     let prod = !snap.producers.is_empty();
