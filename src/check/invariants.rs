@@ -122,21 +122,6 @@ impl InvariantChecker {
         Self::default()
     }
 
-    /// Checks every invariant over every broker; returns the first broken one (name, message).
-    pub fn check(
-        &mut self,
-        brokers: &[BrokerView<'_>],
-        controller: Option<&Controller>,
-    ) -> Result<(), Broken> {
-        for v in brokers {
-            self.check_broker(v, &|id| brokers.iter().find(|x| x.broker.id == id).copied())?;
-        }
-        if let Some(c) = controller {
-            check_controller(c)?;
-        }
-        Ok(())
-    }
-
     /// Checks what one broker's state can break: its replicas (checks 2–3), the partitions
     /// it leads (1, 4, 5, 6 against each ISR member) and the partitions it follows (6 against
     /// their leader). `lookup` finds a running broker by id.
