@@ -82,15 +82,18 @@ impl<N: Observe> Replay<N> {
     /// Plays the world built by `start` to its end, keeping checkpoints and markers; the
     /// anomalies are the node type's own ([`Observe::anomalies`]).
     pub fn new(start: World<N>, cfg: ReplayConfig) -> Self {
-        Self::build(start, cfg, |w| N::anomalies(&w))
+        Self::build(start, cfg, |_| {}, |w| N::anomalies(&w))
     }
 
-    /// The same, with the anomalies given by `judge` from the world as the run ended (the
-    /// workbench runs `kafkasim check`'s drain and analysis there).
+    /// The same, with `watch` shown the world after every event of the run (the workbench
+    /// runs the live replication invariants there, as `kafkasim check` does) and the
+    /// anomalies given by `judge` from the world as the run ended (the workbench runs
+    /// `kafkasim check`'s drain and analysis there).
     // Long by design: the one pass over the run collects every index the workbench needs.
     pub fn build(
         start: World<N>,
         cfg: ReplayConfig,
+        mut watch: impl FnMut(&World<N>),
         judge: impl FnOnce(World<N>) -> Vec<AnomalyView>,
     ) -> Self {
         let names: Vec<String> = start
@@ -128,6 +131,7 @@ impl<N: Observe> Replay<N> {
             if !w.step_until(cfg.end) {
                 break;
             }
+            watch(&w);
             let n = w.events();
             if n.is_multiple_of(4096) || n.is_multiple_of(every) {
                 scan.records(w.take_trace_records());

@@ -6,15 +6,18 @@
 //! stretch of the run passes visibly instead of freezing on the last event.
 //!
 //! **The verdict.** The anomalies shown are `kafkasim check`'s: the run is judged as the
-//! CLI judges it — liveness on the state it ended in, then the drain phase (heal, restart,
-//! let consumers catch up), then the history analysis — on the replay's own final world.
+//! CLI judges it — the live replication invariants after every event, liveness on the state
+//! it ended in, then the drain phase (heal, restart, let consumers catch up), then the
+//! history analysis — on the replay's own final world.
 
+use std::cell::RefCell;
 use std::collections::BTreeMap;
 
 use super::closes::Closes;
 use super::replay::{Replay, ReplayConfig};
 use super::search::RecordRef;
 use super::story::{self, Facts};
+use crate::check::invariants::{CheckedRun, Violation};
 use crate::kafka::TopicPartition;
 use crate::scenario::build::{build, BuildError};
 use crate::scenario::Scenario;
@@ -97,8 +100,19 @@ impl Side {
             ..ReplayConfig::default()
         };
         let mut kept = KeptLog::default();
-        let replay = Replay::build(world, cfg, |w| {
-            let (anomalies, k) = verdict(&scenario, w);
+        // The live replication invariants, after every event as `check` runs them; the
+        // first violation ends the checking (and is the verdict, as in `check`).
+        let live = RefCell::new(Live::default());
+        let watch = |w: &World<SimNode>| {
+            let mut l = live.borrow_mut();
+            if l.broken.is_none() {
+                if let Err(v) = l.run.check(w) {
+                    l.broken = Some(v);
+                }
+            }
+        };
+        let replay = Replay::build(world, cfg, watch, |w| {
+            let (anomalies, k) = verdict(&scenario, w, &mut live.borrow_mut());
             kept = k;
             anomalies
         });
@@ -272,39 +286,86 @@ impl Side {
     }
 }
 
-/// `kafkasim check`'s verdict on the world the replay ended with: the same drain phase and
-/// analysis (`runner::check_world`), on the same world (`run_until` first brings its clock
-/// to the scenario's end, as `runner::run` leaves it).
-fn verdict(scenario: &Scenario, mut w: World<SimNode>) -> (Vec<AnomalyView>, KeptLog<NodeEvent>) {
+/// The live invariant checker of a replay, and the violation it found (if any).
+#[derive(Default)]
+struct Live {
+    run: CheckedRun,
+    broken: Option<Violation>,
+}
+
+/// `kafkasim check`'s verdict on the world the replay ended with: the same live invariants
+/// (already checked after every event of the replay; they go on checking the rest of the
+/// run and the drain), drain phase and analysis (`runner::check_world`), on the same world.
+/// A violated invariant is the verdict, as it is for `check`: one anomaly `invariant`.
+fn verdict(
+    scenario: &Scenario,
+    mut w: World<SimNode>,
+    live: &mut Live,
+) -> (Vec<AnomalyView>, KeptLog<NodeEvent>) {
     let total = w.events();
-    let end = w.run_until(Time(scenario.duration_us), scenario.max_events);
-    let summary = crate::runner::summarize(scenario, &w, end);
-    let report = crate::runner::check_world(scenario, &mut w, summary, None);
-    let list = report
-        .anomalies
-        .into_iter()
-        .map(|a| {
-            let event = a.events.first().copied().unwrap_or(total);
-            let time = w
-                .kept()
-                .iter()
-                .find(|r| r.event >= event)
-                .map_or(w.now(), |r| r.time);
-            AnomalyView {
-                kind: a.kind.as_str().to_string(),
-                description: a.description,
-                event,
-                time,
-                records: a
-                    .records
-                    .iter()
-                    .map(|r| (r.tp.topic.to_string(), r.tp.partition, r.offset.0, r.value))
-                    .collect(),
-                events: a.events.clone(),
+    let until = Time(scenario.duration_us);
+    if live.broken.is_none() {
+        let run = &mut live.run;
+        match w.run_until_checked(until, scenario.max_events, |w| run.check(w)) {
+            Ok(end) => {
+                let summary = crate::runner::summarize(scenario, &w, end);
+                let report = crate::runner::check_world(scenario, &mut w, summary, Some(run));
+                if report.invariant.is_none() {
+                    let list = report.anomalies.into_iter();
+                    let list = list.map(|a| anomaly_view(&w, total, a)).collect();
+                    return (list, w.kept().clone());
+                }
+                let text = report.invariant.unwrap_or_default();
+                let event = w.events();
+                let broken = broken_view(&w, event, "drain", text);
+                return (vec![broken], w.kept().clone());
             }
-        })
-        .collect();
-    (list, w.kept().clone())
+            Err(v) => live.broken = Some(v),
+        }
+    }
+    let v = live.broken.take().expect("checked above");
+    let text = format!("{}: {}", v.invariant, v.message);
+    (
+        vec![broken_view(&w, v.event, "run", text)],
+        w.kept().clone(),
+    )
+}
+
+/// A violated replication invariant as the workbench lists it.
+fn broken_view(w: &World<SimNode>, event: u64, phase: &str, text: String) -> AnomalyView {
+    AnomalyView {
+        kind: "invariant".to_string(),
+        description: format!("replication invariant violated during the {phase}: {text}"),
+        event,
+        time: time_of(w, event),
+        records: Vec::new(),
+        events: vec![event],
+    }
+}
+
+/// The simulated time of event `event` (the first kept record at or after it).
+fn time_of(w: &World<SimNode>, event: u64) -> Time {
+    w.kept()
+        .iter()
+        .find(|r| r.event >= event)
+        .map_or(w.now(), |r| r.time)
+}
+
+/// One anomaly of `check`'s report as the workbench lists it.
+fn anomaly_view(w: &World<SimNode>, total: u64, a: crate::check::Anomaly) -> AnomalyView {
+    let event = a.events.first().copied().unwrap_or(total);
+    AnomalyView {
+        kind: a.kind.as_str().to_string(),
+        description: a.description,
+        event,
+        time: time_of(w, event),
+        records: a
+            .records
+            .iter()
+            .map(|r| (r.tp.topic.to_string(), r.tp.partition, r.offset.0, r.value))
+            .collect(),
+        events: a.events.clone(),
+    }
 }
 
 /// One record as a log line, with its plain-language explanation (a connection close with
@@ -343,5 +404,69 @@ fn log_line(r: &TraceRecord<NodeEvent>, names: &[String], closes: &Closes) -> Lo
         nodes: record_nodes(r),
         msg,
         text,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn scenario(file: &str) -> Scenario {
+        let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join(file);
+        crate::scenario::load(&path).expect("a shipped scenario parses")
+    }
+
+    #[test]
+    fn the_replay_shows_every_event_to_the_live_invariant_checker() {
+        // Proves the workbench's invariant checker sees the world after each event of the
+        // run, as `check`'s does: the watcher is called once per event.
+        let sc = scenario("scenarios/acks1-leader-failover.toml");
+        let world = build(&sc, sc.seed, TraceMode::HashOnly).unwrap();
+        let cfg = ReplayConfig {
+            end: Time(sc.duration_us),
+            max_events: sc.max_events,
+            ..ReplayConfig::default()
+        };
+        let mut seen = 0u64;
+        let replay = Replay::build(world, cfg, |_| seen += 1, |_| Vec::new());
+        assert!(replay.total() > 10_000);
+        assert_eq!(seen, replay.total());
+    }
+
+    #[test]
+    fn a_violated_invariant_is_the_workbench_verdict_as_it_is_checks() {
+        // Proves a violation found while replaying becomes the one anomaly shown, named
+        // `invariant`, at the event where it broke (`check` fails with it and nothing else).
+        let sc = scenario("scenarios/acks1-leader-failover.toml");
+        let mut w = build(&sc, sc.seed, TraceMode::HashOnly).unwrap();
+        w.run_until(Time(1_000_000), u64::MAX);
+        let mut live = Live {
+            run: CheckedRun::default(),
+            broken: Some(Violation {
+                invariant: "hw-monotonic",
+                message: "HW of orders-0 went from 10 to 9".to_string(),
+                seed: sc.seed,
+                event: 42,
+                trace_tail: Vec::new(),
+            }),
+        };
+        let (list, _) = verdict(&sc, w, &mut live);
+        assert_eq!(list.len(), 1);
+        assert_eq!(list[0].kind, "invariant");
+        assert_eq!(list[0].event, 42);
+        assert!(list[0].description.contains("hw-monotonic: HW of orders-0"));
+    }
+
+    #[test]
+    fn a_healthy_run_keeps_checking_through_the_drain() {
+        // Proves the live checker is handed on to the drain (no violation in a healthy
+        // run, and the verdict is `check`'s anomalies).
+        let sc = scenario("scenarios/acks1-leader-failover.toml");
+        let side = Side::new("A", sc.clone(), sc.seed).unwrap();
+        let report = crate::runner::check_scenario(&sc, sc.seed);
+        assert!(report.invariant.is_none());
+        let kinds: Vec<_> = side.replay.anomalies().iter().map(|a| &a.kind).collect();
+        assert_eq!(kinds.len(), report.anomalies.len());
+        assert!(kinds.iter().all(|k| k.as_str() != "invariant"));
     }
 }
