@@ -16,7 +16,8 @@ use std::collections::BTreeMap;
 
 use super::series::{self, Series};
 use super::Term;
-use crate::kafka::{KafkaEvent, TopicPartition};
+use crate::kafka::clients::producer::metrics::SenderMetrics;
+use crate::kafka::{ErrorCode, KafkaEvent, TopicPartition};
 use crate::sim::{NodeId, Time, TraceKind, TraceRecord, World};
 use crate::workload::event::NodeEvent;
 use crate::workload::history::HistoryOp;
@@ -50,6 +51,7 @@ pub fn tally(rec: &TraceRecord<NodeEvent>, st: &mut TallyState, s: &mut Series) 
             NodeEvent::Rpc(RpcEvent::CallOk { .. }) => s.count(series::RPC_OK, t, 1),
             NodeEvent::Rpc(RpcEvent::CallFailed { .. }) => s.count(series::RPC_FAILED, t, 1),
             NodeEvent::Kafka(e) if isr_shrink(e, &mut st.isr) => s.count(series::ISR_SHRINKS, t, 1),
+            NodeEvent::Kafka(e) if failed_produce(e) => s.count(series::FAILED_PRODUCE, t, 1),
             _ => {}
         },
         _ => {}
@@ -73,6 +75,22 @@ fn history(op: &HistoryOp, t: Time, s: &mut Series) {
         HistoryOp::Poll { records, .. } => s.count(series::CONSUMED, t, records.len() as u64),
         _ => {}
     }
+}
+
+/// Whether a leader's rejection of a produce append counts in Kafka's
+/// `FailedProduceRequestsPerSec` (`ReplicaManager.appendToLocalLog` leaves out the errors
+/// it calls known: a client with stale metadata, a too-large or corrupt batch, storage).
+fn failed_produce(e: &KafkaEvent) -> bool {
+    let KafkaEvent::ProduceRejected { error, .. } = e else {
+        return false;
+    };
+    !matches!(
+        error,
+        ErrorCode::UnknownTopicOrPartition
+            | ErrorCode::NotLeaderOrFollower
+            | ErrorCode::MessageTooLarge
+            | ErrorCode::CorruptMessage
+    )
 }
 
 /// Whether `e` shrinks a partition's ISR; remembers ISR sizes from elections and changes.
@@ -115,6 +133,17 @@ pub fn gauges(world: &World<SimNode>) -> Vec<(&'static str, u64)> {
             })
             .sum();
         out.push((series::LAG, lag));
+    }
+    let mut sender = None::<SenderMetrics>;
+    for id in world.node_ids() {
+        if let SimNode::Producer(p) = world.node(id) {
+            sender = Some(sender.unwrap_or_default().plus(p.sender_metrics()));
+        }
+    }
+    if let Some(m) = sender {
+        out.push((series::RECORD_SEND_TOTAL, m.record_send_total));
+        out.push((series::REQUEST_LATENCY_TOTAL, m.request_latency_total_us));
+        out.push((series::PRODUCE_RESPONSES, m.responses));
     }
     out
 }

@@ -148,6 +148,13 @@ pub struct ProducerView {
     /// Per-record latency, `send()` → acknowledgement, over the records acknowledged so far.
     pub latency_p50_us: Option<u64>,
     pub latency_p99_us: Option<u64>,
+    /// Kafka's `record-send-total`: records the sender put into Produce requests (retries
+    /// count again), over every incarnation of the producer.
+    pub record_send_total: u64,
+    /// Kafka's `request-latency-avg` / `-max`: Produce request sent → response, over the
+    /// requests answered so far (µs).
+    pub request_latency_avg_us: Option<u64>,
+    pub request_latency_max_us: Option<u64>,
 }
 
 /// One consumer application.

@@ -333,6 +333,7 @@ fn producers(world: &World<SimNode>, tally: &mut ClientTally) -> Vec<ProducerVie
         let t = tally.producers.entry(id).or_default();
         let q = t.quantiles();
         let failed: u64 = t.errors.values().sum();
+        let m = p.sender_metrics();
         out.push(ProducerView {
             name: world.name(id).to_string(),
             send_mode: match p.config.mode {
@@ -348,6 +349,9 @@ fn producers(world: &World<SimNode>, tally: &mut ClientTally) -> Vec<ProducerVie
             errors: t.errors.iter().map(|(k, v)| (k.clone(), *v)).collect(),
             latency_p50_us: q.map(|q| q.0),
             latency_p99_us: q.map(|q| q.1),
+            record_send_total: m.record_send_total,
+            request_latency_avg_us: m.request_latency_avg_us(),
+            request_latency_max_us: (m.responses > 0).then_some(m.request_latency_max_us),
         });
     }
     out

@@ -40,6 +40,16 @@ pub const DROPPED: &str = "messages dropped";
 /// log end offset consumers may read (the high watermark) minus the committed offset.
 pub const LAG: &str = "consumer lag";
 pub const UNDER_REPLICATED: &str = "under-replicated partitions";
+/// Produce appends a leader failed for an unexpected reason (Kafka's
+/// `FailedProduceRequestsPerSec`: `ReplicaManager.appendToLocalLog` marks it for every
+/// failure but UNKNOWN_TOPIC_OR_PARTITION, NOT_LEADER_OR_FOLLOWER, MESSAGE_TOO_LARGE,
+/// CORRUPT_MESSAGE and storage errors — so NOT_ENOUGH_REPLICAS counts).
+pub const FAILED_PRODUCE: &str = "failed produce appends";
+/// Cumulative gauges of the producers' sender metrics (every incarnation), whose
+/// per-bucket differences are Kafka's `record-send-rate` and `request-latency-avg`.
+pub const RECORD_SEND_TOTAL: &str = "record-send-total";
+pub const REQUEST_LATENCY_TOTAL: &str = "produce request latency total";
+pub const PRODUCE_RESPONSES: &str = "produce responses";
 pub const OFFLINE: &str = "offline partitions";
 
 /// Kafka's own metric name for one of ours, where there is one with the same meaning.
@@ -48,6 +58,8 @@ pub fn kafka_name(name: &str) -> Option<&'static str> {
         ISR_SHRINKS => "IsrShrinksPerSec",
         UNDER_REPLICATED => "UnderReplicatedPartitions",
         OFFLINE => "OfflinePartitionsCount",
+        FAILED_PRODUCE => "FailedProduceRequestsPerSec",
+        RECORD_SEND_TOTAL => "record-send-total",
         _ => return None,
     })
 }
@@ -169,6 +181,33 @@ impl Series {
                 .map(|(i, n)| (i as f64 * s, *n as f64))
                 .collect()
         })
+    }
+
+    /// For a cumulative gauge: how much it grew during each bucket, per second (the
+    /// difference between one bucket's start and the next's).
+    pub fn delta_rate_points(&self, name: &str) -> Vec<(f64, f64)> {
+        let s = self.bucket_secs();
+        let v = self.gauges.get(name).map_or(&[][..], |v| &v[..]);
+        v.windows(2)
+            .enumerate()
+            .map(|(i, w)| (i as f64 * s, w[1].saturating_sub(w[0]) as f64 / s))
+            .collect()
+    }
+
+    /// For two cumulative gauges: the growth of `num` over the growth of `den` in each
+    /// bucket where `den` grew, divided by `unit` (a mean per event, e.g. µs → ms).
+    pub fn delta_ratio_points(&self, num: &str, den: &str, unit: f64) -> Vec<(f64, f64)> {
+        let s = self.bucket_secs();
+        let empty = Vec::new();
+        let n = self.gauges.get(num).unwrap_or(&empty);
+        let d = self.gauges.get(den).unwrap_or(&empty);
+        (0..n.len().min(d.len()).saturating_sub(1))
+            .filter_map(|i| {
+                let dd = d[i + 1].saturating_sub(d[i]);
+                let dn = n[i + 1].saturating_sub(n[i]);
+                (dd > 0).then(|| (i as f64 * s, dn as f64 / dd as f64 / unit))
+            })
+            .collect()
     }
 
     /// Whether gauge `name` was ever above zero.

@@ -19,6 +19,7 @@ use rand::Rng as _;
 
 use super::event::NodeEvent;
 use super::history::HistoryOp;
+use crate::kafka::clients::producer::metrics::SenderMetrics;
 use crate::kafka::clients::producer::{Completion, Producer, ProducerTimer};
 use crate::kafka::config::Acks;
 use crate::kafka::config::ProducerConfig;
@@ -117,6 +118,8 @@ pub struct ProducerApp {
     pub stats: ProducerStats,
     /// Completions being reported (kept to reuse its memory).
     done: Vec<Completion>,
+    /// Sender metrics of the producers of earlier incarnations (before a restart).
+    earlier: SenderMetrics,
 }
 
 type ClientCx<'a, C> = Mapped<'a, C, Msg, ProducerTimer, crate::kafka::KafkaEvent>;
@@ -132,7 +135,19 @@ impl ProducerApp {
             crashed: false,
             stats: ProducerStats::default(),
             done: Vec::new(),
+            earlier: SenderMetrics::default(),
         }
+    }
+
+    /// Kafka's sender metrics over the whole run, every incarnation of the producer
+    /// together (a restarted application's own metrics would start again from zero).
+    pub fn sender_metrics(&self) -> SenderMetrics {
+        let now = self
+            .producer
+            .as_ref()
+            .map(|p| p.metrics())
+            .unwrap_or_default();
+        self.earlier.plus(now)
     }
 
     pub fn on_start<C>(&mut self, cx: &mut C)
@@ -141,6 +156,9 @@ impl ProducerApp {
     {
         // A bad configuration is Kafka's ConfigException: the application never starts.
         let bootstrap = &self.config.bootstrap;
+        if let Some(old) = &self.producer {
+            self.earlier = self.earlier.plus(old.metrics());
+        }
         self.producer = (self.config.client.effective().ok())
             .map(|config| Producer::new(&config, bootstrap.clone()));
         self.pump(cx);

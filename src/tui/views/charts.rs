@@ -1,7 +1,9 @@
 //! Charts over the whole run, with a vertical line at the cursor: throughput in records
-//! (acknowledged and consumed per second), per-record `send()` → ack latency (p50, p99 of
-//! the records acknowledged in each bucket), consumer lag, partition health
-//! (`UnderReplicatedPartitions`, `OfflinePartitionsCount`, `IsrShrinksPerSec`), RPC calls,
+//! (acknowledged and consumed per second, and Kafka's `record-send-rate`: records put in
+//! Produce requests, retries again), per-record `send()` → ack latency (p50, p99 of the
+//! records acknowledged in each bucket) beside Kafka's per-request `request-latency-avg`,
+//! consumer lag, partition health (`UnderReplicatedPartitions`, `OfflinePartitionsCount`),
+//! broker events (`IsrShrinksPerSec`, `FailedProduceRequestsPerSec`), RPC calls,
 //! ping replies and, last, wire messages. Only charts with data in this run are drawn, in
 //! a grid that uses the room there is.
 
@@ -34,6 +36,11 @@ fn specs(s: &Series) -> Vec<Spec> {
             lines: vec![
                 ("acknowledged", Color::Cyan, s.rate_points(series::ACKED)),
                 ("consumed", Color::Green, s.rate_points(series::CONSUMED)),
+                (
+                    "record-send-rate",
+                    Color::Blue,
+                    s.delta_rate_points(series::RECORD_SEND_TOTAL),
+                ),
             ],
         });
         out.push(Spec {
@@ -48,6 +55,15 @@ fn specs(s: &Series) -> Vec<Spec> {
                     "p99",
                     Color::Yellow,
                     s.quantile_points(series::PRODUCE_LATENCY, true),
+                ),
+                (
+                    "request-latency-avg",
+                    Color::Blue,
+                    s.delta_ratio_points(
+                        series::REQUEST_LATENCY_TOTAL,
+                        series::PRODUCE_RESPONSES,
+                        1000.0,
+                    ),
                 ),
             ],
         });
@@ -75,14 +91,21 @@ fn specs(s: &Series) -> Vec<Spec> {
             ],
         });
     }
-    if s.has(series::ISR_SHRINKS) {
+    if s.has(series::ISR_SHRINKS) || s.has(series::FAILED_PRODUCE) {
         out.push(Spec {
-            title: "ISR shrinks/s",
-            lines: vec![(
-                "IsrShrinksPerSec",
-                Color::Red,
-                s.rate_points(series::ISR_SHRINKS),
-            )],
+            title: "broker events/s",
+            lines: vec![
+                (
+                    "IsrShrinksPerSec",
+                    Color::Red,
+                    s.rate_points(series::ISR_SHRINKS),
+                ),
+                (
+                    "FailedProduceRequestsPerSec",
+                    Color::Yellow,
+                    s.rate_points(series::FAILED_PRODUCE),
+                ),
+            ],
         });
     }
     if s.has(series::RPC_OK) || s.has(series::RPC_FAILED) {

@@ -75,6 +75,13 @@ fn producers(snap: &Snapshot, w: usize, lines: &mut Vec<Line<'static>>) {
             );
             lines.push(Line::raw(fit(&row, w)));
         }
+        let kafka = format!(
+            "  record-send-total {} · request-latency-avg {} · request-latency-max {}",
+            p.record_send_total,
+            opt_us(p.request_latency_avg_us),
+            opt_us(p.request_latency_max_us),
+        );
+        lines.push(Line::styled(fit(&kafka, w), dim()));
         if !p.errors.is_empty() {
             let errors: Vec<String> = p.errors.iter().map(|(e, n)| format!("{e}×{n}")).collect();
             lines.push(Line::styled(
@@ -86,6 +93,13 @@ fn producers(snap: &Snapshot, w: usize, lines: &mut Vec<Line<'static>>) {
     lines.push(Line::styled(
         fit(
             "  P50/P99: per record, send() → acknowledgement, over the records acknowledged so far",
+            w,
+        ),
+        dim(),
+    ));
+    lines.push(Line::styled(
+        fit(
+            "  record-send-total: records put in Produce requests (retries again); request-latency: per Produce request",
             w,
         ),
         dim(),

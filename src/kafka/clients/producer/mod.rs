@@ -14,6 +14,7 @@
 //! Results come back as data: the application drains [`Completion`]s — Kafka's callbacks.
 
 pub mod accumulator;
+pub mod metrics;
 pub mod partitioner;
 pub mod sender;
 
@@ -90,6 +91,8 @@ pub struct Producer {
     wakeup: Wakeup,
     /// Records accepted by `send()` and not yet completed.
     outstanding: usize,
+    /// Kafka's sender metrics (`record-send-total`, `request-latency-avg`).
+    metrics: metrics::SenderMetrics,
 }
 
 impl Producer {
@@ -113,6 +116,7 @@ impl Producer {
             picked: Vec::new(),
             wakeup: Wakeup::default(),
             outstanding: 0,
+            metrics: metrics::SenderMetrics::default(),
             config: c,
         }
     }
@@ -152,6 +156,11 @@ impl Producer {
     /// for metadata or for buffer memory).
     pub fn is_blocked(&self) -> bool {
         !self.blocked.is_empty()
+    }
+
+    /// Kafka's sender metrics of this producer so far.
+    pub fn metrics(&self) -> metrics::SenderMetrics {
+        self.metrics
     }
 
     /// Records sent and not yet completed.

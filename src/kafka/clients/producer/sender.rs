@@ -351,10 +351,12 @@ impl Producer {
         C: Context<Msg = Msg, Timer = ProducerTimer, Event = KafkaEvent>,
     {
         let correlation_id = self.net.next_correlation();
+        let mut records = 0;
         let partitions = ids
             .iter()
             .map(|id| {
                 let b = self.accumulator.get(*id).expect("batch");
+                records += b.records.len();
                 let mut rb = RecordBatch::new(&b.records[..]);
                 rb.producer_id = b.producer_id;
                 rb.producer_epoch = b.producer_epoch;
@@ -362,6 +364,7 @@ impl Producer {
                 (b.tp.clone(), std::sync::Arc::new(rb))
             })
             .collect();
+        self.metrics.on_send(records);
         cx.send(
             node,
             Msg::ProduceRequest(ProduceRequest {
@@ -391,6 +394,7 @@ impl Producer {
             return false;
         };
         let now = cx.now();
+        self.metrics.on_response(now - req.sent);
         for id in req.what {
             let Some(tp) = self.accumulator.get(id).map(|b| b.tp.clone()) else {
                 continue;
