@@ -425,6 +425,10 @@ fn dump_issue13_screens() {
     ch(&mut m, '6');
     println!("{}", screen(&mut m, 80, 24));
     println!("{}", screen(&mut m, 200, 60));
+    for v in ['1', '3', '4'] {
+        ch(&mut m, v);
+        println!("{}", screen(&mut m, 80, 24));
+    }
     let mut m = faults_model();
     ch(&mut m, '5');
     for c in "disconnect".chars() {
@@ -860,4 +864,37 @@ fn failed_produce_requests_per_sec_counts_what_kafka_counts() {
         .iter()
         .sum();
     assert_eq!(shown, expected as u64);
+}
+
+#[test]
+fn cluster_view_at_80_columns_wraps_roles_and_charts_legends_instead_of_cutting() {
+    // Proves at 80×24 the cluster view shows each node's whole role (wrapped onto indented
+    // lines, never `…`), and the charts' legends keep every line's name (wrapped above
+    // the chart when two charts share 80 columns).
+    let mut m = failover_model();
+    m.sides[0].seek_time(kafkasim::sim::Time(3_000_000));
+    ch(&mut m, '1');
+    let s = screen(&mut m, 80, 24);
+    assert!(!s.contains('…'), "{s}");
+    for n in &m.main().snapshot.nodes {
+        let words: Vec<&str> = n.role.split(' ').collect();
+        let last = words.last().unwrap();
+        assert!(
+            text_has(&s, last),
+            "the end of {}'s role `{}`: {s}",
+            n.name,
+            n.role
+        );
+    }
+    ch(&mut m, '6');
+    let s = screen(&mut m, 80, 24);
+    for name in [
+        "acknowledged",
+        "consumed",
+        "record-send-rate",
+        "p99",
+        "request-latency-avg",
+    ] {
+        assert!(text_has(&s, name), "legend `{name}`: {s}");
+    }
 }

@@ -174,6 +174,20 @@ pub fn render(f: &mut Frame, area: Rect, s: &Side) {
     }
 }
 
+/// Spans packed into lines of at most `width` columns, a span never split.
+fn pack(spans: Vec<Span<'static>>, width: usize) -> Vec<Line<'static>> {
+    let mut lines: Vec<Line> = vec![Line::default()];
+    for span in spans {
+        let last = lines.last_mut().expect("one line");
+        if last.width() > 0 && last.width() + span.width() > width {
+            lines.push(Line::from(span));
+        } else {
+            last.push_span(span);
+        }
+    }
+    lines
+}
+
 fn chart(f: &mut Frame, area: Rect, spec: &Spec, x_max: f64, now: f64) {
     let y_max = spec
         .lines
@@ -189,6 +203,16 @@ fn chart(f: &mut Frame, area: Rect, spec: &Spec, x_max: f64, now: f64) {
             Style::default().fg(*color),
         ));
     }
+    // A legend wider than the chart wraps onto a second line above it instead of being
+    // cut (two charts side by side at 80 columns leave 39 columns each).
+    let width: usize = title.iter().map(|s| s.width()).sum();
+    let (area, title) = if width > area.width as usize && area.height > 4 {
+        let [top, rest] = Layout::vertical([Constraint::Length(2), Constraint::Min(0)]).areas(area);
+        f.render_widget(Paragraph::new(pack(title, top.width as usize)), top);
+        (rest, None)
+    } else {
+        (area, Some(Line::from(title)))
+    };
     let cursor_line = vec![(now, 0.0), (now, y_max)];
     let mut ds: Vec<Dataset> = spec
         .lines
@@ -208,8 +232,11 @@ fn chart(f: &mut Frame, area: Rect, spec: &Spec, x_max: f64, now: f64) {
             .style(dim())
             .data(&cursor_line),
     );
-    let chart = Chart::new(ds)
-        .block(Block::default().title(Line::from(title)))
+    let mut chart = Chart::new(ds);
+    if let Some(title) = title {
+        chart = chart.block(Block::default().title(title));
+    }
+    let chart = chart
         .x_axis(
             Axis::default()
                 .bounds([0.0, x_max])

@@ -25,19 +25,24 @@ pub fn render(f: &mut Frame, area: Rect, s: &Side, sel: Option<usize>) {
             NodeKind::Controller => "controller",
             k => k.as_str(),
         };
+        // The role wraps onto indented lines rather than being cut.
+        let mut role = wrap(&n.role, w.saturating_sub(ROLE_AT)).into_iter();
         let mut line = Line::from(vec![
             Span::styled(format!("{mark} "), st),
             Span::raw(format!("{:<12} ", fit(&n.name, 12))),
             Span::styled(format!("{:<7}", n.status.as_str().to_uppercase()), st),
-            Span::styled(format!("{:<8} ", fit(kind, 8)), dim()),
-            Span::raw(fit(&n.role, w.saturating_sub(32))),
+            Span::styled(format!("{kind:<10} "), dim()),
+            Span::raw(role.next().unwrap_or_default()),
         ]);
-        if sel == Some(i)
-            || (sel.is_some_and(|x| x >= snap.nodes.len()) && i + 1 == snap.nodes.len())
-        {
+        let selected = sel == Some(i)
+            || (sel.is_some_and(|x| x >= snap.nodes.len()) && i + 1 == snap.nodes.len());
+        if selected {
             line = line.style(cursor());
         }
         lines.push(line);
+        for more in role {
+            lines.push(Line::raw(format!("{:ROLE_AT$}{more}", "")));
+        }
     }
     lines.push(Line::raw(""));
     lines.push(network_line(snap, w));
@@ -45,12 +50,43 @@ pub fn render(f: &mut Frame, area: Rect, s: &Side, sel: Option<usize>) {
     f.render_widget(Paragraph::new(lines), area);
 }
 
+/// The column the role text starts at (mark, name, status, kind).
+const ROLE_AT: usize = 2 + 13 + 7 + 11;
+
+/// `text` in lines of at most `width` columns, broken at spaces (a word longer than a
+/// line is cut with `…`).
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(8);
+    let mut out: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ') {
+        let (lw, ww) = (line.chars().count(), word.chars().count());
+        if lw > 0 && lw + 1 + ww > width {
+            out.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(&fit(word, width));
+    }
+    out.push(line);
+    out
+}
+
 fn network_line(snap: &Snapshot, w: usize) -> Line<'static> {
     let groups = snap.partition_groups();
-    if groups.len() <= 1 && !snap.links.iter().any(|l| l.cut) {
+    let cut = snap.links.iter().any(|l| l.cut);
+    if groups.len() <= 1 && !cut {
         return Line::from(vec![
             Span::styled("network: ", accent()),
             Span::raw("every link works"),
+        ]);
+    }
+    if groups.len() <= 1 {
+        // Every node still reaches every other one some way: the cut links are below.
+        return Line::from(vec![
+            Span::styled("network: some links cut", bad()),
+            Span::raw(", every node still connected (the cut links are listed below)"),
         ]);
     }
     let text = groups
