@@ -223,3 +223,22 @@ fn a_closed_pipe_is_not_a_crash() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!err.contains("panicked"), "{err}");
 }
+
+#[test]
+fn bench_scale_runs_one_point_as_json_and_refuses_a_bad_point() {
+    // Proves `bench scale --point SPEC` (what each child process of `bench scale` runs)
+    // measures its workload — every record acknowledged and consumed, peak memory read —
+    // and that a bad spec is exit 2 naming the problem.
+    let spec = "axis=records,brokers=3,partitions=3,records=1000,rate=0,consumers=1";
+    let out = kafkasim(&["bench", "scale", "--point", spec]);
+    assert!(out.status.success());
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["acked"], 1000);
+    assert_eq!(v["consumed"], 1000);
+    assert!(v["records_per_sec"].as_f64().unwrap() > 0.0);
+    assert!(v["peak_rss_bytes"].as_u64().unwrap() > 0);
+    let out = kafkasim(&["bench", "scale", "--point", "axis=records,brokers=lots"]);
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("`brokers`"), "{err}");
+}

@@ -120,7 +120,8 @@ pub enum Command {
     /// Run the standard performance workloads.
     Bench {
         /// Which workloads: kernel, replication, e2e (e2e-sync or e2e-async for one send
-        /// mode), tui, or all.
+        /// mode), tui, or all; `scale` (not in all: minutes) measures cost as partitions,
+        /// brokers and records grow.
         #[arg(default_value = "all")]
         which: String,
         /// Print JSON lines instead of a table.
@@ -132,6 +133,14 @@ pub enum Command {
         /// Records per end-to-end run (the reference figure uses one million).
         #[arg(long, default_value_t = 1_000_000, value_parser = clap::value_parser!(u64).range(1..))]
         records: u64,
+        /// `scale`: also the points that take many minutes or many GB today (10,000
+        /// partitions, 10 M records).
+        #[arg(long)]
+        full: bool,
+        /// `scale`: run one point in this process (what `bench scale` runs in each child
+        /// process), e.g. `axis=partitions,brokers=9,partitions=100,records=500000,rate=10000,consumers=3`.
+        #[arg(long, value_name = "SPEC")]
+        point: Option<String>,
     },
 }
 
@@ -183,7 +192,12 @@ pub fn main() -> ExitCode {
             json,
             runs,
             records,
-        }) => bench_cmd::bench(&which, json, runs, records),
+            full,
+            point,
+        }) => match which.as_str() {
+            "scale" => bench_cmd::scale(json, full, point.as_deref()),
+            _ => bench_cmd::bench(&which, json, runs, records),
+        },
     };
     ExitCode::from(code)
 }

@@ -3,6 +3,8 @@
 
 use serde::Serialize;
 
+pub mod scale;
+
 use crate::sim::{Duration, Latency, LinkModel, Time, TraceMode, World};
 use crate::workload::ping::{PingClient, PingClientConfig, PingNode, PingServer};
 
@@ -21,6 +23,23 @@ pub struct BenchResult {
     /// Simulated seconds per wall-clock second.
     pub sim_speed: f64,
     pub trace_hash: String,
+    /// Records the workload produced and consumed (workloads with records only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub records: Option<u64>,
+    /// Those records per wall-clock second (median run).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub records_per_sec: Option<f64>,
+}
+
+impl BenchResult {
+    /// The same result, saying it moved `records` records.
+    pub fn with_records(self, records: u64) -> Self {
+        BenchResult {
+            records: Some(records),
+            records_per_sec: Some(records as f64 * 1e6 / self.wall_us_median as f64),
+            ..self
+        }
+    }
 }
 
 /// The reference ping world: one server, `clients` clients each sending `requests` requests
@@ -79,6 +98,8 @@ pub fn measure(
         events_per_sec: last.0 as f64 * 1e6 / wall as f64,
         sim_speed: last.1 as f64 * 1e3 / wall as f64,
         trace_hash: last.2,
+        records: None,
+        records_per_sec: None,
     }
 }
 
@@ -102,7 +123,8 @@ pub fn replication(clock: &dyn Fn() -> u64, runs: u32) -> Vec<BenchResult> {
     vec![measure("replication/1M-acks-all-rf3", runs, clock, &|| {
         let (events, sim) = crate::workload::cluster::replication_benchmark(1_000_000);
         (events, sim.as_ms(), String::new())
-    })]
+    })
+    .with_records(1_000_000)]
 }
 
 /// The end-to-end scenario: 3 brokers, one RF=3 topic with `min.insync.replicas=2`, one
@@ -184,6 +206,7 @@ pub fn e2e(
                     (events, ms, String::new())
                 },
             )
+            .with_records(n)
         })
         .collect()
 }
