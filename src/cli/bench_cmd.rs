@@ -133,11 +133,11 @@ fn print_point(r: &crate::bench::scale::PointResult) {
         .records_per_sec_ratio
         .map_or(String::new(), |x| format!("{x:.2}× the first"));
     println!(
-        "{:<40} {:>9.0} records/s ({ratio})  {:>7.2}× real time  {:>6.2} M events  run {:.1} s, check {:.1} s ({:.2}× the run)  peak RSS {:.0} MB = {:.0} B/record",
+        "{:<40} {:>9.0} records/s ({ratio})  {:>7.2}× real time  {:>9} events  run {:.1} s, check {:.1} s ({:.2}× the run)  peak RSS {:.0} MB = {:.0} B/record",
         r.name,
         r.records_per_sec,
         r.sim_per_wall,
-        r.events as f64 / 1e6,
+        r.events,
         r.run_wall_s,
         r.check_wall_s,
         r.check_over_run,
