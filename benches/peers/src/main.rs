@@ -42,7 +42,10 @@ fn main() {
     };
     let (k, t, h) = (rate(&mut k), rate(&mut t), rate(&mut h));
     println!("ping, {CLIENTS} clients × {REQUESTS} round trips, 1 ms links, median of {runs} runs (alternated)");
-    println!("{:<12} {:>14} {:>22}", "simulator", "round trips/s", "ratio to kafkasim");
+    println!(
+        "{:<12} {:>14} {:>22}",
+        "simulator", "round trips/s", "ratio to kafkasim"
+    );
     for (name, r) in [("kafkasim", k), ("turmoil", t), ("heap loop", h)] {
         println!("{name:<12} {r:>14.0} {:>22.3}", r / k);
     }
@@ -126,7 +129,9 @@ fn heap_ping() -> u64 {
     }
     while let Some(Reverse((now, _, ev))) = q.pop() {
         match ev {
-            Ev::AtServer { client } => q.push(Reverse((now + latency, seq, Ev::AtClient { client }))),
+            Ev::AtServer { client } => {
+                q.push(Reverse((now + latency, seq, Ev::AtClient { client })))
+            }
             Ev::AtClient { client } => {
                 trips += 1;
                 if left[client as usize] > 0 {
