@@ -46,6 +46,9 @@ pub struct Index {
     pub acked_at: BTreeSet<(TopicPartition, Offset)>,
     /// Per record: the (event, node) of every time it was processed.
     pub processed: BTreeMap<(TopicPartition, Offset, u64), Vec<Processing>>,
+    /// Per partition: the highest offset any group committed (the next offset to read) and
+    /// the commit's event. Records below it were declared done by their group.
+    pub committed: BTreeMap<TopicPartition, (Offset, u64)>,
 }
 
 impl Index {
@@ -105,10 +108,15 @@ impl Index {
                     .or_default()
                     .push((event, node.clone()));
             }
-            HistoryOp::Assigned { .. }
-            | HistoryOp::CommitOk { .. }
-            | HistoryOp::CommitFail { .. }
-            | HistoryOp::Crashed => {}
+            HistoryOp::CommitOk { offsets } => {
+                for (tp, offset) in offsets {
+                    let c = self.committed.entry(tp.clone()).or_insert((*offset, event));
+                    if *offset > c.0 {
+                        *c = (*offset, event);
+                    }
+                }
+            }
+            HistoryOp::Assigned { .. } | HistoryOp::CommitFail { .. } | HistoryOp::Crashed => {}
         }
     }
 
@@ -150,6 +158,11 @@ impl Index {
         out.sort_unstable();
         out.dedup();
         out
+    }
+
+    /// Has a group committed past `offset` of `tp` (declared the record done)?
+    pub fn committed_past(&self, tp: &TopicPartition, offset: Offset) -> bool {
+        self.committed.get(tp).is_some_and(|(c, _)| *c > offset)
     }
 
     /// Acknowledged sends: (value, partition, offset, ack event, producer node).
