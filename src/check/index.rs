@@ -35,6 +35,9 @@ pub type Processing = (u64, Arc<str>);
 #[derive(Default, Debug)]
 pub struct Index {
     pub sends: BTreeMap<u64, Send>,
+    /// How many times the application called `send()` with each value (more than once: it
+    /// sent it again after a restart).
+    pub invokes: BTreeMap<u64, u32>,
     /// Values in the final logs, with their positions.
     pub stored: BTreeMap<u64, Vec<(TopicPartition, Offset)>>,
     /// Per (partition, offset): each value seen there and the events that saw it.
@@ -79,6 +82,7 @@ impl Index {
                     outcome: None,
                 };
                 self.sends.insert(*value, send);
+                *self.invokes.entry(*value).or_insert(0) += 1;
             }
             HistoryOp::SendOk { value, tp, offset } => {
                 if *offset >= Offset::ZERO {

@@ -162,6 +162,25 @@ fn a_value_at_two_offsets_is_a_duplicate() {
     let a = analyze(&h, Some(&log(&[(0, 1), (1, 1)])));
     assert_eq!(kinds(&a), ["duplicate"]);
     assert_eq!(a[0].records.len(), 2);
+    assert_eq!(a[0].cause, Some("retry"));
+}
+
+#[test]
+fn duplicates_are_classified_by_cause() {
+    // Proves a value the application sent again after a crash (a new producer) is a
+    // `restart` duplicate and one send stored twice is a `retry`, each counted apart.
+    let mut h = produced(2);
+    h.push("p", HistoryOp::Crashed);
+    h.push("p", invoke(1));
+    h.push("p", ok(1, 0, 2));
+    let a = analyze(&h, Some(&log(&[(0, 1), (1, 2), (2, 1), (3, 2)])));
+    assert_eq!(kinds(&a), ["duplicate", "duplicate"]);
+    assert_eq!(a[0].cause, Some("restart"));
+    assert!(a[0].description.contains("after a restart"));
+    assert_eq!(a[1].cause, Some("retry"));
+    let by_cause = duplicate_causes(&a);
+    assert_eq!(by_cause["duplicate-restart"], 1);
+    assert_eq!(by_cause["duplicate-retry"], 1);
 }
 
 #[test]

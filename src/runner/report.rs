@@ -11,7 +11,9 @@ use serde::Serialize;
 use super::drain::{drain, liveness};
 use super::RunSummary;
 use crate::check::invariants::CheckedRun;
-use crate::check::{analyze, counts, evaluate, Anomaly, AnomalyKind, ExpectLine, History};
+use crate::check::{
+    analyze, counts, duplicate_causes, evaluate, Anomaly, AnomalyKind, ExpectLine, History,
+};
 use crate::scenario::{build, Scenario};
 use crate::sim::{RunEnd, Time, TraceMode, World};
 use crate::workload::history::HistoryOp;
@@ -121,6 +123,9 @@ pub fn check_world(
     }
     for (kind, n) in counts(&anomalies) {
         counters.insert(kind.as_str().to_string(), n);
+    }
+    for (key, n) in duplicate_causes(&anomalies) {
+        counters.insert(key.to_string(), n);
     }
     CheckReport {
         scenario: scenario.name.clone(),
