@@ -111,13 +111,18 @@ pub fn check_world(
     live: Option<&mut CheckedRun>,
 ) -> CheckReport {
     let mut anomalies = liveness(world, &summary.counters);
-    let (logs, invariant) = match drain(world, scenario, live) {
+    let mut live = live;
+    let (logs, invariant) = match drain(world, scenario, live.as_deref_mut()) {
         Ok(logs) => (logs, None),
         Err(v) => (None, Some(v.to_string())),
     };
+    let checks = live.map(|l| l.checks);
     let history = History::from_world(world);
     anomalies.extend(analyze(&history, logs.as_ref()));
     let mut counters = summary.counters.clone();
+    if let Some(n) = checks {
+        counters.insert("invariant-checks".to_string(), n);
+    }
     for (k, n) in history_counters(&history) {
         counters.entry(k).or_insert(n);
     }
