@@ -418,7 +418,7 @@ fn run_to(p: &mut Producer, cx: &mut Cx, until: Time) -> Vec<ProduceRequest> {
                 m => panic!("only metadata and produce requests expected: {m:?}"),
             };
         }
-        if !cx.next_timer().is_some_and(|t| t <= until) {
+        if cx.next_timer().is_none_or(|t| t > until) {
             break;
         }
         tick(p, cx);
