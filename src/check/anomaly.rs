@@ -125,6 +125,41 @@ pub struct Anomaly {
     pub events: Vec<u64>,
     /// Client nodes involved.
     pub nodes: Vec<String>,
+    /// Why it happened, when the checker can tell (a `duplicate`'s [`DuplicateCause`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub cause: Option<&'static str>,
+}
+
+/// Why a value is stored twice.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum DuplicateCause {
+    /// The application called `send()` with the value again after it restarted: a new
+    /// producer (a new producer id), so no broker can tell the copies apart — Kafka
+    /// duplicates too; only a transactional or application-level dedup avoids it.
+    Restart,
+    /// One `send()` stored twice: the producer resent a batch the broker already had. Kafka
+    /// does this without idempotence; an idempotent producer must not.
+    Retry,
+}
+
+impl DuplicateCause {
+    pub const ALL: &'static [DuplicateCause] = &[DuplicateCause::Restart, DuplicateCause::Retry];
+
+    /// The name used in reports and as the counter suffix (`duplicate-restart`).
+    pub fn as_str(&self) -> &'static str {
+        match self {
+            DuplicateCause::Restart => "restart",
+            DuplicateCause::Retry => "retry",
+        }
+    }
+
+    /// The counter of duplicates with this cause.
+    pub fn counter(&self) -> &'static str {
+        match self {
+            DuplicateCause::Restart => "duplicate-restart",
+            DuplicateCause::Retry => "duplicate-retry",
+        }
+    }
 }
 
 impl Anomaly {
@@ -135,6 +170,7 @@ impl Anomaly {
             records: Vec::new(),
             events: Vec::new(),
             nodes: Vec::new(),
+            cause: None,
         }
     }
 
@@ -181,6 +217,27 @@ pub fn counts(anomalies: &[Anomaly]) -> BTreeMap<AnomalyKind, u64> {
     let mut c: BTreeMap<AnomalyKind, u64> = AnomalyKind::ALL.iter().map(|k| (*k, 0)).collect();
     for a in anomalies {
         *c.entry(a.kind).or_insert(0) += 1;
+    }
+    c
+}
+
+/// Duplicates by cause: each [`DuplicateCause`]'s counter (`duplicate-restart`,
+/// `duplicate-retry`) with its count (zero when none).
+pub fn duplicate_causes(anomalies: &[Anomaly]) -> BTreeMap<&'static str, u64> {
+    let mut c: BTreeMap<&'static str, u64> = DuplicateCause::ALL
+        .iter()
+        .map(|k| (k.counter(), 0))
+        .collect();
+    for a in anomalies
+        .iter()
+        .filter(|a| a.kind == AnomalyKind::Duplicate)
+    {
+        let cause = DuplicateCause::ALL
+            .iter()
+            .find(|k| Some(k.as_str()) == a.cause);
+        if let Some(k) = cause {
+            *c.entry(k.counter()).or_insert(0) += 1;
+        }
     }
     c
 }

@@ -123,13 +123,23 @@ fn must_process(ix: &Index, logs_known: bool) -> BTreeSet<(TopicPartition, Offse
     }
 }
 
-/// Records never processed by any member. A value processed at another offset (a duplicate
-/// copy) counts as processed: the side effect happened.
+/// Records never processed by any member, split by whether the group has moved past them.
+/// A record below some group's committed offset was declared done without being processed:
+/// `lost-processing` (a safety violation). A record at or above every commit has simply not
+/// been reached yet when the drain ended: the group did not converge, reported as one
+/// `not-converged` per partition — never as loss, so the two verdicts cannot contradict
+/// each other. A value processed at another offset (a duplicate copy) counts as processed:
+/// the side effect happened.
 pub fn lost_processing(ix: &Index, logs_known: bool) -> Vec<Anomaly> {
     let done: BTreeSet<u64> = ix.processed.keys().map(|(_, _, v)| *v).collect();
     let mut out = Vec::new();
+    let mut pending: BTreeMap<TopicPartition, Vec<(Offset, u64)>> = BTreeMap::new();
     for (tp, offset, v) in must_process(ix, logs_known) {
         if done.contains(&v) {
+            continue;
+        }
+        if !ix.committed_past(&tp, offset) {
+            pending.entry(tp).or_default().push((offset, v));
             continue;
         }
         let d = format!("value {v} ({tp} offset {offset}) was never processed by any member");
@@ -140,7 +150,27 @@ pub fn lost_processing(ix: &Index, logs_known: bool) -> Vec<Anomaly> {
         }
         out.push(a.finish());
     }
+    out.extend(pending.iter().map(|(tp, recs)| not_reached(ix, tp, recs)));
     out
+}
+
+/// The `not-converged` anomaly of a partition whose unprocessed records lie at or above
+/// every committed offset.
+fn not_reached(ix: &Index, tp: &TopicPartition, recs: &[(Offset, u64)]) -> Anomaly {
+    let (first, v) = recs[0];
+    let committed = match ix.committed.get(tp) {
+        Some((c, _)) => format!("its highest committed offset is {c}"),
+        None => "no offset was ever committed for it".to_string(),
+    };
+    let d = format!(
+        "{} record(s) of {tp} from offset {first} were not processed by the end of the drain and no group had moved past them ({committed}): consumption did not catch up",
+        recs.len()
+    );
+    let mut a = Anomaly::new(AnomalyKind::NotConverged, d).record(RecordRef::new(tp, first, v));
+    if let Some((_, e)) = ix.committed.get(tp) {
+        a = a.event(*e);
+    }
+    a.finish()
 }
 
 /// Records processed more than once.

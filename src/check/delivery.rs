@@ -9,7 +9,7 @@
 
 use std::collections::BTreeMap;
 
-use super::anomaly::{Anomaly, AnomalyKind, RecordRef};
+use super::anomaly::{Anomaly, AnomalyKind, DuplicateCause, RecordRef};
 use super::history::History;
 use super::index::Index;
 use crate::kafka::{Offset, TopicPartition};
@@ -32,7 +32,9 @@ pub fn lost_writes(ix: &Index) -> Vec<Anomaly> {
         .collect()
 }
 
-/// Acknowledged values (present in the final log when it is known) that no poll returned.
+/// Acknowledged values (present in the final log when it is known) that no poll returned,
+/// though a group committed past them. Unread values at or above every commit are not yet
+/// reached: `consume::lost_processing` reports them as `not-converged`, not here.
 pub fn unseen(ix: &Index, logs_known: bool) -> Vec<Anomaly> {
     let mut out = Vec::new();
     for (v, tp, offset, event, node) in ix.acked() {
@@ -44,6 +46,9 @@ pub fn unseen(ix: &Index, logs_known: bool) -> Vec<Anomaly> {
             None if logs_known => continue, // lost, reported as lost-write
             None => (tp, offset),
         };
+        if !ix.committed_past(tp, offset) {
+            continue;
+        }
         let d = format!(
             "value {v} ({tp} offset {offset}) was acknowledged but no consumer ever read it"
         );
@@ -56,7 +61,7 @@ pub fn unseen(ix: &Index, logs_known: bool) -> Vec<Anomaly> {
     out
 }
 
-/// Values seen at more than one (partition, offset).
+/// Values seen at more than one (partition, offset), each with its [`DuplicateCause`].
 pub fn duplicates(ix: &Index) -> Vec<Anomaly> {
     let mut out = Vec::new();
     for (v, positions) in ix.multi_positions() {
@@ -64,12 +69,22 @@ pub fn duplicates(ix: &Index) -> Vec<Anomaly> {
             .iter()
             .map(|(tp, o)| format!("{tp}@{o}"))
             .collect();
+        let cause = duplicate_cause(ix, v);
+        let why = match cause {
+            DuplicateCause::Restart => {
+                "the application sent it again after a restart, under a new producer id"
+            }
+            DuplicateCause::Retry => {
+                "one send() stored twice: the producer resent a batch the broker already had"
+            }
+        };
         let d = format!(
-            "value {v} is stored at {} offsets: {}",
+            "value {v} is stored at {} offsets: {} ({why})",
             positions.len(),
             places.join(", ")
         );
         let mut a = Anomaly::new(AnomalyKind::Duplicate, d);
+        a.cause = Some(cause.as_str());
         for (tp, o) in &positions {
             a = a.record(RecordRef::new(tp, *o, v));
             a.events.extend(seen_events(ix, tp, *o, v));
@@ -77,6 +92,16 @@ pub fn duplicates(ix: &Index) -> Vec<Anomaly> {
         out.push(a.finish());
     }
     out
+}
+
+/// Why `v` is stored twice: sent more than once by the application (after a restart), or
+/// one send resent by the producer client.
+fn duplicate_cause(ix: &Index, v: u64) -> DuplicateCause {
+    if ix.invokes.get(&v).is_some_and(|n| *n > 1) {
+        DuplicateCause::Restart
+    } else {
+        DuplicateCause::Retry
+    }
 }
 
 /// Offsets at which different readers saw different values.

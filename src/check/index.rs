@@ -35,6 +35,9 @@ pub type Processing = (u64, Arc<str>);
 #[derive(Default, Debug)]
 pub struct Index {
     pub sends: BTreeMap<u64, Send>,
+    /// How many times the application called `send()` with each value (more than once: it
+    /// sent it again after a restart).
+    pub invokes: BTreeMap<u64, u32>,
     /// Values in the final logs, with their positions.
     pub stored: BTreeMap<u64, Vec<(TopicPartition, Offset)>>,
     /// Per (partition, offset): each value seen there and the events that saw it.
@@ -46,6 +49,9 @@ pub struct Index {
     pub acked_at: BTreeSet<(TopicPartition, Offset)>,
     /// Per record: the (event, node) of every time it was processed.
     pub processed: BTreeMap<(TopicPartition, Offset, u64), Vec<Processing>>,
+    /// Per partition: the highest offset any group committed (the next offset to read) and
+    /// the commit's event. Records below it were declared done by their group.
+    pub committed: BTreeMap<TopicPartition, (Offset, u64)>,
 }
 
 impl Index {
@@ -76,6 +82,7 @@ impl Index {
                     outcome: None,
                 };
                 self.sends.insert(*value, send);
+                *self.invokes.entry(*value).or_insert(0) += 1;
             }
             HistoryOp::SendOk { value, tp, offset } => {
                 if *offset >= Offset::ZERO {
@@ -105,10 +112,15 @@ impl Index {
                     .or_default()
                     .push((event, node.clone()));
             }
-            HistoryOp::Assigned { .. }
-            | HistoryOp::CommitOk { .. }
-            | HistoryOp::CommitFail { .. }
-            | HistoryOp::Crashed => {}
+            HistoryOp::CommitOk { offsets } => {
+                for (tp, offset) in offsets {
+                    let c = self.committed.entry(tp.clone()).or_insert((*offset, event));
+                    if *offset > c.0 {
+                        *c = (*offset, event);
+                    }
+                }
+            }
+            HistoryOp::Assigned { .. } | HistoryOp::CommitFail { .. } | HistoryOp::Crashed => {}
         }
     }
 
@@ -150,6 +162,11 @@ impl Index {
         out.sort_unstable();
         out.dedup();
         out
+    }
+
+    /// Has a group committed past `offset` of `tp` (declared the record done)?
+    pub fn committed_past(&self, tp: &TopicPartition, offset: Offset) -> bool {
+        self.committed.get(tp).is_some_and(|(c, _)| *c > offset)
     }
 
     /// Acknowledged sends: (value, partition, offset, ack event, producer node).

@@ -309,6 +309,8 @@ pub struct CheckedRun {
     pub checker: InvariantChecker,
     /// The world's broker nodes, by broker id (`broker-N` has id N), found once.
     brokers: Vec<(BrokerId, NodeId)>,
+    /// Events checked so far (the report's `invariant-checks`: proof the checker ran).
+    pub checks: u64,
 }
 
 impl CheckedRun {
@@ -323,6 +325,7 @@ impl CheckedRun {
         let Some(node) = world.last_node() else {
             return Ok(());
         };
+        self.checks += 1;
         if world.status(node) == Status::Down {
             return Ok(());
         }

@@ -24,7 +24,7 @@ pub mod invariants;
 #[cfg(test)]
 mod tests;
 
-pub use anomaly::{counts, Anomaly, AnomalyKind, RecordRef};
+pub use anomaly::{counts, duplicate_causes, Anomaly, AnomalyKind, DuplicateCause, RecordRef};
 pub use expect::{evaluate, ExpectLine};
 pub use history::{Entry, History};
 

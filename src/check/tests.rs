@@ -46,6 +46,12 @@ fn assigned(generation: i32) -> HistoryOp {
     }
 }
 
+fn commit(p: u32, next: i64) -> HistoryOp {
+    HistoryOp::CommitOk {
+        offsets: vec![(tp(p), Offset(next))],
+    }
+}
+
 fn processed(p: u32, offset: i64, v: u64) -> HistoryOp {
     HistoryOp::Processed {
         tp: tp(p),
@@ -137,11 +143,13 @@ fn without_final_logs_lost_write_is_not_judged() {
 
 #[test]
 fn acknowledged_stored_but_never_polled_is_unseen() {
-    // Proves unseen applies once a consumer exists, and not to values it read.
+    // Proves unseen applies once a consumer exists and its group committed past the value,
+    // and not to values it read.
     let mut h = produced(2);
     h.push("c", assigned(1));
     h.push("c", poll(1, &[(0, 0, 1)]));
     h.push("c", processed(0, 0, 1));
+    h.push("c", commit(0, 2));
     let a = analyze(&h, Some(&log(&[(0, 1), (1, 2)])));
     assert_eq!(kinds(&a), ["unseen", "lost-processing"]);
     assert_eq!(a[0].records, [RecordRef::new(&tp(0), Offset(1), 2)]);
@@ -154,6 +162,25 @@ fn a_value_at_two_offsets_is_a_duplicate() {
     let a = analyze(&h, Some(&log(&[(0, 1), (1, 1)])));
     assert_eq!(kinds(&a), ["duplicate"]);
     assert_eq!(a[0].records.len(), 2);
+    assert_eq!(a[0].cause, Some("retry"));
+}
+
+#[test]
+fn duplicates_are_classified_by_cause() {
+    // Proves a value the application sent again after a crash (a new producer) is a
+    // `restart` duplicate and one send stored twice is a `retry`, each counted apart.
+    let mut h = produced(2);
+    h.push("p", HistoryOp::Crashed);
+    h.push("p", invoke(1));
+    h.push("p", ok(1, 0, 2));
+    let a = analyze(&h, Some(&log(&[(0, 1), (1, 2), (2, 1), (3, 2)])));
+    assert_eq!(kinds(&a), ["duplicate", "duplicate"]);
+    assert_eq!(a[0].cause, Some("restart"));
+    assert!(a[0].description.contains("after a restart"));
+    assert_eq!(a[1].cause, Some("retry"));
+    let by_cause = duplicate_causes(&a);
+    assert_eq!(by_cause["duplicate-restart"], 1);
+    assert_eq!(by_cause["duplicate-retry"], 1);
 }
 
 #[test]
@@ -287,15 +314,50 @@ fn sends_to_different_partitions_or_producers_are_independent() {
 
 #[test]
 fn a_stored_record_nobody_processed_is_lost_processing() {
-    // Proves commit-before-processing loss: read, never processed, nobody else did.
+    // Proves commit-before-processing loss: read, committed past, never processed, nobody
+    // else did.
     let mut h = produced(2);
     h.push("c", assigned(1));
     h.push("c", poll(1, &[(0, 0, 1), (0, 1, 2)]));
+    h.push("c", commit(0, 2));
     h.push("c", processed(0, 0, 1));
     let a = analyze(&h, Some(&log(&[(0, 1), (1, 2)])));
     assert_eq!(kinds(&a), ["lost-processing"]);
     assert_eq!(a[0].records, [RecordRef::new(&tp(0), Offset(1), 2)]);
     assert_eq!(a[0].events, [6]);
+}
+
+#[test]
+fn unprocessed_records_no_group_moved_past_are_not_converged_not_lost() {
+    // Proves the rule that keeps the verdicts consistent: records at or above every commit
+    // (here: polled but unprocessed, and never polled) are one `not-converged` for their
+    // partition, never `lost-processing` or `unseen`; below a commit they are loss.
+    let mut h = produced(4);
+    h.push("c", assigned(1));
+    h.push("c", poll(1, &[(0, 0, 1), (0, 1, 2)]));
+    h.push("c", processed(0, 0, 1));
+    h.push("c", commit(0, 1));
+    let logs = log(&[(0, 1), (1, 2), (2, 3), (3, 4)]);
+    let a = analyze(&h, Some(&logs));
+    assert_eq!(kinds(&a), ["not-converged"]);
+    assert!(a[0]
+        .description
+        .starts_with("3 record(s) of orders-0 from offset 1"));
+    assert!(a[0].description.contains("highest committed offset is 1"));
+    // Once the group commits past offsets 1 and 2 without processing them, that is loss.
+    h.push("c", commit(0, 3));
+    let a = analyze(&h, Some(&logs));
+    let expected = [
+        "unseen",
+        "lost-processing",
+        "lost-processing",
+        "not-converged",
+    ];
+    assert_eq!(kinds(&a), expected);
+    assert_eq!(a[0].records, [RecordRef::new(&tp(0), Offset(2), 3)]);
+    assert!(a[3]
+        .description
+        .starts_with("1 record(s) of orders-0 from offset 3"));
 }
 
 #[test]

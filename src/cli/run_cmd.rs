@@ -271,6 +271,9 @@ pub fn explore(file: &Path, seeds: &str, jobs: usize, out: &Path, progress: bool
         r.seeds_per_sec,
         r.wall_ms
     );
+    for line in crate::explore::coverage::summary(&s, &r) {
+        eprintln!("{line}");
+    }
     eprintln!(
         "coverage (seeds where each counter was non-zero): {:?}",
         r.coverage

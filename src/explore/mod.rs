@@ -15,6 +15,7 @@
 //! What "a run fails" means is an [`Oracle`], so the same engine explores ping worlds
 //! today and Kafka clusters once they are simulated.
 
+pub mod coverage;
 pub mod merge;
 pub mod progress;
 pub mod schedule;

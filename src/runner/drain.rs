@@ -7,10 +7,11 @@
 use crate::check::invariants::{CheckedRun, Violation};
 use crate::check::{Anomaly, AnomalyKind, FinalLogs};
 use crate::scenario::Scenario;
-use crate::sim::{Duration, Fault, Status, World};
+use crate::sim::{Duration, Fault, Status, TraceKind, World};
+use crate::workload::event::NodeEvent;
 use crate::workload::history::HistoryOp;
 use crate::workload::node::SimNode;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 /// How long the drain phase runs after healing everything, in simulated time.
 pub const DRAIN_US: u64 = 10_000_000;
@@ -45,7 +46,8 @@ pub fn liveness(world: &World<SimNode>, counters: &BTreeMap<String, u64>) -> Vec
 }
 
 /// The drain phase: heal the network, resume paused and restart crashed nodes, let the
-/// system settle for [`DRAIN_US`], then read every partition's final log. `None` when the
+/// system settle (rounds of [`DRAIN_US`]; while work is pending, up to the longest client
+/// timeout past the last progress), then read every partition's final log. `None` when the
 /// world has no Kafka cluster (nothing to drain).
 pub fn drain(
     world: &mut World<SimNode>,
@@ -66,10 +68,18 @@ pub fn drain(
             Status::Up => {}
         }
     }
-    // Run DRAIN_US; then, while consumers are still processing (their history grows),
-    // give them more time, up to DRAIN_MAX_ROUNDS rounds: a slow consumer is not a lost one.
+    // Rounds of DRAIN_US. After a round in which consumers made progress (their history
+    // grew), another round: a slow consumer is not a lost one. After a quiet round, stop —
+    // unless a client still has work pending (records in the logs nobody processed, sends
+    // without an outcome) and the longest client timeout has not yet passed since the last
+    // progress: a request answered by nobody waits `request.timeout.ms`, a crashed member is
+    // replaced after `session.timeout.ms`, and so on. Kafka would still deliver then.
+    let longest = longest_client_timeout_us(scenario);
+    let quiet_limit = longest + DRAIN_US;
+    let cap = now + Duration::from_us(longest + DRAIN_US * DRAIN_MAX_ROUNDS as u64);
     let mut end = now;
-    for _ in 0..DRAIN_MAX_ROUNDS {
+    let mut quiet = 0;
+    while end < cap {
         let before = world.kept().len();
         end += Duration::from_us(DRAIN_US);
         match live.as_deref_mut() {
@@ -78,26 +88,89 @@ pub fn drain(
                 world.run_until(end, u64::MAX);
             }
         }
-        let processed_more = world.kept().iter_from(before).any(|r| {
-            matches!(
-                &r.kind,
-                crate::sim::TraceKind::Emit {
-                    event: crate::workload::event::NodeEvent::History(
-                        HistoryOp::Processed { .. } | HistoryOp::Poll { .. }
-                    ),
-                    ..
-                }
-            )
-        });
-        if !processed_more {
+        if progressed(world, before) {
+            quiet = 0;
+            continue;
+        }
+        quiet += DRAIN_US;
+        if quiet >= quiet_limit || !pending(world) {
             break;
         }
     }
     Ok(final_logs(world))
 }
 
-/// At most this many drain rounds of `DRAIN_US` each.
+/// At most this many drain rounds of `DRAIN_US` each beyond the longest client timeout.
 pub const DRAIN_MAX_ROUNDS: u32 = 6;
+
+/// The longest client timeout that can delay progress once faults are healed, in µs: for
+/// producers `request.timeout.ms` and `delivery.timeout.ms`, for consumers
+/// `request.timeout.ms`, `session.timeout.ms` and `max.poll.interval.ms` (0 without clients).
+pub fn longest_client_timeout_us(s: &Scenario) -> u64 {
+    let producers = s.producers.iter().filter_map(|p| p.config.effective().ok());
+    let p = producers.map(|c| c.request_timeout_ms.max(c.delivery_timeout_ms));
+    let consumers = s.consumers.iter().filter_map(|c| c.config.effective().ok());
+    let c = consumers.map(|c| {
+        let group = c.session_timeout_ms.max(c.max_poll_interval_ms);
+        c.request_timeout_ms.max(group)
+    });
+    p.chain(c).max().unwrap_or(0).saturating_mul(1_000)
+}
+
+/// Did a consumer poll or process something since kept record `before`?
+fn progressed(world: &World<SimNode>, before: usize) -> bool {
+    world.kept().iter_from(before).any(|r| {
+        matches!(
+            &r.kind,
+            TraceKind::Emit {
+                event: NodeEvent::History(HistoryOp::Processed { .. } | HistoryOp::Poll { .. }),
+                ..
+            }
+        )
+    })
+}
+
+/// Is some client work still pending: a send without an outcome, or (with consumers) a
+/// record of a final log that no member has processed? One pass over the history.
+fn pending(world: &World<SimNode>) -> bool {
+    let mut sends: BTreeSet<u64> = BTreeSet::new();
+    let mut processed: BTreeSet<u64> = BTreeSet::new();
+    let mut consumers = false;
+    for r in world.kept().iter_from(0) {
+        let TraceKind::Emit {
+            event: NodeEvent::History(op),
+            ..
+        } = &r.kind
+        else {
+            continue;
+        };
+        match op {
+            HistoryOp::SendInvoke { value, .. } => {
+                sends.insert(*value);
+            }
+            HistoryOp::SendOk { value, .. }
+            | HistoryOp::SendFail { value, .. }
+            | HistoryOp::SendIndeterminate { value, .. } => {
+                sends.remove(value);
+            }
+            HistoryOp::Processed { value, .. } => {
+                processed.insert(*value);
+            }
+            HistoryOp::Assigned { .. } | HistoryOp::Poll { .. } => consumers = true,
+            _ => {}
+        }
+    }
+    if !sends.is_empty() {
+        return true;
+    }
+    consumers
+        && final_logs(world).is_some_and(|logs| {
+            logs.partitions
+                .values()
+                .flatten()
+                .any(|(_, v)| !processed.contains(v))
+        })
+}
 
 /// Reads each partition's log, from log start to log end, from its leader (or, for a
 /// partition left without a leader, from the live replica with the longest log). `None`

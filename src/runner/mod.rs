@@ -11,9 +11,10 @@ pub use drain::{drain, final_logs, liveness, DRAIN_MAX_ROUNDS, DRAIN_US};
 pub use report::{check_scenario, check_scenario_in, check_world, CheckReport};
 
 use serde::Serialize;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
-use crate::kafka::{KafkaEvent, TopicPartition};
+use crate::kafka::broker::group_coordinator::offsets_partition_for;
+use crate::kafka::{BrokerId, ErrorCode, KafkaEvent, TopicPartition};
 use crate::scenario::build::{self, BuildError};
 use crate::scenario::Scenario;
 use crate::sim::{RunEnd, Time, TraceKind, TraceMode, World};
@@ -62,28 +63,36 @@ pub fn summarize(scenario: &Scenario, world: &World<SimNode>, end: RunEnd) -> Ru
             RunEnd::EventLimit => "events",
             RunEnd::Quiescent => "idle",
         },
-        counters: counters(world),
+        counters: counters(scenario, world),
     }
 }
 
-fn counters(world: &World<SimNode>) -> BTreeMap<String, u64> {
+fn counters(scenario: &Scenario, world: &World<SimNode>) -> BTreeMap<String, u64> {
     let mut c = BTreeMap::new();
     for id in world.node_ids() {
         if let SimNode::PingClient(p) = world.node(id) {
             *c.entry("ping-replies".to_string()).or_insert(0) += p.replies;
         }
     }
-    let mut isr: BTreeMap<TopicPartition, usize> = BTreeMap::new();
+    let mut tracker = Tracker::new(scenario, world);
     for rec in world.kept() {
         let TraceKind::Emit { event, .. } = &rec.kind else {
             continue;
         };
         let key = match event {
             NodeEvent::Ping(PingEvent::Timeout { .. }) => "ping-timeouts",
-            NodeEvent::Kafka(e) => match kafka_counter(e, &mut isr) {
-                Some(k) => k,
-                None => continue,
-            },
+            NodeEvent::Kafka(e) => {
+                if tracker.coordinator_moved(e) {
+                    *c.entry("coordinator-moves".to_string()).or_insert(0) += 1;
+                }
+                if tracker.later_rebalance(e) {
+                    *c.entry("later-rebalances".to_string()).or_insert(0) += 1;
+                }
+                match kafka_counter(e, &mut tracker) {
+                    Some(k) => k,
+                    None => continue,
+                }
+            }
             NodeEvent::History(op) => match op {
                 HistoryOp::SendInvoke { .. } => "produced",
                 HistoryOp::SendOk { .. } => "acked",
@@ -106,22 +115,120 @@ fn counters(world: &World<SimNode>) -> BTreeMap<String, u64> {
     c
 }
 
-/// The counter a Kafka event bumps. `isr` remembers each partition's ISR size so an ISR
-/// change can be told apart as a shrink or an expansion.
-fn kafka_counter(
-    e: &KafkaEvent,
-    isr: &mut BTreeMap<TopicPartition, usize>,
-) -> Option<&'static str> {
+/// What the counters need to remember while walking the events: each partition's ISR (to
+/// tell an ISR change apart as a shrink or an expansion), the fenced brokers, the replicas
+/// (from the controller's final image: assignments do not change) and the
+/// `__consumer_offsets` partitions hosting the scenario's groups.
+struct Tracker {
+    isr: BTreeMap<TopicPartition, Vec<BrokerId>>,
+    fenced: BTreeSet<BrokerId>,
+    replicas: BTreeMap<TopicPartition, Vec<BrokerId>>,
+    coordinators: BTreeSet<TopicPartition>,
+    /// Members each group has once all its instances joined, and the groups that got there.
+    members: BTreeMap<String, u32>,
+    formed: BTreeSet<String>,
+}
+
+impl Tracker {
+    fn new(scenario: &Scenario, world: &World<SimNode>) -> Self {
+        let image = world
+            .find("controller")
+            .and_then(|id| world.node(id).as_controller())
+            .map(|c| &c.image);
+        let replicas: BTreeMap<TopicPartition, Vec<BrokerId>> = image
+            .map(|i| {
+                let all = i.partitions.iter();
+                all.map(|(tp, p)| (tp.clone(), p.replicas.clone()))
+                    .collect()
+            })
+            .unwrap_or_default();
+        let offsets = replicas
+            .keys()
+            .filter(|tp| tp.topic.as_ref() == "__consumer_offsets")
+            .count() as u32;
+        let coordinators = scenario
+            .consumers
+            .iter()
+            .map(|c| {
+                let p = offsets_partition_for(&c.group, offsets);
+                TopicPartition::new("__consumer_offsets", p)
+            })
+            .collect();
+        let mut members = BTreeMap::new();
+        for c in &scenario.consumers {
+            *members.entry(c.group.clone()).or_insert(0) += c.instances;
+        }
+        Tracker {
+            isr: BTreeMap::new(),
+            fenced: BTreeSet::new(),
+            replicas,
+            coordinators,
+            members,
+            formed: BTreeSet::new(),
+        }
+    }
+
+    /// A new leader (not the first) for a partition hosting a scenario group's coordinator:
+    /// the group coordinator moved to another broker.
+    fn coordinator_moved(&self, e: &KafkaEvent) -> bool {
+        matches!(e, KafkaEvent::LeaderElected { tp, leader_epoch, .. }
+            if leader_epoch.0 > 0 && self.coordinators.contains(tp))
+    }
+
+    /// A rebalance of a group that had already formed with all its members: one a fault
+    /// (a crash, a stall, a coordinator move, a lost member) caused, not the first joins.
+    fn later_rebalance(&mut self, e: &KafkaEvent) -> bool {
+        match e {
+            KafkaEvent::RebalanceCompleted { group, members, .. } => {
+                if self.members.get(group).is_some_and(|n| members >= n) {
+                    self.formed.insert(group.clone());
+                }
+                false
+            }
+            KafkaEvent::RebalanceStarted { group, .. } => self.formed.contains(group),
+            _ => false,
+        }
+    }
+
+    /// A partition went offline although a live replica outside its ISR could have led:
+    /// the controller refused an unclean election (`unclean.leader.election.enable=false`).
+    fn refused_unclean(&self, tp: &TopicPartition) -> bool {
+        let isr = self.isr.get(tp).map_or(&[][..], |v| &v[..]);
+        self.replicas.get(tp).is_some_and(|r| {
+            r.iter()
+                .any(|b| !isr.contains(b) && !self.fenced.contains(b))
+        })
+    }
+}
+
+/// The counter a Kafka event bumps (see [`Tracker`]).
+fn kafka_counter(e: &KafkaEvent, t: &mut Tracker) -> Option<&'static str> {
+    match e {
+        KafkaEvent::BrokerRegistered { broker, .. } | KafkaEvent::BrokerFenced { broker } => {
+            t.fenced.insert(*broker);
+        }
+        KafkaEvent::BrokerUnfenced { broker } => {
+            t.fenced.remove(broker);
+        }
+        _ => {}
+    }
     if let KafkaEvent::LeaderElected { tp, isr: now, .. } = e {
-        isr.insert(tp.clone(), now.len());
+        t.isr.insert(tp.clone(), now.clone());
     }
     Some(match e {
         KafkaEvent::LeaderElected { unclean: true, .. } => "unclean-elections",
         // Epoch 0 is the first election of a new partition, not a failover.
         KafkaEvent::LeaderElected { leader_epoch, .. } if leader_epoch.0 > 0 => "leader-elections",
+        KafkaEvent::PartitionOffline { tp, .. } if t.refused_unclean(tp) => {
+            "unclean-election-refusals"
+        }
+        KafkaEvent::ProduceRejected {
+            error: ErrorCode::NotEnoughReplicas,
+            ..
+        } => "not-enough-replicas",
         KafkaEvent::Truncated { removed, .. } if *removed > 0 => "truncations",
         KafkaEvent::IsrChanged { tp, isr: new, .. } => {
-            let before = isr.insert(tp.clone(), new.len());
+            let before = t.isr.insert(tp.clone(), new.clone()).map(|b| b.len());
             match before {
                 Some(b) if new.len() < b => "isr-shrinks",
                 Some(b) if new.len() > b => "isr-expands",

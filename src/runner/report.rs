@@ -11,7 +11,9 @@ use serde::Serialize;
 use super::drain::{drain, liveness};
 use super::RunSummary;
 use crate::check::invariants::CheckedRun;
-use crate::check::{analyze, counts, evaluate, Anomaly, AnomalyKind, ExpectLine, History};
+use crate::check::{
+    analyze, counts, duplicate_causes, evaluate, Anomaly, AnomalyKind, ExpectLine, History,
+};
 use crate::scenario::{build, Scenario};
 use crate::sim::{RunEnd, Time, TraceMode, World};
 use crate::workload::history::HistoryOp;
@@ -109,18 +111,26 @@ pub fn check_world(
     live: Option<&mut CheckedRun>,
 ) -> CheckReport {
     let mut anomalies = liveness(world, &summary.counters);
-    let (logs, invariant) = match drain(world, scenario, live) {
+    let mut live = live;
+    let (logs, invariant) = match drain(world, scenario, live.as_deref_mut()) {
         Ok(logs) => (logs, None),
         Err(v) => (None, Some(v.to_string())),
     };
+    let checks = live.map(|l| l.checks);
     let history = History::from_world(world);
     anomalies.extend(analyze(&history, logs.as_ref()));
     let mut counters = summary.counters.clone();
+    if let Some(n) = checks {
+        counters.insert("invariant-checks".to_string(), n);
+    }
     for (k, n) in history_counters(&history) {
         counters.entry(k).or_insert(n);
     }
     for (kind, n) in counts(&anomalies) {
         counters.insert(kind.as_str().to_string(), n);
+    }
+    for (key, n) in duplicate_causes(&anomalies) {
+        counters.insert(key.to_string(), n);
     }
     CheckReport {
         scenario: scenario.name.clone(),

@@ -419,6 +419,30 @@ pub const EXPECT_KEYS: &[(&str, &str)] = &[
         "synchronous RPC calls that failed after their retries",
     ),
     ("max-lag", "largest consumer-group lag seen (records)"),
+    (
+        "not-enough-replicas",
+        "produce requests a leader rejected with NOT_ENOUGH_REPLICAS (ISR below min.insync.replicas)",
+    ),
+    (
+        "unclean-election-refusals",
+        "partitions left offline although a live out-of-sync replica could have led (unclean election disabled)",
+    ),
+    (
+        "coordinator-moves",
+        "new leaders of the __consumer_offsets partition hosting a group (its coordinator moved)",
+    ),
+    (
+        "later-rebalances",
+        "rebalances of a group that had already formed with all its members",
+    ),
+    (
+        "duplicate-restart",
+        "duplicates the application caused by sending a value again after a restart",
+    ),
+    (
+        "duplicate-retry",
+        "duplicates of one send stored twice (the producer resent a batch the broker had)",
+    ),
 ];
 
 /// `[expect]`: what the run must show.

@@ -222,6 +222,27 @@ impl RecordAccumulator {
         q.insert(pos, id);
     }
 
+    /// Puts back a retry that lost its sequence (it was not appended and is numbered again
+    /// after an epoch bump): behind every numbered batch, among the unnumbered ones in
+    /// creation order, so records keep the order they were sent in.
+    pub fn requeue_unnumbered(&mut self, id: BatchId, retry_at: Time) {
+        let Some(b) = self.batches.get_mut(&id) else {
+            return;
+        };
+        b.in_flight = false;
+        b.retry_at = retry_at;
+        let tp = b.tp.clone();
+        let q = self.queues.entry(tp).or_default();
+        let pos = q
+            .iter()
+            .position(|other| {
+                let o = &self.batches[other];
+                o.base_sequence.is_none() && *other > id
+            })
+            .unwrap_or(q.len());
+        q.insert(pos, id);
+    }
+
     pub fn get(&self, id: BatchId) -> Option<&ProducerBatch> {
         self.batches.get(&id)
     }

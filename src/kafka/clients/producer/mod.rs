@@ -17,6 +17,7 @@ pub mod accumulator;
 pub mod metrics;
 pub mod partitioner;
 pub mod sender;
+mod sequences;
 
 use std::collections::{BTreeSet, VecDeque};
 use std::sync::Arc;
@@ -72,6 +73,12 @@ struct Idempotence {
     last_acked: VecMap<TopicPartition, Sequence>,
     /// Sequences drained and not yet completed, per partition.
     in_flight: VecMap<TopicPartition, BTreeSet<Sequence>>,
+    /// Partitions where a sent batch expired: the next sequence after it ([`sequences`]).
+    unresolved: VecMap<TopicPartition, Sequence>,
+    /// A hole in some partition's sequence: bump the epoch once nothing is in flight.
+    bump_required: bool,
+    /// Epoch bumps so far (tests).
+    epoch_bumps: u32,
 }
 
 /// The producer component.

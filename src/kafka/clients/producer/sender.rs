@@ -41,6 +41,7 @@ impl Producer {
         }
         self.maybe_init_producer_id(cx, now);
         self.expire_batches(cx, now);
+        self.settle_sequences();
         self.unblock_sends(cx, now);
         if self.ready_to_produce() {
             self.drain_and_send(cx, now);
@@ -104,8 +105,20 @@ impl Producer {
         true
     }
 
-    /// Forgets the producer id and every sequence (KIP-360 would bump the epoch; we fetch a
-    /// new id, which gives the same fresh start). Queued batches are renumbered at drain.
+    /// Settles unresolved sequences and bumps the epoch when due ([`super::sequences`];
+    /// Kafka's `maybeResolveSequences` and `bumpIdempotentEpochAndResetIdIfNeeded`).
+    fn settle_sequences(&mut self) {
+        let Some(idem) = self.idempotence.as_mut() else {
+            return;
+        };
+        idem.resolve_sequences();
+        if idem.bump_epoch_if_needed() {
+            self.reset_producer_id();
+        }
+    }
+
+    /// Forgets the producer id and every sequence: a new id is fetched (only when the epoch
+    /// is exhausted, or the broker forgot us). Queued batches are renumbered at drain.
     fn reset_producer_id(&mut self) {
         if let Some(idem) = self.idempotence.as_mut() {
             *idem = Idempotence::default();
@@ -176,18 +189,19 @@ impl Producer {
             .accumulator
             .all()
             .take_while(|b| now >= b.created + limit)
-            .map(|b| (b.id, b.in_flight))
+            .map(|b| (b.id, b.in_flight, numbered(b)))
             .collect();
-        for (id, was_in_flight) in expired {
+        for (id, was_in_flight, numbered) in expired {
             if was_in_flight {
                 for r in self.net.requests_mut() {
                     r.what.retain(|b| *b != id); // a late response must not complete it twice
                 }
             }
             self.fail_batch(cx, id, ErrorCode::RequestTimedOut);
-            if was_in_flight && self.idempotence.is_some() {
-                // Its sequence is unresolved: the broker may or may not have it.
-                self.reset_producer_id();
+            // It was sent under its sequence, so the broker may or may not have it: the
+            // sequence is unresolved (no renumbering, no bump until it settles).
+            if let (Some(idem), Some((tp, last))) = (self.idempotence.as_mut(), numbered) {
+                idem.mark_unresolved(&tp, last);
             }
         }
     }
@@ -242,6 +256,12 @@ impl Producer {
     }
 }
 
+/// A numbered batch's partition and last sequence.
+fn numbered(b: &super::accumulator::ProducerBatch) -> Option<(TopicPartition, Sequence)> {
+    let base = b.base_sequence?;
+    Some((b.tp.clone(), base.plus(b.records.len() as i64 - 1)))
+}
+
 /// Errors after which the broker certainly did not append the batch.
 fn definitely_not_appended(e: ErrorCode) -> bool {
     matches!(
@@ -285,6 +305,10 @@ impl Producer {
             let Some(b) = self.accumulator.head_ready(tp, now) else {
                 continue;
             };
+            let may_number = self.idempotence.as_ref().is_none_or(|i| i.may_number(tp));
+            if b.base_sequence.is_none() && !may_number {
+                continue; // a sequence is unresolved or an epoch bump pending
+            }
             if self.sequence_allows(tp, b.base_sequence) {
                 picked.push((node, b.id));
             }
@@ -483,24 +507,18 @@ impl Producer {
         let expired = now >= b.created + Duration::from_ms(self.config.delivery_timeout_ms);
         let stale_pid = b.base_sequence.is_some() && Some(b.producer_id) != current;
         let (tp, seq) = (b.tp.clone(), b.base_sequence);
-        let next_expected = seq.is_some()
-            && self.idempotence.as_ref().is_some_and(|i| {
-                let last = i.last_acked.get(&tp).copied().unwrap_or(Sequence::NONE);
-                seq == Some(last.plus(1))
-            });
-        let retriable = match error {
-            // §3.3: an earlier batch failed, so this one arrived "too early": retry in order.
-            // If it *was* the next expected one, the broker lost our state: a real gap.
-            ErrorCode::OutOfOrderSequenceNumber => self.idempotence.is_some() && !next_expected,
-            ErrorCode::UnknownProducerId => {
-                self.reset_producer_id();
-                true
-            }
-            e => e.is_retriable(),
-        };
+        let (retriable, unnumber) = self.sequence_error(&tp, seq, error);
         let b = self.accumulator.get_mut(id).expect("batch");
         if !(retriable && b.attempts < self.config.retries && !expired) {
+            let (ambiguous, numbered) = (b.ambiguous, numbered(b));
             self.fail_batch(cx, id, error);
+            if let (Some(idem), Some((tp, last))) = (self.idempotence.as_mut(), numbered) {
+                if ambiguous {
+                    idem.mark_unresolved(&tp, last); // it may be in the log: wait and see
+                } else {
+                    idem.bump_required = true; // a hole in the sequence
+                }
+            }
             return;
         }
         b.attempts += 1;
@@ -510,22 +528,63 @@ impl Producer {
                 .idempotence
                 .as_ref()
                 .is_some_and(|i| i.producer_id.is_none());
-        if renumber {
+        if renumber || unnumber {
+            if let (Some(idem), Some(seq)) = (self.idempotence.as_mut(), seq) {
+                if let Some(set) = idem.in_flight.get_mut(&tp) {
+                    set.remove(&seq);
+                }
+            }
             let b = self.accumulator.get_mut(id).expect("batch");
-            b.base_sequence = None; // renumbered under the new producer id
+            b.base_sequence = None; // not appended: numbered again after the bump
         }
         let backoff = self.backoff(cx, attempts);
         let records = self
             .accumulator
             .get(id)
             .map_or(0, |b| b.records.len() as u32);
-        self.accumulator.reenqueue(id, now + backoff);
+        if unnumber {
+            self.accumulator.requeue_unnumbered(id, now + backoff);
+        } else {
+            self.accumulator.reenqueue(id, now + backoff);
+        }
         cx.emit(KafkaEvent::ProduceFailed {
             tp,
             error,
             records,
             will_retry: true,
         });
+    }
+
+    /// What a sequence error means for idempotence (`TransactionManager.canRetry`):
+    /// (retriable, the batch was not appended and loses its sequence).
+    /// OUT_OF_ORDER_SEQUENCE_NUMBER for a batch that arrived "too early" (an earlier one
+    /// failed and will be retried) is retried in order; for the next expected batch, or
+    /// while a sequence is unresolved or a bump pending, it is a gap: bump the epoch and
+    /// number the batch again. UNKNOWN_PRODUCER_ID: the broker has no state for us; bump.
+    fn sequence_error(
+        &mut self,
+        tp: &TopicPartition,
+        seq: Option<Sequence>,
+        error: ErrorCode,
+    ) -> (bool, bool) {
+        let Some(idem) = self.idempotence.as_mut().filter(|_| seq.is_some()) else {
+            let retriable = error != ErrorCode::OutOfOrderSequenceNumber && error.is_retriable();
+            return (retriable, false);
+        };
+        match error {
+            ErrorCode::OutOfOrderSequenceNumber => {
+                let last = idem.last_acked.get(tp).copied().unwrap_or(Sequence::NONE);
+                let next_expected = seq == Some(last.plus(1));
+                let gap = next_expected || idem.bump_required || idem.unresolved.contains_key(tp);
+                idem.bump_required |= gap;
+                (true, gap)
+            }
+            ErrorCode::UnknownProducerId => {
+                idem.bump_required = true;
+                (true, true)
+            }
+            e => (e.is_retriable(), false),
+        }
     }
 
     /// `retry.backoff.ms * 2^(attempts-1)`, capped at `retry.backoff.max.ms`, ±20 % jitter
@@ -566,11 +625,8 @@ impl Producer {
         for r in &b.records {
             self.complete(r.value, Err(error), maybe);
         }
-        if b.base_sequence.is_some() && self.idempotence.is_some() {
-            // A hole in the sequence (or an unresolved one): later batches could never be
-            // accepted in order, so start afresh under a new producer id (KIP-360 in spirit).
-            self.reset_producer_id();
-        }
+        // The caller decides what the lost sequence means (`sequences.rs`): unresolved if
+        // the batch may be in the log, a hole (epoch bump) if it is not.
     }
 
     /// Arms the single wake-up timer for the earliest future deadline.

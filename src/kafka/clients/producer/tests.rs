@@ -381,7 +381,9 @@ fn idempotent_resend_reuses_producer_id_and_sequence() {
 #[test]
 fn out_of_order_for_the_next_expected_batch_is_a_real_gap() {
     // Proves OUT_OF_ORDER_SEQUENCE_NUMBER on the batch the broker should have accepted next
-    // fails it to the application and makes the producer fetch a new producer id (§3.3).
+    // is a gap (it was not appended): as Kafka's idempotent producer, the epoch is bumped
+    // locally (no InitProducerId) and the batch is retried as sequence 0 of the new epoch,
+    // not failed to the application (TransactionManager.canRetry, KIP-360).
     let (mut p, mut cx) = started(ProducerConfig::default().with("linger.ms", 0), 1);
     let b1 = produces(&mut cx).remove(0);
     answer(
@@ -391,15 +393,114 @@ fn out_of_order_for_the_next_expected_batch_is_a_real_gap() {
         ErrorCode::OutOfOrderSequenceNumber,
         Offset::ZERO,
     );
-    let c = p.take_completions();
-    assert_eq!(c[0].result, Err(ErrorCode::OutOfOrderSequenceNumber));
-    assert!(!c[0].maybe_persisted);
-    let sent = cx.take_sent();
-    assert!(
-        sent.iter()
-            .any(|(_, m)| matches!(m, Msg::InitProducerIdRequest(_))),
-        "{sent:?}"
+    assert!(p.take_completions().is_empty(), "retried, not failed");
+    let resent = run_to(&mut p, &mut cx, Time(2_000_000));
+    let rb = &resent[0].partitions[0].1;
+    assert_eq!(
+        (rb.producer_id, rb.producer_epoch),
+        (ProducerId(42), ProducerEpoch(1))
     );
+    assert_eq!(rb.base_sequence, Sequence(0));
+}
+
+/// Ticks to `until`, answering metadata, and returns the Produce requests sent meanwhile;
+/// any other request (an InitProducerId: a new producer id) fails the test.
+fn run_to(p: &mut Producer, cx: &mut Cx, until: Time) -> Vec<ProduceRequest> {
+    let mut out = Vec::new();
+    loop {
+        for (_, m) in cx.take_sent() {
+            match m {
+                Msg::MetadataRequest(m) => p.on_message(cx, peer(), &metadata(m.correlation_id, 1)),
+                Msg::ProduceRequest(r) => {
+                    out.push(r);
+                    true
+                }
+                m => panic!("only metadata and produce requests expected: {m:?}"),
+            };
+        }
+        if cx.next_timer().is_none_or(|t| t > until) {
+            break;
+        }
+        tick(p, cx);
+    }
+    cx.now = until;
+    out
+}
+
+fn idempotent_short_delivery() -> ProducerConfig {
+    ProducerConfig::default()
+        .with("linger.ms", 0)
+        .with("request.timeout.ms", 30_000)
+        .with("delivery.timeout.ms", 35_000)
+}
+
+#[test]
+fn an_expired_sent_batch_fails_and_later_batches_keep_their_numbers() {
+    // Proves Kafka's delivery-timeout path for an idempotent producer: the expired batch
+    // fails (maybe persisted), the batch sent after it is retried under the SAME producer
+    // id, epoch and sequence (never renumbered: the broker may already have it), no new batch
+    // is numbered while the sequence is unresolved, and once the later batch is acknowledged
+    // the sequence is resolved without an epoch bump.
+    let (mut p, mut cx) = started(idempotent_short_delivery(), 1);
+    let b1 = produces(&mut cx).remove(0);
+    cx.now = Time(1_000_000);
+    p.send(&mut cx, "orders", Some(Arc::from("k")), 2, 100);
+    let b2 = produces(&mut cx).remove(0);
+    assert_eq!(b2.partitions[0].1.base_sequence, Sequence(1));
+    for b in [&b1, &b2] {
+        answer(&mut p, &mut cx, b, ErrorCode::RequestTimedOut, Offset::ZERO);
+    }
+    // b1 is retried (and times out on the wire); at 35 s it expires.
+    let mut sent = run_to(&mut p, &mut cx, Time(35_000_000));
+    let c = p.take_completions();
+    assert_eq!(c.len(), 1);
+    assert_eq!(
+        (c[0].value, c[0].result.clone()),
+        (1, Err(ErrorCode::RequestTimedOut))
+    );
+    assert!(c[0].maybe_persisted);
+    p.send(&mut cx, "orders", Some(Arc::from("k")), 3, 100); // must wait: unresolved
+    sent.extend(run_to(&mut p, &mut cx, Time(35_500_000)));
+    let last = sent.last().expect("b2 resent").clone();
+    let rb = &last.partitions[0].1;
+    assert_eq!(rb.records[0].value, 2);
+    let numbers = (rb.producer_id, rb.producer_epoch, rb.base_sequence);
+    assert_eq!(numbers, (ProducerId(42), ProducerEpoch(0), Sequence(1)));
+    assert!(sent.iter().all(|r| r.partitions[0].1.records[0].value != 3));
+    answer(&mut p, &mut cx, &last, ErrorCode::None, Offset(1));
+    let b3 = run_to(&mut p, &mut cx, Time(36_000_000));
+    let rb = &b3.last().expect("b3 sent once resolved").partitions[0].1;
+    assert_eq!(rb.records[0].value, 3);
+    assert_eq!(
+        (rb.producer_epoch, rb.base_sequence),
+        (ProducerEpoch(0), Sequence(2))
+    );
+    assert_eq!(p.idempotence.as_ref().unwrap().epoch_bumps, 0);
+}
+
+#[test]
+fn an_unresolved_sequence_bumps_the_epoch_once_nothing_is_in_flight() {
+    // Proves: a sent batch that expires with nothing acknowledged after it leaves the
+    // sequence unresolved; with nothing in flight the producer bumps its epoch locally
+    // (Kafka's bumpIdempotentEpochAndResetIdIfNeeded, no InitProducerId) and the next batch
+    // starts at sequence 0 of epoch 1.
+    let (mut p, mut cx) = started(idempotent_short_delivery(), 1);
+    let b1 = produces(&mut cx).remove(0);
+    answer(
+        &mut p,
+        &mut cx,
+        &b1,
+        ErrorCode::RequestTimedOut,
+        Offset::ZERO,
+    );
+    run_to(&mut p, &mut cx, Time(35_000_000));
+    assert_eq!(p.take_completions().len(), 1);
+    p.send(&mut cx, "orders", Some(Arc::from("k")), 2, 100);
+    let sent = run_to(&mut p, &mut cx, Time(36_000_000));
+    let rb = &sent.last().expect("sent after the bump").partitions[0].1;
+    assert_eq!(rb.records[0].value, 2);
+    let numbers = (rb.producer_id, rb.producer_epoch, rb.base_sequence);
+    assert_eq!(numbers, (ProducerId(42), ProducerEpoch(1), Sequence(0)));
 }
 
 #[test]
