@@ -87,8 +87,19 @@ pub enum Command {
     /// Random fault schedules over a seed range (swarm testing); failures are shrunk and
     /// written as scenario files.
     Explore {
-        /// The scenario file; its `[explore]` section bounds the faults.
+        /// The scenario file; its `[explore]` section bounds the faults. `explore merge
+        /// FILES…` instead merges shards' JSON-lines outputs (docs/exploring-at-scale.md).
         file: PathBuf,
+        /// With `merge`: the shards' JSON-lines files.
+        #[arg(hide = true)]
+        more: Vec<PathBuf>,
+        /// Explore only the I-th of N equal slices of the seed range (1-based), e.g. `3/8`:
+        /// one machine's share; `explore merge` adds the shards up.
+        #[arg(long, value_name = "I/N")]
+        shard: Option<String>,
+        /// With `merge`: print the merged report as one JSON object.
+        #[arg(long)]
+        json: bool,
         /// Seed range `A..B` (B exclusive). Split a big exploration across machines by range.
         #[arg(long, default_value = "0..100")]
         seeds: String,
@@ -174,11 +185,33 @@ pub fn main() -> ExitCode {
         Some(Command::Lesson { n, seed }) => lesson_cmd::lesson(n, seed),
         Some(Command::Explore {
             file,
+            more,
+            shard,
+            json,
             seeds,
             jobs,
             out,
             quiet,
-        }) => run_cmd::explore(&file, &seeds, jobs, &out, !quiet),
+        }) => {
+            if file.as_os_str() == "merge" && !file.exists() {
+                run_cmd::explore_merge(&more, json)
+            } else if let Some(extra) = more.first() {
+                eprintln!(
+                    "error: unexpected argument `{}` (explore takes one scenario file; `explore merge FILES…` merges shards)",
+                    extra.display()
+                );
+                run_cmd::EXIT_BAD_INPUT
+            } else {
+                let how = run_cmd::ExploreArgs {
+                    seeds: &seeds,
+                    shard: shard.as_deref(),
+                    jobs,
+                    out: &out,
+                    progress: !quiet,
+                };
+                run_cmd::explore(&file, &how)
+            }
+        }
         Some(Command::Export {
             file,
             format,

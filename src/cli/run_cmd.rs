@@ -236,7 +236,17 @@ pub fn check(files: &[PathBuf], seed: Option<u64>) -> u8 {
     worst
 }
 
-pub fn explore(file: &Path, seeds: &str, jobs: usize, out: &Path, progress: bool) -> u8 {
+/// `kafkasim explore`'s options beyond the file.
+pub struct ExploreArgs<'a> {
+    pub seeds: &'a str,
+    pub shard: Option<&'a str>,
+    pub jobs: usize,
+    pub out: &'a Path,
+    pub progress: bool,
+}
+
+pub fn explore(file: &Path, a: &ExploreArgs<'_>) -> u8 {
+    let (seeds, jobs, out, progress) = (a.seeds, a.jobs, a.out, a.progress);
     let range = seeds
         .split_once("..")
         .and_then(|(a, b)| Some(a.trim().parse::<u64>().ok()?..b.trim().parse::<u64>().ok()?));
@@ -248,6 +258,22 @@ pub fn explore(file: &Path, seeds: &str, jobs: usize, out: &Path, progress: bool
         eprintln!("error: --jobs must be at least 1");
         return EXIT_BAD_INPUT;
     }
+    let range = match a.shard.map(crate::explore::merge::parse_shard) {
+        None => range,
+        Some(Err(e)) => {
+            eprintln!("error: {e}");
+            return EXIT_BAD_INPUT;
+        }
+        Some(Ok((i, n))) => match crate::explore::merge::shard(range.clone(), i, n) {
+            Some(r) => r,
+            None => {
+                eprintln!(
+                    "error: --shard {i}/{n}: the seed range {seeds} has fewer than {n} seeds"
+                );
+                return EXIT_BAD_INPUT;
+            }
+        },
+    };
     let s = match load(file) {
         Ok(s) => s,
         Err(code) => return code,
@@ -263,7 +289,19 @@ pub fn explore(file: &Path, seeds: &str, jobs: usize, out: &Path, progress: bool
         eprintln!("error: cannot build scenario `{}`: {e}", s.name);
         return EXIT_BAD_INPUT;
     }
-    let r = crate::explore::explore(&s, range, jobs, out, progress);
+    let r = crate::explore::explore(&s, range.clone(), jobs, out, progress);
+    // The last stdout line: what `explore merge` adds up across shards.
+    let summary = crate::explore::merge::Summary {
+        kind: "summary".to_string(),
+        scenario: s.name.clone(),
+        seeds_from: range.start,
+        seeds_to: range.end,
+        seeds: r.seeds,
+        failures: r.failures.len() as u64,
+        coverage: r.coverage.clone(),
+        wall_ms: r.wall_ms,
+    };
+    println!("{}", serde_json::to_string(&summary).unwrap_or_default());
     eprintln!(
         "{} seeds, {} failure(s), {:.1} seeds/s, {} ms wall",
         r.seeds,
@@ -279,6 +317,49 @@ pub fn explore(file: &Path, seeds: &str, jobs: usize, out: &Path, progress: bool
         r.coverage
     );
     u8::from(!r.passed())
+}
+
+/// `kafkasim explore merge FILES…`: the shards' JSON lines as one report; exit 1 when a
+/// shard failed or the shards do not cover their range exactly once.
+pub fn explore_merge(files: &[std::path::PathBuf], json: bool) -> u8 {
+    let mut texts = Vec::new();
+    for f in files {
+        match std::fs::read_to_string(f) {
+            Ok(t) => texts.push((f.display().to_string(), t)),
+            Err(e) => {
+                eprintln!("error: cannot read {}: {e}", f.display());
+                return EXIT_BAD_INPUT;
+            }
+        }
+    }
+    let m = match crate::explore::merge::merge(&texts) {
+        Ok(m) => m,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    if json {
+        let failures: Vec<_> = m
+            .failures
+            .iter()
+            .map(|f| serde_json::json!({"seed": f.seed, "violations": f.violations, "replay": f.replay}))
+            .collect();
+        let range = |r: &std::ops::Range<u64>| format!("{}..{}", r.start, r.end);
+        println!(
+            "{}",
+            serde_json::json!({
+                "scenario": m.scenario, "shards": m.shards, "seeds": m.seeds,
+                "ranges": m.ranges.iter().map(range).collect::<Vec<_>>(),
+                "missing": m.gaps.iter().map(range).collect::<Vec<_>>(),
+                "doubled": m.overlaps.iter().map(range).collect::<Vec<_>>(),
+                "coverage": m.coverage, "failures": failures, "wall_ms": m.wall_ms,
+            })
+        );
+    } else {
+        print!("{}", m.render());
+    }
+    u8::from(!m.failures.is_empty() || !m.complete())
 }
 
 /// `kafkasim list`: the lessons in teaching order with their questions (unless a directory
