@@ -46,6 +46,8 @@ pub struct Index {
     pub acked_at: BTreeSet<(TopicPartition, Offset)>,
     /// Per record: the (event, node) of every time it was processed.
     pub processed: BTreeMap<(TopicPartition, Offset, u64), Vec<Processing>>,
+    /// Per partition, the final log's log start offset (below it retention deleted).
+    pub log_start: BTreeMap<TopicPartition, Offset>,
 }
 
 impl Index {
@@ -55,6 +57,7 @@ impl Index {
             ix.add(e.event, &e.node, &e.op);
         }
         if let Some(logs) = logs {
+            ix.log_start.clone_from(&logs.log_start);
             for (tp, records) in &logs.partitions {
                 for &(offset, value) in records {
                     ix.stored
@@ -150,6 +153,11 @@ impl Index {
         out.sort_unstable();
         out.dedup();
         out
+    }
+
+    /// Whether retention deleted `offset` of `tp`: it is below the final log's log start.
+    pub fn deleted_by_retention(&self, tp: &TopicPartition, offset: Offset) -> bool {
+        self.log_start.get(tp).is_some_and(|&s| offset < s)
     }
 
     /// Acknowledged sends: (value, partition, offset, ack event, producer node).

@@ -120,6 +120,8 @@ fn kafka_counter(
         // Epoch 0 is the first election of a new partition, not a failover.
         KafkaEvent::LeaderElected { leader_epoch, .. } if leader_epoch.0 > 0 => "leader-elections",
         KafkaEvent::Truncated { removed, .. } if *removed > 0 => "truncations",
+        KafkaEvent::SegmentsDeleted { .. } => "segments-deleted",
+        KafkaEvent::FetchPositionOutOfRange { .. } => "position-below-log-start",
         KafkaEvent::IsrChanged { tp, isr: new, .. } => {
             let before = isr.insert(tp.clone(), new.len());
             match before {

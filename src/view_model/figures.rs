@@ -189,6 +189,9 @@ pub fn kafka_name(e: &KafkaEvent) -> &'static str {
         OffsetCommitted { .. } => "OffsetCommitted",
         CommitFailed { .. } => "CommitFailed",
         OffsetReset { .. } => "OffsetReset",
+        SegmentsDeleted { .. } => "SegmentsDeleted",
+        LogStartOffsetIncremented { .. } => "LogStartOffsetIncremented",
+        FetchPositionOutOfRange { .. } => "FetchPositionOutOfRange",
     }
 }
 
@@ -211,7 +214,10 @@ fn kafka_tp(e: &KafkaEvent) -> Option<&TopicPartition> {
         | ProduceAcked { tp, .. }
         | ProduceFailed { tp, .. }
         | OffsetCommitted { tp, .. }
-        | OffsetReset { tp, .. } => Some(tp),
+        | OffsetReset { tp, .. }
+        | SegmentsDeleted { tp, .. }
+        | LogStartOffsetIncremented { tp, .. }
+        | FetchPositionOutOfRange { tp, .. } => Some(tp),
         _ => None,
     }
 }

@@ -263,6 +263,7 @@ impl Node for SimNode {
                 BrokerTimer::HwCheckpoint => "high-watermark-checkpoint",
                 BrokerTimer::IsrExpiration => "isr-expiration",
                 BrokerTimer::FlushCheck => "log-flush",
+                BrokerTimer::RetentionCheck => "log-retention",
                 BrokerTimer::Purgatory => "purgatory-expiration",
                 BrokerTimer::FetchTimeout { .. } => "replica-fetch-timeout",
                 BrokerTimer::FetchBackoff { .. } => "replica-fetch-backoff",

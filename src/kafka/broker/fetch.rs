@@ -95,13 +95,18 @@ impl Broker {
             Err(e) => return PartitionFetch::NotLeader(e),
         };
         let log = &part.log;
+        // Kafka's `readRecords`: a fetch below the log start offset is out of range
+        // "regardless of whether epochs are diverging" (retention deleted what it asks for).
+        if fp.fetch_offset < log.log_start_offset() {
+            return PartitionFetch::OutOfRange(log);
+        }
         if req.replica_id.is_some() && fp.last_fetched_epoch != LeaderEpoch::NONE {
             let (epoch, end_offset) = log.end_offset_for_epoch(fp.last_fetched_epoch);
             if epoch < fp.last_fetched_epoch || end_offset < fp.fetch_offset {
                 return PartitionFetch::Diverging(log, EpochEndOffset { epoch, end_offset });
             }
         }
-        if fp.fetch_offset < log.log_start_offset() || fp.fetch_offset > log.log_end_offset() {
+        if fp.fetch_offset > log.log_end_offset() {
             return PartitionFetch::OutOfRange(log);
         }
         let upto = if req.replica_id.is_some() {

@@ -125,7 +125,7 @@ impl Broker {
             });
         }
         let now = cx.now();
-        part.log.append(cx.disk(), stamped);
+        part.log.append(cx.disk(), stamped, now);
         part.log.maybe_flush(
             cx.disk(),
             now,

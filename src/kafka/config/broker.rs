@@ -55,6 +55,8 @@ config_struct! {
             "Move leadership back to the preferred replica when it is healthy again."
         "message.max.bytes" => message_max_bytes: u32 = "1048588", range(0, I32_MAX);
             "Largest record batch a broker accepts."
+        "log.retention.check.interval.ms" => log_retention_check_interval_ms: u64 = "300000", range(1, i64::MAX);
+            "How often each broker deletes the segments retention no longer keeps."
         "producer.id.expiration.ms" => producer_id_expiration_ms: u64 = "86400000", range(1, i64::MAX);
             "Idempotent-producer state is forgotten after this long without writes."
         "replication.truncation" => replication_truncation: TruncationMode = "leader-epoch";

@@ -26,17 +26,19 @@ pub enum Simulation {
 }
 
 const NO_LOG_CLEANING: &str =
-    "kafkasim keeps every record of a partition forever: there are no segments, no retention and no compaction";
+    "kafkasim does not compact logs yet: old segments are deleted by retention only (as with delete)";
 
 /// Keys that are not simulated, per config struct (`BrokerConfig`, `TopicConfig`, …).
 const NOT_SIMULATED: &[(&str, &str, &[&str], &str)] = &[
-    ("TopicConfig", "retention.ms", &["-1"], NO_LOG_CLEANING),
-    ("TopicConfig", "retention.bytes", &["-1"], NO_LOG_CLEANING),
-    ("TopicConfig", "segment.bytes", &[], NO_LOG_CLEANING),
-    ("TopicConfig", "cleanup.policy", &[], NO_LOG_CLEANING),
     (
         "TopicConfig",
-        "message.max.bytes",
+        "cleanup.policy",
+        &["delete"],
+        NO_LOG_CLEANING,
+    ),
+    (
+        "TopicConfig",
+        "max.message.bytes",
         &[],
         "batches of any size are accepted",
     ),

@@ -285,6 +285,15 @@ impl Consumer {
                     }
                 }
                 ErrorCode::OffsetOutOfRange => {
+                    if let Some(position) = p.position.filter(|&o| o < fp.log_start_offset) {
+                        // Below the log start: retention deleted these records unread.
+                        cx.emit(KafkaEvent::FetchPositionOutOfRange {
+                            tp: fp.tp.clone(),
+                            position,
+                            log_start_offset: fp.log_start_offset,
+                            auto_offset_reset: self.config.auto_offset_reset.to_string(),
+                        });
+                    }
                     p.position = None;
                     p.reset = true;
                     p.reset_reason = Some(ErrorCode::OffsetOutOfRange);
