@@ -289,4 +289,25 @@ mod tests {
         let reopened = PartitionLog::open(tp(), &disk, None);
         assert_eq!(reopened.log_start_offset(), Offset(50));
     }
+
+    #[test]
+    fn a_log_start_inside_a_segment_deletes_the_segments_below_it() {
+        // Proves a follower's log start (its leader's) may fall inside a segment: reads
+        // below it are refused by the range check, the epoch cache starts there, and the
+        // next check deletes only the segments that end at or below it.
+        let mut disk = Disk::new();
+        let mut l = log(&mut disk, 10, 3); // [0..3) [3..6) [6..9) [9]
+        assert!(l.increment_log_start_offset(&mut disk, Offset(7)));
+        assert!(
+            !l.increment_log_start_offset(&mut disk, Offset(5)),
+            "never back"
+        );
+        assert_eq!(l.epochs()[0], (LeaderEpoch(1), Offset(7)));
+        let c = config(&[("retention.ms", -1)]);
+        let n = deletable_segments(&l, &c, Time::ZERO, DeletionReason::LogStartOffset);
+        assert_eq!(n, 2);
+        l.delete_oldest_segments(&mut disk, n, Time::ZERO);
+        assert_eq!(l.log_start_offset(), Offset(7), "stays inside [6..9)");
+        assert_eq!(l.segments()[0].base_offset, Offset(6));
+    }
 }
