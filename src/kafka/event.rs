@@ -135,6 +135,13 @@ pub enum KafkaEvent {
         offset: Offset,
         reason: ErrorCode,
     },
+    /// `send()` refused a record larger than `max.request.size` (or `buffer.memory`):
+    /// RecordTooLargeException, never sent.
+    RecordTooLarge {
+        topic: String,
+        size: u64,
+        max_request_size: u32,
+    },
     // ---- retention (broker/retention.rs) and the consumer's view of it
     /// Retention deleted the oldest `segments` of a replica's log.
     SegmentsDeleted {
@@ -234,6 +241,7 @@ impl KafkaEvent {
             OffsetCommitted { group, tp, offset } => format!("group {group} committed offset {offset} for {tp}"),
             CommitFailed { group, error } => format!("offset commit of group {group} failed with {error}"),
             OffsetReset { tp, offset, reason } => format!("position of {tp} reset to {offset} after {reason} (auto.offset.reset)"),
+            RecordTooLarge { topic, size, max_request_size } => format!("send() to {topic} failed with RecordTooLargeException (MESSAGE_TOO_LARGE): the record is {size} bytes serialized, more than max.request.size = {max_request_size} (or buffer.memory); it is never sent"),
             SegmentsDeleted { tp, segments, records, log_start_offset, reason } => format!("retention deleted {segments} segment(s) of {tp} ({records} record(s), {}): the log now starts at offset {log_start_offset}", match reason {
                 DeletionReason::LogStartOffset => "below the log start offset",
                 DeletionReason::RetentionBytes => "the log is larger than retention.bytes",

@@ -190,6 +190,7 @@ pub fn kafka_name(e: &KafkaEvent) -> &'static str {
         CommitFailed { .. } => "CommitFailed",
         OffsetReset { .. } => "OffsetReset",
         SegmentsDeleted { .. } => "SegmentsDeleted",
+        RecordTooLarge { .. } => "RecordTooLarge",
         LogStartOffsetIncremented { .. } => "LogStartOffsetIncremented",
         FetchPositionOutOfRange { .. } => "FetchPositionOutOfRange",
     }

@@ -245,6 +245,18 @@ impl PartitionLog {
     /// the first batch, so a large batch cannot block a reader forever). `upto` is the HW
     /// for consumers and the LEO for followers.
     pub fn read(&self, offset: Offset, max_bytes: u32, upto: Offset) -> Vec<Batch> {
+        self.read_limited(offset, max_bytes, upto, true)
+    }
+
+    /// [`read`](Self::read), where `min_one = false` makes `max_bytes` a hard limit (KIP-74:
+    /// only the first partition of a fetch response that has data may exceed the limits).
+    pub fn read_limited(
+        &self,
+        offset: Offset,
+        max_bytes: u32,
+        upto: Offset,
+        min_one: bool,
+    ) -> Vec<Batch> {
         let mut out = Vec::new();
         let mut bytes = 0usize;
         for b in &self.batches[self.index_of(offset)..] {
@@ -252,7 +264,7 @@ impl PartitionLog {
                 break;
             }
             let size = b.size_bytes();
-            if !out.is_empty() && bytes + size > max_bytes as usize {
+            if (!out.is_empty() || !min_one) && bytes + size > max_bytes as usize {
                 break;
             }
             bytes += size;
@@ -263,9 +275,9 @@ impl PartitionLog {
 
     /// The bytes [`read`](Self::read) would return with the same arguments, without
     /// building the list.
-    pub fn read_bytes(&self, offset: Offset, max_bytes: u32, upto: Offset) -> usize {
+    pub fn read_bytes(&self, offset: Offset, max_bytes: u32, upto: Offset, min_one: bool) -> usize {
         let mut bytes = 0usize;
-        let mut any = false;
+        let mut any = !min_one;
         for b in &self.batches[self.index_of(offset)..] {
             if b.next_offset() > upto {
                 break;
@@ -686,9 +698,19 @@ mod tests {
                         .map(|b| b.size_bytes())
                         .sum();
                     assert_eq!(
-                        log.read_bytes(Offset(offset), max_bytes, Offset(upto)),
+                        log.read_bytes(Offset(offset), max_bytes, Offset(upto), true),
                         read
                     );
+                    let hard: usize = log
+                        .read_limited(Offset(offset), max_bytes, Offset(upto), false)
+                        .iter()
+                        .map(|b| b.size_bytes())
+                        .sum();
+                    assert_eq!(
+                        log.read_bytes(Offset(offset), max_bytes, Offset(upto), false),
+                        hard
+                    );
+                    assert!(hard <= max_bytes as usize);
                 }
             }
         }

@@ -37,18 +37,6 @@ const NOT_SIMULATED: &[(&str, &str, &[&str], &str)] = &[
         NO_LOG_CLEANING,
     ),
     (
-        "TopicConfig",
-        "max.message.bytes",
-        &[],
-        "batches of any size are accepted",
-    ),
-    (
-        "BrokerConfig",
-        "message.max.bytes",
-        &[],
-        "batches of any size are accepted",
-    ),
-    (
         "BrokerConfig",
         "auto.leader.rebalance.enable",
         &["false"],
@@ -62,24 +50,6 @@ const NOT_SIMULATED: &[(&str, &str, &[&str], &str)] = &[
     ),
     (
         "ProducerConfig",
-        "max.request.size",
-        &[],
-        "requests of any size are sent",
-    ),
-    (
-        "ProducerConfig",
-        "compression.type",
-        &["none"],
-        "batches are not compressed (their size on the wire and on disk is the records')",
-    ),
-    (
-        "ProducerConfig",
-        "partitioner.ignore.keys",
-        &["false"],
-        "keyed records go to murmur2(key) % partitions, as with false",
-    ),
-    (
-        "ProducerConfig",
         "transactional.id",
         &[],
         "transactions are not simulated yet: a producer is at most idempotent",
@@ -89,12 +59,6 @@ const NOT_SIMULATED: &[(&str, &str, &[&str], &str)] = &[
         "transaction.timeout.ms",
         &[],
         "transactions are not simulated yet",
-    ),
-    (
-        "ConsumerConfig",
-        "fetch.max.bytes",
-        &[],
-        "a fetch response is bounded per partition only, by max.partition.fetch.bytes",
     ),
     (
         "ConsumerConfig",

@@ -240,7 +240,7 @@ impl Consumer {
                 replica_epoch: NO_BROKER_EPOCH, // a consumer is no replica
                 max_wait_ms: self.config.fetch_max_wait_ms,
                 min_bytes: self.config.fetch_min_bytes,
-                max_bytes: 52_428_800,
+                max_bytes: self.config.fetch_max_bytes,
                 isolation_level: self.config.isolation_level,
                 partitions,
             };
