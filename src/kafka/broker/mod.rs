@@ -22,6 +22,7 @@
 
 use std::collections::BTreeMap;
 
+pub mod cleaner;
 pub mod fetch;
 pub mod group_coordinator;
 pub mod log;

@@ -29,7 +29,6 @@ impl Broker {
     /// each rule in Kafka's order (log start offset, size, time).
     pub(super) fn on_retention_check(&mut self, cx: &mut BrokerCx<'_>) {
         let now = cx.now();
-        let tracing = cx.tracing();
         for (tp, p) in self.partitions.iter_mut() {
             for reason in DeletionReason::ORDER {
                 let n = deletable_segments(&p.log, &p.config, now, reason);
@@ -37,15 +36,14 @@ impl Broker {
                     continue;
                 }
                 let records = p.log.delete_oldest_segments(cx.disk(), n, now);
-                if tracing {
-                    cx.emit(KafkaEvent::SegmentsDeleted {
-                        tp: tp.clone(),
-                        segments: n as u32,
-                        records,
-                        log_start_offset: p.log.log_start_offset(),
-                        reason,
-                    });
-                }
+                // Always emitted (a counter of `check` and `explore`), rare by nature.
+                cx.emit(KafkaEvent::SegmentsDeleted {
+                    tp: tp.clone(),
+                    segments: n as u32,
+                    records,
+                    log_start_offset: p.log.log_start_offset(),
+                    reason,
+                });
             }
         }
     }
