@@ -12,8 +12,8 @@ fn ints(v: Vec<f64>) -> Vec<u64> {
     v.into_iter().map(|x| x as u64).collect()
 }
 
-/// The log start offset of `tp` on every replica at `t`, from the engine.
-fn log_starts(sc: &Scenario, tp: &str, t: Time) -> Vec<u64> {
+/// (broker id, log start offset, segments) of `tp` on every replica at `t`, from the engine.
+fn log_starts(sc: &Scenario, tp: &str, t: Time) -> Vec<(u32, u64, usize)> {
     let mut w = kafkasim::scenario::build::build(sc, sc.seed, TraceMode::HashOnly).unwrap();
     w.run_until(t, sc.max_events);
     let mut out = Vec::new();
@@ -22,7 +22,12 @@ fn log_starts(sc: &Scenario, tp: &str, t: Time) -> Vec<u64> {
             continue;
         };
         if let Some(p) = b.partitions.iter().find(|(k, _)| k.to_string() == tp) {
-            out.push(p.1.log.log_start_offset().0 as u64);
+            let log = &p.1.log;
+            out.push((
+                b.id.0,
+                log.log_start_offset().0 as u64,
+                log.segments().len(),
+            ));
         }
     }
     out
@@ -44,12 +49,14 @@ fn lesson_19_retention() {
     );
     let t = secs(v[0]);
     let s = view_at(&mut m, t, '2');
-    let starts = log_starts(&sc, "clicks-0", t);
-    assert_eq!(starts, vec![v[1] as u64; 3], "the engine's log starts");
-    for b in 1..=3 {
-        assert_eq!(
-            after(bar(&s, b), "start "),
-            (v[1] as u64).to_string(),
+    let replicas = log_starts(&sc, "clicks-0", t);
+    assert_eq!(replicas.len(), 3);
+    for (b, start, segments) in replicas {
+        assert_eq!(start, v[1] as u64, "the engine's log start of broker {b}");
+        assert_eq!(after(bar(&s, b), "start "), start.to_string(), "{s}");
+        assert_eq!(after(bar(&s, b), "segs "), segments.to_string(), "{s}");
+        assert!(
+            bar(&s, b).contains(&format!("(0 cleaned, {segments} dirty)")),
             "{s}"
         );
     }
