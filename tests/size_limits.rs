@@ -239,3 +239,25 @@ fn fetch_max_bytes_bounds_a_response_but_returns_one_large_batch() {
         "{small_fetches} vs {default_fetches}"
     );
 }
+
+#[test]
+fn producer_id_expiration_makes_a_late_retry_a_duplicate() {
+    // Proves producer.id.expiration.ms (ProducerStateManager.removeExpiredProducers): the
+    // same held responses and retries as retries-idempotent.toml, once with the default
+    // (1 day: every retry is recognised, no duplicate) and once with 1 s, where the idle
+    // producer is forgotten while its responses are held and the retries are appended again.
+    let load = |f: &str| {
+        let path = format!("{}/scenarios/{f}", env!("CARGO_MANIFEST_DIR"));
+        kafkasim::scenario::load(std::path::Path::new(&path)).unwrap()
+    };
+    let kept = load("retries-idempotent.toml");
+    let expired = load("regressions/producer-id-expiration.toml");
+    assert_eq!(counter(&kept, "duplicate"), 0);
+    assert!(counter(&expired, "duplicate") > 0);
+    let forgot = |sc: &Scenario| {
+        kafka_events(&run(sc))
+            .iter()
+            .any(|e| matches!(e, KafkaEvent::ProducerIdsExpired { .. }))
+    };
+    assert!(forgot(&expired) && !forgot(&kept));
+}

@@ -142,6 +142,11 @@ pub enum KafkaEvent {
         size: u64,
         max_request_size: u32,
     },
+    /// A partition forgot idempotent producers idle for `producer.id.expiration.ms`.
+    ProducerIdsExpired {
+        tp: TopicPartition,
+        producers: usize,
+    },
     // ---- retention (broker/retention.rs) and the consumer's view of it
     /// Retention deleted the oldest `segments` of a replica's log.
     SegmentsDeleted {
@@ -242,6 +247,7 @@ impl KafkaEvent {
             CommitFailed { group, error } => format!("offset commit of group {group} failed with {error}"),
             OffsetReset { tp, offset, reason } => format!("position of {tp} reset to {offset} after {reason} (auto.offset.reset)"),
             RecordTooLarge { topic, size, max_request_size } => format!("send() to {topic} failed with RecordTooLargeException (MESSAGE_TOO_LARGE): the record is {size} bytes serialized, more than max.request.size = {max_request_size} (or buffer.memory); it is never sent"),
+            ProducerIdsExpired { tp, producers } => format!("{tp} forgot {producers} idempotent producer(s) idle longer than producer.id.expiration.ms: their next batch is accepted with any sequence, so a retry of an earlier batch is no longer recognised as a duplicate"),
             SegmentsDeleted { tp, segments, records, log_start_offset, reason } => format!("retention deleted {segments} segment(s) of {tp} ({records} record(s), {}): the log now starts at offset {log_start_offset}", match reason {
                 DeletionReason::LogStartOffset => "below the log start offset",
                 DeletionReason::RetentionBytes => "the log is larger than retention.bytes",

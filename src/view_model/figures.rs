@@ -191,6 +191,7 @@ pub fn kafka_name(e: &KafkaEvent) -> &'static str {
         OffsetReset { .. } => "OffsetReset",
         SegmentsDeleted { .. } => "SegmentsDeleted",
         RecordTooLarge { .. } => "RecordTooLarge",
+        ProducerIdsExpired { .. } => "ProducerIdsExpired",
         LogStartOffsetIncremented { .. } => "LogStartOffsetIncremented",
         FetchPositionOutOfRange { .. } => "FetchPositionOutOfRange",
     }

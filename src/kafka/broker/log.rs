@@ -61,6 +61,8 @@ pub enum SequenceCheck {
 #[derive(Clone, Debug, Default)]
 struct ProducerStateEntry {
     epoch: ProducerEpoch,
+    /// Largest record timestamp of its last batch, µs (`lastTimestamp`: expiry counts from it).
+    last_timestamp_us: u64,
     /// (first sequence, last sequence, base offset) of the most recent batches.
     batches: VecDeque<(Sequence, Sequence, Offset)>,
 }
@@ -366,12 +368,27 @@ impl PartitionLog {
             entry.epoch = b.producer_epoch;
             entry.batches.clear();
         }
+        let max = b.records.iter().map(|r| r.timestamp_us).max().unwrap_or(0);
+        entry.last_timestamp_us = entry.last_timestamp_us.max(max);
         entry
             .batches
             .push_back((b.base_sequence, b.last_sequence(), b.base_offset));
         if entry.batches.len() > PRODUCER_BATCHES_RETAINED {
             entry.batches.pop_front();
         }
+    }
+
+    /// Kafka's `ProducerStateManager.removeExpiredProducers`: forgets every idempotent
+    /// producer whose last batch is at least `expiration_ms` old. A forgotten producer's
+    /// next batch is accepted whatever its sequence (`checkSequence`: "no current producer
+    /// epoch ... accept writes with any sequence number"), so a retry of a batch written
+    /// before the expiry is no longer recognised as a duplicate. Returns how many went.
+    pub fn remove_expired_producers(&mut self, now: Time, expiration_ms: u64) -> usize {
+        let before = self.producers.len();
+        let horizon = expiration_ms.saturating_mul(1_000);
+        self.producers
+            .retain(|_, e| now.as_us().saturating_sub(e.last_timestamp_us) < horizon);
+        before - self.producers.len()
     }
 
     // ---- writing

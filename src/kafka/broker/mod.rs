@@ -65,6 +65,8 @@ pub enum BrokerTimer {
     FlushCheck,
     /// Delete the segments retention no longer keeps (`log.retention.check.interval.ms`).
     RetentionCheck,
+    /// Forget idle idempotent producers (`producer.id.expiration.check.interval.ms`).
+    ProducerExpiration,
     /// Expire delayed produce and fetch requests.
     Purgatory,
     /// A fetch to `leader` got no response in time.
@@ -176,6 +178,14 @@ impl Broker {
         cx.set_timer(self.isr_check_interval(), BrokerTimer::IsrExpiration);
         cx.set_timer(Duration::from_ms(1_000), BrokerTimer::FlushCheck);
         cx.set_timer(self.retention_check_interval(), BrokerTimer::RetentionCheck);
+        cx.set_timer(
+            self.producer_expiration_interval(),
+            BrokerTimer::ProducerExpiration,
+        );
+    }
+
+    fn producer_expiration_interval(&self) -> Duration {
+        Duration::from_ms(self.config.producer_id_expiration_check_interval_ms)
     }
 
     fn retention_check_interval(&self) -> Duration {
@@ -301,6 +311,13 @@ impl Broker {
                 self.on_flush_check_timeout(cx);
                 cx.set_timer(Duration::from_ms(1_000), BrokerTimer::FlushCheck);
             }
+            BrokerTimer::ProducerExpiration => {
+                self.expire_producers(cx);
+                cx.set_timer(
+                    self.producer_expiration_interval(),
+                    BrokerTimer::ProducerExpiration,
+                );
+            }
             BrokerTimer::RetentionCheck => {
                 self.on_retention_check(cx);
                 cx.set_timer(self.retention_check_interval(), BrokerTimer::RetentionCheck);
@@ -324,6 +341,18 @@ impl Broker {
             .collect();
         cx.disk().overwrite(HW_CHECKPOINT_FILE, HwCheckpoint(hws));
         cx.disk().flush(HW_CHECKPOINT_FILE);
+    }
+
+    /// Kafka's periodic producer-expiration check, over the partitions this broker hosts.
+    fn expire_producers(&mut self, cx: &mut BrokerCx<'_>) {
+        let (now, ms) = (cx.now(), self.config.producer_id_expiration_ms);
+        for (tp, p) in self.partitions.iter_mut() {
+            let producers = p.log.remove_expired_producers(now, ms);
+            if producers > 0 {
+                let tp = tp.clone();
+                cx.emit(KafkaEvent::ProducerIdsExpired { tp, producers });
+            }
+        }
     }
 
     fn on_flush_check_timeout(&mut self, cx: &mut BrokerCx<'_>) {

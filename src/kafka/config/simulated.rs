@@ -43,12 +43,6 @@ const NOT_SIMULATED: &[(&str, &str, &[&str], &str)] = &[
         "leadership never moves back to the preferred replica by itself (as with false)",
     ),
     (
-        "BrokerConfig",
-        "producer.id.expiration.ms",
-        &[],
-        "a broker remembers every idempotent producer's state for the whole run",
-    ),
-    (
         "ProducerConfig",
         "transactional.id",
         &[],
