@@ -143,6 +143,8 @@ fn bar(s: &str, broker: u32) -> &str {
 mod first;
 #[path = "lessons/last.rs"]
 mod last;
+#[path = "lessons/logs.rs"]
+mod logs;
 #[path = "lessons/middle.rs"]
 mod middle;
 

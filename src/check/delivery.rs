@@ -15,10 +15,12 @@ use super::index::Index;
 use crate::kafka::{Offset, TopicPartition};
 use crate::workload::history::HistoryOp;
 
-/// Acknowledged values absent from every final log (only when final logs exist).
+/// Acknowledged values absent from every final log (only when final logs exist). A value
+/// acknowledged below the final log's log start offset was deleted by retention: not lost.
 pub fn lost_writes(ix: &Index) -> Vec<Anomaly> {
     ix.acked()
         .filter(|(v, ..)| !ix.stored.contains_key(v))
+        .filter(|(_, tp, offset, ..)| !ix.deleted_by_retention(tp, *offset))
         .map(|(v, tp, offset, event, node)| {
             let d = format!(
                 "value {v} was acknowledged to {node} at {tp} offset {offset} but is not in the final log"
@@ -41,17 +43,25 @@ pub fn unseen(ix: &Index, logs_known: bool) -> Vec<Anomaly> {
         if ix.read.contains_key(&v) {
             continue;
         }
+        let deleted = ix.deleted_by_retention(tp, offset);
         let (tp, offset) = match ix.stored.get(&v).and_then(|p| p.first()) {
             Some((stp, so)) => (stp, *so),
-            None if logs_known => continue, // lost, reported as lost-write
+            None if logs_known && !deleted => continue, // lost, reported as lost-write
             None => (tp, offset),
         };
-        if !ix.committed_past(tp, offset) {
+        // A record retention deleted before anyone read it is missed for good, whatever
+        // the group committed; otherwise unread records no group moved past are not yet
+        // reached (not-converged, reported elsewhere).
+        if !deleted && !ix.committed_past(tp, offset) {
             continue;
         }
-        let d = format!(
-            "value {v} ({tp} offset {offset}) was acknowledged but no consumer ever read it"
-        );
+        let d = if deleted && !ix.stored.contains_key(&v) {
+            format!("value {v} ({tp} offset {offset}) was acknowledged, and deleted by retention before any consumer read it")
+        } else {
+            format!(
+                "value {v} ({tp} offset {offset}) was acknowledged but no consumer ever read it"
+            )
+        };
         let a = Anomaly::new(AnomalyKind::Unseen, d)
             .record(RecordRef::new(tp, offset, v))
             .event(event)

@@ -52,6 +52,8 @@ pub struct Index {
     /// Per partition: the highest offset any group committed (the next offset to read) and
     /// the commit's event. Records below it were declared done by their group.
     pub committed: BTreeMap<TopicPartition, (Offset, u64)>,
+    /// Per partition, the final log's log start offset (below it retention deleted).
+    pub log_start: BTreeMap<TopicPartition, Offset>,
 }
 
 impl Index {
@@ -61,6 +63,7 @@ impl Index {
             ix.add(e.event, &e.node, &e.op);
         }
         if let Some(logs) = logs {
+            ix.log_start.clone_from(&logs.log_start);
             for (tp, records) in &logs.partitions {
                 for &(offset, value) in records {
                     ix.stored
@@ -167,6 +170,11 @@ impl Index {
     /// Has a group committed past `offset` of `tp` (declared the record done)?
     pub fn committed_past(&self, tp: &TopicPartition, offset: Offset) -> bool {
         self.committed.get(tp).is_some_and(|(c, _)| *c > offset)
+    }
+
+    /// Whether retention deleted `offset` of `tp`: it is below the final log's log start.
+    pub fn deleted_by_retention(&self, tp: &TopicPartition, offset: Offset) -> bool {
+        self.log_start.get(tp).is_some_and(|&s| offset < s)
     }
 
     /// Acknowledged sends: (value, partition, offset, ack event, producer node).

@@ -38,6 +38,10 @@ use crate::kafka::{Offset, TopicPartition};
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct FinalLogs {
     pub partitions: BTreeMap<TopicPartition, Vec<(Offset, u64)>>,
+    /// Per partition, the log start offset of the log read (absent: 0). Retention deletes
+    /// only whole segments from the start of a log, so an acknowledged record below it was
+    /// deleted by design, not lost (docs/checking.md).
+    pub log_start: BTreeMap<TopicPartition, Offset>,
 }
 
 impl FinalLogs {
@@ -48,6 +52,17 @@ impl FinalLogs {
             .or_default()
             .extend_from_slice(records);
         self
+    }
+
+    /// Sets one partition's log start offset (tests and the drain).
+    pub fn with_log_start(mut self, tp: TopicPartition, start: Offset) -> Self {
+        self.log_start.insert(tp, start);
+        self
+    }
+
+    /// Whether retention deleted `offset` of `tp` (it is below the log start offset).
+    pub fn deleted_by_retention(&self, tp: &TopicPartition, offset: Offset) -> bool {
+        self.log_start.get(tp).is_some_and(|&s| offset < s)
     }
 }
 

@@ -113,6 +113,35 @@ fn acknowledged_write_missing_from_final_log_is_lost() {
 }
 
 #[test]
+fn records_deleted_by_retention_are_not_lost_but_unread_ones_are_unseen() {
+    // Proves the retention rule: acknowledged values below the final log's log start
+    // offset are not lost writes (retention deleted them by design); one a consumer read is
+    // no anomaly at all, one no consumer read is `unseen`, saying retention deleted it; a
+    // value missing at or above the log start is still a lost write.
+    let h = {
+        let mut h = produced(4);
+        h.push("c", assigned(1));
+        h.push("c", poll(1, &[(0, 0, 1)]));
+        h
+    };
+    let logs = log(&[(3, 4)]).with_log_start(tp(0), Offset(2));
+    let a = analyze(&h, Some(&logs));
+    let lost: Vec<_> = a
+        .iter()
+        .filter(|a| a.kind == AnomalyKind::LostWrite)
+        .collect();
+    assert_eq!(lost.len(), 1, "{a:?}");
+    assert_eq!(lost[0].records, [RecordRef::new(&tp(0), Offset(2), 3)]);
+    let unseen: Vec<_> = a.iter().filter(|a| a.kind == AnomalyKind::Unseen).collect();
+    assert_eq!(unseen.len(), 2, "{a:?}"); // value 2 (deleted, unread) and 4 (never polled)
+    assert!(
+        unseen[0].description.contains("deleted by retention"),
+        "{a:?}"
+    );
+    assert!(!unseen[1].description.contains("retention"), "{a:?}");
+}
+
+#[test]
 fn indeterminate_or_failed_sends_are_not_lost_writes() {
     // Proves an absent indeterminate send and a present failed send are both fine.
     let mut h = History::default();

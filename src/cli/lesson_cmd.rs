@@ -49,6 +49,7 @@ pub const LESSONS: &[Lesson] = &[
     lesson!("16-slow-consumer.md", "lessons/slow-consumer.toml"),
     lesson!("17-power-loss.md", "power-loss-all-replicas.toml"),
     lesson!("18-lag-and-back-pressure.md", "lessons/backpressure.toml"),
+    lesson!("19-retention.md", "lessons/retention-slow-consumer.toml"),
 ];
 
 impl Lesson {

@@ -135,6 +135,61 @@ pub enum KafkaEvent {
         offset: Offset,
         reason: ErrorCode,
     },
+    /// `send()` refused a record larger than `max.request.size` (or `buffer.memory`):
+    /// RecordTooLargeException, never sent.
+    RecordTooLarge {
+        topic: String,
+        size: u64,
+        max_request_size: u32,
+    },
+    /// A partition forgot idempotent producers idle for `producer.id.expiration.ms`.
+    ProducerIdsExpired {
+        tp: TopicPartition,
+        producers: usize,
+    },
+    // ---- retention (broker/retention.rs) and the consumer's view of it
+    /// Retention deleted the oldest `segments` of a replica's log.
+    SegmentsDeleted {
+        tp: TopicPartition,
+        segments: u32,
+        records: u64,
+        log_start_offset: Offset,
+        reason: DeletionReason,
+    },
+    /// A follower moved its log start offset up to its leader's.
+    LogStartOffsetIncremented {
+        tp: TopicPartition,
+        log_start_offset: Offset,
+    },
+    /// A consumer's fetch position is below the leader's log start offset: the records in
+    /// between were deleted by retention before it read them.
+    FetchPositionOutOfRange {
+        tp: TopicPartition,
+        position: Offset,
+        log_start_offset: Offset,
+        auto_offset_reset: String,
+    },
+}
+
+/// Why retention deleted segments (Kafka's `LogDeletionReason`s).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum DeletionReason {
+    /// Below the log start offset (a follower following its leader's).
+    LogStartOffset,
+    /// The log is larger than `retention.bytes`.
+    RetentionBytes,
+    /// The segment's newest record is older than `retention.ms`.
+    RetentionMs,
+}
+
+impl DeletionReason {
+    /// The order Kafka's `deleteOldSegments` applies the rules in.
+    pub const ORDER: [DeletionReason; 3] = [
+        DeletionReason::LogStartOffset,
+        DeletionReason::RetentionBytes,
+        DeletionReason::RetentionMs,
+    ];
 }
 
 /// Why a replica cut its log.
@@ -148,6 +203,9 @@ pub enum TruncationReason {
     /// The follower's fetch offset was outside the leader's log (OFFSET_OUT_OF_RANGE): cut
     /// to the leader's LEO (the pre-0.11 path; also a log start beyond ours).
     OutOfRange,
+    /// The follower's log ends below the leader's log start offset: it deletes its whole
+    /// log and starts again at the leader's log start (Kafka's `truncateFullyAndStartAt`).
+    BelowLogStart,
 }
 
 impl KafkaEvent {
@@ -172,6 +230,7 @@ impl KafkaEvent {
                 TruncationReason::LeaderEpoch => "they diverge from the new leader's log (leader-epoch check)",
                 TruncationReason::HighWatermark => "truncate to own high watermark: the pre-KIP-101 behaviour",
                 TruncationReason::OutOfRange => "the fetch offset was out of the leader's range: the log is cut to where the leader's ends",
+                TruncationReason::BelowLogStart => "the log ended below the leader's log start offset: deleted whole, it restarts at the leader's log start",
             }),
             ProduceRejected { tp, error } => format!("produce to {tp} rejected with {error}"),
             LogRecovered { tp, leo, hw } => format!("recovered {tp} from disk: LEO {leo}, checkpointed high watermark {hw}"),
@@ -187,6 +246,15 @@ impl KafkaEvent {
             OffsetCommitted { group, tp, offset } => format!("group {group} committed offset {offset} for {tp}"),
             CommitFailed { group, error } => format!("offset commit of group {group} failed with {error}"),
             OffsetReset { tp, offset, reason } => format!("position of {tp} reset to {offset} after {reason} (auto.offset.reset)"),
+            RecordTooLarge { topic, size, max_request_size } => format!("send() to {topic} failed with RecordTooLargeException (MESSAGE_TOO_LARGE): the record is {size} bytes serialized, more than max.request.size = {max_request_size} (or buffer.memory); it is never sent"),
+            ProducerIdsExpired { tp, producers } => format!("{tp} forgot {producers} idempotent producer(s) idle longer than producer.id.expiration.ms: their next batch is accepted with any sequence, so a retry of an earlier batch is no longer recognised as a duplicate"),
+            SegmentsDeleted { tp, segments, records, log_start_offset, reason } => format!("retention deleted {segments} segment(s) of {tp} ({records} record(s), {}): the log now starts at offset {log_start_offset}", match reason {
+                DeletionReason::LogStartOffset => "below the log start offset",
+                DeletionReason::RetentionBytes => "the log is larger than retention.bytes",
+                DeletionReason::RetentionMs => "older than retention.ms",
+            }),
+            LogStartOffsetIncremented { tp, log_start_offset } => format!("follower moved the log start offset of {tp} to its leader's, {log_start_offset}"),
+            FetchPositionOutOfRange { tp, position, log_start_offset, auto_offset_reset } => format!("OFFSET_OUT_OF_RANGE: position {position} of {tp} is below the log start offset {log_start_offset}; records {position}..{} were deleted by retention before this consumer read them; auto.offset.reset = {auto_offset_reset} decides", *log_start_offset - 1),
         }
     }
 }

@@ -6,11 +6,31 @@
 //! Payloads are not simulated byte for byte: each record carries a unique `value` id (so the
 //! checker can follow it end to end) and a `value_bytes` size used for batching and fetch
 //! limits.
+//!
+//! **Compression** (`compression.type`) is a size, not an algorithm: a compressed batch's
+//! records take a fixed share of their uncompressed bytes, per codec (see
+//! [`compression_ratio`]); the 61-byte batch header is never compressed, as in Kafka's
+//! RecordBatch v2. The same batch is what travels and what is stored, so the ratio applies
+//! on the wire and on disk alike (and to `segment.bytes`, `retention.bytes`, fetch limits).
 
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
 
+use super::config::CompressionType;
 use super::types::{LeaderEpoch, Offset, ProducerEpoch, ProducerId, Sequence};
+
+/// The share of their uncompressed size a batch's records take under `codec`, in per mille.
+/// A simplification: real ratios depend on the data; these are typical figures for
+/// repetitive JSON-like payloads (zstd best, snappy and lz4 fast and lighter, gzip between).
+pub fn compression_ratio(codec: CompressionType) -> u32 {
+    match codec {
+        CompressionType::None => 1_000,
+        CompressionType::Gzip => 400,
+        CompressionType::Snappy => 600,
+        CompressionType::Lz4 => 550,
+        CompressionType::Zstd => 350,
+    }
+}
 
 /// One record.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -124,6 +144,15 @@ impl RecordBatch {
             is_control: false,
             records,
         }
+    }
+
+    /// The batch compressed with `codec`: its records take [`compression_ratio`] of their
+    /// size (rounded up), its header does not shrink.
+    pub fn compressed(mut self, codec: CompressionType) -> Self {
+        let records = self.wire_bytes as u64 - 61;
+        let ratio = compression_ratio(codec) as u64;
+        self.wire_bytes = 61 + (records * ratio).div_ceil(1_000) as u32;
+        self
     }
 
     pub fn len(&self) -> usize {

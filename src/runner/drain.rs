@@ -193,7 +193,8 @@ pub fn final_logs(world: &World<SimNode>) -> Option<FinalLogs> {
                 .partitions
                 .get(tp)
                 .map(|part| {
-                    part.log
+                    let records = part
+                        .log
                         .batches()
                         .iter()
                         .flat_map(|b| {
@@ -202,17 +203,21 @@ pub fn final_logs(world: &World<SimNode>) -> Option<FinalLogs> {
                                 .enumerate()
                                 .map(move |(i, r)| (b.base_offset + i as i64, r.value))
                         })
-                        .collect::<Vec<_>>()
+                        .collect::<Vec<_>>();
+                    (part.log.log_start_offset(), records)
                 })
         };
-        let records = p.leader.and_then(replica_log).or_else(|| {
+        let read = p.leader.and_then(replica_log).or_else(|| {
             p.replicas
                 .iter()
                 .filter_map(|&b| replica_log(b))
-                .max_by_key(|l| l.len())
+                .max_by_key(|l| l.1.len())
         });
-        logs.partitions
-            .insert(tp.clone(), records.unwrap_or_default());
+        let (start, records) = read.unwrap_or_default();
+        if start > crate::kafka::Offset::ZERO {
+            logs.log_start.insert(tp.clone(), start);
+        }
+        logs.partitions.insert(tp.clone(), records);
     }
     Some(logs)
 }

@@ -396,6 +396,14 @@ pub const EXPECT_KEYS: &[(&str, &str)] = &[
         "truncations",
         "follower log truncations that removed records",
     ),
+    (
+        "segments-deleted",
+        "retention deletions (one per replica and check that deleted segments)",
+    ),
+    (
+        "position-below-log-start",
+        "consumer fetches whose position retention had deleted (OFFSET_OUT_OF_RANGE below the log start offset)",
+    ),
     ("rebalances", "consumer group rebalances"),
     ("produce-errors", "sends that ended in an error"),
     (

@@ -60,7 +60,7 @@ impl File {
 }
 
 /// A handle on one file of one disk (from [`Disk::file_id`]): appends through it skip the
-/// lookup by name. Files are never removed, so a handle stays valid for that disk's life.
+/// lookup by name. A deleted file keeps its slot, so a handle on any other file stays valid.
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct FileId(usize);
 
@@ -133,6 +133,16 @@ impl Disk {
         let f = self.file(name);
         if len < f.entries.len() {
             f.cut(len);
+        }
+    }
+
+    /// Deletes the file `name` (a log segment removed by retention): it disappears from
+    /// the disk at once and for good, power loss included (like a journaled unlink). Its
+    /// slot stays, so handles on other files stay valid; a later `file_id(name)` creates a
+    /// new, empty file.
+    pub fn delete(&mut self, name: &str) {
+        if let Some(i) = self.names.remove(name) {
+            self.files[i] = File::default();
         }
     }
 

@@ -441,6 +441,7 @@ fn loss_steps(
             TruncationReason::LeaderEpoch => "diverged from the leader's epoch",
             TruncationReason::HighWatermark => "to its own high watermark",
             TruncationReason::OutOfRange => "fetch offset out of range",
+            TruncationReason::BelowLogStart => "its log ended below the leader's log start",
         };
         let text = format!(
             "{} truncated {tp} from LEO {} to {}, removing offset {offset} ({why})",

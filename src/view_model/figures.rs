@@ -218,6 +218,11 @@ pub fn kafka_name(e: &KafkaEvent) -> &'static str {
         OffsetCommitted { .. } => "OffsetCommitted",
         CommitFailed { .. } => "CommitFailed",
         OffsetReset { .. } => "OffsetReset",
+        SegmentsDeleted { .. } => "SegmentsDeleted",
+        RecordTooLarge { .. } => "RecordTooLarge",
+        ProducerIdsExpired { .. } => "ProducerIdsExpired",
+        LogStartOffsetIncremented { .. } => "LogStartOffsetIncremented",
+        FetchPositionOutOfRange { .. } => "FetchPositionOutOfRange",
     }
 }
 
@@ -240,7 +245,10 @@ fn kafka_tp(e: &KafkaEvent) -> Option<&TopicPartition> {
         | ProduceAcked { tp, .. }
         | ProduceFailed { tp, .. }
         | OffsetCommitted { tp, .. }
-        | OffsetReset { tp, .. } => Some(tp),
+        | OffsetReset { tp, .. }
+        | SegmentsDeleted { tp, .. }
+        | LogStartOffsetIncremented { tp, .. }
+        | FetchPositionOutOfRange { tp, .. } => Some(tp),
         _ => None,
     }
 }

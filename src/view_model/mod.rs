@@ -99,6 +99,10 @@ pub struct ReplicaLogView {
     pub leo: u64,
     /// Records this replica truncated away so far (lost from its log).
     pub truncated_records: u64,
+    /// Segment files of the log (the last is the active segment).
+    pub segments: u32,
+    /// Segments the log cleaner has rewritten (compaction); the others are dirty.
+    pub cleaned_segments: u32,
 }
 
 /// One partition, in the columns of `kafka-topics --describe` plus the leader epoch.

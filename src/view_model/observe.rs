@@ -302,6 +302,15 @@ fn replica_log(
         hw: Some(0),
         leo: 0,
         truncated_records: cut,
+        segments: 1,
+        cleaned_segments: 0,
+    };
+    let segs = |log: &crate::kafka::broker::log::PartitionLog| {
+        let all = log.segments();
+        (
+            all.len() as u32,
+            all.iter().filter(|s| s.cleaned).count() as u32,
+        )
     };
     let Some(n) = node else {
         return view;
@@ -312,12 +321,14 @@ fn replica_log(
         view.hw = None;
         view.log_start = off(log.log_start_offset());
         view.leo = off(log.log_end_offset());
+        (view.segments, view.cleaned_segments) = segs(&log);
         return view;
     }
     if let Some(p) = world.node(n).as_broker().and_then(|b| b.partitions.get(tp)) {
         view.log_start = off(p.log.log_start_offset());
         view.hw = Some(off(p.log.high_watermark()));
         view.leo = off(p.log.log_end_offset());
+        (view.segments, view.cleaned_segments) = segs(&p.log);
     }
     view
 }

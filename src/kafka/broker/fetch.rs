@@ -53,7 +53,8 @@ impl Broker {
             let budget = (req.max_bytes as usize)
                 .saturating_sub(bytes)
                 .min(fp.partition_max_bytes as usize) as u32;
-            let r = self.fetch_partition(req, fp, budget);
+            // KIP-74: until a partition returned data, one batch may exceed the limits.
+            let r = self.fetch_partition(req, fp, budget, bytes == 0);
             urgent |= !r.error.is_ok() || r.diverging_epoch.is_some();
             bytes += r.batches.iter().map(|b| b.size_bytes()).sum::<usize>();
             partitions.push(r);
@@ -79,7 +80,7 @@ impl Broker {
                 .min(fp.partition_max_bytes as usize) as u32;
             match self.classify_fetch(req, fp) {
                 PartitionFetch::Read { log, upto } => {
-                    bytes += log.read_bytes(fp.fetch_offset, budget, upto)
+                    bytes += log.read_bytes(fp.fetch_offset, budget, upto, bytes == 0)
                 }
                 _ => return true, // an error or a divergence is answered at once
             }
@@ -95,13 +96,18 @@ impl Broker {
             Err(e) => return PartitionFetch::NotLeader(e),
         };
         let log = &part.log;
+        // Kafka's `readRecords`: a fetch below the log start offset is out of range
+        // "regardless of whether epochs are diverging" (retention deleted what it asks for).
+        if fp.fetch_offset < log.log_start_offset() {
+            return PartitionFetch::OutOfRange(log);
+        }
         if req.replica_id.is_some() && fp.last_fetched_epoch != LeaderEpoch::NONE {
             let (epoch, end_offset) = log.end_offset_for_epoch(fp.last_fetched_epoch);
             if epoch < fp.last_fetched_epoch || end_offset < fp.fetch_offset {
                 return PartitionFetch::Diverging(log, EpochEndOffset { epoch, end_offset });
             }
         }
-        if fp.fetch_offset < log.log_start_offset() || fp.fetch_offset > log.log_end_offset() {
+        if fp.fetch_offset > log.log_end_offset() {
             return PartitionFetch::OutOfRange(log);
         }
         let upto = if req.replica_id.is_some() {
@@ -117,6 +123,7 @@ impl Broker {
         req: &FetchRequest,
         fp: &FetchPartition,
         budget: u32,
+        min_one: bool,
     ) -> FetchPartitionResponse {
         let mut r = FetchPartitionResponse {
             tp: fp.tp.clone(),
@@ -156,7 +163,7 @@ impl Broker {
             }
             PartitionFetch::Read { log, upto } => {
                 with_log(&mut r, log);
-                r.batches = log.read(fp.fetch_offset, budget, upto);
+                r.batches = log.read_limited(fp.fetch_offset, budget, upto, min_one);
             }
         }
         r

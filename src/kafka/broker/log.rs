@@ -13,18 +13,23 @@
 //! * **Producer state**: per idempotent producer, the last five batches' sequence ranges, so
 //!   a retried batch is recognised as a duplicate instead of being appended twice.
 //!
-//! Batches are stored as entries of one disk file per partition. Like Kafka, nothing is
-//! fsynced per write by default: `flush.messages` / `flush.ms` force flushes when set.
-//! Truncation works at batch boundaries (a batch is the unit of replication).
+//! * The **log start offset** is the first offset a reader may fetch. Retention deletes whole
+//!   segments from the front and moves it to the first remaining segment's base offset; a
+//!   follower also moves it up to its leader's (sent in every fetch response).
+//!
+//! Batches are stored as entries of one disk file per segment (`segment.rs`). Like Kafka,
+//! nothing is fsynced per write by default: `flush.messages` / `flush.ms` force flushes when
+//! set, and a rolled segment is flushed when it is closed. Truncation works at batch
+//! boundaries (a batch is the unit of replication).
 
 use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
+use super::segment::{self, RollConfig, Segment};
 use crate::kafka::record::{Batch, RecordBatch};
 use crate::kafka::types::{
     LeaderEpoch, Offset, ProducerEpoch, ProducerId, Sequence, TopicPartition,
 };
-use crate::sim::disk::FileId;
 use crate::sim::{Disk, Time, VecMap};
 
 /// How many batches per producer the broker remembers (`NUM_BATCHES_TO_RETAIN`).
@@ -56,6 +61,8 @@ pub enum SequenceCheck {
 #[derive(Clone, Debug, Default)]
 struct ProducerStateEntry {
     epoch: ProducerEpoch,
+    /// Largest record timestamp of its last batch, µs (`lastTimestamp`: expiry counts from it).
+    last_timestamp_us: u64,
     /// (first sequence, last sequence, base offset) of the most recent batches.
     batches: VecDeque<(Sequence, Sequence, Offset)>,
 }
@@ -64,16 +71,19 @@ struct ProducerStateEntry {
 #[derive(Clone, Debug)]
 pub struct PartitionLog {
     pub tp: TopicPartition,
-    log_file: String,
-    /// Handle on `log_file` in this broker's disk, taken at the first append.
-    log_file_id: Option<FileId>,
     epoch_file: String,
-    batches: Vec<Batch>,
+    /// The segments, oldest first; the last is the active segment. Never empty.
+    pub(super) segments: Vec<Segment>,
+    /// Index of the first segment that may hold unflushed writes.
+    first_unflushed: usize,
+    /// When the active segment rolls (the topic's `segment.bytes` / `segment.ms`).
+    pub roll: RollConfig,
+    pub(super) batches: Vec<Batch>,
     /// `next_offset()` of each batch, kept beside `batches` so a lookup binary-searches a
     /// flat array instead of chasing one pointer per step (a log of a million one-record
     /// batches made every fetch miss the cache twenty times).
-    ends: Vec<Offset>,
-    log_start_offset: Offset,
+    pub(super) ends: Vec<Offset>,
+    pub(super) log_start_offset: Offset,
     leo: Offset,
     hw: Offset,
     epochs: Vec<(LeaderEpoch, Offset)>,
@@ -86,26 +96,60 @@ pub struct PartitionLog {
 }
 
 impl PartitionLog {
-    /// Opens the log of `tp`, rebuilding it from whatever the disk holds (recovery).
+    /// Opens the log of `tp`, rebuilding it from whatever the disk holds (recovery): its
+    /// segment files in offset order. The log starts at the first segment's base offset
+    /// (kafkasim keeps no `log-start-offset-checkpoint`: a follower's log start inside a
+    /// segment falls back to that segment's base after a restart).
     pub fn open(tp: TopicPartition, disk: &Disk, hw_checkpoint: Option<Offset>) -> Self {
-        let log_file = format!("{tp}.log");
         let epoch_file = format!("{tp}.leader-epoch-checkpoint");
-        // Entries are the very `Arc`s appended: recovery shares them, it copies nothing.
-        let batches: Vec<Batch> = disk
-            .entries(&log_file)
-            .iter()
-            .filter_map(|e| e.clone().downcast::<RecordBatch>().ok())
+        let prefix = format!("{tp}/");
+        let files: Vec<(String, Offset)> = disk
+            .file_names()
+            .filter(|n| n.starts_with(&prefix))
+            .filter_map(|n| segment::parse_file_name(n).map(|(_, base)| (n.to_string(), base)))
             .collect();
-        let leo = batches.last().map_or(Offset::ZERO, |b| b.next_offset());
+        let mut segments = Vec::new();
+        let mut batches: Vec<Batch> = Vec::new();
+        for (name, base) in files {
+            let mut seg = Segment::new(&tp, base);
+            seg.first = batches.len();
+            // Entries are the very `Arc`s appended: recovery shares them, it copies nothing.
+            for b in disk
+                .entries(&name)
+                .iter()
+                .filter_map(|e| e.clone().downcast::<RecordBatch>().ok())
+            {
+                if batches
+                    .last()
+                    .is_some_and(|l| b.base_offset < l.next_offset())
+                {
+                    break; // overlaps what precedes it: not a valid continuation
+                }
+                seg.add(&b);
+                batches.push(b);
+            }
+            segments.push(seg);
+        }
+        if segments.is_empty() {
+            segments.push(Segment::new(&tp, Offset::ZERO));
+        }
+        let log_start_offset = segments[0].base_offset;
+        let leo = batches
+            .last()
+            .map_or(segments.last().expect("one").base_offset, |b| {
+                b.next_offset()
+            })
+            .max(log_start_offset);
         let ends = batches.iter().map(|b| b.next_offset()).collect();
         let mut log = PartitionLog {
             tp,
-            log_file,
-            log_file_id: None,
             epoch_file,
+            first_unflushed: 0,
+            roll: RollConfig::default(),
+            segments,
             batches,
             ends,
-            log_start_offset: Offset::ZERO,
+            log_start_offset,
             leo,
             hw: Offset::ZERO,
             epochs: Vec::new(),
@@ -122,9 +166,9 @@ impl PartitionLog {
         log
     }
 
-    /// Whether the disk holds a log for `tp`.
+    /// The name of the first segment file of a fresh log of `tp`.
     pub fn file_name(tp: &TopicPartition) -> String {
-        format!("{tp}.log")
+        segment::file_name(tp, Offset::ZERO)
     }
 
     /// The checkpointed epochs that are still consistent with the recovered batches, then
@@ -203,6 +247,18 @@ impl PartitionLog {
     /// the first batch, so a large batch cannot block a reader forever). `upto` is the HW
     /// for consumers and the LEO for followers.
     pub fn read(&self, offset: Offset, max_bytes: u32, upto: Offset) -> Vec<Batch> {
+        self.read_limited(offset, max_bytes, upto, true)
+    }
+
+    /// [`read`](Self::read), where `min_one = false` makes `max_bytes` a hard limit (KIP-74:
+    /// only the first partition of a fetch response that has data may exceed the limits).
+    pub fn read_limited(
+        &self,
+        offset: Offset,
+        max_bytes: u32,
+        upto: Offset,
+        min_one: bool,
+    ) -> Vec<Batch> {
         let mut out = Vec::new();
         let mut bytes = 0usize;
         for b in &self.batches[self.index_of(offset)..] {
@@ -210,7 +266,7 @@ impl PartitionLog {
                 break;
             }
             let size = b.size_bytes();
-            if !out.is_empty() && bytes + size > max_bytes as usize {
+            if (!out.is_empty() || !min_one) && bytes + size > max_bytes as usize {
                 break;
             }
             bytes += size;
@@ -221,9 +277,9 @@ impl PartitionLog {
 
     /// The bytes [`read`](Self::read) would return with the same arguments, without
     /// building the list.
-    pub fn read_bytes(&self, offset: Offset, max_bytes: u32, upto: Offset) -> usize {
+    pub fn read_bytes(&self, offset: Offset, max_bytes: u32, upto: Offset, min_one: bool) -> usize {
         let mut bytes = 0usize;
-        let mut any = false;
+        let mut any = !min_one;
         for b in &self.batches[self.index_of(offset)..] {
             if b.next_offset() > upto {
                 break;
@@ -312,12 +368,27 @@ impl PartitionLog {
             entry.epoch = b.producer_epoch;
             entry.batches.clear();
         }
+        let max = b.records.iter().map(|r| r.timestamp_us).max().unwrap_or(0);
+        entry.last_timestamp_us = entry.last_timestamp_us.max(max);
         entry
             .batches
             .push_back((b.base_sequence, b.last_sequence(), b.base_offset));
         if entry.batches.len() > PRODUCER_BATCHES_RETAINED {
             entry.batches.pop_front();
         }
+    }
+
+    /// Kafka's `ProducerStateManager.removeExpiredProducers`: forgets every idempotent
+    /// producer whose last batch is at least `expiration_ms` old. A forgotten producer's
+    /// next batch is accepted whatever its sequence (`checkSequence`: "no current producer
+    /// epoch ... accept writes with any sequence number"), so a retry of a batch written
+    /// before the expiry is no longer recognised as a duplicate. Returns how many went.
+    pub fn remove_expired_producers(&mut self, now: Time, expiration_ms: u64) -> usize {
+        let before = self.producers.len();
+        let horizon = expiration_ms.saturating_mul(1_000);
+        self.producers
+            .retain(|_, e| now.as_us().saturating_sub(e.last_timestamp_us) < horizon);
+        before - self.producers.len()
     }
 
     // ---- writing
@@ -356,25 +427,73 @@ impl PartitionLog {
 
     /// Appends a batch whose offsets are already assigned (by this leader, or by the leader
     /// a follower copies from); callers check it with [`assert_appendable`](Self::assert_appendable)
-    /// first. Whether it is flushed is the caller's `maybe_flush`.
-    pub fn append(&mut self, disk: &mut Disk, batch: Batch) {
+    /// first. The active segment rolls first if the batch would take it past `segment.bytes`
+    /// or its first record is older than `segment.ms`. Whether the batch is flushed is the
+    /// caller's `maybe_flush`.
+    pub fn append(&mut self, disk: &mut Disk, batch: Batch, now: Time) {
         assert_eq!(
             batch.base_offset, self.leo,
             "{}: append must continue the log",
             self.tp
         );
+        if self.should_roll(&batch, now) {
+            self.roll(disk, now);
+        }
         if batch.partition_leader_epoch > self.latest_epoch() {
             self.assign_epoch(disk, batch.partition_leader_epoch, batch.base_offset);
         }
         self.leo = batch.next_offset();
         self.unflushed_messages += batch.len() as u64;
         self.update_producer_state(&batch);
-        let file = *self
-            .log_file_id
-            .get_or_insert_with(|| disk.file_id(&self.log_file));
-        disk.append_to(file, batch.clone());
+        let active = self.segments.last_mut().expect("an active segment");
+        active.add(&batch);
+        active.write(disk, batch.clone());
         self.ends.push(batch.next_offset());
         self.batches.push(batch);
+    }
+
+    /// Kafka's `LogSegment.shouldRoll`: a non-empty active segment rolls when the batch would
+    /// take it past `segment.bytes`, or when its first record is more than `segment.ms` old.
+    fn should_roll(&self, batch: &Batch, now: Time) -> bool {
+        let active = self.segments.last().expect("an active segment");
+        if active.bytes == 0 {
+            return false;
+        }
+        let full = active.bytes + batch.size_bytes() as u64 > self.roll.segment_bytes;
+        let waited = active
+            .first_timestamp_us
+            .is_some_and(|t| now.as_us().saturating_sub(t) > self.roll.segment_ms * 1_000);
+        full || waited
+    }
+
+    /// Closes the active segment (flushed, as Kafka schedules on a roll) and starts a new
+    /// one at the log end offset.
+    fn roll(&mut self, disk: &mut Disk, now: Time) {
+        self.flush(disk, now);
+        let mut seg = Segment::new(&self.tp, self.leo);
+        seg.first = self.batches.len();
+        seg.create(disk);
+        self.segments.push(seg);
+        self.first_unflushed = self.segments.len() - 1;
+    }
+
+    /// The segments, oldest first (the last is the active one).
+    pub fn segments(&self) -> &[Segment] {
+        &self.segments
+    }
+
+    /// The batches of segment `i`.
+    pub fn segment_batches(&self, i: usize) -> &[Batch] {
+        let end = self
+            .segments
+            .get(i + 1)
+            .map_or(self.batches.len(), |s| s.first);
+        &self.batches[self.segments[i].first..end]
+    }
+
+    /// Bytes of all segments (what `retention.bytes` limits).
+    pub fn size_bytes(&self) -> u64 {
+        self.segments.iter().map(|s| s.bytes).sum()
     }
 
     /// Records that `epoch` starts at `start` (a new leader does this at election with its
@@ -394,20 +513,31 @@ impl PartitionLog {
     }
 
     /// Cuts the log back to `offset` (rounded down to a batch boundary). Returns the number
-    /// of records removed.
+    /// of records removed. Segments starting past the new end are deleted; the one holding
+    /// it is cut (Kafka's `UnifiedLog.truncateTo`).
     pub fn truncate_to(&mut self, disk: &mut Disk, offset: Offset) -> u64 {
         if offset >= self.leo {
             return 0;
         }
         let keep = self.index_of(offset.max(self.log_start_offset));
-        let removed = self.leo - self.batches.get(keep).map_or(self.leo, |b| b.base_offset);
+        let new_leo = self.batches.get(keep).map_or(self.leo, |b| b.base_offset);
+        let removed = self.leo - new_leo;
         self.batches.truncate(keep);
         self.ends.truncate(keep);
-        disk.truncate(&self.log_file, keep);
-        self.leo = self
-            .batches
-            .last()
-            .map_or(Offset::ZERO, |b| b.next_offset());
+        while self.segments.len() > 1 && self.segments.last().expect("one").first >= keep {
+            let seg = self.segments.pop().expect("one");
+            if seg.base_offset <= new_leo {
+                self.segments.push(seg); // the (now empty) segment the log continues in
+                break;
+            }
+            disk.delete(&seg.file);
+        }
+        let last = self.segments.len() - 1;
+        let first = self.segments[last].first;
+        disk.truncate(&self.segments[last].file, keep - first);
+        self.segments[last].recount(&self.batches[first..]);
+        self.first_unflushed = self.first_unflushed.min(last);
+        self.leo = new_leo;
         self.hw = self.hw.min(self.leo);
         let before = self.epochs.len();
         self.epochs.retain(|&(_, s)| s < self.leo);
@@ -417,6 +547,77 @@ impl PartitionLog {
         self.truncations += 1;
         self.rebuild_producer_state();
         removed as u64
+    }
+
+    /// Kafka's `truncateFullyAndStartAt`: deletes every segment and starts an empty log at
+    /// `offset` (a follower whose log ends below its leader's log start). Returns the
+    /// records removed.
+    pub fn truncate_fully_and_start_at(&mut self, disk: &mut Disk, offset: Offset) -> u64 {
+        let removed = self.batches.iter().map(|b| b.len() as u64).sum();
+        for seg in self.segments.drain(..) {
+            disk.delete(&seg.file);
+        }
+        let mut seg = Segment::new(&self.tp, offset);
+        seg.create(disk);
+        self.segments.push(seg);
+        self.first_unflushed = 0;
+        self.batches.clear();
+        self.ends.clear();
+        self.log_start_offset = offset;
+        self.leo = offset;
+        self.hw = offset;
+        self.epochs.clear();
+        self.write_epoch_checkpoint(disk);
+        self.producers.clear();
+        self.unflushed_messages = 0;
+        self.truncations += 1;
+        removed
+    }
+
+    /// Deletes the oldest `n` segments (retention): the log start offset moves to the first
+    /// remaining one. Deleting every segment first rolls a new, empty active segment at the
+    /// LEO (Kafka's `deleteSegments`). Returns the records deleted.
+    pub fn delete_oldest_segments(&mut self, disk: &mut Disk, n: usize, now: Time) -> u64 {
+        if n == 0 {
+            return 0;
+        }
+        if n >= self.segments.len() {
+            self.roll(disk, now);
+        }
+        let cut = self.segments[n].first;
+        let deleted = self.batches[..cut].iter().map(|b| b.len() as u64).sum();
+        for seg in self.segments.drain(..n) {
+            disk.delete(&seg.file);
+        }
+        self.batches.drain(..cut);
+        self.ends.drain(..cut);
+        for seg in &mut self.segments {
+            seg.first -= cut;
+        }
+        self.first_unflushed = self.first_unflushed.saturating_sub(n);
+        let base = self.segments[0].base_offset;
+        self.increment_log_start_offset(disk, base);
+        deleted
+    }
+
+    /// Moves the log start offset up to `offset` (never back, never past the HW): retention
+    /// deleted what was below, or a follower learned its leader's (Kafka's
+    /// `maybeIncrementLogStartOffset`). The epoch cache forgets epochs that ended before
+    /// it (`truncateFromStart`). Returns whether it moved.
+    pub fn increment_log_start_offset(&mut self, disk: &mut Disk, offset: Offset) -> bool {
+        let offset = offset.min(self.hw.max(self.log_start_offset));
+        if offset <= self.log_start_offset {
+            return false;
+        }
+        self.log_start_offset = offset;
+        let below = self.epochs.partition_point(|&(_, s)| s <= offset);
+        if below > 0 && !(below == 1 && self.epochs[0].1 == offset) {
+            let (epoch, _) = self.epochs[below - 1];
+            self.epochs.drain(..below);
+            self.epochs.insert(0, (epoch, offset));
+            self.write_epoch_checkpoint(disk);
+        }
+        true
     }
 
     /// Sets the high watermark (clamped to the LEO). Returns whether it changed.
@@ -441,7 +642,10 @@ impl PartitionLog {
     }
 
     pub fn flush(&mut self, disk: &mut Disk, now: Time) {
-        disk.flush(&self.log_file);
+        for seg in &self.segments[self.first_unflushed..] {
+            disk.flush(&seg.file);
+        }
+        self.first_unflushed = self.segments.len() - 1;
         self.unflushed_messages = 0;
         self.last_flush = now;
     }
@@ -488,7 +692,7 @@ mod tests {
         let mut log = PartitionLog::open(tp(), disk, None);
         for (epoch, values) in spec {
             let b = batch(log.log_end_offset(), *epoch, values);
-            log.append(disk, b);
+            log.append(disk, b, Time::ZERO);
         }
         log
     }
@@ -511,9 +715,19 @@ mod tests {
                         .map(|b| b.size_bytes())
                         .sum();
                     assert_eq!(
-                        log.read_bytes(Offset(offset), max_bytes, Offset(upto)),
+                        log.read_bytes(Offset(offset), max_bytes, Offset(upto), true),
                         read
                     );
+                    let hard: usize = log
+                        .read_limited(Offset(offset), max_bytes, Offset(upto), false)
+                        .iter()
+                        .map(|b| b.size_bytes())
+                        .sum();
+                    assert_eq!(
+                        log.read_bytes(Offset(offset), max_bytes, Offset(upto), false),
+                        hard
+                    );
+                    assert!(hard <= max_bytes as usize);
                 }
             }
         }
@@ -575,7 +789,7 @@ mod tests {
         let mut disk = Disk::new();
         let mut log = log_with(&mut disk, &[(0, &[1])]);
         log.flush(&mut disk, Time::ZERO);
-        log.append(&mut disk, batch(Offset(1), 1, &[2]));
+        log.append(&mut disk, batch(Offset(1), 1, &[2]), Time::ZERO);
         disk.power_loss(false, &mut rng::derive(1, 1));
         let log = PartitionLog::open(tp(), &disk, Some(Offset(2)));
         assert_eq!(log.log_end_offset(), Offset(1));
@@ -608,7 +822,7 @@ mod tests {
             let b = mk(seq, 0);
             assert_eq!(log.check_sequence(&b), SequenceCheck::Append);
             let stamped = stamp(Arc::new(b.clone()), log.log_end_offset(), LeaderEpoch(0));
-            log.append(&mut disk, stamped);
+            log.append(&mut disk, stamped, Time::ZERO);
         }
         assert_eq!(
             log.check_sequence(&mk(1, 0)),

@@ -73,7 +73,7 @@ impl Broker {
         let config =
             EffectiveTopicConfig::resolve(&self.metadata.topic_config(&tp.topic), &self.config);
         match self.partitions.get_mut(tp) {
-            Some(p) => p.config = config,
+            Some(p) => p.set_config(config),
             None => {
                 let log = PartitionLog::open(tp.clone(), cx.disk(), None);
                 self.partitions

@@ -22,6 +22,7 @@
 
 use std::collections::BTreeMap;
 
+pub mod cleaner;
 pub mod fetch;
 pub mod group_coordinator;
 pub mod log;
@@ -30,6 +31,8 @@ pub mod partition;
 pub mod produce;
 pub mod purgatory;
 pub mod replication;
+pub mod retention;
+pub mod segment;
 
 use crate::kafka::config::{BrokerConfig, EffectiveTopicConfig};
 use crate::kafka::errors::ErrorCode;
@@ -60,6 +63,10 @@ pub enum BrokerTimer {
     IsrExpiration,
     /// Apply `flush.ms` / `log.flush.interval.ms`.
     FlushCheck,
+    /// Delete the segments retention no longer keeps (`log.retention.check.interval.ms`).
+    RetentionCheck,
+    /// Forget idle idempotent producers (`producer.id.expiration.check.interval.ms`).
+    ProducerExpiration,
     /// Expire delayed produce and fetch requests.
     Purgatory,
     /// A fetch to `leader` got no response in time.
@@ -170,6 +177,19 @@ impl Broker {
         cx.set_timer(hw_every, BrokerTimer::HwCheckpoint);
         cx.set_timer(self.isr_check_interval(), BrokerTimer::IsrExpiration);
         cx.set_timer(Duration::from_ms(1_000), BrokerTimer::FlushCheck);
+        cx.set_timer(self.retention_check_interval(), BrokerTimer::RetentionCheck);
+        cx.set_timer(
+            self.producer_expiration_interval(),
+            BrokerTimer::ProducerExpiration,
+        );
+    }
+
+    fn producer_expiration_interval(&self) -> Duration {
+        Duration::from_ms(self.config.producer_id_expiration_check_interval_ms)
+    }
+
+    fn retention_check_interval(&self) -> Duration {
+        Duration::from_ms(self.config.log_retention_check_interval_ms)
     }
 
     fn isr_check_interval(&self) -> Duration {
@@ -183,16 +203,13 @@ impl Broker {
             .last::<HwCheckpoint>(HW_CHECKPOINT_FILE)
             .cloned()
             .unwrap_or_default();
-        let names: Vec<String> = cx
+        let mut tps: Vec<TopicPartition> = cx
             .disk()
             .file_names()
-            .filter(|n| n.ends_with(".log"))
-            .map(str::to_string)
+            .filter_map(|n| segment::parse_file_name(n).map(|(tp, _)| tp))
             .collect();
-        for name in names {
-            let Some(tp) = TopicPartition::parse(name.trim_end_matches(".log")) else {
-                continue;
-            };
+        tps.dedup(); // a partition's segment files are adjacent in name order
+        for tp in tps {
             let log = PartitionLog::open(tp.clone(), cx.disk(), hws.0.get(&tp).copied());
             if cx.tracing() {
                 let (leo, hw) = (log.log_end_offset(), log.high_watermark());
@@ -294,6 +311,17 @@ impl Broker {
                 self.on_flush_check_timeout(cx);
                 cx.set_timer(Duration::from_ms(1_000), BrokerTimer::FlushCheck);
             }
+            BrokerTimer::ProducerExpiration => {
+                self.expire_producers(cx);
+                cx.set_timer(
+                    self.producer_expiration_interval(),
+                    BrokerTimer::ProducerExpiration,
+                );
+            }
+            BrokerTimer::RetentionCheck => {
+                self.on_retention_check(cx);
+                cx.set_timer(self.retention_check_interval(), BrokerTimer::RetentionCheck);
+            }
             BrokerTimer::Purgatory => self.on_purgatory_timeout(cx),
             BrokerTimer::FetchTimeout {
                 leader,
@@ -313,6 +341,18 @@ impl Broker {
             .collect();
         cx.disk().overwrite(HW_CHECKPOINT_FILE, HwCheckpoint(hws));
         cx.disk().flush(HW_CHECKPOINT_FILE);
+    }
+
+    /// Kafka's periodic producer-expiration check, over the partitions this broker hosts.
+    fn expire_producers(&mut self, cx: &mut BrokerCx<'_>) {
+        let (now, ms) = (cx.now(), self.config.producer_id_expiration_ms);
+        for (tp, p) in self.partitions.iter_mut() {
+            let producers = p.log.remove_expired_producers(now, ms);
+            if producers > 0 {
+                let tp = tp.clone();
+                cx.emit(KafkaEvent::ProducerIdsExpired { tp, producers });
+            }
+        }
     }
 
     fn on_flush_check_timeout(&mut self, cx: &mut BrokerCx<'_>) {

@@ -16,6 +16,7 @@
 //! partition epoch it returns fences stale proposals.
 
 use crate::kafka::broker::log::PartitionLog;
+use crate::kafka::broker::segment::RollConfig;
 use crate::kafka::config::EffectiveTopicConfig;
 use crate::kafka::types::NO_PARTITION_EPOCH;
 use crate::kafka::types::{BrokerId, LeaderEpoch, Offset, TopicPartition};
@@ -73,6 +74,8 @@ pub struct Partition {
 
 impl Partition {
     pub fn new(log: PartitionLog, config: EffectiveTopicConfig) -> Self {
+        let mut log = log;
+        log.roll = roll_config(&config);
         Partition {
             tp: log.tp.clone(),
             log,
@@ -83,6 +86,12 @@ impl Partition {
             replicas: Vec::new(),
             isr: Vec::new(),
         }
+    }
+
+    /// Applies the topic's (new) settings, the log's roll settings included.
+    pub fn set_config(&mut self, config: EffectiveTopicConfig) {
+        self.log.roll = roll_config(&config);
+        self.config = config;
     }
 
     pub fn is_leader(&self) -> bool {
@@ -214,5 +223,12 @@ impl Partition {
                 && f.leo >= self.log.high_watermark()
                 && f.leo >= state.epoch_start_offset
         })
+    }
+}
+
+fn roll_config(config: &EffectiveTopicConfig) -> RollConfig {
+    RollConfig {
+        segment_bytes: config.segment_bytes,
+        segment_ms: config.segment_ms,
     }
 }

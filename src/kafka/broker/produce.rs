@@ -101,6 +101,11 @@ impl Broker {
         if acks == Acks::All.as_i16() && part.isr.len() < part.effective_min_isr() {
             return Err(ErrorCode::NotEnoughReplicas);
         }
+        // `analyzeAndValidateRecords`: a batch over `max.message.bytes` (topic) /
+        // `message.max.bytes` (broker) is refused with MESSAGE_TOO_LARGE, nothing written.
+        if batch.size_bytes() > part.config.max_message_bytes as usize {
+            return Err(ErrorCode::MessageTooLarge);
+        }
         let base = match part.log.check_sequence(&batch) {
             SequenceCheck::Duplicate { base_offset } => {
                 return Ok((base_offset, base_offset + batch.len() as i64))
@@ -125,7 +130,7 @@ impl Broker {
             });
         }
         let now = cx.now();
-        part.log.append(cx.disk(), stamped);
+        part.log.append(cx.disk(), stamped, now);
         part.log.maybe_flush(
             cx.disk(),
             now,

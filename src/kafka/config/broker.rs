@@ -54,9 +54,13 @@ config_struct! {
         "auto.leader.rebalance.enable" => auto_leader_rebalance_enable: bool = "true";
             "Move leadership back to the preferred replica when it is healthy again."
         "message.max.bytes" => message_max_bytes: u32 = "1048588", range(0, I32_MAX);
-            "Largest record batch a broker accepts."
+            "Largest record batch a broker accepts (larger: MESSAGE_TOO_LARGE, nothing written)."
+        "log.retention.check.interval.ms" => log_retention_check_interval_ms: u64 = "300000", range(1, i64::MAX);
+            "How often each broker deletes the segments retention no longer keeps."
         "producer.id.expiration.ms" => producer_id_expiration_ms: u64 = "86400000", range(1, i64::MAX);
-            "Idempotent-producer state is forgotten after this long without writes."
+            "A partition forgets an idempotent producer this long after its last write; a retry after that is no longer deduplicated."
+        "producer.id.expiration.check.interval.ms" => producer_id_expiration_check_interval_ms: u64 = "600000", range(1, i64::MAX);
+            "How often each broker forgets the producers idle longer than producer.id.expiration.ms."
         "replication.truncation" => replication_truncation: TruncationMode = "leader-epoch";
             "kafkasim switch: leader-epoch (Kafka >= 0.11, KIP-101) or high-watermark (older, loses acked records)."
     }

@@ -33,7 +33,7 @@ config_struct! {
         "fetch.max.wait.ms" => fetch_max_wait_ms: u64 = "500", range(0, I32_MAX);
             "How long a fetch waits at the broker for fetch.min.bytes."
         "fetch.max.bytes" => fetch_max_bytes: u32 = "52428800", range(0, I32_MAX);
-            "Bytes one fetch response returns at most."
+            "Bytes one fetch response returns at most (one batch more if the first partition with data has a larger one, KIP-74)."
         "max.partition.fetch.bytes" => max_partition_fetch_bytes: u32 = "1048576", range(0, I32_MAX);
             "Bytes per partition one fetch returns at most."
         "enable.auto.commit" => enable_auto_commit: bool = "true";
@@ -78,6 +78,7 @@ pub struct EffectiveConsumerConfig {
     pub request_timeout_ms: u64,
     pub default_api_timeout_ms: u64,
     pub retry_backoff_ms: u64,
+    pub fetch_max_bytes: u32,
 }
 
 impl ConsumerConfig {
@@ -102,6 +103,7 @@ impl ConsumerConfig {
             request_timeout_ms: self.request_timeout_ms,
             default_api_timeout_ms: self.default_api_timeout_ms,
             retry_backoff_ms: self.retry_backoff_ms,
+            fetch_max_bytes: self.fetch_max_bytes,
         })
     }
 

@@ -44,11 +44,11 @@ config_struct! {
         "max.block.ms" => max_block_ms: u64 = "60000";
             "How long send() may block on a full buffer or missing metadata."
         "max.request.size" => max_request_size: u32 = "1048576", range(1, I32_MAX);
-            "Largest produce request."
+            "A record whose batch would exceed this fails at send() with RecordTooLargeException (MESSAGE_TOO_LARGE)."
         "compression.type" => compression_type: CompressionType = "none";
-            "Batch compression codec."
+            "Batch compression codec; kafkasim shrinks a batch's records to a fixed share per codec (gzip 40%, snappy 60%, lz4 55%, zstd 35%), on the wire and on disk."
         "partitioner.ignore.keys" => partitioner_ignore_keys: bool = "false";
-            "Spread records over partitions ignoring their keys."
+            "Spread keyed records like unkeyed ones with the sticky partitioner (KIP-794), ignoring their keys."
         "metadata.max.age.ms" => metadata_max_age_ms: u64 = "300000";
             "Refresh cluster metadata at least this often."
         "transactional.id" => transactional_id: Option<String> = "null";
@@ -80,6 +80,9 @@ pub struct EffectiveProducerConfig {
     pub buffer_memory: u64,
     pub max_block_ms: u64,
     pub metadata_max_age_ms: u64,
+    pub max_request_size: u32,
+    pub compression_type: CompressionType,
+    pub partitioner_ignore_keys: bool,
 }
 
 impl Default for EffectiveProducerConfig {
@@ -115,6 +118,9 @@ impl ProducerConfig {
             buffer_memory: self.buffer_memory,
             max_block_ms: self.max_block_ms,
             metadata_max_age_ms: self.metadata_max_age_ms,
+            max_request_size: self.max_request_size,
+            compression_type: self.compression_type,
+            partitioner_ignore_keys: self.partitioner_ignore_keys,
         })
     }
 

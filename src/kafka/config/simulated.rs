@@ -26,55 +26,21 @@ pub enum Simulation {
 }
 
 const NO_LOG_CLEANING: &str =
-    "kafkasim keeps every record of a partition forever: there are no segments, no retention and no compaction";
+    "kafkasim does not schedule log compaction yet: old segments are deleted by retention only (as with delete)";
 
 /// Keys that are not simulated, per config struct (`BrokerConfig`, `TopicConfig`, …).
 const NOT_SIMULATED: &[(&str, &str, &[&str], &str)] = &[
-    ("TopicConfig", "retention.ms", &["-1"], NO_LOG_CLEANING),
-    ("TopicConfig", "retention.bytes", &["-1"], NO_LOG_CLEANING),
-    ("TopicConfig", "segment.bytes", &[], NO_LOG_CLEANING),
-    ("TopicConfig", "cleanup.policy", &[], NO_LOG_CLEANING),
     (
         "TopicConfig",
-        "message.max.bytes",
-        &[],
-        "batches of any size are accepted",
-    ),
-    (
-        "BrokerConfig",
-        "message.max.bytes",
-        &[],
-        "batches of any size are accepted",
+        "cleanup.policy",
+        &["delete"],
+        NO_LOG_CLEANING,
     ),
     (
         "BrokerConfig",
         "auto.leader.rebalance.enable",
         &["false"],
         "leadership never moves back to the preferred replica by itself (as with false)",
-    ),
-    (
-        "BrokerConfig",
-        "producer.id.expiration.ms",
-        &[],
-        "a broker remembers every idempotent producer's state for the whole run",
-    ),
-    (
-        "ProducerConfig",
-        "max.request.size",
-        &[],
-        "requests of any size are sent",
-    ),
-    (
-        "ProducerConfig",
-        "compression.type",
-        &["none"],
-        "batches are not compressed (their size on the wire and on disk is the records')",
-    ),
-    (
-        "ProducerConfig",
-        "partitioner.ignore.keys",
-        &["false"],
-        "keyed records go to murmur2(key) % partitions, as with false",
     ),
     (
         "ProducerConfig",
@@ -87,12 +53,6 @@ const NOT_SIMULATED: &[(&str, &str, &[&str], &str)] = &[
         "transaction.timeout.ms",
         &[],
         "transactions are not simulated yet",
-    ),
-    (
-        "ConsumerConfig",
-        "fetch.max.bytes",
-        &[],
-        "a fetch response is bounded per partition only, by max.partition.fetch.bytes",
     ),
     (
         "ConsumerConfig",

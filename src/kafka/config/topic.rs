@@ -21,15 +21,17 @@ config_struct! {
         "flush.ms" => flush_ms: Option<u64> = "null";
             "fsync this often (default: the cluster's log.flush.interval.ms)."
         "retention.ms" => retention_ms: i64 = "604800000", range(-1, i64::MAX);
-            "Delete segments older than this (-1: keep forever)."
+            "Delete a segment once its newest record is older than this (-1: keep forever); checked every log.retention.check.interval.ms."
         "retention.bytes" => retention_bytes: i64 = "-1", range(-1, i64::MAX);
-            "Delete old segments while a partition is larger than this (-1: unlimited)."
+            "Delete the oldest segments while a partition stays larger than this without them (-1: unlimited)."
         "segment.bytes" => segment_bytes: u32 = "1073741824", range(14, I32_MAX);
-            "Roll to a new segment file at this size."
+            "Roll to a new segment file when the next batch would pass this size."
+        "segment.ms" => segment_ms: u64 = "604800000", range(1, i64::MAX);
+            "Roll to a new segment file once the active segment's first record is this old."
         "cleanup.policy" => cleanup_policy: CleanupPolicy = "delete";
             "delete old segments, compact to the latest record per key, or both."
-        "message.max.bytes" => message_max_bytes: Option<u32> = "null", range(0, I32_MAX);
-            "Overrides the cluster's message.max.bytes for this topic."
+        "max.message.bytes" => max_message_bytes: Option<u32> = "null", range(0, I32_MAX);
+            "Overrides the cluster's message.max.bytes for this topic (Kafka's topic key)."
     }
 }
 
@@ -65,6 +67,14 @@ pub struct EffectiveTopicConfig {
     pub unclean_leader_election_enable: bool,
     pub flush_messages: u64,
     pub flush_ms: Option<u64>,
+    pub retention_ms: i64,
+    pub retention_bytes: i64,
+    pub segment_bytes: u64,
+    pub segment_ms: u64,
+    pub cleanup_policy: CleanupPolicy,
+    /// The largest batch a leader accepts for this topic (`max.message.bytes`, else the
+    /// cluster's `message.max.bytes`).
+    pub max_message_bytes: u32,
 }
 
 impl EffectiveTopicConfig {
@@ -74,6 +84,12 @@ impl EffectiveTopicConfig {
             unclean_leader_election_enable: topic.effective_unclean_leader_election(broker),
             flush_messages: topic.effective_flush_messages(broker),
             flush_ms: topic.effective_flush_ms(broker),
+            retention_ms: topic.retention_ms,
+            retention_bytes: topic.retention_bytes,
+            segment_bytes: topic.segment_bytes as u64,
+            segment_ms: topic.segment_ms,
+            cleanup_policy: topic.cleanup_policy,
+            max_message_bytes: topic.max_message_bytes.unwrap_or(broker.message_max_bytes),
         }
     }
 }

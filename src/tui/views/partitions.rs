@@ -2,7 +2,10 @@
 //! id as `kafka-topics` prints them) plus the leader epoch, and per replica a log bar:
 //! records below the high watermark (safe), above it (not yet replicated everywhere it must
 //! be), and records truncated away. A replica whose broker is down shows the log its disk
-//! holds (what a restart recovers), marked DOWN, without a high watermark.
+//! holds (what a restart recovers), marked DOWN, without a high watermark. Once retention
+//! has deleted the start of a log, the bar begins with `·` for the deleted offsets and the
+//! text names the log start offset; a log of several segments says how many, and how many
+//! of them the log cleaner has compacted (cleaned) and how many are still dirty.
 
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -108,10 +111,33 @@ fn log_bar(l: &ReplicaLogView, max: u64, w: usize) -> Line<'static> {
     } else {
         String::new()
     };
+    let start = if l.log_start > 0 {
+        format!(" start {}", l.log_start)
+    } else {
+        String::new()
+    };
+    let segs = if l.segments > 1 || l.cleaned_segments > 0 {
+        let dirty = l.segments - l.cleaned_segments;
+        format!(
+            " segs {} ({} cleaned, {dirty} dirty)",
+            l.segments, l.cleaned_segments
+        )
+    } else {
+        String::new()
+    };
     let (text, text_style) = match l.hw {
-        _ if l.down => (format!(" DOWN: log on disk leo {}{cut}", l.leo), bad()),
-        Some(hw) => (format!(" hw {hw} leo {}{cut}", l.leo), Default::default()),
-        None => (format!(" leo {}{cut}", l.leo), Default::default()),
+        _ if l.down => (
+            format!(" DOWN: log on disk{start} leo {}{cut}{segs}", l.leo),
+            bad(),
+        ),
+        Some(hw) => (
+            format!("{start} hw {hw} leo {}{cut}{segs}", l.leo),
+            Default::default(),
+        ),
+        None => (
+            format!("{start} leo {}{cut}{segs}", l.leo),
+            Default::default(),
+        ),
     };
     let label = if w < 50 {
         format!(" b{:<3}", l.broker)
@@ -122,11 +148,12 @@ fn log_bar(l: &ReplicaLogView, max: u64, w: usize) -> Line<'static> {
         .saturating_sub(label.chars().count() + text.chars().count())
         .clamp(2, 60) as u64;
     let cells = |n: u64| ((n * bar_w).div_ceil(max)) as usize;
-    let below = cells(l.hw.unwrap_or(0).min(l.leo));
-    let above = cells(l.leo).saturating_sub(below);
-    let trunc =
-        cells(l.truncated_records).min(bar_w as usize - (below + above).min(bar_w as usize));
-    let pad = (bar_w as usize).saturating_sub(below + above + trunc);
+    let gone = (l.log_start * bar_w / max) as usize;
+    let below = cells(l.hw.unwrap_or(0).min(l.leo)).saturating_sub(gone);
+    let above = cells(l.leo).saturating_sub(below + gone);
+    let used = (gone + below + above).min(bar_w as usize);
+    let trunc = cells(l.truncated_records).min(bar_w as usize - used);
+    let pad = (bar_w as usize).saturating_sub(used + trunc);
     let (safe, unsafe_) = if l.down {
         (dim(), dim())
     } else {
@@ -134,6 +161,7 @@ fn log_bar(l: &ReplicaLogView, max: u64, w: usize) -> Line<'static> {
     };
     Line::from(vec![
         Span::raw(label),
+        Span::styled("·".repeat(gone), dim()),
         Span::styled("█".repeat(below), safe),
         Span::styled("▒".repeat(above), unsafe_),
         Span::styled("✗".repeat(trunc), bad()),

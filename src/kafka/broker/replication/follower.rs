@@ -23,7 +23,7 @@ use crate::kafka::config::TruncationMode;
 use crate::kafka::errors::ErrorCode;
 use crate::kafka::event::{KafkaEvent, TruncationReason};
 use crate::kafka::protocol::*;
-use crate::kafka::types::{BrokerId, LeaderEpoch, TopicPartition};
+use crate::kafka::types::{BrokerId, LeaderEpoch, Offset, TopicPartition};
 use crate::sim::{Duration, NodeId, Peer, Time, TimerId, VecMap};
 
 /// The fetch loop towards one leader broker.
@@ -259,8 +259,13 @@ impl Broker {
                 None => self.append_fetched(cx, pr),
             },
             ErrorCode::OffsetOutOfRange => {
-                // Our log is longer than the leader's: cut it to where the leader's ends.
-                if let Some(d) = pr.diverging_epoch {
+                let leo = self.partitions.get(&pr.tp).map(|p| p.log.log_end_offset());
+                if leo.is_some_and(|leo| leo < pr.log_start_offset) {
+                    // Our log ends below the leader's log start (retention deleted what we
+                    // would fetch): `truncateFullyAndStartAt(leaderLogStartOffset)`.
+                    self.truncate_fully(cx, &pr.tp, pr.log_start_offset);
+                } else if let Some(d) = pr.diverging_epoch {
+                    // Our log is longer than the leader's: cut it to where the leader's ends.
                     self.truncate(cx, &pr.tp, d.end_offset, TruncationReason::OutOfRange);
                 }
             }
@@ -320,7 +325,7 @@ impl Broker {
                     records: b.len() as u32,
                 });
             }
-            part.log.append(cx.disk(), b);
+            part.log.append(cx.disk(), b, now);
         }
         part.log.maybe_flush(
             cx.disk(),
@@ -335,6 +340,32 @@ impl Broker {
                 hw,
             });
         }
+        // Kafka's `maybeIncrementLogStartOffset(leaderLogStartOffset)`: the segments below
+        // go at this broker's next retention check.
+        if part
+            .log
+            .increment_log_start_offset(cx.disk(), pr.log_start_offset)
+            && tracing
+        {
+            cx.emit(KafkaEvent::LogStartOffsetIncremented {
+                tp: pr.tp.clone(),
+                log_start_offset: part.log.log_start_offset(),
+            });
+        }
+    }
+
+    /// Deletes the whole log of `tp` and restarts it at the leader's log start `offset`.
+    fn truncate_fully(&mut self, cx: &mut BrokerCx<'_>, tp: &TopicPartition, offset: Offset) {
+        let part = self.partitions.get_mut(tp).expect("following");
+        let from_leo = part.log.log_end_offset();
+        let removed = part.log.truncate_fully_and_start_at(cx.disk(), offset);
+        cx.emit(KafkaEvent::Truncated {
+            tp: tp.clone(),
+            from_leo,
+            to: offset,
+            removed,
+            reason: TruncationReason::BelowLogStart,
+        });
     }
 }
 

@@ -240,7 +240,7 @@ impl Consumer {
                 replica_epoch: NO_BROKER_EPOCH, // a consumer is no replica
                 max_wait_ms: self.config.fetch_max_wait_ms,
                 min_bytes: self.config.fetch_min_bytes,
-                max_bytes: 52_428_800,
+                max_bytes: self.config.fetch_max_bytes,
                 isolation_level: self.config.isolation_level,
                 partitions,
             };
@@ -285,6 +285,15 @@ impl Consumer {
                     }
                 }
                 ErrorCode::OffsetOutOfRange => {
+                    if let Some(position) = p.position.filter(|&o| o < fp.log_start_offset) {
+                        // Below the log start: retention deleted these records unread.
+                        cx.emit(KafkaEvent::FetchPositionOutOfRange {
+                            tp: fp.tp.clone(),
+                            position,
+                            log_start_offset: fp.log_start_offset,
+                            auto_offset_reset: self.config.auto_offset_reset.to_string(),
+                        });
+                    }
                     p.position = None;
                     p.reset = true;
                     p.reset_reason = Some(ErrorCode::OffsetOutOfRange);

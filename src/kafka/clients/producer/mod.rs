@@ -114,7 +114,7 @@ impl Producer {
                 c.retry_backoff_ms,
                 c.request_timeout_ms,
             ),
-            partitioner: Partitioner::new(c.batch_size),
+            partitioner: Partitioner::new(c.batch_size).ignoring_keys(c.partitioner_ignore_keys),
             accumulator: RecordAccumulator::new(c.batch_size, c.linger_ms, c.buffer_memory),
             blocked: VecDeque::new(),
             net: NetworkClient::default(),
@@ -151,6 +151,19 @@ impl Producer {
         };
         let deadline = now + crate::sim::Duration::from_ms(self.config.max_block_ms);
         self.outstanding += 1;
+        // `KafkaProducer.ensureValidRecordSize`: a record whose batch (upper-bound estimate:
+        // header + record, uncompressed) exceeds max.request.size or buffer.memory fails at
+        // once with RecordTooLargeException (MESSAGE_TOO_LARGE), never sent.
+        let size = 61 + accumulator::record_bytes(&record) as u64;
+        if size > self.config.max_request_size as u64 || size > self.config.buffer_memory {
+            cx.emit(KafkaEvent::RecordTooLarge {
+                topic: topic.to_string(),
+                size,
+                max_request_size: self.config.max_request_size,
+            });
+            self.complete(value, Err(ErrorCode::MessageTooLarge), false);
+            return;
+        }
         self.blocked.push_back(BlockedSend {
             topic,
             record,

@@ -66,6 +66,8 @@ struct Sticky {
 #[derive(Clone, Debug, Default)]
 pub struct Partitioner {
     batch_size: u64,
+    /// `partitioner.ignore.keys` (KIP-794): keyed records are spread like unkeyed ones.
+    ignore_keys: bool,
     sticky: VecMap<Topic, Sticky>,
 }
 
@@ -73,8 +75,16 @@ impl Partitioner {
     pub fn new(batch_size: u32) -> Self {
         Partitioner {
             batch_size: batch_size.max(1) as u64,
+            ignore_keys: false,
             sticky: VecMap::new(),
         }
+    }
+
+    /// With `partitioner.ignore.keys = true` a key no longer picks the partition: keyed
+    /// records go to the sticky partition too (KIP-794's `BuiltInPartitioner`).
+    pub fn ignoring_keys(mut self, ignore: bool) -> Self {
+        self.ignore_keys = ignore;
+        self
     }
 
     /// Picks the partition of a record. `available` lists partitions with a leader (the
@@ -87,7 +97,7 @@ impl Partitioner {
         available: &[u32],
         rng: &mut Rng,
     ) -> u32 {
-        if let Some(key) = key {
+        if let Some(key) = key.filter(|_| !self.ignore_keys) {
             return partition_for_key(key, num_partitions);
         }
         let s = self.sticky.entry(topic).or_default();
@@ -188,6 +198,20 @@ mod tests {
         let b = p.partition(t, Some("user-7"), 6, &[1, 2], &mut rng);
         assert_eq!(a, b);
         assert_eq!(a, partition_for_key("user-7", 6));
+    }
+
+    #[test]
+    fn ignoring_keys_makes_a_keyed_record_sticky() {
+        // Proves partitioner.ignore.keys: the same key goes wherever the sticky partition
+        // is, and moves on with it after batch.size bytes.
+        let mut p = Partitioner::new(100).ignoring_keys(true);
+        let mut rng = derive(3, 1);
+        let t = Topic::new("orders");
+        let all = [0, 1, 2, 3, 4, 5];
+        let first = p.partition(t, Some("user-7"), 6, &all, &mut rng);
+        p.on_append(t, first, 100, 6, &all, &mut rng);
+        let next = p.partition(t, Some("user-7"), 6, &all, &mut rng);
+        assert_ne!(first, next, "the key no longer pins a partition");
     }
 
     #[test]

@@ -381,7 +381,8 @@ impl Producer {
             .map(|id| {
                 let b = self.accumulator.get(*id).expect("batch");
                 records += b.records.len();
-                let mut rb = RecordBatch::new(&b.records[..]);
+                let mut rb =
+                    RecordBatch::new(&b.records[..]).compressed(self.config.compression_type);
                 rb.producer_id = b.producer_id;
                 rb.producer_epoch = b.producer_epoch;
                 rb.base_sequence = b.base_sequence.unwrap_or(Sequence::NONE);
