@@ -268,7 +268,9 @@ impl Node for SimNode {
                 BrokerTimer::FetchBackoff { .. } => "replica-fetch-backoff",
                 BrokerTimer::Group(_) => "group-coordinator",
             },
-            NodeTimer::Controller(ControllerTimer::SessionCheck) => "broker-session-check",
+            NodeTimer::Controller(ControllerTimer::MaybeFenceStaleBrokers) => {
+                "maybe-fence-stale-brokers"
+            }
             NodeTimer::Scripted(t) => match t {
                 ScriptedTimer::Send => "send",
                 ScriptedTimer::Retry => "retry-backoff",

@@ -25,7 +25,7 @@ use crate::kafka::metadata::{partition_record, MetadataImage, PartitionImage};
 use crate::kafka::protocol::*;
 use crate::kafka::types::{BrokerId, LeaderEpoch, Topic, TopicPartition};
 use crate::kafka::types::{NO_BROKER_EPOCH, NO_PARTITION_EPOCH};
-use crate::sim::{Context, Duration, NodeId, Peer, Time};
+use crate::sim::{Context, Duration, NodeId, Peer, Time, Wakeup};
 
 /// The controller's disk file holding the metadata log.
 pub const METADATA_LOG: &str = "__cluster_metadata";
@@ -43,8 +43,9 @@ pub struct TopicSpec {
 
 #[derive(Clone, Debug)]
 pub enum ControllerTimer {
-    /// Periodic check for brokers whose session expired.
-    SessionCheck,
+    /// The earliest session deadline of an unfenced broker came (Kafka's deferred event
+    /// `maybeFenceReplicas`): fence every broker whose session expired.
+    MaybeFenceStaleBrokers,
 }
 
 #[derive(Clone, Debug)]
@@ -66,6 +67,8 @@ pub struct Controller {
     pub image: MetadataImage,
     log: Vec<MetadataRecord>,
     sessions: BTreeMap<BrokerId, Session>,
+    /// Armed at the earliest session deadline (`last_heartbeat + broker.session.timeout.ms`).
+    fence_timer: Wakeup,
 }
 
 type Cx<'a> = dyn Context<Msg = Msg, Timer = ControllerTimer, Event = KafkaEvent> + 'a;
@@ -83,6 +86,7 @@ impl Controller {
             image: MetadataImage::default(),
             log: Vec::new(),
             sessions: BTreeMap::new(),
+            fence_timer: Wakeup::default(),
         }
     }
 
@@ -112,11 +116,11 @@ impl Controller {
             };
             self.sessions.insert(b, s);
         }
-        cx.set_timer(self.check_interval(), ControllerTimer::SessionCheck);
+        self.arm_fence_timer(cx);
     }
 
-    fn check_interval(&self) -> Duration {
-        Duration::from_ms((self.config.broker_heartbeat_interval_ms / 2).max(1))
+    fn session_timeout(&self) -> Duration {
+        Duration::from_ms(self.config.broker_session_timeout_ms)
     }
 
     pub fn on_message(&mut self, cx: &mut Cx<'_>, from: Peer, msg: Msg) {
@@ -130,9 +134,10 @@ impl Controller {
 
     pub fn on_timer(&mut self, cx: &mut Cx<'_>, timer: ControllerTimer) {
         match timer {
-            ControllerTimer::SessionCheck => {
-                self.on_session_check_timeout(cx);
-                cx.set_timer(self.check_interval(), ControllerTimer::SessionCheck);
+            ControllerTimer::MaybeFenceStaleBrokers => {
+                self.fence_timer.fired(cx.now());
+                self.on_maybe_fence_stale_brokers_timeout(cx);
+                self.arm_fence_timer(cx);
             }
         }
     }
@@ -257,6 +262,7 @@ impl Controller {
             cx.reply(from, Msg::BrokerHeartbeatResponse(resp));
             return;
         }
+        let deadline = cx.now() + self.session_timeout();
         let s = self.sessions.get_mut(&id).expect("checked");
         s.last_heartbeat = cx.now();
         // The broker missed records (a gap, or a push lost while it was unreachable).
@@ -264,6 +270,11 @@ impl Controller {
         let caught_up = req.current_metadata_offset > req.broker_epoch as u64;
         if caught_up && self.image.brokers[&id].fenced {
             self.unfence(cx, id);
+        }
+        if self.image.is_live(id) {
+            // Later than any armed deadline: it only arms a timer when none is armed.
+            self.fence_timer
+                .arm(cx, deadline, ControllerTimer::MaybeFenceStaleBrokers);
         }
         self.push_to(cx, id);
         let resp = BrokerHeartbeatResponse {
@@ -289,17 +300,40 @@ impl Controller {
         self.commit(cx, records);
     }
 
-    fn on_session_check_timeout(&mut self, cx: &mut Cx<'_>) {
+    /// Kafka's `BrokerHeartbeatManager`: an unfenced broker's session expires
+    /// `broker.session.timeout.ms` after the controller last heard from it, and
+    /// `QuorumController` runs the fencing as a deferred event at exactly that deadline
+    /// (`nextCheckTimeNs`, `findOneStaleBroker`). Kafka's validity check is
+    /// `lastContactNs + sessionTimeoutNs >= now`, so the broker is fenced the first nanosecond
+    /// after the deadline; with a microsecond clock that is the deadline itself.
+    fn on_maybe_fence_stale_brokers_timeout(&mut self, cx: &mut Cx<'_>) {
         let now = cx.now();
-        let timeout = Duration::from_ms(self.config.broker_session_timeout_ms);
+        let timeout = self.session_timeout();
         let expired: Vec<BrokerId> = self
             .sessions
             .iter()
-            .filter(|(b, s)| self.image.is_live(**b) && now.since(s.last_heartbeat) > timeout)
+            .filter(|(b, s)| self.image.is_live(**b) && now.since(s.last_heartbeat) >= timeout)
             .map(|(b, _)| *b)
             .collect();
         for b in expired {
             self.fence(cx, b);
+        }
+    }
+
+    /// Arms the fencing timer at the earliest session deadline of an unfenced broker. Its
+    /// cost grows with the brokers, not the partitions; it runs once per deadline.
+    fn arm_fence_timer(&mut self, cx: &mut Cx<'_>) {
+        let timeout = self.session_timeout();
+        let next = self
+            .sessions
+            .iter()
+            .filter(|(b, _)| self.image.is_live(**b))
+            .map(|(_, s)| s.last_heartbeat + timeout)
+            .min();
+        if let Some(at) = next {
+            let at = at.max(cx.now());
+            self.fence_timer
+                .arm(cx, at, ControllerTimer::MaybeFenceStaleBrokers);
         }
     }
 

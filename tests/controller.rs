@@ -1,0 +1,111 @@
+//! The controller's broker life cycle against Kafka's: fencing at exactly
+//! `broker.session.timeout.ms` after the last heartbeat (`BrokerHeartbeatManager`), the
+//! registration of a new incarnation (`ClusterControlManager.registerBroker`), and the
+//! periodic preferred leader election (`auto.leader.rebalance.enable`).
+
+use kafkasim::kafka::config::BrokerConfig;
+use kafkasim::kafka::controller::TopicSpec;
+use kafkasim::kafka::event::KafkaEvent;
+use kafkasim::kafka::BrokerId;
+use kafkasim::sim::World;
+use kafkasim::sim::{Duration, Fault, Latency, LinkModel, NodeId, Time, TraceKind, TraceMode};
+use kafkasim::workload::cluster::{self, ClusterIds, ClusterSpec};
+use kafkasim::workload::node::SimNode;
+
+fn secs(s: f64) -> Time {
+    Time((s * 1_000_000.0) as u64)
+}
+
+fn world(config: BrokerConfig, partitions: u32) -> (World<SimNode>, ClusterIds) {
+    let mut w = World::new(5, TraceMode::Full);
+    let spec = ClusterSpec {
+        brokers: 3,
+        broker_config: config,
+        topics: vec![TopicSpec {
+            name: "orders".into(),
+            partitions,
+            replication_factor: 3,
+            config: Default::default(),
+        }],
+        link: LinkModel {
+            latency: Latency::Fixed(Duration::from_ms(1)),
+            ..Default::default()
+        },
+        writeback: None,
+    };
+    let ids = cluster::build_cluster(&mut w, &spec);
+    (w, ids)
+}
+
+/// Times the controller received a message named `msg` from `from`.
+fn received(w: &World<SimNode>, from: NodeId, to: NodeId, msg: &str) -> Vec<Time> {
+    w.trace()
+        .records()
+        .iter()
+        .filter_map(|r| match &r.kind {
+            TraceKind::Deliver {
+                from: f,
+                to: t,
+                msg: m,
+                ..
+            } if *f == from && *t == to && *m == msg => Some(r.time),
+            _ => None,
+        })
+        .collect()
+}
+
+fn controller_events(w: &World<SimNode>) -> Vec<(Time, KafkaEvent)> {
+    cluster::kafka_events(w)
+        .into_iter()
+        .map(|(t, _, e)| (t, e))
+        .collect()
+}
+
+fn fenced_at(w: &World<SimNode>, b: BrokerId) -> Vec<Time> {
+    controller_events(w)
+        .into_iter()
+        .filter_map(|(t, e)| match e {
+            KafkaEvent::BrokerFenced { broker } if broker == b => Some(t),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_dead_broker_is_fenced_exactly_one_session_timeout_after_its_last_heartbeat() {
+    // Proves BrokerHeartbeatManager's deadline: fenced at last heartbeat + broker.session.timeout.ms, not at a later poll.
+    for kill_s in [5.0, 5.3, 5.7, 6.2] {
+        let (mut w, ids) = world(BrokerConfig::default(), 1);
+        let victim = ids.brokers[1];
+        w.schedule_fault(secs(kill_s), Fault::Kill(w.name(victim).to_string()));
+        w.run_until(secs(30.0), u64::MAX);
+        let last_hb = *received(&w, victim, ids.controller, "BrokerHeartbeat")
+            .iter()
+            .rfind(|&&t| t < secs(kill_s))
+            .expect("heartbeats before the kill");
+        let fenced = fenced_at(&w, BrokerId(2));
+        assert_eq!(
+            fenced,
+            vec![last_hb + Duration::from_ms(9_000)],
+            "killed at {kill_s}s, last heartbeat at {last_hb:?}"
+        );
+    }
+}
+
+#[test]
+fn a_shorter_session_timeout_fences_sooner() {
+    // Proves broker.session.timeout.ms is the deadline: 4 s instead of 9 s after the last heartbeat.
+    let config = BrokerConfig::default().with("broker.session.timeout.ms", 4000i64);
+    let (mut w, ids) = world(config, 1);
+    let victim = ids.brokers[1];
+    w.schedule_fault(secs(5.0), Fault::Kill(w.name(victim).to_string()));
+    w.run_until(secs(20.0), u64::MAX);
+    let last_hb = *received(&w, victim, ids.controller, "BrokerHeartbeat")
+        .iter()
+        .rfind(|&&t| t < secs(5.0))
+        .expect("heartbeats");
+    assert_eq!(
+        fenced_at(&w, BrokerId(2)),
+        vec![last_hb + Duration::from_ms(4_000)]
+    );
+}
