@@ -109,3 +109,61 @@ fn a_shorter_session_timeout_fences_sooner() {
         vec![last_hb + Duration::from_ms(4_000)]
     );
 }
+
+fn registered_at(w: &World<SimNode>, b: BrokerId) -> Vec<Time> {
+    controller_events(w)
+        .into_iter()
+        .filter_map(|(t, e)| match e {
+            KafkaEvent::BrokerRegistered { broker, .. } if broker == b => Some(t),
+            _ => None,
+        })
+        .collect()
+}
+
+fn duplicates_at(w: &World<SimNode>, b: BrokerId) -> Vec<Time> {
+    controller_events(w)
+        .into_iter()
+        .filter_map(|(t, e)| match e {
+            KafkaEvent::DuplicateBrokerRegistration { broker } if broker == b => Some(t),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_restarted_broker_is_refused_while_its_old_session_is_valid() {
+    // Proves ClusterControlManager.registerBroker: a new incarnation inside the old session gets DUPLICATE_BROKER_REGISTRATION, retries with backoff, and registers only after the old session expired (fenced).
+    let (mut w, ids) = world(BrokerConfig::default(), 1);
+    let victim = ids.brokers[1];
+    let name = w.name(victim).to_string();
+    w.schedule_fault(secs(5.0), Fault::Kill(name.clone()));
+    w.schedule_fault(secs(6.0), Fault::Restart(name));
+    w.run_until(secs(40.0), u64::MAX);
+    let fenced = fenced_at(&w, BrokerId(2));
+    assert_eq!(fenced.len(), 1, "the old session expires once");
+    let dups = duplicates_at(&w, BrokerId(2));
+    assert!(!dups.is_empty(), "the new incarnation was refused");
+    assert!(dups.iter().all(|&t| t > secs(6.0) && t < fenced[0]));
+    // Kafka's backoff: 100, 200, 400 ... ms after each refusal, plus the 2 ms round trip.
+    let gaps: Vec<u64> = dups.windows(2).map(|p| p[1].since(p[0]).as_ms()).collect();
+    assert_eq!(gaps[..4], [102, 202, 402, 802], "{gaps:?}");
+    let registered = registered_at(&w, BrokerId(2));
+    assert_eq!(registered.len(), 2, "start, then the new incarnation");
+    assert!(registered[1] > fenced[0], "registered after the fence");
+    assert!(registered[1] < fenced[0] + Duration::from_ms(9_000));
+}
+
+#[test]
+fn a_restart_after_the_session_expired_registers_at_once() {
+    // Proves the other branch: once the old session expired (fenced), a new incarnation registers on its first attempt.
+    let (mut w, ids) = world(BrokerConfig::default(), 1);
+    let victim = ids.brokers[1];
+    let name = w.name(victim).to_string();
+    w.schedule_fault(secs(5.0), Fault::Kill(name.clone()));
+    w.schedule_fault(secs(16.0), Fault::Restart(name));
+    w.run_until(secs(30.0), u64::MAX);
+    assert!(duplicates_at(&w, BrokerId(2)).is_empty());
+    let registered = registered_at(&w, BrokerId(2));
+    assert_eq!(registered.len(), 2);
+    assert!(registered[1] < secs(16.1));
+}

@@ -135,6 +135,12 @@ pub enum KafkaEvent {
         offset: Offset,
         reason: ErrorCode,
     },
+    // Controller events added later stay at the end: a variant's index is part of the
+    // trace hash, so inserting one in the middle would change every run's hash.
+    /// A new incarnation tried to register while the old one's session is still valid.
+    DuplicateBrokerRegistration {
+        broker: BrokerId,
+    },
 }
 
 /// Why a replica cut its log.
@@ -158,6 +164,7 @@ impl KafkaEvent {
             BrokerRegistered { broker, broker_epoch } => format!("broker {broker} registered with the controller (broker epoch {broker_epoch})"),
             BrokerFenced { broker } => format!("fenced broker {broker}: no heartbeat within broker.session.timeout.ms; it leaves every ISR and loses leadership"),
             BrokerUnfenced { broker } => format!("unfenced broker {broker}: it caught up with the metadata log"),
+            DuplicateBrokerRegistration { broker } => format!("refused the registration of a new broker {broker} process with DUPLICATE_BROKER_REGISTRATION: the old process's session is still valid (broker.session.timeout.ms); it retries with backoff"),
             LeaderElected { tp, leader, leader_epoch, isr, unclean: false } => format!("elected broker {leader} leader of {tp} (leader epoch {leader_epoch}, ISR {})", ids(isr)),
             LeaderElected { tp, leader, leader_epoch, .. } => format!("UNCLEAN election: broker {leader}, not in the ISR, leads {tp} (epoch {leader_epoch}); records it lacks are lost"),
             PartitionOffline { tp, .. } => format!("{tp} is OFFLINE: no ISR member is alive and unclean election is disabled"),

@@ -266,6 +266,7 @@ impl Node for SimNode {
                 BrokerTimer::Purgatory => "purgatory-expiration",
                 BrokerTimer::FetchTimeout { .. } => "replica-fetch-timeout",
                 BrokerTimer::FetchBackoff { .. } => "replica-fetch-backoff",
+                BrokerTimer::RegistrationRetry => "broker-registration-retry",
                 BrokerTimer::Group(_) => "group-coordinator",
             },
             NodeTimer::Controller(ControllerTimer::MaybeFenceStaleBrokers) => {

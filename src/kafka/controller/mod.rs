@@ -51,7 +51,6 @@ pub enum ControllerTimer {
 #[derive(Clone, Debug)]
 struct Session {
     last_heartbeat: Time,
-    incarnation: u64,
     /// Metadata offset pushed to this broker so far.
     sent_offset: u64,
 }
@@ -111,7 +110,6 @@ impl Controller {
         for &b in self.image.brokers.keys() {
             let s = Session {
                 last_heartbeat: now,
-                incarnation: 0,
                 sent_offset,
             };
             self.sessions.insert(b, s);
@@ -184,6 +182,12 @@ impl Controller {
 
     // ---- broker lifecycle
 
+    /// Kafka's `ClusterControlManager.registerBroker`: the same incarnation again is an
+    /// amendment (a retried request: same broker epoch); a new incarnation while the old
+    /// one's session is still valid is refused with DUPLICATE_BROKER_REGISTRATION (the old
+    /// process may still be alive: two brokers must not share an id); otherwise a new broker
+    /// epoch is registered, the broker starts fenced, and whatever the old incarnation still
+    /// led moves away.
     fn on_broker_registration(
         &mut self,
         cx: &mut Cx<'_>,
@@ -191,26 +195,31 @@ impl Controller {
         req: BrokerRegistrationRequest,
     ) {
         let id = req.broker_id;
-        let known = self.sessions.get(&id).map(|s| s.incarnation);
-        if known == Some(req.incarnation) {
-            // A retried request: answer again.
-            let epoch = self
-                .image
-                .brokers
-                .get(&id)
-                .map_or(NO_BROKER_EPOCH, |b| b.broker_epoch);
-            self.reply_registration(cx, from, req.correlation_id, epoch);
-            return;
+        if let Some(b) = self.image.brokers.get(&id) {
+            if b.incarnation == req.incarnation {
+                let epoch = b.broker_epoch;
+                if let Some(s) = self.sessions.get_mut(&id) {
+                    s.last_heartbeat = cx.now();
+                }
+                self.reply_registration(cx, from, req.correlation_id, ErrorCode::None, epoch);
+                return;
+            }
+            if self.has_valid_session(cx.now(), id) {
+                cx.emit(KafkaEvent::DuplicateBrokerRegistration { broker: id });
+                let error = ErrorCode::DuplicateBrokerRegistration;
+                self.reply_registration(cx, from, req.correlation_id, error, NO_BROKER_EPOCH);
+                return;
+            }
         }
         let broker_epoch = self.log.len() as i64;
         let mut records = vec![MetadataRecord::RegisterBroker {
             broker_id: id,
             node: from.node,
             broker_epoch,
+            incarnation: req.incarnation,
         }];
         let session = Session {
             last_heartbeat: cx.now(),
-            incarnation: req.incarnation,
             sent_offset: 0,
         };
         self.sessions.insert(id, session);
@@ -226,7 +235,18 @@ impl Controller {
         });
         self.commit(cx, records);
         self.push_to(cx, id);
-        self.reply_registration(cx, from, req.correlation_id, broker_epoch);
+        self.reply_registration(cx, from, req.correlation_id, ErrorCode::None, broker_epoch);
+    }
+
+    /// Kafka's `BrokerHeartbeatManager.hasValidSession`: unfenced and heard from within
+    /// `broker.session.timeout.ms` (at the deadline itself the session has expired, as in
+    /// [`Self::on_maybe_fence_stale_brokers_timeout`]).
+    fn has_valid_session(&self, now: Time, id: BrokerId) -> bool {
+        self.image.is_live(id)
+            && self
+                .sessions
+                .get(&id)
+                .is_some_and(|s| now < s.last_heartbeat + self.session_timeout())
     }
 
     fn reply_registration(
@@ -234,11 +254,12 @@ impl Controller {
         cx: &mut Cx<'_>,
         from: Peer,
         correlation_id: CorrelationId,
+        error: ErrorCode,
         broker_epoch: i64,
     ) {
         let resp = BrokerRegistrationResponse {
             correlation_id,
-            error: ErrorCode::None,
+            error,
             broker_epoch,
         };
         cx.reply(from, Msg::BrokerRegistrationResponse(resp));
