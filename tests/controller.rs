@@ -167,3 +167,89 @@ fn a_restart_after_the_session_expired_registers_at_once() {
     assert_eq!(registered.len(), 2);
     assert!(registered[1] < secs(16.1));
 }
+
+/// (time, partition, new leader) of every preferred leader election.
+fn preferred_elections(w: &World<SimNode>) -> Vec<(Time, String, BrokerId)> {
+    controller_events(w)
+        .into_iter()
+        .filter_map(|(t, e)| match e {
+            KafkaEvent::LeaderElected {
+                tp,
+                leader,
+                preferred: true,
+                ..
+            } => Some((t, tp.to_string(), leader)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// Kills the leader of orders-0 at 5 s, restarts it at 20 s, runs until `until_s`.
+fn failover_and_back(config: BrokerConfig, until_s: f64) -> (World<SimNode>, BrokerId) {
+    let (mut w, _) = world(config, 3);
+    w.run_until(secs(1.0), u64::MAX);
+    let tp = kafkasim::kafka::TopicPartition::new("orders", 0);
+    let c = cluster::controller(&w).unwrap();
+    let p = &c.image.partitions[&tp];
+    let preferred = p.replicas[0];
+    assert_eq!(
+        p.leader,
+        Some(preferred),
+        "created with the preferred leader"
+    );
+    let name = format!("broker-{}", preferred.0);
+    w.schedule_fault(secs(5.0), Fault::Kill(name.clone()));
+    w.schedule_fault(secs(20.0), Fault::Restart(name));
+    w.run_until(secs(until_s), u64::MAX);
+    (w, preferred)
+}
+
+fn leader_of(w: &World<SimNode>, p: u32) -> Option<BrokerId> {
+    let tp = kafkasim::kafka::TopicPartition::new("orders", p);
+    cluster::controller(w).unwrap().image.partitions[&tp].leader
+}
+
+#[test]
+fn leadership_returns_to_the_preferred_replica_after_the_check_interval() {
+    // Proves auto.leader.rebalance.enable (default true): leader.imbalance.check.interval.seconds (300 s) after the failover, the restarted first replica leads again, in a new epoch.
+    let (w, preferred) = failover_and_back(BrokerConfig::default(), 330.0);
+    let fenced = fenced_at(&w, preferred);
+    assert_eq!(fenced.len(), 1);
+    let back = preferred_elections(&w);
+    assert!(
+        back.iter()
+            .any(|(_, tp, b)| tp == "orders-0" && *b == preferred),
+        "{back:?}"
+    );
+    // Scheduled when the fence made the partition imbalanced: exactly 300 s later.
+    let t = back[0].0;
+    assert_eq!(t, fenced[0] + Duration::from_secs(300), "{back:?}");
+    assert!(
+        back.iter().all(|(at, _, _)| *at == t),
+        "one check moves all"
+    );
+    assert_eq!(leader_of(&w, 0), Some(preferred));
+}
+
+#[test]
+fn without_auto_leader_rebalance_leadership_stays_where_failover_put_it() {
+    // Proves auto.leader.rebalance.enable = false: no preferred election, the survivor keeps leading.
+    let config = BrokerConfig::default().with("auto.leader.rebalance.enable", false);
+    let (w, preferred) = failover_and_back(config, 330.0);
+    assert!(preferred_elections(&w).is_empty());
+    assert_ne!(leader_of(&w, 0), Some(preferred));
+}
+
+#[test]
+fn a_shorter_check_interval_moves_leadership_back_sooner() {
+    // Proves leader.imbalance.check.interval.seconds: 5 s instead of 300 s; a check that finds the preferred replica still away looks again one interval later.
+    let config = BrokerConfig::default().with("leader.imbalance.check.interval.seconds", 5i64);
+    let (w, preferred) = failover_and_back(config, 60.0);
+    let fenced = fenced_at(&w, preferred)[0];
+    let back = preferred_elections(&w);
+    assert!(!back.is_empty());
+    // Fenced at ~13 s; checks at +5 s (still down: nothing moves), +10 s (restarted at 20 s,
+    // back in the ISR).
+    assert_eq!(back[0].0, fenced + Duration::from_secs(10), "{back:?}");
+    assert_eq!(leader_of(&w, 0), Some(preferred));
+}

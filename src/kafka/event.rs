@@ -28,6 +28,9 @@ pub enum KafkaEvent {
         leader_epoch: LeaderEpoch,
         isr: Vec<BrokerId>,
         unclean: bool,
+        /// A preferred leader election (`auto.leader.rebalance.enable`): leadership goes back
+        /// to the first replica of the assignment.
+        preferred: bool,
     },
     PartitionOffline {
         tp: TopicPartition,
@@ -165,7 +168,8 @@ impl KafkaEvent {
             BrokerFenced { broker } => format!("fenced broker {broker}: no heartbeat within broker.session.timeout.ms; it leaves every ISR and loses leadership"),
             BrokerUnfenced { broker } => format!("unfenced broker {broker}: it caught up with the metadata log"),
             DuplicateBrokerRegistration { broker } => format!("refused the registration of a new broker {broker} process with DUPLICATE_BROKER_REGISTRATION: the old process's session is still valid (broker.session.timeout.ms); it retries with backoff"),
-            LeaderElected { tp, leader, leader_epoch, isr, unclean: false } => format!("elected broker {leader} leader of {tp} (leader epoch {leader_epoch}, ISR {})", ids(isr)),
+            LeaderElected { tp, leader, leader_epoch, isr, preferred: true, .. } => format!("preferred leader election: broker {leader}, the first replica, leads {tp} again (leader epoch {leader_epoch}, ISR {}; auto.leader.rebalance.enable)", ids(isr)),
+            LeaderElected { tp, leader, leader_epoch, isr, unclean: false, .. } => format!("elected broker {leader} leader of {tp} (leader epoch {leader_epoch}, ISR {})", ids(isr)),
             LeaderElected { tp, leader, leader_epoch, .. } => format!("UNCLEAN election: broker {leader}, not in the ISR, leads {tp} (epoch {leader_epoch}); records it lacks are lost"),
             PartitionOffline { tp, .. } => format!("{tp} is OFFLINE: no ISR member is alive and unclean election is disabled"),
             IsrChanged { tp, isr, .. } => format!("ISR of {tp} is now {}", ids(isr)),

@@ -117,6 +117,9 @@ fn kafka_counter(
     }
     Some(match e {
         KafkaEvent::LeaderElected { unclean: true, .. } => "unclean-elections",
+        KafkaEvent::LeaderElected {
+            preferred: true, ..
+        } => "preferred-elections",
         // Epoch 0 is the first election of a new partition, not a failover.
         KafkaEvent::LeaderElected { leader_epoch, .. } if leader_epoch.0 > 0 => "leader-elections",
         KafkaEvent::Truncated { removed, .. } if *removed > 0 => "truncations",

@@ -393,6 +393,10 @@ pub const EXPECT_KEYS: &[(&str, &str)] = &[
     ),
     ("unclean-elections", "elections of an out-of-sync replica"),
     (
+        "preferred-elections",
+        "leadership moved back to the first replica (auto.leader.rebalance.enable)",
+    ),
+    (
         "truncations",
         "follower log truncations that removed records",
     ),

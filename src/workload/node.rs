@@ -272,6 +272,9 @@ impl Node for SimNode {
             NodeTimer::Controller(ControllerTimer::MaybeFenceStaleBrokers) => {
                 "maybe-fence-stale-brokers"
             }
+            NodeTimer::Controller(ControllerTimer::MaybeBalancePartitionLeaders) => {
+                "maybe-balance-partition-leaders"
+            }
             NodeTimer::Scripted(t) => match t {
                 ScriptedTimer::Send => "send",
                 ScriptedTimer::Retry => "retry-backoff",

@@ -48,12 +48,6 @@ const NOT_SIMULATED: &[(&str, &str, &[&str], &str)] = &[
     ),
     (
         "BrokerConfig",
-        "auto.leader.rebalance.enable",
-        &["false"],
-        "leadership never moves back to the preferred replica by itself (as with false)",
-    ),
-    (
-        "BrokerConfig",
         "producer.id.expiration.ms",
         &[],
         "a broker remembers every idempotent producer's state for the whole run",
@@ -110,6 +104,11 @@ const NOT_SIMULATED: &[(&str, &str, &[&str], &str)] = &[
 
 /// Keys accepted as labels only.
 const LABELS: &[(&str, &str, &str)] = &[
+    (
+        "BrokerConfig",
+        "leader.imbalance.per.broker.percentage",
+        "a label only, as in Kafka 4.x: the KRaft controller moves leadership back for every partition whose leader is not its first replica (ReplicationControlManager.imbalancedPartitions); only the ZooKeeper controller, removed in 4.0, read this ratio",
+    ),
     (
         "ProducerConfig",
         "client.id",

@@ -15,8 +15,10 @@
 //! disk, so a restarted controller recovers) and pushed to the brokers, which apply it to
 //! their own image. Simplifications are listed in docs/replication.md.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
+
+mod balance;
 
 use crate::kafka::config::{BrokerConfig, EffectiveTopicConfig, TopicConfig};
 use crate::kafka::errors::ErrorCode;
@@ -46,6 +48,9 @@ pub enum ControllerTimer {
     /// The earliest session deadline of an unfenced broker came (Kafka's deferred event
     /// `maybeFenceReplicas`): fence every broker whose session expired.
     MaybeFenceStaleBrokers,
+    /// `leader.imbalance.check.interval.seconds` after leadership left a preferred replica
+    /// (Kafka's `maybeBalancePartitionLeaders`): see `balance.rs`.
+    MaybeBalancePartitionLeaders,
 }
 
 #[derive(Clone, Debug)]
@@ -68,6 +73,12 @@ pub struct Controller {
     sessions: BTreeMap<BrokerId, Session>,
     /// Armed at the earliest session deadline (`last_heartbeat + broker.session.timeout.ms`).
     fence_timer: Wakeup,
+    /// Partitions whose leader is not their first replica (Kafka's `imbalancedPartitions`).
+    imbalanced: BTreeSet<TopicPartition>,
+    /// A preferred-leader check is scheduled (Kafka's `ImbalanceSchedule.SCHEDULED`).
+    balance_armed: bool,
+    /// The last check hit its bound: the next one comes at once.
+    balance_immediately: bool,
 }
 
 type Cx<'a> = dyn Context<Msg = Msg, Timer = ControllerTimer, Event = KafkaEvent> + 'a;
@@ -86,6 +97,9 @@ impl Controller {
             log: Vec::new(),
             sessions: BTreeMap::new(),
             fence_timer: Wakeup::default(),
+            imbalanced: BTreeSet::new(),
+            balance_armed: false,
+            balance_immediately: false,
         }
     }
 
@@ -102,6 +116,7 @@ impl Controller {
             .collect();
         for r in records {
             self.image.apply(&r);
+            self.track_preferred_leader(&r);
             self.log.push(r);
         }
         // A new controller gives every registered broker a fresh session, as Kafka does.
@@ -115,6 +130,7 @@ impl Controller {
             self.sessions.insert(b, s);
         }
         self.arm_fence_timer(cx);
+        self.maybe_schedule_balance(cx);
     }
 
     fn session_timeout(&self) -> Duration {
@@ -137,6 +153,9 @@ impl Controller {
                 self.on_maybe_fence_stale_brokers_timeout(cx);
                 self.arm_fence_timer(cx);
             }
+            ControllerTimer::MaybeBalancePartitionLeaders => {
+                self.on_maybe_balance_partition_leaders_timeout(cx);
+            }
         }
     }
 
@@ -150,10 +169,12 @@ impl Controller {
         for r in records {
             cx.disk().append(METADATA_LOG, r.clone());
             self.image.apply(&r);
+            self.track_preferred_leader(&r);
             self.log.push(r);
         }
         cx.disk().flush(METADATA_LOG);
         self.push_all(cx);
+        self.maybe_schedule_balance(cx);
     }
 
     fn push_all(&mut self, cx: &mut Cx<'_>) {
@@ -474,6 +495,7 @@ impl Controller {
                 leader_epoch: p.leader_epoch,
                 isr: p.isr.clone(),
                 unclean: unclean.is_some(),
+                preferred: false,
             }),
             None => cx.emit(KafkaEvent::PartitionOffline {
                 tp: tp.clone(),
@@ -526,6 +548,7 @@ impl Controller {
                         leader_epoch: p.leader_epoch,
                         isr: p.isr.clone(),
                         unclean: false,
+                        preferred: false,
                     });
                 }
                 records.push(partition_record(&tp, &p));
