@@ -253,3 +253,49 @@ fn a_shorter_check_interval_moves_leadership_back_sooner() {
     assert_eq!(back[0].0, fenced + Duration::from_secs(10), "{back:?}");
     assert_eq!(leader_of(&w, 0), Some(preferred));
 }
+
+/// The nodes each `kill` fault hit, by the names the scenario resolved.
+fn killed(w: &World<SimNode>) -> Vec<String> {
+    w.trace()
+        .records()
+        .iter()
+        .filter_map(|r| match &r.kind {
+            TraceKind::Fault(f) if f.verb == "kill" => Some(f.nodes.clone()),
+            _ => None,
+        })
+        .flatten()
+        .map(|n| w.name(n).to_string())
+        .collect()
+}
+
+#[test]
+fn follower_by_index_targets_the_nth_non_leader_replica_in_assignment_order() {
+    // Proves the `follower(TOPIC-N, I)` fault target: I = 1, 2 name the two followers of an RF-3 partition in assignment order.
+    let text = |i: u32| {
+        format!(
+            "name = \"t\"\nseed = 4\nduration = \"8s\"\n[cluster]\nbrokers = 3\n\
+             [[topic]]\nname = \"orders\"\npartitions = 1\nreplication_factor = 3\n\
+             [[fault]]\nat = \"5s\"\nkill = \"follower(orders-0, {i})\"\n"
+        )
+    };
+    let mut hit = Vec::new();
+    for i in [1, 2] {
+        let sc = kafkasim::scenario::parse(&text(i), "t.toml").expect("parses");
+        let (w, _) = kafkasim::runner::run(&sc, sc.seed, TraceMode::Full).unwrap();
+        let c = cluster::controller(&w).unwrap();
+        let p = &c.image.partitions[&kafkasim::kafka::TopicPartition::new("orders", 0)];
+        let followers: Vec<String> = p
+            .replicas
+            .iter()
+            .filter(|&&r| Some(r) != p.leader)
+            .map(|r| format!("broker-{}", r.0))
+            .collect();
+        assert_eq!(killed(&w), vec![followers[i as usize - 1].clone()]);
+        hit.extend(killed(&w));
+    }
+    assert_ne!(hit[0], hit[1], "two different followers");
+    let bad = kafkasim::scenario::parse(&text(3), "t.toml")
+        .unwrap_err()
+        .to_string();
+    assert!(bad.contains("the follower index must be 1..2"), "{bad}");
+}
