@@ -393,7 +393,9 @@ fn kip101_scenario_1_leader_epochs_keep_committed_record() {
 }
 
 /// KIP-101 scenario 2: A leads, B has m2 unflushed; A is killed and B loses power; B comes
-/// back first and leads, takes m3 at m2's offset; A comes back as follower.
+/// back first and leads, takes m3 at m2's offset; A comes back as follower. B dies after A
+/// so that its session expires last and it stays the ISR's last member (the controller
+/// refuses a restarted broker until its old session expired, so B restarts after that).
 fn kip101_scenario_2(
     truncation: TruncationMode,
 ) -> (
@@ -405,7 +407,7 @@ fn kip101_scenario_2(
     let mut config = BrokerConfig::default();
     config.replication_truncation = truncation;
     config.replica_high_watermark_checkpoint_interval_ms = 200;
-    // The OS flushes every 5 s: m1 (1 s) is durable at 5 s, m2 (5.5 s) is not before 6 s.
+    // The OS flushes every 5 s: m1 (1 s) is durable at 5 s, m2 (5.5 s) is not before 10 s.
     let (mut w, ids) = world_with_writeback(
         7,
         2,
@@ -426,13 +428,13 @@ fn kip101_scenario_2(
     at(&mut w, 6.0, Fault::Kill(a.clone()));
     at(
         &mut w,
-        6.0,
+        8.5,
         Fault::PowerLoss {
             target: b.clone(),
             torn: false,
         },
     );
-    at(&mut w, 6.5, Fault::Restart(b.clone()));
+    at(&mut w, 18.0, Fault::Restart(b.clone()));
     // m3 is sent at 17 s; the producer first tries the dead A and times out (5 s).
     at(&mut w, 25.0, Fault::Restart(a.clone()));
     let result = run.run(&mut w, secs(35.0));

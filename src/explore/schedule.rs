@@ -119,7 +119,7 @@ fn has_disk(t: &Target) -> bool {
                 || n.strip_prefix("broker-")
                     .is_some_and(|i| i.parse::<u32>().is_ok())
         }
-        Target::Leader(_) | Target::Follower(_) => true,
+        Target::Leader(_) | Target::Follower(_) | Target::NthFollower(..) => true,
         Target::Consumer(_) => false,
     }
 }

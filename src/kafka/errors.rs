@@ -60,6 +60,7 @@ error_codes! {
     EligibleLeadersNotAvailable = 83, "ELIGIBLE_LEADERS_NOT_AVAILABLE", false, false;
     StaleBrokerEpoch = 77, "STALE_BROKER_EPOCH", false, false;
     BrokerIdNotRegistered = 102, "BROKER_ID_NOT_REGISTERED", false, false;
+    DuplicateBrokerRegistration = 101, "DUPLICATE_BROKER_REGISTRATION", false, false;
     InvalidUpdateVersion = 108, "INVALID_UPDATE_VERSION", false, false;
     IneligibleReplica = 107, "INELIGIBLE_REPLICA", false, false;
     NewLeaderElected = 106, "NEW_LEADER_ELECTED", false, false;

@@ -28,6 +28,9 @@ pub enum KafkaEvent {
         leader_epoch: LeaderEpoch,
         isr: Vec<BrokerId>,
         unclean: bool,
+        /// A preferred leader election (`auto.leader.rebalance.enable`): leadership goes back
+        /// to the first replica of the assignment.
+        preferred: bool,
     },
     PartitionOffline {
         tp: TopicPartition,
@@ -169,6 +172,12 @@ pub enum KafkaEvent {
         log_start_offset: Offset,
         auto_offset_reset: String,
     },
+    // Controller events added later stay at the end: a variant's index is part of the
+    // trace hash, so inserting one in the middle would change every run's hash.
+    /// A new incarnation tried to register while the old one's session is still valid.
+    DuplicateBrokerRegistration {
+        broker: BrokerId,
+    },
 }
 
 /// Why retention deleted segments (Kafka's `LogDeletionReason`s).
@@ -216,7 +225,9 @@ impl KafkaEvent {
             BrokerRegistered { broker, broker_epoch } => format!("broker {broker} registered with the controller (broker epoch {broker_epoch})"),
             BrokerFenced { broker } => format!("fenced broker {broker}: no heartbeat within broker.session.timeout.ms; it leaves every ISR and loses leadership"),
             BrokerUnfenced { broker } => format!("unfenced broker {broker}: it caught up with the metadata log"),
-            LeaderElected { tp, leader, leader_epoch, isr, unclean: false } => format!("elected broker {leader} leader of {tp} (leader epoch {leader_epoch}, ISR {})", ids(isr)),
+            DuplicateBrokerRegistration { broker } => format!("refused the registration of a new broker {broker} process with DUPLICATE_BROKER_REGISTRATION: the old process's session is still valid (broker.session.timeout.ms); it retries with backoff"),
+            LeaderElected { tp, leader, leader_epoch, isr, preferred: true, .. } => format!("preferred leader election: broker {leader}, the first replica, leads {tp} again (leader epoch {leader_epoch}, ISR {}; auto.leader.rebalance.enable)", ids(isr)),
+            LeaderElected { tp, leader, leader_epoch, isr, unclean: false, .. } => format!("elected broker {leader} leader of {tp} (leader epoch {leader_epoch}, ISR {})", ids(isr)),
             LeaderElected { tp, leader, leader_epoch, .. } => format!("UNCLEAN election: broker {leader}, not in the ISR, leads {tp} (epoch {leader_epoch}); records it lacks are lost"),
             PartitionOffline { tp, .. } => format!("{tp} is OFFLINE: no ISR member is alive and unclean election is disabled"),
             IsrChanged { tp, isr, .. } => format!("ISR of {tp} is now {}", ids(isr)),

@@ -20,6 +20,8 @@ pub struct BrokerInfo {
     pub broker_epoch: i64,
     /// A fenced broker leads nothing and is not eligible for the ISR.
     pub fenced: bool,
+    /// The incarnation (process start) that registered (Kafka's `incarnationId`).
+    pub incarnation: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -57,11 +59,13 @@ impl MetadataImage {
                 broker_id,
                 node,
                 broker_epoch,
+                incarnation,
             } => {
                 let info = BrokerInfo {
                     node: *node,
                     broker_epoch: *broker_epoch,
                     fenced: true,
+                    incarnation: *incarnation,
                 };
                 self.brokers.insert(*broker_id, info);
                 None

@@ -275,6 +275,8 @@ pub enum MetadataRecord {
         broker_id: BrokerId,
         node: NodeId,
         broker_epoch: i64,
+        /// The registering process's incarnation (Kafka's `incarnationId`).
+        incarnation: u64,
     },
     FenceBroker {
         broker_id: BrokerId,

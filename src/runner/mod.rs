@@ -217,6 +217,9 @@ fn kafka_counter(e: &KafkaEvent, t: &mut Tracker) -> Option<&'static str> {
     }
     Some(match e {
         KafkaEvent::LeaderElected { unclean: true, .. } => "unclean-elections",
+        KafkaEvent::LeaderElected {
+            preferred: true, ..
+        } => "preferred-elections",
         // Epoch 0 is the first election of a new partition, not a failover.
         KafkaEvent::LeaderElected { leader_epoch, .. } if leader_epoch.0 > 0 => "leader-elections",
         KafkaEvent::PartitionOffline { tp, .. } if t.refused_unclean(tp) => {

@@ -248,6 +248,9 @@ pub enum Target {
     Leader(TopicPartition),
     /// `follower(orders-0)`: one follower of the partition, picked deterministically.
     Follower(TopicPartition),
+    /// `follower(orders-0, 2)`: the partition's 2nd follower — the 2nd replica, in
+    /// assignment order, that is not the leader at that moment (1-based).
+    NthFollower(TopicPartition, u32),
     /// `consumer(billing-1)`: a consumer instance.
     Consumer(String),
 }
@@ -392,6 +395,10 @@ pub const EXPECT_KEYS: &[(&str, &str)] = &[
         "leader elections after the initial ones",
     ),
     ("unclean-elections", "elections of an out-of-sync replica"),
+    (
+        "preferred-elections",
+        "leadership moved back to the first replica (auto.leader.rebalance.enable)",
+    ),
     (
         "truncations",
         "follower log truncations that removed records",

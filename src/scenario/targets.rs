@@ -1,5 +1,6 @@
 //! Fault targets: node names (`broker-2`) and roles resolved when the fault fires
-//! (`leader(orders-0)`, `follower(orders-0)`, `consumer(billing-1)`).
+//! (`leader(orders-0)`, `follower(orders-0)`, `follower(orders-0, 2)` — the 2nd follower in
+//! assignment order —, `consumer(billing-1)`).
 
 use super::spec::{Consumer, Target, Topic, TopicPartition};
 use super::walk::Problems;
@@ -24,6 +25,7 @@ impl Roles<'_> {
                 if !self.topics.is_empty() {
                     valid.push("leader(TOPIC-N)".into());
                     valid.push("follower(TOPIC-N)".into());
+                    valid.push("follower(TOPIC-N, I)".into());
                 }
                 if !self.consumers.is_empty() {
                     valid.push("consumer(NAME-N)".into());
@@ -130,6 +132,7 @@ pub(crate) fn parse_target(
         return None;
     };
     match role {
+        "follower" if arg.contains(',') => nth_follower(cx, text, arg, span, roles),
         "leader" | "follower" => {
             let tp = topic_partition(cx, arg, span, roles)?;
             Some(if role == "leader" {
@@ -165,9 +168,40 @@ pub(crate) fn parse_target(
                 None => cx.err_help(
                     span,
                     message,
-                    "roles: leader(TOPIC-N), follower(TOPIC-N), consumer(NAME-N)",
+                    "roles: leader(TOPIC-N), follower(TOPIC-N), follower(TOPIC-N, I), consumer(NAME-N)",
                 ),
             }
+            None
+        }
+    }
+}
+
+/// `follower(orders-0, 2)`: I counts from 1 and must be below the replication factor.
+fn nth_follower(
+    cx: &mut Problems,
+    text: &str,
+    arg: &str,
+    span: &Range<usize>,
+    roles: &Roles,
+) -> Option<Target> {
+    let (tp_text, index) = arg.split_once(',').expect("checked by the caller");
+    let tp = topic_partition(cx, tp_text.trim(), span, roles)?;
+    let followers = roles
+        .topics
+        .iter()
+        .find(|t| t.name == tp.topic)
+        .map_or(0, |t| t.replication_factor.saturating_sub(1));
+    match index.trim().parse::<u32>() {
+        Ok(i) if i >= 1 && i <= followers => Some(Target::NthFollower(tp, i)),
+        _ => {
+            cx.err_help(
+                span,
+                format!("`{text}`: the follower index must be 1..{followers}"),
+                format!(
+                    "{}-{} has {followers} follower(s) (replication factor - 1); write e.g. follower({}-{}, 1)",
+                    tp.topic, tp.partition, tp.topic, tp.partition
+                ),
+            );
             None
         }
     }
@@ -222,6 +256,7 @@ pub fn target_text(t: &Target) -> String {
         Target::Node(n) => n.clone(),
         Target::Leader(tp) => format!("leader({}-{})", tp.topic, tp.partition),
         Target::Follower(tp) => format!("follower({}-{})", tp.topic, tp.partition),
+        Target::NthFollower(tp, i) => format!("follower({}-{}, {i})", tp.topic, tp.partition),
         Target::Consumer(n) => format!("consumer({n})"),
     }
 }

@@ -95,6 +95,7 @@ impl Facts {
                     leader_epoch,
                     isr,
                     unclean,
+                    ..
                 } => f.elections.push(Election {
                     event: r.event,
                     time: r.time,

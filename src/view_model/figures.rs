@@ -196,6 +196,7 @@ pub fn kafka_name(e: &KafkaEvent) -> &'static str {
         BrokerRegistered { .. } => "BrokerRegistered",
         BrokerFenced { .. } => "BrokerFenced",
         BrokerUnfenced { .. } => "BrokerUnfenced",
+        DuplicateBrokerRegistration { .. } => "DuplicateBrokerRegistration",
         LeaderElected { .. } => "LeaderElected",
         PartitionOffline { .. } => "PartitionOffline",
         IsrChanged { .. } => "IsrChanged",

@@ -134,10 +134,24 @@ impl SimNode {
 
 /// Resolves `leader(orders-0)` / `follower(orders-0)` from the controller's current view:
 /// the follower is the first replica, in assignment order, that is not the leader, is
-/// unfenced and whose process is not down.
+/// unfenced and whose process is not down. `follower(orders-0, 2)` is the 2nd replica, in
+/// assignment order, that is not the leader, whatever its state.
 fn resolve_partition_role(world: &dyn Directory<SimNode>, role: &str) -> Option<NodeId> {
     let (kind, rest) = role.split_once('(')?;
-    let tp = TopicPartition::parse(rest.strip_suffix(')')?)?;
+    let arg = rest.strip_suffix(')')?;
+    if let Some((tp, index)) = arg.split_once(',') {
+        let tp = TopicPartition::parse(tp.trim())?;
+        let index = index.trim().parse::<usize>().ok()?.checked_sub(1)?;
+        let c = world.node(world.find("controller")?).as_controller()?;
+        let p = c.image.partitions.get(&tp)?;
+        let r = p
+            .replicas
+            .iter()
+            .filter(|&&r| Some(r) != p.leader)
+            .nth(index)?;
+        return c.image.node_of(*r);
+    }
+    let tp = TopicPartition::parse(arg)?;
     let c = world.node(world.find("controller")?).as_controller()?;
     let p = c.image.partitions.get(&tp)?;
     match kind.trim() {
@@ -268,9 +282,15 @@ impl Node for SimNode {
                 BrokerTimer::Purgatory => "purgatory-expiration",
                 BrokerTimer::FetchTimeout { .. } => "replica-fetch-timeout",
                 BrokerTimer::FetchBackoff { .. } => "replica-fetch-backoff",
+                BrokerTimer::RegistrationRetry => "broker-registration-retry",
                 BrokerTimer::Group(_) => "group-coordinator",
             },
-            NodeTimer::Controller(ControllerTimer::SessionCheck) => "broker-session-check",
+            NodeTimer::Controller(ControllerTimer::MaybeFenceStaleBrokers) => {
+                "maybe-fence-stale-brokers"
+            }
+            NodeTimer::Controller(ControllerTimer::MaybeBalancePartitionLeaders) => {
+                "maybe-balance-partition-leaders"
+            }
             NodeTimer::Scripted(t) => match t {
                 ScriptedTimer::Send => "send",
                 ScriptedTimer::Retry => "retry-backoff",

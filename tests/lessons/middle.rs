@@ -322,12 +322,12 @@ const L12: &str = "12-leader-epochs.md";
 
 #[test]
 fn lesson_12_leader_epochs() {
-    // Proves lesson 12: the follower truncated the committed record on restart (the run's
+    // Proves lesson 12: the follower truncated the committed record under its new leader (the run's
     // truncation), then led with the epoch the run's elections give; one lost write with
     // high-watermark truncation, none with leader epochs; both exercises.
     let sc = shipped("lessons/kip101-hw-truncation.toml");
     let mut m = model(&sc);
-    let v = claim(L12, "At t = {} s the partitions view (2) shows broker 2 at hw {} leo {} and broker 1 at hw {} leo {} truncated {}");
+    let v = claim(L12, "At t = {} s the partitions view (2) shows broker 2 at hw {} leo {} and broker 3 at hw {} leo {} truncated {}");
     let t = secs(v[0]);
     let s = view_at(&mut m, t, '2');
     let b2 = bar(&s, 2);
@@ -335,9 +335,9 @@ fn lesson_12_leader_epochs() {
         [after(b2, "hw "), after(b2, "leo ")],
         [v[1], v[2]].map(|x| (x as u64).to_string())
     );
-    let b1 = bar(&s, 1);
+    let b3 = bar(&s, 3);
     assert_eq!(
-        [after(b1, "hw "), after(b1, "leo "), after(b1, "truncated ")],
+        [after(b3, "hw "), after(b3, "leo "), after(b3, "truncated ")],
         [v[3], v[4], v[5]].map(|x| (x as u64).to_string())
     );
     assert_eq!(truncated(&sc, t), v[5] as u64);

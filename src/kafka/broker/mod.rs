@@ -76,6 +76,8 @@ pub enum BrokerTimer {
     },
     /// Back-off after a failed fetch is over.
     FetchBackoff { leader: BrokerId },
+    /// Back-off after a refused registration is over (Kafka's `BrokerLifecycleManager`).
+    RegistrationRetry,
     /// A timer of the hosted group coordinator (see `group_coordinator/host.rs`).
     Group(GroupTimer),
 }
@@ -112,6 +114,10 @@ pub struct Broker {
     pub config: BrokerConfig,
     pub broker_epoch: i64,
     incarnation: u64,
+    /// Registrations refused in a row (DUPLICATE_BROKER_REGISTRATION), for the backoff.
+    registration_failures: u32,
+    /// A `RegistrationRetry` timer is armed: the heartbeat tick does not register meanwhile.
+    registration_retry_armed: bool,
     pub metadata: MetadataImage,
     pub partitions: VecMap<TopicPartition, Partition>,
     pub(crate) fetchers: VecMap<BrokerId, ReplicaFetcher>,
@@ -136,6 +142,8 @@ impl Broker {
             controller,
             broker_epoch: NO_BROKER_EPOCH,
             incarnation: 0,
+            registration_failures: 0,
+            registration_retry_armed: false,
             metadata: MetadataImage::default(),
             partitions: VecMap::new(),
             fetchers: VecMap::new(),
@@ -236,7 +244,9 @@ impl Broker {
 
     fn send_heartbeat(&mut self, cx: &mut BrokerCx<'_>) {
         if self.broker_epoch < 0 {
-            self.send_registration(cx);
+            if !self.registration_retry_armed {
+                self.send_registration(cx);
+            }
             return;
         }
         let req = BrokerHeartbeatRequest {
@@ -248,6 +258,23 @@ impl Broker {
             want_shutdown: false,
         };
         cx.send(self.controller, Msg::BrokerHeartbeatRequest(req));
+    }
+
+    /// Kafka's `BrokerLifecycleManager.scheduleNextCommunicationAfterFailure`: the next
+    /// attempt waits `ExponentialBackoff(100 ms, ×2, broker.session.timeout.ms)` — 100, 200,
+    /// 400 … ms, at most the session timeout (Kafka adds ±2 % jitter; kafkasim does not).
+    fn on_registration_refused(&mut self, cx: &mut BrokerCx<'_>) {
+        let exp = self.registration_failures.min(32);
+        let backoff_ms = 100u64.saturating_mul(1u64 << exp);
+        let backoff_ms = backoff_ms.min(self.config.broker_session_timeout_ms);
+        self.registration_failures += 1;
+        if !self.registration_retry_armed {
+            self.registration_retry_armed = true;
+            cx.set_timer(
+                Duration::from_ms(backoff_ms),
+                BrokerTimer::RegistrationRetry,
+            );
+        }
     }
 
     // ------------------------------------------------------------ dispatch
@@ -263,9 +290,11 @@ impl Broker {
             Msg::InitProducerIdRequest(r) => self.on_init_producer_id(cx, from, r),
             Msg::MetadataUpdate(u) => self.on_metadata_update(cx, u),
             Msg::BrokerRegistrationResponse(r) if r.error.is_ok() => {
+                self.registration_failures = 0;
                 self.broker_epoch = r.broker_epoch;
                 self.send_heartbeat(cx); // reports caught-up metadata at once
             }
+            Msg::BrokerRegistrationResponse(_) => self.on_registration_refused(cx),
             Msg::BrokerHeartbeatResponse(r) => {
                 if matches!(
                     r.error,
@@ -323,6 +352,12 @@ impl Broker {
                 cx.set_timer(self.retention_check_interval(), BrokerTimer::RetentionCheck);
             }
             BrokerTimer::Purgatory => self.on_purgatory_timeout(cx),
+            BrokerTimer::RegistrationRetry => {
+                self.registration_retry_armed = false;
+                if self.broker_epoch < 0 {
+                    self.send_registration(cx);
+                }
+            }
             BrokerTimer::FetchTimeout {
                 leader,
                 correlation_id,

@@ -53,6 +53,10 @@ config_struct! {
             "Largest session.timeout.ms a classic-protocol consumer may ask for."
         "auto.leader.rebalance.enable" => auto_leader_rebalance_enable: bool = "true";
             "Move leadership back to the preferred replica when it is healthy again."
+        "leader.imbalance.check.interval.seconds" => leader_imbalance_check_interval_seconds: u64 = "300", range(1, i64::MAX);
+            "How long after leadership left a preferred replica the controller tries to move it back."
+        "leader.imbalance.per.broker.percentage" => leader_imbalance_per_broker_percentage: u32 = "10", range(0, I32_MAX);
+            "The ZooKeeper controller's imbalance threshold; Kafka 4.x's KRaft controller ignores it."
         "message.max.bytes" => message_max_bytes: u32 = "1048588", range(0, I32_MAX);
             "Largest record batch a broker accepts (larger: MESSAGE_TOO_LARGE, nothing written)."
         "log.retention.check.interval.ms" => log_retention_check_interval_ms: u64 = "300000", range(1, i64::MAX);

@@ -37,12 +37,6 @@ const NOT_SIMULATED: &[(&str, &str, &[&str], &str)] = &[
         NO_LOG_CLEANING,
     ),
     (
-        "BrokerConfig",
-        "auto.leader.rebalance.enable",
-        &["false"],
-        "leadership never moves back to the preferred replica by itself (as with false)",
-    ),
-    (
         "ProducerConfig",
         "transactional.id",
         &[],
@@ -70,6 +64,11 @@ const NOT_SIMULATED: &[(&str, &str, &[&str], &str)] = &[
 
 /// Keys accepted as labels only.
 const LABELS: &[(&str, &str, &str)] = &[
+    (
+        "BrokerConfig",
+        "leader.imbalance.per.broker.percentage",
+        "a label only, as in Kafka 4.x: the KRaft controller moves leadership back for every partition whose leader is not its first replica (ReplicationControlManager.imbalancedPartitions); only the ZooKeeper controller, removed in 4.0, read this ratio",
+    ),
     (
         "ProducerConfig",
         "client.id",

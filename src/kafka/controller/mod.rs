@@ -15,8 +15,10 @@
 //! disk, so a restarted controller recovers) and pushed to the brokers, which apply it to
 //! their own image. Simplifications are listed in docs/replication.md.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
+
+mod balance;
 
 use crate::kafka::config::{BrokerConfig, EffectiveTopicConfig, TopicConfig};
 use crate::kafka::errors::ErrorCode;
@@ -25,7 +27,7 @@ use crate::kafka::metadata::{partition_record, MetadataImage, PartitionImage};
 use crate::kafka::protocol::*;
 use crate::kafka::types::{BrokerId, LeaderEpoch, Topic, TopicPartition};
 use crate::kafka::types::{NO_BROKER_EPOCH, NO_PARTITION_EPOCH};
-use crate::sim::{Context, Duration, NodeId, Peer, Time};
+use crate::sim::{Context, Duration, NodeId, Peer, Time, Wakeup};
 
 /// The controller's disk file holding the metadata log.
 pub const METADATA_LOG: &str = "__cluster_metadata";
@@ -43,14 +45,17 @@ pub struct TopicSpec {
 
 #[derive(Clone, Debug)]
 pub enum ControllerTimer {
-    /// Periodic check for brokers whose session expired.
-    SessionCheck,
+    /// The earliest session deadline of an unfenced broker came (Kafka's deferred event
+    /// `maybeFenceReplicas`): fence every broker whose session expired.
+    MaybeFenceStaleBrokers,
+    /// `leader.imbalance.check.interval.seconds` after leadership left a preferred replica
+    /// (Kafka's `maybeBalancePartitionLeaders`): see `balance.rs`.
+    MaybeBalancePartitionLeaders,
 }
 
 #[derive(Clone, Debug)]
 struct Session {
     last_heartbeat: Time,
-    incarnation: u64,
     /// Metadata offset pushed to this broker so far.
     sent_offset: u64,
 }
@@ -66,6 +71,14 @@ pub struct Controller {
     pub image: MetadataImage,
     log: Vec<MetadataRecord>,
     sessions: BTreeMap<BrokerId, Session>,
+    /// Armed at the earliest session deadline (`last_heartbeat + broker.session.timeout.ms`).
+    fence_timer: Wakeup,
+    /// Partitions whose leader is not their first replica (Kafka's `imbalancedPartitions`).
+    imbalanced: BTreeSet<TopicPartition>,
+    /// A preferred-leader check is scheduled (Kafka's `ImbalanceSchedule.SCHEDULED`).
+    balance_armed: bool,
+    /// The last check hit its bound: the next one comes at once.
+    balance_immediately: bool,
 }
 
 type Cx<'a> = dyn Context<Msg = Msg, Timer = ControllerTimer, Event = KafkaEvent> + 'a;
@@ -83,6 +96,10 @@ impl Controller {
             image: MetadataImage::default(),
             log: Vec::new(),
             sessions: BTreeMap::new(),
+            fence_timer: Wakeup::default(),
+            imbalanced: BTreeSet::new(),
+            balance_armed: false,
+            balance_immediately: false,
         }
     }
 
@@ -99,6 +116,7 @@ impl Controller {
             .collect();
         for r in records {
             self.image.apply(&r);
+            self.track_preferred_leader(&r);
             self.log.push(r);
         }
         // A new controller gives every registered broker a fresh session, as Kafka does.
@@ -107,16 +125,16 @@ impl Controller {
         for &b in self.image.brokers.keys() {
             let s = Session {
                 last_heartbeat: now,
-                incarnation: 0,
                 sent_offset,
             };
             self.sessions.insert(b, s);
         }
-        cx.set_timer(self.check_interval(), ControllerTimer::SessionCheck);
+        self.arm_fence_timer(cx);
+        self.maybe_schedule_balance(cx);
     }
 
-    fn check_interval(&self) -> Duration {
-        Duration::from_ms((self.config.broker_heartbeat_interval_ms / 2).max(1))
+    fn session_timeout(&self) -> Duration {
+        Duration::from_ms(self.config.broker_session_timeout_ms)
     }
 
     pub fn on_message(&mut self, cx: &mut Cx<'_>, from: Peer, msg: Msg) {
@@ -130,9 +148,13 @@ impl Controller {
 
     pub fn on_timer(&mut self, cx: &mut Cx<'_>, timer: ControllerTimer) {
         match timer {
-            ControllerTimer::SessionCheck => {
-                self.on_session_check_timeout(cx);
-                cx.set_timer(self.check_interval(), ControllerTimer::SessionCheck);
+            ControllerTimer::MaybeFenceStaleBrokers => {
+                self.fence_timer.fired(cx.now());
+                self.on_maybe_fence_stale_brokers_timeout(cx);
+                self.arm_fence_timer(cx);
+            }
+            ControllerTimer::MaybeBalancePartitionLeaders => {
+                self.on_maybe_balance_partition_leaders_timeout(cx);
             }
         }
     }
@@ -147,10 +169,12 @@ impl Controller {
         for r in records {
             cx.disk().append(METADATA_LOG, r.clone());
             self.image.apply(&r);
+            self.track_preferred_leader(&r);
             self.log.push(r);
         }
         cx.disk().flush(METADATA_LOG);
         self.push_all(cx);
+        self.maybe_schedule_balance(cx);
     }
 
     fn push_all(&mut self, cx: &mut Cx<'_>) {
@@ -179,6 +203,12 @@ impl Controller {
 
     // ---- broker lifecycle
 
+    /// Kafka's `ClusterControlManager.registerBroker`: the same incarnation again is an
+    /// amendment (a retried request: same broker epoch); a new incarnation while the old
+    /// one's session is still valid is refused with DUPLICATE_BROKER_REGISTRATION (the old
+    /// process may still be alive: two brokers must not share an id); otherwise a new broker
+    /// epoch is registered, the broker starts fenced, and whatever the old incarnation still
+    /// led moves away.
     fn on_broker_registration(
         &mut self,
         cx: &mut Cx<'_>,
@@ -186,26 +216,31 @@ impl Controller {
         req: BrokerRegistrationRequest,
     ) {
         let id = req.broker_id;
-        let known = self.sessions.get(&id).map(|s| s.incarnation);
-        if known == Some(req.incarnation) {
-            // A retried request: answer again.
-            let epoch = self
-                .image
-                .brokers
-                .get(&id)
-                .map_or(NO_BROKER_EPOCH, |b| b.broker_epoch);
-            self.reply_registration(cx, from, req.correlation_id, epoch);
-            return;
+        if let Some(b) = self.image.brokers.get(&id) {
+            if b.incarnation == req.incarnation {
+                let epoch = b.broker_epoch;
+                if let Some(s) = self.sessions.get_mut(&id) {
+                    s.last_heartbeat = cx.now();
+                }
+                self.reply_registration(cx, from, req.correlation_id, ErrorCode::None, epoch);
+                return;
+            }
+            if self.has_valid_session(cx.now(), id) {
+                cx.emit(KafkaEvent::DuplicateBrokerRegistration { broker: id });
+                let error = ErrorCode::DuplicateBrokerRegistration;
+                self.reply_registration(cx, from, req.correlation_id, error, NO_BROKER_EPOCH);
+                return;
+            }
         }
         let broker_epoch = self.log.len() as i64;
         let mut records = vec![MetadataRecord::RegisterBroker {
             broker_id: id,
             node: from.node,
             broker_epoch,
+            incarnation: req.incarnation,
         }];
         let session = Session {
             last_heartbeat: cx.now(),
-            incarnation: req.incarnation,
             sent_offset: 0,
         };
         self.sessions.insert(id, session);
@@ -221,7 +256,18 @@ impl Controller {
         });
         self.commit(cx, records);
         self.push_to(cx, id);
-        self.reply_registration(cx, from, req.correlation_id, broker_epoch);
+        self.reply_registration(cx, from, req.correlation_id, ErrorCode::None, broker_epoch);
+    }
+
+    /// Kafka's `BrokerHeartbeatManager.hasValidSession`: unfenced and heard from within
+    /// `broker.session.timeout.ms` (at the deadline itself the session has expired, as in
+    /// [`Self::on_maybe_fence_stale_brokers_timeout`]).
+    fn has_valid_session(&self, now: Time, id: BrokerId) -> bool {
+        self.image.is_live(id)
+            && self
+                .sessions
+                .get(&id)
+                .is_some_and(|s| now < s.last_heartbeat + self.session_timeout())
     }
 
     fn reply_registration(
@@ -229,11 +275,12 @@ impl Controller {
         cx: &mut Cx<'_>,
         from: Peer,
         correlation_id: CorrelationId,
+        error: ErrorCode,
         broker_epoch: i64,
     ) {
         let resp = BrokerRegistrationResponse {
             correlation_id,
-            error: ErrorCode::None,
+            error,
             broker_epoch,
         };
         cx.reply(from, Msg::BrokerRegistrationResponse(resp));
@@ -257,6 +304,7 @@ impl Controller {
             cx.reply(from, Msg::BrokerHeartbeatResponse(resp));
             return;
         }
+        let deadline = cx.now() + self.session_timeout();
         let s = self.sessions.get_mut(&id).expect("checked");
         s.last_heartbeat = cx.now();
         // The broker missed records (a gap, or a push lost while it was unreachable).
@@ -264,6 +312,11 @@ impl Controller {
         let caught_up = req.current_metadata_offset > req.broker_epoch as u64;
         if caught_up && self.image.brokers[&id].fenced {
             self.unfence(cx, id);
+        }
+        if self.image.is_live(id) {
+            // Later than any armed deadline: it only arms a timer when none is armed.
+            self.fence_timer
+                .arm(cx, deadline, ControllerTimer::MaybeFenceStaleBrokers);
         }
         self.push_to(cx, id);
         let resp = BrokerHeartbeatResponse {
@@ -289,17 +342,40 @@ impl Controller {
         self.commit(cx, records);
     }
 
-    fn on_session_check_timeout(&mut self, cx: &mut Cx<'_>) {
+    /// Kafka's `BrokerHeartbeatManager`: an unfenced broker's session expires
+    /// `broker.session.timeout.ms` after the controller last heard from it, and
+    /// `QuorumController` runs the fencing as a deferred event at exactly that deadline
+    /// (`nextCheckTimeNs`, `findOneStaleBroker`). Kafka's validity check is
+    /// `lastContactNs + sessionTimeoutNs >= now`, so the broker is fenced the first nanosecond
+    /// after the deadline; with a microsecond clock that is the deadline itself.
+    fn on_maybe_fence_stale_brokers_timeout(&mut self, cx: &mut Cx<'_>) {
         let now = cx.now();
-        let timeout = Duration::from_ms(self.config.broker_session_timeout_ms);
+        let timeout = self.session_timeout();
         let expired: Vec<BrokerId> = self
             .sessions
             .iter()
-            .filter(|(b, s)| self.image.is_live(**b) && now.since(s.last_heartbeat) > timeout)
+            .filter(|(b, s)| self.image.is_live(**b) && now.since(s.last_heartbeat) >= timeout)
             .map(|(b, _)| *b)
             .collect();
         for b in expired {
             self.fence(cx, b);
+        }
+    }
+
+    /// Arms the fencing timer at the earliest session deadline of an unfenced broker. Its
+    /// cost grows with the brokers, not the partitions; it runs once per deadline.
+    fn arm_fence_timer(&mut self, cx: &mut Cx<'_>) {
+        let timeout = self.session_timeout();
+        let next = self
+            .sessions
+            .iter()
+            .filter(|(b, _)| self.image.is_live(**b))
+            .map(|(_, s)| s.last_heartbeat + timeout)
+            .min();
+        if let Some(at) = next {
+            let at = at.max(cx.now());
+            self.fence_timer
+                .arm(cx, at, ControllerTimer::MaybeFenceStaleBrokers);
         }
     }
 
@@ -419,6 +495,7 @@ impl Controller {
                 leader_epoch: p.leader_epoch,
                 isr: p.isr.clone(),
                 unclean: unclean.is_some(),
+                preferred: false,
             }),
             None => cx.emit(KafkaEvent::PartitionOffline {
                 tp: tp.clone(),
@@ -471,6 +548,7 @@ impl Controller {
                         leader_epoch: p.leader_epoch,
                         isr: p.isr.clone(),
                         unclean: false,
+                        preferred: false,
                     });
                 }
                 records.push(partition_record(&tp, &p));

@@ -125,6 +125,15 @@ pub(super) fn disk(cx: &mut Problems, n: &TomlValue) -> Option<Disk> {
     let fsync = t
         .get("fsync_latency")
         .map_or(Some(0), |n| as_duration(cx, n, "`fsync_latency`"))?;
+    if let (true, Some(n)) = (fsync > 0, t.get("fsync_latency")) {
+        // No silent key: an fsync completes at once in kafkasim, whatever this says.
+        cx.err_help(
+            &n.span,
+            "not simulated: fsync_latency — an fsync completes instantly in kafkasim",
+            "remove it, or write fsync_latency = \"0ms\"",
+        );
+        return None;
+    }
     Some(Disk {
         writeback_us: writeback,
         fsync_latency_us: fsync,
