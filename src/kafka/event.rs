@@ -5,6 +5,7 @@
 
 use serde::Serialize;
 
+use super::clients::consumer::CommitError;
 use super::errors::ErrorCode;
 use super::types::{BrokerId, Generation, LeaderEpoch, Offset, TopicPartition};
 
@@ -128,12 +129,17 @@ pub enum KafkaEvent {
     },
     CommitFailed {
         group: String,
-        error: ErrorCode,
+        error: CommitError,
     },
     OffsetReset {
         tp: TopicPartition,
         offset: Offset,
         reason: ErrorCode,
+    },
+    /// `onPartitionsLost`: a kicked-out member gives up partitions without committing.
+    PartitionsLost {
+        group: String,
+        partitions: Vec<TopicPartition>,
     },
 }
 
@@ -184,6 +190,7 @@ impl KafkaEvent {
             RebalanceCompleted { group, generation, members } => format!("group {group} is stable in generation {} with {members} member(s)", generation.0),
             PartitionsAssigned { group, generation, partitions } => format!("assigned {} in group {group} generation {}", tps(partitions), generation.0),
             PartitionsRevoked { group, partitions } => format!("revoked {} in group {group}", tps(partitions)),
+            PartitionsLost { group, partitions } => format!("lost {} in group {group}: its generation was reset (kicked out), nothing committed", tps(partitions)),
             OffsetCommitted { group, tp, offset } => format!("group {group} committed offset {offset} for {tp}"),
             CommitFailed { group, error } => format!("offset commit of group {group} failed with {error}"),
             OffsetReset { tp, offset, reason } => format!("position of {tp} reset to {offset} after {reason} (auto.offset.reset)"),

@@ -12,6 +12,7 @@ use super::drain::{drain, liveness};
 use super::RunSummary;
 use crate::check::invariants::CheckedRun;
 use crate::check::{analyze, counts, evaluate, Anomaly, AnomalyKind, ExpectLine, History};
+use crate::kafka::clients::consumer::CommitException;
 use crate::scenario::{build, Scenario};
 use crate::sim::{RunEnd, Time, TraceMode, World};
 use crate::workload::history::HistoryOp;
@@ -134,7 +135,7 @@ pub fn check_world(
     }
 }
 
-/// Counters derived from the history: `acked`, `consumed`, `produce-errors`.
+/// Counters derived from the history: `acked`, `consumed`, `produce-errors`, `commit-failed`.
 fn history_counters(h: &History) -> BTreeMap<String, u64> {
     let mut c = BTreeMap::new();
     for e in &h.entries {
@@ -142,6 +143,9 @@ fn history_counters(h: &History) -> BTreeMap<String, u64> {
             HistoryOp::SendOk { .. } => ("acked", 1),
             HistoryOp::SendFail { .. } => ("produce-errors", 1),
             HistoryOp::Poll { records, .. } => ("consumed", records.len() as u64),
+            HistoryOp::CommitFail { error } if error.exception == CommitException::CommitFailed => {
+                ("commit-failed", 1)
+            }
             _ => continue,
         };
         *c.entry(key.to_string()).or_insert(0) += n;

@@ -419,6 +419,10 @@ pub const EXPECT_KEYS: &[(&str, &str)] = &[
         "synchronous RPC calls that failed after their retries",
     ),
     ("max-lag", "largest consumer-group lag seen (records)"),
+    (
+        "commit-failed",
+        "offset commits that failed with CommitFailedException (the member had been removed from its group)",
+    ),
 ];
 
 /// `[expect]`: what the run must show.

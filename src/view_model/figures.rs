@@ -186,6 +186,7 @@ pub fn kafka_name(e: &KafkaEvent) -> &'static str {
         RebalanceCompleted { .. } => "RebalanceCompleted",
         PartitionsAssigned { .. } => "PartitionsAssigned",
         PartitionsRevoked { .. } => "PartitionsRevoked",
+        PartitionsLost { .. } => "PartitionsLost",
         OffsetCommitted { .. } => "OffsetCommitted",
         CommitFailed { .. } => "CommitFailed",
         OffsetReset { .. } => "OffsetReset",

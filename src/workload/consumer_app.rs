@@ -20,7 +20,9 @@ use rand::Rng as _;
 
 use super::event::NodeEvent;
 use super::history::HistoryOp;
-use crate::kafka::clients::consumer::{Consumer, ConsumerEvent, ConsumerRecord, ConsumerTimer};
+use crate::kafka::clients::consumer::{
+    CommitError, Consumer, ConsumerEvent, ConsumerRecord, ConsumerTimer,
+};
 use crate::kafka::config::ConsumerConfig;
 use crate::kafka::{KafkaEvent, Msg, Offset, TopicPartition};
 use crate::sim::{Context, Duration, Mapped, NodeId, Peer};
@@ -416,7 +418,7 @@ impl ConsumerApp {
         cx: &mut C,
         id: u64,
         offsets: Vec<(TopicPartition, Offset)>,
-        result: Result<(), crate::kafka::ErrorCode>,
+        result: Result<(), CommitError>,
     ) where
         C: Context<Msg = Msg, Timer = ConsumerAppTimer, Event = NodeEvent>,
     {
@@ -639,7 +641,50 @@ mod tests {
         let processed = h.processed();
         assert_eq!(processed.len(), 3, "{processed:?}");
         assert!(h.apps[1].0.stats.processed >= 3, "{:?}", h.apps[1].0.stats);
-        let a0 = h.apps[0].0.consumer().unwrap().assignment();
-        assert!(a0.is_empty(), "the stalled member left the group: {a0:?}");
+        let c0 = h.apps[0].0.consumer().unwrap();
+        assert_eq!(c0.generation().0, -1, "the stalled member left the group");
+        assert_eq!(c0.assignment().len(), 1, "kept until its next poll()");
+    }
+
+    #[test]
+    fn slow_batch_commit_fails_with_commit_failed_exception() {
+        // Proves an application whose batch outlasts max.poll.interval.ms is removed from the
+        // group while processing, and its commitSync after the batch fails with
+        // CommitFailedException (not an empty commit that "succeeds").
+        let mut h = Harness::new(3);
+        let config = ConsumerAppConfig {
+            name: Arc::from("slow"),
+            topics: vec![Arc::from(TOPIC)],
+            bootstrap: vec![BROKER],
+            client: ConsumerConfig::default()
+                .with("group.id", "billing")
+                .with("auto.offset.reset", "earliest")
+                .with("max.poll.interval.ms", 3_000),
+            processing: ProcessingTime::Fixed(Duration::from_ms(2_000)),
+            commit: CommitStrategy::AfterProcessing,
+        };
+        let mut cx = Cx::new(0);
+        cx.me = NodeId(100);
+        let mut app = ConsumerApp::new(config);
+        app.on_start(&mut cx);
+        h.apps.push((app, cx));
+        h.run_until(Time(20_000_000));
+        let failures: Vec<&CommitError> = h.apps[0]
+            .1
+            .events
+            .iter()
+            .filter_map(|e| match e {
+                NodeEvent::History(HistoryOp::CommitFail { error }) => Some(error),
+                _ => None,
+            })
+            .collect();
+        assert!(
+            failures
+                .iter()
+                .any(|e| e.exception
+                    == crate::kafka::clients::consumer::CommitException::CommitFailed),
+            "{failures:?}"
+        );
+        assert_eq!(h.apps[0].0.stats.commits_ok, 0, "{:?}", h.apps[0].0.stats);
     }
 }

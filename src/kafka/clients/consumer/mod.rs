@@ -25,6 +25,8 @@ pub mod fetcher;
 use std::collections::VecDeque;
 use std::sync::Arc;
 
+use serde::Serialize;
+
 use coordinator::GroupMembership;
 
 use crate::kafka::clients::metadata::ClientMetadata;
@@ -71,10 +73,61 @@ pub enum ConsumerEvent {
     CommitCompleted {
         id: u64,
         offsets: Vec<(TopicPartition, Offset)>,
-        result: Result<(), ErrorCode>,
+        result: Result<(), CommitError>,
     },
     /// A partition has no valid position and `auto.offset.reset=none`.
     NoOffsetForPartition { tp: TopicPartition },
+}
+
+/// The exception a failed commit surfaces as (`commitSync` throws it, `commitAsync` hands it
+/// to the callback) — Kafka's `ConsumerCoordinator.sendOffsetCommitRequest` and its
+/// `OffsetCommitResponseHandler`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CommitException {
+    /// `CommitFailedException`: the member's generation is gone (it was kicked out of the
+    /// group); not retriable — the next poll() rejoins and its partitions are lost.
+    CommitFailed,
+    /// `RebalanceInProgressException`: the group is rebalancing; poll() completes the
+    /// rebalance, after which the application may commit again.
+    RebalanceInProgress,
+    /// Any other error (a retriable one after `commitSync` ran out of time, or
+    /// `commitAsync`'s single attempt failing).
+    Other,
+}
+
+/// Why a commit failed: the exception and the OffsetCommit error behind it.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct CommitError {
+    pub exception: CommitException,
+    /// The error code from the coordinator (or the connection); `None` when the client
+    /// refused the commit itself, without sending it: it is not part of an active group.
+    pub error: Option<ErrorCode>,
+}
+
+impl CommitError {
+    pub(crate) fn from_code(error: ErrorCode) -> Self {
+        CommitError {
+            exception: CommitException::Other,
+            error: Some(error),
+        }
+    }
+}
+
+impl std::fmt::Display for CommitError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let name = match self.exception {
+            CommitException::CommitFailed => "CommitFailedException",
+            CommitException::RebalanceInProgress => "RebalanceInProgressException",
+            CommitException::Other => "",
+        };
+        match (name, self.error) {
+            ("", Some(e)) => write!(f, "{e}"),
+            ("", None) => write!(f, "error"),
+            (n, Some(e)) => write!(f, "{n} ({e})"),
+            (n, None) => write!(f, "{n} (not part of an active group)"),
+        }
+    }
 }
 
 /// What a request in flight was for.
@@ -141,6 +194,8 @@ pub struct Consumer {
     wakeup: Wakeup,
     /// Rotates which partition poll() drains first.
     drain_cursor: usize,
+    /// The application's rebalance listener commits (`commitSync`) in `onPartitionsRevoked`.
+    revoke_commit: bool,
 }
 
 impl Consumer {
@@ -164,6 +219,7 @@ impl Consumer {
             next_auto_commit: Time::ZERO,
             wakeup: Wakeup::default(),
             drain_cursor: 0,
+            revoke_commit: false,
             config,
         }
     }
@@ -180,6 +236,13 @@ impl Consumer {
         self.group.request_rejoin("subscription changed");
         self.next_auto_commit = cx.now() + Duration::from_ms(self.config.auto_commit_interval_ms);
         self.service(cx);
+    }
+
+    /// Installs a rebalance listener whose `onPartitionsRevoked` commits the consumed
+    /// positions with `commitSync` — the place to commit before an eager rebalance moves the
+    /// partitions (not in `onPartitionsLost`: another member may own them already).
+    pub fn commit_on_revoke(&mut self, on: bool) {
+        self.revoke_commit = on;
     }
 
     /// The current assignment.
@@ -457,7 +520,7 @@ impl Consumer {
                 self.metadata.request_update();
             }
             Pending::OffsetCommit { id, .. } => {
-                self.commit_failed(cx, id, ErrorCode::NetworkException)
+                self.commit_failed(cx, id, CommitError::from_code(ErrorCode::NetworkException))
             }
             _ => self.group.coordinator_lost(now),
         }
