@@ -503,3 +503,35 @@ processing = "5ms"
     );
     assert!(caller(&w, "payments-caller").stats.ok > 150);
 }
+
+#[test]
+fn max_lag_is_the_largest_records_lag_max_the_workbench_showed() {
+    // Proves `max-lag` (the [expect] counter) is the largest records-lag-max of the
+    // workbench's clients view over the run: sampled every 10 ms it never exceeds the
+    // counter and comes within a few records of it (the producer adds 1 record per 10 ms).
+    use kafkasim::view_model::figures::ClientTally;
+    use kafkasim::view_model::observe::snapshot;
+    let path = std::path::Path::new("scenarios/regressions/max-lag-is-measured.toml");
+    let sc = kafkasim::scenario::load(path).unwrap();
+    let mut w = kafkasim::scenario::build::build(&sc, sc.seed, TraceMode::HashOnly).unwrap();
+    let mut tally = ClientTally::default();
+    let mut sampled = 0;
+    let mut t = 0;
+    while t < sc.duration_us {
+        t += 10_000;
+        w.run_until(Time(t), sc.max_events);
+        let snap = snapshot(&w, &mut tally);
+        for c in &snap.consumers {
+            sampled = sampled.max(c.records_lag_max.unwrap_or(0));
+        }
+    }
+    let end = kafkasim::sim::RunEnd::TimeLimit;
+    let counters = kafkasim::runner::summarize(&sc, &w, end).counters;
+    let max_lag = counters["max-lag"];
+    assert!(sampled >= 200, "the slow consumer lags: {sampled}");
+    assert!(sampled <= max_lag, "sampled {sampled} > max-lag {max_lag}");
+    assert!(
+        max_lag <= sampled + 5,
+        "sampled {sampled}, max-lag {max_lag}"
+    );
+}

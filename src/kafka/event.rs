@@ -141,6 +141,15 @@ pub enum KafkaEvent {
         group: String,
         partitions: Vec<TopicPartition>,
     },
+    /// KIP-320 validation found the consumer's log diverged below its position.
+    LogTruncationDetected {
+        tp: TopicPartition,
+        position: Offset,
+        /// The first offset known to diverge (None: the leader has no such epoch).
+        diverging_offset: Option<Offset>,
+        /// `auto.offset.reset` applies (seek / reset); false: LogTruncationException.
+        reset: bool,
+    },
 }
 
 /// Why a replica cut its log.
@@ -190,6 +199,9 @@ impl KafkaEvent {
             RebalanceCompleted { group, generation, members } => format!("group {group} is stable in generation {} with {members} member(s)", generation.0),
             PartitionsAssigned { group, generation, partitions } => format!("assigned {} in group {group} generation {}", tps(partitions), generation.0),
             PartitionsRevoked { group, partitions } => format!("revoked {} in group {group}", tps(partitions)),
+            LogTruncationDetected { tp, position, diverging_offset: Some(d), reset: true } => format!("consumer detected log truncation on {tp} at position {position}: seeks to {d}, the first offset known to diverge (KIP-320)"),
+            LogTruncationDetected { tp, position, diverging_offset: None, reset: true } => format!("consumer detected log truncation on {tp} at position {position}: the leader has no such epoch, auto.offset.reset applies"),
+            LogTruncationDetected { tp, position, reset: false, .. } => format!("consumer detected log truncation on {tp} at position {position}: LogTruncationException (auto.offset.reset=none)"),
             PartitionsLost { group, partitions } => format!("lost {} in group {group}: its generation was reset (kicked out), nothing committed", tps(partitions)),
             OffsetCommitted { group, tp, offset } => format!("group {group} committed offset {offset} for {tp}"),
             CommitFailed { group, error } => format!("offset commit of group {group} failed with {error}"),

@@ -418,7 +418,10 @@ pub const EXPECT_KEYS: &[(&str, &str)] = &[
         "rpc-failures",
         "synchronous RPC calls that failed after their retries",
     ),
-    ("max-lag", "largest consumer-group lag seen (records)"),
+    (
+        "max-lag",
+        "largest consumer lag seen during the run (records-lag-max: high watermark minus position, records)",
+    ),
     (
         "commit-failed",
         "offset commits that failed with CommitFailedException (the member had been removed from its group)",

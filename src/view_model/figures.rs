@@ -187,6 +187,7 @@ pub fn kafka_name(e: &KafkaEvent) -> &'static str {
         PartitionsAssigned { .. } => "PartitionsAssigned",
         PartitionsRevoked { .. } => "PartitionsRevoked",
         PartitionsLost { .. } => "PartitionsLost",
+        LogTruncationDetected { .. } => "LogTruncationDetected",
         OffsetCommitted { .. } => "OffsetCommitted",
         CommitFailed { .. } => "CommitFailed",
         OffsetReset { .. } => "OffsetReset",

@@ -408,7 +408,8 @@ impl ConsumerApp {
                     offsets,
                     result,
                 } => self.commit_done(cx, id, offsets, result),
-                ConsumerEvent::NoOffsetForPartition { .. } => {}
+                ConsumerEvent::NoOffsetForPartition { .. }
+                | ConsumerEvent::LogTruncation { .. } => {}
             }
         }
     }

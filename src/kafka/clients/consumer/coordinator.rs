@@ -206,7 +206,9 @@ impl Consumer {
         if self.group.find_in_flight {
             return;
         }
-        let Some(node) = self.metadata.any_node() else {
+        // FindCoordinator goes to the least-loaded node (NetworkClient.leastLoadedNode).
+        let nodes = self.metadata.nodes();
+        let Some(node) = self.net.least_loaded_node(&nodes, cx.now(), |_| 0) else {
             return;
         };
         self.group.find_in_flight = true;
