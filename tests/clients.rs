@@ -180,6 +180,7 @@ mod kafka {
                 .with("partition.assignment.strategy", "range"),
             processing: ProcessingTime::Fixed(processing),
             commit,
+            worker: false,
         };
         w.add_node(name, SimNode::Consumer(ConsumerApp::new(cfg)), start)
     }
@@ -534,4 +535,33 @@ fn max_lag_is_the_largest_records_lag_max_the_workbench_showed() {
         max_lag <= sampled + 5,
         "sampled {sampled}, max-lag {max_lag}"
     );
+}
+
+#[test]
+fn the_empty_key_is_hashed_not_sticky() {
+    // Proves `keys = "fixed:"` sends the empty key, which Kafka hashes like any key:
+    // murmur2 of zero bytes is 275646681 (Java's Utils.murmur2), so with 6 partitions every
+    // record lands in partition 3 — a null key would spread by stickiness instead.
+    use kafkasim::kafka::clients::producer::partitioner::{murmur2, partition_for_key};
+    assert_eq!(murmur2(b""), 275_646_681);
+    assert_eq!(partition_for_key("", 6), 3);
+    let path = std::path::Path::new("scenarios/regressions/empty-key-is-a-key.toml");
+    let sc = kafkasim::scenario::load(path).unwrap();
+    let mut w = kafkasim::scenario::build::build(&sc, sc.seed, TraceMode::HashOnly).unwrap();
+    w.run_until(Time(sc.duration_us), sc.max_events);
+    let partitions: std::collections::BTreeSet<u32> =
+        w.kept()
+            .iter()
+            .filter_map(|r| match &r.kind {
+                TraceKind::Emit {
+                    event:
+                        NodeEvent::History(kafkasim::workload::history::HistoryOp::SendOk {
+                            tp, ..
+                        }),
+                    ..
+                } => Some(tp.partition),
+                _ => None,
+            })
+            .collect();
+    assert_eq!(partitions, [3].into_iter().collect());
 }

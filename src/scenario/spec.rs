@@ -195,6 +195,8 @@ pub struct Consumer {
     pub processing: DurationRange,
     pub commit: CommitMode,
     pub start_us: u64,
+    /// Records are handed to a worker thread; poll() goes on at once (needs `commit = "auto"`).
+    pub worker: bool,
     /// `group.id` = `group`; `enable.auto.commit` follows `commit` unless set explicitly.
     pub config: ConsumerConfig,
 }

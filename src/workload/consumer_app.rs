@@ -9,6 +9,11 @@
 //!   `auto.commit.interval.ms`;
 //! - `async`: process, then `commitAsync` (no retry) and poll again at once.
 //!
+//! With `worker`, poll() hands each batch to a worker thread and the application polls again
+//! at once; the worker processes the records one after another. Auto-commit inside those
+//! polls then commits positions the worker has not reached yet: a crash loses them (the
+//! classic auto-commit loss with asynchronous processing).
+//!
 //! Processing takes simulated time per record (fixed, or uniform in a range). Signals:
 //! `crash` kills the application (no LeaveGroup: the coordinator notices after
 //! `session.timeout.ms`); `stall` freezes the application thread — heartbeats go on, so the
@@ -50,12 +55,14 @@ pub struct ConsumerAppConfig {
     pub client: ConsumerConfig,
     pub processing: ProcessingTime,
     pub commit: CommitStrategy,
+    /// Processing happens on a worker thread; poll() continues meanwhile.
+    pub worker: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ConsumerAppTimer {
     Client(ConsumerTimer),
-    /// The record being processed is done.
+    /// The record being processed (by the application thread, or by the worker) is done.
     ProcessDone,
 }
 
@@ -96,6 +103,10 @@ pub struct ConsumerApp {
     batch: Vec<ConsumerRecord>,
     crashed: bool,
     stalled: bool,
+    /// Records handed to the worker, not yet processed; the first is in progress when
+    /// `worker_busy`.
+    worker_queue: std::collections::VecDeque<ConsumerRecord>,
+    worker_busy: bool,
     pub stats: ConsumerStats,
 }
 
@@ -111,6 +122,8 @@ impl ConsumerApp {
             batch: Vec::new(),
             crashed: false,
             stalled: false,
+            worker_queue: Default::default(),
+            worker_busy: false,
             stats: ConsumerStats::default(),
         }
     }
@@ -166,6 +179,7 @@ impl ConsumerApp {
                     c.on_timer(&mut ClientCx::new(cx), t);
                 }
             }
+            ConsumerAppTimer::ProcessDone if self.config.worker => self.worker_done(cx),
             ConsumerAppTimer::ProcessDone => {
                 if let Phase::Processing { timer_done, .. } = &mut self.phase {
                     *timer_done = true;
@@ -264,6 +278,12 @@ impl ConsumerApp {
             }
             .into(),
         );
+        if self.config.worker {
+            // Handed off: the application thread is back in poll() at once.
+            self.worker_queue.extend(records);
+            self.worker_next(cx);
+            return true;
+        }
         self.batch = records;
         if self.config.commit == CommitStrategy::BeforeProcessing {
             let id = self
@@ -349,6 +369,49 @@ impl ConsumerApp {
             CommitStrategy::Auto | CommitStrategy::BeforeProcessing => Phase::Polling,
         };
         self.drain_events(cx);
+    }
+
+    /// The worker starts its next record, if it is idle and has one.
+    fn worker_next<C>(&mut self, cx: &mut C)
+    where
+        C: Context<Msg = Msg, Timer = ConsumerAppTimer, Event = NodeEvent>,
+    {
+        while !self.worker_busy && !self.worker_queue.is_empty() {
+            let d = self.processing_time(cx);
+            if d > Duration::ZERO {
+                self.worker_busy = true;
+                cx.set_timer(d, ConsumerAppTimer::ProcessDone);
+            } else {
+                self.worker_processed(cx);
+            }
+        }
+    }
+
+    fn worker_done<C>(&mut self, cx: &mut C)
+    where
+        C: Context<Msg = Msg, Timer = ConsumerAppTimer, Event = NodeEvent>,
+    {
+        self.worker_busy = false;
+        self.worker_processed(cx);
+        self.worker_next(cx);
+    }
+
+    fn worker_processed<C>(&mut self, cx: &mut C)
+    where
+        C: Context<Msg = Msg, Timer = ConsumerAppTimer, Event = NodeEvent>,
+    {
+        let Some(r) = self.worker_queue.pop_front() else {
+            return;
+        };
+        cx.emit(
+            HistoryOp::Processed {
+                tp: r.tp,
+                offset: r.offset,
+                value: r.value,
+            }
+            .into(),
+        );
+        self.stats.processed += 1;
     }
 
     fn processing_time<C: Context>(&self, cx: &mut C) -> Duration {
@@ -495,6 +558,7 @@ mod tests {
                     .with("auto.offset.reset", "earliest"),
                 processing: ProcessingTime::Fixed(Duration::from_ms(100)),
                 commit,
+                worker: false,
             };
             let mut cx = Cx::new(i as u64);
             cx.me = NodeId(100 + i as u32);
@@ -663,6 +727,7 @@ mod tests {
                 .with("max.poll.interval.ms", 3_000),
             processing: ProcessingTime::Fixed(Duration::from_ms(2_000)),
             commit: CommitStrategy::AfterProcessing,
+            worker: false,
         };
         let mut cx = Cx::new(0);
         cx.me = NodeId(100);

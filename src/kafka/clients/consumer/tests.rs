@@ -446,3 +446,27 @@ fn auto_commit_happens_inside_poll_after_the_interval() {
     h.run_until(Time(6_000_000));
     assert_eq!(h.broker.coord.committed("billing", &tp), Some(Offset(4)));
 }
+
+#[test]
+fn rebalance_listener_commits_in_on_partitions_revoked() {
+    // Proves the onPartitionsRevoked commit: with auto-commit off, a member that consumed
+    // records and is asked to rebalance (a second member joins, eager range) commits its
+    // positions before giving the partitions up — without the listener nothing is committed.
+    for listener in [false, true] {
+        let tp = TopicPartition::new(TOPIC, 0);
+        let mut h = Harness::new(2);
+        h.broker.logs.insert(tp.clone(), vec![1, 2, 3]);
+        h.add(config(AssignmentStrategy::Range).with("enable.auto.commit", false));
+        let m = &mut h.members[0];
+        m.consumer.commit_on_revoke(listener);
+        h.run_until(Time(4_000_000));
+        assert_eq!(h.members[0].consumed.len(), 3);
+        assert_eq!(h.broker.coord.committed("billing", &tp), None);
+        h.add(config(AssignmentStrategy::Range).with("enable.auto.commit", false));
+        h.run_until(Time(10_000_000));
+        assert_eq!(h.assignment(1).len(), 1, "the newcomer got a partition");
+        let committed = h.broker.coord.committed("billing", &tp);
+        let want = listener.then_some(Offset(3));
+        assert_eq!(committed, want, "listener = {listener}");
+    }
+}
