@@ -5,6 +5,7 @@
 
 use serde::Serialize;
 
+use super::clients::consumer::CommitError;
 use super::errors::ErrorCode;
 use super::types::{BrokerId, Generation, LeaderEpoch, Offset, TopicPartition};
 
@@ -131,7 +132,7 @@ pub enum KafkaEvent {
     },
     CommitFailed {
         group: String,
-        error: ErrorCode,
+        error: CommitError,
     },
     OffsetReset {
         tp: TopicPartition,
@@ -177,6 +178,20 @@ pub enum KafkaEvent {
     /// A new incarnation tried to register while the old one's session is still valid.
     DuplicateBrokerRegistration {
         broker: BrokerId,
+    },
+    /// `onPartitionsLost`: a kicked-out member gives up partitions without committing.
+    PartitionsLost {
+        group: String,
+        partitions: Vec<TopicPartition>,
+    },
+    /// KIP-320 validation found the consumer's log diverged below its position.
+    LogTruncationDetected {
+        tp: TopicPartition,
+        position: Offset,
+        /// The first offset known to diverge (None: the leader has no such epoch).
+        diverging_offset: Option<Offset>,
+        /// `auto.offset.reset` applies (seek / reset); false: LogTruncationException.
+        reset: bool,
     },
 }
 
@@ -254,6 +269,10 @@ impl KafkaEvent {
             RebalanceCompleted { group, generation, members } => format!("group {group} is stable in generation {} with {members} member(s)", generation.0),
             PartitionsAssigned { group, generation, partitions } => format!("assigned {} in group {group} generation {}", tps(partitions), generation.0),
             PartitionsRevoked { group, partitions } => format!("revoked {} in group {group}", tps(partitions)),
+            LogTruncationDetected { tp, position, diverging_offset: Some(d), reset: true } => format!("consumer detected log truncation on {tp} at position {position}: seeks to {d}, the first offset known to diverge (KIP-320)"),
+            LogTruncationDetected { tp, position, diverging_offset: None, reset: true } => format!("consumer detected log truncation on {tp} at position {position}: the leader has no such epoch, auto.offset.reset applies"),
+            LogTruncationDetected { tp, position, reset: false, .. } => format!("consumer detected log truncation on {tp} at position {position}: LogTruncationException (auto.offset.reset=none)"),
+            PartitionsLost { group, partitions } => format!("lost {} in group {group}: its generation was reset (kicked out), nothing committed", tps(partitions)),
             OffsetCommitted { group, tp, offset } => format!("group {group} committed offset {offset} for {tp}"),
             CommitFailed { group, error } => format!("offset commit of group {group} failed with {error}"),
             OffsetReset { tp, offset, reason } => format!("position of {tp} reset to {offset} after {reason} (auto.offset.reset)"),

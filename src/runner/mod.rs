@@ -70,8 +70,17 @@ pub fn summarize(scenario: &Scenario, world: &World<SimNode>, end: RunEnd) -> Ru
 fn counters(scenario: &Scenario, world: &World<SimNode>) -> BTreeMap<String, u64> {
     let mut c = BTreeMap::new();
     for id in world.node_ids() {
-        if let SimNode::PingClient(p) = world.node(id) {
-            *c.entry("ping-replies".to_string()).or_insert(0) += p.replies;
+        match world.node(id) {
+            SimNode::PingClient(p) => {
+                *c.entry("ping-replies".to_string()).or_insert(0) += p.replies;
+            }
+            SimNode::Consumer(app) => {
+                // `records-lag-max` over the run: the largest any consumer saw.
+                let lag = app.consumer().map_or(0, |k| k.max_lag_seen());
+                let max = c.entry("max-lag".to_string()).or_insert(0);
+                *max = (*max).max(lag);
+            }
+            _ => {}
         }
     }
     let mut tracker = Tracker::new(scenario, world);

@@ -14,6 +14,7 @@ use crate::check::invariants::CheckedRun;
 use crate::check::{
     analyze, counts, duplicate_causes, evaluate, Anomaly, AnomalyKind, ExpectLine, History,
 };
+use crate::kafka::clients::consumer::CommitException;
 use crate::scenario::{build, Scenario};
 use crate::sim::{RunEnd, Time, TraceMode, World};
 use crate::workload::history::HistoryOp;
@@ -144,7 +145,7 @@ pub fn check_world(
     }
 }
 
-/// Counters derived from the history: `acked`, `consumed`, `produce-errors`.
+/// Counters derived from the history: `acked`, `consumed`, `produce-errors`, `commit-failed`.
 fn history_counters(h: &History) -> BTreeMap<String, u64> {
     let mut c = BTreeMap::new();
     for e in &h.entries {
@@ -152,6 +153,9 @@ fn history_counters(h: &History) -> BTreeMap<String, u64> {
             HistoryOp::SendOk { .. } => ("acked", 1),
             HistoryOp::SendFail { .. } => ("produce-errors", 1),
             HistoryOp::Poll { records, .. } => ("consumed", records.len() as u64),
+            HistoryOp::CommitFail { error } if error.exception == CommitException::CommitFailed => {
+                ("commit-failed", 1)
+            }
             _ => continue,
         };
         *c.entry(key.to_string()).or_insert(0) += n;

@@ -99,6 +99,7 @@ fn add_consumers(world: &mut World<SimNode>, c: &spec::Consumer, bootstrap: &[No
                 CommitMode::Auto => CommitStrategy::Auto,
                 CommitMode::Async => CommitStrategy::Async,
             },
+            worker: c.worker,
         };
         world.add_node(
             &name,

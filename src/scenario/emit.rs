@@ -189,6 +189,9 @@ fn clients(out: &mut String, s: &Scenario) {
             q(c.commit.as_str()),
             q(&dur(c.start_us))
         );
+        if c.worker {
+            let _ = writeln!(out, "worker = true");
+        }
         config(out, c.config.explicit());
     }
     for r in &s.rpcs {

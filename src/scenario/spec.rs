@@ -195,6 +195,8 @@ pub struct Consumer {
     pub processing: DurationRange,
     pub commit: CommitMode,
     pub start_us: u64,
+    /// Records are handed to a worker thread; poll() goes on at once (needs `commit = "auto"`).
+    pub worker: bool,
     /// `group.id` = `group`; `enable.auto.commit` follows `commit` unless set explicitly.
     pub config: ConsumerConfig,
 }
@@ -433,7 +435,14 @@ pub const EXPECT_KEYS: &[(&str, &str)] = &[
         "rpc-failures",
         "synchronous RPC calls that failed after their retries",
     ),
-    ("max-lag", "largest consumer-group lag seen (records)"),
+    (
+        "max-lag",
+        "largest consumer lag seen during the run (records-lag-max: high watermark minus position, records)",
+    ),
+    (
+        "commit-failed",
+        "offset commits that failed with CommitFailedException (the member had been removed from its group)",
+    ),
     (
         "not-enough-replicas",
         "produce requests a leader rejected with NOT_ENOUGH_REPLICAS (ISR below min.insync.replicas)",

@@ -216,6 +216,8 @@ pub fn kafka_name(e: &KafkaEvent) -> &'static str {
         RebalanceCompleted { .. } => "RebalanceCompleted",
         PartitionsAssigned { .. } => "PartitionsAssigned",
         PartitionsRevoked { .. } => "PartitionsRevoked",
+        PartitionsLost { .. } => "PartitionsLost",
+        LogTruncationDetected { .. } => "LogTruncationDetected",
         OffsetCommitted { .. } => "OffsetCommitted",
         CommitFailed { .. } => "CommitFailed",
         OffsetReset { .. } => "OffsetReset",

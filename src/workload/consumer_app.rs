@@ -9,6 +9,11 @@
 //!   `auto.commit.interval.ms`;
 //! - `async`: process, then `commitAsync` (no retry) and poll again at once.
 //!
+//! With `worker`, poll() hands each batch to a worker thread and the application polls again
+//! at once; the worker processes the records one after another. Auto-commit inside those
+//! polls then commits positions the worker has not reached yet: a crash loses them (the
+//! classic auto-commit loss with asynchronous processing).
+//!
 //! Processing takes simulated time per record (fixed, or uniform in a range). Signals:
 //! `crash` kills the application (no LeaveGroup: the coordinator notices after
 //! `session.timeout.ms`); `stall` freezes the application thread — heartbeats go on, so the
@@ -20,7 +25,9 @@ use rand::Rng as _;
 
 use super::event::NodeEvent;
 use super::history::HistoryOp;
-use crate::kafka::clients::consumer::{Consumer, ConsumerEvent, ConsumerRecord, ConsumerTimer};
+use crate::kafka::clients::consumer::{
+    CommitError, Consumer, ConsumerEvent, ConsumerRecord, ConsumerTimer,
+};
 use crate::kafka::config::ConsumerConfig;
 use crate::kafka::{KafkaEvent, Msg, Offset, TopicPartition};
 use crate::sim::{Context, Duration, Mapped, NodeId, Peer};
@@ -48,12 +55,14 @@ pub struct ConsumerAppConfig {
     pub client: ConsumerConfig,
     pub processing: ProcessingTime,
     pub commit: CommitStrategy,
+    /// Processing happens on a worker thread; poll() continues meanwhile.
+    pub worker: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ConsumerAppTimer {
     Client(ConsumerTimer),
-    /// The record being processed is done.
+    /// The record being processed (by the application thread, or by the worker) is done.
     ProcessDone,
 }
 
@@ -94,6 +103,10 @@ pub struct ConsumerApp {
     batch: Vec<ConsumerRecord>,
     crashed: bool,
     stalled: bool,
+    /// Records handed to the worker, not yet processed; the first is in progress when
+    /// `worker_busy`.
+    worker_queue: std::collections::VecDeque<ConsumerRecord>,
+    worker_busy: bool,
     pub stats: ConsumerStats,
 }
 
@@ -109,6 +122,8 @@ impl ConsumerApp {
             batch: Vec::new(),
             crashed: false,
             stalled: false,
+            worker_queue: Default::default(),
+            worker_busy: false,
             stats: ConsumerStats::default(),
         }
     }
@@ -164,6 +179,7 @@ impl ConsumerApp {
                     c.on_timer(&mut ClientCx::new(cx), t);
                 }
             }
+            ConsumerAppTimer::ProcessDone if self.config.worker => self.worker_done(cx),
             ConsumerAppTimer::ProcessDone => {
                 if let Phase::Processing { timer_done, .. } = &mut self.phase {
                     *timer_done = true;
@@ -262,6 +278,12 @@ impl ConsumerApp {
             }
             .into(),
         );
+        if self.config.worker {
+            // Handed off: the application thread is back in poll() at once.
+            self.worker_queue.extend(records);
+            self.worker_next(cx);
+            return true;
+        }
         self.batch = records;
         if self.config.commit == CommitStrategy::BeforeProcessing {
             let id = self
@@ -349,6 +371,49 @@ impl ConsumerApp {
         self.drain_events(cx);
     }
 
+    /// The worker starts its next record, if it is idle and has one.
+    fn worker_next<C>(&mut self, cx: &mut C)
+    where
+        C: Context<Msg = Msg, Timer = ConsumerAppTimer, Event = NodeEvent>,
+    {
+        while !self.worker_busy && !self.worker_queue.is_empty() {
+            let d = self.processing_time(cx);
+            if d > Duration::ZERO {
+                self.worker_busy = true;
+                cx.set_timer(d, ConsumerAppTimer::ProcessDone);
+            } else {
+                self.worker_processed(cx);
+            }
+        }
+    }
+
+    fn worker_done<C>(&mut self, cx: &mut C)
+    where
+        C: Context<Msg = Msg, Timer = ConsumerAppTimer, Event = NodeEvent>,
+    {
+        self.worker_busy = false;
+        self.worker_processed(cx);
+        self.worker_next(cx);
+    }
+
+    fn worker_processed<C>(&mut self, cx: &mut C)
+    where
+        C: Context<Msg = Msg, Timer = ConsumerAppTimer, Event = NodeEvent>,
+    {
+        let Some(r) = self.worker_queue.pop_front() else {
+            return;
+        };
+        cx.emit(
+            HistoryOp::Processed {
+                tp: r.tp,
+                offset: r.offset,
+                value: r.value,
+            }
+            .into(),
+        );
+        self.stats.processed += 1;
+    }
+
     fn processing_time<C: Context>(&self, cx: &mut C) -> Duration {
         match self.config.processing {
             ProcessingTime::Fixed(d) => d,
@@ -406,7 +471,8 @@ impl ConsumerApp {
                     offsets,
                     result,
                 } => self.commit_done(cx, id, offsets, result),
-                ConsumerEvent::NoOffsetForPartition { .. } => {}
+                ConsumerEvent::NoOffsetForPartition { .. }
+                | ConsumerEvent::LogTruncation { .. } => {}
             }
         }
     }
@@ -416,7 +482,7 @@ impl ConsumerApp {
         cx: &mut C,
         id: u64,
         offsets: Vec<(TopicPartition, Offset)>,
-        result: Result<(), crate::kafka::ErrorCode>,
+        result: Result<(), CommitError>,
     ) where
         C: Context<Msg = Msg, Timer = ConsumerAppTimer, Event = NodeEvent>,
     {
@@ -492,6 +558,7 @@ mod tests {
                     .with("auto.offset.reset", "earliest"),
                 processing: ProcessingTime::Fixed(Duration::from_ms(100)),
                 commit,
+                worker: false,
             };
             let mut cx = Cx::new(i as u64);
             cx.me = NodeId(100 + i as u32);
@@ -639,7 +706,51 @@ mod tests {
         let processed = h.processed();
         assert_eq!(processed.len(), 3, "{processed:?}");
         assert!(h.apps[1].0.stats.processed >= 3, "{:?}", h.apps[1].0.stats);
-        let a0 = h.apps[0].0.consumer().unwrap().assignment();
-        assert!(a0.is_empty(), "the stalled member left the group: {a0:?}");
+        let c0 = h.apps[0].0.consumer().unwrap();
+        assert_eq!(c0.generation().0, -1, "the stalled member left the group");
+        assert_eq!(c0.assignment().len(), 1, "kept until its next poll()");
+    }
+
+    #[test]
+    fn slow_batch_commit_fails_with_commit_failed_exception() {
+        // Proves an application whose batch outlasts max.poll.interval.ms is removed from the
+        // group while processing, and its commitSync after the batch fails with
+        // CommitFailedException (not an empty commit that "succeeds").
+        let mut h = Harness::new(3);
+        let config = ConsumerAppConfig {
+            name: Arc::from("slow"),
+            topics: vec![Arc::from(TOPIC)],
+            bootstrap: vec![BROKER],
+            client: ConsumerConfig::default()
+                .with("group.id", "billing")
+                .with("auto.offset.reset", "earliest")
+                .with("max.poll.interval.ms", 3_000),
+            processing: ProcessingTime::Fixed(Duration::from_ms(2_000)),
+            commit: CommitStrategy::AfterProcessing,
+            worker: false,
+        };
+        let mut cx = Cx::new(0);
+        cx.me = NodeId(100);
+        let mut app = ConsumerApp::new(config);
+        app.on_start(&mut cx);
+        h.apps.push((app, cx));
+        h.run_until(Time(20_000_000));
+        let failures: Vec<&CommitError> = h.apps[0]
+            .1
+            .events
+            .iter()
+            .filter_map(|e| match e {
+                NodeEvent::History(HistoryOp::CommitFail { error }) => Some(error),
+                _ => None,
+            })
+            .collect();
+        assert!(
+            failures
+                .iter()
+                .any(|e| e.exception
+                    == crate::kafka::clients::consumer::CommitException::CommitFailed),
+            "{failures:?}"
+        );
+        assert_eq!(h.apps[0].0.stats.commits_ok, 0, "{:?}", h.apps[0].0.stats);
     }
 }

@@ -7,6 +7,7 @@
 use serde::Serialize;
 use std::sync::Arc;
 
+use crate::kafka::clients::consumer::CommitError;
 use crate::kafka::{ErrorCode, Offset, Topic, TopicPartition};
 
 /// One observed client operation.
@@ -52,8 +53,9 @@ pub enum HistoryOp {
     CommitOk {
         offsets: Vec<(TopicPartition, Offset)>,
     },
-    /// An offset commit failed.
-    CommitFail { error: ErrorCode },
+    /// An offset commit failed, with the exception the application saw
+    /// (CommitFailedException, RebalanceInProgressException, or the error itself).
+    CommitFail { error: CommitError },
     /// The application process crashed (its in-memory work is gone).
     Crashed,
 }

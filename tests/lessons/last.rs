@@ -186,8 +186,8 @@ const L16: &str = "16-slow-consumer.md";
 #[test]
 fn lesson_16_slow_consumer() {
     // Proves lesson 16: the group is rebalancing at 12 s with lag on both partitions equal
-    // to the run's acknowledged minus committed, and `check`'s rebalances, reprocessed and
-    // never-processed counts; both exercises.
+    // to the run's acknowledged minus committed, and `check`'s rebalances, reprocessed,
+    // never-processed and CommitFailedException counts; both exercises.
     let sc = shipped("lessons/slow-consumer.toml");
     let t = secs(claim(L16, "At t = {} s the clients view (3) shows the group in")[0]);
     let s = view_at(&mut model(&sc), t, '3');
@@ -216,7 +216,12 @@ fn lesson_16_slow_consumer() {
         L16,
         "`kafkasim check`: {} rebalances, {} records processed twice, and {} never processed",
     ));
-    assert_eq!(values(&check_scenario(&sc, sc.seed), &keys), v);
+    let r = check_scenario(&sc, sc.seed);
+    assert_eq!(values(&r, &keys), v);
+    assert_eq!(
+        checked(&r, "commit-failed"),
+        claim1(L16, "{} commits failed with CommitFailedException")
+    );
 
     let v = ints(claim(
         L16,

@@ -38,7 +38,6 @@ pub struct ClientMetadata {
     last_refresh: Option<Time>,
     /// (correlation id, node asked, when)
     in_flight: Option<(CorrelationId, NodeId, Time)>,
-    next_node: usize,
     backoff_until: Time,
     max_age: Duration,
     retry_backoff: Duration,
@@ -60,7 +59,6 @@ impl ClientMetadata {
             need_update: true,
             last_refresh: None,
             in_flight: None,
-            next_node: 0,
             backoff_until: Time::ZERO,
             max_age: Duration::from_ms(max_age_ms),
             retry_backoff: Duration::from_ms(retry_backoff_ms),
@@ -110,31 +108,40 @@ impl ClientMetadata {
         self.brokers.get(&broker).copied()
     }
 
-    /// Any node to send a non-partition request to (rotates, so a dead one is not retried forever).
-    pub fn any_node(&mut self) -> Option<NodeId> {
+    /// The nodes a request for any broker may go to (Kafka's `fetchNodes`): the brokers of
+    /// the last Metadata response, then the bootstrap nodes not among them.
+    pub fn nodes(&self) -> Vec<NodeId> {
         let mut nodes: Vec<NodeId> = self.brokers.values().copied().collect();
         for b in &self.bootstrap {
             if !nodes.contains(b) {
                 nodes.push(*b);
             }
         }
-        if nodes.is_empty() {
-            return None;
-        }
-        self.next_node += 1;
-        Some(nodes[self.next_node % nodes.len()])
+        nodes
     }
 
-    /// A Metadata request to send now, if one is due.
+    /// The node the Metadata request numbered `cid` went to, if it is the one awaited.
+    pub fn in_flight_node(&self, cid: CorrelationId) -> Option<NodeId> {
+        self.in_flight.filter(|f| f.0 == cid).map(|f| f.1)
+    }
+
+    /// Metadata requests in flight to `node` (0 or 1), for the least-loaded node choice.
+    pub fn in_flight_to(&self, node: NodeId) -> usize {
+        usize::from(self.in_flight.is_some_and(|f| f.1 == node))
+    }
+
+    /// A Metadata request to send now, if one is due, to the node `pick` chooses among
+    /// [`nodes`](Self::nodes) (the least-loaded one; none: try again later).
     pub fn poll(
         &mut self,
         now: Time,
         correlation_id: CorrelationId,
+        pick: impl FnOnce(&[NodeId]) -> Option<NodeId>,
     ) -> Option<(NodeId, MetadataRequest)> {
         if self.in_flight.is_some() || self.due().is_none_or(|t| now < t) {
             return None;
         }
-        let node = self.any_node()?;
+        let node = pick(&self.nodes())?;
         self.in_flight = Some((correlation_id, node, now));
         let topics = Some(self.wanted.iter().map(|t| Arc::from(t.as_str())).collect());
         Some((

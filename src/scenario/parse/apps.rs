@@ -112,14 +112,16 @@ pub(super) fn keys(cx: &mut Problems, n: &TomlValue) -> Option<Keys> {
         "none" if arg.is_empty() => Some(Keys::None),
         "uniform" => count().map(Keys::Uniform),
         "skewed" => count().map(Keys::Skewed),
-        "fixed" if !arg.is_empty() => Some(Keys::Fixed(arg.to_string())),
+        // "fixed:" alone is the empty key: a real key of zero bytes (murmur2 hashes it like
+        // any other; only a null key is sticky).
+        "fixed" if s.contains(':') => Some(Keys::Fixed(arg.to_string())),
         _ => None,
     };
     if keys.is_none() {
         cx.err_help(
             &n.span,
             format!("invalid `keys` value `{s}`"),
-            "valid forms: \"none\", \"uniform:100\", \"skewed:100\", \"fixed:user-42\"",
+            "valid forms: \"none\", \"uniform:100\", \"skewed:100\", \"fixed:user-42\", \"fixed:\" (the empty key)",
         );
     }
     keys
@@ -226,6 +228,7 @@ pub(super) fn consumer(cx: &mut Problems, n: &TomlValue, w: &mut Seen) -> Option
         "processing",
         "commit",
         "start",
+        "worker",
         "config",
     ];
     let mut t = table(cx, n, "[[consumer]]", KEYS)?;
@@ -273,6 +276,7 @@ pub(super) fn consumer(cx: &mut Problems, n: &TomlValue, w: &mut Seen) -> Option
         None => Some(CommitMode::Auto),
     };
     let (start, _) = start_stop(cx, &t, w);
+    let worker = consumer_worker(cx, &t, commit);
     let mut config = config::<ConsumerConfig>(cx, &t, ConsumerConfig::set);
     let group = consumer_group(cx, &t, &mut config, group, &name);
     if let Some(commit) = commit {
@@ -295,8 +299,29 @@ pub(super) fn consumer(cx: &mut Problems, n: &TomlValue, w: &mut Seen) -> Option
         processing: processing?,
         commit: commit?,
         start_us: start.unwrap_or(0),
+        worker,
         config,
     })
+}
+
+/// `worker = true`: poll() hands each batch to a worker thread and polls again at once. Only
+/// with `commit = "auto"`: the other strategies commit on the polling thread after
+/// processing, which a worker does not wait for.
+fn consumer_worker(cx: &mut Problems, t: &Tbl, commit: Option<CommitMode>) -> bool {
+    let Some(n) = field(cx, t, "worker", false) else {
+        return false;
+    };
+    let Some(worker) = as_bool(cx, n, "`worker`") else {
+        return false;
+    };
+    if worker && commit.is_some_and(|c| c != CommitMode::Auto) {
+        cx.err_help(
+            &n.span,
+            "`worker = true` needs `commit = \"auto\"`",
+            "a worker processes after poll() returned; only auto-commit (inside poll()) is simulated with it",
+        );
+    }
+    worker
 }
 
 pub(super) fn consumer_group(

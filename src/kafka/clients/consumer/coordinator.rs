@@ -16,7 +16,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
 use super::assignor;
-use super::{Consumer, ConsumerEvent, ConsumerTimer, Pending};
+use super::{CommitError, CommitException, Consumer, ConsumerEvent, ConsumerTimer, Pending};
 use crate::kafka::config::{AssignmentStrategy, EffectiveConsumerConfig};
 use crate::kafka::errors::ErrorCode;
 use crate::kafka::event::KafkaEvent;
@@ -206,7 +206,9 @@ impl Consumer {
         if self.group.find_in_flight {
             return;
         }
-        let Some(node) = self.metadata.any_node() else {
+        // FindCoordinator goes to the least-loaded node (NetworkClient.leastLoadedNode).
+        let nodes = self.metadata.nodes();
+        let Some(node) = self.net.least_loaded_node(&nodes, cx.now(), |_| 0) else {
             return;
         };
         self.group.find_in_flight = true;
@@ -226,18 +228,29 @@ impl Consumer {
         );
     }
 
-    /// Sends JoinGroup; eager protocols first give up every partition.
+    /// Sends JoinGroup after Kafka's `onJoinPrepare`: a member whose generation was reset
+    /// (kicked out) declares its partitions lost; an eager one revokes every partition.
     fn join_group<C>(&mut self, cx: &mut C, coordinator: NodeId, group_id: Arc<str>)
     where
         C: Context<Msg = Msg, Timer = ConsumerTimer, Event = KafkaEvent>,
     {
-        if !self.group.cooperative() && !self.partitions.is_empty() {
+        let lost = self.group.generation == Generation::NONE || self.group.member_id.is_empty();
+        if !self.partitions.is_empty() && (lost || !self.group.cooperative()) {
             if self.config.enable_auto_commit {
-                self.commit_async(cx); // Kafka commits before revoking (onJoinPrepare)
+                // Kafka commits before revoking; a kicked-out member's commit fails here.
+                self.commit_async(cx);
             }
-            let revoked = self.assignment();
+            if !lost && self.revoke_commit {
+                // The application's `onPartitionsRevoked` commits what it processed.
+                self.commit_sync(cx);
+            }
+            let partitions = self.assignment();
             self.partitions.clear();
-            self.revoked(cx, revoked);
+            if lost {
+                self.lost(cx, partitions);
+            } else {
+                self.revoked(cx, partitions);
+            }
         }
         let owned = if self.group.cooperative() {
             self.assignment()
@@ -341,13 +354,12 @@ impl Consumer {
                 },
             );
         }
+        // The assignment stays until the next poll() rejoins (`onJoinPrepare` then calls
+        // `onPartitionsLost`): meanwhile a commit fails with CommitFailedException.
         self.group.reset_generation(
             true,
             "consumer poll timeout has expired (max.poll.interval.ms)",
         );
-        let lost = self.assignment();
-        self.partitions.clear();
-        self.events.push(ConsumerEvent::Lost { partitions: lost });
     }
 
     pub(super) fn on_group_response<C>(
@@ -409,13 +421,10 @@ impl Consumer {
             }
             ErrorCode::IllegalGeneration | ErrorCode::UnknownMemberId => {
                 let forget = error == ErrorCode::UnknownMemberId;
+                // As Kafka's `resetStateAndRejoin`: the partitions stay assigned until the
+                // next poll() rejoins and declares them lost (`onJoinPrepare`).
                 self.group
                     .reset_generation(forget, &format!("{during}: {error}"));
-                let lost = self.assignment();
-                self.partitions.clear();
-                if !lost.is_empty() {
-                    self.events.push(ConsumerEvent::Lost { partitions: lost });
-                }
             }
             ErrorCode::NotCoordinator
             | ErrorCode::CoordinatorNotAvailable
@@ -589,6 +598,19 @@ impl Consumer {
         self.events.push(ConsumerEvent::Revoked { partitions });
     }
 
+    /// `onPartitionsLost`: another member may own them already, so nothing is committed.
+    fn lost<C>(&mut self, cx: &mut C, partitions: Vec<TopicPartition>)
+    where
+        C: Context<Msg = Msg, Timer = ConsumerTimer, Event = KafkaEvent>,
+    {
+        let group = self.group.group_id.as_deref().unwrap_or("").to_string();
+        cx.emit(KafkaEvent::PartitionsLost {
+            group,
+            partitions: partitions.clone(),
+        });
+        self.events.push(ConsumerEvent::Lost { partitions });
+    }
+
     // ------------------------------------------------------------------ commits
 
     /// The positions of every assigned partition (`subscriptions.allConsumed()`).
@@ -679,10 +701,19 @@ impl Consumer {
             else {
                 let c = &self.group.commits[&id];
                 if !c.sync || now >= c.deadline {
-                    self.commit_failed(cx, id, ErrorCode::CoordinatorNotAvailable);
+                    let error = CommitError::from_code(ErrorCode::CoordinatorNotAvailable);
+                    self.commit_failed(cx, id, error);
                 }
                 continue;
             };
+            if let Some(exception) = self.not_in_active_generation() {
+                let error = CommitError {
+                    exception,
+                    error: None,
+                };
+                self.commit_failed(cx, id, error);
+                continue;
+            }
             let c = self.group.commits.get_mut(&id).expect("listed");
             c.retry_at = None;
             let req = OffsetCommitRequest {
@@ -708,6 +739,21 @@ impl Consumer {
                     })
                 },
             );
+        }
+    }
+
+    /// Kafka's `sendOffsetCommitRequest` sends a subscribed member's commit only with a
+    /// stable generation (`generationIfStable`); otherwise it fails the commit without
+    /// sending: RebalanceInProgressException while a rebalance is under way,
+    /// CommitFailedException when the member was kicked out.
+    fn not_in_active_generation(&self) -> Option<CommitException> {
+        match self.group.state {
+            MemberState::Stable => None,
+            _ if self.subscription.is_empty() => None,
+            MemberState::Joining | MemberState::Syncing => {
+                Some(CommitException::RebalanceInProgress)
+            }
+            MemberState::Unjoined => Some(CommitException::CommitFailed),
         }
     }
 
@@ -738,38 +784,54 @@ impl Consumer {
             });
             return;
         }
-        match error {
-            ErrorCode::IllegalGeneration
-            | ErrorCode::UnknownMemberId
-            | ErrorCode::RebalanceInProgress => {
-                // CommitFailedException: the group moved on without us.
-                self.commit_failed(cx, id, error);
-                if self.generation_unchanged(sent) {
-                    self.on_group_error(cx, error, "commit");
-                }
+        let exception = match error {
+            // Already rejoining with a newer generation: only a rebalance to finish.
+            ErrorCode::IllegalGeneration | ErrorCode::UnknownMemberId
+                if !self.generation_unchanged(sent) && self.group.state == MemberState::Joining =>
+            {
+                CommitException::RebalanceInProgress
             }
-            e => self.commit_failed(cx, id, e),
+            // The group moved on without us: reset the generation and rejoin in poll().
+            ErrorCode::IllegalGeneration | ErrorCode::UnknownMemberId => {
+                CommitException::CommitFailed
+            }
+            // Rejoin, keeping the generation (the member may still be valid).
+            ErrorCode::RebalanceInProgress => CommitException::RebalanceInProgress,
+            _ => CommitException::Other,
+        };
+        if exception != CommitException::Other && self.generation_unchanged(sent) {
+            self.on_group_error(cx, error, "commit");
         }
+        let error = CommitError {
+            exception,
+            error: Some(error),
+        };
+        self.commit_failed(cx, id, error);
     }
 
     /// A commit attempt failed: retried (commitSync, retriable error, time left) or reported.
-    pub(super) fn commit_failed<C>(&mut self, cx: &mut C, id: u64, error: ErrorCode)
+    pub(super) fn commit_failed<C>(&mut self, cx: &mut C, id: u64, error: CommitError)
     where
         C: Context<Msg = Msg, Timer = ConsumerTimer, Event = KafkaEvent>,
     {
         let now = cx.now();
         if matches!(
-            error,
-            ErrorCode::NotCoordinator
-                | ErrorCode::CoordinatorNotAvailable
-                | ErrorCode::NetworkException
+            error.error,
+            Some(
+                ErrorCode::NotCoordinator
+                    | ErrorCode::CoordinatorNotAvailable
+                    | ErrorCode::NetworkException
+            )
         ) {
             self.group.coordinator_lost(now);
         }
         let Some(c) = self.group.commits.get_mut(&id) else {
             return;
         };
-        let retriable = error.is_retriable() || error == ErrorCode::NetworkException;
+        let retriable = error.exception == CommitException::Other
+            && error
+                .error
+                .is_some_and(|e| e.is_retriable() || e == ErrorCode::NetworkException);
         if c.sync && retriable && now < c.deadline {
             c.retry_at = Some(now + Duration::from_ms(self.config.retry_backoff_ms));
             return;

@@ -176,6 +176,9 @@ impl Consumer {
             p.resolving = false;
             if lp.error.is_ok() {
                 p.position = Some(lp.offset);
+                // A new position: its epoch (KIP-320) is the leader's, not the old one's.
+                p.last_epoch = (lp.leader_epoch.0 >= 0).then_some(lp.leader_epoch);
+                p.current_leader = None;
                 p.reset = false;
                 let reason = p.reset_reason.take().unwrap_or(ErrorCode::None);
                 cx.emit(KafkaEvent::OffsetReset {
@@ -205,7 +208,7 @@ impl Consumer {
             let Some(position) = p.position else {
                 continue;
             };
-            if !p.buffered.is_empty() || now < p.backoff_until {
+            if !p.buffered.is_empty() || now < p.backoff_until || p.awaiting_validation {
                 continue;
             }
             let Some((node, epoch)) = self.metadata.leader(tp) else {

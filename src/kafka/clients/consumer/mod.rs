@@ -21,9 +21,12 @@
 pub mod assignor;
 pub mod coordinator;
 pub mod fetcher;
+pub mod validation;
 
 use std::collections::VecDeque;
 use std::sync::Arc;
+
+use serde::Serialize;
 
 use coordinator::GroupMembership;
 
@@ -71,10 +74,69 @@ pub enum ConsumerEvent {
     CommitCompleted {
         id: u64,
         offsets: Vec<(TopicPartition, Offset)>,
-        result: Result<(), ErrorCode>,
+        result: Result<(), CommitError>,
     },
     /// A partition has no valid position and `auto.offset.reset=none`.
     NoOffsetForPartition { tp: TopicPartition },
+    /// `LogTruncationException` (with `auto.offset.reset=none`): validation found the log
+    /// diverged below the position; the partition is no longer fetched.
+    LogTruncation {
+        tp: TopicPartition,
+        position: Offset,
+        /// The first offset known to diverge (None: the leader has no such epoch).
+        diverging_offset: Option<Offset>,
+    },
+}
+
+/// The exception a failed commit surfaces as (`commitSync` throws it, `commitAsync` hands it
+/// to the callback) — Kafka's `ConsumerCoordinator.sendOffsetCommitRequest` and its
+/// `OffsetCommitResponseHandler`.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum CommitException {
+    /// `CommitFailedException`: the member's generation is gone (it was kicked out of the
+    /// group); not retriable — the next poll() rejoins and its partitions are lost.
+    CommitFailed,
+    /// `RebalanceInProgressException`: the group is rebalancing; poll() completes the
+    /// rebalance, after which the application may commit again.
+    RebalanceInProgress,
+    /// Any other error (a retriable one after `commitSync` ran out of time, or
+    /// `commitAsync`'s single attempt failing).
+    Other,
+}
+
+/// Why a commit failed: the exception and the OffsetCommit error behind it.
+#[derive(Copy, Clone, Debug, PartialEq, Eq, Hash, Serialize)]
+pub struct CommitError {
+    pub exception: CommitException,
+    /// The error code from the coordinator (or the connection); `None` when the client
+    /// refused the commit itself, without sending it: it is not part of an active group.
+    pub error: Option<ErrorCode>,
+}
+
+impl CommitError {
+    pub(crate) fn from_code(error: ErrorCode) -> Self {
+        CommitError {
+            exception: CommitException::Other,
+            error: Some(error),
+        }
+    }
+}
+
+impl std::fmt::Display for CommitError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let name = match self.exception {
+            CommitException::CommitFailed => "CommitFailedException",
+            CommitException::RebalanceInProgress => "RebalanceInProgressException",
+            CommitException::Other => "",
+        };
+        match (name, self.error) {
+            ("", Some(e)) => write!(f, "{e}"),
+            ("", None) => write!(f, "error"),
+            (n, Some(e)) => write!(f, "{n} ({e})"),
+            (n, None) => write!(f, "{n} (not part of an active group)"),
+        }
+    }
 }
 
 /// What a request in flight was for.
@@ -96,6 +158,7 @@ pub(crate) enum Pending {
         id: u64,
         generation: Generation,
     },
+    OffsetsForLeaderEpoch(Vec<TopicPartition>),
 }
 
 /// A request in flight, with what it was for.
@@ -121,6 +184,12 @@ pub(crate) struct PartitionState {
     backoff_until: Time,
     /// `auto.offset.reset=none` failed; nothing more is fetched.
     failed: bool,
+    /// The leader (node, epoch) the position was last checked against (KIP-320).
+    current_leader: Option<(NodeId, LeaderEpoch)>,
+    /// The leader changed: no fetching until OffsetsForLeaderEpoch validates the position.
+    awaiting_validation: bool,
+    /// An OffsetsForLeaderEpoch for it is in flight.
+    validating: bool,
 }
 
 /// The consumer component.
@@ -141,6 +210,11 @@ pub struct Consumer {
     wakeup: Wakeup,
     /// Rotates which partition poll() drains first.
     drain_cursor: usize,
+    /// The application's rebalance listener commits (`commitSync`) in `onPartitionsRevoked`.
+    revoke_commit: bool,
+    /// The largest lag seen so far (high watermark − position, in records, over the assigned
+    /// partitions): `records-lag-max` over the whole run.
+    max_lag_seen: u64,
 }
 
 impl Consumer {
@@ -164,6 +238,8 @@ impl Consumer {
             next_auto_commit: Time::ZERO,
             wakeup: Wakeup::default(),
             drain_cursor: 0,
+            revoke_commit: false,
+            max_lag_seen: 0,
             config,
         }
     }
@@ -180,6 +256,13 @@ impl Consumer {
         self.group.request_rejoin("subscription changed");
         self.next_auto_commit = cx.now() + Duration::from_ms(self.config.auto_commit_interval_ms);
         self.service(cx);
+    }
+
+    /// Installs a rebalance listener whose `onPartitionsRevoked` commits the consumed
+    /// positions with `commitSync` — the place to commit before an eager rebalance moves the
+    /// partitions (not in `onPartitionsLost`: another member may own them already).
+    pub fn commit_on_revoke(&mut self, on: bool) {
+        self.revoke_commit = on;
     }
 
     /// The current assignment.
@@ -209,6 +292,22 @@ impl Consumer {
     pub fn lag(&self, tp: &TopicPartition) -> Option<i64> {
         let p = self.partitions.get(tp)?;
         Some((p.high_watermark - p.position?).max(0))
+    }
+
+    /// The largest lag this consumer has seen, at any time, on any partition it owned: the
+    /// high watermark a fetch reported minus its position then (Kafka's `records-lag-max`,
+    /// over the whole run instead of a metrics window). Lag grows only when a response
+    /// raises the high watermark or moves the position back, so it is updated there.
+    pub fn max_lag_seen(&self) -> u64 {
+        self.max_lag_seen
+    }
+
+    fn note_lag(&mut self, tps: &[TopicPartition]) {
+        for tp in tps {
+            if let Some(lag) = self.lag(tp) {
+                self.max_lag_seen = self.max_lag_seen.max(lag as u64);
+            }
+        }
     }
 
     /// Whether poll() would return records now.
@@ -334,12 +433,21 @@ impl Consumer {
                 self.metadata.on_response(cx.now(), r);
                 self.rejoin_if_metadata_changed();
             }
-            (Pending::Fetch(_), Msg::FetchResponse(r)) => self.on_fetch_response(cx, req.node, r),
-            (Pending::ListOffsets(_), Msg::ListOffsetsResponse(r)) => {
-                self.on_list_offsets_response(cx, r)
+            (Pending::Fetch(tps), Msg::FetchResponse(r)) => {
+                self.on_fetch_response(cx, req.node, r);
+                self.note_lag(&tps);
+            }
+            (Pending::ListOffsets(tps), Msg::ListOffsetsResponse(r)) => {
+                self.on_list_offsets_response(cx, r);
+                self.note_lag(&tps);
             }
             (Pending::OffsetFetch(tps), Msg::OffsetFetchResponse(r)) => {
-                self.on_offset_fetch_response(cx, tps, r)
+                self.on_offset_fetch_response(cx, tps.clone(), r);
+                self.note_lag(&tps);
+            }
+            (Pending::OffsetsForLeaderEpoch(tps), Msg::OffsetsForLeaderEpochResponse(r)) => {
+                self.on_offsets_for_leader_epoch_response(cx, r);
+                self.note_lag(&tps);
             }
             (Pending::OffsetCommit { id, generation }, Msg::OffsetCommitResponse(r)) => {
                 self.on_commit_response(cx, id, generation, r)
@@ -366,7 +474,9 @@ impl Consumer {
         let now = cx.now();
         self.check_timeouts(cx, now);
         let cid = self.net.peek_correlation();
-        if let Some((node, req)) = self.metadata.poll(now, cid) {
+        let net = &mut self.net;
+        let pick = |nodes: &[NodeId]| net.least_loaded_node(nodes, now, |_| 0);
+        if let Some((node, req)) = self.metadata.poll(now, cid, pick) {
             self.net.next_correlation();
             let timeout = Duration::from_ms(self.config.request_timeout_ms);
             self.net.track(cid, node, now, timeout, Pending::Metadata);
@@ -383,6 +493,8 @@ impl Consumer {
     {
         let now = cx.now();
         self.resolve_positions(cx, now);
+        self.positions_need_validation();
+        self.validate_positions(cx, now);
         self.send_fetches(cx, now);
         self.arm_wakeup(cx);
     }
@@ -423,6 +535,7 @@ impl Consumer {
         if close {
             cx.close_connection(node);
         }
+        self.net.on_closed(node, cx.now());
         self.metadata.on_disconnect(node, cx.now());
         for req in self.net.take_requests_to(node) {
             self.on_request_failed(cx, req);
@@ -447,17 +560,21 @@ impl Consumer {
         let now = cx.now();
         match req.what {
             Pending::Metadata => {}
-            Pending::Fetch(tps) | Pending::ListOffsets(tps) | Pending::OffsetFetch(tps) => {
+            Pending::Fetch(tps)
+            | Pending::ListOffsets(tps)
+            | Pending::OffsetFetch(tps)
+            | Pending::OffsetsForLeaderEpoch(tps) => {
                 for tp in tps {
                     if let Some(p) = self.partitions.get_mut(&tp) {
                         p.resolving = false;
+                        p.validating = false;
                         p.backoff_until = now + Duration::from_ms(self.config.retry_backoff_ms);
                     }
                 }
                 self.metadata.request_update();
             }
             Pending::OffsetCommit { id, .. } => {
-                self.commit_failed(cx, id, ErrorCode::NetworkException)
+                self.commit_failed(cx, id, CommitError::from_code(ErrorCode::NetworkException))
             }
             _ => self.group.coordinator_lost(now),
         }

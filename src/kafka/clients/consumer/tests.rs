@@ -277,12 +277,113 @@ fn stalled_member_leaves_after_max_poll_interval() {
     assert_eq!(h.assignment(0), [0]);
     assert!(!h.members[0].polling);
     h.run_until(Time(30_000_000));
-    assert!(h.assignment(0).is_empty());
     assert_eq!(h.assignment(1), [0, 1]);
     assert!(
         h.members[1].consumed.iter().any(|r| r.2 == 1),
         "record 1 delivered again to member 1"
     );
+    // As Kafka: the kicked-out member keeps its assignment until its next poll().
+    assert_eq!(h.assignment(0), [0]);
+}
+
+#[test]
+fn kicked_out_member_commit_fails_then_poll_declares_partitions_lost() {
+    // Proves a member removed after max.poll.interval.ms gets CommitFailedException from
+    // commitSync (refused without sending: not part of an active group), nothing reaches
+    // the coordinator, and its next poll() calls onPartitionsLost and rejoins.
+    let cfg = config(AssignmentStrategy::Range)
+        .with("max.poll.interval.ms", 20_000)
+        .with("enable.auto.commit", false);
+    let mut h = Harness::new(1);
+    let tp = TopicPartition::new(TOPIC, 0);
+    h.broker.logs.insert(tp.clone(), vec![1, 2]);
+    h.add(cfg);
+    h.members[0].stall_on_records = true;
+    h.run_until(Time(30_000_000));
+    assert_eq!(h.assignment(0), [0], "kept until the next poll()");
+    let m = &mut h.members[0];
+    m.consumer.take_events();
+    let id = m.consumer.commit_sync(&mut m.cx);
+    let failed = CommitError {
+        exception: CommitException::CommitFailed,
+        error: None,
+    };
+    let events = m.consumer.take_events();
+    assert!(
+        events.iter().any(|e| matches!(e,
+            ConsumerEvent::CommitCompleted { id: x, result: Err(err), .. } if *x == id && *err == failed)),
+        "{events:?}"
+    );
+    assert_eq!(
+        failed.to_string(),
+        "CommitFailedException (not part of an active group)"
+    );
+    h.settle();
+    assert_eq!(h.broker.coord.committed("billing", &tp), None);
+    h.members[0].polling = true;
+    h.members[0].stall_on_records = false;
+    h.run_until(Time(40_000_000));
+    let events = h.members[0].consumer.take_events();
+    assert!(
+        events.iter().any(
+            |e| matches!(e, ConsumerEvent::Lost { partitions } if partitions == std::slice::from_ref(&tp))
+        ),
+        "{events:?}"
+    );
+    assert_eq!(h.assignment(0), [0], "rejoined and got it back");
+}
+
+#[test]
+fn rejected_commit_maps_to_kafka_exceptions() {
+    // Proves the OffsetCommit errors become Kafka's exceptions: ILLEGAL_GENERATION and
+    // UNKNOWN_MEMBER_ID a CommitFailedException (the generation is reset), REBALANCE_IN_PROGRESS
+    // a RebalanceInProgressException (the member only rejoins).
+    for (code, exception) in [
+        (ErrorCode::IllegalGeneration, CommitException::CommitFailed),
+        (ErrorCode::UnknownMemberId, CommitException::CommitFailed),
+        (
+            ErrorCode::RebalanceInProgress,
+            CommitException::RebalanceInProgress,
+        ),
+    ] {
+        let mut h = Harness::new(1);
+        let tp = TopicPartition::new(TOPIC, 0);
+        h.broker.logs.insert(tp.clone(), vec![1]);
+        h.add(config(AssignmentStrategy::Range).with("enable.auto.commit", false));
+        h.run_until(Time(4_000_000));
+        let m = &mut h.members[0];
+        m.consumer.take_events();
+        let generation = m.consumer.generation();
+        let id = m.consumer.commit_sync(&mut m.cx);
+        let reply = |cid| {
+            Msg::OffsetCommitResponse(OffsetCommitResponse {
+                correlation_id: cid,
+                partitions: vec![(tp.clone(), code)],
+            })
+        };
+        let (_, sent) = m.cx.take_sent().pop().expect("commit sent");
+        let Msg::OffsetCommitRequest(req) = sent else {
+            panic!("{sent:?}")
+        };
+        m.consumer.receive(&mut m.cx, &reply(req.correlation_id));
+        let events = m.consumer.take_events();
+        let want = CommitError {
+            exception,
+            error: Some(code),
+        };
+        assert!(
+            events.iter().any(|e| matches!(e,
+                ConsumerEvent::CommitCompleted { id: x, result: Err(err), .. } if *x == id && *err == want)),
+            "{code}: {events:?}"
+        );
+        let reset = m.consumer.generation() != generation;
+        assert_eq!(reset, exception == CommitException::CommitFailed, "{code}");
+        assert_eq!(
+            m.consumer.assignment(),
+            std::slice::from_ref(&tp),
+            "kept until poll()"
+        );
+    }
 }
 
 #[test]
@@ -344,4 +445,28 @@ fn auto_commit_happens_inside_poll_after_the_interval() {
     );
     h.run_until(Time(6_000_000));
     assert_eq!(h.broker.coord.committed("billing", &tp), Some(Offset(4)));
+}
+
+#[test]
+fn rebalance_listener_commits_in_on_partitions_revoked() {
+    // Proves the onPartitionsRevoked commit: with auto-commit off, a member that consumed
+    // records and is asked to rebalance (a second member joins, eager range) commits its
+    // positions before giving the partitions up — without the listener nothing is committed.
+    for listener in [false, true] {
+        let tp = TopicPartition::new(TOPIC, 0);
+        let mut h = Harness::new(2);
+        h.broker.logs.insert(tp.clone(), vec![1, 2, 3]);
+        h.add(config(AssignmentStrategy::Range).with("enable.auto.commit", false));
+        let m = &mut h.members[0];
+        m.consumer.commit_on_revoke(listener);
+        h.run_until(Time(4_000_000));
+        assert_eq!(h.members[0].consumed.len(), 3);
+        assert_eq!(h.broker.coord.committed("billing", &tp), None);
+        h.add(config(AssignmentStrategy::Range).with("enable.auto.commit", false));
+        h.run_until(Time(10_000_000));
+        assert_eq!(h.assignment(1).len(), 1, "the newcomer got a partition");
+        let committed = h.broker.coord.committed("billing", &tp);
+        let want = listener.then_some(Offset(3));
+        assert_eq!(committed, want, "listener = {listener}");
+    }
 }

@@ -26,7 +26,7 @@ use accumulator::{BatchId, RecordAccumulator};
 use partitioner::Partitioner;
 
 use crate::kafka::clients::metadata::ClientMetadata;
-use crate::kafka::clients::network::NetworkClient;
+use crate::kafka::clients::network::{response_correlation, NetworkClient};
 use crate::kafka::config::EffectiveProducerConfig;
 use crate::kafka::errors::ErrorCode;
 use crate::kafka::event::KafkaEvent;
@@ -218,11 +218,47 @@ impl Producer {
     where
         C: Context<Msg = Msg, Timer = ProducerTimer, Event = KafkaEvent>,
     {
+        self.note_answer(msg);
         match msg {
             Msg::MetadataResponse(r) => self.metadata.on_response(cx.now(), r),
             Msg::ProduceResponse(r) => self.on_produce_response(cx, r),
             Msg::InitProducerIdResponse(r) => self.on_init_producer_id_response(cx, r),
             _ => false,
+        }
+    }
+
+    /// The node an InitProducerId is in flight to.
+    fn init_in_flight_node(&self) -> Option<NodeId> {
+        self.idempotence.as_ref()?.init_in_flight.map(|f| f.1)
+    }
+
+    /// The connection to `node` closed: an InitProducerId on it will never be answered, so
+    /// it is retried at once, on the least-loaded node (not after `request.timeout.ms`).
+    fn init_producer_id_lost(&mut self, node: NodeId) {
+        if let Some(idem) = self.idempotence.as_mut() {
+            if idem.init_in_flight.is_some_and(|f| f.1 == node) {
+                idem.init_in_flight = None;
+            }
+        }
+    }
+
+    /// The node awaiting the response numbered `cid`: its connection is established.
+    fn note_answer(&mut self, msg: &Msg) {
+        let Some(cid) = response_correlation(msg) else {
+            return;
+        };
+        let node = match msg {
+            Msg::MetadataResponse(_) => self.metadata.in_flight_node(cid),
+            Msg::InitProducerIdResponse(_) => self
+                .idempotence
+                .as_ref()
+                .and_then(|i| i.init_in_flight)
+                .filter(|f| f.0 == cid)
+                .map(|f| f.1),
+            _ => self.net.node_of(cid),
+        };
+        if let Some(node) = node {
+            self.net.on_answer(node);
         }
     }
 

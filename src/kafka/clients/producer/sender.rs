@@ -35,7 +35,11 @@ impl Producer {
         let now = cx.now();
         self.check_request_timeouts(cx, now);
         let cid = self.net.peek_correlation();
-        if let Some((node, req)) = self.metadata.poll(now, cid) {
+        let init = self.init_in_flight_node();
+        let net = &mut self.net;
+        let pick =
+            |nodes: &[NodeId]| net.least_loaded_node(nodes, now, |n| usize::from(init == Some(n)));
+        if let Some((node, req)) = self.metadata.poll(now, cid, pick) {
             self.net.next_correlation();
             cx.send(node, Msg::MetadataRequest(req));
         }
@@ -66,7 +70,11 @@ impl Producer {
         if !needs {
             return;
         }
-        let Some(node) = self.metadata.any_node() else {
+        // InitProducerId goes to the least-loaded node (NetworkClient.leastLoadedNode).
+        let nodes = self.metadata.nodes();
+        let metadata = &self.metadata;
+        let extra = |n| metadata.in_flight_to(n);
+        let Some(node) = self.net.least_loaded_node(&nodes, now, extra) else {
             return;
         };
         let correlation_id = self.net.next_correlation();
@@ -170,7 +178,9 @@ impl Producer {
         if close {
             cx.close_connection(node);
         }
+        self.net.on_closed(node, now);
         self.metadata.on_disconnect(node, now);
+        self.init_producer_id_lost(node);
         for req in self.net.take_requests_to(node) {
             for id in req.what {
                 self.on_batch_error(cx, id, ErrorCode::NetworkException, now);
