@@ -426,6 +426,29 @@ fn acks_all_with_min_insync_2_never_loses_a_write() {
 }
 
 #[test]
+fn idempotence_duplicates_only_when_the_application_restarts() {
+    // Proves issue 18's promise with producer crashes included: every duplicate of an
+    // idempotent producer comes from an application that sent a value again after a
+    // restart (`duplicate-restart`), never from the producer resending a batch the broker
+    // already had (`duplicate-retry`), delivery timeouts and epoch bumps included.
+    kafka_property(
+        "idempotence-restart",
+        KAFKA_KINDS.len() - 1,
+        |c| KafkaCase {
+            acks: "all",
+            idempotence: true,
+            send: if c.send == "fire-and-forget" {
+                "async"
+            } else {
+                c.send
+            },
+            ..c
+        },
+        "duplicate-retry = 0",
+    );
+}
+
+#[test]
 fn idempotence_never_duplicates_or_reorders() {
     // Proves an idempotent producer's records are stored once and in send order, within one
     // producer session (no application crash) and without power loss (which can erase

@@ -155,9 +155,9 @@ pub fn lost_processing(ix: &Index, logs_known: bool) -> Vec<Anomaly> {
 }
 
 /// The `not-converged` anomaly of a partition whose unprocessed records lie at or above
-/// every committed offset.
+/// every committed offset; it names every such record (the report's `unprocessed` count).
 fn not_reached(ix: &Index, tp: &TopicPartition, recs: &[(Offset, u64)]) -> Anomaly {
-    let (first, v) = recs[0];
+    let first = recs[0].0;
     let committed = match ix.committed.get(tp) {
         Some((c, _)) => format!("its highest committed offset is {c}"),
         None => "no offset was ever committed for it".to_string(),
@@ -166,7 +166,11 @@ fn not_reached(ix: &Index, tp: &TopicPartition, recs: &[(Offset, u64)]) -> Anoma
         "{} record(s) of {tp} from offset {first} were not processed by the end of the drain and no group had moved past them ({committed}): consumption did not catch up",
         recs.len()
     );
-    let mut a = Anomaly::new(AnomalyKind::NotConverged, d).record(RecordRef::new(tp, first, v));
+    let mut a = Anomaly::new(AnomalyKind::NotConverged, d);
+    a.records = recs
+        .iter()
+        .map(|&(o, v)| RecordRef::new(tp, o, v))
+        .collect();
     if let Some((_, e)) = ix.committed.get(tp) {
         a = a.event(*e);
     }

@@ -133,6 +133,7 @@ pub fn check_world(
     for (key, n) in duplicate_causes(&anomalies) {
         counters.insert(key.to_string(), n);
     }
+    counters.insert("unprocessed".to_string(), unprocessed(&anomalies));
     CheckReport {
         scenario: scenario.name.clone(),
         seed: summary.seed,
@@ -143,6 +144,15 @@ pub fn check_world(
         counters,
         anomalies,
     }
+}
+
+/// Records of the final logs no member had processed when the drain ended and no group had
+/// committed past: still waiting, not lost (the records of the consumers' `not-converged`).
+fn unprocessed(anomalies: &[Anomaly]) -> u64 {
+    let waiting = anomalies
+        .iter()
+        .filter(|a| a.kind == AnomalyKind::NotConverged);
+    waiting.map(|a| a.records.len() as u64).sum()
 }
 
 /// Counters derived from the history: `acked`, `consumed`, `produce-errors`, `commit-failed`.

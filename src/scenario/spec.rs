@@ -460,6 +460,10 @@ pub const EXPECT_KEYS: &[(&str, &str)] = &[
         "rebalances of a group that had already formed with all its members",
     ),
     (
+        "unprocessed",
+        "records no consumer had processed by the end of the drain and no group had committed past (waiting, not lost)",
+    ),
+    (
         "duplicate-restart",
         "duplicates the application caused by sending a value again after a restart",
     ),
