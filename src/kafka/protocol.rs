@@ -464,6 +464,23 @@ pub struct InitProducerIdResponse {
     pub producer_epoch: ProducerEpoch,
 }
 
+// ---------------------------------------------------------------- Connections
+
+/// The first request a Kafka client sends on a new connection (`ApiVersionsRequest`): until
+/// it is answered the connection is not ready and nothing else goes on it. kafkasim sends it
+/// only where skipping the handshake would change what happens (an acks=0 producer
+/// reconnecting to a leader, see `clients/producer/sender.rs`); the broker's answer carries
+/// no version list, since every simulated node speaks the same protocol.
+#[derive(Clone, Debug)]
+pub struct ApiVersionsRequest {
+    pub correlation_id: CorrelationId,
+}
+
+#[derive(Clone, Debug)]
+pub struct ApiVersionsResponse {
+    pub correlation_id: CorrelationId,
+}
+
 // ---------------------------------------------------------------- The message enum
 
 /// Every message of the Kafka protocol that travels between simulated nodes.
@@ -504,6 +521,8 @@ pub enum Msg {
     OffsetFetchResponse(OffsetFetchResponse),
     InitProducerIdRequest(InitProducerIdRequest),
     InitProducerIdResponse(InitProducerIdResponse),
+    ApiVersionsRequest(ApiVersionsRequest),
+    ApiVersionsResponse(ApiVersionsResponse),
 }
 
 impl Msg {
@@ -544,6 +563,8 @@ impl Msg {
             Msg::OffsetFetchResponse(_) => "OffsetFetchResponse",
             Msg::InitProducerIdRequest(_) => "InitProducerId",
             Msg::InitProducerIdResponse(_) => "InitProducerIdResponse",
+            Msg::ApiVersionsRequest(_) => "ApiVersions",
+            Msg::ApiVersionsResponse(_) => "ApiVersionsResponse",
         }
     }
 

@@ -288,6 +288,13 @@ impl Broker {
             Msg::OffsetsForLeaderEpochRequest(r) => self.on_offsets_for_leader_epoch(cx, from, r),
             Msg::MetadataRequest(r) => self.on_metadata_request(cx, from, r),
             Msg::InitProducerIdRequest(r) => self.on_init_producer_id(cx, from, r),
+            Msg::ApiVersionsRequest(r) => {
+                let correlation_id = r.correlation_id;
+                cx.reply(
+                    from,
+                    Msg::ApiVersionsResponse(ApiVersionsResponse { correlation_id }),
+                );
+            }
             Msg::MetadataUpdate(u) => self.on_metadata_update(cx, u),
             Msg::BrokerRegistrationResponse(r) if r.error.is_ok() => {
                 self.registration_failures = 0;

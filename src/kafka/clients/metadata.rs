@@ -218,9 +218,12 @@ impl ClientMetadata {
     pub fn on_disconnect(&mut self, node: NodeId, now: Time) {
         if self.in_flight.is_some_and(|f| f.1 == node) {
             self.in_flight = None;
-            self.need_update = true;
             self.backoff_until = self.backoff_until.max(now + self.retry_backoff);
         }
+        // "The disconnect may be the result of stale metadata, so request an update"
+        // (Kafka's `DefaultMetadataUpdater.handleServerDisconnect`): a client whose
+        // leader died learns of the new one without waiting for metadata.max.age.ms.
+        self.need_update = true;
     }
 
     /// When this cache next needs attention.

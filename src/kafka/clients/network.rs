@@ -112,6 +112,23 @@ impl<P> NetworkClient<P> {
         );
     }
 
+    /// When a request may next go to `node`: now, unless its connection closed and the
+    /// reconnect backoff has not passed (Kafka's `NetworkClient.ready` is false then, so the
+    /// sender drains nothing for that node). `Some(t)`: not before `t`.
+    pub fn backoff_until(&self, node: NodeId, now: Time) -> Option<Time> {
+        match self.connections.get(&node) {
+            Some(Connection::Closed { until, .. }) if now < *until => Some(*until),
+            _ => None,
+        }
+    }
+
+    /// Whether the connection to `node` closed and has not been established again: a new
+    /// connection would be needed, and Kafka opens it with the ApiVersions handshake before
+    /// any other request goes on it.
+    pub fn needs_reconnect(&self, node: NodeId) -> bool {
+        matches!(self.connections.get(&node), Some(Connection::Closed { .. }))
+    }
+
     /// Kafka's `leastLoadedNode` over `nodes`: an established connection with the fewest
     /// requests in flight (`extra` adds those the owner tracks elsewhere), else a node being
     /// connected to (requests sent, none answered yet), else the node the client may connect
@@ -266,6 +283,7 @@ pub fn response_correlation(msg: &Msg) -> Option<CorrelationId> {
         Msg::MetadataResponse(r) => r.correlation_id,
         Msg::ProduceResponse(r) => r.correlation_id,
         Msg::InitProducerIdResponse(r) => r.correlation_id,
+        Msg::ApiVersionsResponse(r) => r.correlation_id,
         Msg::FetchResponse(r) => r.correlation_id,
         Msg::ListOffsetsResponse(r) => r.correlation_id,
         Msg::FindCoordinatorResponse(r) => r.correlation_id,

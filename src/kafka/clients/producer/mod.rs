@@ -100,6 +100,8 @@ pub struct Producer {
     outstanding: usize,
     /// Kafka's sender metrics (`record-send-total`, `request-latency-avg`).
     metrics: metrics::SenderMetrics,
+    /// When the earliest reconnect backoff holding back a ready batch ends.
+    backoff_wake: Option<Time>,
 }
 
 impl Producer {
@@ -124,6 +126,7 @@ impl Producer {
             wakeup: Wakeup::default(),
             outstanding: 0,
             metrics: metrics::SenderMetrics::default(),
+            backoff_wake: None,
             config: c,
         }
     }
@@ -223,6 +226,8 @@ impl Producer {
             Msg::MetadataResponse(r) => self.metadata.on_response(cx.now(), r),
             Msg::ProduceResponse(r) => self.on_produce_response(cx, r),
             Msg::InitProducerIdResponse(r) => self.on_init_producer_id_response(cx, r),
+            // the new connection is established (note_answer); the sender may use it now
+            Msg::ApiVersionsResponse(r) => self.net.complete(r.correlation_id).is_some(),
             _ => false,
         }
     }

@@ -7,13 +7,21 @@
 //! 4. expire batches older than `delivery.timeout.ms`;
 //! 5. let blocked `send()` calls into the accumulator, or fail them after `max.block.ms`;
 //! 6. drain ready batches, one per partition, into one Produce request per leader, while
-//!    that connection has fewer than `max.in.flight.requests.per.connection` unanswered;
+//!    that connection has fewer than `max.in.flight.requests.per.connection` unanswered and
+//!    is not in its reconnect backoff (Kafka's `NetworkClient.ready`);
 //! 7. arm one wake-up timer for the earliest deadline.
 //!
 //! Ordering with idempotence: a batch that carries a sequence is only (re)sent when it is
 //! the lowest unacknowledged sequence of its partition, so retries reach the broker in order
 //! and later batches queue behind them. Without idempotence a retry simply goes when its
 //! backoff ends — and can land after a batch sent later (the classic reordering).
+//!
+//! Connections: kafkasim has no connection set-up, so a request sent to a dead broker is
+//! lost with the refused connection (the client is told at once). For acks ≥ 1 that costs a
+//! retry, as a connection dropping after the send would. For acks=0 it would lose the batch
+//! silently where Kafka loses nothing — Kafka sends nothing before the new connection's
+//! ApiVersions handshake is answered — so an acks=0 producer reconnecting to a node opens
+//! the connection with an ApiVersions request and holds its batches until it is answered.
 
 use rand::Rng as _;
 
@@ -302,11 +310,25 @@ impl Producer {
         let mut picked = std::mem::take(&mut self.picked);
         picked.clear();
         let mut leader_unknown = false;
+        let mut backoff_wake = None;
+        let mut handshakes = Vec::new();
         for tp in self.accumulator.partitions() {
             let Some((node, _)) = self.metadata.leader(tp) else {
                 leader_unknown = true;
                 continue;
             };
+            if let Some(until) = self.net.backoff_until(node, now) {
+                // reconnect backoff: not ready; wake up when it ends
+                backoff_wake = Some(backoff_wake.map_or(until, |w: Time| w.min(until)));
+                continue;
+            }
+            if self.config.acks == Acks::Zero && self.net.needs_reconnect(node) {
+                // not ready until the new connection's handshake is answered
+                if !handshakes.contains(&node) {
+                    handshakes.push(node);
+                }
+                continue;
+            }
             if !picked.iter().any(|(n, _)| *n == node)
                 && self.net.in_flight_to(node) >= max_in_flight
             {
@@ -326,6 +348,10 @@ impl Producer {
         if leader_unknown {
             self.metadata.request_update();
         }
+        self.backoff_wake = backoff_wake;
+        for node in handshakes {
+            self.send_api_versions(cx, node, now);
+        }
         if picked.is_empty() {
             self.picked = picked;
             return;
@@ -344,6 +370,27 @@ impl Producer {
             rest = &rest[n..];
         }
         self.picked = picked;
+    }
+
+    /// Opens a new connection to `node` the way Kafka's `NetworkClient` does: an ApiVersions
+    /// request first, nothing else until it is answered (one at a time per node). Only the
+    /// acks=0 producer waits for it (see the module notes): a Produce request on a connection
+    /// the broker refuses is lost with the connection, and with acks=0 nobody would notice.
+    fn send_api_versions<C>(&mut self, cx: &mut C, node: NodeId, now: Time)
+    where
+        C: Context<Msg = Msg, Timer = ProducerTimer, Event = KafkaEvent>,
+    {
+        if self.net.in_flight_to(node) > 0 {
+            return; // the handshake is under way
+        }
+        let correlation_id = self.net.next_correlation();
+        cx.send(
+            node,
+            Msg::ApiVersionsRequest(ApiVersionsRequest { correlation_id }),
+        );
+        let timeout = Duration::from_ms(self.config.request_timeout_ms);
+        self.net
+            .track(correlation_id, node, now, timeout, Vec::new());
     }
 
     /// Idempotence: a numbered batch goes only when it is the lowest unacknowledged one.
@@ -660,6 +707,7 @@ impl Producer {
             .into_iter()
             .chain(self.metadata.next_deadline())
             .chain(self.net.deadlines())
+            .chain(self.backoff_wake)
             .chain(self.accumulator.all().next().map(|b| b.created + delivery))
             .chain(self.blocked.front().map(|s| s.deadline))
             .chain(init)
