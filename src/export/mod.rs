@@ -26,6 +26,7 @@ use crate::check::{self, FinalLogs};
 use crate::runner::{self, CheckReport, RunSummary};
 use crate::scenario::build::BuildError;
 use crate::scenario::Scenario;
+use crate::sim::closes::Closes;
 use crate::sim::{trace, Node, NodeId, Time, TraceKind, TraceMode, TraceRecord, World};
 use crate::workload::event::NodeEvent;
 use crate::workload::history::HistoryOp;
@@ -98,6 +99,8 @@ pub struct Run {
     pub final_logs: Option<FinalLogs>,
     /// Node names by node index.
     pub names: Vec<String>,
+    /// The cause of every connection close, filed over the whole trace.
+    pub closes: Closes,
 }
 
 impl Run {
@@ -118,6 +121,10 @@ impl Run {
             .node_ids()
             .map(|id| world.name(id).to_string())
             .collect();
+        let mut closes = Closes::default();
+        for rec in world.trace().records() {
+            closes.observe(rec);
+        }
         Run {
             scenario: scenario.clone(),
             world,
@@ -127,6 +134,7 @@ impl Run {
             run_end,
             final_logs,
             names,
+            closes,
         }
     }
 
@@ -147,6 +155,15 @@ impl Run {
     /// The plain-language explanation of a record (history operations in one short
     /// line, not their debug form, which for a poll lists every record).
     pub fn text(&self, rec: &TraceRecord<NodeEvent>) -> String {
+        if let (TraceKind::Disconnected { node, peer }, Some(cause)) =
+            (&rec.kind, self.closes.cause_at(rec.event))
+        {
+            let (n, p) = (self.name(*node), self.name(*peer));
+            return format!(
+                "{n} saw its connection to {p} close: {}",
+                cause.explain(n, p)
+            );
+        }
         trace::explain(rec, &|id: NodeId| self.name(id).to_string(), &|e| match e {
             NodeEvent::History(op) => history_text(op),
             e => SimNode::explain(e),

@@ -5,6 +5,7 @@
 //! Architecture invariant: nothing here reads the wall clock, spawns a thread, or iterates a
 //! hash map. A run is a pure function of (nodes added, faults scheduled, seed).
 
+pub mod closes;
 pub mod cx;
 pub mod disk;
 pub mod fault;

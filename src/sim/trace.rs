@@ -72,7 +72,7 @@ pub enum TraceKind<E> {
         node: NodeId,
         timer: &'static str,
     },
-    /// `node` learned that its connection to `peer` was closed (the peer's process died).
+    /// `node` learned that its connection to `peer` was closed (why: [`super::closes`]).
     Disconnected {
         node: NodeId,
         peer: NodeId,
@@ -284,7 +284,7 @@ pub fn explain<E>(
         ),
         TraceKind::Timer { node, timer } => format!("{}: timer {timer} fired", name(*node)),
         TraceKind::Disconnected { node, peer } => format!(
-            "{} saw its connection to {} close: that process died, its OS closed the socket",
+            "{} saw its connection to {} close",
             name(*node),
             name(*peer)
         ),

@@ -10,7 +10,6 @@
 //! model) and the trace; it never reaches into broker or client internals.
 
 pub mod app;
-pub mod closes;
 pub mod keymap;
 pub mod replay;
 mod run;

@@ -18,7 +18,7 @@ use crate::view_model::{
     MarkerKind, NoteView, Observe,
 };
 
-use super::closes::Closes;
+use crate::sim::closes::Closes;
 use super::search::SearchIndex;
 
 /// How a replay is built.

@@ -13,7 +13,7 @@
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 
-use super::closes::Closes;
+use crate::sim::closes::Closes;
 use super::replay::{Replay, ReplayConfig};
 use super::search::RecordRef;
 use super::story::{self, Facts};
