@@ -475,3 +475,44 @@ fn jepsen_edn_has_the_kafka_workload_op_shape() {
         summary["anomalies"]["lost_write"].as_u64().unwrap()
     );
 }
+
+#[test]
+fn connection_closes_are_exported_with_their_real_cause() {
+    // Proves the JSON lines text of a connection close names what closed it: after the
+    // partition of lesson 15 heals, the connections that lost messages break ("healed"),
+    // and no process died; in lesson 8 the leader is killed and its peers are told so.
+    let closes = |file: &str| -> Vec<(u64, String)> {
+        let run = run_of(file);
+        export::export(&run, export::Format::JsonLines, Window::ALL)
+            .lines()
+            .map(|l| serde_json::from_str::<Value>(l).unwrap())
+            .filter(|v| v["kind"] == "disconnected")
+            .map(|v| {
+                (
+                    v["time_us"].as_u64().unwrap(),
+                    v["text"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    let zombie = closes("scenarios/lessons/zombie-leader.toml");
+    let healed: Vec<_> = zombie.iter().filter(|(t, _)| *t >= 20_000_000).collect();
+    assert!(healed.len() >= 4, "{zombie:?}");
+    for (_, text) in &healed[..4] {
+        assert!(
+            text.contains("when the network healed (at 20.000s)"),
+            "{text}"
+        );
+    }
+    assert!(
+        zombie.iter().all(|(_, t)| !t.contains("died")),
+        "{zombie:?}"
+    );
+    let killed = closes("scenarios/acks1-leader-failover.toml");
+    assert!(
+        killed
+            .iter()
+            .any(|(_, t)| t.contains("process died (kill at")),
+        "{killed:?}"
+    );
+}

@@ -18,8 +18,8 @@ use crate::view_model::{
     MarkerKind, NoteView, Observe,
 };
 
-use crate::sim::closes::Closes;
 use super::search::SearchIndex;
+use crate::sim::closes::Closes;
 
 /// How a replay is built.
 #[derive(Clone, Debug)]

@@ -13,7 +13,6 @@
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 
-use crate::sim::closes::Closes;
 use super::replay::{Replay, ReplayConfig};
 use super::search::RecordRef;
 use super::story::{self, Facts};
@@ -21,6 +20,7 @@ use crate::check::invariants::{CheckedRun, Violation};
 use crate::kafka::TopicPartition;
 use crate::scenario::build::{build, BuildError};
 use crate::scenario::Scenario;
+use crate::sim::closes::Closes;
 use crate::sim::kept::KeptLog;
 use crate::sim::{NodeId, Time, TraceKind, TraceMode, TraceRecord, World};
 use crate::view_model::figures::ClientTally;

@@ -144,7 +144,10 @@ fn lesson_15_zombie_leader() {
         acked.to_string()
     );
     let at_cut = get(&counters_at(&sc, Time(5_000_000)), "acked");
-    assert!(acked > at_cut + 700, "the zombie acknowledges: {at_cut} → {acked}");
+    assert!(
+        acked > at_cut + 700,
+        "the zombie acknowledges: {at_cut} → {acked}"
+    );
     let v = claim(L15, "At t = {} s the clients view shows ACKED {}:");
     let t = secs(v[0]);
     assert_eq!(get(&counters_at(&sc, t), "acked"), v[1] as u64);
