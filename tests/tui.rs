@@ -507,3 +507,24 @@ fn seek_equals_stepping_on_a_kafka_failover() {
         assert_eq!(r.world().trace().hash(), w.trace().hash(), "hash at {n}");
     }
 }
+
+#[test]
+fn an_election_under_a_note_still_shows_on_the_timeline() {
+    // Proves a marker of lower priority whose cell a note holds is drawn beside it: in
+    // lesson 15 at 80 columns the election at 13.0 s and the note at 13.5 s share a cell,
+    // and the truncation at 21.0 s sits beside the note at 21.5 s — all stay visible.
+    let sc = kafkasim::scenario::load(std::path::Path::new("scenarios/lessons/zombie-leader.toml"))
+        .unwrap();
+    let mut m = tui::app(TuiArgs {
+        scenario: sc,
+        seed: None,
+        compare: None,
+    })
+    .unwrap();
+    let s = screen(&mut m, 80, 24);
+    let row: Vec<char> = s.lines().nth(2).unwrap().chars().collect();
+    let at = |t: f64| ((t / 40.0) * 78.0) as usize;
+    let near = |t: f64, c: char| (at(t).saturating_sub(1)..=at(t) + 2).any(|i| row[i] == c);
+    assert!(near(13.0, 'L') && near(13.5, 'N'), "{s}");
+    assert!(near(21.0, 'T') && near(21.5, 'N'), "{s}");
+}

@@ -6,7 +6,8 @@
 //! and elections above; faults, anomalies and rebalances below. In compare mode each run
 //! gets one row, and where kinds share a cell the order N T L F ! R decides. A group whose
 //! first cell is taken is drawn in the next free cell it spans (it holds markers there
-//! too). Click to seek.
+//! too), else in the cell just after or before it, so an election under a note still
+//! shows. Click to seek.
 
 use ratatui::layout::Rect;
 use ratatui::style::{Color, Modifier, Style};
@@ -149,7 +150,12 @@ fn marker_row(
     let mut placed: Vec<(usize, usize)> = Vec::new();
     for g in &groups {
         let (a, b) = (col(g.start).min(width - 1), col(g.end).min(width - 1));
-        if let Some(c) = (a..=b).find(|&c| cells[c].is_none()) {
+        // Its own cells first; when a marker of a higher priority holds them all, the cell
+        // just after or just before (one column off beats hiding it).
+        let near = [b + 1, a.wrapping_sub(1)]
+            .into_iter()
+            .filter(|&c| c < width);
+        if let Some(c) = (a..=b).chain(near).find(|&c| cells[c].is_none()) {
             cells[c] = Some((g.kind.glyph(), glyph_style(g.kind)));
             placed.push((c, g.count));
         }
