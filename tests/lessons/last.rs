@@ -143,6 +143,17 @@ fn lesson_15_zombie_leader() {
         cell(&view_at(&mut m, t, '3'), "checkout", 4),
         acked.to_string()
     );
+    let v = ints(claim(L15, "Broker 2's log bar shows hw {} leo {}:"));
+    let b = bar(&s, 2);
+    assert_eq!(
+        [after(b, "hw "), after(b, "leo ")],
+        [v[0].to_string(), v[1].to_string()],
+        "{s}"
+    );
+    assert_eq!(
+        v[1] as u64, acked,
+        "the zombie's log end is what it acknowledged"
+    );
     let at_cut = get(&counters_at(&sc, Time(5_000_000)), "acked");
     assert!(
         acked > at_cut + 700,
