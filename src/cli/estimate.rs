@@ -1,8 +1,9 @@
 //! How long will this run take? Before a `run`, an estimate from the scenario alone — its
 //! size (brokers, partitions × replication factor, clients), its rates and its duration —
 //! of the events it will simulate (capped by `max_events`) and of the wall time at this
-//! build's measured speed. A run estimated to take long says so up front; on a terminal it
-//! then shows a progress line while it runs.
+//! build's measured speed. A run estimated to take long says so up front; on a terminal
+//! every run that takes longer than a second shows a progress line while it runs (and
+//! `check`'s drain phase and history check too: [`CheckLine`]).
 //!
 //! The run itself is the scenario's, advanced in slices of at most [`SLICE_EVENTS`]
 //! events between progress updates: `World::run_until` stops at an event budget and
@@ -12,7 +13,7 @@
 use std::io::IsTerminal;
 
 use crate::explore::progress::Progress;
-use crate::runner::{self, RunSummary};
+use crate::runner::{self, Phase, RunSummary};
 use crate::scenario::build::{self, BuildError};
 use crate::scenario::Scenario;
 use crate::sim::{RunEnd, Time, TraceMode, World};
@@ -22,8 +23,6 @@ use crate::workload::node::SimNode;
 pub const SLICE_EVENTS: u64 = 5_000;
 /// A run estimated to take at least this long is announced.
 const ANNOUNCE_S: f64 = 10.0;
-/// A run estimated to take at least this long shows progress on a terminal.
-const PROGRESS_S: f64 = 2.0;
 
 /// What the scenario is expected to cost: the run (bounded by `max_events`), then the
 /// checker's drain phase (a fixed stretch of simulated time, not bounded by `max_events`:
@@ -207,7 +206,8 @@ pub fn run_announced(
     if e.wall_s() >= ANNOUNCE_S {
         eprintln!("{}", announcement(s, &e));
     }
-    let progress = e.run_wall_s >= PROGRESS_S && std::io::stderr().is_terminal();
+    // On a terminal the line appears once the run has taken a second (progress.rs).
+    let progress = std::io::stderr().is_terminal();
     let r = run_in_slices(s, seed, mode, progress.then_some(e.events));
     if e.drain_wall_s >= ANNOUNCE_S {
         eprintln!(
@@ -235,15 +235,64 @@ pub fn run_in_slices(
             .min(s.max_events);
         match world.run_until(Time(s.duration_us), budget) {
             RunEnd::EventLimit if world.events() < s.max_events => {
-                let sim = format!("{} of {} simulated", world.now(), Time(s.duration_us));
-                bar.draw_with(world.events(), &sim, false);
+                bar.draw_with(world.events(), &status(Phase::Run, &world, s), false);
             }
             end => break end,
         }
     };
-    bar.finish_with(world.events(), "done");
+    bar.finish_with(world.events(), "run done");
     let summary = runner::summarize(s, &world, end);
     Ok((world, summary))
+}
+
+/// The progress line's status: the phase, simulated time reached, records sent so far.
+fn status(phase: Phase, world: &World<SimNode>, s: &Scenario) -> String {
+    let sent: u64 = world
+        .node_ids()
+        .filter_map(|id| match world.node(id) {
+            SimNode::Producer(p) => Some(p.stats.sent),
+            _ => None,
+        })
+        .sum();
+    let what = match phase {
+        Phase::Run => format!("{} of {} simulated", world.now(), Time(s.duration_us)),
+        Phase::Drain => format!("drain phase, at {} simulated", world.now()),
+        Phase::History => "judging the history".to_string(),
+    };
+    format!("{what}, {sent} records sent")
+}
+
+/// A progress line for the checker's work after a run (`run`, `check`): its drain rounds
+/// and the history check. Pass [`CheckLine::watch`] to the runner's `*_watched` calls.
+pub struct CheckLine<'a> {
+    bar: Progress,
+    scenario: &'a Scenario,
+    events: u64,
+}
+
+impl<'a> CheckLine<'a> {
+    /// A line over the `expected` events (run and drain), drawn on a terminal once the
+    /// work has taken a second.
+    pub fn new(scenario: &'a Scenario) -> Self {
+        let e = estimate(scenario);
+        let total = e.events + e.drain_events as u64;
+        let bar = Progress::new(total, std::io::stderr().is_terminal()).unit("events");
+        CheckLine {
+            bar,
+            scenario,
+            events: 0,
+        }
+    }
+
+    pub fn watch(&mut self, phase: Phase, world: &World<SimNode>) {
+        let status = status(phase, world, self.scenario);
+        self.events = world.events();
+        self.bar.draw_with(self.events, &status, false);
+    }
+
+    pub fn finish(&mut self) {
+        self.bar.finish_with(self.events, "checked");
+    }
 }
 
 #[cfg(test)]

@@ -147,7 +147,18 @@ fn run_scenario(s: &Scenario, seed: u64, json: bool, trace_file: Option<&Path>) 
             }
             run.report
         }
-        None => crate::runner::check_world(s, &mut world, summary.clone(), None),
+        None => {
+            let mut line = super::estimate::CheckLine::new(s);
+            let report = crate::runner::check_world_watched(
+                s,
+                &mut world,
+                summary.clone(),
+                None,
+                &mut |phase, w| line.watch(phase, w),
+            );
+            line.finish();
+            report
+        }
     };
     if json {
         println!("{}", summary_json(&summary, &report, wall_ms));
@@ -223,7 +234,14 @@ pub fn check(files: &[PathBuf], seed: Option<u64>) -> u8 {
                 continue;
             }
         };
-        let report = crate::runner::check_scenario(&s, seed.unwrap_or(s.seed));
+        let mut line = super::estimate::CheckLine::new(&s);
+        let report = crate::runner::check_scenario_watched(
+            &s,
+            seed.unwrap_or(s.seed),
+            TraceMode::HashOnly,
+            &mut |phase, w| line.watch(phase, w),
+        );
+        line.finish();
         println!("{}", file.display());
         print!("{report}");
         if let Some(e) = &report.error {

@@ -53,6 +53,7 @@ pub fn drain(
     world: &mut World<SimNode>,
     scenario: &Scenario,
     mut live: Option<&mut CheckedRun>,
+    watch: super::report::Watch<'_>,
 ) -> Result<Option<FinalLogs>, Violation> {
     if scenario.cluster.is_none() {
         return Ok(None);
@@ -88,6 +89,7 @@ pub fn drain(
                 world.run_until(end, u64::MAX);
             }
         }
+        watch(super::report::Phase::Drain, world);
         if progressed(world, before) {
             quiet = 0;
             continue;

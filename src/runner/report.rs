@@ -79,16 +79,50 @@ pub fn check_scenario(scenario: &Scenario, seed: u64) -> CheckReport {
 /// after every event of the run and of the drain; a violation fails the check whatever
 /// `[expect]` says.
 pub fn check_scenario_in(scenario: &Scenario, seed: u64, mode: TraceMode) -> CheckReport {
+    check_scenario_watched(scenario, seed, mode, &mut |_, _| {})
+}
+
+/// What a check is doing, for a progress line.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    /// The scenario's own run.
+    Run,
+    /// The drain phase after it (faults healed, the system settling).
+    Drain,
+    /// Judging the client history against the final logs.
+    History,
+}
+
+/// Called while a check works, to draw progress: every [`WATCH_EVENTS`] events of the run,
+/// after each round of the drain, and once before the history is judged. It only looks.
+pub type Watch<'a> = &'a mut dyn FnMut(Phase, &World<SimNode>);
+
+/// Events between two calls of a [`Watch`] during the run.
+pub const WATCH_EVENTS: u64 = 5_000;
+
+/// [`check_scenario_in`], telling `watch` how far it got.
+pub fn check_scenario_watched(
+    scenario: &Scenario,
+    seed: u64,
+    mode: TraceMode,
+    watch: Watch<'_>,
+) -> CheckReport {
     let mut world = match build::build(scenario, seed, mode) {
         Ok(world) => world,
         Err(e) => return CheckReport::not_run(scenario, seed, e.to_string()),
     };
     let mut live = CheckedRun::default();
     let until = Time(scenario.duration_us);
-    match world.run_until_checked(until, scenario.max_events, |w| live.check(w)) {
+    let run = world.run_until_checked(until, scenario.max_events, |w| {
+        if w.events() % WATCH_EVENTS == 0 {
+            watch(Phase::Run, w);
+        }
+        live.check(w)
+    });
+    match run {
         Ok(end) => {
             let summary = super::summarize(scenario, &world, end);
-            check_world(scenario, &mut world, summary, Some(&mut live))
+            check_world_watched(scenario, &mut world, summary, Some(&mut live), watch)
         }
         Err(v) => {
             let mut summary = super::summarize(scenario, &world, RunEnd::EventLimit);
@@ -111,13 +145,25 @@ pub fn check_world(
     summary: RunSummary,
     live: Option<&mut CheckedRun>,
 ) -> CheckReport {
+    check_world_watched(scenario, world, summary, live, &mut |_, _| {})
+}
+
+/// [`check_world`], telling `watch` how far it got.
+pub fn check_world_watched(
+    scenario: &Scenario,
+    world: &mut World<SimNode>,
+    summary: RunSummary,
+    live: Option<&mut CheckedRun>,
+    watch: Watch<'_>,
+) -> CheckReport {
     let mut anomalies = liveness(world, &summary.counters);
     let mut live = live;
-    let (logs, invariant) = match drain(world, scenario, live.as_deref_mut()) {
+    let (logs, invariant) = match drain(world, scenario, live.as_deref_mut(), watch) {
         Ok(logs) => (logs, None),
         Err(v) => (None, Some(v.to_string())),
     };
     let checks = live.map(|l| l.checks);
+    watch(Phase::History, world);
     let history = History::from_world(world);
     anomalies.extend(analyze(&history, logs.as_ref()));
     let mut counters = summary.counters.clone();

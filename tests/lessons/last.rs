@@ -150,10 +150,7 @@ fn lesson_15_zombie_leader() {
         [v[0].to_string(), v[1].to_string()],
         "{s}"
     );
-    assert_eq!(
-        v[1] as u64, acked,
-        "the zombie's log end is what it acknowledged"
-    );
+    assert_eq!(v[1], acked, "the zombie's log end is what it acknowledged");
     let at_cut = get(&counters_at(&sc, Time(5_000_000)), "acked");
     assert!(
         acked > at_cut + 700,
