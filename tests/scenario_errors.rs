@@ -80,7 +80,7 @@ fn good_scenarios_parse_and_round_trip() {
 #[test]
 fn reports_all_problems_not_just_the_first() {
     // Proves that independent problems in one file are all reported.
-    let text = "name = \"x\"\nduration = \"10\"\n[cluster]\nbrokers = 12\nfoo = 1\n";
+    let text = "name = \"x\"\nduration = \"10\"\n[cluster]\nbrokers = 201\nfoo = 1\n";
     let e = scenario::parse(text, "multi.toml").unwrap_err();
     assert_eq!(e.problems.len(), 3, "{e}");
     let lines: Vec<usize> = e.problems.iter().map(|p| p.line).collect();

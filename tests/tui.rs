@@ -528,3 +528,81 @@ fn an_election_under_a_note_still_shows_on_the_timeline() {
     assert!(near(13.0, 'L') && near(13.5, 'N'), "{s}");
     assert!(near(21.0, 'T') && near(21.5, 'N'), "{s}");
 }
+
+/// A cluster too big for one screen: 12 brokers, 2,000 partitions, a little traffic.
+fn big_cluster_model() -> kafkasim::tui::app::App {
+    let text = r#"
+name = "a big cluster"
+seed = 3
+duration = "3s"
+[cluster]
+brokers = 12
+[[topic]]
+name = "orders"
+partitions = 2000
+replication_factor = 3
+[[producer]]
+name = "checkout"
+topic = "orders"
+send = "async"
+rate = "200/s"
+"#;
+    let sc = parse(text, "big.toml").unwrap();
+    tui::app(TuiArgs {
+        scenario: sc,
+        seed: None,
+        compare: None,
+    })
+    .unwrap()
+}
+
+#[test]
+fn a_big_cluster_scrolls_filters_and_sums_up_by_topic() {
+    // Proves the partitions view of 2,000 partitions opens with the topic's summary (the
+    // counts the snapshot holds), scrolls by a partition with ↓, and that the filter `b12`
+    // keeps exactly the partitions with a replica on broker 12; the cluster view scrolls
+    // so a selected broker beyond the first screen stays visible.
+    let mut m = big_cluster_model();
+    ch(&mut m, 'G');
+    ch(&mut m, '2');
+    let parts = m.sides[0].snapshot.partitions.clone();
+    assert_eq!(parts.len(), 2000);
+    let under = parts.iter().filter(|p| p.under_replicated()).count();
+    let s = screen(&mut m, 100, 30);
+    let want = format!("orders: 2000 partitions · {under} under-replicated · 0 offline");
+    assert!(text_has(&s, &want), "{s}");
+    assert!(text_has(&s, "partition 1 of 2000"), "{s}");
+    for _ in 0..5 {
+        update(
+            &mut m,
+            Msg::Key(KeyEvent::new(KeyCode::Down, KeyModifiers::NONE)),
+        );
+    }
+    let s = screen(&mut m, 100, 30);
+    assert!(text_has(&s, "partition 6 of 2000"), "{s}");
+    let first_row = s.lines().find(|l| l.contains("orders       ")).unwrap();
+    assert!(first_row.contains("orders       5 "), "{s}");
+    ch(&mut m, '/');
+    for c in "b12".chars() {
+        ch(&mut m, c);
+    }
+    update(
+        &mut m,
+        Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)),
+    );
+    m.selected = 0;
+    let on_12 = parts.iter().filter(|p| p.replicas.contains(&12)).count();
+    assert!(on_12 > 100 && on_12 < 2000, "{on_12}");
+    let s = screen(&mut m, 100, 30);
+    let want = format!("filter `b12`: {on_12} of 2000 partitions");
+    assert!(text_has(&s, &want), "{s}");
+    ch(&mut m, '1');
+    for _ in 0..12 {
+        update(
+            &mut m,
+            Msg::Key(KeyEvent::new(KeyCode::Down, KeyModifiers::NONE)),
+        );
+    }
+    let s = screen(&mut m, 80, 24);
+    assert!(text_has(&s, "broker-12"), "{s}");
+}

@@ -14,8 +14,8 @@
 //! resident memory per acknowledged record. Peak memory (`VmHWM`) only grows within a
 //! process, so `bench scale` runs every point in a fresh child process
 //! (`kafkasim bench scale --point SPEC`) and gathers their JSON lines. A point the
-//! scenario format cannot express yet (more than 9 brokers) is reported as not run, with the
-//! loader's message — never as a number.
+//! scenario format cannot express (beyond its caps: 200 brokers, 100,000 partitions) or
+//! whose child fails is reported as not run, with the reason — never as a number.
 
 use serde::{Deserialize, Serialize};
 

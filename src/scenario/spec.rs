@@ -8,6 +8,11 @@ pub use super::units::{DurationRange, Rate, Ratio};
 
 /// Default bound on the number of simulated events.
 pub const DEFAULT_MAX_EVENTS: u64 = 50_000_000;
+/// The largest cluster the format accepts: brokers, consumer instances per group entry, and
+/// partitions over all topics (issue 15: clusters as engineers run them).
+pub const MAX_BROKERS: i64 = 200;
+pub const MAX_INSTANCES: i64 = 1_000;
+pub const MAX_PARTITIONS: i64 = 100_000;
 
 /// A whole scenario file.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -614,7 +614,7 @@ fn act(m: &mut App, a: Action) -> Vec<Cmd> {
         Action::PrevRebalance => m.jump(Some(MarkerKind::Rebalance), false),
         Action::NextPane => m.focus = 1 - m.focus.min(1),
         Action::Up => m.selected = m.selected.saturating_sub(1),
-        Action::Down => m.selected = m.selected.saturating_add(1).min(10_000),
+        Action::Down => m.selected = m.selected.saturating_add(1).min(1_000_000),
         Action::Enter => enter(m),
         Action::Filter => m.overlay = Overlay::Filter,
         Action::WhatIf => {

@@ -182,7 +182,7 @@ pub const KEYMAP: &[Binding] = &[
     b(
         &[Char('/')],
         Action::Filter,
-        "filter event log (node, kind)",
+        "filter the event log (node, kind) or the partitions (orders-7, under, b3)",
     ),
     b(&[Char('x')], Action::WhatIf, "what-if: inject a fault here"),
     b(&[Char('w')], Action::Write, "write what-if as a scenario"),

@@ -16,6 +16,7 @@ mod run;
 pub mod search;
 pub mod side;
 pub mod story;
+pub mod thinning;
 pub mod views;
 
 use std::io;

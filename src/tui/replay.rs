@@ -9,7 +9,8 @@
 //!
 //! The trace records near the cursor, which the event log and the message-flow view need,
 //! are regenerated on demand from a checkpoint with the trace switched to `Full`, so memory
-//! stays proportional to the number of checkpoints, not to the length of the run.
+//! stays proportional to the number of checkpoints, not to the length of the run. A big
+//! world's checkpoints are thinned to a memory budget (`thinning.rs`).
 
 use crate::sim::{NodeId, Time, TraceMode, TraceRecord, World};
 use crate::view_model::series::Series;
@@ -19,6 +20,7 @@ use crate::view_model::{
 };
 
 use super::search::SearchIndex;
+use super::thinning::{thin, Thinning};
 use crate::sim::closes::Closes;
 
 /// How a replay is built.
@@ -34,6 +36,9 @@ pub struct ReplayConfig {
     pub notes: Vec<NoteView>,
     /// Number of time buckets for the charts.
     pub buckets: u64,
+    /// Memory all checkpoints together may take (`thinning.rs`): past it, every other
+    /// checkpoint is dropped and the spacing doubles.
+    pub memory_budget: u64,
 }
 
 impl Default for ReplayConfig {
@@ -44,6 +49,7 @@ impl Default for ReplayConfig {
             max_events: u64::MAX,
             notes: Vec::new(),
             buckets: 200,
+            memory_budget: super::thinning::default_budget(),
         }
     }
 }
@@ -119,6 +125,8 @@ impl<N: Observe> Replay<N> {
             closes: Closes::default(),
         };
         let mut checkpoints = vec![hashed(&w)];
+        let mut every = every;
+        let mut thinning = Thinning::new(cfg.memory_budget);
         let mut sampled = 0usize;
         loop {
             if w.events() >= cfg.max_events {
@@ -138,6 +146,10 @@ impl<N: Observe> Replay<N> {
             }
             if n.is_multiple_of(every) {
                 checkpoints.push(hashed(&w));
+                if thinning.should_thin(checkpoints.len()) {
+                    thin(&mut checkpoints);
+                    every *= 2;
+                }
             }
         }
         scan.records(w.take_trace_records());

@@ -33,8 +33,8 @@ pub(super) fn topic(cx: &mut Problems, n: &TomlValue, w: &Seen) -> Option<Topic>
         );
         return None;
     };
-    let partitions =
-        field(cx, &t, "partitions", false).and_then(|n| as_int(cx, n, "`partitions`", 1, 10_000));
+    let partitions = field(cx, &t, "partitions", false)
+        .and_then(|n| as_int(cx, n, "`partitions`", 1, MAX_PARTITIONS));
     let rf = match field(cx, &t, "replication_factor", false) {
         Some(n) => {
             let rf = as_int(cx, n, "`replication_factor`", 1, i64::MAX)?;
@@ -248,7 +248,7 @@ pub(super) fn consumer(cx: &mut Problems, n: &TomlValue, w: &mut Seen) -> Option
         all_known.then(|| list.into_iter().map(|(s, _)| s).collect::<Vec<_>>())
     });
     let instances = field(cx, &t, "instances", false)
-        .and_then(|n| as_int(cx, n, "`instances`", 1, 64))
+        .and_then(|n| as_int(cx, n, "`instances`", 1, MAX_INSTANCES))
         .map_or(1, |i| i as u32);
     if name_ok {
         for i in 1..=instances {

@@ -125,8 +125,17 @@ fn workload(
         w.cluster = cluster(cx, n, &mut w.names);
     }
     if let Some(n) = t.get("topic") {
+        let mut total = 0i64;
         for tn in tables(cx, n, "topic") {
             if let Some(topic) = topic(cx, tn, &w) {
+                total += topic.partitions as i64;
+                if total > MAX_PARTITIONS {
+                    cx.err_help(
+                        &tn.span,
+                        format!("the topics so far have {total} partitions in all; at most {MAX_PARTITIONS} are simulated per cluster"),
+                        "use fewer partitions per topic, or fewer topics",
+                    );
+                }
                 w.topics.push(topic);
             }
         }
@@ -315,7 +324,8 @@ pub(super) fn cluster(
     names: &mut Vec<(String, Range<usize>)>,
 ) -> Option<Cluster> {
     let t = table(cx, n, "[cluster]", &["brokers", "controllers", "config"])?;
-    let brokers = field(cx, &t, "brokers", true).and_then(|n| as_int(cx, n, "`brokers`", 1, 9));
+    let brokers =
+        field(cx, &t, "brokers", true).and_then(|n| as_int(cx, n, "`brokers`", 1, MAX_BROKERS));
     let controllers = field(cx, &t, "controllers", false).and_then(|n| {
         let c = as_int(cx, n, "`controllers`", 1, i64::MAX)?;
         if c > 1 {

@@ -1,5 +1,6 @@
 //! Cluster: every node with its state (up, killed, paused, fenced) and role, the network
-//! drawn as groups of nodes that can still talk, and the messages in flight per link.
+//! drawn as groups of nodes that can still talk, and the messages in flight per link. More
+//! nodes than rows scroll with the selection (↑↓).
 
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -14,6 +15,7 @@ pub fn render(f: &mut Frame, area: Rect, s: &Side, sel: Option<usize>) {
     let snap = &s.snapshot;
     let w = area.width as usize;
     let mut lines = Vec::new();
+    let mut selected_line = 0;
     for (i, n) in snap.nodes.iter().enumerate() {
         let (mark, st) = match n.status {
             NodeStatus::Up => ("●", good()),
@@ -38,6 +40,7 @@ pub fn render(f: &mut Frame, area: Rect, s: &Side, sel: Option<usize>) {
             || (sel.is_some_and(|x| x >= snap.nodes.len()) && i + 1 == snap.nodes.len());
         if selected {
             line = line.style(cursor());
+            selected_line = lines.len();
         }
         lines.push(line);
         for more in role {
@@ -47,7 +50,10 @@ pub fn render(f: &mut Frame, area: Rect, s: &Side, sel: Option<usize>) {
     lines.push(Line::raw(""));
     lines.push(network_line(snap, w));
     lines.extend(link_lines(snap, w));
-    f.render_widget(Paragraph::new(lines), area);
+    // More nodes than rows (a big cluster): scroll so the selected node stays on screen.
+    let h = area.height as usize;
+    let top = (selected_line + 1).saturating_sub(h.saturating_sub(1));
+    f.render_widget(Paragraph::new(lines).scroll((top as u16, 0)), area);
 }
 
 /// The column the role text starts at (mark, name, status, kind).

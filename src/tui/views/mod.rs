@@ -124,7 +124,7 @@ fn view(f: &mut Frame, area: Rect, m: &App, side: usize, v: View, focused: bool)
     let sel = if focused { Some(m.selected) } else { None };
     match v {
         View::Cluster => cluster::render(f, inner, s, sel),
-        View::Partitions => partitions::render(f, inner, s),
+        View::Partitions => partitions::render(f, inner, s, m.selected, &m.filter),
         View::Clients => clients::render(f, inner, s),
         View::Flow => flow::render(f, inner, s),
         View::Log => log::render(f, inner, m, side, sel),

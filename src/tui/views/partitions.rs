@@ -6,6 +6,12 @@
 //! has deleted the start of a log, the bar begins with `·` for the deleted offsets and the
 //! text names the log start offset; a log of several segments says how many, and how many
 //! of them the log cleaner has compacted (cleaned) and how many are still dirty.
+//!
+//! A big cluster does not fit on a screen: then the view opens with one summary line per
+//! topic (partitions, under-replicated, offline — Kafka's `UnderReplicatedPartitions` and
+//! `OfflinePartitionsCount`), ↑↓ scroll by a partition, and the `/` filter narrows the list
+//! (a name such as `orders-7`, `under`, `offline`, or `b3` for the partitions with a replica
+//! on broker 3). Only the partitions on screen are drawn.
 
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
@@ -14,22 +20,23 @@ use ratatui::Frame;
 
 use super::{accent, bad, dim, fit, good, warn};
 use crate::tui::app::Side;
-use crate::view_model::{id_list, ReplicaLogView};
+use crate::view_model::{id_list, PartitionView, ReplicaLogView};
 
-pub fn render(f: &mut Frame, area: Rect, s: &Side) {
+pub fn render(f: &mut Frame, area: Rect, s: &Side, first: usize, filter: &str) {
     let parts = &s.snapshot.partitions;
     let w = area.width as usize;
     if parts.is_empty() {
         f.render_widget(Paragraph::new(empty(s, w)), area);
         return;
     }
-    let max_leo = parts
+    let shown: Vec<&PartitionView> = parts.iter().filter(|p| matches(p, filter)).collect();
+    let max_leo = shown
         .iter()
         .flat_map(|p| p.logs.iter().map(|l| l.leo + l.truncated_records))
         .max()
         .unwrap_or(1)
         .max(1);
-    let rw = parts
+    let rw = shown
         .iter()
         .map(|p| id_list(&p.replicas).len())
         .max()
@@ -42,12 +49,18 @@ pub fn render(f: &mut Frame, area: Rect, s: &Side) {
     } else {
         ("Part", "Epoch")
     };
+    let mut lines = summary(parts, &shown, first, filter, w);
     let head = format!(
         "{:<tw$} {part:<pw$} {:<lw$} {epoch:<ew$} {:<rw$} Isr",
         "Topic", "Leader", "Replicas"
     );
-    let mut lines = vec![Line::styled(fit(&head, w), accent())];
-    for p in parts {
+    lines.push(Line::styled(fit(&head, w), accent()));
+    // Only what fits is drawn: a cluster of 100,000 partitions costs one screen.
+    let first = first.min(shown.len().saturating_sub(1));
+    for p in shown.iter().skip(first) {
+        if lines.len() >= area.height as usize {
+            break;
+        }
         let leader = match (p.offline, p.leader) {
             (true, _) | (_, None) => "OFFLINE".to_string(),
             (false, Some(l)) => l.to_string(),
@@ -74,6 +87,81 @@ pub fn render(f: &mut Frame, area: Rect, s: &Side) {
         }
     }
     f.render_widget(Paragraph::new(lines), area);
+}
+
+/// Whether partition `p` passes the `/` filter: its name (`orders-12`) contains the text,
+/// or the text is `under` (under-replicated), `offline`, or `b49` (a replica on broker 49).
+pub fn matches(p: &PartitionView, filter: &str) -> bool {
+    let f = filter.trim().to_ascii_lowercase();
+    if f.is_empty() {
+        return true;
+    }
+    if "under-replicated".starts_with(&f) && f.len() >= 3 {
+        return p.under_replicated() || p.offline;
+    }
+    if f == "offline" {
+        return p.offline;
+    }
+    if let Some(b) = f.strip_prefix('b').and_then(|n| n.parse::<u32>().ok()) {
+        return p.replicas.contains(&b);
+    }
+    format!("{}-{}", p.topic, p.partition)
+        .to_ascii_lowercase()
+        .contains(&f)
+}
+
+/// Per topic, Kafka's summary counts (partitions, `UnderReplicatedPartitions`,
+/// `OfflinePartitionsCount`), shown when the partitions do not all fit on a screen; then
+/// which of them this screen shows, and how to move.
+fn summary(
+    all: &[PartitionView],
+    shown: &[&PartitionView],
+    first: usize,
+    filter: &str,
+    w: usize,
+) -> Vec<Line<'static>> {
+    if all.len() <= 8 && filter.is_empty() {
+        return Vec::new();
+    }
+    let mut topics: Vec<(&str, usize, usize, usize)> = Vec::new();
+    for p in all {
+        if topics.last().is_none_or(|t| t.0 != p.topic) {
+            topics.push((&p.topic, 0, 0, 0));
+        }
+        let t = topics.last_mut().expect("pushed");
+        t.1 += 1;
+        t.2 += usize::from(p.under_replicated() && !p.offline);
+        t.3 += usize::from(p.offline);
+    }
+    let mut out: Vec<Line<'static>> = topics
+        .iter()
+        .map(|(name, n, under, off)| {
+            let text = format!("{name}: {n} partitions · {under} under-replicated · {off} offline");
+            let st = if *off > 0 {
+                bad()
+            } else if *under > 0 {
+                warn()
+            } else {
+                dim()
+            };
+            Line::styled(fit(&text, w), st)
+        })
+        .collect();
+    let from = (first + 1).min(shown.len());
+    let which = if filter.is_empty() {
+        format!(
+            "partition {from} of {} · ↑↓ scroll · / filter (orders-7, under, offline, b3)",
+            shown.len()
+        )
+    } else {
+        format!(
+            "filter `{filter}`: {} of {} partitions, from {from} · ↑↓ scroll · / changes it",
+            shown.len(),
+            all.len()
+        )
+    };
+    out.push(Line::styled(fit(&which, w), dim()));
+    out
 }
 
 /// No partition yet: the topics the scenario will create, or why there are none.
