@@ -606,3 +606,35 @@ fn a_big_cluster_scrolls_filters_and_sums_up_by_topic() {
     let s = screen(&mut m, 80, 24);
     assert!(text_has(&s, "broker-12"), "{s}");
 }
+
+#[test]
+fn the_cluster_view_says_what_a_power_loss_keeps() {
+    // Proves the writeback simplification is on screen, not only in the docs: without
+    // `[disk] writeback` the cluster view says only fsynced data survives a power loss and
+    // names Linux's 30 s; with it, the interval the scenario set.
+    let view = |disk: &str| {
+        let text = format!(
+            "name = \"disks\"\nduration = \"1s\"\n{disk}\n[cluster]\nbrokers = 3\n[[topic]]\nname = \"t\"\n"
+        );
+        let mut m = tui::app(TuiArgs {
+            scenario: parse(&text, "disks.toml").unwrap(),
+            seed: None,
+            compare: None,
+        })
+        .unwrap();
+        ch(&mut m, 'G');
+        ch(&mut m, '1');
+        screen(&mut m, 120, 40)
+    };
+    let s = view("");
+    assert!(
+        text_has(
+            &s,
+            "disks: no OS writeback: after a power loss only what Kafka fsynced survives"
+        ),
+        "{s}"
+    );
+    assert!(text_has(&s, "older than 30 s"), "{s}");
+    let s = view("[disk]\nwriteback = \"5s\"");
+    assert!(text_has(&s, "disks: OS writeback every 5"), "{s}");
+}

@@ -50,10 +50,35 @@ pub fn render(f: &mut Frame, area: Rect, s: &Side, sel: Option<usize>) {
     lines.push(Line::raw(""));
     lines.push(network_line(snap, w));
     lines.extend(link_lines(snap, w));
+    if s.scenario.cluster.is_some() {
+        lines.extend(disk_lines(s.scenario.disk.writeback_us, w));
+    }
     // More nodes than rows (a big cluster): scroll so the selected node stays on screen.
     let h = area.height as usize;
     let top = (selected_line + 1).saturating_sub(h.saturating_sub(1));
     f.render_widget(Paragraph::new(lines).scroll((top as u16, 0)), area);
+}
+
+/// What survives a power loss: without an OS writeback (the default) only what Kafka
+/// fsynced — a simplification, said here because Linux would also write back dirty pages
+/// older than 30 s (`vm.dirty_expire_centisecs`).
+fn disk_lines(writeback_us: Option<u64>, w: usize) -> Vec<Line<'static>> {
+    let text = match writeback_us {
+        None => "no OS writeback: after a power loss only what Kafka fsynced survives (Linux would also have written back pages older than 30 s; [disk] writeback = \"30s\" approximates it)".to_string(),
+        Some(us) => format!(
+            "OS writeback every {}: a power loss keeps what was fsynced or written back",
+            crate::sim::Duration::from_us(us)
+        ),
+    };
+    let mut out = Vec::new();
+    for (i, part) in wrap(&text, w.saturating_sub(7)).into_iter().enumerate() {
+        let head = if i == 0 { "disks: " } else { "       " };
+        out.push(Line::from(vec![
+            Span::styled(head, accent()),
+            Span::styled(part, dim()),
+        ]));
+    }
+    out
 }
 
 /// The column the role text starts at (mark, name, status, kind).
