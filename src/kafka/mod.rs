@@ -9,6 +9,7 @@ pub mod controller;
 pub mod errors;
 pub mod event;
 pub mod metadata;
+pub mod partition_map;
 pub mod protocol;
 pub mod record;
 #[cfg(test)]

@@ -35,11 +35,7 @@ impl Broker {
             cx.reply(from, Msg::FetchResponse(resp));
         } else {
             let deadline = cx.now() + Duration::from_ms(req.max_wait_ms);
-            self.delayed_fetches.push(DelayedFetch {
-                peer: from,
-                req,
-                deadline,
-            });
+            self.delayed_fetches.push(DelayedFetch::new(from, req, deadline));
             self.arm_purgatory(cx);
         }
     }
@@ -194,7 +190,7 @@ impl Broker {
     /// out of range). A parked fetch had too little data when parked and is re-checked on
     /// every change of each of its partitions, so a `false` here never delays an answer.
     fn may_answer_now(&self, d: &DelayedFetch, tp: &TopicPartition) -> bool {
-        let Some(fp) = d.req.partitions.iter().find(|p| &p.tp == tp) else {
+        let Some(fp) = d.find(tp) else {
             return false;
         };
         let Some(part) = self.partitions.get(tp) else {

@@ -38,6 +38,7 @@ use crate::kafka::config::{BrokerConfig, EffectiveTopicConfig};
 use crate::kafka::errors::ErrorCode;
 use crate::kafka::event::KafkaEvent;
 use crate::kafka::metadata::MetadataImage;
+use crate::kafka::partition_map::PartitionMap;
 use crate::kafka::protocol::*;
 use crate::kafka::types::NO_BROKER_EPOCH;
 use crate::kafka::types::{BrokerId, LeaderEpoch, Offset, TopicPartition};
@@ -119,7 +120,7 @@ pub struct Broker {
     /// A `RegistrationRetry` timer is armed: the heartbeat tick does not register meanwhile.
     registration_retry_armed: bool,
     pub metadata: MetadataImage,
-    pub partitions: VecMap<TopicPartition, Partition>,
+    pub partitions: PartitionMap<Partition>,
     pub(crate) fetchers: VecMap<BrokerId, ReplicaFetcher>,
     delayed_produces: Vec<DelayedProduce>,
     delayed_fetches: Vec<DelayedFetch>,
@@ -145,7 +146,7 @@ impl Broker {
             registration_failures: 0,
             registration_retry_armed: false,
             metadata: MetadataImage::default(),
-            partitions: VecMap::new(),
+            partitions: PartitionMap::new(),
             fetchers: VecMap::new(),
             delayed_produces: Vec::new(),
             delayed_fetches: Vec::new(),
