@@ -8,6 +8,7 @@ pub mod config;
 pub mod controller;
 pub mod errors;
 pub mod event;
+pub mod fetch_session;
 pub mod metadata;
 pub mod partition_map;
 pub mod protocol;

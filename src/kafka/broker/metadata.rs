@@ -47,6 +47,8 @@ impl Broker {
     }
 
     fn reconcile(&mut self, cx: &mut BrokerCx<'_>, tp: &TopicPartition, p: &PartitionImage) {
+        // Fetch sessions holding `tp` look at it again (a new leader epoch, or an error).
+        self.fetch_sessions.touch(tp);
         if !p.replicas.contains(&self.id) {
             return;
         }

@@ -24,6 +24,7 @@ use std::collections::BTreeMap;
 
 pub mod cleaner;
 pub mod fetch;
+pub mod fetch_session;
 pub mod group_coordinator;
 pub mod log;
 pub mod metadata;
@@ -46,6 +47,7 @@ use crate::sim::{Context, Duration, NodeId, Peer, VecMap, Wakeup};
 use group_coordinator::{CommitId, GroupCoordinator, GroupTimer};
 use log::{HwCheckpoint, PartitionLog, HW_CHECKPOINT_FILE};
 use partition::Partition;
+use fetch_session::FetchSessionCache;
 use purgatory::{DelayedFetch, DelayedProduce};
 use replication::follower::ReplicaFetcher;
 
@@ -124,6 +126,8 @@ pub struct Broker {
     pub(crate) fetchers: VecMap<BrokerId, ReplicaFetcher>,
     delayed_produces: Vec<DelayedProduce>,
     delayed_fetches: Vec<DelayedFetch>,
+    /// Incremental fetch sessions (KIP-227, `fetch_session.rs`).
+    pub(crate) fetch_sessions: FetchSessionCache,
     purgatory_timer: Wakeup,
     pub(crate) next_correlation: u32,
     next_token: u64,
@@ -150,6 +154,7 @@ impl Broker {
             fetchers: VecMap::new(),
             delayed_produces: Vec::new(),
             delayed_fetches: Vec::new(),
+            fetch_sessions: FetchSessionCache::default(),
             purgatory_timer: Wakeup::default(),
             next_correlation: 0,
             next_token: 0,

@@ -54,6 +54,21 @@ impl DelayedFetch {
         }
     }
 
+    /// Adds `fp` to the fetch if it does not name its partition yet (a parked incremental
+    /// fetch that learns of news on a partition of its session).
+    pub(super) fn add_partition(&mut self, fp: &FetchPartition) {
+        if self.find(&fp.tp).is_some() {
+            return;
+        }
+        let parts = &mut self.req.partitions;
+        if self.sorted {
+            let i = parts.partition_point(|p| p.tp < fp.tp);
+            parts.insert(i, fp.clone());
+        } else {
+            parts.push(fp.clone());
+        }
+    }
+
     /// The fetched partition `tp`, if the fetch names it.
     pub(super) fn find(&self, tp: &TopicPartition) -> Option<&FetchPartition> {
         let parts = &self.req.partitions;
@@ -89,7 +104,7 @@ impl Broker {
         self.delayed_fetches = rest;
         for d in due {
             let (resp, _, _) = self.build_fetch_response(&d.req);
-            cx.reply(d.peer, Msg::FetchResponse(resp));
+            self.reply_fetch(cx, d.peer, &d.req, resp);
         }
         for d in &mut self.delayed_produces {
             if d.deadline <= now {

@@ -235,8 +235,9 @@ impl Consumer {
         }
         let timeout =
             Duration::from_ms(self.config.request_timeout_ms + self.config.fetch_max_wait_ms);
-        for (node, partitions) in by_leader {
-            let tps = partitions.iter().map(|p| p.tp.clone()).collect();
+        for (node, wanted) in by_leader {
+            let tps = wanted.iter().map(|p| p.tp.clone()).collect();
+            let (session, partitions) = self.fetch_sessions.entry(node).or_default().build(wanted);
             let req = FetchRequest {
                 correlation_id: 0,
                 replica_id: None,
@@ -245,6 +246,7 @@ impl Consumer {
                 min_bytes: self.config.fetch_min_bytes,
                 max_bytes: self.config.fetch_max_bytes,
                 isolation_level: self.config.isolation_level,
+                session,
                 partitions,
             };
             self.request(cx, node, timeout, Pending::Fetch(tps), |correlation_id| {
@@ -256,10 +258,13 @@ impl Consumer {
         }
     }
 
-    pub(super) fn on_fetch_response<C>(&mut self, cx: &mut C, _node: NodeId, r: &FetchResponse)
+    pub(super) fn on_fetch_response<C>(&mut self, cx: &mut C, node: NodeId, r: &FetchResponse)
     where
         C: Context<Msg = Msg, Timer = ConsumerTimer, Event = KafkaEvent>,
     {
+        if let Some(h) = self.fetch_sessions.get_mut(&node) {
+            h.handle_response(r); // a session error carries no partitions: full next time
+        }
         let backoff = cx.now() + Duration::from_ms(self.config.retry_backoff_ms);
         for fp in &r.partitions {
             let Some(p) = self.partitions.get_mut(&fp.tp) else {

@@ -35,6 +35,7 @@ use crate::kafka::clients::network::{response_correlation, InFlightRequest, Netw
 use crate::kafka::config::EffectiveConsumerConfig;
 use crate::kafka::errors::ErrorCode;
 use crate::kafka::event::KafkaEvent;
+use crate::kafka::fetch_session::FetchSessionHandler;
 use crate::kafka::protocol::{CorrelationId, Msg};
 use crate::kafka::types::{Generation, LeaderEpoch, Offset, Topic, TopicPartition};
 use crate::sim::{Context, Duration, NodeId, Peer, Time, VecMap, Wakeup};
@@ -215,6 +216,8 @@ pub struct Consumer {
     /// The largest lag seen so far (high watermark − position, in records, over the assigned
     /// partitions): `records-lag-max` over the whole run.
     max_lag_seen: u64,
+    /// One incremental fetch session per broker (KIP-227, `kafka/fetch_session.rs`).
+    fetch_sessions: VecMap<NodeId, FetchSessionHandler>,
 }
 
 impl Consumer {
@@ -240,6 +243,7 @@ impl Consumer {
             drain_cursor: 0,
             revoke_commit: false,
             max_lag_seen: 0,
+            fetch_sessions: VecMap::new(),
             config,
         }
     }
@@ -558,6 +562,11 @@ impl Consumer {
         C: Context<Msg = Msg, Timer = ConsumerTimer, Event = KafkaEvent>,
     {
         let now = cx.now();
+        if matches!(req.what, Pending::Fetch(_)) {
+            if let Some(h) = self.fetch_sessions.get_mut(&req.node) {
+                h.handle_error(); // the next fetch to that broker is full
+            }
+        }
         match req.what {
             Pending::Metadata => {}
             Pending::Fetch(tps)
