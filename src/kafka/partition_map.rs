@@ -130,6 +130,39 @@ impl<V> PartitionMap<V> {
     }
 }
 
+impl<'a, V> IntoIterator for &'a PartitionMap<V> {
+    type Item = (&'a TopicPartition, &'a V);
+    type IntoIter = Iter<'a, V>;
+
+    fn into_iter(self) -> Iter<'a, V> {
+        Iter {
+            topics: Box::new(self.topics.values()),
+            slots: [].iter(),
+        }
+    }
+}
+
+/// The entries of a `PartitionMap` in key order (`for (tp, v) in &map`).
+pub struct Iter<'a, V> {
+    topics: Box<dyn Iterator<Item = &'a Vec<Option<Box<(TopicPartition, V)>>>> + 'a>,
+    slots: std::slice::Iter<'a, Option<Box<(TopicPartition, V)>>>,
+}
+
+impl<'a, V> Iterator for Iter<'a, V> {
+    type Item = (&'a TopicPartition, &'a V);
+
+    fn next(&mut self) -> Option<Self::Item> {
+        loop {
+            for slot in self.slots.by_ref() {
+                if let Some(e) = slot {
+                    return Some((&e.0, &e.1));
+                }
+            }
+            self.slots = self.topics.next()?.iter();
+        }
+    }
+}
+
 impl<V> std::ops::Index<&TopicPartition> for PartitionMap<V> {
     type Output = V;
 
@@ -167,6 +200,8 @@ mod tests {
         let ours: Vec<_> = m.iter().map(|(k, v)| (k.clone(), *v)).collect();
         let theirs: Vec<_> = b.iter().map(|(k, v)| (k.clone(), *v)).collect();
         assert_eq!(ours, theirs);
+        let by_ref: Vec<_> = (&m).into_iter().map(|(k, v)| (k.clone(), *v)).collect();
+        assert_eq!(by_ref, theirs);
         for v in m.values_mut() {
             *v += 1;
         }

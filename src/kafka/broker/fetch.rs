@@ -25,13 +25,6 @@ enum PartitionFetch<'a> {
 
 impl Broker {
     pub(super) fn on_fetch(&mut self, cx: &mut BrokerCx<'_>, from: Peer, mut req: FetchRequest) {
-        // An incremental fetch names only changed partitions: the follower fetch state is
-        // recorded from those (the others' fetch offsets have not moved).
-        if let Some(replica) = req.replica_id {
-            for fp in &req.partitions {
-                self.record_replica_fetch(cx, replica, fp);
-            }
-        }
         if let Err(error) = self.open_fetch_context(cx, &mut req) {
             let resp = FetchResponse {
                 correlation_id: req.correlation_id,
@@ -41,6 +34,14 @@ impl Broker {
             };
             cx.reply(from, Msg::FetchResponse(resp));
             return;
+        }
+        // The follower's fetch state, from the partitions this fetch looks at: for an
+        // incremental fetch those whose fetch offset moved, had news, or whose follower is
+        // outside the ISR (the session keeps those in view until it rejoins).
+        if let Some(replica) = req.replica_id {
+            for fp in &req.partitions {
+                self.record_replica_fetch(cx, replica, fp);
+            }
         }
         if req.max_wait_ms == 0 || self.fetch_answerable(&req) {
             let (resp, _, _) = self.build_fetch_response(&req);

@@ -216,7 +216,15 @@ impl FetchSessionCache {
 
     /// Records what the response to `req` carried, and for an incremental fetch drops the
     /// partitions without news from it.
-    fn answered(&mut self, req: &FetchRequest, resp: &mut FetchResponse) {
+    /// `keep_in_view`: whether a partition stays among those the next fetch looks at though
+    /// its answer had no records and no error (records left to read, a follower outside
+    /// the ISR).
+    fn answered(
+        &mut self,
+        req: &FetchRequest,
+        resp: &mut FetchResponse,
+        keep_in_view: impl Fn(&FetchPartition) -> bool,
+    ) {
         let id = req.session.session_id;
         resp.session_id = id;
         let Some(s) = self.sessions.get_mut(&id) else {
@@ -233,7 +241,7 @@ impl FetchSessionCache {
                 || r.log_start_offset != c.last_log_start;
             c.last_hw = r.high_watermark;
             c.last_log_start = r.log_start_offset;
-            if unsettled {
+            if unsettled || keep_in_view(&c.fetch) {
                 s.dirty.insert(r.tp.clone());
             } else {
                 s.dirty.remove(&r.tp);
@@ -294,7 +302,20 @@ impl Broker {
             resp.session_id = INVALID_SESSION_ID;
             return;
         }
-        self.fetch_sessions.answered(req, resp);
+        let partitions = &self.partitions;
+        let keep_in_view = |fp: &FetchPartition| {
+            let Some(p) = partitions.get(&fp.tp).filter(|p| p.is_leader()) else {
+                return false;
+            };
+            // Records the budget (fetch.max.bytes) left unread, or a follower outside the
+            // ISR, whose every fetch offset the leader must see to let it back in.
+            let upto = match req.replica_id {
+                Some(_) => p.log.log_end_offset(),
+                None => p.log.high_watermark(),
+            };
+            upto > fp.fetch_offset || req.replica_id.is_some_and(|r| !p.isr.contains(&r))
+        };
+        self.fetch_sessions.answered(req, resp, keep_in_view);
     }
 }
 
