@@ -22,8 +22,6 @@ use crate::kafka::errors::ErrorCode;
 use crate::kafka::protocol::{
     next_epoch, FetchMetadata, FetchPartition, FetchResponse, INITIAL_EPOCH, INVALID_SESSION_ID,
 };
-use crate::kafka::types::TopicPartition;
-use crate::sim::VecMap;
 
 /// One fetcher's session with one leader (`FetchSessionHandler`).
 #[derive(Clone, Debug, Default)]
@@ -31,8 +29,9 @@ pub struct FetchSessionHandler {
     session_id: i32,
     /// The epoch of the next request; `INITIAL_EPOCH`: the next request is full.
     next_epoch: i32,
-    /// What the leader's session holds for us, as of the last request built.
-    sent: VecMap<TopicPartition, FetchPartition>,
+    /// What the leader's session holds for us, as of the last request built (in partition
+    /// order).
+    sent: Vec<FetchPartition>,
     /// Whether the request in flight is full.
     in_flight_full: bool,
 }
@@ -42,26 +41,32 @@ impl FetchSessionHandler {
         self.session_id
     }
 
-    /// The next request for `wanted` (every partition to fetch, in partition order): all of
-    /// them in a full fetch, or only the changed ones and the forgotten in an incremental one.
-    pub fn build(&mut self, wanted: Vec<FetchPartition>) -> (FetchMetadata, Vec<FetchPartition>) {
+    /// The next request for `wanted` (every partition to fetch): all of them in a full
+    /// fetch, or only the changed ones and the forgotten in an incremental one. One merge
+    /// walk over `wanted` and the session's partitions, both in partition order.
+    pub fn build(&mut self, mut wanted: Vec<FetchPartition>) -> (FetchMetadata, Vec<FetchPartition>) {
+        if !wanted.is_sorted_by(|a, b| a.tp < b.tp) {
+            wanted.sort_by(|a, b| a.tp.cmp(&b.tp));
+            wanted.dedup_by(|a, b| a.tp == b.tp);
+        }
         let full = self.next_epoch == INITIAL_EPOCH;
         self.in_flight_full = full;
-        let mut next = VecMap::new();
-        let mut changed = Vec::new();
-        for p in wanted {
-            if full || self.sent.get(&p.tp) != Some(&p) {
-                changed.push(p.clone());
-            }
-            next.insert(p.tp.clone(), p);
-        }
-        let forgotten = if full {
-            Vec::new()
+        let (mut changed, mut forgotten) = (Vec::new(), Vec::new());
+        if full {
+            changed.clone_from(&wanted);
         } else {
-            let gone = self.sent.keys().filter(|tp| !next.contains_key(*tp));
-            gone.cloned().collect()
-        };
-        self.sent = next;
+            let mut old = self.sent.iter().peekable();
+            for p in &wanted {
+                while let Some(o) = old.next_if(|o| o.tp < p.tp) {
+                    forgotten.push(o.tp.clone());
+                }
+                if old.next_if(|o| o.tp == p.tp).as_ref() != Some(&p) {
+                    changed.push(p.clone());
+                }
+            }
+            forgotten.extend(old.map(|o| o.tp.clone()));
+        }
+        self.sent = wanted;
         let meta = FetchMetadata {
             session_id: self.session_id,
             epoch: self.next_epoch,
@@ -108,7 +113,7 @@ impl FetchSessionHandler {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::kafka::types::{LeaderEpoch, Offset};
+    use crate::kafka::types::{LeaderEpoch, Offset, TopicPartition};
 
     fn fp(p: u32, offset: i64) -> FetchPartition {
         FetchPartition {

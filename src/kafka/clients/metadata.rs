@@ -104,6 +104,11 @@ impl ClientMetadata {
         Some((node, info.leader_epoch))
     }
 
+    /// The nodes of the known brokers: every node `leader` can name.
+    pub fn broker_nodes(&self) -> impl Iterator<Item = NodeId> + '_ {
+        self.brokers.values().copied()
+    }
+
     pub fn node_of(&self, broker: BrokerId) -> Option<NodeId> {
         self.brokers.get(&broker).copied()
     }

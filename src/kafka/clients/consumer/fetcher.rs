@@ -202,6 +202,11 @@ impl Consumer {
         C: Context<Msg = Msg, Timer = ConsumerTimer, Event = KafkaEvent>,
     {
         let busy = |node: NodeId| self.net.any_to(node, |p| matches!(p, Pending::Fetch(_)));
+        // Every leader is a known broker: when each has a fetch in flight (the usual case
+        // between two responses) no partition can be fetched, so none is looked at.
+        if self.metadata.broker_nodes().all(busy) {
+            return;
+        }
         // One request per leader, leaders in id order (kept sorted; a handful at most).
         let mut by_leader: Vec<(NodeId, Vec<FetchPartition>)> = Vec::new();
         for (tp, p) in &self.partitions {
