@@ -425,6 +425,25 @@ mod tests {
     }
 
     #[test]
+    fn a_parked_incremental_fetch_wakes_on_news_of_a_partition_it_did_not_name() {
+        // Proves a long-polling incremental fetch that named no partition is answered as soon
+        // as one of its session's partitions gets records, with that partition only.
+        let (mut b, mut cx) = leader(20, BrokerConfig::default());
+        let all: Vec<_> = (0..20).map(|p| (p, 0)).collect();
+        answer(&mut b, &mut cx, fetch(Some(BrokerId(2)), meta(0, 0, &[]), all));
+        let mut parked = fetch(Some(BrokerId(2)), meta(1, 1, &[]), vec![]);
+        parked.max_wait_ms = 500;
+        b.on_fetch(&mut cx, Peer { node: NodeId(2), conn: 0 }, parked);
+        assert!(cx.take_sent().is_empty(), "nothing new: the fetch waits");
+        append(&mut b, &mut cx, 12);
+        let sent = cx.take_sent();
+        let [(_, Msg::FetchResponse(r))] = &sent[..] else {
+            panic!("one response expected, got {sent:?}");
+        };
+        assert_eq!((named(r), r.partitions[0].batches.len()), (vec![12], 1));
+    }
+
+    #[test]
     fn unknown_sessions_and_wrong_epochs_are_refused() {
         // Proves FETCH_SESSION_ID_NOT_FOUND for an id the cache lacks, INVALID_FETCH_SESSION_EPOCH
         // for a repeated epoch, and that a full fetch naming the old id closes it.
