@@ -135,6 +135,7 @@ impl Consumer {
     {
         let now = cx.now();
         let backoff = now + Duration::from_ms(self.config.retry_backoff_ms);
+        self.leaders_checked = None; // positions may appear
         if !r.error.is_ok() {
             if matches!(
                 r.error,
@@ -169,6 +170,7 @@ impl Consumer {
         C: Context<Msg = Msg, Timer = ConsumerTimer, Event = KafkaEvent>,
     {
         let now = cx.now();
+        self.leaders_checked = None; // positions may appear, current leaders are reset
         for lp in &r.partitions {
             let Some(p) = self.partitions.get_mut(&lp.tp) else {
                 continue;
@@ -271,6 +273,9 @@ impl Consumer {
             h.handle_response(r); // a session error carries no partitions: full next time
         }
         let backoff = cx.now() + Duration::from_ms(self.config.retry_backoff_ms);
+        if r.partitions.iter().any(|p| p.error == ErrorCode::OffsetOutOfRange) {
+            self.leaders_checked = None; // positions may vanish
+        }
         for fp in &r.partitions {
             let Some(p) = self.partitions.get_mut(&fp.tp) else {
                 continue; // revoked while the fetch was in flight

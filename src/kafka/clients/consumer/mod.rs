@@ -218,6 +218,9 @@ pub struct Consumer {
     max_lag_seen: u64,
     /// One incremental fetch session per broker (KIP-227, `kafka/fetch_session.rs`).
     fetch_sessions: VecMap<NodeId, FetchSessionHandler>,
+    /// The metadata version of the last pass of `positions_need_validation` after which no
+    /// position appeared or vanished and no partition came or went; `None`: run it again.
+    leaders_checked: Option<u64>,
 }
 
 impl Consumer {
@@ -244,6 +247,7 @@ impl Consumer {
             revoke_commit: false,
             max_lag_seen: 0,
             fetch_sessions: VecMap::new(),
+            leaders_checked: None,
             config,
         }
     }
@@ -359,11 +363,13 @@ impl Consumer {
         }
         // Partitions in order, starting at the cursor's and wrapping around.
         let start = self.drain_cursor % n;
+        let mut revived = false;
         let mut take = |p: &mut PartitionState| {
             while out.len() < max {
                 let Some(r) = p.buffered.pop_front() else {
                     break;
                 };
+                revived |= p.position.is_none();
                 p.position = Some(r.offset + 1);
                 p.last_epoch = Some(r.leader_epoch);
                 out.push(r);
@@ -371,6 +377,9 @@ impl Consumer {
         };
         self.partitions.values_mut().skip(start).for_each(&mut take);
         self.partitions.values_mut().take(start).for_each(&mut take);
+        if revived {
+            self.leaders_checked = None;
+        }
         self.drain_cursor = self.drain_cursor.wrapping_add(1);
         out
     }

@@ -36,6 +36,13 @@ impl Consumer {
     /// (`maybeValidatePositionForCurrentLeader`). Runs before each round of fetches, over
     /// this consumer's own partitions only.
     pub(super) fn positions_need_validation(&mut self) {
+        // Its outcome changes only with the metadata or with positions appearing or
+        // vanishing (`leaders_checked` is reset there): no pass over every partition then.
+        let version = self.metadata.version();
+        if self.leaders_checked == Some(version) {
+            return;
+        }
+        self.leaders_checked = Some(version);
         for (tp, p) in self.partitions.iter_mut() {
             let Some(leader) = self.metadata.partition(tp).and_then(|i| {
                 let node = self.metadata.node_of(i.leader?)?;
@@ -145,6 +152,7 @@ impl Consumer {
         C: Context<Msg = Msg, Timer = ConsumerTimer, Event = KafkaEvent>,
     {
         let policy = self.config.auto_offset_reset != AutoOffsetReset::None;
+        self.leaders_checked = None; // the position moves or vanishes
         let p = self.partitions.get_mut(&tp).expect("assigned");
         p.awaiting_validation = false;
         cx.emit(KafkaEvent::LogTruncationDetected {
