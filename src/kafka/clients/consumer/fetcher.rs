@@ -30,6 +30,10 @@ impl Consumer {
     where
         C: Context<Msg = Msg, Timer = ConsumerTimer, Event = KafkaEvent>,
     {
+        // Every partition had a position at the last leader pass and none vanished since.
+        if self.leaders_checked.is_some() && self.all_positioned {
+            return;
+        }
         let todo: Vec<(TopicPartition, bool)> = self
             .partitions
             .iter()

@@ -221,6 +221,12 @@ pub struct Consumer {
     /// The metadata version of the last pass of `positions_need_validation` after which no
     /// position appeared or vanished and no partition came or went; `None`: run it again.
     leaders_checked: Option<u64>,
+    /// At that pass every partition had a position (valid while `leaders_checked` is set):
+    /// `resolve_positions` has nothing to resolve.
+    all_positioned: bool,
+    /// Some partition may await validation (set by that pass, refreshed by the validation
+    /// pass): `validate_positions` has something to look at.
+    any_awaiting: bool,
 }
 
 impl Consumer {
@@ -248,6 +254,8 @@ impl Consumer {
             max_lag_seen: 0,
             fetch_sessions: VecMap::new(),
             leaders_checked: None,
+            all_positioned: false,
+            any_awaiting: true,
             config,
         }
     }

@@ -43,6 +43,7 @@ impl Consumer {
             return;
         }
         self.leaders_checked = Some(version);
+        self.all_positioned = self.partitions.values().all(|p| p.position.is_some());
         for (tp, p) in self.partitions.iter_mut() {
             let Some(leader) = self.metadata.partition(tp).and_then(|i| {
                 let node = self.metadata.node_of(i.leader?)?;
@@ -58,6 +59,7 @@ impl Consumer {
             p.current_leader = Some(leader);
             if changed && p.last_epoch.is_some() {
                 p.awaiting_validation = true;
+                self.any_awaiting = true;
             }
         }
     }
@@ -68,8 +70,12 @@ impl Consumer {
     where
         C: Context<Msg = Msg, Timer = ConsumerTimer, Event = KafkaEvent>,
     {
+        if !self.any_awaiting {
+            return;
+        }
         let mut by_leader: BTreeMap<NodeId, Vec<(TopicPartition, LeaderEpoch, LeaderEpoch)>> =
             BTreeMap::new();
+        self.any_awaiting = self.partitions.values().any(|p| p.awaiting_validation);
         for (tp, p) in &self.partitions {
             if !p.awaiting_validation || p.validating || now < p.backoff_until {
                 continue;
