@@ -554,9 +554,11 @@ fn followers_open_one_fetch_session_per_leader_and_the_trace_explains_it() {
     let mut pairs: Vec<String> = cluster::kafka_events(&w)
         .into_iter()
         .filter_map(|(_, node, e)| match e {
-            KafkaEvent::FetchSessionOpened { replica: Some(r), session_id, .. } if session_id > 0 => {
-                Some(format!("{}<-{r}", w.name(node)))
-            }
+            KafkaEvent::FetchSessionOpened {
+                replica: Some(r),
+                session_id,
+                ..
+            } if session_id > 0 => Some(format!("{}<-{r}", w.name(node))),
             _ => None,
         })
         .collect();
@@ -567,6 +569,9 @@ fn followers_open_one_fetch_session_per_leader_and_the_trace_explains_it() {
         .iter()
         .any(|e| matches!(e, KafkaEvent::FetchSessionError { .. })));
     let line = opened[0].explain();
-    assert!(line.contains("incremental") && line.contains("KIP-227"), "{line}");
+    assert!(
+        line.contains("incremental") && line.contains("KIP-227"),
+        "{line}"
+    );
     assert_eq!(cluster::acked_values(&w).len(), 100);
 }

@@ -44,7 +44,10 @@ impl FetchSessionHandler {
     /// The next request for `wanted` (every partition to fetch): all of them in a full
     /// fetch, or only the changed ones and the forgotten in an incremental one. One merge
     /// walk over `wanted` and the session's partitions, both in partition order.
-    pub fn build(&mut self, mut wanted: Vec<FetchPartition>) -> (FetchMetadata, Vec<FetchPartition>) {
+    pub fn build(
+        &mut self,
+        mut wanted: Vec<FetchPartition>,
+    ) -> (FetchMetadata, Vec<FetchPartition>) {
         if !wanted.is_sorted_by(|a, b| a.tp < b.tp) {
             wanted.sort_by(|a, b| a.tp.cmp(&b.tp));
             wanted.dedup_by(|a, b| a.tp == b.tp);
@@ -146,7 +149,10 @@ mod tests {
         assert!(h.handle_response(&resp(ErrorCode::None, 42)));
         let (meta, parts) = h.build(vec![fp(0, 5), fp(1, 8)]);
         assert_eq!((meta.session_id, meta.epoch), (42, 1));
-        assert_eq!(parts.iter().map(|p| p.tp.partition).collect::<Vec<_>>(), [1]);
+        assert_eq!(
+            parts.iter().map(|p| p.tp.partition).collect::<Vec<_>>(),
+            [1]
+        );
         assert_eq!(meta.forgotten, vec![TopicPartition::new("t", 2)]);
         assert!(h.handle_response(&resp(ErrorCode::None, 42)));
         let (meta, parts) = h.build(vec![fp(0, 5), fp(1, 8)]);

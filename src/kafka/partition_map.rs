@@ -19,10 +19,13 @@ use std::fmt;
 use crate::kafka::types::{Topic, TopicPartition};
 use crate::sim::VecMap;
 
+/// One topic's entries, indexed by partition number.
+type Slots<V> = Vec<Option<Box<(TopicPartition, V)>>>;
+
 /// A map from `TopicPartition` to `V`; see the module documentation.
 #[derive(Clone)]
 pub struct PartitionMap<V> {
-    topics: VecMap<Topic, Vec<Option<Box<(TopicPartition, V)>>>>,
+    topics: VecMap<Topic, Slots<V>>,
     len: usize,
 }
 
@@ -144,7 +147,7 @@ impl<'a, V> IntoIterator for &'a PartitionMap<V> {
 
 /// The entries of a `PartitionMap` in key order (`for (tp, v) in &map`).
 pub struct Iter<'a, V> {
-    topics: Box<dyn Iterator<Item = &'a Vec<Option<Box<(TopicPartition, V)>>>> + 'a>,
+    topics: Box<dyn Iterator<Item = &'a Slots<V>> + 'a>,
     slots: std::slice::Iter<'a, Option<Box<(TopicPartition, V)>>>,
 }
 
@@ -153,10 +156,8 @@ impl<'a, V> Iterator for Iter<'a, V> {
 
     fn next(&mut self) -> Option<Self::Item> {
         loop {
-            for slot in self.slots.by_ref() {
-                if let Some(e) = slot {
-                    return Some((&e.0, &e.1));
-                }
+            if let Some(e) = self.slots.by_ref().flatten().next() {
+                return Some((&e.0, &e.1));
             }
             self.slots = self.topics.next()?.iter();
         }
@@ -186,9 +187,11 @@ mod tests {
         let topics = ["orders", "b", "orders-eu", "a"];
         let mut x: u64 = 7;
         for step in 0..2_000u64 {
-            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             let tp = TopicPartition::new(topics[(x >> 60) as usize % 4], ((x >> 33) % 300) as u32);
-            if (x >> 20) % 3 == 0 {
+            if (x >> 20).is_multiple_of(3) {
                 assert_eq!(m.remove(&tp), b.remove(&tp));
             } else {
                 assert_eq!(m.insert(tp.clone(), step), b.insert(tp.clone(), step));
@@ -205,6 +208,9 @@ mod tests {
         for v in m.values_mut() {
             *v += 1;
         }
-        assert_eq!(m.values().sum::<u64>(), b.values().map(|v| v + 1).sum::<u64>());
+        assert_eq!(
+            m.values().sum::<u64>(),
+            b.values().map(|v| v + 1).sum::<u64>()
+        );
     }
 }

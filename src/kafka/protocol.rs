@@ -113,8 +113,6 @@ impl FetchMetadata {
     }
 }
 
-
-
 /// Where the leader's log diverges from the fetcher's (Fetch v12+).
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 pub struct EpochEndOffset {

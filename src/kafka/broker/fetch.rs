@@ -48,7 +48,8 @@ impl Broker {
             self.reply_fetch(cx, from, &req, resp);
         } else {
             let deadline = cx.now() + Duration::from_ms(req.max_wait_ms);
-            self.delayed_fetches.push(DelayedFetch::new(from, req, deadline));
+            self.delayed_fetches
+                .push(DelayedFetch::new(from, req, deadline));
             self.arm_purgatory(cx);
         }
     }

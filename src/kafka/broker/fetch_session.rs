@@ -235,7 +235,8 @@ impl FetchSessionCache {
             let Some(c) = s.partitions.get_mut(&r.tp) else {
                 return true;
             };
-            let unsettled = !r.batches.is_empty() || !r.error.is_ok() || r.diverging_epoch.is_some();
+            let unsettled =
+                !r.batches.is_empty() || !r.error.is_ok() || r.diverging_epoch.is_some();
             let news = unsettled
                 || r.high_watermark != c.last_hw
                 || r.log_start_offset != c.last_log_start;
@@ -326,8 +327,8 @@ mod tests {
     use super::*;
     use crate::kafka::broker::log::{stamp, PartitionLog};
     use crate::kafka::broker::partition::Partition;
-    use crate::kafka::config::{BrokerConfig, EffectiveTopicConfig, TopicConfig};
     use crate::kafka::config::IsolationLevel;
+    use crate::kafka::config::{BrokerConfig, EffectiveTopicConfig, TopicConfig};
     use crate::kafka::record::{Record, RecordBatch};
     use crate::kafka::testing::FakeCx;
     use crate::kafka::types::LeaderEpoch;
@@ -342,7 +343,10 @@ mod tests {
         let topic = EffectiveTopicConfig::resolve(&TopicConfig::default(), &config);
         for p in 0..n {
             let tp = TopicPartition::new("t", p);
-            let mut part = Partition::new(PartitionLog::open(tp.clone(), cx.disk(), None), topic.clone());
+            let mut part = Partition::new(
+                PartitionLog::open(tp.clone(), cx.disk(), None),
+                topic.clone(),
+            );
             part.replicas = vec![BrokerId(1), BrokerId(2), BrokerId(3)];
             part.isr = part.replicas.clone();
             part.leader_epoch = LeaderEpoch(0);
@@ -355,13 +359,26 @@ mod tests {
     fn append(b: &mut Broker, cx: &mut Cx, p: u32) {
         let tp = TopicPartition::new("t", p);
         let part = b.partitions.get_mut(&tp).unwrap();
-        let r = Record { key: None, value: 1, value_bytes: 100, timestamp_us: 0 };
-        let batch = stamp(Arc::new(RecordBatch::new(vec![r])), part.log.log_end_offset(), LeaderEpoch(0));
+        let r = Record {
+            key: None,
+            value: 1,
+            value_bytes: 100,
+            timestamp_us: 0,
+        };
+        let batch = stamp(
+            Arc::new(RecordBatch::new(vec![r])),
+            part.log.log_end_offset(),
+            LeaderEpoch(0),
+        );
         part.log.append(cx.disk(), batch, Time::ZERO);
         b.wake_fetches(cx, &tp);
     }
 
-    fn fetch(replica: Option<BrokerId>, session: FetchMetadata, parts: Vec<(u32, i64)>) -> FetchRequest {
+    fn fetch(
+        replica: Option<BrokerId>,
+        session: FetchMetadata,
+        parts: Vec<(u32, i64)>,
+    ) -> FetchRequest {
         FetchRequest {
             correlation_id: 9,
             replica_id: replica,
@@ -386,7 +403,14 @@ mod tests {
     }
 
     fn answer(b: &mut Broker, cx: &mut Cx, req: FetchRequest) -> FetchResponse {
-        b.on_fetch(cx, Peer { node: NodeId(2), conn: 0 }, req);
+        b.on_fetch(
+            cx,
+            Peer {
+                node: NodeId(2),
+                conn: 0,
+            },
+            req,
+        );
         match cx.take_sent().pop() {
             Some((_, Msg::FetchResponse(r))) => r,
             other => panic!("a fetch response expected, got {other:?}"),
@@ -394,8 +418,15 @@ mod tests {
     }
 
     fn meta(session_id: i32, epoch: i32, forgotten: &[u32]) -> FetchMetadata {
-        let forgotten = forgotten.iter().map(|&p| TopicPartition::new("t", p)).collect();
-        FetchMetadata { session_id, epoch, forgotten }
+        let forgotten = forgotten
+            .iter()
+            .map(|&p| TopicPartition::new("t", p))
+            .collect();
+        FetchMetadata {
+            session_id,
+            epoch,
+            forgotten,
+        }
     }
 
     fn named(r: &FetchResponse) -> Vec<u32> {
@@ -409,18 +440,37 @@ mod tests {
         // nothing; a forgotten partition's appends are no longer news.
         let (mut b, mut cx) = leader(50, BrokerConfig::default());
         let all: Vec<_> = (0..50).map(|p| (p, 0)).collect();
-        let r = answer(&mut b, &mut cx, fetch(Some(BrokerId(2)), meta(0, 0, &[]), all));
+        let r = answer(
+            &mut b,
+            &mut cx,
+            fetch(Some(BrokerId(2)), meta(0, 0, &[]), all),
+        );
         assert_eq!((r.session_id, r.partitions.len()), (1, 50));
         append(&mut b, &mut cx, 17);
-        let r = answer(&mut b, &mut cx, fetch(Some(BrokerId(2)), meta(1, 1, &[]), vec![]));
+        let r = answer(
+            &mut b,
+            &mut cx,
+            fetch(Some(BrokerId(2)), meta(1, 1, &[]), vec![]),
+        );
         assert_eq!((r.session_id, named(&r)), (1, vec![17]));
         assert_eq!(r.partitions[0].batches.len(), 1);
-        let r = answer(&mut b, &mut cx, fetch(Some(BrokerId(2)), meta(1, 2, &[]), vec![(17, 1)]));
+        let r = answer(
+            &mut b,
+            &mut cx,
+            fetch(Some(BrokerId(2)), meta(1, 2, &[]), vec![(17, 1)]),
+        );
         assert_eq!(named(&r), Vec::<u32>::new(), "caught up: no news");
         append(&mut b, &mut cx, 3);
-        let r = answer(&mut b, &mut cx, fetch(Some(BrokerId(2)), meta(1, 3, &[3]), vec![]));
+        let r = answer(
+            &mut b,
+            &mut cx,
+            fetch(Some(BrokerId(2)), meta(1, 3, &[3]), vec![]),
+        );
         assert_eq!(named(&r), Vec::<u32>::new(), "3 was forgotten");
-        let opened = cx.events.iter().filter(|e| matches!(e, KafkaEvent::FetchSessionOpened { .. }));
+        let opened = cx
+            .events
+            .iter()
+            .filter(|e| matches!(e, KafkaEvent::FetchSessionOpened { .. }));
         assert_eq!(opened.count(), 1);
     }
 
@@ -430,10 +480,21 @@ mod tests {
         // as one of its session's partitions gets records, with that partition only.
         let (mut b, mut cx) = leader(20, BrokerConfig::default());
         let all: Vec<_> = (0..20).map(|p| (p, 0)).collect();
-        answer(&mut b, &mut cx, fetch(Some(BrokerId(2)), meta(0, 0, &[]), all));
+        answer(
+            &mut b,
+            &mut cx,
+            fetch(Some(BrokerId(2)), meta(0, 0, &[]), all),
+        );
         let mut parked = fetch(Some(BrokerId(2)), meta(1, 1, &[]), vec![]);
         parked.max_wait_ms = 500;
-        b.on_fetch(&mut cx, Peer { node: NodeId(2), conn: 0 }, parked);
+        b.on_fetch(
+            &mut cx,
+            Peer {
+                node: NodeId(2),
+                conn: 0,
+            },
+            parked,
+        );
         assert!(cx.take_sent().is_empty(), "nothing new: the fetch waits");
         append(&mut b, &mut cx, 12);
         let sent = cx.take_sent();
@@ -449,13 +510,19 @@ mod tests {
         // for a repeated epoch, and that a full fetch naming the old id closes it.
         let (mut b, mut cx) = leader(3, BrokerConfig::default());
         let r = answer(&mut b, &mut cx, fetch(None, meta(7, 1, &[]), vec![]));
-        assert_eq!((r.error, r.partitions.len()), (ErrorCode::FetchSessionIdNotFound, 0));
+        assert_eq!(
+            (r.error, r.partitions.len()),
+            (ErrorCode::FetchSessionIdNotFound, 0)
+        );
         answer(&mut b, &mut cx, fetch(None, meta(0, 0, &[]), vec![(0, 0)]));
         answer(&mut b, &mut cx, fetch(None, meta(1, 1, &[]), vec![]));
         let r = answer(&mut b, &mut cx, fetch(None, meta(1, 1, &[]), vec![]));
         assert_eq!(r.error, ErrorCode::InvalidFetchSessionEpoch);
         let r = answer(&mut b, &mut cx, fetch(None, meta(1, 0, &[]), vec![(0, 0)]));
-        assert_eq!((r.error, r.session_id, b.fetch_sessions.len()), (ErrorCode::None, 2, 1));
+        assert_eq!(
+            (r.error, r.session_id, b.fetch_sessions.len()),
+            (ErrorCode::None, 2, 1)
+        );
     }
 
     #[test]
@@ -469,7 +536,11 @@ mod tests {
         assert_eq!(r.session_id, 1);
         let r = answer(&mut b, &mut cx, fetch(None, meta(0, 0, &[]), vec![(1, 0)]));
         assert_eq!((r.session_id, r.partitions.len()), (0, 1), "no slot");
-        let r = answer(&mut b, &mut cx, fetch(Some(BrokerId(2)), meta(0, 0, &[]), vec![(2, 0)]));
+        let r = answer(
+            &mut b,
+            &mut cx,
+            fetch(Some(BrokerId(2)), meta(0, 0, &[]), vec![(2, 0)]),
+        );
         assert_eq!((r.session_id, b.fetch_sessions.len()), (2, 1));
         let r = answer(&mut b, &mut cx, fetch(None, meta(1, 1, &[]), vec![]));
         assert_eq!(r.error, ErrorCode::FetchSessionIdNotFound, "evicted");

@@ -44,10 +44,10 @@ use crate::kafka::protocol::*;
 use crate::kafka::types::NO_BROKER_EPOCH;
 use crate::kafka::types::{BrokerId, LeaderEpoch, Offset, TopicPartition};
 use crate::sim::{Context, Duration, NodeId, Peer, VecMap, Wakeup};
+use fetch_session::FetchSessionCache;
 use group_coordinator::{CommitId, GroupCoordinator, GroupTimer};
 use log::{HwCheckpoint, PartitionLog, HW_CHECKPOINT_FILE};
 use partition::Partition;
-use fetch_session::FetchSessionCache;
 use purgatory::{DelayedFetch, DelayedProduce};
 use replication::follower::ReplicaFetcher;
 

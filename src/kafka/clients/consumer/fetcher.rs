@@ -277,7 +277,10 @@ impl Consumer {
             h.handle_response(r); // a session error carries no partitions: full next time
         }
         let backoff = cx.now() + Duration::from_ms(self.config.retry_backoff_ms);
-        if r.partitions.iter().any(|p| p.error == ErrorCode::OffsetOutOfRange) {
+        if r.partitions
+            .iter()
+            .any(|p| p.error == ErrorCode::OffsetOutOfRange)
+        {
             self.leaders_checked = None; // positions may vanish
         }
         for fp in &r.partitions {

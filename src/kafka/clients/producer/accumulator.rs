@@ -393,7 +393,11 @@ mod tests {
         acc.get_mut(id).unwrap().attempts = 1;
         acc.reenqueue(id, Time(100));
         assert_eq!(listed(&acc), vec![3, 42, 700], "a retry is queued again");
-        assert_eq!(acc.next_ready_time(Time(0)), Some(Time(100)), "its backoff ends first");
+        assert_eq!(
+            acc.next_ready_time(Time(0)),
+            Some(Time(100)),
+            "its backoff ends first"
+        );
         let id = acc.pop_head(&tps[42]).unwrap();
         acc.complete(id);
         let head = acc.queued_batches(&tps[3])[0];
