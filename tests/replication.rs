@@ -538,3 +538,40 @@ fn replication_benchmark_acknowledges_everything() {
     let (events, end) = cluster::replication_benchmark(20_000);
     assert!(events > 0 && end > Time::ZERO);
 }
+
+#[test]
+fn followers_open_one_fetch_session_per_leader_and_the_trace_explains_it() {
+    // Proves KIP-227 in a whole run: each follower broker opens one session with each leader
+    // broker it fetches from (3 brokers, each following the other two), none fails, and the
+    // trace line teaches what the session does.
+    let (mut w, ids) = world(1, 3, BrokerConfig::default(), orders(3, min_isr(2)));
+    producer(&mut w, &ids, Acks::All, rate(1.0, 10, 100));
+    run(&mut w, 5.0);
+    let opened: Vec<KafkaEvent> = events(&w)
+        .into_iter()
+        .filter(|e| matches!(e, KafkaEvent::FetchSessionOpened { .. }))
+        .collect();
+    let mut pairs: Vec<String> = cluster::kafka_events(&w)
+        .into_iter()
+        .filter_map(|(_, node, e)| match e {
+            KafkaEvent::FetchSessionOpened {
+                replica: Some(r),
+                session_id,
+                ..
+            } if session_id > 0 => Some(format!("{}<-{r}", w.name(node))),
+            _ => None,
+        })
+        .collect();
+    pairs.sort();
+    pairs.dedup();
+    assert_eq!(pairs.len(), 6, "{pairs:?}");
+    assert!(!events(&w)
+        .iter()
+        .any(|e| matches!(e, KafkaEvent::FetchSessionError { .. })));
+    let line = opened[0].explain();
+    assert!(
+        line.contains("incremental") && line.contains("KIP-227"),
+        "{line}"
+    );
+    assert_eq!(cluster::acked_values(&w).len(), 100);
+}

@@ -130,7 +130,7 @@ impl InvariantChecker {
         v: &BrokerView<'a>,
         lookup: &dyn Fn(BrokerId) -> Option<BrokerView<'a>>,
     ) -> Result<(), Broken> {
-        for (tp, p) in &v.broker.partitions {
+        for (tp, p) in v.broker.partitions.iter() {
             let fp = Fingerprint::of(v, p);
             match self.seen.get_mut(&(v.broker.id, tp.clone())) {
                 Some(seen) if *seen == fp => continue,

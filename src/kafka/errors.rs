@@ -51,6 +51,8 @@ error_codes! {
     DuplicateSequenceNumber = 46, "DUPLICATE_SEQUENCE_NUMBER", false, false;
     InvalidProducerEpoch = 47, "INVALID_PRODUCER_EPOCH", false, false;
     KafkaStorageError = 56, "KAFKA_STORAGE_ERROR", true, true;
+    FetchSessionIdNotFound = 70, "FETCH_SESSION_ID_NOT_FOUND", true, false;
+    InvalidFetchSessionEpoch = 71, "INVALID_FETCH_SESSION_EPOCH", true, false;
     UnknownProducerId = 59, "UNKNOWN_PRODUCER_ID", false, false;
     FencedLeaderEpoch = 74, "FENCED_LEADER_EPOCH", true, true;
     UnknownLeaderEpoch = 75, "UNKNOWN_LEADER_EPOCH", true, false;

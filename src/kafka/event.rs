@@ -193,6 +193,22 @@ pub enum KafkaEvent {
         /// `auto.offset.reset` applies (seek / reset); false: LogTruncationException.
         reset: bool,
     },
+    // ---- fetch sessions (KIP-227, broker/fetch_session.rs)
+    /// A full fetch opened a session (`session_id` 0: the cache had no slot for it).
+    FetchSessionOpened {
+        session_id: i32,
+        partitions: u32,
+        /// The follower's broker id; `None` for a consumer.
+        replica: Option<BrokerId>,
+        sessions: u32,
+        slots: u32,
+    },
+    /// An incremental fetch named a session the cache does not hold, or the wrong epoch.
+    FetchSessionError {
+        session_id: i32,
+        epoch: i32,
+        error: ErrorCode,
+    },
 }
 
 /// Why retention deleted segments (Kafka's `LogDeletionReason`s).
@@ -284,6 +300,9 @@ impl KafkaEvent {
                 DeletionReason::RetentionMs => "older than retention.ms",
             }),
             LogStartOffsetIncremented { tp, log_start_offset } => format!("follower moved the log start offset of {tp} to its leader's, {log_start_offset}"),
+            FetchSessionOpened { session_id: 0, partitions, slots, .. } => format!("full fetch of {partitions} partition(s) answered without a session: all {slots} slots of max.incremental.fetch.session.cache.slots are taken, so every fetch from this fetcher names every partition (KIP-227)"),
+            FetchSessionOpened { session_id, partitions, replica, sessions, slots } => format!("opened fetch session {session_id} for {} with {partitions} partition(s) ({sessions} of {slots} slots): its next fetches are incremental, naming only partitions whose fetch offset changed, and are answered with only partitions that have news (KIP-227)", match replica { Some(b) => format!("follower broker {b}"), None => "a consumer".to_string() }),
+            FetchSessionError { session_id, epoch, error } => format!("incremental fetch for session {session_id} (epoch {epoch}) refused with {error}: {}; the fetcher falls back to a full fetch, which opens a new session", if *error == ErrorCode::FetchSessionIdNotFound { "this broker holds no such session (it restarted, or evicted it)" } else { "the epoch is not the session's next, a request was lost or repeated" }),
             FetchPositionOutOfRange { tp, position, log_start_offset, auto_offset_reset } => format!("OFFSET_OUT_OF_RANGE: position {position} of {tp} is below the log start offset {log_start_offset}; records {position}..{} were deleted by retention before this consumer read them; auto.offset.reset = {auto_offset_reset} decides", *log_start_offset - 1),
         }
     }

@@ -8,7 +8,9 @@ pub mod config;
 pub mod controller;
 pub mod errors;
 pub mod event;
+pub mod fetch_session;
 pub mod metadata;
+pub mod partition_map;
 pub mod protocol;
 pub mod record;
 #[cfg(test)]

@@ -50,7 +50,7 @@ pub struct ProduceResponse {
 
 // ---------------------------------------------------------------- Fetch
 
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct FetchPartition {
     pub tp: TopicPartition,
     /// The epoch the fetcher believes current (KIP-320); -1 to skip the check.
@@ -73,7 +73,44 @@ pub struct FetchRequest {
     pub min_bytes: u32,
     pub max_bytes: u32,
     pub isolation_level: IsolationLevel,
+    /// The fetch session (KIP-227, see `kafka/fetch_session.rs`): id, epoch, forgotten.
+    pub session: FetchMetadata,
     pub partitions: Vec<FetchPartition>,
+}
+
+/// Kafka's `FetchMetadata.INVALID_SESSION_ID`: no session.
+pub const INVALID_SESSION_ID: i32 = 0;
+/// Kafka's `FetchMetadata.INITIAL_EPOCH`: a full fetch that opens a session.
+pub const INITIAL_EPOCH: i32 = 0;
+/// Kafka's `FetchMetadata.FINAL_EPOCH`: a full fetch that wants no session.
+pub const FINAL_EPOCH: i32 = -1;
+
+/// The epoch after `epoch` (`FetchMetadata.nextEpoch`): wraps to 1, never back to 0.
+pub fn next_epoch(epoch: i32) -> i32 {
+    if epoch < 0 {
+        FINAL_EPOCH
+    } else if epoch == i32::MAX {
+        1
+    } else {
+        epoch + 1
+    }
+}
+
+/// What the session fields of one Fetch say (`FetchMetadata`, and the request's
+/// `ForgottenTopicsData`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FetchMetadata {
+    pub session_id: i32,
+    pub epoch: i32,
+    /// Incremental fetches: partitions the session should drop.
+    pub forgotten: Vec<TopicPartition>,
+}
+
+impl FetchMetadata {
+    /// A full fetch (epoch 0); a non-zero `session_id` closes that session first.
+    pub fn is_full(&self) -> bool {
+        self.epoch == INITIAL_EPOCH || self.epoch == FINAL_EPOCH
+    }
 }
 
 /// Where the leader's log diverges from the fetcher's (Fetch v12+).
@@ -98,7 +135,10 @@ pub struct FetchPartitionResponse {
 #[derive(Clone, Debug)]
 pub struct FetchResponse {
     pub correlation_id: CorrelationId,
+    /// FETCH_SESSION_ID_NOT_FOUND / INVALID_FETCH_SESSION_EPOCH (no partitions then).
     pub error: ErrorCode,
+    /// The session this response belongs to; 0 when the leader keeps none for the fetcher.
+    pub session_id: i32,
     pub partitions: Vec<FetchPartitionResponse>,
 }
 

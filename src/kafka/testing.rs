@@ -239,6 +239,7 @@ impl MiniBroker {
                 Msg::FetchResponse(FetchResponse {
                     correlation_id: r.correlation_id,
                     error: ErrorCode::None,
+                    session_id: 0, // no session: the consumer keeps sending full fetches
                     partitions: parts,
                 }),
             ));

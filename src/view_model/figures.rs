@@ -226,6 +226,8 @@ pub fn kafka_name(e: &KafkaEvent) -> &'static str {
         ProducerIdsExpired { .. } => "ProducerIdsExpired",
         LogStartOffsetIncremented { .. } => "LogStartOffsetIncremented",
         FetchPositionOutOfRange { .. } => "FetchPositionOutOfRange",
+        FetchSessionOpened { .. } => "FetchSessionOpened",
+        FetchSessionError { .. } => "FetchSessionError",
     }
 }
 

@@ -24,7 +24,20 @@ enum PartitionFetch<'a> {
 }
 
 impl Broker {
-    pub(super) fn on_fetch(&mut self, cx: &mut BrokerCx<'_>, from: Peer, req: FetchRequest) {
+    pub(super) fn on_fetch(&mut self, cx: &mut BrokerCx<'_>, from: Peer, mut req: FetchRequest) {
+        if let Err(error) = self.open_fetch_context(cx, &mut req) {
+            let resp = FetchResponse {
+                correlation_id: req.correlation_id,
+                error,
+                session_id: INVALID_SESSION_ID,
+                partitions: Vec::new(),
+            };
+            cx.reply(from, Msg::FetchResponse(resp));
+            return;
+        }
+        // The follower's fetch state, from the partitions this fetch looks at: for an
+        // incremental fetch those whose fetch offset moved, had news, or whose follower is
+        // outside the ISR (the session keeps those in view until it rejoins).
         if let Some(replica) = req.replica_id {
             for fp in &req.partitions {
                 self.record_replica_fetch(cx, replica, fp);
@@ -32,14 +45,11 @@ impl Broker {
         }
         if req.max_wait_ms == 0 || self.fetch_answerable(&req) {
             let (resp, _, _) = self.build_fetch_response(&req);
-            cx.reply(from, Msg::FetchResponse(resp));
+            self.reply_fetch(cx, from, &req, resp);
         } else {
             let deadline = cx.now() + Duration::from_ms(req.max_wait_ms);
-            self.delayed_fetches.push(DelayedFetch {
-                peer: from,
-                req,
-                deadline,
-            });
+            self.delayed_fetches
+                .push(DelayedFetch::new(from, req, deadline));
             self.arm_purgatory(cx);
         }
     }
@@ -63,6 +73,7 @@ impl Broker {
             FetchResponse {
                 correlation_id: req.correlation_id,
                 error: ErrorCode::None,
+                session_id: INVALID_SESSION_ID,
                 partitions,
             },
             bytes,
@@ -169,10 +180,30 @@ impl Broker {
         r
     }
 
+    /// Answers `req` with `resp`, through its fetch session (which may drop the partitions
+    /// without news from an incremental response).
+    pub(super) fn reply_fetch(
+        &mut self,
+        cx: &mut BrokerCx<'_>,
+        peer: Peer,
+        req: &FetchRequest,
+        mut resp: FetchResponse,
+    ) {
+        self.close_fetch_context(req, &mut resp);
+        cx.reply(peer, Msg::FetchResponse(resp));
+    }
+
     /// New data (or a new HW) on `tp`: answer parked fetches that now have enough.
     pub(crate) fn wake_fetches(&mut self, cx: &mut BrokerCx<'_>, tp: &TopicPartition) {
+        self.fetch_sessions.touch(tp);
         let mut i = 0;
         while i < self.delayed_fetches.len() {
+            // A parked incremental fetch looks at its session's partitions with news only;
+            // `tp` has some now.
+            let d = &mut self.delayed_fetches[i];
+            if let Some(fp) = self.fetch_sessions.cached(d.req.session.session_id, tp) {
+                d.add_partition(fp);
+            }
             let d = &self.delayed_fetches[i];
             if !self.may_answer_now(d, tp) {
                 i += 1;
@@ -181,7 +212,7 @@ impl Broker {
             let (resp, bytes, urgent) = self.build_fetch_response(&d.req);
             if urgent || bytes >= d.req.min_bytes as usize {
                 let d = self.delayed_fetches.swap_remove(i);
-                cx.reply(d.peer, Msg::FetchResponse(resp));
+                self.reply_fetch(cx, d.peer, &d.req, resp);
             } else {
                 i += 1;
             }
@@ -194,7 +225,7 @@ impl Broker {
     /// out of range). A parked fetch had too little data when parked and is re-checked on
     /// every change of each of its partitions, so a `false` here never delays an answer.
     fn may_answer_now(&self, d: &DelayedFetch, tp: &TopicPartition) -> bool {
-        let Some(fp) = d.req.partitions.iter().find(|p| &p.tp == tp) else {
+        let Some(fp) = d.find(tp) else {
             return false;
         };
         let Some(part) = self.partitions.get(tp) else {

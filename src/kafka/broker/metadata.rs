@@ -26,10 +26,13 @@ impl Broker {
             return;
         }
         let skip = (next - u.base_offset) as usize;
+        // Changed partitions in first-change order, each once (a set beside the list: a
+        // topic's creation names thousands).
         let mut changed = Vec::new();
+        let mut seen = std::collections::BTreeSet::new();
         for rec in u.records.iter().skip(skip) {
             if let Some(tp) = self.metadata.apply(rec) {
-                if !changed.contains(&tp) {
+                if seen.insert(tp.clone()) {
                     changed.push(tp);
                 }
             }
@@ -44,6 +47,8 @@ impl Broker {
     }
 
     fn reconcile(&mut self, cx: &mut BrokerCx<'_>, tp: &TopicPartition, p: &PartitionImage) {
+        // Fetch sessions holding `tp` look at it again (a new leader epoch, or an error).
+        self.fetch_sessions.touch(tp);
         if !p.replicas.contains(&self.id) {
             return;
         }

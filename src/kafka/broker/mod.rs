@@ -24,6 +24,7 @@ use std::collections::BTreeMap;
 
 pub mod cleaner;
 pub mod fetch;
+pub mod fetch_session;
 pub mod group_coordinator;
 pub mod log;
 pub mod metadata;
@@ -38,10 +39,12 @@ use crate::kafka::config::{BrokerConfig, EffectiveTopicConfig};
 use crate::kafka::errors::ErrorCode;
 use crate::kafka::event::KafkaEvent;
 use crate::kafka::metadata::MetadataImage;
+use crate::kafka::partition_map::PartitionMap;
 use crate::kafka::protocol::*;
 use crate::kafka::types::NO_BROKER_EPOCH;
 use crate::kafka::types::{BrokerId, LeaderEpoch, Offset, TopicPartition};
 use crate::sim::{Context, Duration, NodeId, Peer, VecMap, Wakeup};
+use fetch_session::FetchSessionCache;
 use group_coordinator::{CommitId, GroupCoordinator, GroupTimer};
 use log::{HwCheckpoint, PartitionLog, HW_CHECKPOINT_FILE};
 use partition::Partition;
@@ -119,10 +122,12 @@ pub struct Broker {
     /// A `RegistrationRetry` timer is armed: the heartbeat tick does not register meanwhile.
     registration_retry_armed: bool,
     pub metadata: MetadataImage,
-    pub partitions: VecMap<TopicPartition, Partition>,
+    pub partitions: PartitionMap<Partition>,
     pub(crate) fetchers: VecMap<BrokerId, ReplicaFetcher>,
     delayed_produces: Vec<DelayedProduce>,
     delayed_fetches: Vec<DelayedFetch>,
+    /// Incremental fetch sessions (KIP-227, `fetch_session.rs`).
+    pub(crate) fetch_sessions: FetchSessionCache,
     purgatory_timer: Wakeup,
     pub(crate) next_correlation: u32,
     next_token: u64,
@@ -145,10 +150,11 @@ impl Broker {
             registration_failures: 0,
             registration_retry_armed: false,
             metadata: MetadataImage::default(),
-            partitions: VecMap::new(),
+            partitions: PartitionMap::new(),
             fetchers: VecMap::new(),
             delayed_produces: Vec::new(),
             delayed_fetches: Vec::new(),
+            fetch_sessions: FetchSessionCache::default(),
             purgatory_timer: Wakeup::default(),
             next_correlation: 0,
             next_token: 0,

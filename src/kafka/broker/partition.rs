@@ -196,6 +196,10 @@ impl Partition {
         let Some(state) = self.leader_state() else {
             return Vec::new();
         };
+        // Kafka's `isCaughtUp`: at the leader's LEO, or caught up within the lag. A follower
+        // at the LEO of a quiet partition stays in sync without naming it in every fetch
+        // (an incremental fetch session leaves it out while its fetch offset stays put).
+        let leo = self.log.log_end_offset();
         self.isr
             .iter()
             .copied()
@@ -205,7 +209,7 @@ impl Partition {
                     .followers
                     .iter()
                     .find(|f| f.broker == b)
-                    .is_none_or(|f| now.since(f.last_caught_up) > lag)
+                    .is_none_or(|f| f.leo != leo && now.since(f.last_caught_up) > lag)
             })
             .collect()
     }

@@ -7,7 +7,7 @@
 use super::*;
 use crate::kafka::errors::ErrorCode;
 use crate::kafka::protocol::*;
-use crate::kafka::types::Offset;
+use crate::kafka::types::{Offset, TopicPartition};
 use crate::sim::{Peer, Time};
 
 #[derive(Clone, Debug)]
@@ -38,6 +38,47 @@ pub(crate) struct DelayedFetch {
     pub(super) peer: Peer,
     pub(super) req: FetchRequest,
     pub(super) deadline: Time,
+    /// Whether `req.partitions` is in partition order (every fetch the clients and followers
+    /// send is), so a partition is found by binary search when a change wakes the purgatory.
+    sorted: bool,
+}
+
+impl DelayedFetch {
+    pub(super) fn new(peer: Peer, req: FetchRequest, deadline: Time) -> Self {
+        let sorted = req.partitions.is_sorted_by(|a, b| a.tp < b.tp);
+        DelayedFetch {
+            peer,
+            req,
+            deadline,
+            sorted,
+        }
+    }
+
+    /// Adds `fp` to the fetch if it does not name its partition yet (a parked incremental
+    /// fetch that learns of news on a partition of its session).
+    pub(super) fn add_partition(&mut self, fp: &FetchPartition) {
+        if self.find(&fp.tp).is_some() {
+            return;
+        }
+        let parts = &mut self.req.partitions;
+        if self.sorted {
+            let i = parts.partition_point(|p| p.tp < fp.tp);
+            parts.insert(i, fp.clone());
+        } else {
+            parts.push(fp.clone());
+        }
+    }
+
+    /// The fetched partition `tp`, if the fetch names it.
+    pub(super) fn find(&self, tp: &TopicPartition) -> Option<&FetchPartition> {
+        let parts = &self.req.partitions;
+        if self.sorted {
+            let i = parts.binary_search_by(|p| p.tp.cmp(tp)).ok()?;
+            Some(&parts[i])
+        } else {
+            parts.iter().find(|p| &p.tp == tp)
+        }
+    }
 }
 
 impl Broker {
@@ -63,7 +104,7 @@ impl Broker {
         self.delayed_fetches = rest;
         for d in due {
             let (resp, _, _) = self.build_fetch_response(&d.req);
-            cx.reply(d.peer, Msg::FetchResponse(resp));
+            self.reply_fetch(cx, d.peer, &d.req, resp);
         }
         for d in &mut self.delayed_produces {
             if d.deadline <= now {

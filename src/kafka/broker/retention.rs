@@ -35,6 +35,8 @@ impl Broker {
                 if n == 0 {
                     continue;
                 }
+                // A new log start offset is news for the fetch sessions holding `tp`.
+                self.fetch_sessions.touch(tp);
                 let records = p.log.delete_oldest_segments(cx.disk(), n, now);
                 // Always emitted (a counter of `check` and `explore`), rare by nature.
                 cx.emit(KafkaEvent::SegmentsDeleted {

@@ -42,6 +42,8 @@ pub struct ClientMetadata {
     max_age: Duration,
     retry_backoff: Duration,
     request_timeout: Duration,
+    /// Bumped by every change of brokers or partitions (see `version`).
+    version: u64,
 }
 
 impl ClientMetadata {
@@ -63,6 +65,7 @@ impl ClientMetadata {
             max_age: Duration::from_ms(max_age_ms),
             retry_backoff: Duration::from_ms(retry_backoff_ms),
             request_timeout: Duration::from_ms(request_timeout_ms),
+            version: 0,
         }
     }
 
@@ -102,6 +105,17 @@ impl ClientMetadata {
         let info = self.partition(tp)?;
         let node = *self.brokers.get(&info.leader?)?;
         Some((node, info.leader_epoch))
+    }
+
+    /// Changes whenever a response may have changed brokers or leaders: a pass over
+    /// partitions that depends only on leaders need not run again for the same version.
+    pub fn version(&self) -> u64 {
+        self.version
+    }
+
+    /// The nodes of the known brokers: every node `leader` can name.
+    pub fn broker_nodes(&self) -> impl Iterator<Item = NodeId> + '_ {
+        self.brokers.values().copied()
     }
 
     pub fn node_of(&self, broker: BrokerId) -> Option<NodeId> {
@@ -159,6 +173,7 @@ impl ClientMetadata {
             return false;
         }
         self.in_flight = None;
+        self.version += 1;
         self.brokers = resp.brokers.iter().copied().collect();
         let mut complete = true;
         for t in &resp.topics {

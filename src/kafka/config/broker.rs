@@ -65,6 +65,8 @@ config_struct! {
             "A partition forgets an idempotent producer this long after its last write; a retry after that is no longer deduplicated."
         "producer.id.expiration.check.interval.ms" => producer_id_expiration_check_interval_ms: u64 = "600000", range(1, i64::MAX);
             "How often each broker forgets the producers idle longer than producer.id.expiration.ms."
+        "max.incremental.fetch.session.cache.slots" => max_incremental_fetch_session_cache_slots: u32 = "1000", range(0, I32_MAX);
+            "Fetch sessions (KIP-227) a broker keeps; a fetcher without one names every partition in every fetch."
         "replication.truncation" => replication_truncation: TruncationMode = "leader-epoch";
             "kafkasim switch: leader-epoch (Kafka >= 0.11, KIP-101) or high-watermark (older, loses acked records)."
     }

@@ -22,6 +22,7 @@ use crate::kafka::config::IsolationLevel;
 use crate::kafka::config::TruncationMode;
 use crate::kafka::errors::ErrorCode;
 use crate::kafka::event::{KafkaEvent, TruncationReason};
+use crate::kafka::fetch_session::FetchSessionHandler;
 use crate::kafka::protocol::*;
 use crate::kafka::types::{BrokerId, LeaderEpoch, Offset, TopicPartition};
 use crate::sim::{Duration, NodeId, Peer, Time, TimerId, VecMap};
@@ -37,6 +38,8 @@ pub struct ReplicaFetcher {
     /// The fetch in flight: (correlation id, timeout timer).
     in_flight: Option<(CorrelationId, TimerId)>,
     backoff: Option<TimerId>,
+    /// The incremental fetch session with this leader (KIP-227).
+    session: FetchSessionHandler,
 }
 
 impl Broker {
@@ -59,6 +62,7 @@ impl Broker {
                 partitions: VecMap::new(),
                 in_flight: None,
                 backoff: None,
+                session: FetchSessionHandler::default(),
             });
         f.node = node;
         f.partitions.insert(tp.clone(), Time::ZERO);
@@ -105,6 +109,8 @@ impl Broker {
             self.schedule_backoff(cx, leader);
             return;
         }
+        let f = self.fetchers.get_mut(&leader).expect("exists");
+        let (session, partitions) = f.session.build(partitions);
         let req = FetchRequest {
             correlation_id,
             replica_id: Some(self.id),
@@ -113,6 +119,7 @@ impl Broker {
             min_bytes: self.config.replica_fetch_min_bytes,
             max_bytes: self.config.replica_fetch_max_bytes.saturating_mul(10),
             isolation_level: IsolationLevel::ReadUncommitted,
+            session,
             partitions,
         };
         let wait = Duration::from_ms(
@@ -199,6 +206,7 @@ impl Broker {
             return;
         }
         f.in_flight = None;
+        f.session.handle_error();
         if close {
             cx.close_connection(f.node);
         }
@@ -228,6 +236,8 @@ impl Broker {
         if let Some((_, timer)) = f.in_flight.take() {
             cx.cancel_timer(timer);
         }
+        // A session error carries no partitions; the next fetch is full.
+        f.session.handle_response(&resp);
         for pr in resp.partitions {
             self.on_fetch_partition_response(cx, leader, pr);
         }
@@ -401,6 +411,7 @@ mod tests {
             partitions,
             in_flight: None,
             backoff: None,
+            session: FetchSessionHandler::default(),
         };
         b.fetchers.insert(BrokerId(1), fetcher);
         let mut cx: FakeCx<Msg, BrokerTimer, KafkaEvent> = FakeCx::new(1);

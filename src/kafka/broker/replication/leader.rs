@@ -53,7 +53,7 @@ impl Broker {
         let lag = Duration::from_ms(self.config.replica_lag_time_max_ms);
         let retry_after = Duration::from_ms(self.config.broker_session_timeout_ms);
         let mut shrinks = Vec::new();
-        for (tp, part) in &mut self.partitions {
+        for (tp, part) in self.partitions.iter_mut() {
             if let Role::Leader(s) = &mut part.role {
                 // An unanswered AlterPartition (controller down) is given up and retried.
                 if s.pending_isr

@@ -246,6 +246,7 @@ impl Consumer {
             }
             let partitions = self.assignment();
             self.partitions.clear();
+            self.leaders_checked = None;
             if lost {
                 self.lost(cx, partitions);
             } else {
@@ -553,6 +554,7 @@ impl Consumer {
             for tp in &revoked {
                 self.partitions.remove(tp);
             }
+            self.leaders_checked = None;
             self.revoked(cx, revoked);
             self.group
                 .request_rejoin("revoked partitions must move to their new owner (cooperative)");
@@ -568,6 +570,7 @@ impl Consumer {
         for tp in &added {
             self.partitions.insert(tp.clone(), Default::default());
         }
+        self.leaders_checked = None;
         self.group.state = MemberState::Stable;
         self.group.previous_assignment = new.iter().cloned().collect();
         self.group.next_heartbeat = now + Duration::from_ms(self.config.heartbeat_interval_ms);

@@ -30,6 +30,10 @@ impl Consumer {
     where
         C: Context<Msg = Msg, Timer = ConsumerTimer, Event = KafkaEvent>,
     {
+        // Every partition had a position at the last leader pass and none vanished since.
+        if self.leaders_checked.is_some() && self.all_positioned {
+            return;
+        }
         let todo: Vec<(TopicPartition, bool)> = self
             .partitions
             .iter()
@@ -135,6 +139,7 @@ impl Consumer {
     {
         let now = cx.now();
         let backoff = now + Duration::from_ms(self.config.retry_backoff_ms);
+        self.leaders_checked = None; // positions may appear
         if !r.error.is_ok() {
             if matches!(
                 r.error,
@@ -169,6 +174,7 @@ impl Consumer {
         C: Context<Msg = Msg, Timer = ConsumerTimer, Event = KafkaEvent>,
     {
         let now = cx.now();
+        self.leaders_checked = None; // positions may appear, current leaders are reset
         for lp in &r.partitions {
             let Some(p) = self.partitions.get_mut(&lp.tp) else {
                 continue;
@@ -202,6 +208,11 @@ impl Consumer {
         C: Context<Msg = Msg, Timer = ConsumerTimer, Event = KafkaEvent>,
     {
         let busy = |node: NodeId| self.net.any_to(node, |p| matches!(p, Pending::Fetch(_)));
+        // Every leader is a known broker: when each has a fetch in flight (the usual case
+        // between two responses) no partition can be fetched, so none is looked at.
+        if self.metadata.broker_nodes().all(busy) {
+            return;
+        }
         // One request per leader, leaders in id order (kept sorted; a handful at most).
         let mut by_leader: Vec<(NodeId, Vec<FetchPartition>)> = Vec::new();
         for (tp, p) in &self.partitions {
@@ -235,8 +246,9 @@ impl Consumer {
         }
         let timeout =
             Duration::from_ms(self.config.request_timeout_ms + self.config.fetch_max_wait_ms);
-        for (node, partitions) in by_leader {
-            let tps = partitions.iter().map(|p| p.tp.clone()).collect();
+        for (node, wanted) in by_leader {
+            let tps = wanted.iter().map(|p| p.tp.clone()).collect();
+            let (session, partitions) = self.fetch_sessions.entry(node).or_default().build(wanted);
             let req = FetchRequest {
                 correlation_id: 0,
                 replica_id: None,
@@ -245,6 +257,7 @@ impl Consumer {
                 min_bytes: self.config.fetch_min_bytes,
                 max_bytes: self.config.fetch_max_bytes,
                 isolation_level: self.config.isolation_level,
+                session,
                 partitions,
             };
             self.request(cx, node, timeout, Pending::Fetch(tps), |correlation_id| {
@@ -256,11 +269,20 @@ impl Consumer {
         }
     }
 
-    pub(super) fn on_fetch_response<C>(&mut self, cx: &mut C, _node: NodeId, r: &FetchResponse)
+    pub(super) fn on_fetch_response<C>(&mut self, cx: &mut C, node: NodeId, r: &FetchResponse)
     where
         C: Context<Msg = Msg, Timer = ConsumerTimer, Event = KafkaEvent>,
     {
+        if let Some(h) = self.fetch_sessions.get_mut(&node) {
+            h.handle_response(r); // a session error carries no partitions: full next time
+        }
         let backoff = cx.now() + Duration::from_ms(self.config.retry_backoff_ms);
+        if r.partitions
+            .iter()
+            .any(|p| p.error == ErrorCode::OffsetOutOfRange)
+        {
+            self.leaders_checked = None; // positions may vanish
+        }
         for fp in &r.partitions {
             let Some(p) = self.partitions.get_mut(&fp.tp) else {
                 continue; // revoked while the fetch was in flight

@@ -35,6 +35,7 @@ use crate::kafka::clients::network::{response_correlation, InFlightRequest, Netw
 use crate::kafka::config::EffectiveConsumerConfig;
 use crate::kafka::errors::ErrorCode;
 use crate::kafka::event::KafkaEvent;
+use crate::kafka::fetch_session::FetchSessionHandler;
 use crate::kafka::protocol::{CorrelationId, Msg};
 use crate::kafka::types::{Generation, LeaderEpoch, Offset, Topic, TopicPartition};
 use crate::sim::{Context, Duration, NodeId, Peer, Time, VecMap, Wakeup};
@@ -215,6 +216,17 @@ pub struct Consumer {
     /// The largest lag seen so far (high watermark − position, in records, over the assigned
     /// partitions): `records-lag-max` over the whole run.
     max_lag_seen: u64,
+    /// One incremental fetch session per broker (KIP-227, `kafka/fetch_session.rs`).
+    fetch_sessions: VecMap<NodeId, FetchSessionHandler>,
+    /// The metadata version of the last pass of `positions_need_validation` after which no
+    /// position appeared or vanished and no partition came or went; `None`: run it again.
+    leaders_checked: Option<u64>,
+    /// At that pass every partition had a position (valid while `leaders_checked` is set):
+    /// `resolve_positions` has nothing to resolve.
+    all_positioned: bool,
+    /// Some partition may await validation (set by that pass, refreshed by the validation
+    /// pass): `validate_positions` has something to look at.
+    any_awaiting: bool,
 }
 
 impl Consumer {
@@ -240,6 +252,10 @@ impl Consumer {
             drain_cursor: 0,
             revoke_commit: false,
             max_lag_seen: 0,
+            fetch_sessions: VecMap::new(),
+            leaders_checked: None,
+            all_positioned: false,
+            any_awaiting: true,
             config,
         }
     }
@@ -355,11 +371,13 @@ impl Consumer {
         }
         // Partitions in order, starting at the cursor's and wrapping around.
         let start = self.drain_cursor % n;
+        let mut revived = false;
         let mut take = |p: &mut PartitionState| {
             while out.len() < max {
                 let Some(r) = p.buffered.pop_front() else {
                     break;
                 };
+                revived |= p.position.is_none();
                 p.position = Some(r.offset + 1);
                 p.last_epoch = Some(r.leader_epoch);
                 out.push(r);
@@ -367,6 +385,9 @@ impl Consumer {
         };
         self.partitions.values_mut().skip(start).for_each(&mut take);
         self.partitions.values_mut().take(start).for_each(&mut take);
+        if revived {
+            self.leaders_checked = None;
+        }
         self.drain_cursor = self.drain_cursor.wrapping_add(1);
         out
     }
@@ -558,6 +579,11 @@ impl Consumer {
         C: Context<Msg = Msg, Timer = ConsumerTimer, Event = KafkaEvent>,
     {
         let now = cx.now();
+        if matches!(req.what, Pending::Fetch(_)) {
+            if let Some(h) = self.fetch_sessions.get_mut(&req.node) {
+                h.handle_error(); // the next fetch to that broker is full
+            }
+        }
         match req.what {
             Pending::Metadata => {}
             Pending::Fetch(tps)

@@ -36,6 +36,14 @@ impl Consumer {
     /// (`maybeValidatePositionForCurrentLeader`). Runs before each round of fetches, over
     /// this consumer's own partitions only.
     pub(super) fn positions_need_validation(&mut self) {
+        // Its outcome changes only with the metadata or with positions appearing or
+        // vanishing (`leaders_checked` is reset there): no pass over every partition then.
+        let version = self.metadata.version();
+        if self.leaders_checked == Some(version) {
+            return;
+        }
+        self.leaders_checked = Some(version);
+        self.all_positioned = self.partitions.values().all(|p| p.position.is_some());
         for (tp, p) in self.partitions.iter_mut() {
             let Some(leader) = self.metadata.partition(tp).and_then(|i| {
                 let node = self.metadata.node_of(i.leader?)?;
@@ -51,6 +59,7 @@ impl Consumer {
             p.current_leader = Some(leader);
             if changed && p.last_epoch.is_some() {
                 p.awaiting_validation = true;
+                self.any_awaiting = true;
             }
         }
     }
@@ -61,8 +70,12 @@ impl Consumer {
     where
         C: Context<Msg = Msg, Timer = ConsumerTimer, Event = KafkaEvent>,
     {
+        if !self.any_awaiting {
+            return;
+        }
         let mut by_leader: BTreeMap<NodeId, Vec<(TopicPartition, LeaderEpoch, LeaderEpoch)>> =
             BTreeMap::new();
+        self.any_awaiting = self.partitions.values().any(|p| p.awaiting_validation);
         for (tp, p) in &self.partitions {
             if !p.awaiting_validation || p.validating || now < p.backoff_until {
                 continue;
@@ -145,6 +158,7 @@ impl Consumer {
         C: Context<Msg = Msg, Timer = ConsumerTimer, Event = KafkaEvent>,
     {
         let policy = self.config.auto_offset_reset != AutoOffsetReset::None;
+        self.leaders_checked = None; // the position moves or vanishes
         let p = self.partitions.get_mut(&tp).expect("assigned");
         p.awaiting_validation = false;
         cx.emit(KafkaEvent::LogTruncationDetected {

@@ -8,8 +8,13 @@
 //! record's size if larger), as Kafka's buffer pool does; when the pool is exhausted, `send()`
 //! blocks the application for up to `max.block.ms` — back-pressure from a slow cluster to
 //! the producing application.
+//!
+//! The sender visits only partitions that have queued batches: `non_empty` is kept as
+//! batches are created, taken out for sending, re-queued and completed, so a pass over a
+//! producer writing to 10,000 partitions costs the handful with batches, not 10,000 (Kafka's
+//! `RecordAccumulator.ready` likewise looks only at partitions with a deque of batches).
 
-use std::collections::VecDeque;
+use std::collections::{BTreeSet, VecDeque};
 
 use crate::kafka::record::Record;
 use crate::kafka::types::{ProducerEpoch, ProducerId, Sequence, TopicPartition};
@@ -60,6 +65,9 @@ pub struct RecordAccumulator {
     used: u64,
     next_id: BatchId,
     queues: VecMap<TopicPartition, VecDeque<BatchId>>,
+    /// The partitions whose queue is not empty, in partition order (the index the sender's
+    /// passes iterate instead of every queue).
+    non_empty: BTreeSet<TopicPartition>,
     batches: VecMap<BatchId, ProducerBatch>,
 }
 
@@ -79,7 +87,20 @@ impl RecordAccumulator {
             used: 0,
             next_id: 0,
             queues: VecMap::new(),
+            non_empty: BTreeSet::new(),
             batches: VecMap::new(),
+        }
+    }
+
+    /// Keeps `non_empty` true for `tp` after its queue changed.
+    fn reindex(&mut self, tp: &TopicPartition) {
+        let queued = self.queues.get(tp).is_some_and(|q| !q.is_empty());
+        if queued {
+            if !self.non_empty.contains(tp) {
+                self.non_empty.insert(tp.clone());
+            }
+        } else {
+            self.non_empty.remove(tp);
         }
     }
 
@@ -122,6 +143,7 @@ impl RecordAccumulator {
             .or_default()
             .push_back(batch.id);
         self.batches.insert(batch.id, batch);
+        self.reindex(tp);
         true
     }
 
@@ -152,9 +174,9 @@ impl RecordAccumulator {
     /// When the earliest batch not yet ready at `now` becomes ready (for the wake-up timer;
     /// batches already ready wait for a connection slot or a leader, not for time).
     pub fn next_ready_time(&self, now: Time) -> Option<Time> {
-        self.queues
-            .values()
-            .filter_map(|q| self.batches.get(q.front()?))
+        self.non_empty
+            .iter()
+            .filter_map(|tp| self.batches.get(self.queues.get(tp)?.front()?))
             .filter(|b| !b.in_flight)
             .map(|b| {
                 if b.is_retry() {
@@ -169,10 +191,7 @@ impl RecordAccumulator {
 
     /// Partitions with queued batches, in order.
     pub fn partitions(&self) -> impl Iterator<Item = &TopicPartition> {
-        self.queues
-            .iter()
-            .filter(|(_, q)| !q.is_empty())
-            .map(|(tp, _)| tp)
+        self.non_empty.iter()
     }
 
     /// Takes batch `id` — the head of its partition's queue — out for sending.
@@ -182,11 +201,13 @@ impl RecordAccumulator {
         };
         b.in_flight = true;
         b.sent_once = true;
-        if let Some(q) = self.queues.get_mut(&b.tp) {
+        let tp = b.tp.clone();
+        if let Some(q) = self.queues.get_mut(&tp) {
             if q.front() == Some(&id) {
                 q.pop_front();
             }
         }
+        self.reindex(&tp);
     }
 
     pub fn pop_head(&mut self, tp: &TopicPartition) -> Option<BatchId> {
@@ -195,6 +216,7 @@ impl RecordAccumulator {
             b.in_flight = true;
             b.sent_once = true;
         }
+        self.reindex(tp);
         Some(id)
     }
 
@@ -208,7 +230,7 @@ impl RecordAccumulator {
         b.retry_at = retry_at;
         let seq = b.base_sequence;
         let tp = b.tp.clone();
-        let q = self.queues.entry(tp).or_default();
+        let q = self.queues.entry(tp.clone()).or_default();
         let pos = match seq {
             Some(s) => q
                 .iter()
@@ -220,6 +242,7 @@ impl RecordAccumulator {
             None => 0,
         };
         q.insert(pos, id);
+        self.reindex(&tp);
     }
 
     /// Puts back a retry that lost its sequence (it was not appended and is numbered again
@@ -232,7 +255,7 @@ impl RecordAccumulator {
         b.in_flight = false;
         b.retry_at = retry_at;
         let tp = b.tp.clone();
-        let q = self.queues.entry(tp).or_default();
+        let q = self.queues.entry(tp.clone()).or_default();
         let pos = q
             .iter()
             .position(|other| {
@@ -241,6 +264,7 @@ impl RecordAccumulator {
             })
             .unwrap_or(q.len());
         q.insert(pos, id);
+        self.reindex(&tp);
     }
 
     pub fn get(&self, id: BatchId) -> Option<&ProducerBatch> {
@@ -258,6 +282,7 @@ impl RecordAccumulator {
         if let Some(q) = self.queues.get_mut(&b.tp) {
             q.retain(|x| *x != id);
         }
+        self.reindex(&b.tp);
         Some(b)
     }
 
@@ -348,6 +373,37 @@ mod tests {
         let id = acc.pop_head(&a).unwrap();
         acc.complete(id);
         assert!(acc.try_append(&c, rec(2, 10), Time(0)));
+    }
+
+    #[test]
+    fn the_sender_visits_only_partitions_with_queued_batches() {
+        // Proves the non-empty index follows appends, sends, re-queues and completions, so
+        // `partitions()` names exactly the partitions with queued batches, in order.
+        let mut acc = RecordAccumulator::new(1_000, 5, 1 << 20);
+        let tps: Vec<_> = (0..1_000).map(|p| TopicPartition::new("t", p)).collect();
+        for tp in [&tps[700], &tps[3], &tps[42]] {
+            assert!(acc.try_append(tp, rec(0, 10), Time(0)));
+        }
+        let listed = |acc: &RecordAccumulator| -> Vec<u32> {
+            acc.partitions().map(|tp| tp.partition).collect()
+        };
+        assert_eq!(listed(&acc), vec![3, 42, 700]);
+        let id = acc.pop_head(&tps[42]).unwrap();
+        assert_eq!(listed(&acc), vec![3, 700], "sent: nothing queued for 42");
+        acc.get_mut(id).unwrap().attempts = 1;
+        acc.reenqueue(id, Time(100));
+        assert_eq!(listed(&acc), vec![3, 42, 700], "a retry is queued again");
+        assert_eq!(
+            acc.next_ready_time(Time(0)),
+            Some(Time(100)),
+            "its backoff ends first"
+        );
+        let id = acc.pop_head(&tps[42]).unwrap();
+        acc.complete(id);
+        let head = acc.queued_batches(&tps[3])[0];
+        acc.pop_batch(head);
+        assert_eq!(listed(&acc), vec![700]);
+        assert_eq!(acc.next_ready_time(Time(0)), Some(Time(5_000)));
     }
 
     #[test]
