@@ -7,7 +7,9 @@ use serde::Serialize;
 
 use super::clients::consumer::CommitError;
 use super::errors::ErrorCode;
-use super::types::{BrokerId, Generation, LeaderEpoch, Offset, TopicPartition};
+use super::types::{
+    BrokerId, Generation, LeaderEpoch, Offset, ProducerEpoch, ProducerId, TopicPartition, TxnState,
+};
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(tag = "type", rename_all = "kebab-case")]
@@ -193,6 +195,50 @@ pub enum KafkaEvent {
         /// `auto.offset.reset` applies (seek / reset); false: LogTruncationException.
         reset: bool,
     },
+    // ---- transactions (broker/txn_coordinator/, broker/txn_markers.rs, the producer)
+    /// The transaction coordinator moved a transactional id to a new state (written to
+    /// `__transaction_state`).
+    TxnTransition {
+        transactional_id: String,
+        producer_id: ProducerId,
+        producer_epoch: ProducerEpoch,
+        from: TxnState,
+        to: TxnState,
+        partitions: u32,
+    },
+    /// A partition leader appended a COMMIT or ABORT control record (WriteTxnMarkers).
+    TxnMarkerAppended {
+        tp: TopicPartition,
+        producer_id: ProducerId,
+        committed: bool,
+        offset: Offset,
+    },
+    /// The coordinator aborts a transaction open longer than `transaction.timeout.ms`.
+    TxnTimedOut {
+        transactional_id: String,
+        producer_id: ProducerId,
+        producer_epoch: ProducerEpoch,
+    },
+    /// A coordinator took over a `__transaction_state` partition and read its state back.
+    TxnStateLoaded {
+        partition: u32,
+        transactions: u32,
+        /// Transactions in PrepareCommit/PrepareAbort whose markers it sends again.
+        completing: u32,
+    },
+    /// A transactional producer's request came back fenced: a newer epoch of its
+    /// transactional id exists (fatal, the producer must be closed).
+    ProducerFenced {
+        transactional_id: String,
+        error: ErrorCode,
+    },
+    /// A transactional producer finished a transaction (`commitTransaction` /
+    /// `abortTransaction` returned).
+    TxnEnded {
+        transactional_id: String,
+        committed: bool,
+        error: ErrorCode,
+    },
 }
 
 /// Why retention deleted segments (Kafka's `LogDeletionReason`s).
@@ -284,6 +330,19 @@ impl KafkaEvent {
                 DeletionReason::RetentionMs => "older than retention.ms",
             }),
             LogStartOffsetIncremented { tp, log_start_offset } => format!("follower moved the log start offset of {tp} to its leader's, {log_start_offset}"),
+            TxnTransition { transactional_id, producer_id, producer_epoch, from, to, partitions } => format!("transaction coordinator: {transactional_id} (producer id {}, epoch {producer_epoch}) {from} → {to} with {partitions} partition(s), written to __transaction_state{}", producer_id.0, match to {
+                TxnState::PrepareCommit => ": the commit point; COMMIT markers go to every partition next (WriteTxnMarkers)",
+                TxnState::PrepareAbort => ": ABORT markers go to every partition next (WriteTxnMarkers)",
+                TxnState::PrepareEpochFence => ": the producer is fenced before its transaction is aborted",
+                _ => "",
+            }),
+            TxnMarkerAppended { tp, producer_id, committed, offset } => format!("leader appended a {} control record for producer {} to {tp} at offset {offset}: it takes an offset, no consumer ever receives it{}", if *committed { "COMMIT" } else { "ABORT" }, producer_id.0, if *committed { "; read_committed readers may now read the transaction" } else { "; read_committed readers drop the transaction's records" }),
+            TxnTimedOut { transactional_id, producer_id, producer_epoch } => format!("transaction coordinator: the transaction of {transactional_id} (producer id {}, epoch {producer_epoch}) is open longer than transaction.timeout.ms; it is aborted and the epoch bumped, fencing that producer", producer_id.0),
+            TxnStateLoaded { partition, transactions, completing } => format!("transaction coordinator loaded __transaction_state-{partition}: {transactions} transactional id(s), {completing} commit/abort(s) to finish by resending markers"),
+            ProducerFenced { transactional_id, error } => format!("producer {transactional_id} is FENCED ({error}): a newer producer with the same transactional.id exists; ProducerFencedException is fatal, the producer must be closed"),
+            TxnEnded { transactional_id, committed: true, error: ErrorCode::None } => format!("{transactional_id}: commitTransaction() returned: the transaction is committed"),
+            TxnEnded { transactional_id, committed: false, error: ErrorCode::None } => format!("{transactional_id}: abortTransaction() returned: the transaction is aborted"),
+            TxnEnded { transactional_id, committed, error } => format!("{transactional_id}: {}Transaction() failed with {error}", if *committed { "commit" } else { "abort" }),
             FetchPositionOutOfRange { tp, position, log_start_offset, auto_offset_reset } => format!("OFFSET_OUT_OF_RANGE: position {position} of {tp} is below the log start offset {log_start_offset}; records {position}..{} were deleted by retention before this consumer read them; auto.offset.reset = {auto_offset_reset} decides", *log_start_offset - 1),
         }
     }

@@ -256,6 +256,7 @@ impl MiniBroker {
                 diverging_epoch: None,
                 current_leader: None,
                 batches: Vec::new(),
+                aborted_transactions: Vec::new(),
             };
         }
         let log = self.logs.get(&fp.tp).cloned().unwrap_or_default();
@@ -286,6 +287,7 @@ impl MiniBroker {
             } else {
                 vec![Arc::new(batch)]
             },
+            aborted_transactions: Vec::new(),
         }
     }
 }

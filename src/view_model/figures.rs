@@ -226,6 +226,12 @@ pub fn kafka_name(e: &KafkaEvent) -> &'static str {
         ProducerIdsExpired { .. } => "ProducerIdsExpired",
         LogStartOffsetIncremented { .. } => "LogStartOffsetIncremented",
         FetchPositionOutOfRange { .. } => "FetchPositionOutOfRange",
+        TxnTransition { .. } => "TxnTransition",
+        TxnMarkerAppended { .. } => "TxnMarkerAppended",
+        TxnTimedOut { .. } => "TxnTimedOut",
+        TxnStateLoaded { .. } => "TxnStateLoaded",
+        ProducerFenced { .. } => "ProducerFenced",
+        TxnEnded { .. } => "TxnEnded",
     }
 }
 
@@ -251,7 +257,8 @@ fn kafka_tp(e: &KafkaEvent) -> Option<&TopicPartition> {
         | OffsetReset { tp, .. }
         | SegmentsDeleted { tp, .. }
         | LogStartOffsetIncremented { tp, .. }
-        | FetchPositionOutOfRange { tp, .. } => Some(tp),
+        | FetchPositionOutOfRange { tp, .. }
+        | TxnMarkerAppended { tp, .. } => Some(tp),
         _ => None,
     }
 }

@@ -24,6 +24,24 @@ pub struct ClusterSpec {
     pub writeback: Option<Duration>,
 }
 
+/// `__transaction_state`, as the transaction coordinator needs it (Kafka creates it on the
+/// first FindCoordinator(TRANSACTION); kafkasim creates it with the cluster when a scenario
+/// has a transactional producer, so runs without one keep their topics and traces).
+/// Its min.insync.replicas is `transaction.state.log.min.isr`, capped like the RF.
+pub fn transaction_state_topic(config: &BrokerConfig, brokers: u32) -> TopicSpec {
+    let rf = config
+        .transaction_state_log_replication_factor
+        .min(brokers.max(1));
+    let min_isr = config.transaction_state_log_min_isr.min(rf);
+    TopicSpec {
+        name: crate::kafka::broker::txn_coordinator::TRANSACTION_STATE.to_string(),
+        partitions: config.transaction_state_log_num_partitions,
+        replication_factor: rf,
+        config: crate::kafka::config::TopicConfig::default()
+            .with("min.insync.replicas", min_isr as i64),
+    }
+}
+
 /// Node ids of the cluster.
 #[derive(Clone, Debug)]
 pub struct ClusterIds {

@@ -284,6 +284,8 @@ impl Node for SimNode {
                 BrokerTimer::FetchBackoff { .. } => "replica-fetch-backoff",
                 BrokerTimer::RegistrationRetry => "broker-registration-retry",
                 BrokerTimer::Group(_) => "group-coordinator",
+                BrokerTimer::TxnCleanup => "abort-timed-out-transactions",
+                BrokerTimer::TxnMarkerRetry => "txn-marker-retry",
             },
             NodeTimer::Controller(ControllerTimer::MaybeFenceStaleBrokers) => {
                 "maybe-fence-stale-brokers"

@@ -276,6 +276,10 @@ pub fn response_correlation(msg: &Msg) -> Option<CorrelationId> {
         Msg::OffsetCommitResponse(r) => r.correlation_id,
         Msg::OffsetFetchResponse(r) => r.correlation_id,
         Msg::OffsetsForLeaderEpochResponse(r) => r.correlation_id,
+        Msg::AddPartitionsToTxnResponse(r) => r.correlation_id,
+        Msg::AddOffsetsToTxnResponse(r) => r.correlation_id,
+        Msg::EndTxnResponse(r) => r.correlation_id,
+        Msg::TxnOffsetCommitResponse(r) => r.correlation_id,
         _ => return None,
     })
 }
