@@ -54,6 +54,12 @@ pub struct Index {
     pub committed: BTreeMap<TopicPartition, (Offset, u64)>,
     /// Per partition, the final log's log start offset (below it retention deleted).
     pub log_start: BTreeMap<TopicPartition, Offset>,
+    /// Values of transactions not known to have committed (aborted, or ended unknown):
+    /// a read_committed reader must not (or need not) see them, so they are never lost,
+    /// unseen or skipped (`txn.rs`).
+    pub txn_hidden: BTreeSet<u64>,
+    /// Consumer nodes running with `isolation.level = read_committed`.
+    pub read_committed: BTreeSet<Arc<str>>,
 }
 
 impl Index {
@@ -61,6 +67,15 @@ impl Index {
         let mut ix = Index::default();
         for e in &history.entries {
             ix.add(e.event, &e.node, &e.op);
+        }
+        for v in &ix.txn_hidden {
+            if let Some(Send {
+                outcome: Some(Outcome::Ok { tp, offset, .. }),
+                ..
+            }) = ix.sends.get(v)
+            {
+                ix.acked_at.remove(&(tp.clone(), *offset));
+            }
         }
         if let Some(logs) = logs {
             ix.log_start.clone_from(&logs.log_start);
@@ -123,6 +138,23 @@ impl Index {
                     }
                 }
             }
+            HistoryOp::TxnEnd {
+                committed,
+                error,
+                values,
+            } => {
+                let committed = *committed && error.is_ok();
+                for v in values.iter() {
+                    if committed {
+                        self.txn_hidden.remove(v);
+                    } else {
+                        self.txn_hidden.insert(*v);
+                    }
+                }
+            }
+            HistoryOp::ReadCommitted => {
+                self.read_committed.insert(node.clone());
+            }
             HistoryOp::Assigned { .. } | HistoryOp::CommitFail { .. } | HistoryOp::Crashed => {}
         }
     }
@@ -179,7 +211,9 @@ impl Index {
 
     /// Acknowledged sends: (value, partition, offset, ack event, producer node).
     pub fn acked(&self) -> impl Iterator<Item = (u64, &TopicPartition, Offset, u64, &str)> {
-        self.sends.iter().filter_map(|(v, s)| match &s.outcome {
+        let hidden = &self.txn_hidden;
+        let sends = self.sends.iter().filter(move |(v, _)| !hidden.contains(v));
+        sends.filter_map(|(v, s)| match &s.outcome {
             Some(Outcome::Ok { tp, offset, event }) => Some((*v, tp, *offset, *event, &*s.node)),
             _ => None,
         })

@@ -197,6 +197,7 @@ pub fn final_logs(world: &World<SimNode>) -> Option<FinalLogs> {
                         .log
                         .batches()
                         .iter()
+                        .filter(|b| !b.is_control) // markers are no application record
                         .flat_map(|b| {
                             b.records
                                 .iter()

@@ -14,6 +14,7 @@ use crate::workload::node::SimNode;
 use crate::workload::producer_app::{
     KeyDistribution, ProducerApp, ProducerAppConfig, SendMode, SendRate,
 };
+use crate::workload::producer_txn::TxnPlan;
 use crate::workload::rpc::{RpcCallee, RpcCaller, RpcCallerConfig};
 
 /// Adds every producer, consumer and rpc pair of `scenario`; `bootstrap` = the brokers.
@@ -64,6 +65,16 @@ fn add_producer(
         Keys::Fixed(k) => KeyDistribution::Fixed(Arc::from(k.as_str())),
     };
     cfg.value_bytes = p.value_bytes;
+    if p.config.transactional_id.is_some() {
+        let abort = p.abort.map_or((0, 1), |r| {
+            let den = r.den.clamp(1, u32::MAX as u64);
+            (r.num.min(den) as u32, den as u32)
+        });
+        cfg.txn = Some(TxnPlan {
+            records: p.transaction_records.unwrap_or(10),
+            abort,
+        });
+    }
     world.add_node(
         &p.name,
         SimNode::Producer(ProducerApp::new(cfg)),

@@ -174,6 +174,10 @@ fn clients(out: &mut String, s: &Scenario) {
             q(&keys(&p.keys)),
             p.value_bytes
         );
+        if let Some(n) = p.transaction_records {
+            let _ = writeln!(out, "transaction_records = {n}");
+        }
+        ratio_line(out, "abort", &p.abort);
         config(out, p.config.explicit());
     }
     for c in &s.consumers {

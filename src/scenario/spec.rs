@@ -156,6 +156,10 @@ pub struct Producer {
     pub stop_us: Option<u64>,
     pub keys: Keys,
     pub value_bytes: u32,
+    /// With a `transactional.id`: records per transaction (`transaction_records`).
+    pub transaction_records: Option<u64>,
+    /// With a `transactional.id`: the share of transactions the application aborts.
+    pub abort: Option<Ratio>,
     /// Validated, with Kafka's post-processing applied (e.g. idempotence disabled).
     pub config: ProducerConfig,
 }
@@ -384,7 +388,11 @@ pub const EXPECT_KEYS: &[(&str, &str)] = &[
     ),
     (
         "aborted-read",
-        "records of aborted transactions returned to a consumer",
+        "records of aborted transactions returned to a read_committed consumer",
+    ),
+    (
+        "torn-transaction",
+        "read_committed consumers saw part of a committed transaction, not the rest",
     ),
     ("lost-processing", "records never processed by any consumer"),
     ("reprocessed", "records processed more than once"),

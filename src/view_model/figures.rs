@@ -183,6 +183,8 @@ pub fn event_terms(event: &NodeEvent, push: &mut dyn FnMut(Term)) {
                 HistoryOp::CommitOk { .. } => "CommitOk",
                 HistoryOp::CommitFail { .. } => "CommitFail",
                 HistoryOp::Crashed => "Crashed",
+                HistoryOp::TxnEnd { .. } => "TxnEnd",
+                HistoryOp::ReadCommitted => "ReadCommitted",
             }
         }
     };

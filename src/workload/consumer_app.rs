@@ -140,6 +140,9 @@ impl ConsumerApp {
         let Ok(config) = self.config.client.effective() else {
             return; // Kafka's ConfigException: the application never starts
         };
+        if config.isolation_level == crate::kafka::config::IsolationLevel::ReadCommitted {
+            cx.emit(HistoryOp::ReadCommitted.into());
+        }
         let mut consumer = Consumer::new(config, self.config.bootstrap.clone());
         let topics: Vec<&str> = self.config.topics.iter().map(|t| &**t).collect();
         consumer.subscribe(&mut ClientCx::new(cx), &topics);

@@ -9,6 +9,7 @@ pub mod history;
 pub mod node;
 pub mod ping;
 pub mod producer_app;
+pub mod producer_txn;
 pub mod rate;
 pub mod rpc;
 pub mod scripted_client;

@@ -27,17 +27,9 @@ use crate::kafka::protocol::AbortedTransaction;
 use crate::kafka::record::RecordBatch;
 use crate::kafka::types::{Offset, ProducerId};
 
-/// The control record type, kept in the control record's key as Kafka's `ControlRecordType`
-/// is (kafkasim keys are text: `"COMMIT"` / `"ABORT"`).
-pub const COMMIT_KEY: &str = "COMMIT";
-pub const ABORT_KEY: &str = "ABORT";
-
 /// Whether a control batch is a COMMIT (true) or ABORT (false) marker; `None` for data.
 pub fn marker_type(b: &RecordBatch) -> Option<bool> {
-    if !b.is_control {
-        return None;
-    }
-    Some(b.records.first().and_then(|r| r.key.as_deref()) == Some(COMMIT_KEY))
+    b.marker_type()
 }
 
 /// One aborted transaction of this partition (Kafka's `AbortedTxn`).
@@ -153,17 +145,8 @@ mod tests {
     }
 
     fn marker(pid: i64, at: i64, committed: bool) -> RecordBatch {
-        let key = if committed { COMMIT_KEY } else { ABORT_KEY };
-        let mut b = RecordBatch::new(vec![Record {
-            key: Some(key.into()),
-            value: 0,
-            value_bytes: 6,
-            timestamp_us: 0,
-        }]);
+        let mut b = RecordBatch::control(ProducerId(pid), ProducerEpoch(0), committed, 0);
         b.base_offset = Offset(at);
-        b.producer_id = ProducerId(pid);
-        b.is_transactional = true;
-        b.is_control = true;
         b
     }
 

@@ -14,39 +14,17 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use super::txn_index::{ABORT_KEY, COMMIT_KEY};
 use super::{AppendToken, Broker, BrokerCx};
 use crate::kafka::controller::CONSUMER_OFFSETS;
 use crate::kafka::errors::ErrorCode;
 use crate::kafka::event::KafkaEvent;
 use crate::kafka::protocol::*;
-use crate::kafka::record::{Record, RecordBatch};
-use crate::kafka::types::{ProducerEpoch, ProducerId, TopicPartition};
-use crate::sim::{Duration, Peer, Time};
+use crate::kafka::record::RecordBatch;
+use crate::kafka::types::{ProducerId, TopicPartition};
+use crate::sim::{Duration, Peer};
 
 /// How long a marker may wait for replication (the coordinator's request timeout).
 const MARKER_APPEND_TIMEOUT: Duration = Duration::from_ms(30_000);
-
-/// A control batch: the COMMIT or ABORT marker of `producer_id`'s transaction.
-pub fn control_batch(
-    producer_id: ProducerId,
-    producer_epoch: ProducerEpoch,
-    committed: bool,
-    now: Time,
-) -> RecordBatch {
-    let key = if committed { COMMIT_KEY } else { ABORT_KEY };
-    let mut b = RecordBatch::new(vec![Record {
-        key: Some(Arc::from(key)),
-        value: 0,
-        value_bytes: 6,
-        timestamp_us: now.as_us(),
-    }]);
-    b.producer_id = producer_id;
-    b.producer_epoch = producer_epoch;
-    b.is_transactional = true;
-    b.is_control = true;
-    b
-}
 
 #[derive(Clone, Debug)]
 struct MarkerReply {
@@ -78,7 +56,8 @@ impl Broker {
         let mut results = Vec::with_capacity(r.partitions.len());
         let mut tokens = Vec::new();
         for (i, tp) in r.partitions.iter().enumerate() {
-            let b = control_batch(r.producer_id, r.producer_epoch, r.committed, cx.now());
+            let now = cx.now().as_us();
+            let b = RecordBatch::control(r.producer_id, r.producer_epoch, r.committed, now);
             let base = self.partitions.get(tp).map(|p| p.log.log_end_offset());
             match self.append_internal_batch(cx, tp, Arc::new(b), MARKER_APPEND_TIMEOUT) {
                 Ok(token) => {

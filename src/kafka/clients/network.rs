@@ -261,6 +261,19 @@ impl<P> NetworkClient<P> {
 
 /// The correlation id of a response a client may be waiting for (`None` for requests and
 /// for the brokers' and controller's own messages).
+/// The correlation id of a request a client sends.
+pub fn request_correlation(msg: &Msg) -> Option<CorrelationId> {
+    Some(match msg {
+        Msg::FindCoordinatorRequest(r) => r.correlation_id,
+        Msg::InitProducerIdRequest(r) => r.correlation_id,
+        Msg::AddPartitionsToTxnRequest(r) => r.correlation_id,
+        Msg::AddOffsetsToTxnRequest(r) => r.correlation_id,
+        Msg::EndTxnRequest(r) => r.correlation_id,
+        Msg::TxnOffsetCommitRequest(r) => r.correlation_id,
+        _ => return None,
+    })
+}
+
 pub fn response_correlation(msg: &Msg) -> Option<CorrelationId> {
     Some(match msg {
         Msg::MetadataResponse(r) => r.correlation_id,

@@ -157,6 +157,8 @@ pub(super) fn producer(cx: &mut Problems, n: &TomlValue, w: &mut Seen) -> Option
         "stop",
         "keys",
         "value_bytes",
+        "transaction_records",
+        "abort",
         "config",
     ];
     let mut t = table(cx, n, "[[producer]]", KEYS)?;
@@ -204,6 +206,7 @@ pub(super) fn producer(cx: &mut Problems, n: &TomlValue, w: &mut Seen) -> Option
     if let Err(e) = config.validate() {
         config_errors(cx, &t, t.get("config").unwrap_or(n), vec![e]);
     }
+    let (transaction_records, abort) = transaction_keys(cx, &t, &config);
     Some(Producer {
         name,
         topic: topic?,
@@ -214,8 +217,34 @@ pub(super) fn producer(cx: &mut Problems, n: &TomlValue, w: &mut Seen) -> Option
         stop_us: stop,
         keys: keys?,
         value_bytes: value_bytes.map_or(100, |v| v as u32),
+        transaction_records,
+        abort,
         config,
     })
+}
+
+/// `transaction_records` and `abort`: only for a producer with a `transactional.id`.
+fn transaction_keys(
+    cx: &mut Problems,
+    t: &Tbl,
+    config: &ProducerConfig,
+) -> (Option<u64>, Option<Ratio>) {
+    let records = field(cx, t, "transaction_records", false)
+        .and_then(|n| as_int(cx, n, "`transaction_records`", 1, i64::MAX))
+        .map(|c| c as u64);
+    let abort = field(cx, t, "abort", false).and_then(|n| as_ratio(cx, n, "`abort`"));
+    if config.transactional_id.is_none() {
+        for key in ["transaction_records", "abort"] {
+            if let Some(n) = t.get(key) {
+                cx.err_help(
+                    &n.span,
+                    format!("{}: `{key}` needs a transactional producer", t.what),
+                    "set config = { \"transactional.id\" = \"…\" }, or remove the key",
+                );
+            }
+        }
+    }
+    (records, abort)
 }
 
 // Long by design: one line per `[[consumer]]` key, in the documented order.
