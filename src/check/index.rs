@@ -68,6 +68,7 @@ impl Index {
         for e in &history.entries {
             ix.add(e.event, &e.node, &e.op);
         }
+        ix.txn_hidden = super::txn::uncommitted_values(history);
         for v in &ix.txn_hidden {
             if let Some(Send {
                 outcome: Some(Outcome::Ok { tp, offset, .. }),
@@ -138,24 +139,14 @@ impl Index {
                     }
                 }
             }
-            HistoryOp::TxnEnd {
-                committed,
-                error,
-                values,
-            } => {
-                let committed = *committed && error.is_ok();
-                for v in values.iter() {
-                    if committed {
-                        self.txn_hidden.remove(v);
-                    } else {
-                        self.txn_hidden.insert(*v);
-                    }
-                }
-            }
             HistoryOp::ReadCommitted => {
                 self.read_committed.insert(node.clone());
             }
-            HistoryOp::Assigned { .. } | HistoryOp::CommitFail { .. } | HistoryOp::Crashed => {}
+            HistoryOp::Assigned { .. }
+            | HistoryOp::CommitFail { .. }
+            | HistoryOp::Crashed
+            | HistoryOp::TxnBegin
+            | HistoryOp::TxnEnd { .. } => {}
         }
     }
 

@@ -22,6 +22,7 @@ pub mod history;
 mod index;
 pub mod invariants;
 mod txn;
+pub use txn::uncommitted_values;
 #[cfg(test)]
 mod tests;
 

@@ -22,6 +22,41 @@ use super::index::{Index, Outcome};
 use crate::kafka::{Offset, TopicPartition};
 use crate::workload::history::HistoryOp;
 
+/// Values of transactions not known to have committed: aborted ones, ones that ended with
+/// an error, and ones still open when their producer's history stops (it crashed, or the
+/// run ended) — `beginTransaction()` … `TxnEnd` frames each transaction's sends.
+pub fn uncommitted_values(history: &History) -> BTreeSet<u64> {
+    let mut open: BTreeMap<&str, Vec<u64>> = BTreeMap::new();
+    let mut hidden = BTreeSet::new();
+    for e in &history.entries {
+        match &e.op {
+            HistoryOp::TxnBegin => {
+                if let Some(left) = open.insert(&e.node, Vec::new()) {
+                    hidden.extend(left); // a new incarnation: the old one never ended
+                }
+            }
+            HistoryOp::SendInvoke { value, .. } => {
+                if let Some(vals) = open.get_mut(&*e.node) {
+                    vals.push(*value);
+                }
+            }
+            HistoryOp::TxnEnd {
+                committed,
+                error,
+                values,
+            } => {
+                open.remove(&*e.node);
+                if !(*committed && error.is_ok()) {
+                    hidden.extend(values.iter().copied());
+                }
+            }
+            _ => {}
+        }
+    }
+    hidden.extend(open.into_values().flatten());
+    hidden
+}
+
 /// Values a read_committed reader returned: value → (first event, reader).
 fn committed_reads<'a>(history: &'a History, ix: &Index) -> BTreeMap<u64, (u64, &'a str)> {
     let mut out = BTreeMap::new();

@@ -475,6 +475,25 @@ pub const EXPECT_KEYS: &[(&str, &str)] = &[
         "duplicate-restart",
         "duplicates the application caused by sending a value again after a restart",
     ),
+    ("txn-committed", "transactions whose commitTransaction() returned"),
+    ("txn-aborted", "transactions whose abortTransaction() returned"),
+    (
+        "txn-unknown",
+        "transactions whose outcome the producer never learned (crashed or fenced mid-transaction)",
+    ),
+    (
+        "txn-timeouts",
+        "transactions the coordinator aborted after transaction.timeout.ms",
+    ),
+    (
+        "producers-fenced",
+        "transactional producers fenced by a newer epoch (PRODUCER_FENCED: fatal)",
+    ),
+    ("txn-markers", "COMMIT/ABORT control records appended by partition leaders"),
+    (
+        "uncommitted-reads",
+        "records of transactions that did not commit returned by polls (read_uncommitted readers)",
+    ),
     (
         "duplicate-retry",
         "duplicates of one send stored twice (the producer resent a batch the broker had)",

@@ -185,6 +185,7 @@ pub fn event_terms(event: &NodeEvent, push: &mut dyn FnMut(Term)) {
                 HistoryOp::Crashed => "Crashed",
                 HistoryOp::TxnEnd { .. } => "TxnEnd",
                 HistoryOp::ReadCommitted => "ReadCommitted",
+                HistoryOp::TxnBegin => "TxnBegin",
             }
         }
     };

@@ -66,6 +66,9 @@ pub enum HistoryOp {
         error: ErrorCode,
         values: Box<[u64]>,
     },
+    /// A transactional producer called `beginTransaction()`: its sends until the next
+    /// `TxnEnd` belong to this transaction (if none comes, its fate is unknown).
+    TxnBegin,
     /// A consumer starts with `isolation.level = read_committed` (the checker holds it to
     /// reading committed records only).
     ReadCommitted,

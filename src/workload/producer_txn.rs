@@ -80,6 +80,7 @@ impl ProducerApp {
                     return false;
                 }
                 let _ = p.begin_transaction();
+                cx.emit(HistoryOp::TxnBegin.into());
                 self.txn_phase = TxnPhase::Sending;
                 self.txn_values.clear();
                 true
