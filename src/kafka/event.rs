@@ -330,6 +330,7 @@ impl KafkaEvent {
                 DeletionReason::RetentionMs => "older than retention.ms",
             }),
             LogStartOffsetIncremented { tp, log_start_offset } => format!("follower moved the log start offset of {tp} to its leader's, {log_start_offset}"),
+            TxnTransition { transactional_id, producer_id, producer_epoch, from, to: TxnState::PrepareEpochFence, .. } => format!("transaction coordinator: {transactional_id} (producer id {}) {from} → PrepareEpochFence: the producer's epoch is bumped to {producer_epoch} (in memory) before its open transaction is aborted, so the old session is fenced", producer_id.0),
             TxnTransition { transactional_id, producer_id, producer_epoch, from, to, partitions } => format!("transaction coordinator: {transactional_id} (producer id {}, epoch {producer_epoch}) {from} → {to} with {partitions} partition(s), written to __transaction_state{}", producer_id.0, match to {
                 TxnState::PrepareCommit => ": the commit point; COMMIT markers go to every partition next (WriteTxnMarkers)",
                 TxnState::PrepareAbort => ": ABORT markers go to every partition next (WriteTxnMarkers)",

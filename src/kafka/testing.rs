@@ -144,7 +144,7 @@ impl MiniBroker {
             match a {
                 GroupAction::Respond { to, msg } => out.push((to, msg)),
                 GroupAction::SetTimer { after, timer } => self.timers.push((now + after, timer)),
-                GroupAction::Append { commit, .. } => {
+                GroupAction::Append { commit, .. } | GroupAction::AppendTxn { commit, .. } => {
                     let more = self.coord.on_append_complete(commit, ErrorCode::None);
                     self.actions(now, more, out);
                 }

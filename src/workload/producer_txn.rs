@@ -70,7 +70,8 @@ impl ProducerApp {
                 self.close_fenced(cx, e);
                 false
             }
-            (TxnPhase::Init, Some(TxnClientState::Uninitialized)) => {
+            // initTransactions() when the application starts sending (`start`).
+            (TxnPhase::Init, Some(TxnClientState::Uninitialized)) if cx.now() >= self.config.start => {
                 let _ = p.init_transactions();
                 p.run_sender(&mut ClientCx::new(cx));
                 false

@@ -79,7 +79,14 @@ impl Broker {
         }
     }
 
+    /// The connection to `node` closed: markers in flight to it go again.
+    pub(crate) fn on_txn_disconnect(&mut self, cx: &mut BrokerCx<'_>, node: crate::sim::NodeId) {
+        self.txn.markers.on_disconnect(node);
+        self.poll_txn_markers(cx);
+    }
+
     pub(crate) fn on_txn_cleanup_timeout(&mut self, cx: &mut BrokerCx<'_>) {
+        self.poll_txn_markers(cx); // expires marker requests that got no answer
         let (actions, retry) = self.txns.on_timer(cx.now());
         self.apply_txn_actions(cx, actions);
         for id in retry {

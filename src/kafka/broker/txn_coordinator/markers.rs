@@ -209,8 +209,8 @@ impl MarkerChannel {
     }
 
     /// Whether some partition waits to be (re)sent: the host keeps a retry tick armed.
+    /// (A request in flight is expired by the poll of the coordinator's cleanup tick.)
     pub fn needs_retry(&self) -> bool {
         self.jobs.values().any(|j| j.remaining.len() > j.sent.len())
-            || !self.in_flight.is_empty()
     }
 }
