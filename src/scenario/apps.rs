@@ -14,6 +14,7 @@ use crate::workload::node::SimNode;
 use crate::workload::producer_app::{
     KeyDistribution, ProducerApp, ProducerAppConfig, SendMode, SendRate,
 };
+use crate::workload::consumer_txn::PipelineConfig;
 use crate::workload::producer_txn::TxnPlan;
 use crate::workload::rpc::{RpcCallee, RpcCaller, RpcCallerConfig};
 
@@ -109,8 +110,21 @@ fn add_consumers(world: &mut World<SimNode>, c: &spec::Consumer, bootstrap: &[No
                 CommitMode::AfterProcessing => CommitStrategy::AfterProcessing,
                 CommitMode::Auto => CommitStrategy::Auto,
                 CommitMode::Async => CommitStrategy::Async,
+                CommitMode::Transaction => CommitStrategy::Transaction,
             },
             worker: c.worker,
+            pipeline: c.pipeline.as_ref().map(|(output, producer)| {
+                let mut producer = producer.clone();
+                // One transactional.id per instance (KIP-447 lets it be static).
+                if several {
+                    let id = producer.transactional_id.clone().unwrap_or_default();
+                    producer.transactional_id = Some(format!("{id}-{}", i + 1));
+                }
+                PipelineConfig {
+                    output: crate::kafka::types::Topic::new(output),
+                    producer,
+                }
+            }),
         };
         world.add_node(
             &name,

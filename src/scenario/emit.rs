@@ -24,6 +24,10 @@ fn value(v: &ConfigValue) -> String {
 }
 
 fn config(out: &mut String, explicit: &BTreeMap<String, ConfigValue>) {
+    config_named(out, "config", explicit)
+}
+
+fn config_named(out: &mut String, key: &str, explicit: &BTreeMap<String, ConfigValue>) {
     if explicit.is_empty() {
         return;
     }
@@ -31,7 +35,7 @@ fn config(out: &mut String, explicit: &BTreeMap<String, ConfigValue>) {
         .iter()
         .map(|(k, v)| format!("{} = {}", q(k), value(v)))
         .collect();
-    let _ = writeln!(out, "config = {{ {} }}", pairs.join(", "));
+    let _ = writeln!(out, "{key} = {{ {} }}", pairs.join(", "));
 }
 
 fn latency(l: &Latency) -> String {
@@ -195,6 +199,10 @@ fn clients(out: &mut String, s: &Scenario) {
         );
         if c.worker {
             let _ = writeln!(out, "worker = true");
+        }
+        if let Some((output, producer)) = &c.pipeline {
+            let _ = writeln!(out, "output = {}", q(output));
+            config_named(out, "producer_config", producer.explicit());
         }
         config(out, c.config.explicit());
     }

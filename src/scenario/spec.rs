@@ -174,17 +174,25 @@ pub enum CommitMode {
     Auto,
     /// Process, then commitAsync (no retries).
     Async,
+    /// Consume-transform-produce: write `output` and commit the offsets in one transaction.
+    Transaction,
 }
 
 impl CommitMode {
-    pub const VALUES: &'static [&'static str] =
-        &["before-processing", "after-processing", "auto", "async"];
+    pub const VALUES: &'static [&'static str] = &[
+        "before-processing",
+        "after-processing",
+        "auto",
+        "async",
+        "transaction",
+    ];
     pub fn as_str(&self) -> &'static str {
         match self {
             CommitMode::BeforeProcessing => "before-processing",
             CommitMode::AfterProcessing => "after-processing",
             CommitMode::Auto => "auto",
             CommitMode::Async => "async",
+            CommitMode::Transaction => "transaction",
         }
     }
 }
@@ -203,6 +211,9 @@ pub struct Consumer {
     pub worker: bool,
     /// `group.id` = `group`; `enable.auto.commit` follows `commit` unless set explicitly.
     pub config: ConsumerConfig,
+    /// `commit = "transaction"`: the `output` topic and the `producer_config` of the
+    /// embedded transactional producer.
+    pub pipeline: Option<(String, ProducerConfig)>,
 }
 
 impl Consumer {

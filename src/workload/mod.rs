@@ -4,6 +4,7 @@
 
 pub mod cluster;
 pub mod consumer_app;
+pub mod consumer_txn;
 pub mod event;
 pub mod history;
 pub mod node;

@@ -106,6 +106,18 @@ impl TxnIndex {
         &self.aborted
     }
 
+    /// Whether `b` is a data batch of a transaction that was aborted.
+    pub fn is_aborted(&self, b: &RecordBatch) -> bool {
+        if !b.is_transactional || b.is_control {
+            return false;
+        }
+        let o = b.base_offset;
+        let start = self.aborted.partition_point(|a| a.last_offset < o);
+        self.aborted[start..]
+            .iter()
+            .any(|a| a.producer_id == b.producer_id && a.first_offset <= o)
+    }
+
     /// Kafka's `collectAbortedTransactions(fetchOffset, upperBoundOffset)`: the aborted
     /// transactions whose range overlaps `[from, to)`.
     pub fn aborted_between(&self, from: Offset, to: Offset) -> Vec<AbortedTransaction> {

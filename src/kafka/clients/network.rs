@@ -155,6 +155,12 @@ impl<P> NetworkClient<P> {
         ready.or(connecting).or(can_connect.map(|(n, _)| n))
     }
 
+    /// Starts numbering requests after `base` (a second client in the same process, e.g.
+    /// the producer of a consume-transform-produce application, keeps its ids apart).
+    pub fn start_correlations_at(&mut self, base: CorrelationId) {
+        self.last_correlation = base;
+    }
+
     /// Takes the next correlation id (for a request tracked here or elsewhere).
     pub fn next_correlation(&mut self) -> CorrelationId {
         self.last_correlation = self.last_correlation.wrapping_add(1);

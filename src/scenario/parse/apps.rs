@@ -258,6 +258,8 @@ pub(super) fn consumer(cx: &mut Problems, n: &TomlValue, w: &mut Seen) -> Option
         "commit",
         "start",
         "worker",
+        "output",
+        "producer_config",
         "config",
     ];
     let mut t = table(cx, n, "[[consumer]]", KEYS)?;
@@ -300,10 +302,12 @@ pub(super) fn consumer(cx: &mut Problems, n: &TomlValue, w: &mut Seen) -> Option
             "after-processing" => Some(CommitMode::AfterProcessing),
             "auto" => Some(CommitMode::Auto),
             "async" => Some(CommitMode::Async),
+            "transaction" => Some(CommitMode::Transaction),
             _ => None,
         }),
         None => Some(CommitMode::Auto),
     };
+    let pipeline = consumer_pipeline(cx, &t, w, commit);
     let (start, _) = start_stop(cx, &t, w);
     let worker = consumer_worker(cx, &t, commit);
     let mut config = config::<ConsumerConfig>(cx, &t, ConsumerConfig::set);
@@ -330,7 +334,43 @@ pub(super) fn consumer(cx: &mut Problems, n: &TomlValue, w: &mut Seen) -> Option
         start_us: start.unwrap_or(0),
         worker,
         config,
+        pipeline,
     })
+}
+
+/// `output` and `producer_config`: required with `commit = "transaction"`, refused without.
+fn consumer_pipeline(
+    cx: &mut Problems,
+    t: &Tbl,
+    w: &mut Seen,
+    commit: Option<CommitMode>,
+) -> Option<(String, ProducerConfig)> {
+    if commit != Some(CommitMode::Transaction) {
+        for key in ["output", "producer_config"] {
+            if let Some(n) = t.get(key) {
+                let what = &t.what;
+                let help = "set commit = \"transaction\" (consume-transform-produce), or remove it";
+                cx.err_help(&n.span, format!("{what}: `{key}` needs commit = \"transaction\""), help);
+            }
+        }
+        return None;
+    }
+    let output = field(cx, t, "output", true).and_then(|n| {
+        let s = as_str(cx, n, "`output`")?;
+        topic_ref(cx, w, &s, &n.span, &t.what).then_some(s)
+    });
+    let producer = config_at::<ProducerConfig>(cx, t, "producer_config", ProducerConfig::set);
+    if producer.transactional_id.is_none() {
+        cx.err_help(
+            &t.span,
+            format!("{}: commit = \"transaction\" needs a transactional producer", t.what),
+            "add producer_config = { \"transactional.id\" = \"…\" }",
+        );
+    }
+    if let (Err(e), Some(node)) = (producer.validate(), t.get("producer_config")) {
+        config_errors(cx, t, node, vec![e]);
+    }
+    Some((output?, producer))
 }
 
 /// `worker = true`: poll() hands each batch to a worker thread and polls again at once. Only

@@ -103,3 +103,16 @@ mod tests {
         assert_eq!(ru, vec![0, 1, 2, 5]);
     }
 }
+
+impl super::Consumer {
+    /// Rewinds every assigned partition to the group's committed offset (what an
+    /// exactly-once application does with `seek` after `abortTransaction()`): positions
+    /// are forgotten and fetched again with OffsetFetch; buffered records are dropped.
+    pub fn rewind_to_committed(&mut self) {
+        for p in self.partitions.values_mut() {
+            p.position = None;
+            p.buffered.clear();
+            p.resolving = false;
+        }
+    }
+}

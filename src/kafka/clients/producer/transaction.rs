@@ -447,7 +447,10 @@ impl TransactionManager {
                     _ => self.coordinator = None,
                 }
             }
-            self.backoff_until = now + backoff;
+            // Kafka retries an AddPartitionsToTxn that met the previous transaction still
+            // completing sooner (`ADD_PARTITIONS_RETRY_BACKOFF_MS`, 20 ms).
+            let quick = what == Pending::AddPartitions && error == ErrorCode::ConcurrentTransactions;
+            self.backoff_until = now + if quick { Duration::from_ms(20).min(backoff) } else { backoff };
             return Some(TxnEffect::None);
         }
         Some(self.on_success_or_error(what, error, msg))

@@ -48,6 +48,13 @@ impl Producer {
         tm.send_offsets(group, offsets, generation, member)
     }
 
+    /// Numbers this producer's requests from `base` (produce and metadata) and `base + 2^29`
+    /// (coordinator requests), apart from another client's in the same application.
+    pub fn start_correlations_at(&mut self, base: crate::kafka::protocol::CorrelationId) {
+        self.net.start_correlations_at(base);
+        self.next_txn_correlation = base + (1 << 29);
+    }
+
     /// The transaction state, `None` for a non-transactional producer.
     pub fn txn_state(&self) -> Option<TxnClientState> {
         self.txn.as_ref().map(|t| t.state)
