@@ -152,6 +152,11 @@ impl ProducerApp {
         }
     }
 
+    /// The embedded producer client (the workbench shows its transaction state).
+    pub fn producer(&self) -> Option<&Producer> {
+        self.producer.as_ref()
+    }
+
     /// Kafka's sender metrics over the whole run, every incarnation of the producer
     /// together (a restarted application's own metrics would start again from zero).
     pub fn sender_metrics(&self) -> SenderMetrics {
