@@ -104,7 +104,11 @@ fn skipped(ix: &Index, tp: &TopicPartition, from: Offset, to: Offset) -> Vec<Off
     let mut offsets = ix.known_between(tp, from, to);
     // Records of transactions that did not commit are not skipped by a read_committed
     // reader: it must not return them (`txn.rs`).
-    offsets.retain(|o| value_at(ix, tp, *o).is_none_or(|v| !ix.txn_hidden.contains(&v)));
+    offsets.retain(|o| {
+        let pos = (tp.clone(), *o);
+        !ix.txn.uncommitted_positions.contains(&pos)
+            && value_at(ix, tp, *o).is_none_or(|v| !ix.txn_hidden.contains(&v))
+    });
     offsets
 }
 

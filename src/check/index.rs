@@ -58,6 +58,8 @@ pub struct Index {
     /// a read_committed reader must not (or need not) see them, so they are never lost,
     /// unseen or skipped (`txn.rs`).
     pub txn_hidden: BTreeSet<u64>,
+    /// Every transaction's fate (`txn.rs`).
+    pub txn: super::txn::TxnFates,
     /// Consumer nodes running with `isolation.level = read_committed`.
     pub read_committed: BTreeSet<Arc<str>>,
 }
@@ -68,15 +70,10 @@ impl Index {
         for e in &history.entries {
             ix.add(e.event, &e.node, &e.op);
         }
-        ix.txn_hidden = super::txn::uncommitted_values(history);
-        for v in &ix.txn_hidden {
-            if let Some(Send {
-                outcome: Some(Outcome::Ok { tp, offset, .. }),
-                ..
-            }) = ix.sends.get(v)
-            {
-                ix.acked_at.remove(&(tp.clone(), *offset));
-            }
+        ix.txn = super::txn::txn_fates(history);
+        ix.txn_hidden = ix.txn.hidden_values.clone();
+        for pos in &ix.txn.uncommitted_positions {
+            ix.acked_at.remove(pos);
         }
         if let Some(logs) = logs {
             ix.log_start.clone_from(&logs.log_start);
@@ -89,8 +86,32 @@ impl Index {
                     ix.saw(tp, offset, value, 0);
                 }
             }
+            ix.processed_by_outputs();
         }
         ix
+    }
+
+    /// A consume-transform-produce pipeline has processed an input when its output (the
+    /// input's value with [`OUTPUT_BIT`] set) is in the final logs, committed — whether or
+    /// not the application lived to see its commit return.
+    ///
+    /// [`OUTPUT_BIT`]: crate::workload::consumer_txn::OUTPUT_BIT
+    fn processed_by_outputs(&mut self) {
+        use crate::workload::consumer_txn::OUTPUT_BIT;
+        let inputs: Vec<u64> = self
+            .stored
+            .keys()
+            .filter(|w| *w & OUTPUT_BIT != 0)
+            .map(|w| w & !OUTPUT_BIT)
+            .collect();
+        let done: BTreeSet<u64> = self.processed.keys().map(|(_, _, v)| *v).collect();
+        let output: Arc<str> = Arc::from("output");
+        for v in inputs.into_iter().filter(|v| !done.contains(v)) {
+            for (tp, offset) in self.stored.get(&v).cloned().unwrap_or_default() {
+                let key = (tp, offset, v);
+                self.processed.entry(key).or_default().push((0, output.clone()));
+            }
+        }
     }
 
     fn add(&mut self, event: u64, node: &Arc<str>, op: &HistoryOp) {

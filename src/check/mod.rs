@@ -22,7 +22,7 @@ pub mod history;
 mod index;
 pub mod invariants;
 mod txn;
-pub use txn::uncommitted_values;
+pub use txn::txn_fates;
 #[cfg(test)]
 mod tests;
 

@@ -22,39 +22,74 @@ use super::index::{Index, Outcome};
 use crate::kafka::{Offset, TopicPartition};
 use crate::workload::history::HistoryOp;
 
-/// Values of transactions not known to have committed: aborted ones, ones that ended with
-/// an error, and ones still open when their producer's history stops (it crashed, or the
-/// run ended) — `beginTransaction()` … `TxnEnd` frames each transaction's sends.
-pub fn uncommitted_values(history: &History) -> BTreeSet<u64> {
-    let mut open: BTreeMap<&str, Vec<u64>> = BTreeMap::new();
-    let mut hidden = BTreeSet::new();
+/// What became of the records of transactional producers, from the history: each
+/// transaction is framed by `txn-begin` … `txn-end` on its producer's node, and its records
+/// are the sends in between (their positions: the `send-ok`s in between).
+#[derive(Clone, Debug, Default)]
+pub struct TxnFates {
+    /// Values no committed transaction wrote (aborted, ended unknown, or left open when the
+    /// producer's history stops: it crashed, or the run ended). A value an application
+    /// wrote again in a later, committed transaction (a pipeline after an abort) is not here.
+    pub hidden_values: BTreeSet<u64>,
+    /// Positions written by transactions not known to have committed.
+    pub uncommitted_positions: BTreeSet<(TopicPartition, Offset)>,
+    /// Of those, the positions of transactions whose `abortTransaction()` succeeded.
+    pub aborted_positions: BTreeSet<(TopicPartition, Offset)>,
+}
+
+#[derive(Default)]
+struct OpenTxn {
+    values: Vec<u64>,
+    positions: Vec<(TopicPartition, Offset)>,
+}
+
+/// Reads every transaction's fate out of the history.
+pub fn txn_fates(history: &History) -> TxnFates {
+    let mut open: BTreeMap<&str, OpenTxn> = BTreeMap::new();
+    let mut f = TxnFates::default();
+    let mut committed = BTreeSet::new();
+    let left = |f: &mut TxnFates, t: OpenTxn| {
+        f.hidden_values.extend(t.values);
+        f.uncommitted_positions.extend(t.positions);
+    };
     for e in &history.entries {
         match &e.op {
             HistoryOp::TxnBegin => {
-                if let Some(left) = open.insert(&e.node, Vec::new()) {
-                    hidden.extend(left); // a new incarnation: the old one never ended
+                if let Some(t) = open.insert(&e.node, OpenTxn::default()) {
+                    left(&mut f, t); // a new incarnation: the old one never ended
                 }
             }
             HistoryOp::SendInvoke { value, .. } => {
-                if let Some(vals) = open.get_mut(&*e.node) {
-                    vals.push(*value);
+                if let Some(t) = open.get_mut(&*e.node) {
+                    t.values.push(*value);
                 }
             }
-            HistoryOp::TxnEnd {
-                committed,
-                error,
-                values,
-            } => {
-                open.remove(&*e.node);
-                if !(*committed && error.is_ok()) {
-                    hidden.extend(values.iter().copied());
+            HistoryOp::SendOk { value, tp, offset } => {
+                if let Some(t) = open.get_mut(&*e.node).filter(|t| t.values.contains(value)) {
+                    t.positions.push((tp.clone(), *offset));
+                }
+            }
+            HistoryOp::TxnEnd { committed: c, error, .. } => {
+                let Some(t) = open.remove(&*e.node) else {
+                    continue;
+                };
+                if *c && error.is_ok() {
+                    committed.extend(t.values);
+                } else {
+                    if !*c && error.is_ok() {
+                        f.aborted_positions.extend(t.positions.iter().cloned());
+                    }
+                    left(&mut f, t);
                 }
             }
             _ => {}
         }
     }
-    hidden.extend(open.into_values().flatten());
-    hidden
+    for (_, t) in std::mem::take(&mut open) {
+        left(&mut f, t);
+    }
+    f.hidden_values.retain(|v| !committed.contains(v));
+    f
 }
 
 /// Values a read_committed reader returned: value → (first event, reader).
@@ -94,34 +129,25 @@ fn reach(history: &History, ix: &Index) -> BTreeMap<TopicPartition, Offset> {
 
 /// Records of definitely aborted transactions that a read_committed reader returned.
 pub fn aborted_reads(history: &History, ix: &Index) -> Vec<Anomaly> {
-    let reads = committed_reads(history, ix);
     let mut out = Vec::new();
     for e in &history.entries {
-        let HistoryOp::TxnEnd {
-            committed: false,
-            error,
-            values,
-        } = &e.op
-        else {
+        let HistoryOp::Poll { records, .. } = &e.op else {
             continue;
         };
-        if !error.is_ok() {
-            continue; // unknown fate: it may have committed
+        if !ix.read_committed.contains(&e.node) {
+            continue;
         }
-        for v in values.iter() {
-            let Some(&(event, reader)) = reads.get(v) else {
+        for (tp, offset, v) in records.iter() {
+            if !ix.txn.aborted_positions.contains(&(tp.clone(), *offset)) {
                 continue;
-            };
-            let (tp, offset) = acked_at(ix, *v);
+            }
             let d = format!(
-                "{reader} (read_committed) returned value {v} ({tp} offset {offset}) of a transaction {} aborted",
+                "{} (read_committed) returned value {v} ({tp} offset {offset}), written by a transaction that was aborted",
                 e.node
             );
             let a = Anomaly::new(AnomalyKind::AbortedRead, d)
-                .record(RecordRef::new(&tp, offset, *v))
+                .record(RecordRef::new(tp, *offset, *v))
                 .event(e.event)
-                .event(event)
-                .node(reader)
                 .node(&e.node);
             out.push(a.finish());
         }

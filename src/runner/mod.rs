@@ -133,18 +133,20 @@ fn counters(scenario: &Scenario, world: &World<SimNode>) -> BTreeMap<String, u64
     c
 }
 
-/// Records of transactions that did not commit (aborted, or unknown) that polls returned:
+/// Records at positions written by transactions that did not commit (aborted, or unknown)
+/// that polls returned:
 /// what read_uncommitted readers see and read_committed readers must not.
 fn uncommitted_reads(world: &World<SimNode>) -> u64 {
     let history = crate::check::history::History::from_world(world);
-    let hidden = crate::check::uncommitted_values(&history);
+    let hidden = crate::check::txn_fates(&history).uncommitted_positions;
     if hidden.is_empty() {
         return 0;
     }
     let polls = history.entries.iter().map(|e| match &e.op {
-        HistoryOp::Poll { records, .. } => {
-            records.iter().filter(|(_, _, v)| hidden.contains(v)).count() as u64
-        }
+        HistoryOp::Poll { records, .. } => records
+            .iter()
+            .filter(|(tp, o, _)| hidden.contains(&(tp.clone(), *o)))
+            .count() as u64,
         _ => 0,
     });
     polls.sum()
@@ -270,6 +272,10 @@ fn kafka_counter(e: &KafkaEvent, t: &mut Tracker) -> Option<&'static str> {
         KafkaEvent::TxnTimedOut { .. } => "txn-timeouts",
         KafkaEvent::ProducerFenced { .. } => "producers-fenced",
         KafkaEvent::TxnMarkerAppended { .. } => "txn-markers",
+        // A coordinator taking over a partition that holds transactions: it moved.
+        KafkaEvent::TxnStateLoaded { transactions, .. } if *transactions > 0 => {
+            "txn-coordinator-moves"
+        }
         KafkaEvent::IsrChanged { tp, isr: new, .. } => {
             let before = t.isr.insert(tp.clone(), new.clone()).map(|b| b.len());
             match before {

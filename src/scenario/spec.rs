@@ -502,6 +502,10 @@ pub const EXPECT_KEYS: &[(&str, &str)] = &[
     ),
     ("txn-markers", "COMMIT/ABORT control records appended by partition leaders"),
     (
+        "txn-coordinator-moves",
+        "transaction coordinators that took over a __transaction_state partition holding transactions",
+    ),
+    (
         "uncommitted-reads",
         "records of transactions that did not commit returned by polls (read_uncommitted readers)",
     ),

@@ -15,8 +15,9 @@
 //!
 //! On an abortable error it calls `abortTransaction()` and then rewinds to the group's
 //! committed offsets (here: it rejoins the group with a fresh consumer, which fetches them —
-//! the effect of Kafka's `seek` to the committed offsets). A fatal error (PRODUCER_FENCED)
-//! closes it. A crash loses everything in memory; the restarted instance's
+//! the effect of Kafka's `seek` to the committed offsets). A fatal error (PRODUCER_FENCED:
+//! a timeout abort fenced it while it stalled) closes the producer; the application then
+//! starts a new one and rereads from the committed offsets, as a restarted instance would. A crash loses everything in memory; the restarted instance's
 //! `initTransactions()` aborts what the old one left open.
 //!
 //! The transform is the identity with the top bit set: output value = input value | 2^63,
@@ -260,8 +261,20 @@ impl ConsumerApp {
             pl.open = false;
             pl.ending = false;
         }
-        if matches!(p.txn_state(), Some(TxnClientState::FatalError(_))) {
-            pl.closed = true;
+        let fenced = matches!(p.txn_state(), Some(TxnClientState::FatalError(_)));
+        if fenced {
+            // The producer must be closed. The application starts a new one (its
+            // initTransactions() bumps the epoch again) and rereads from the committed
+            // offsets, as a restarted instance would.
+            let values = std::mem::take(&mut pl.values).into_boxed_slice();
+            pl.inputs.clear();
+            pl.offsets.clear();
+            if !values.is_empty() {
+                let error = crate::kafka::ErrorCode::ProducerFenced;
+                cx.emit(HistoryOp::TxnEnd { committed: false, error, values }.into());
+            }
+            self.pipeline_start(cx);
+            rewind = true;
         }
         if rewind {
             self.rewind(cx);

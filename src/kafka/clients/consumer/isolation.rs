@@ -113,6 +113,7 @@ impl super::Consumer {
             p.position = None;
             p.buffered.clear();
             p.resolving = false;
+            p.awaiting_validation = false; // the position moved: nothing left to validate
         }
     }
 }
