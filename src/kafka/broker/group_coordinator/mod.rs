@@ -245,6 +245,12 @@ impl GroupCoordinator {
         let n = self.config.offsets_topic_num_partitions;
         self.groups
             .retain(|id, _| offsets_partition_for(id, n) != offsets_partition);
+        // Pending transactional offsets move with the partition (reloaded by its next
+        // coordinator from the log).
+        for pending in self.txn_offsets.values_mut() {
+            pending.retain(|(g, _, _)| offsets_partition_for(g, n) != offsets_partition);
+        }
+        self.txn_offsets.retain(|_, p| !p.is_empty());
     }
 
     fn hosts(&self, group: &str) -> bool {
