@@ -60,17 +60,35 @@ fn a_hanging_transaction_holds_read_committed_readers_at_the_lso_until_it_times_
     let w = world_at(&sc, 10_000);
     let (lso, hw) = lso_hw(&w);
     assert!(lso < hw, "lso {lso} hw {hw}");
-    assert_eq!(position(&w, "committed-1"), lso, "read_committed waits at the LSO");
-    assert_eq!(position(&w, "uncommitted-1"), hw, "read_uncommitted is at the HW");
+    assert_eq!(
+        position(&w, "committed-1"),
+        lso,
+        "read_committed waits at the LSO"
+    );
+    assert_eq!(
+        position(&w, "uncommitted-1"),
+        hw,
+        "read_uncommitted is at the HW"
+    );
     let snap = snapshot(&w, &mut ClientTally::default());
     let p = snap
         .partitions
         .iter()
         .find(|p| p.topic == "orders")
         .unwrap();
-    assert!(p.logs.iter().any(|l| l.lso == Some(lso as u64) && l.open_txns == 1));
-    let checkout = snap.producers.iter().find(|p| p.name == "checkout").unwrap();
-    assert!(checkout.transaction.is_none(), "the crashed producer has no client left");
+    assert!(p
+        .logs
+        .iter()
+        .any(|l| l.lso == Some(lso as u64) && l.open_txns == 1));
+    let checkout = snap
+        .producers
+        .iter()
+        .find(|p| p.name == "checkout")
+        .unwrap();
+    assert!(
+        checkout.transaction.is_none(),
+        "the crashed producer has no client left"
+    );
     let w = world_at(&sc, 25_000);
     let (lso, hw) = lso_hw(&w);
     assert_eq!(lso, hw, "the timeout aborted the transaction");
@@ -167,7 +185,8 @@ fn consume_transform_produce_is_exactly_once_under_random_faults() {
         failure_persistence: None,
         ..Config::default()
     };
-    let mut runner = TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &[7; 32]));
+    let mut runner =
+        TestRunner::new_with_rng(config, TestRng::from_seed(RngAlgorithm::ChaCha, &[7; 32]));
     let fault = (0..4usize, 0..4usize, 3_000..18_000u64, 1_000..8_000u64);
     let strategy = (0..1_000_000u64, prop::collection::vec(fault, 1..5));
     let (ran, aborts, moves, fenced) = (
@@ -188,7 +207,10 @@ fn consume_transform_produce_is_exactly_once_under_random_faults() {
         if !r.passed() {
             let path = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("eos.toml");
             let _ = std::fs::write(&path, sc.to_toml());
-            return Err(TestCaseError::fail(format!("{r}\nseed {seed}; written to {}", path.display())));
+            return Err(TestCaseError::fail(format!(
+                "{r}\nseed {seed}; written to {}",
+                path.display()
+            )));
         }
         Ok(())
     });
@@ -202,7 +224,11 @@ fn consume_transform_produce_is_exactly_once_under_random_faults() {
         moves.get(),
         fenced.get()
     );
-    for (what, n) in [("an abort", aborts.get()), ("a coordinator move", moves.get()), ("a fenced zombie", fenced.get())] {
+    for (what, n) in [
+        ("an abort", aborts.get()),
+        ("a coordinator move", moves.get()),
+        ("a fenced zombie", fenced.get()),
+    ] {
         assert!(n * 10 >= ran, "only {n} of {ran} cases saw {what}");
     }
 }

@@ -109,7 +109,10 @@ impl Index {
         for v in inputs.into_iter().filter(|v| !done.contains(v)) {
             for (tp, offset) in self.stored.get(&v).cloned().unwrap_or_default() {
                 let key = (tp, offset, v);
-                self.processed.entry(key).or_default().push((0, output.clone()));
+                self.processed
+                    .entry(key)
+                    .or_default()
+                    .push((0, output.clone()));
             }
         }
     }

@@ -69,7 +69,11 @@ pub fn txn_fates(history: &History) -> TxnFates {
                     t.positions.push((tp.clone(), *offset));
                 }
             }
-            HistoryOp::TxnEnd { committed: c, error, .. } => {
+            HistoryOp::TxnEnd {
+                committed: c,
+                error,
+                ..
+            } => {
                 let Some(t) = open.remove(&*e.node) else {
                     continue;
                 };
@@ -200,7 +204,9 @@ pub fn torn_transactions(history: &History, ix: &Index) -> Vec<Anomaly> {
             e.node,
             missed.len()
         );
-        let mut a = Anomaly::new(AnomalyKind::TornTransaction, d).event(e.event).node(&e.node);
+        let mut a = Anomaly::new(AnomalyKind::TornTransaction, d)
+            .event(e.event)
+            .node(&e.node);
         for (tp, o, v) in &missed {
             a = a.record(RecordRef::new(tp, *o, *v));
         }

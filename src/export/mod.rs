@@ -227,7 +227,9 @@ pub fn history_text(op: &HistoryOp) -> String {
         ),
         HistoryOp::CommitFail { error } => format!("offset commit failed: {error}"),
         HistoryOp::Crashed => "the application process crashed".to_string(),
-        HistoryOp::ReadCommitted => "the consumer reads with isolation.level=read_committed".to_string(),
+        HistoryOp::ReadCommitted => {
+            "the consumer reads with isolation.level=read_committed".to_string()
+        }
         HistoryOp::TxnBegin => "beginTransaction()".to_string(),
         HistoryOp::TxnEnd {
             committed,

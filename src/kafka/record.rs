@@ -209,7 +209,11 @@ impl RecordBatch {
         committed: bool,
         timestamp_us: u64,
     ) -> RecordBatch {
-        let key = if committed { COMMIT_MARKER_KEY } else { ABORT_MARKER_KEY };
+        let key = if committed {
+            COMMIT_MARKER_KEY
+        } else {
+            ABORT_MARKER_KEY
+        };
         let mut b = RecordBatch::new(vec![Record {
             key: Some(Arc::from(key)),
             value: 0,

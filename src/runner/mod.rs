@@ -110,7 +110,9 @@ fn counters(scenario: &Scenario, world: &World<SimNode>) -> BTreeMap<String, u64
                     *c.entry("consumed".to_string()).or_insert(0) += records.len() as u64;
                     continue;
                 }
-                HistoryOp::TxnEnd { committed, error, .. } => match (committed, error.is_ok()) {
+                HistoryOp::TxnEnd {
+                    committed, error, ..
+                } => match (committed, error.is_ok()) {
                     (true, true) => "txn-committed",
                     (false, true) => "txn-aborted",
                     _ => "txn-unknown",

@@ -10,11 +10,11 @@ use crate::sim::{Duration, NodeId, Time, World};
 use crate::workload::consumer_app::{
     CommitStrategy, ConsumerApp, ConsumerAppConfig, ProcessingTime,
 };
+use crate::workload::consumer_txn::PipelineConfig;
 use crate::workload::node::SimNode;
 use crate::workload::producer_app::{
     KeyDistribution, ProducerApp, ProducerAppConfig, SendMode, SendRate,
 };
-use crate::workload::consumer_txn::PipelineConfig;
 use crate::workload::producer_txn::TxnPlan;
 use crate::workload::rpc::{RpcCallee, RpcCaller, RpcCallerConfig};
 
@@ -120,10 +120,10 @@ fn add_consumers(world: &mut World<SimNode>, c: &spec::Consumer, bootstrap: &[No
                     let id = producer.transactional_id.clone().unwrap_or_default();
                     producer.transactional_id = Some(format!("{id}-{}", i + 1));
                 }
-                PipelineConfig {
+                Box::new(PipelineConfig {
                     output: crate::kafka::types::Topic::new(output),
                     producer,
-                }
+                })
             }),
         };
         world.add_node(

@@ -390,7 +390,10 @@ fn transaction_text(
         };
         if let Some((_, m)) = b.txns.transactions().find(|(k, _)| *k == id) {
             let parts = m.partitions.len();
-            text += &format!(" · coordinator broker {}: {}, {parts} partition(s)", b.id, m.state);
+            text += &format!(
+                " · coordinator broker {}: {}, {parts} partition(s)",
+                b.id, m.state
+            );
         }
     }
     Some(text)

@@ -61,7 +61,7 @@ pub struct ConsumerAppConfig {
     /// Processing happens on a worker thread; poll() continues meanwhile.
     pub worker: bool,
     /// With `commit = Transaction`: the output topic and the transactional producer.
-    pub pipeline: Option<super::consumer_txn::PipelineConfig>,
+    pub pipeline: Option<Box<super::consumer_txn::PipelineConfig>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -122,7 +122,7 @@ pub struct ConsumerApp {
     worker_busy: bool,
     pub stats: ConsumerStats,
     /// The consume-transform-produce state (`consumer_txn.rs`).
-    pub(super) pipeline: Option<super::consumer_txn::Pipeline>,
+    pub(super) pipeline: Option<Box<super::consumer_txn::Pipeline>>,
 }
 
 type ClientCx<'a, C> = Mapped<'a, C, Msg, ConsumerTimer, KafkaEvent>;
@@ -400,9 +400,9 @@ impl ConsumerApp {
                 consumer.commit_async(&mut ClientCx::new(cx));
                 Phase::Polling
             }
-            CommitStrategy::Auto | CommitStrategy::BeforeProcessing | CommitStrategy::Transaction => {
-                Phase::Polling
-            }
+            CommitStrategy::Auto
+            | CommitStrategy::BeforeProcessing
+            | CommitStrategy::Transaction => Phase::Polling,
         };
         self.drain_events(cx);
     }
@@ -605,6 +605,7 @@ mod tests {
                 processing: ProcessingTime::Fixed(Duration::from_ms(100)),
                 commit,
                 worker: false,
+                pipeline: None,
             };
             let mut cx = Cx::new(i as u64);
             cx.me = NodeId(100 + i as u32);
@@ -774,6 +775,7 @@ mod tests {
             processing: ProcessingTime::Fixed(Duration::from_ms(2_000)),
             commit: CommitStrategy::AfterProcessing,
             worker: false,
+            pipeline: None,
         };
         let mut cx = Cx::new(0);
         cx.me = NodeId(100);

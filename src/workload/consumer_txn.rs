@@ -98,7 +98,7 @@ impl ConsumerApp {
     where
         C: Context<Msg = Msg, Timer = ConsumerAppTimer, Event = NodeEvent>,
     {
-        let Some(pc) = self.config.pipeline.clone() else {
+        let Some(pc) = self.config.pipeline.as_deref().cloned() else {
             return;
         };
         let Ok(config) = pc.producer.effective() else {
@@ -108,10 +108,10 @@ impl ConsumerApp {
         p.start_correlations_at(1 << 30); // the consumer's ids count from 1
         let _ = p.init_transactions();
         p.run_sender(&mut ProducerCx::new(cx));
-        self.pipeline = Some(Pipeline {
+        self.pipeline = Some(Box::new(Pipeline {
             producer: Some(p),
             ..Pipeline::new()
-        });
+        }));
     }
 
     /// Whether poll() may run: the producer is ready and no transaction is ending.
@@ -169,7 +169,11 @@ impl ConsumerApp {
             return;
         };
         let p = pl.producer.as_mut().expect("started");
-        let offsets = pl.offsets.iter().map(|(tp, (o, e))| (tp.clone(), *o, *e)).collect();
+        let offsets = pl
+            .offsets
+            .iter()
+            .map(|(tp, (o, e))| (tp.clone(), *o, *e))
+            .collect();
         let _ = p.send_offsets_to_transaction(group, offsets, generation, member);
         if p.commit_transaction().is_err() {
             let _ = p.abort_transaction();
@@ -187,7 +191,14 @@ impl ConsumerApp {
         let Some(p) = self.pipeline.as_mut().and_then(|pl| pl.producer.as_mut()) else {
             return false;
         };
-        if !p.on_message(&mut ProducerCx::new(cx), crate::sim::Peer { node: NodeId(0), conn: 0 }, msg) {
+        if !p.on_message(
+            &mut ProducerCx::new(cx),
+            crate::sim::Peer {
+                node: NodeId(0),
+                conn: 0,
+            },
+            msg,
+        ) {
             return false;
         }
         self.pipeline_results(cx);
@@ -230,9 +241,19 @@ impl ConsumerApp {
                 continue;
             }
             let op = match c.result {
-                Ok((tp, offset)) => HistoryOp::SendOk { value: c.value, tp, offset },
-                Err(error) if !c.maybe_persisted => HistoryOp::SendFail { value: c.value, error },
-                Err(e) => HistoryOp::SendIndeterminate { value: c.value, reason: format!("{e}") },
+                Ok((tp, offset)) => HistoryOp::SendOk {
+                    value: c.value,
+                    tp,
+                    offset,
+                },
+                Err(error) if !c.maybe_persisted => HistoryOp::SendFail {
+                    value: c.value,
+                    error,
+                },
+                Err(e) => HistoryOp::SendIndeterminate {
+                    value: c.value,
+                    reason: format!("{e}"),
+                },
             };
             cx.emit(op.into());
         }
@@ -243,10 +264,19 @@ impl ConsumerApp {
                 continue; // commit failed (abortable): abort, then rewind
             }
             let values = std::mem::take(&mut pl.values).into_boxed_slice();
-            let offsets: Vec<(TopicPartition, Offset)> =
-                std::mem::take(&mut pl.offsets).into_iter().map(|(tp, (o, _))| (tp, o)).collect();
+            let offsets: Vec<(TopicPartition, Offset)> = std::mem::take(&mut pl.offsets)
+                .into_iter()
+                .map(|(tp, (o, _))| (tp, o))
+                .collect();
             let (committed, error) = (r.committed, r.error);
-            cx.emit(HistoryOp::TxnEnd { committed, error, values }.into());
+            cx.emit(
+                HistoryOp::TxnEnd {
+                    committed,
+                    error,
+                    values,
+                }
+                .into(),
+            );
             let inputs = std::mem::take(&mut pl.inputs);
             if committed && error.is_ok() {
                 pl.commits += 1;
@@ -271,7 +301,14 @@ impl ConsumerApp {
             pl.offsets.clear();
             if !values.is_empty() {
                 let error = crate::kafka::ErrorCode::ProducerFenced;
-                cx.emit(HistoryOp::TxnEnd { committed: false, error, values }.into());
+                cx.emit(
+                    HistoryOp::TxnEnd {
+                        committed: false,
+                        error,
+                        values,
+                    }
+                    .into(),
+                );
             }
             self.pipeline_start(cx);
             rewind = true;

@@ -71,7 +71,9 @@ impl ProducerApp {
                 false
             }
             // initTransactions() when the application starts sending (`start`).
-            (TxnPhase::Init, Some(TxnClientState::Uninitialized)) if cx.now() >= self.config.start => {
+            (TxnPhase::Init, Some(TxnClientState::Uninitialized))
+                if cx.now() >= self.config.start =>
+            {
                 let _ = p.init_transactions();
                 p.run_sender(&mut ClientCx::new(cx));
                 false
@@ -170,7 +172,14 @@ impl ProducerApp {
         if !self.txn_values.is_empty() {
             let values = std::mem::take(&mut self.txn_values).into_boxed_slice();
             let committed = false;
-            cx.emit(HistoryOp::TxnEnd { committed, error, values }.into());
+            cx.emit(
+                HistoryOp::TxnEnd {
+                    committed,
+                    error,
+                    values,
+                }
+                .into(),
+            );
         }
     }
 
@@ -185,6 +194,13 @@ impl ProducerApp {
         let values = std::mem::take(&mut self.txn_values).into_boxed_slice();
         let committed = matches!(self.txn_phase, TxnPhase::Ending { committed: true });
         let error = ErrorCode::RequestTimedOut;
-        cx.emit(HistoryOp::TxnEnd { committed, error, values }.into());
+        cx.emit(
+            HistoryOp::TxnEnd {
+                committed,
+                error,
+                values,
+            }
+            .into(),
+        );
     }
 }

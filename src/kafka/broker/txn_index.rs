@@ -171,9 +171,17 @@ mod tests {
         idx.on_append(&data(2, 2, 1)); // pid 2 opens at 2
         assert_eq!(idx.last_stable_offset(Offset(3)), Offset(0));
         idx.on_append(&marker(2, 3, true));
-        assert_eq!(idx.last_stable_offset(Offset(4)), Offset(0), "pid 1 still open");
+        assert_eq!(
+            idx.last_stable_offset(Offset(4)),
+            Offset(0),
+            "pid 1 still open"
+        );
         idx.on_append(&marker(1, 4, false));
-        assert_eq!(idx.last_stable_offset(Offset(5)), Offset(5), "nothing open: the HW");
+        assert_eq!(
+            idx.last_stable_offset(Offset(5)),
+            Offset(5),
+            "nothing open: the HW"
+        );
         assert_eq!(
             idx.aborted(),
             &[AbortedTxn {

@@ -104,7 +104,11 @@ impl Broker {
             return;
         };
         reply.results[i].1 = Some(error);
-        let (tp, pid, committed) = (reply.results[i].0.clone(), reply.producer_id, reply.committed);
+        let (tp, pid, committed) = (
+            reply.results[i].0.clone(),
+            reply.producer_id,
+            reply.committed,
+        );
         if error.is_ok() && &*tp.topic == CONSUMER_OFFSETS {
             let actions = self.groups.on_txn_marker(tp.partition, pid, committed);
             self.apply_group_actions(cx, actions);

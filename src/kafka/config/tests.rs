@@ -278,7 +278,10 @@ fn refused_keys_name_what_kafkasim_does_instead() {
     let mut c = ConsumerConfig::default();
     let e = c.set("group.protocol", &s("consumer")).unwrap_err();
     assert_eq!(e.kind, ConfigErrorKind::NotSimulated);
-    assert!(e.message.starts_with("not simulated: `group.protocol`"), "{e}");
+    assert!(
+        e.message.starts_with("not simulated: `group.protocol`"),
+        "{e}"
+    );
     assert!(e.message.contains("classic protocol"), "{e}");
     c.set("group.protocol", &s("classic")).unwrap();
     c.set("client.id", &s("billing-app")).unwrap();

@@ -350,7 +350,11 @@ fn consumer_pipeline(
             if let Some(n) = t.get(key) {
                 let what = &t.what;
                 let help = "set commit = \"transaction\" (consume-transform-produce), or remove it";
-                cx.err_help(&n.span, format!("{what}: `{key}` needs commit = \"transaction\""), help);
+                cx.err_help(
+                    &n.span,
+                    format!("{what}: `{key}` needs commit = \"transaction\""),
+                    help,
+                );
             }
         }
         return None;
@@ -363,7 +367,10 @@ fn consumer_pipeline(
     if producer.transactional_id.is_none() {
         cx.err_help(
             &t.span,
-            format!("{}: commit = \"transaction\" needs a transactional producer", t.what),
+            format!(
+                "{}: commit = \"transaction\" needs a transactional producer",
+                t.what
+            ),
             "add producer_config = { \"transactional.id\" = \"…\" }",
         );
     }

@@ -83,7 +83,10 @@ fn producers(snap: &Snapshot, w: usize, lines: &mut Vec<Line<'static>>) {
         );
         lines.push(Line::styled(fit(&kafka, w), dim()));
         if let Some(t) = &p.transaction {
-            lines.push(Line::styled(fit(&format!("  transaction {t}"), w), accent()));
+            lines.push(Line::styled(
+                fit(&format!("  transaction {t}"), w),
+                accent(),
+            ));
         }
         if !p.errors.is_empty() {
             let errors: Vec<String> = p.errors.iter().map(|(e, n)| format!("{e}×{n}")).collect();

@@ -144,7 +144,12 @@ fn log_bar(l: &ReplicaLogView, max: u64, w: usize) -> Line<'static> {
             bad(),
         ),
         Some(hw) => (
-            format!("{start}{} hw {hw} leo {}{cut}{segs}{}", lso_text(l), l.leo, txn_text(l)),
+            format!(
+                "{start}{} hw {hw} leo {}{cut}{segs}{}",
+                lso_text(l),
+                l.leo,
+                txn_text(l)
+            ),
             Default::default(),
         ),
         None => (

@@ -11,7 +11,8 @@
 //!   members get NOT_COORDINATOR and look again.
 
 use crate::kafka::broker::group_coordinator::{
-    offsets_partition_for, CommitId, GroupAction, GroupCoordinator, GroupCoordinatorConfig, GroupTimer,
+    offsets_partition_for, CommitId, GroupAction, GroupCoordinator, GroupCoordinatorConfig,
+    GroupTimer,
 };
 use crate::kafka::broker::purgatory::{DelayedProduce, PendingPart, Waiter};
 use crate::kafka::broker::{

@@ -35,7 +35,11 @@ impl GroupCoordinator {
     ) -> Actions {
         let error = self.txn_commit_check(&req);
         if let Some(e) = error {
-            let partitions = req.offsets.iter().map(|(tp, _, _)| (tp.clone(), e)).collect();
+            let partitions = req
+                .offsets
+                .iter()
+                .map(|(tp, _, _)| (tp.clone(), e))
+                .collect();
             return vec![GroupAction::Respond {
                 to: from,
                 msg: Msg::TxnOffsetCommitResponse(TxnOffsetCommitResponse {
@@ -111,7 +115,11 @@ impl GroupCoordinator {
                 pending.push((p.group.clone(), tp.clone(), *offset));
             }
         }
-        let partitions = p.offsets.iter().map(|(tp, _, _)| (tp.clone(), error)).collect();
+        let partitions = p
+            .offsets
+            .iter()
+            .map(|(tp, _, _)| (tp.clone(), error))
+            .collect();
         vec![GroupAction::Respond {
             to: p.to,
             msg: Msg::TxnOffsetCommitResponse(TxnOffsetCommitResponse {

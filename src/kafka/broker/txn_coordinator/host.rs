@@ -14,8 +14,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::markers::MarkerChannel;
-use super::{txn_partition_for, TxnAction, TxnCoordinator, TxnCoordinatorConfig, WriteId};
 use super::TRANSACTION_STATE;
+use super::{txn_partition_for, TxnAction, TxnCoordinator, TxnCoordinatorConfig, WriteId};
 use crate::kafka::broker::{
     AppendToken, Broker, BrokerCx, BrokerTimer, LeadershipChange, ReadLimit,
 };
@@ -124,7 +124,13 @@ impl Broker {
                     partitions,
                 } => {
                     let m = &mut self.txn.markers;
-                    m.enqueue(transactional_id, producer_id, producer_epoch, committed, partitions);
+                    m.enqueue(
+                        transactional_id,
+                        producer_id,
+                        producer_epoch,
+                        committed,
+                        partitions,
+                    );
                     self.poll_txn_markers(cx);
                 }
             }

@@ -174,7 +174,12 @@ impl TxnCoordinator {
 
     /// Checks a request naming (id, pid, epoch) against the stored state (Kafka's
     /// `TransactionCoordinator` preconditions, in its order).
-    fn check(&self, id: &str, pid: ProducerId, epoch: ProducerEpoch) -> Result<&TxnMeta, ErrorCode> {
+    fn check(
+        &self,
+        id: &str,
+        pid: ProducerId,
+        epoch: ProducerEpoch,
+    ) -> Result<&TxnMeta, ErrorCode> {
         if !self.hosts(id) {
             return Err(ErrorCode::NotCoordinator);
         }
@@ -216,17 +221,34 @@ impl TxnCoordinator {
     }
 
     /// Any transactional request; `None` if `msg` is not one.
-    pub fn on_request(&mut self, now: Time, from: Peer, msg: Msg, new_pid: &mut dyn FnMut() -> ProducerId) -> Option<Actions> {
+    pub fn on_request(
+        &mut self,
+        now: Time,
+        from: Peer,
+        msg: Msg,
+        new_pid: &mut dyn FnMut() -> ProducerId,
+    ) -> Option<Actions> {
         let mut out = match msg {
             Msg::InitProducerIdRequest(r) => self.on_init_producer_id(now, from, r, new_pid),
             Msg::AddPartitionsToTxnRequest(r) => {
-                let (id, pid, epoch, cid) = (r.transactional_id, r.producer_id, r.producer_epoch, r.correlation_id);
+                let (id, pid, epoch, cid) = (
+                    r.transactional_id,
+                    r.producer_id,
+                    r.producer_epoch,
+                    r.correlation_id,
+                );
                 self.on_add_partitions(now, from, id, pid, epoch, r.partitions, cid, false)
             }
             Msg::AddOffsetsToTxnRequest(r) => {
-                let p = offsets_partition_for(&r.group_id, self.config.offsets_topic_num_partitions);
+                let p =
+                    offsets_partition_for(&r.group_id, self.config.offsets_topic_num_partitions);
                 let tp = TopicPartition::new(crate::kafka::controller::CONSUMER_OFFSETS, p);
-                let (id, pid, epoch, cid) = (r.transactional_id, r.producer_id, r.producer_epoch, r.correlation_id);
+                let (id, pid, epoch, cid) = (
+                    r.transactional_id,
+                    r.producer_id,
+                    r.producer_epoch,
+                    r.correlation_id,
+                );
                 self.on_add_partitions(now, from, id, pid, epoch, vec![tp], cid, true)
             }
             Msg::EndTxnRequest(r) => self.on_end_txn(from, r),
@@ -246,7 +268,13 @@ impl TxnCoordinator {
         })
     }
 
-    fn on_init_producer_id(&mut self, now: Time, from: Peer, r: InitProducerIdRequest, new_pid: &mut dyn FnMut() -> ProducerId) -> Actions {
+    fn on_init_producer_id(
+        &mut self,
+        now: Time,
+        from: Peer,
+        r: InitProducerIdRequest,
+        new_pid: &mut dyn FnMut() -> ProducerId,
+    ) -> Actions {
         let id: Arc<str> = r.transactional_id.clone().expect("transactional");
         let reply = |error, pid, epoch| {
             Msg::InitProducerIdResponse(InitProducerIdResponse {
@@ -256,7 +284,12 @@ impl TxnCoordinator {
                 producer_epoch: epoch,
             })
         };
-        let fail = |e| vec![TxnAction::Respond { to: from, msg: reply(e, ProducerId::NONE, ProducerEpoch::NONE) }];
+        let fail = |e| {
+            vec![TxnAction::Respond {
+                to: from,
+                msg: reply(e, ProducerId::NONE, ProducerEpoch::NONE),
+            }]
+        };
         if !self.hosts(&id) {
             return fail(ErrorCode::NotCoordinator);
         }
@@ -308,7 +341,12 @@ impl TxnCoordinator {
     /// new incarnation finds open.
     fn fence_and_abort(&mut self, id: &Arc<str>, m: &TxnMeta) -> Actions {
         let bumped = ProducerEpoch(m.producer_epoch.0 + 1);
-        let mut out = vec![TxnAction::Emit(transition(id, m, TxnState::PrepareEpochFence, bumped))];
+        let mut out = vec![TxnAction::Emit(transition(
+            id,
+            m,
+            TxnState::PrepareEpochFence,
+            bumped,
+        ))];
         let new = TxnMeta {
             producer_epoch: bumped,
             state: TxnState::PrepareAbort,
@@ -332,21 +370,41 @@ impl TxnCoordinator {
     ) -> Actions {
         let reply = |error| {
             if offsets {
-                Msg::AddOffsetsToTxnResponse(AddOffsetsToTxnResponse { correlation_id, error })
+                Msg::AddOffsetsToTxnResponse(AddOffsetsToTxnResponse {
+                    correlation_id,
+                    error,
+                })
             } else {
-                Msg::AddPartitionsToTxnResponse(AddPartitionsToTxnResponse { correlation_id, error })
+                Msg::AddPartitionsToTxnResponse(AddPartitionsToTxnResponse {
+                    correlation_id,
+                    error,
+                })
             }
         };
         let m = match self.check(&id, pid, epoch) {
             Ok(m) => m.clone(),
-            Err(e) => return vec![TxnAction::Respond { to: from, msg: reply(e) }],
+            Err(e) => {
+                return vec![TxnAction::Respond {
+                    to: from,
+                    msg: reply(e),
+                }]
+            }
         };
-        if matches!(m.state, TxnState::PrepareCommit | TxnState::PrepareAbort | TxnState::PrepareEpochFence) {
-            return vec![TxnAction::Respond { to: from, msg: reply(ErrorCode::ConcurrentTransactions) }];
+        if matches!(
+            m.state,
+            TxnState::PrepareCommit | TxnState::PrepareAbort | TxnState::PrepareEpochFence
+        ) {
+            return vec![TxnAction::Respond {
+                to: from,
+                msg: reply(ErrorCode::ConcurrentTransactions),
+            }];
         }
         let open = m.state == TxnState::Ongoing;
         if open && partitions.iter().all(|tp| m.partitions.contains(tp)) {
-            return vec![TxnAction::Respond { to: from, msg: reply(ErrorCode::None) }];
+            return vec![TxnAction::Respond {
+                to: from,
+                msg: reply(ErrorCode::None),
+            }];
         }
         let mut new = m.clone();
         if !open {
@@ -359,20 +417,40 @@ impl TxnCoordinator {
     }
 
     fn on_end_txn(&mut self, from: Peer, r: EndTxnRequest) -> Actions {
-        let reply = |error| Msg::EndTxnResponse(EndTxnResponse { correlation_id: r.correlation_id, error });
-        let respond = |e| vec![TxnAction::Respond { to: from, msg: reply(e) }];
+        let reply = |error| {
+            Msg::EndTxnResponse(EndTxnResponse {
+                correlation_id: r.correlation_id,
+                error,
+            })
+        };
+        let respond = |e| {
+            vec![TxnAction::Respond {
+                to: from,
+                msg: reply(e),
+            }]
+        };
         let m = match self.check(&r.transactional_id, r.producer_id, r.producer_epoch) {
             Ok(m) => m.clone(),
             Err(e) => return respond(e),
         };
-        let target = if r.committed { TxnState::PrepareCommit } else { TxnState::PrepareAbort };
+        let target = if r.committed {
+            TxnState::PrepareCommit
+        } else {
+            TxnState::PrepareAbort
+        };
         match (m.state, r.committed) {
             (TxnState::Ongoing, _) => {
                 let new = TxnMeta { state: target, ..m };
-                vec![self.write(r.transactional_id.clone(), new, Some((from, reply(ErrorCode::None))))]
+                vec![self.write(
+                    r.transactional_id.clone(),
+                    new,
+                    Some((from, reply(ErrorCode::None))),
+                )]
             }
             // A retry of an EndTxn that already went through.
-            (TxnState::CompleteCommit, true) | (TxnState::CompleteAbort, false) => respond(ErrorCode::None),
+            (TxnState::CompleteCommit, true) | (TxnState::CompleteAbort, false) => {
+                respond(ErrorCode::None)
+            }
             (TxnState::PrepareCommit, true) | (TxnState::PrepareAbort, false) => {
                 respond(ErrorCode::ConcurrentTransactions)
             }
@@ -394,7 +472,10 @@ impl TxnCoordinator {
                 _ => ErrorCode::CoordinatorNotAvailable,
             };
             if let Some((to, msg)) = p.reply {
-                out.push(TxnAction::Respond { to, msg: with_error(msg, e) });
+                out.push(TxnAction::Respond {
+                    to,
+                    msg: with_error(msg, e),
+                });
             }
             return out; // an internal transition is retried by the cleanup timer
         }
@@ -430,7 +511,11 @@ impl TxnCoordinator {
 
     /// Every marker of the transaction is written: CompleteCommit / CompleteAbort.
     pub fn on_markers_written(&mut self, id: &str) -> Actions {
-        let Some((id, m)) = self.txns.get_key_value(id).map(|(k, v)| (k.clone(), v.clone())) else {
+        let Some((id, m)) = self
+            .txns
+            .get_key_value(id)
+            .map(|(k, v)| (k.clone(), v.clone()))
+        else {
             return Vec::new();
         };
         let state = match m.state {
@@ -441,7 +526,11 @@ impl TxnCoordinator {
         if self.writing.contains(&id) {
             return Vec::new();
         }
-        let new = TxnMeta { state, partitions: BTreeSet::new(), ..m };
+        let new = TxnMeta {
+            state,
+            partitions: BTreeSet::new(),
+            ..m
+        };
         vec![self.write(id, new, None)]
     }
 
@@ -451,7 +540,11 @@ impl TxnCoordinator {
         self.timer_armed = false;
         let mut out = Actions::new();
         let mut retry_markers = Vec::new();
-        let ids: Vec<(Arc<str>, TxnMeta)> = self.txns.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+        let ids: Vec<(Arc<str>, TxnMeta)> = self
+            .txns
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect();
         for (id, m) in ids {
             if self.writing.contains(&id) {
                 continue;

@@ -22,7 +22,10 @@ fn coordinator() -> TxnCoordinator {
 
 /// Runs `actions`, completing every state write: returns the responses, the marker jobs
 /// and the records written.
-fn settle(c: &mut TxnCoordinator, mut actions: Vec<TxnAction>) -> (Vec<Msg>, Vec<TxnAction>, Vec<Record>) {
+fn settle(
+    c: &mut TxnCoordinator,
+    mut actions: Vec<TxnAction>,
+) -> (Vec<Msg>, Vec<TxnAction>, Vec<Record>) {
     let (mut msgs, mut markers, mut records) = (Vec::new(), Vec::new(), Vec::new());
     while let Some(a) = actions.pop() {
         match a {
@@ -45,7 +48,12 @@ fn init(c: &mut TxnCoordinator, cid: u32) -> Vec<Msg> {
         transaction_timeout_ms: 60_000,
     };
     let a = c
-        .on_request(Time::ZERO, peer(), Msg::InitProducerIdRequest(req), &mut || ProducerId(7))
+        .on_request(
+            Time::ZERO,
+            peer(),
+            Msg::InitProducerIdRequest(req),
+            &mut || ProducerId(7),
+        )
         .unwrap();
     settle(c, a).0
 }
@@ -56,10 +64,18 @@ fn add(c: &mut TxnCoordinator, epoch: i16, now: Time) -> Vec<Msg> {
         transactional_id: Arc::from(ID),
         producer_id: ProducerId(7),
         producer_epoch: ProducerEpoch(epoch),
-        partitions: vec![TopicPartition::new("orders", 0), TopicPartition::new("orders", 1)],
+        partitions: vec![
+            TopicPartition::new("orders", 0),
+            TopicPartition::new("orders", 1),
+        ],
     };
     let a = c
-        .on_request(now, peer(), Msg::AddPartitionsToTxnRequest(req), &mut || unreachable!())
+        .on_request(
+            now,
+            peer(),
+            Msg::AddPartitionsToTxnRequest(req),
+            &mut || unreachable!(),
+        )
         .unwrap();
     settle(c, a).0
 }
@@ -79,8 +95,13 @@ fn commit_writes_prepare_then_markers_then_complete() {
     // both partitions → CompleteCommit, each written to __transaction_state first.
     let mut c = coordinator();
     let r = init(&mut c, 1);
-    let Msg::InitProducerIdResponse(r) = &r[0] else { panic!() };
-    assert_eq!((r.producer_id, r.producer_epoch), (ProducerId(7), ProducerEpoch(0)));
+    let Msg::InitProducerIdResponse(r) = &r[0] else {
+        panic!()
+    };
+    assert_eq!(
+        (r.producer_id, r.producer_epoch),
+        (ProducerId(7), ProducerEpoch(0))
+    );
     assert_eq!(error_of(&add(&mut c, 0, Time::ZERO)[0]), ErrorCode::None);
     let end = EndTxnRequest {
         correlation_id: 3,
@@ -89,16 +110,34 @@ fn commit_writes_prepare_then_markers_then_complete() {
         producer_epoch: ProducerEpoch(0),
         committed: true,
     };
-    let a = c.on_request(Time::ZERO, peer(), Msg::EndTxnRequest(end), &mut || unreachable!());
+    let a = c.on_request(
+        Time::ZERO,
+        peer(),
+        Msg::EndTxnRequest(end),
+        &mut || unreachable!(),
+    );
     let (msgs, markers, records) = settle(&mut c, a.unwrap());
     assert_eq!(error_of(&msgs[0]), ErrorCode::None);
-    let TxnAction::WriteMarkers { committed, partitions, .. } = &markers[0] else { panic!() };
+    let TxnAction::WriteMarkers {
+        committed,
+        partitions,
+        ..
+    } = &markers[0]
+    else {
+        panic!()
+    };
     assert!(*committed);
     assert_eq!(partitions.len(), 2);
-    assert_eq!(decode_state(&records[0]).unwrap().1.state, TxnState::PrepareCommit);
+    assert_eq!(
+        decode_state(&records[0]).unwrap().1.state,
+        TxnState::PrepareCommit
+    );
     let a = c.on_markers_written(ID);
     let (_, _, records) = settle(&mut c, a);
-    assert_eq!(decode_state(&records[0]).unwrap().1.state, TxnState::CompleteCommit);
+    assert_eq!(
+        decode_state(&records[0]).unwrap().1.state,
+        TxnState::CompleteCommit
+    );
 }
 
 #[test]
@@ -114,18 +153,43 @@ fn a_new_incarnation_aborts_the_open_transaction_and_fences_the_old_epoch() {
         transactional_id: Some(Arc::from(ID)),
         transaction_timeout_ms: 60_000,
     };
-    let a = c.on_request(Time::ZERO, peer(), Msg::InitProducerIdRequest(req.clone()), &mut || unreachable!());
+    let a = c.on_request(
+        Time::ZERO,
+        peer(),
+        Msg::InitProducerIdRequest(req.clone()),
+        &mut || unreachable!(),
+    );
     let (msgs, markers, _) = settle(&mut c, a.unwrap());
     assert_eq!(error_of(&msgs[0]), ErrorCode::ConcurrentTransactions);
-    let TxnAction::WriteMarkers { committed, producer_epoch, .. } = &markers[0] else { panic!() };
+    let TxnAction::WriteMarkers {
+        committed,
+        producer_epoch,
+        ..
+    } = &markers[0]
+    else {
+        panic!()
+    };
     assert_eq!((*committed, *producer_epoch), (false, ProducerEpoch(1)));
     let a = c.on_markers_written(ID);
     settle(&mut c, a);
-    let a = c.on_request(Time::ZERO, peer(), Msg::InitProducerIdRequest(req), &mut || unreachable!());
+    let a = c.on_request(
+        Time::ZERO,
+        peer(),
+        Msg::InitProducerIdRequest(req),
+        &mut || unreachable!(),
+    );
     let (msgs, _, _) = settle(&mut c, a.unwrap());
-    let Msg::InitProducerIdResponse(r) = &msgs[0] else { panic!() };
-    assert_eq!((r.error, r.producer_epoch), (ErrorCode::None, ProducerEpoch(2)));
-    assert_eq!(error_of(&add(&mut c, 0, Time::ZERO)[0]), ErrorCode::ProducerFenced);
+    let Msg::InitProducerIdResponse(r) = &msgs[0] else {
+        panic!()
+    };
+    assert_eq!(
+        (r.error, r.producer_epoch),
+        (ErrorCode::None, ProducerEpoch(2))
+    );
+    assert_eq!(
+        error_of(&add(&mut c, 0, Time::ZERO)[0]),
+        ErrorCode::ProducerFenced
+    );
 }
 
 #[test]
@@ -139,8 +203,18 @@ fn a_transaction_past_its_timeout_is_fenced_and_aborted() {
     assert!(early.iter().all(|a| !matches!(a, TxnAction::Append { .. })));
     let (late, _) = c.on_timer(Time(60_000_000));
     let (_, markers, records) = settle(&mut c, late);
-    assert_eq!(decode_state(&records[0]).unwrap().1.state, TxnState::PrepareAbort);
-    let TxnAction::WriteMarkers { committed, producer_epoch, .. } = &markers[0] else { panic!() };
+    assert_eq!(
+        decode_state(&records[0]).unwrap().1.state,
+        TxnState::PrepareAbort
+    );
+    let TxnAction::WriteMarkers {
+        committed,
+        producer_epoch,
+        ..
+    } = &markers[0]
+    else {
+        panic!()
+    };
     assert_eq!((*committed, *producer_epoch), (false, ProducerEpoch(1)));
 }
 
@@ -152,12 +226,22 @@ fn a_new_coordinator_resumes_a_prepared_commit_from_the_log() {
     init(&mut c, 1);
     add(&mut c, 0, Time::ZERO);
     let m = c.txns.get(ID).unwrap().clone();
-    let prepared = TxnMeta { state: TxnState::PrepareCommit, ..m };
+    let prepared = TxnMeta {
+        state: TxnState::PrepareCommit,
+        ..m
+    };
     let log = vec![encode_state(ID, &prepared)];
     let mut fresh = TxnCoordinator::new(TxnCoordinatorConfig::default());
     let actions = fresh.on_become_leader(txn_partition_for(ID, 50), &log);
     let (_, markers, _) = settle(&mut fresh, actions);
-    let TxnAction::WriteMarkers { committed, partitions, .. } = &markers[0] else { panic!() };
+    let TxnAction::WriteMarkers {
+        committed,
+        partitions,
+        ..
+    } = &markers[0]
+    else {
+        panic!()
+    };
     assert!(*committed);
     assert_eq!(partitions.len(), 2);
 }

@@ -48,6 +48,20 @@ pub fn visible_batches<'a>(
     out
 }
 
+impl super::Consumer {
+    /// Rewinds every assigned partition to the group's committed offset (what an
+    /// exactly-once application does with `seek` after `abortTransaction()`): positions
+    /// are forgotten and fetched again with OffsetFetch; buffered records are dropped.
+    pub fn rewind_to_committed(&mut self) {
+        for p in self.partitions.values_mut() {
+            p.position = None;
+            p.buffered.clear();
+            p.resolving = false;
+            p.awaiting_validation = false; // the position moved: nothing left to validate
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -101,19 +115,5 @@ mod tests {
             .map(|b| b.base_offset.0)
             .collect();
         assert_eq!(ru, vec![0, 1, 2, 5]);
-    }
-}
-
-impl super::Consumer {
-    /// Rewinds every assigned partition to the group's committed offset (what an
-    /// exactly-once application does with `seek` after `abortTransaction()`): positions
-    /// are forgotten and fetched again with OffsetFetch; buffered records are dropped.
-    pub fn rewind_to_committed(&mut self) {
-        for p in self.partitions.values_mut() {
-            p.position = None;
-            p.buffered.clear();
-            p.resolving = false;
-            p.awaiting_validation = false; // the position moved: nothing left to validate
-        }
     }
 }

@@ -103,7 +103,7 @@ pub struct Producer {
     /// Kafka's sender metrics (`record-send-total`, `request-latency-avg`).
     metrics: metrics::SenderMetrics,
     /// With `transactional.id`: the transaction state (`transaction.rs`).
-    txn: Option<transaction::TransactionManager>,
+    txn: Option<Box<transaction::TransactionManager>>,
     txn_results: Vec<transaction::TxnResult>,
     /// Correlation ids of coordinator requests: a range of their own (from 2^31), so they
     /// never collide with the produce and metadata requests' ids.
@@ -132,10 +132,12 @@ impl Producer {
             wakeup: Wakeup::default(),
             outstanding: 0,
             metrics: metrics::SenderMetrics::default(),
-            txn: c
-                .transactional_id
-                .clone()
-                .map(|id| transaction::TransactionManager::new(id, c.transaction_timeout_ms)),
+            txn: c.transactional_id.clone().map(|id| {
+                Box::new(transaction::TransactionManager::new(
+                    id,
+                    c.transaction_timeout_ms,
+                ))
+            }),
             txn_results: Vec::new(),
             next_txn_correlation: 1 << 31,
             config: c,

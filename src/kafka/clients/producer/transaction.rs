@@ -29,7 +29,9 @@ use std::sync::Arc;
 
 use crate::kafka::errors::ErrorCode;
 use crate::kafka::protocol::*;
-use crate::kafka::types::{Generation, LeaderEpoch, Offset, ProducerEpoch, ProducerId, TopicPartition};
+use crate::kafka::types::{
+    Generation, LeaderEpoch, Offset, ProducerEpoch, ProducerId, TopicPartition,
+};
 use crate::sim::{Duration, NodeId, Time};
 
 /// Kafka's `TransactionManager.State`.
@@ -176,7 +178,10 @@ impl TransactionManager {
             TxnClientState::InTransaction if self.is_empty() => {
                 // Nothing was sent: no request at all (`TransactionManager` skips EndTxn).
                 self.state = TxnClientState::Ready;
-                let r = TxnResult { committed: true, error: ErrorCode::None };
+                let r = TxnResult {
+                    committed: true,
+                    error: ErrorCode::None,
+                };
                 self.results.push(r);
                 Ok(())
             }
@@ -191,7 +196,9 @@ impl TransactionManager {
 
     /// No partition and no offsets joined the transaction yet.
     fn is_empty(&self) -> bool {
-        self.added.is_empty() && self.to_add.is_empty() && self.adding.is_empty()
+        self.added.is_empty()
+            && self.to_add.is_empty()
+            && self.adding.is_empty()
             && self.offsets.is_none()
     }
 
@@ -252,9 +259,15 @@ impl TransactionManager {
             return self.fatal(error);
         }
         if self.state == TxnClientState::Committing {
-            self.results.push(TxnResult { committed: true, error });
+            self.results.push(TxnResult {
+                committed: true,
+                error,
+            });
         }
-        if matches!(self.state, TxnClientState::InTransaction | TxnClientState::Committing) {
+        if matches!(
+            self.state,
+            TxnClientState::InTransaction | TxnClientState::Committing
+        ) {
             self.state = TxnClientState::AbortableError(error);
         }
         self.needs_epoch_bump = true;
@@ -265,7 +278,10 @@ impl TransactionManager {
         if matches!(self.state, TxnClientState::FatalError(_)) {
             return TxnEffect::None;
         }
-        let was_ending = matches!(self.state, TxnClientState::Committing | TxnClientState::Aborting);
+        let was_ending = matches!(
+            self.state,
+            TxnClientState::Committing | TxnClientState::Aborting
+        );
         if was_ending {
             let committed = self.state == TxnClientState::Committing;
             self.results.push(TxnResult { committed, error });
@@ -366,7 +382,11 @@ impl TransactionManager {
                     _ => (self.offsets.as_ref()?.group.clone(), CoordinatorType::Group),
                 };
                 let node = pick()?;
-                let r = FindCoordinatorRequest { correlation_id: cid(), key, key_type };
+                let r = FindCoordinatorRequest {
+                    correlation_id: cid(),
+                    key,
+                    key_type,
+                };
                 (node, Msg::FindCoordinatorRequest(r))
             }
             Pending::InitProducerId => {
@@ -437,7 +457,12 @@ impl TransactionManager {
         let error = response_error(msg);
         if retriable(error) {
             self.undo(what);
-            if matches!(error, ErrorCode::NotCoordinator | ErrorCode::CoordinatorNotAvailable | ErrorCode::CoordinatorLoadInProgress) {
+            if matches!(
+                error,
+                ErrorCode::NotCoordinator
+                    | ErrorCode::CoordinatorNotAvailable
+                    | ErrorCode::CoordinatorLoadInProgress
+            ) {
                 match what {
                     Pending::TxnOffsetCommit | Pending::FindGroupCoordinator => {
                         if let Some(o) = self.offsets.as_mut() {
@@ -449,15 +474,28 @@ impl TransactionManager {
             }
             // Kafka retries an AddPartitionsToTxn that met the previous transaction still
             // completing sooner (`ADD_PARTITIONS_RETRY_BACKOFF_MS`, 20 ms).
-            let quick = what == Pending::AddPartitions && error == ErrorCode::ConcurrentTransactions;
-            self.backoff_until = now + if quick { Duration::from_ms(20).min(backoff) } else { backoff };
+            let quick =
+                what == Pending::AddPartitions && error == ErrorCode::ConcurrentTransactions;
+            self.backoff_until = now
+                + if quick {
+                    Duration::from_ms(20).min(backoff)
+                } else {
+                    backoff
+                };
             return Some(TxnEffect::None);
         }
         Some(self.on_success_or_error(what, error, msg))
     }
 
     fn on_success_or_error(&mut self, what: Pending, error: ErrorCode, msg: &Msg) -> TxnEffect {
-        if matches!(error, ErrorCode::ProducerFenced | ErrorCode::InvalidProducerEpoch | ErrorCode::InvalidTxnState | ErrorCode::InvalidProducerIdMapping | ErrorCode::InvalidTransactionTimeout) {
+        if matches!(
+            error,
+            ErrorCode::ProducerFenced
+                | ErrorCode::InvalidProducerEpoch
+                | ErrorCode::InvalidTxnState
+                | ErrorCode::InvalidProducerIdMapping
+                | ErrorCode::InvalidTransactionTimeout
+        ) {
             return self.fatal(error);
         }
         if !error.is_ok() {
@@ -466,9 +504,15 @@ impl TransactionManager {
             if what == Pending::TxnOffsetCommit || what == Pending::AddOffsets {
                 self.offsets = None;
             }
-            if matches!(self.state, TxnClientState::InTransaction | TxnClientState::Committing) {
+            if matches!(
+                self.state,
+                TxnClientState::InTransaction | TxnClientState::Committing
+            ) {
                 if self.state == TxnClientState::Committing {
-                    self.results.push(TxnResult { committed: true, error });
+                    self.results.push(TxnResult {
+                        committed: true,
+                        error,
+                    });
                 }
                 self.state = TxnClientState::AbortableError(error);
                 self.needs_epoch_bump = true;
@@ -500,7 +544,10 @@ impl TransactionManager {
             (Pending::TxnOffsetCommit, _) => self.offsets = None,
             (Pending::EndTxn, _) => {
                 let committed = self.state == TxnClientState::Committing;
-                self.results.push(TxnResult { committed, error: ErrorCode::None });
+                self.results.push(TxnResult {
+                    committed,
+                    error: ErrorCode::None,
+                });
                 self.added.clear();
                 self.to_add.clear();
                 self.state = if self.needs_epoch_bump {

@@ -27,7 +27,10 @@ impl Producer {
 
     /// `commitTransaction()`: returns later as a [`TxnResult`].
     pub fn commit_transaction(&mut self) -> Result<(), ErrorCode> {
-        self.txn.as_mut().ok_or(ErrorCode::InvalidTxnState)?.commit()
+        self.txn
+            .as_mut()
+            .ok_or(ErrorCode::InvalidTxnState)?
+            .commit()
     }
 
     /// `abortTransaction()`: returns later as a [`TxnResult`].
@@ -62,7 +65,7 @@ impl Producer {
 
     /// The transaction manager (the workbench shows it).
     pub fn transaction_manager(&self) -> Option<&super::transaction::TransactionManager> {
-        self.txn.as_ref()
+        self.txn.as_deref()
     }
 
     /// Commits and aborts that returned since the last call.
@@ -77,7 +80,11 @@ impl Producer {
     {
         let backoff = Duration::from_ms(self.config.retry_backoff_ms);
         let now = cx.now();
-        let Some(effect) = self.txn.as_mut().and_then(|t| t.on_response(now, backoff, msg)) else {
+        let Some(effect) = self
+            .txn
+            .as_mut()
+            .and_then(|t| t.on_response(now, backoff, msg))
+        else {
             return false;
         };
         self.apply_txn_effect(cx, effect);
@@ -108,7 +115,11 @@ impl Producer {
                 error,
             }),
         }
-        let results = self.txn.as_mut().map(|t| t.take_results()).unwrap_or_default();
+        let results = self
+            .txn
+            .as_mut()
+            .map(|t| t.take_results())
+            .unwrap_or_default();
         for r in results {
             cx.emit(KafkaEvent::TxnEnded {
                 transactional_id: id.clone(),
@@ -130,7 +141,11 @@ impl Producer {
         let idle = self.outstanding == 0 && self.blocked.is_empty();
         let timeout = Duration::from_ms(self.config.request_timeout_ms);
         let nodes = self.metadata.nodes();
-        let (net, metadata, tm) = (&mut self.net, &self.metadata, self.txn.as_mut().expect("checked"));
+        let (net, metadata, tm) = (
+            &mut self.net,
+            &self.metadata,
+            self.txn.as_mut().expect("checked"),
+        );
         let mut pick = || net.least_loaded_node(&nodes, now, |n| metadata.in_flight_to(n));
         let mut next = self.next_txn_correlation;
         let mut cid = || {
