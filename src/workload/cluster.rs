@@ -251,3 +251,24 @@ pub fn replication_benchmark(records: u64) -> (u64, Time) {
     }
     (world.events(), world.now())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transaction_state_topic_follows_its_broker_settings() {
+        // Proves transaction.state.log.replication.factor and .min.isr shape the topic the
+        // cluster creates (capped at the brokers there are), and the partition count.
+        let config = crate::kafka::config::BrokerConfig::default()
+            .with("transaction.state.log.replication.factor", 3i64)
+            .with("transaction.state.log.min.isr", 2i64)
+            .with("transaction.state.log.num.partitions", 5i64);
+        let t = transaction_state_topic(&config, 3);
+        assert_eq!((t.partitions, t.replication_factor), (5, 3));
+        assert_eq!(t.config.min_insync_replicas, Some(2));
+        let small = transaction_state_topic(&config, 1);
+        assert_eq!(small.replication_factor, 1);
+        assert_eq!(small.config.min_insync_replicas, Some(1));
+    }
+}

@@ -245,3 +245,28 @@ fn a_new_coordinator_resumes_a_prepared_commit_from_the_log() {
     assert!(*committed);
     assert_eq!(partitions.len(), 2);
 }
+
+#[test]
+fn a_timeout_above_transaction_max_timeout_ms_is_refused() {
+    // Proves transaction.max.timeout.ms: a producer asking for more gets
+    // INVALID_TRANSACTION_TIMEOUT (fatal for it), the broker setting flowing through
+    // `host::coordinator_for`.
+    let config = crate::kafka::config::BrokerConfig::default()
+        .with("transaction.max.timeout.ms", 30_000i64)
+        .with("transaction.state.log.num.partitions", 50i64);
+    let mut c = host::coordinator_for(&config);
+    c.on_become_leader(txn_partition_for(ID, 50), &[]);
+    let req = InitProducerIdRequest {
+        correlation_id: 1,
+        transactional_id: Some(Arc::from(ID)),
+        transaction_timeout_ms: 60_000,
+    };
+    let a = c.on_request(
+        Time::ZERO,
+        peer(),
+        Msg::InitProducerIdRequest(req),
+        &mut || ProducerId(7),
+    );
+    let (msgs, _, _) = settle(&mut c, a.unwrap());
+    assert_eq!(error_of(&msgs[0]), ErrorCode::InvalidTransactionTimeout);
+}
