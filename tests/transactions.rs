@@ -232,3 +232,34 @@ fn consume_transform_produce_is_exactly_once_under_random_faults() {
         assert!(n * 10 >= ran, "only {n} of {ran} cases saw {what}");
     }
 }
+
+// ------------------------------------------------------------------ the workbench
+
+mod common;
+
+#[test]
+fn the_workbench_shows_the_lso_and_the_transaction_states() {
+    // Proves the screen tells the hanging transaction's story at 10 s: the partitions view
+    // draws `lso` beside `hw` with the open transaction, and the clients view the zombie
+    // producer's transaction state with its coordinator's.
+    let mut m = common::scenario_model("hanging-transaction.toml", HANGING);
+    m.sides[0].replay.seek_time(Time(10_000_000));
+    m.sides[0].refresh();
+    common::ch(&mut m, '2');
+    let s = common::screen(&mut m, 140, 40);
+    assert!(common::text_has(&s, " lso "), "{s}");
+    assert!(common::text_has(&s, "txn 1 open"), "{s}");
+    let mut m = common::scenario_model(
+        "zombie-fenced.toml",
+        include_str!("../scenarios/transactions/zombie-fenced.toml"),
+    );
+    m.sides[0].replay.seek_time(Time(14_000_000));
+    m.sides[0].refresh();
+    common::ch(&mut m, '3');
+    let s = common::screen(&mut m, 160, 50);
+    assert!(
+        common::text_has(&s, "transaction checkout: FATAL_ERROR"),
+        "{s}"
+    );
+    assert!(common::text_has(&s, "coordinator broker"), "{s}");
+}
