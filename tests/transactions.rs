@@ -164,7 +164,7 @@ fn pipeline_case(seed: u64, faults: &[GenFault]) -> Scenario {
         text.push_str(&fault_toml(f));
     }
     text.push_str(
-        "\n[expect]\nduplicate = 0\nlost-write = 0\naborted-read = 0\ntorn-transaction = 0\nlost-processing = 0\n",
+        "\n[expect]\nduplicate = 0\nlost-write = 0\naborted-read = 0\ntorn-transaction = 0\nlost-processing = 0\nnonmonotonic-poll = 0\n",
     );
     parse(&text, "generated-pipeline.toml").unwrap_or_else(|e| panic!("{e}\n{text}"))
 }

@@ -451,13 +451,22 @@ impl ConsumerApp {
     }
 
     /// After an aborted transaction: back to the committed offsets.
-    pub(super) fn rewind<C>(&mut self, _cx: &mut C)
+    /// The history records it as the start of an assignment (reading from the committed
+    /// offsets again, as after a rebalance), so re-reading is not a `nonmonotonic-poll`.
+    pub(super) fn rewind<C>(&mut self, cx: &mut C)
     where
         C: Context<Msg = Msg, Timer = ConsumerAppTimer, Event = NodeEvent>,
     {
-        if let Some(c) = self.consumer.as_mut() {
-            c.rewind_to_committed();
-        }
+        let Some(c) = self.consumer.as_mut() else {
+            return;
+        };
+        c.rewind_to_committed();
+        let op = HistoryOp::Assigned {
+            member: self.config.name.clone(),
+            generation: c.generation().0,
+            partitions: c.assignment().into(),
+        };
+        cx.emit(op.into());
     }
 
     fn processing_time<C: Context>(&self, cx: &mut C) -> Duration {
