@@ -181,6 +181,7 @@ mod kafka {
             processing: ProcessingTime::Fixed(processing),
             commit,
             worker: false,
+            pipeline: None,
         };
         w.add_node(name, SimNode::Consumer(ConsumerApp::new(cfg)), start)
     }

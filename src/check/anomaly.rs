@@ -30,6 +30,9 @@ pub enum AnomalyKind {
     NonmonotonicSend,
     /// A read_committed consumer saw a record of an aborted transaction.
     AbortedRead,
+    /// read_committed consumers saw part of a committed transaction but not the rest,
+    /// though they read past it (within a partition or across its partitions).
+    TornTransaction,
     /// A record in the log that no member ever processed.
     LostProcessing,
     /// A record processed more than once.
@@ -48,6 +51,7 @@ impl AnomalyKind {
         AnomalyKind::NonmonotonicPoll,
         AnomalyKind::NonmonotonicSend,
         AnomalyKind::AbortedRead,
+        AnomalyKind::TornTransaction,
         AnomalyKind::LostProcessing,
         AnomalyKind::Reprocessed,
         AnomalyKind::NotConverged,
@@ -64,6 +68,7 @@ impl AnomalyKind {
             AnomalyKind::NonmonotonicPoll => "nonmonotonic-poll",
             AnomalyKind::NonmonotonicSend => "nonmonotonic-send",
             AnomalyKind::AbortedRead => "aborted-read",
+            AnomalyKind::TornTransaction => "torn-transaction",
             AnomalyKind::LostProcessing => "lost-processing",
             AnomalyKind::Reprocessed => "reprocessed",
             AnomalyKind::NotConverged => "not-converged",

@@ -101,7 +101,15 @@ fn step(
 }
 
 fn skipped(ix: &Index, tp: &TopicPartition, from: Offset, to: Offset) -> Vec<Offset> {
-    ix.known_between(tp, from, to)
+    let mut offsets = ix.known_between(tp, from, to);
+    // Records of transactions that did not commit are not skipped by a read_committed
+    // reader: it must not return them (`txn.rs`).
+    offsets.retain(|o| {
+        let pos = (tp.clone(), *o);
+        !ix.txn.uncommitted_positions.contains(&pos)
+            && value_at(ix, tp, *o).is_none_or(|v| !ix.txn_hidden.contains(&v))
+    });
+    offsets
 }
 
 fn value_at(ix: &Index, tp: &TopicPartition, offset: Offset) -> Option<u64> {
@@ -112,7 +120,7 @@ fn value_at(ix: &Index, tp: &TopicPartition, offset: Offset) -> Option<u64> {
 /// Records that must be processed: the final log when known, else every acknowledged send.
 fn must_process(ix: &Index, logs_known: bool) -> BTreeSet<(TopicPartition, Offset, u64)> {
     if logs_known {
-        let stored = ix.stored.iter();
+        let stored = ix.stored.iter().filter(|(v, _)| !ix.txn_hidden.contains(v));
         stored
             .flat_map(|(v, ps)| ps.iter().map(move |(tp, o)| (tp.clone(), *o, *v)))
             .collect()

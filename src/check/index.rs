@@ -54,6 +54,14 @@ pub struct Index {
     pub committed: BTreeMap<TopicPartition, (Offset, u64)>,
     /// Per partition, the final log's log start offset (below it retention deleted).
     pub log_start: BTreeMap<TopicPartition, Offset>,
+    /// Values of transactions not known to have committed (aborted, or ended unknown):
+    /// a read_committed reader must not (or need not) see them, so they are never lost,
+    /// unseen or skipped (`txn.rs`).
+    pub txn_hidden: BTreeSet<u64>,
+    /// Every transaction's fate (`txn.rs`).
+    pub txn: super::txn::TxnFates,
+    /// Consumer nodes running with `isolation.level = read_committed`.
+    pub read_committed: BTreeSet<Arc<str>>,
 }
 
 impl Index {
@@ -61,6 +69,11 @@ impl Index {
         let mut ix = Index::default();
         for e in &history.entries {
             ix.add(e.event, &e.node, &e.op);
+        }
+        ix.txn = super::txn::txn_fates(history);
+        ix.txn_hidden = ix.txn.hidden_values.clone();
+        for pos in &ix.txn.uncommitted_positions {
+            ix.acked_at.remove(pos);
         }
         if let Some(logs) = logs {
             ix.log_start.clone_from(&logs.log_start);
@@ -73,8 +86,35 @@ impl Index {
                     ix.saw(tp, offset, value, 0);
                 }
             }
+            ix.processed_by_outputs();
         }
         ix
+    }
+
+    /// A consume-transform-produce pipeline has processed an input when its output (the
+    /// input's value with [`OUTPUT_BIT`] set) is in the final logs, committed — whether or
+    /// not the application lived to see its commit return.
+    ///
+    /// [`OUTPUT_BIT`]: crate::workload::consumer_txn::OUTPUT_BIT
+    fn processed_by_outputs(&mut self) {
+        use crate::workload::consumer_txn::OUTPUT_BIT;
+        let inputs: Vec<u64> = self
+            .stored
+            .keys()
+            .filter(|w| *w & OUTPUT_BIT != 0)
+            .map(|w| w & !OUTPUT_BIT)
+            .collect();
+        let done: BTreeSet<u64> = self.processed.keys().map(|(_, _, v)| *v).collect();
+        let output: Arc<str> = Arc::from("output");
+        for v in inputs.into_iter().filter(|v| !done.contains(v)) {
+            for (tp, offset) in self.stored.get(&v).cloned().unwrap_or_default() {
+                let key = (tp, offset, v);
+                self.processed
+                    .entry(key)
+                    .or_default()
+                    .push((0, output.clone()));
+            }
+        }
     }
 
     fn add(&mut self, event: u64, node: &Arc<str>, op: &HistoryOp) {
@@ -123,7 +163,14 @@ impl Index {
                     }
                 }
             }
-            HistoryOp::Assigned { .. } | HistoryOp::CommitFail { .. } | HistoryOp::Crashed => {}
+            HistoryOp::ReadCommitted => {
+                self.read_committed.insert(node.clone());
+            }
+            HistoryOp::Assigned { .. }
+            | HistoryOp::CommitFail { .. }
+            | HistoryOp::Crashed
+            | HistoryOp::TxnBegin
+            | HistoryOp::TxnEnd { .. } => {}
         }
     }
 
@@ -179,7 +226,9 @@ impl Index {
 
     /// Acknowledged sends: (value, partition, offset, ack event, producer node).
     pub fn acked(&self) -> impl Iterator<Item = (u64, &TopicPartition, Offset, u64, &str)> {
-        self.sends.iter().filter_map(|(v, s)| match &s.outcome {
+        let hidden = &self.txn_hidden;
+        let sends = self.sends.iter().filter(move |(v, _)| !hidden.contains(v));
+        sends.filter_map(|(v, s)| match &s.outcome {
             Some(Outcome::Ok { tp, offset, event }) => Some((*v, tp, *offset, *event, &*s.node)),
             _ => None,
         })

@@ -173,6 +173,14 @@ impl InvariantChecker {
                 format!("broker {b} {tp}: log start {start}, HW {hw}, LEO {leo}"),
             ));
         }
+        // read_committed readers never read past what read_uncommitted ones may.
+        let lso = log.last_stable_offset();
+        if lso > hw {
+            return Err((
+                "lso-at-most-hw",
+                format!("broker {b} {tp}: last stable offset {lso} above the HW {hw}"),
+            ));
+        }
         if epoch == LeaderEpoch::NONE {
             return Ok(());
         }

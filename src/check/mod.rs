@@ -21,6 +21,8 @@ pub mod expect;
 pub mod history;
 mod index;
 pub mod invariants;
+mod txn;
+pub use txn::txn_fates;
 #[cfg(test)]
 mod tests;
 
@@ -88,6 +90,8 @@ pub fn analyze(history: &History, logs: Option<&FinalLogs>) -> Vec<Anomaly> {
         out.extend(consume::lost_processing(&ix, known));
     }
     out.extend(consume::reprocessed(&ix));
+    out.extend(txn::aborted_reads(history, &ix));
+    out.extend(txn::torn_transactions(history, &ix));
     out.sort_by_key(|a| (a.kind, a.events.first().copied()));
     out
 }

@@ -244,6 +244,23 @@ pub fn history_text(op: &HistoryOp) -> String {
         ),
         HistoryOp::CommitFail { error } => format!("offset commit failed: {error}"),
         HistoryOp::Crashed => "the application process crashed".to_string(),
+        HistoryOp::ReadCommitted => {
+            "the consumer reads with isolation.level=read_committed".to_string()
+        }
+        HistoryOp::TxnBegin => "beginTransaction()".to_string(),
+        HistoryOp::TxnEnd {
+            committed,
+            error,
+            values,
+        } => match (committed, error.is_ok()) {
+            (true, true) => format!("commitTransaction() of {} record(s) returned", values.len()),
+            (false, true) => format!("abortTransaction() of {} record(s) returned", values.len()),
+            (c, _) => format!(
+                "the transaction of {} record(s) ended unknown ({}: {error})",
+                values.len(),
+                if *c { "commit" } else { "abort or crash" }
+            ),
+        },
     };
     format!("history: {what}")
 }

@@ -66,6 +66,12 @@ error_codes! {
     InvalidUpdateVersion = 108, "INVALID_UPDATE_VERSION", false, false;
     IneligibleReplica = 107, "INELIGIBLE_REPLICA", false, false;
     NewLeaderElected = 106, "NEW_LEADER_ELECTED", false, false;
+    InvalidTxnState = 48, "INVALID_TXN_STATE", false, false;
+    InvalidProducerIdMapping = 49, "INVALID_PRODUCER_ID_MAPPING", false, false;
+    InvalidTransactionTimeout = 50, "INVALID_TRANSACTION_TIMEOUT", false, false;
+    ConcurrentTransactions = 51, "CONCURRENT_TRANSACTIONS", true, false;
+    ProducerFenced = 90, "PRODUCER_FENCED", false, false;
+    TransactionAbortable = 120, "TRANSACTION_ABORTABLE", false, false;
 }
 
 impl ErrorCode {

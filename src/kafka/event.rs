@@ -7,7 +7,9 @@ use serde::Serialize;
 
 use super::clients::consumer::CommitError;
 use super::errors::ErrorCode;
-use super::types::{BrokerId, Generation, LeaderEpoch, Offset, TopicPartition};
+use super::types::{
+    BrokerId, Generation, LeaderEpoch, Offset, ProducerEpoch, ProducerId, TopicPartition, TxnState,
+};
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(tag = "type", rename_all = "kebab-case")]
@@ -209,6 +211,50 @@ pub enum KafkaEvent {
         epoch: i32,
         error: ErrorCode,
     },
+    // ---- transactions (broker/txn_coordinator/, broker/txn_markers.rs, the producer)
+    /// The transaction coordinator moved a transactional id to a new state (written to
+    /// `__transaction_state`).
+    TxnTransition {
+        transactional_id: String,
+        producer_id: ProducerId,
+        producer_epoch: ProducerEpoch,
+        from: TxnState,
+        to: TxnState,
+        partitions: u32,
+    },
+    /// A partition leader appended a COMMIT or ABORT control record (WriteTxnMarkers).
+    TxnMarkerAppended {
+        tp: TopicPartition,
+        producer_id: ProducerId,
+        committed: bool,
+        offset: Offset,
+    },
+    /// The coordinator aborts a transaction open longer than `transaction.timeout.ms`.
+    TxnTimedOut {
+        transactional_id: String,
+        producer_id: ProducerId,
+        producer_epoch: ProducerEpoch,
+    },
+    /// A coordinator took over a `__transaction_state` partition and read its state back.
+    TxnStateLoaded {
+        partition: u32,
+        transactions: u32,
+        /// Transactions in PrepareCommit/PrepareAbort whose markers it sends again.
+        completing: u32,
+    },
+    /// A transactional producer's request came back fenced: a newer epoch of its
+    /// transactional id exists (fatal, the producer must be closed).
+    ProducerFenced {
+        transactional_id: String,
+        error: ErrorCode,
+    },
+    /// A transactional producer finished a transaction (`commitTransaction` /
+    /// `abortTransaction` returned).
+    TxnEnded {
+        transactional_id: String,
+        committed: bool,
+        error: ErrorCode,
+    },
 }
 
 /// Why retention deleted segments (Kafka's `LogDeletionReason`s).
@@ -303,6 +349,20 @@ impl KafkaEvent {
             FetchSessionOpened { session_id: 0, partitions, slots, .. } => format!("full fetch of {partitions} partition(s) answered without a session: all {slots} slots of max.incremental.fetch.session.cache.slots are taken, so every fetch from this fetcher names every partition (KIP-227)"),
             FetchSessionOpened { session_id, partitions, replica, sessions, slots } => format!("opened fetch session {session_id} for {} with {partitions} partition(s) ({sessions} of {slots} slots): its next fetches are incremental, naming only partitions whose fetch offset changed, and are answered with only partitions that have news (KIP-227)", match replica { Some(b) => format!("follower broker {b}"), None => "a consumer".to_string() }),
             FetchSessionError { session_id, epoch, error } => format!("incremental fetch for session {session_id} (epoch {epoch}) refused with {error}: {}; the fetcher falls back to a full fetch, which opens a new session", if *error == ErrorCode::FetchSessionIdNotFound { "this broker holds no such session (it restarted, or evicted it)" } else { "the epoch is not the session's next, a request was lost or repeated" }),
+            TxnTransition { transactional_id, producer_id, producer_epoch, from, to: TxnState::PrepareEpochFence, .. } => format!("transaction coordinator: {transactional_id} (producer id {}) {from} → PrepareEpochFence: the producer's epoch is bumped to {producer_epoch} (in memory) before its open transaction is aborted, so the old session is fenced", producer_id.0),
+            TxnTransition { transactional_id, producer_id, producer_epoch, from, to, partitions } => format!("transaction coordinator: {transactional_id} (producer id {}, epoch {producer_epoch}) {from} → {to} with {partitions} partition(s), written to __transaction_state{}", producer_id.0, match to {
+                TxnState::PrepareCommit => ": the commit point; COMMIT markers go to every partition next (WriteTxnMarkers)",
+                TxnState::PrepareAbort => ": ABORT markers go to every partition next (WriteTxnMarkers)",
+                TxnState::PrepareEpochFence => ": the producer is fenced before its transaction is aborted",
+                _ => "",
+            }),
+            TxnMarkerAppended { tp, producer_id, committed, offset } => format!("leader appended a {} control record for producer {} to {tp} at offset {offset}: it takes an offset, no consumer ever receives it{}", if *committed { "COMMIT" } else { "ABORT" }, producer_id.0, if *committed { "; read_committed readers may now read the transaction" } else { "; read_committed readers drop the transaction's records" }),
+            TxnTimedOut { transactional_id, producer_id, producer_epoch } => format!("transaction coordinator: the transaction of {transactional_id} (producer id {}, epoch {producer_epoch}) is open longer than transaction.timeout.ms; it is aborted and the epoch bumped, fencing that producer", producer_id.0),
+            TxnStateLoaded { partition, transactions, completing } => format!("transaction coordinator loaded __transaction_state-{partition}: {transactions} transactional id(s), {completing} commit/abort(s) to finish by resending markers"),
+            ProducerFenced { transactional_id, error } => format!("producer {transactional_id} is FENCED ({error}): a newer producer with the same transactional.id exists; ProducerFencedException is fatal, the producer must be closed"),
+            TxnEnded { transactional_id, committed: true, error: ErrorCode::None } => format!("{transactional_id}: commitTransaction() returned: the transaction is committed"),
+            TxnEnded { transactional_id, committed: false, error: ErrorCode::None } => format!("{transactional_id}: abortTransaction() returned: the transaction is aborted"),
+            TxnEnded { transactional_id, committed, error } => format!("{transactional_id}: {}Transaction() failed with {error}", if *committed { "commit" } else { "abort" }),
             FetchPositionOutOfRange { tp, position, log_start_offset, auto_offset_reset } => format!("OFFSET_OUT_OF_RANGE: position {position} of {tp} is below the log start offset {log_start_offset}; records {position}..{} were deleted by retention before this consumer read them; auto.offset.reset = {auto_offset_reset} decides", *log_start_offset - 1),
         }
     }

@@ -130,6 +130,9 @@ pub struct FetchPartitionResponse {
     pub diverging_epoch: Option<EpochEndOffset>,
     pub current_leader: Option<(BrokerId, LeaderEpoch)>,
     pub batches: Vec<Batch>,
+    /// read_committed only: the aborted transactions overlapping the returned batches
+    /// (Kafka's `FetchResponseData.AbortedTransaction`), so the consumer can drop them.
+    pub aborted_transactions: Vec<AbortedTransaction>,
 }
 
 #[derive(Clone, Debug)]
@@ -521,6 +524,107 @@ pub struct ApiVersionsResponse {
     pub correlation_id: CorrelationId,
 }
 
+// ---------------------------------------------------------------- Transactions (KIP-98)
+
+/// An aborted transaction of one partition, as a read_committed Fetch returns it: the
+/// producer and the offset of its first record in this partition.
+#[derive(Copy, Clone, Debug, PartialEq, Eq)]
+pub struct AbortedTransaction {
+    pub producer_id: ProducerId,
+    pub first_offset: Offset,
+}
+
+/// Client → transaction coordinator: these partitions join the open transaction.
+#[derive(Clone, Debug)]
+pub struct AddPartitionsToTxnRequest {
+    pub correlation_id: CorrelationId,
+    pub transactional_id: Arc<str>,
+    pub producer_id: ProducerId,
+    pub producer_epoch: ProducerEpoch,
+    pub partitions: Vec<TopicPartition>,
+}
+
+/// One error for the whole request (Kafka answers per partition, all with the same code
+/// unless a partition is unknown).
+#[derive(Clone, Debug)]
+pub struct AddPartitionsToTxnResponse {
+    pub correlation_id: CorrelationId,
+    pub error: ErrorCode,
+}
+
+/// Client → transaction coordinator: the group's `__consumer_offsets` partition joins the
+/// transaction (KIP-98 `sendOffsetsToTransaction`, first half).
+#[derive(Clone, Debug)]
+pub struct AddOffsetsToTxnRequest {
+    pub correlation_id: CorrelationId,
+    pub transactional_id: Arc<str>,
+    pub producer_id: ProducerId,
+    pub producer_epoch: ProducerEpoch,
+    pub group_id: Arc<str>,
+}
+
+#[derive(Clone, Debug)]
+pub struct AddOffsetsToTxnResponse {
+    pub correlation_id: CorrelationId,
+    pub error: ErrorCode,
+}
+
+/// Client → transaction coordinator: commit (`committed = true`) or abort.
+#[derive(Clone, Debug)]
+pub struct EndTxnRequest {
+    pub correlation_id: CorrelationId,
+    pub transactional_id: Arc<str>,
+    pub producer_id: ProducerId,
+    pub producer_epoch: ProducerEpoch,
+    pub committed: bool,
+}
+
+#[derive(Clone, Debug)]
+pub struct EndTxnResponse {
+    pub correlation_id: CorrelationId,
+    pub error: ErrorCode,
+}
+
+/// Transaction coordinator → partition leader: append a COMMIT or ABORT control record for
+/// this producer to each partition (one marker per request in kafkasim).
+#[derive(Clone, Debug)]
+pub struct WriteTxnMarkersRequest {
+    pub correlation_id: CorrelationId,
+    pub producer_id: ProducerId,
+    pub producer_epoch: ProducerEpoch,
+    pub committed: bool,
+    /// The leader epoch of the coordinator's `__transaction_state` partition.
+    pub coordinator_epoch: LeaderEpoch,
+    pub partitions: Vec<TopicPartition>,
+}
+
+#[derive(Clone, Debug)]
+pub struct WriteTxnMarkersResponse {
+    pub correlation_id: CorrelationId,
+    pub producer_id: ProducerId,
+    pub partitions: Vec<(TopicPartition, ErrorCode)>,
+}
+
+/// Client → group coordinator: offsets committed as part of a transaction (the second half
+/// of `sendOffsetsToTransaction`), checked against the consumer's generation (KIP-447).
+#[derive(Clone, Debug)]
+pub struct TxnOffsetCommitRequest {
+    pub correlation_id: CorrelationId,
+    pub transactional_id: Arc<str>,
+    pub group_id: Arc<str>,
+    pub producer_id: ProducerId,
+    pub producer_epoch: ProducerEpoch,
+    pub generation_id: Generation,
+    pub member_id: Arc<str>,
+    pub offsets: Vec<(TopicPartition, Offset, LeaderEpoch)>,
+}
+
+#[derive(Clone, Debug)]
+pub struct TxnOffsetCommitResponse {
+    pub correlation_id: CorrelationId,
+    pub partitions: Vec<(TopicPartition, ErrorCode)>,
+}
+
 // ---------------------------------------------------------------- The message enum
 
 /// Every message of the Kafka protocol that travels between simulated nodes.
@@ -563,6 +667,16 @@ pub enum Msg {
     InitProducerIdResponse(InitProducerIdResponse),
     ApiVersionsRequest(ApiVersionsRequest),
     ApiVersionsResponse(ApiVersionsResponse),
+    AddPartitionsToTxnRequest(AddPartitionsToTxnRequest),
+    AddPartitionsToTxnResponse(AddPartitionsToTxnResponse),
+    AddOffsetsToTxnRequest(AddOffsetsToTxnRequest),
+    AddOffsetsToTxnResponse(AddOffsetsToTxnResponse),
+    EndTxnRequest(EndTxnRequest),
+    EndTxnResponse(EndTxnResponse),
+    WriteTxnMarkersRequest(WriteTxnMarkersRequest),
+    WriteTxnMarkersResponse(WriteTxnMarkersResponse),
+    TxnOffsetCommitRequest(TxnOffsetCommitRequest),
+    TxnOffsetCommitResponse(TxnOffsetCommitResponse),
 }
 
 impl Msg {
@@ -605,6 +719,16 @@ impl Msg {
             Msg::InitProducerIdResponse(_) => "InitProducerIdResponse",
             Msg::ApiVersionsRequest(_) => "ApiVersions",
             Msg::ApiVersionsResponse(_) => "ApiVersionsResponse",
+            Msg::AddPartitionsToTxnRequest(_) => "AddPartitionsToTxn",
+            Msg::AddPartitionsToTxnResponse(_) => "AddPartitionsToTxnResponse",
+            Msg::AddOffsetsToTxnRequest(_) => "AddOffsetsToTxn",
+            Msg::AddOffsetsToTxnResponse(_) => "AddOffsetsToTxnResponse",
+            Msg::EndTxnRequest(_) => "EndTxn",
+            Msg::EndTxnResponse(_) => "EndTxnResponse",
+            Msg::WriteTxnMarkersRequest(_) => "WriteTxnMarkers",
+            Msg::WriteTxnMarkersResponse(_) => "WriteTxnMarkersResponse",
+            Msg::TxnOffsetCommitRequest(_) => "TxnOffsetCommit",
+            Msg::TxnOffsetCommitResponse(_) => "TxnOffsetCommitResponse",
         }
     }
 

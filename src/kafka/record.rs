@@ -195,5 +195,46 @@ impl RecordBatch {
     }
 }
 
+/// The control record type of a transaction marker, kept in the control record's key as
+/// Kafka keeps its `ControlRecordType` there (kafkasim keys are text).
+pub const COMMIT_MARKER_KEY: &str = "COMMIT";
+pub const ABORT_MARKER_KEY: &str = "ABORT";
+
+impl RecordBatch {
+    /// A control batch: the COMMIT (or ABORT) marker of `producer_id`'s transaction, one
+    /// control record, flagged transactional and control (what WriteTxnMarkers appends).
+    pub fn control(
+        producer_id: ProducerId,
+        producer_epoch: ProducerEpoch,
+        committed: bool,
+        timestamp_us: u64,
+    ) -> RecordBatch {
+        let key = if committed {
+            COMMIT_MARKER_KEY
+        } else {
+            ABORT_MARKER_KEY
+        };
+        let mut b = RecordBatch::new(vec![Record {
+            key: Some(Arc::from(key)),
+            value: 0,
+            value_bytes: 6,
+            timestamp_us,
+        }]);
+        b.producer_id = producer_id;
+        b.producer_epoch = producer_epoch;
+        b.is_transactional = true;
+        b.is_control = true;
+        b
+    }
+
+    /// Whether this is a COMMIT (`Some(true)`) or ABORT (`Some(false)`) marker.
+    pub fn marker_type(&self) -> Option<bool> {
+        if !self.is_control {
+            return None;
+        }
+        Some(self.records.first().and_then(|r| r.key.as_deref()) == Some(COMMIT_MARKER_KEY))
+    }
+}
+
 /// A shared, immutable batch.
 pub type Batch = Arc<RecordBatch>;

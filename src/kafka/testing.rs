@@ -144,7 +144,7 @@ impl MiniBroker {
             match a {
                 GroupAction::Respond { to, msg } => out.push((to, msg)),
                 GroupAction::SetTimer { after, timer } => self.timers.push((now + after, timer)),
-                GroupAction::Append { commit, .. } => {
+                GroupAction::Append { commit, .. } | GroupAction::AppendTxn { commit, .. } => {
                     let more = self.coord.on_append_complete(commit, ErrorCode::None);
                     self.actions(now, more, out);
                 }
@@ -257,6 +257,7 @@ impl MiniBroker {
                 diverging_epoch: None,
                 current_leader: None,
                 batches: Vec::new(),
+                aborted_transactions: Vec::new(),
             };
         }
         let log = self.logs.get(&fp.tp).cloned().unwrap_or_default();
@@ -287,6 +288,7 @@ impl MiniBroker {
             } else {
                 vec![Arc::new(batch)]
             },
+            aborted_transactions: Vec::new(),
         }
     }
 }

@@ -124,6 +124,62 @@ impl ProducerEpoch {
     pub const NONE: ProducerEpoch = ProducerEpoch(-1);
 }
 
+/// A transaction's state at its coordinator (Kafka's `TransactionState`,
+/// `TransactionMetadata.scala`).
+#[derive(Copy, Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub enum TxnState {
+    /// Initialised (InitProducerId), no transaction open.
+    Empty,
+    /// Partitions were added: a transaction is open.
+    Ongoing,
+    /// EndTxn(commit) was written to `__transaction_state`: the commit point.
+    PrepareCommit,
+    /// EndTxn(abort), or a timeout or a new incarnation aborting it.
+    PrepareAbort,
+    /// Every COMMIT marker is written.
+    CompleteCommit,
+    /// Every ABORT marker is written.
+    CompleteAbort,
+    /// The coordinator fences the producer (timeout) before aborting with a bumped epoch.
+    PrepareEpochFence,
+}
+
+impl TxnState {
+    /// Kafka's name of the state.
+    pub fn name(self) -> &'static str {
+        match self {
+            TxnState::Empty => "Empty",
+            TxnState::Ongoing => "Ongoing",
+            TxnState::PrepareCommit => "PrepareCommit",
+            TxnState::PrepareAbort => "PrepareAbort",
+            TxnState::CompleteCommit => "CompleteCommit",
+            TxnState::CompleteAbort => "CompleteAbort",
+            TxnState::PrepareEpochFence => "PrepareEpochFence",
+        }
+    }
+
+    /// Parses [`name`](Self::name).
+    pub fn parse(s: &str) -> Option<TxnState> {
+        [
+            TxnState::Empty,
+            TxnState::Ongoing,
+            TxnState::PrepareCommit,
+            TxnState::PrepareAbort,
+            TxnState::CompleteCommit,
+            TxnState::CompleteAbort,
+            TxnState::PrepareEpochFence,
+        ]
+        .into_iter()
+        .find(|t| t.name() == s)
+    }
+}
+
+impl fmt::Display for TxnState {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 impl fmt::Display for ProducerEpoch {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{}", self.0)

@@ -199,6 +199,9 @@ pub fn final_logs(world: &World<SimNode>) -> Option<FinalLogs> {
                         .log
                         .batches()
                         .iter()
+                        // What a read_committed reader would return: no markers, no
+                        // records of aborted transactions.
+                        .filter(|b| !b.is_control && !part.log.txn_index().is_aborted(b))
                         .flat_map(|b| {
                             b.records
                                 .iter()

@@ -113,6 +113,13 @@ fn counters(scenario: &Scenario, world: &World<SimNode>) -> BTreeMap<String, u64
                     *c.entry("consumed".to_string()).or_insert(0) += records.len() as u64;
                     continue;
                 }
+                HistoryOp::TxnEnd {
+                    committed, error, ..
+                } => match (committed, error.is_ok()) {
+                    (true, true) => "txn-committed",
+                    (false, true) => "txn-aborted",
+                    _ => "txn-unknown",
+                },
                 _ => continue,
             },
             NodeEvent::Rpc(RpcEvent::CallOk { .. }) => "rpc-ok",
@@ -121,10 +128,33 @@ fn counters(scenario: &Scenario, world: &World<SimNode>) -> BTreeMap<String, u64
         };
         *c.entry(key.to_string()).or_insert(0) += 1;
     }
+    let uncommitted = uncommitted_reads(world);
+    if uncommitted > 0 {
+        c.insert("uncommitted-reads".to_string(), uncommitted);
+    }
     if let Some(n) = offline_partitions(world) {
         c.insert("offline-partitions".to_string(), n);
     }
     c
+}
+
+/// Records at positions written by transactions that did not commit (aborted, or unknown)
+/// that polls returned:
+/// what read_uncommitted readers see and read_committed readers must not.
+fn uncommitted_reads(world: &World<SimNode>) -> u64 {
+    let history = crate::check::history::History::from_world(world);
+    let hidden = crate::check::txn_fates(&history).uncommitted_positions;
+    if hidden.is_empty() {
+        return 0;
+    }
+    let polls = history.entries.iter().map(|e| match &e.op {
+        HistoryOp::Poll { records, .. } => records
+            .iter()
+            .filter(|(tp, o, _)| hidden.contains(&(tp.clone(), *o)))
+            .count() as u64,
+        _ => 0,
+    });
+    polls.sum()
 }
 
 /// What the counters need to remember while walking the events: each partition's ISR (to
@@ -244,6 +274,13 @@ fn kafka_counter(e: &KafkaEvent, t: &mut Tracker) -> Option<&'static str> {
         KafkaEvent::Truncated { removed, .. } if *removed > 0 => "truncations",
         KafkaEvent::SegmentsDeleted { .. } => "segments-deleted",
         KafkaEvent::FetchPositionOutOfRange { .. } => "position-below-log-start",
+        KafkaEvent::TxnTimedOut { .. } => "txn-timeouts",
+        KafkaEvent::ProducerFenced { .. } => "producers-fenced",
+        KafkaEvent::TxnMarkerAppended { .. } => "txn-markers",
+        // A coordinator taking over a partition that holds transactions: it moved.
+        KafkaEvent::TxnStateLoaded { transactions, .. } if *transactions > 0 => {
+            "txn-coordinator-moves"
+        }
         KafkaEvent::IsrChanged { tp, isr: new, .. } => {
             let before = t.isr.insert(tp.clone(), new.clone()).map(|b| b.len());
             match before {

@@ -10,10 +10,12 @@ use crate::sim::{Duration, NodeId, Time, World};
 use crate::workload::consumer_app::{
     CommitStrategy, ConsumerApp, ConsumerAppConfig, ProcessingTime,
 };
+use crate::workload::consumer_txn::PipelineConfig;
 use crate::workload::node::SimNode;
 use crate::workload::producer_app::{
     KeyDistribution, ProducerApp, ProducerAppConfig, SendMode, SendRate,
 };
+use crate::workload::producer_txn::TxnPlan;
 use crate::workload::rpc::{RpcCallee, RpcCaller, RpcCallerConfig};
 
 /// Adds every producer, consumer and rpc pair of `scenario`; `bootstrap` = the brokers.
@@ -64,6 +66,16 @@ fn add_producer(
         Keys::Fixed(k) => KeyDistribution::Fixed(Arc::from(k.as_str())),
     };
     cfg.value_bytes = p.value_bytes;
+    if p.config.transactional_id.is_some() {
+        let abort = p.abort.map_or((0, 1), |r| {
+            let den = r.den.clamp(1, u32::MAX as u64);
+            (r.num.min(den) as u32, den as u32)
+        });
+        cfg.txn = Some(TxnPlan {
+            records: p.transaction_records.unwrap_or(10),
+            abort,
+        });
+    }
     world.add_node(
         &p.name,
         SimNode::Producer(ProducerApp::new(cfg)),
@@ -98,8 +110,21 @@ fn add_consumers(world: &mut World<SimNode>, c: &spec::Consumer, bootstrap: &[No
                 CommitMode::AfterProcessing => CommitStrategy::AfterProcessing,
                 CommitMode::Auto => CommitStrategy::Auto,
                 CommitMode::Async => CommitStrategy::Async,
+                CommitMode::Transaction => CommitStrategy::Transaction,
             },
             worker: c.worker,
+            pipeline: c.pipeline.as_ref().map(|(output, producer)| {
+                let mut producer = producer.clone();
+                // One transactional.id per instance (KIP-447 lets it be static).
+                if several {
+                    let id = producer.transactional_id.clone().unwrap_or_default();
+                    producer.transactional_id = Some(format!("{id}-{}", i + 1));
+                }
+                Box::new(PipelineConfig {
+                    output: crate::kafka::types::Topic::new(output),
+                    producer,
+                })
+            }),
         };
         world.add_node(
             &name,

@@ -8,7 +8,7 @@ use std::fmt;
 use super::spec::{self, FaultAction, Latency, Scenario, Target, Transport};
 use crate::kafka::controller::TopicSpec;
 use crate::sim::{self, Duration, Fault, FaultSpec, LinkModel, Time, TraceMode, World};
-use crate::workload::cluster::{build_cluster, ClusterSpec};
+use crate::workload::cluster::{build_cluster, transaction_state_topic, ClusterSpec};
 use crate::workload::node::SimNode;
 use crate::workload::ping::{PingClient, PingClientConfig, PingServer};
 
@@ -99,6 +99,19 @@ fn add_cluster(
                 replication_factor: t.replication_factor,
                 config: t.config.clone(),
             })
+            .chain(
+                scenario
+                    .producers
+                    .iter()
+                    .any(|p| p.config.transactional_id.is_some())
+                    .then_some(())
+                    .or(scenario
+                        .consumers
+                        .iter()
+                        .find_map(|c| c.pipeline.as_ref().map(|_| ())))
+                    .is_some()
+                    .then(|| transaction_state_topic(&cluster.config, cluster.brokers)),
+            )
             .collect(),
         link: link_model(&scenario.network, None),
         writeback: scenario.disk.writeback_us.map(Duration::from_us),

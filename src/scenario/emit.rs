@@ -24,6 +24,10 @@ fn value(v: &ConfigValue) -> String {
 }
 
 fn config(out: &mut String, explicit: &BTreeMap<String, ConfigValue>) {
+    config_named(out, "config", explicit)
+}
+
+fn config_named(out: &mut String, key: &str, explicit: &BTreeMap<String, ConfigValue>) {
     if explicit.is_empty() {
         return;
     }
@@ -31,7 +35,7 @@ fn config(out: &mut String, explicit: &BTreeMap<String, ConfigValue>) {
         .iter()
         .map(|(k, v)| format!("{} = {}", q(k), value(v)))
         .collect();
-    let _ = writeln!(out, "config = {{ {} }}", pairs.join(", "));
+    let _ = writeln!(out, "{key} = {{ {} }}", pairs.join(", "));
 }
 
 fn latency(l: &Latency) -> String {
@@ -174,6 +178,10 @@ fn clients(out: &mut String, s: &Scenario) {
             q(&keys(&p.keys)),
             p.value_bytes
         );
+        if let Some(n) = p.transaction_records {
+            let _ = writeln!(out, "transaction_records = {n}");
+        }
+        ratio_line(out, "abort", &p.abort);
         config(out, p.config.explicit());
     }
     for c in &s.consumers {
@@ -191,6 +199,10 @@ fn clients(out: &mut String, s: &Scenario) {
         );
         if c.worker {
             let _ = writeln!(out, "worker = true");
+        }
+        if let Some((output, producer)) = &c.pipeline {
+            let _ = writeln!(out, "output = {}", q(output));
+            config_named(out, "producer_config", producer.explicit());
         }
         config(out, c.config.explicit());
     }

@@ -161,6 +161,10 @@ pub struct Producer {
     pub stop_us: Option<u64>,
     pub keys: Keys,
     pub value_bytes: u32,
+    /// With a `transactional.id`: records per transaction (`transaction_records`).
+    pub transaction_records: Option<u64>,
+    /// With a `transactional.id`: the share of transactions the application aborts.
+    pub abort: Option<Ratio>,
     /// Validated, with Kafka's post-processing applied (e.g. idempotence disabled).
     pub config: ProducerConfig,
 }
@@ -175,17 +179,25 @@ pub enum CommitMode {
     Auto,
     /// Process, then commitAsync (no retries).
     Async,
+    /// Consume-transform-produce: write `output` and commit the offsets in one transaction.
+    Transaction,
 }
 
 impl CommitMode {
-    pub const VALUES: &'static [&'static str] =
-        &["before-processing", "after-processing", "auto", "async"];
+    pub const VALUES: &'static [&'static str] = &[
+        "before-processing",
+        "after-processing",
+        "auto",
+        "async",
+        "transaction",
+    ];
     pub fn as_str(&self) -> &'static str {
         match self {
             CommitMode::BeforeProcessing => "before-processing",
             CommitMode::AfterProcessing => "after-processing",
             CommitMode::Auto => "auto",
             CommitMode::Async => "async",
+            CommitMode::Transaction => "transaction",
         }
     }
 }
@@ -204,6 +216,9 @@ pub struct Consumer {
     pub worker: bool,
     /// `group.id` = `group`; `enable.auto.commit` follows `commit` unless set explicitly.
     pub config: ConsumerConfig,
+    /// `commit = "transaction"`: the `output` topic and the `producer_config` of the
+    /// embedded transactional producer.
+    pub pipeline: Option<(String, ProducerConfig)>,
 }
 
 impl Consumer {
@@ -389,7 +404,11 @@ pub const EXPECT_KEYS: &[(&str, &str)] = &[
     ),
     (
         "aborted-read",
-        "records of aborted transactions returned to a consumer",
+        "records of aborted transactions returned to a read_committed consumer",
+    ),
+    (
+        "torn-transaction",
+        "read_committed consumers saw part of a committed transaction, not the rest",
     ),
     ("lost-processing", "records never processed by any consumer"),
     ("reprocessed", "records processed more than once"),
@@ -471,6 +490,29 @@ pub const EXPECT_KEYS: &[(&str, &str)] = &[
     (
         "duplicate-restart",
         "duplicates the application caused by sending a value again after a restart",
+    ),
+    ("txn-committed", "transactions whose commitTransaction() returned"),
+    ("txn-aborted", "transactions whose abortTransaction() returned"),
+    (
+        "txn-unknown",
+        "transactions whose outcome the producer never learned (crashed or fenced mid-transaction)",
+    ),
+    (
+        "txn-timeouts",
+        "transactions the coordinator aborted after transaction.timeout.ms",
+    ),
+    (
+        "producers-fenced",
+        "transactional producers fenced by a newer epoch (PRODUCER_FENCED: fatal)",
+    ),
+    ("txn-markers", "COMMIT/ABORT control records appended by partition leaders"),
+    (
+        "txn-coordinator-moves",
+        "transaction coordinators that took over a __transaction_state partition holding transactions",
+    ),
+    (
+        "uncommitted-reads",
+        "records of transactions that did not commit returned by polls (read_uncommitted readers)",
     ),
     (
         "duplicate-retry",

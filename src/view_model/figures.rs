@@ -183,6 +183,9 @@ pub fn event_terms(event: &NodeEvent, push: &mut dyn FnMut(Term)) {
                 HistoryOp::CommitOk { .. } => "CommitOk",
                 HistoryOp::CommitFail { .. } => "CommitFail",
                 HistoryOp::Crashed => "Crashed",
+                HistoryOp::TxnEnd { .. } => "TxnEnd",
+                HistoryOp::ReadCommitted => "ReadCommitted",
+                HistoryOp::TxnBegin => "TxnBegin",
             }
         }
     };
@@ -228,6 +231,12 @@ pub fn kafka_name(e: &KafkaEvent) -> &'static str {
         FetchPositionOutOfRange { .. } => "FetchPositionOutOfRange",
         FetchSessionOpened { .. } => "FetchSessionOpened",
         FetchSessionError { .. } => "FetchSessionError",
+        TxnTransition { .. } => "TxnTransition",
+        TxnMarkerAppended { .. } => "TxnMarkerAppended",
+        TxnTimedOut { .. } => "TxnTimedOut",
+        TxnStateLoaded { .. } => "TxnStateLoaded",
+        ProducerFenced { .. } => "ProducerFenced",
+        TxnEnded { .. } => "TxnEnded",
     }
 }
 
@@ -253,7 +262,8 @@ fn kafka_tp(e: &KafkaEvent) -> Option<&TopicPartition> {
         | OffsetReset { tp, .. }
         | SegmentsDeleted { tp, .. }
         | LogStartOffsetIncremented { tp, .. }
-        | FetchPositionOutOfRange { tp, .. } => Some(tp),
+        | FetchPositionOutOfRange { tp, .. }
+        | TxnMarkerAppended { tp, .. } => Some(tp),
         _ => None,
     }
 }

@@ -95,6 +95,12 @@ pub struct ReplicaLogView {
     pub log_start: u64,
     /// High watermark as this replica knows it (`None` while its broker is down).
     pub hw: Option<u64>,
+    /// Last stable offset (read_committed readers stop here), when an open transaction
+    /// holds it below the high watermark; `None` when it equals the HW.
+    pub lso: Option<u64>,
+    /// Open transactions in this replica's log, and aborted ones so far.
+    pub open_txns: u32,
+    pub aborted_txns: u32,
     /// Log end offset.
     pub leo: u64,
     /// Records this replica truncated away so far (lost from its log).
@@ -159,6 +165,9 @@ pub struct ProducerView {
     /// requests answered so far (µs).
     pub request_latency_avg_us: Option<u64>,
     pub request_latency_max_us: Option<u64>,
+    /// A transactional producer: its `transactional.id`, client state and epoch, and the
+    /// coordinator's view of its transaction (broker, state, partitions).
+    pub transaction: Option<String>,
 }
 
 /// One consumer application.

@@ -300,6 +300,9 @@ fn replica_log(
         down: false,
         log_start: 0,
         hw: Some(0),
+        lso: None,
+        open_txns: 0,
+        aborted_txns: 0,
         leo: 0,
         truncated_records: cut,
         segments: 1,
@@ -327,6 +330,10 @@ fn replica_log(
     if let Some(p) = world.node(n).as_broker().and_then(|b| b.partitions.get(tp)) {
         view.log_start = off(p.log.log_start_offset());
         view.hw = Some(off(p.log.high_watermark()));
+        let lso = p.log.last_stable_offset();
+        view.lso = (lso != p.log.high_watermark()).then(|| off(lso));
+        view.open_txns = p.log.txn_index().open().count() as u32;
+        view.aborted_txns = p.log.txn_index().aborted().len() as u32;
         view.leo = off(p.log.log_end_offset());
         (view.segments, view.cleaned_segments) = segs(&p.log);
     }
@@ -363,9 +370,33 @@ fn producers(world: &World<SimNode>, tally: &mut ClientTally) -> Vec<ProducerVie
             record_send_total: m.record_send_total,
             request_latency_avg_us: m.request_latency_avg_us(),
             request_latency_max_us: (m.responses > 0).then_some(m.request_latency_max_us),
+            transaction: p.producer().and_then(|k| transaction_text(world, k)),
         });
     }
     out
+}
+
+/// `checkout: IN_TRANSACTION, epoch 2 · coordinator broker 3: Ongoing, 2 partition(s)`.
+fn transaction_text(
+    world: &World<SimNode>,
+    p: &crate::kafka::clients::producer::Producer,
+) -> Option<String> {
+    let tm = p.transaction_manager()?;
+    let id = &*tm.transactional_id;
+    let mut text = format!("{id}: {}, epoch {}", tm.state.name(), tm.epoch);
+    for n in world.node_ids() {
+        let Some(b) = world.node(n).as_broker() else {
+            continue;
+        };
+        if let Some((_, m)) = b.txns.transactions().find(|(k, _)| *k == id) {
+            let parts = m.partitions.len();
+            text += &format!(
+                " · coordinator broker {}: {}, {parts} partition(s)",
+                b.id, m.state
+            );
+        }
+    }
+    Some(text)
 }
 
 /// Consumer applications: records consumed so far, and `records-lag-max`.

@@ -24,6 +24,24 @@ pub struct ClusterSpec {
     pub writeback: Option<Duration>,
 }
 
+/// `__transaction_state`, as the transaction coordinator needs it (Kafka creates it on the
+/// first FindCoordinator(TRANSACTION); kafkasim creates it with the cluster when a scenario
+/// has a transactional producer, so runs without one keep their topics and traces).
+/// Its min.insync.replicas is `transaction.state.log.min.isr`, capped like the RF.
+pub fn transaction_state_topic(config: &BrokerConfig, brokers: u32) -> TopicSpec {
+    let rf = config
+        .transaction_state_log_replication_factor
+        .min(brokers.max(1));
+    let min_isr = config.transaction_state_log_min_isr.min(rf);
+    TopicSpec {
+        name: crate::kafka::broker::txn_coordinator::TRANSACTION_STATE.to_string(),
+        partitions: config.transaction_state_log_num_partitions,
+        replication_factor: rf,
+        config: crate::kafka::config::TopicConfig::default()
+            .with("min.insync.replicas", min_isr as i64),
+    }
+}
+
 /// Node ids of the cluster.
 #[derive(Clone, Debug)]
 pub struct ClusterIds {
@@ -232,4 +250,25 @@ pub fn replication_benchmark(records: u64) -> (u64, Time) {
         limit += Duration::from_secs(1);
     }
     (world.events(), world.now())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transaction_state_topic_follows_its_broker_settings() {
+        // Proves transaction.state.log.replication.factor and .min.isr shape the topic the
+        // cluster creates (capped at the brokers there are), and the partition count.
+        let config = crate::kafka::config::BrokerConfig::default()
+            .with("transaction.state.log.replication.factor", 3i64)
+            .with("transaction.state.log.min.isr", 2i64)
+            .with("transaction.state.log.num.partitions", 5i64);
+        let t = transaction_state_topic(&config, 3);
+        assert_eq!((t.partitions, t.replication_factor), (5, 3));
+        assert_eq!(t.config.min_insync_replicas, Some(2));
+        let small = transaction_state_topic(&config, 1);
+        assert_eq!(small.replication_factor, 1);
+        assert_eq!(small.config.min_insync_replicas, Some(1));
+    }
 }

@@ -38,6 +38,9 @@ pub enum CommitStrategy {
     AfterProcessing,
     Auto,
     Async,
+    /// Consume-transform-produce: offsets committed inside the output's transaction
+    /// (`consumer_txn.rs`).
+    Transaction,
 }
 
 /// Simulated time to process one record.
@@ -57,13 +60,23 @@ pub struct ConsumerAppConfig {
     pub commit: CommitStrategy,
     /// Processing happens on a worker thread; poll() continues meanwhile.
     pub worker: bool,
+    /// With `commit = Transaction`: the output topic and the transactional producer.
+    pub pipeline: Option<Box<super::consumer_txn::PipelineConfig>>,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum ConsumerAppTimer {
     Client(ConsumerTimer),
+    /// A timer of the pipeline's producer (`consumer_txn.rs`).
+    Producer(crate::kafka::clients::producer::ProducerTimer),
     /// The record being processed (by the application thread, or by the worker) is done.
     ProcessDone,
+}
+
+impl From<crate::kafka::clients::producer::ProducerTimer> for ConsumerAppTimer {
+    fn from(t: crate::kafka::clients::producer::ProducerTimer) -> Self {
+        ConsumerAppTimer::Producer(t)
+    }
 }
 
 impl From<ConsumerTimer> for ConsumerAppTimer {
@@ -108,6 +121,8 @@ pub struct ConsumerApp {
     worker_queue: std::collections::VecDeque<ConsumerRecord>,
     worker_busy: bool,
     pub stats: ConsumerStats,
+    /// The consume-transform-produce state (`consumer_txn.rs`).
+    pub(super) pipeline: Option<Box<super::consumer_txn::Pipeline>>,
 }
 
 type ClientCx<'a, C> = Mapped<'a, C, Msg, ConsumerTimer, KafkaEvent>;
@@ -125,6 +140,7 @@ impl ConsumerApp {
             worker_queue: Default::default(),
             worker_busy: false,
             stats: ConsumerStats::default(),
+            pipeline: None,
         }
     }
 
@@ -140,10 +156,14 @@ impl ConsumerApp {
         let Ok(config) = self.config.client.effective() else {
             return; // Kafka's ConfigException: the application never starts
         };
+        if config.isolation_level == crate::kafka::config::IsolationLevel::ReadCommitted {
+            cx.emit(HistoryOp::ReadCommitted.into());
+        }
         let mut consumer = Consumer::new(config, self.config.bootstrap.clone());
         let topics: Vec<&str> = self.config.topics.iter().map(|t| &**t).collect();
         consumer.subscribe(&mut ClientCx::new(cx), &topics);
         self.consumer = Some(consumer);
+        self.pipeline_start(cx);
         self.step(cx);
     }
 
@@ -152,6 +172,10 @@ impl ConsumerApp {
         C: Context<Msg = Msg, Timer = ConsumerAppTimer, Event = NodeEvent>,
     {
         if self.crashed {
+            return;
+        }
+        if self.pipeline_on_message(cx, &msg) {
+            self.step(cx);
             return;
         }
         if let Some(c) = self.consumer.as_mut() {
@@ -179,6 +203,7 @@ impl ConsumerApp {
                     c.on_timer(&mut ClientCx::new(cx), t);
                 }
             }
+            ConsumerAppTimer::Producer(t) => self.pipeline_on_timer(cx, t),
             ConsumerAppTimer::ProcessDone if self.config.worker => self.worker_done(cx),
             ConsumerAppTimer::ProcessDone => {
                 if let Phase::Processing { timer_done, .. } = &mut self.phase {
@@ -200,6 +225,7 @@ impl ConsumerApp {
         if let Some(c) = self.consumer.as_mut() {
             c.on_disconnect(&mut ClientCx::new(cx), peer);
         }
+        self.pipeline_on_disconnect(cx, peer);
         self.step(cx);
     }
 
@@ -258,6 +284,9 @@ impl ConsumerApp {
     where
         C: Context<Msg = Msg, Timer = ConsumerAppTimer, Event = NodeEvent>,
     {
+        if !self.pipeline_may_poll() {
+            return false; // the producer is not ready, or a transaction is ending
+        }
         let consumer = self.consumer.as_mut().expect("started");
         let records = consumer.poll(&mut ClientCx::new(cx));
         let generation = consumer.generation().0;
@@ -282,6 +311,11 @@ impl ConsumerApp {
             // Handed off: the application thread is back in poll() at once.
             self.worker_queue.extend(records);
             self.worker_next(cx);
+            return true;
+        }
+        if self.config.commit == CommitStrategy::Transaction {
+            self.pipeline_batch(cx, &records);
+            self.pipeline_commit(cx);
             return true;
         }
         self.batch = records;
@@ -366,7 +400,9 @@ impl ConsumerApp {
                 consumer.commit_async(&mut ClientCx::new(cx));
                 Phase::Polling
             }
-            CommitStrategy::Auto | CommitStrategy::BeforeProcessing => Phase::Polling,
+            CommitStrategy::Auto
+            | CommitStrategy::BeforeProcessing
+            | CommitStrategy::Transaction => Phase::Polling,
         };
         self.drain_events(cx);
     }
@@ -412,6 +448,25 @@ impl ConsumerApp {
             .into(),
         );
         self.stats.processed += 1;
+    }
+
+    /// After an aborted transaction: back to the committed offsets.
+    /// The history records it as the start of an assignment (reading from the committed
+    /// offsets again, as after a rebalance), so re-reading is not a `nonmonotonic-poll`.
+    pub(super) fn rewind<C>(&mut self, cx: &mut C)
+    where
+        C: Context<Msg = Msg, Timer = ConsumerAppTimer, Event = NodeEvent>,
+    {
+        let Some(c) = self.consumer.as_mut() else {
+            return;
+        };
+        c.rewind_to_committed();
+        let op = HistoryOp::Assigned {
+            member: self.config.name.clone(),
+            generation: c.generation().0,
+            partitions: c.assignment().into(),
+        };
+        cx.emit(op.into());
     }
 
     fn processing_time<C: Context>(&self, cx: &mut C) -> Duration {
@@ -559,6 +614,7 @@ mod tests {
                 processing: ProcessingTime::Fixed(Duration::from_ms(100)),
                 commit,
                 worker: false,
+                pipeline: None,
             };
             let mut cx = Cx::new(i as u64);
             cx.me = NodeId(100 + i as u32);
@@ -728,6 +784,7 @@ mod tests {
             processing: ProcessingTime::Fixed(Duration::from_ms(2_000)),
             commit: CommitStrategy::AfterProcessing,
             worker: false,
+            pipeline: None,
         };
         let mut cx = Cx::new(0);
         cx.me = NodeId(100);

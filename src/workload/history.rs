@@ -58,4 +58,18 @@ pub enum HistoryOp {
     CommitFail { error: CommitError },
     /// The application process crashed (its in-memory work is gone).
     Crashed,
+    /// A transactional producer's `commitTransaction()` (`committed`) or
+    /// `abortTransaction()` returned for the records it sent in that transaction; `error`
+    /// NONE when it succeeded (otherwise the transaction's fate is unknown to the client).
+    TxnEnd {
+        committed: bool,
+        error: ErrorCode,
+        values: Box<[u64]>,
+    },
+    /// A transactional producer called `beginTransaction()`: its sends until the next
+    /// `TxnEnd` belong to this transaction (if none comes, its fate is unknown).
+    TxnBegin,
+    /// A consumer starts with `isolation.level = read_committed` (the checker holds it to
+    /// reading committed records only).
+    ReadCommitted,
 }

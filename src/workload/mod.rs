@@ -4,11 +4,13 @@
 
 pub mod cluster;
 pub mod consumer_app;
+pub mod consumer_txn;
 pub mod event;
 pub mod history;
 pub mod node;
 pub mod ping;
 pub mod producer_app;
+pub mod producer_txn;
 pub mod rate;
 pub mod rpc;
 pub mod scripted_client;

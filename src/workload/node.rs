@@ -269,6 +269,7 @@ impl Node for SimNode {
             NodeTimer::Producer(ProducerAppTimer::NextSend) => "next-send",
             NodeTimer::Consumer(ConsumerAppTimer::Client(_)) => "consumer-client",
             NodeTimer::Consumer(ConsumerAppTimer::ProcessDone) => "record-processed",
+            NodeTimer::Consumer(ConsumerAppTimer::Producer(_)) => "pipeline-producer",
             NodeTimer::Rpc(RpcTimer::NextCall) => "next-call",
             NodeTimer::Rpc(RpcTimer::Timeout { .. }) => "call-timeout",
             NodeTimer::Rpc(RpcTimer::Processed { .. }) => "call-processed",
@@ -284,6 +285,8 @@ impl Node for SimNode {
                 BrokerTimer::FetchBackoff { .. } => "replica-fetch-backoff",
                 BrokerTimer::RegistrationRetry => "broker-registration-retry",
                 BrokerTimer::Group(_) => "group-coordinator",
+                BrokerTimer::TxnCleanup => "abort-timed-out-transactions",
+                BrokerTimer::TxnMarkerRetry => "txn-marker-retry",
             },
             NodeTimer::Controller(ControllerTimer::MaybeFenceStaleBrokers) => {
                 "maybe-fence-stale-brokers"

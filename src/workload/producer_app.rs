@@ -63,6 +63,8 @@ pub struct ProducerAppConfig {
     pub value_bytes: u32,
     /// Async modes without a rate keep at most this many sends unfinished.
     pub async_window: u64,
+    /// With a `transactional.id`: how sends are grouped into transactions.
+    pub txn: Option<super::producer_txn::TxnPlan>,
 }
 
 impl ProducerAppConfig {
@@ -80,6 +82,7 @@ impl ProducerAppConfig {
             keys: KeyDistribution::None,
             value_bytes: 100,
             async_window: 10_000,
+            txn: None,
         }
     }
 }
@@ -105,12 +108,16 @@ pub struct ProducerStats {
     pub failed: u64,
     pub indeterminate: u64,
     pub last_ack: Option<Time>,
+    /// Transactions that ended (committed, aborted or failed).
+    pub transactions: u64,
+    /// The producer was fenced (PRODUCER_FENCED) and closed.
+    pub fenced: bool,
 }
 
 #[derive(Clone, Debug)]
 pub struct ProducerApp {
     pub config: ProducerAppConfig,
-    producer: Option<Producer>,
+    pub(super) producer: Option<Producer>,
     seq: u64,
     outstanding: BTreeSet<u64>,
     next_send_timer: Option<TimerId>,
@@ -120,9 +127,13 @@ pub struct ProducerApp {
     done: Vec<Completion>,
     /// Sender metrics of the producers of earlier incarnations (before a restart).
     earlier: SenderMetrics,
+    /// The transactional loop (`producer_txn.rs`).
+    pub(super) txn_phase: super::producer_txn::TxnPhase,
+    /// Values sent in the open transaction.
+    pub(super) txn_values: Vec<u64>,
 }
 
-type ClientCx<'a, C> = Mapped<'a, C, Msg, ProducerTimer, crate::kafka::KafkaEvent>;
+pub(super) type ClientCx<'a, C> = Mapped<'a, C, Msg, ProducerTimer, crate::kafka::KafkaEvent>;
 
 impl ProducerApp {
     pub fn new(config: ProducerAppConfig) -> Self {
@@ -136,7 +147,14 @@ impl ProducerApp {
             stats: ProducerStats::default(),
             done: Vec::new(),
             earlier: SenderMetrics::default(),
+            txn_phase: Default::default(),
+            txn_values: Vec::new(),
         }
+    }
+
+    /// The embedded producer client (the workbench shows its transaction state).
+    pub fn producer(&self) -> Option<&Producer> {
+        self.producer.as_ref()
     }
 
     /// Kafka's sender metrics over the whole run, every incarnation of the producer
@@ -229,6 +247,7 @@ impl ProducerApp {
             return;
         }
         self.crashed = true;
+        self.txn_crashed(cx);
         for value in std::mem::take(&mut self.outstanding) {
             self.stats.indeterminate += 1;
             let reason = "producer crashed with the send in flight".to_string();
@@ -246,10 +265,11 @@ impl ProducerApp {
             return;
         }
         self.report_completions(cx);
-        while self.may_send(cx.now()) {
+        while self.txn_step(cx) && self.may_send(cx.now()) {
             self.send_one(cx);
             self.report_completions(cx);
         }
+        self.txn_step(cx);
         self.arm_next_send(cx);
     }
 
@@ -268,7 +288,7 @@ impl ProducerApp {
         self.done = done;
     }
 
-    fn finished(&self, now: Time) -> bool {
+    pub(super) fn finished(&self, now: Time) -> bool {
         self.config.count.is_some_and(|n| self.seq >= n)
             || self.config.stop.is_some_and(|s| now >= s)
     }
@@ -324,6 +344,9 @@ impl ProducerApp {
             .into(),
         );
         self.stats.sent += 1;
+        if self.config.txn.is_some() {
+            self.txn_values.push(value);
+        }
         if self.config.mode != SendMode::FireAndForget {
             self.outstanding.insert(value);
         }

@@ -121,11 +121,7 @@ impl Broker {
         if fp.fetch_offset > log.log_end_offset() {
             return PartitionFetch::OutOfRange(log);
         }
-        let upto = if req.replica_id.is_some() {
-            log.log_end_offset()
-        } else {
-            log.high_watermark()
-        };
+        let upto = isolation::fetch_upper_bound(req, log);
         PartitionFetch::Read { log, upto }
     }
 
@@ -145,10 +141,11 @@ impl Broker {
             diverging_epoch: None,
             current_leader: None,
             batches: Vec::new(),
+            aborted_transactions: Vec::new(),
         };
         let with_log = |r: &mut FetchPartitionResponse, log: &PartitionLog| {
             r.high_watermark = log.high_watermark();
-            r.last_stable_offset = log.high_watermark();
+            r.last_stable_offset = log.last_stable_offset();
             r.log_start_offset = log.log_start_offset();
         };
         match self.classify_fetch(req, fp) {
@@ -175,6 +172,8 @@ impl Broker {
             PartitionFetch::Read { log, upto } => {
                 with_log(&mut r, log);
                 r.batches = log.read_limited(fp.fetch_offset, budget, upto, min_one);
+                r.aborted_transactions =
+                    isolation::aborted_for(req, log, fp.fetch_offset, &r.batches);
             }
         }
         r
@@ -238,11 +237,7 @@ impl Broker {
             return true;
         }
         let log = &part.log;
-        let upto = if d.req.replica_id.is_some() {
-            log.log_end_offset()
-        } else {
-            log.high_watermark()
-        };
+        let upto = isolation::fetch_upper_bound(&d.req, log);
         upto > fp.fetch_offset
             || fp.fetch_offset > log.log_end_offset()
             || fp.fetch_offset < log.log_start_offset()
@@ -277,7 +272,10 @@ impl Broker {
                             OffsetSpec::Latest if p.log.high_watermark() < epoch_start => {
                                 r.error = ErrorCode::OffsetNotAvailable
                             }
-                            OffsetSpec::Latest => r.offset = p.log.high_watermark(),
+                            OffsetSpec::Latest => {
+                                r.offset =
+                                    isolation::consumer_upper_bound(req.isolation_level, &p.log)
+                            }
                         }
                     }
                 }

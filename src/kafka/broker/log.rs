@@ -13,6 +13,9 @@
 //! * **Producer state**: per idempotent producer, the last five batches' sequence ranges, so
 //!   a retried batch is recognised as a duplicate instead of being appended twice.
 //!
+//! * **Transactions** (`txn_index.rs`): the open transactions and the aborted-transactions
+//!   index, from which the **last stable offset** (LSO ≤ HW) follows.
+//!
 //! * The **log start offset** is the first offset a reader may fetch. Retention deletes whole
 //!   segments from the front and moves it to the first remaining segment's base offset; a
 //!   follower also moves it up to its leader's (sent in every fetch response).
@@ -26,6 +29,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::sync::Arc;
 
 use super::segment::{self, RollConfig, Segment};
+use super::txn_index::TxnIndex;
 use crate::kafka::record::{Batch, RecordBatch};
 use crate::kafka::types::{
     LeaderEpoch, Offset, ProducerEpoch, ProducerId, Sequence, TopicPartition,
@@ -88,6 +92,8 @@ pub struct PartitionLog {
     hw: Offset,
     epochs: Vec<(LeaderEpoch, Offset)>,
     producers: VecMap<ProducerId, ProducerStateEntry>,
+    /// Open transactions and aborted ones (the LSO and the aborted-transactions index).
+    txns: TxnIndex,
     /// Records appended since the last flush.
     unflushed_messages: u64,
     last_flush: Time,
@@ -154,6 +160,7 @@ impl PartitionLog {
             hw: Offset::ZERO,
             epochs: Vec::new(),
             producers: VecMap::new(),
+            txns: TxnIndex::default(),
             unflushed_messages: 0,
             last_flush: Time::ZERO,
             truncations: 0,
@@ -195,6 +202,18 @@ impl PartitionLog {
             let b = self.batches[i].clone();
             self.update_producer_state(&b);
         }
+        self.txns = TxnIndex::rebuild(self.batches.iter().map(|b| &**b));
+    }
+
+    /// The last stable offset: the first offset of the earliest open transaction, or the
+    /// high watermark (`UnifiedLog.lastStableOffset`).
+    pub fn last_stable_offset(&self) -> Offset {
+        self.txns.last_stable_offset(self.hw)
+    }
+
+    /// The transaction bookkeeping (open transactions, aborted ones).
+    pub fn txn_index(&self) -> &TxnIndex {
+        &self.txns
     }
 
     // ---- reading
@@ -329,6 +348,15 @@ impl PartitionLog {
 
     /// Checks an incoming batch's producer id, epoch and sequence against the cache.
     pub fn check_sequence(&self, b: &RecordBatch) -> SequenceCheck {
+        if b.is_control {
+            // A transaction marker carries no sequence; only its epoch is checked
+            // (`ProducerAppendInfo.appendEndTxnMarker` → `checkProducerEpoch`).
+            let current = self.producers.get(&b.producer_id).map(|e| e.epoch);
+            return match current {
+                Some(e) if b.producer_epoch < e => SequenceCheck::InvalidEpoch,
+                _ => SequenceCheck::Append,
+            };
+        }
         if b.producer_id == ProducerId::NONE || b.base_sequence == Sequence::NONE {
             return SequenceCheck::Append;
         }
@@ -360,6 +388,16 @@ impl PartitionLog {
     }
 
     fn update_producer_state(&mut self, b: &Batch) {
+        if b.is_control && b.producer_id != ProducerId::NONE {
+            // A marker moves the producer's epoch up (a coordinator that bumped it to abort
+            // fences the old session here too) and ends its transaction.
+            let entry = self.producers.entry(b.producer_id).or_default();
+            if b.producer_epoch > entry.epoch {
+                entry.epoch = b.producer_epoch;
+                entry.batches.clear();
+            }
+            return;
+        }
         if b.producer_id == ProducerId::NONE || b.base_sequence == Sequence::NONE {
             return;
         }
@@ -445,6 +483,7 @@ impl PartitionLog {
         self.leo = batch.next_offset();
         self.unflushed_messages += batch.len() as u64;
         self.update_producer_state(&batch);
+        self.txns.on_append(&batch);
         let active = self.segments.last_mut().expect("an active segment");
         active.add(&batch);
         active.write(disk, batch.clone());
@@ -569,6 +608,7 @@ impl PartitionLog {
         self.epochs.clear();
         self.write_epoch_checkpoint(disk);
         self.producers.clear();
+        self.txns = TxnIndex::default();
         self.unflushed_messages = 0;
         self.truncations += 1;
         removed

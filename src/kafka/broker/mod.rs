@@ -26,6 +26,7 @@ pub mod cleaner;
 pub mod fetch;
 pub mod fetch_session;
 pub mod group_coordinator;
+pub mod isolation;
 pub mod log;
 pub mod metadata;
 pub mod partition;
@@ -34,6 +35,9 @@ pub mod purgatory;
 pub mod replication;
 pub mod retention;
 pub mod segment;
+pub mod txn_coordinator;
+pub mod txn_index;
+pub mod txn_markers;
 
 use crate::kafka::config::{BrokerConfig, EffectiveTopicConfig};
 use crate::kafka::errors::ErrorCode;
@@ -83,6 +87,11 @@ pub enum BrokerTimer {
     RegistrationRetry,
     /// A timer of the hosted group coordinator (see `group_coordinator/host.rs`).
     Group(GroupTimer),
+    /// The transaction coordinator's cleanup tick
+    /// (`transaction.abort.timed.out.transaction.cleanup.interval.ms`).
+    TxnCleanup,
+    /// Resend transaction markers that failed or got no leader.
+    TxnMarkerRetry,
 }
 
 /// A handle on an internal append, checked when the high watermark moves.
@@ -138,6 +147,9 @@ pub struct Broker {
     pub groups: GroupCoordinator,
     /// Offset commits waiting for their append to `__consumer_offsets`.
     pub(crate) group_appends: BTreeMap<AppendToken, CommitId>,
+    /// The transaction coordinator this broker hosts (see `txn_coordinator/host.rs`).
+    pub txns: txn_coordinator::TxnCoordinator,
+    pub(crate) txn: txn_coordinator::host::TxnHostState,
 }
 
 impl Broker {
@@ -163,6 +175,8 @@ impl Broker {
             producer_id_counter: 0,
             groups: group_coordinator::host::coordinator_for(&config),
             group_appends: BTreeMap::new(),
+            txns: txn_coordinator::host::coordinator_for(&config),
+            txn: Default::default(),
             config,
         }
     }
@@ -293,6 +307,9 @@ impl Broker {
             Msg::ListOffsetsRequest(r) => self.on_list_offsets(cx, from, r),
             Msg::OffsetsForLeaderEpochRequest(r) => self.on_offsets_for_leader_epoch(cx, from, r),
             Msg::MetadataRequest(r) => self.on_metadata_request(cx, from, r),
+            Msg::InitProducerIdRequest(r) if r.transactional_id.is_some() => {
+                self.on_txn_request(cx, from, Msg::InitProducerIdRequest(r))
+            }
             Msg::InitProducerIdRequest(r) => self.on_init_producer_id(cx, from, r),
             Msg::ApiVersionsRequest(r) => {
                 let correlation_id = r.correlation_id;
@@ -301,6 +318,12 @@ impl Broker {
                     Msg::ApiVersionsResponse(ApiVersionsResponse { correlation_id }),
                 );
             }
+            m @ (Msg::AddPartitionsToTxnRequest(_)
+            | Msg::AddOffsetsToTxnRequest(_)
+            | Msg::EndTxnRequest(_)) => self.on_txn_request(cx, from, m),
+            Msg::WriteTxnMarkersRequest(r) => self.on_write_txn_markers(cx, from, r),
+            Msg::WriteTxnMarkersResponse(r) => self.on_write_txn_markers_response(cx, r),
+            Msg::TxnOffsetCommitRequest(r) => self.on_txn_offset_commit(cx, from, r),
             Msg::MetadataUpdate(u) => self.on_metadata_update(cx, u),
             Msg::BrokerRegistrationResponse(r) if r.error.is_ok() => {
                 self.registration_failures = 0;
@@ -377,6 +400,8 @@ impl Broker {
             } => self.on_fetch_timeout(cx, leader, correlation_id),
             BrokerTimer::FetchBackoff { leader } => self.on_fetch_backoff_timeout(cx, leader),
             BrokerTimer::Group(t) => self.on_group_timer(cx, t),
+            BrokerTimer::TxnCleanup => self.on_txn_cleanup_timeout(cx),
+            BrokerTimer::TxnMarkerRetry => self.on_txn_marker_retry_timeout(cx),
         }
         self.drive_groups(cx);
     }

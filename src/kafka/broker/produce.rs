@@ -256,6 +256,16 @@ impl Broker {
         }
     }
 
+    /// A cluster-unique producer id: the broker id in the high bits, a counter persisted
+    /// on disk in the low bits (kafkasim's stand-in for the controller's id blocks).
+    pub(crate) fn allocate_producer_id(&mut self, cx: &mut BrokerCx<'_>) -> ProducerId {
+        self.producer_id_counter += 1;
+        cx.disk()
+            .overwrite(PRODUCER_ID_FILE, self.producer_id_counter);
+        cx.disk().flush(PRODUCER_ID_FILE);
+        ProducerId(((self.id.0 as i64) << 40) | self.producer_id_counter as i64)
+    }
+
     /// Non-transactional InitProducerId: a cluster-unique id (broker id in the high bits,
     /// a counter persisted on disk in the low bits) and epoch 0.
     pub(super) fn on_init_producer_id(
@@ -264,11 +274,7 @@ impl Broker {
         from: Peer,
         req: InitProducerIdRequest,
     ) {
-        self.producer_id_counter += 1;
-        cx.disk()
-            .overwrite(PRODUCER_ID_FILE, self.producer_id_counter);
-        cx.disk().flush(PRODUCER_ID_FILE);
-        let producer_id = ProducerId(((self.id.0 as i64) << 40) | self.producer_id_counter as i64);
+        let producer_id = self.allocate_producer_id(cx);
         let resp = InitProducerIdResponse {
             correlation_id: req.correlation_id,
             error: ErrorCode::None,

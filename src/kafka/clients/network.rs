@@ -172,6 +172,12 @@ impl<P> NetworkClient<P> {
         ready.or(connecting).or(can_connect.map(|(n, _)| n))
     }
 
+    /// Starts numbering requests after `base` (a second client in the same process, e.g.
+    /// the producer of a consume-transform-produce application, keeps its ids apart).
+    pub fn start_correlations_at(&mut self, base: CorrelationId) {
+        self.last_correlation = base;
+    }
+
     /// Takes the next correlation id (for a request tracked here or elsewhere).
     pub fn next_correlation(&mut self) -> CorrelationId {
         self.last_correlation = self.last_correlation.wrapping_add(1);
@@ -278,6 +284,19 @@ impl<P> NetworkClient<P> {
 
 /// The correlation id of a response a client may be waiting for (`None` for requests and
 /// for the brokers' and controller's own messages).
+/// The correlation id of a request a client sends.
+pub fn request_correlation(msg: &Msg) -> Option<CorrelationId> {
+    Some(match msg {
+        Msg::FindCoordinatorRequest(r) => r.correlation_id,
+        Msg::InitProducerIdRequest(r) => r.correlation_id,
+        Msg::AddPartitionsToTxnRequest(r) => r.correlation_id,
+        Msg::AddOffsetsToTxnRequest(r) => r.correlation_id,
+        Msg::EndTxnRequest(r) => r.correlation_id,
+        Msg::TxnOffsetCommitRequest(r) => r.correlation_id,
+        _ => return None,
+    })
+}
+
 pub fn response_correlation(msg: &Msg) -> Option<CorrelationId> {
     Some(match msg {
         Msg::MetadataResponse(r) => r.correlation_id,
@@ -294,6 +313,10 @@ pub fn response_correlation(msg: &Msg) -> Option<CorrelationId> {
         Msg::OffsetCommitResponse(r) => r.correlation_id,
         Msg::OffsetFetchResponse(r) => r.correlation_id,
         Msg::OffsetsForLeaderEpochResponse(r) => r.correlation_id,
+        Msg::AddPartitionsToTxnResponse(r) => r.correlation_id,
+        Msg::AddOffsetsToTxnResponse(r) => r.correlation_id,
+        Msg::EndTxnResponse(r) => r.correlation_id,
+        Msg::TxnOffsetCommitResponse(r) => r.correlation_id,
         _ => return None,
     })
 }

@@ -67,6 +67,16 @@ config_struct! {
             "How often each broker forgets the producers idle longer than producer.id.expiration.ms."
         "max.incremental.fetch.session.cache.slots" => max_incremental_fetch_session_cache_slots: u32 = "1000", range(0, I32_MAX);
             "Fetch sessions (KIP-227) a broker keeps; a fetcher without one names every partition in every fetch."
+        "transaction.state.log.num.partitions" => transaction_state_log_num_partitions: u32 = "3", range(1, I32_MAX);
+            "Partitions of __transaction_state (kafkasim default 3; Kafka's is 50)."
+        "transaction.state.log.replication.factor" => transaction_state_log_replication_factor: u32 = "3", range(1, I32_MAX);
+            "Replication factor of __transaction_state (capped at the number of brokers)."
+        "transaction.state.log.min.isr" => transaction_state_log_min_isr: u32 = "2", range(1, I32_MAX);
+            "min.insync.replicas of __transaction_state: a coordinator's state write needs this many in-sync replicas."
+        "transaction.max.timeout.ms" => transaction_max_timeout_ms: u64 = "900000", range(1, I32_MAX);
+            "Largest transaction.timeout.ms a producer may ask for (else INVALID_TRANSACTION_TIMEOUT)."
+        "transaction.abort.timed.out.transaction.cleanup.interval.ms" => transaction_abort_timed_out_transaction_cleanup_interval_ms: u64 = "10000", range(1, I32_MAX);
+            "How often the transaction coordinator aborts transactions open longer than their transaction.timeout.ms."
         "replication.truncation" => replication_truncation: TruncationMode = "leader-epoch";
             "kafkasim switch: leader-epoch (Kafka >= 0.11, KIP-101) or high-watermark (older, loses acked records)."
     }

@@ -83,6 +83,9 @@ pub struct EffectiveProducerConfig {
     pub max_request_size: u32,
     pub compression_type: CompressionType,
     pub partitioner_ignore_keys: bool,
+    /// `transactional.id`: the producer is transactional.
+    pub transactional_id: Option<std::sync::Arc<str>>,
+    pub transaction_timeout_ms: u64,
 }
 
 impl Default for EffectiveProducerConfig {
@@ -121,6 +124,8 @@ impl ProducerConfig {
             max_request_size: self.max_request_size,
             compression_type: self.compression_type,
             partitioner_ignore_keys: self.partitioner_ignore_keys,
+            transactional_id: self.transactional_id.as_deref().map(std::sync::Arc::from),
+            transaction_timeout_ms: self.transaction_timeout_ms,
         })
     }
 

@@ -37,28 +37,10 @@ const NOT_SIMULATED: &[(&str, &str, &[&str], &str)] = &[
         NO_LOG_CLEANING,
     ),
     (
-        "ProducerConfig",
-        "transactional.id",
-        &[],
-        "transactions are not simulated yet: a producer is at most idempotent",
-    ),
-    (
-        "ProducerConfig",
-        "transaction.timeout.ms",
-        &[],
-        "transactions are not simulated yet",
-    ),
-    (
         "ConsumerConfig",
         "group.protocol",
         &["classic"],
         "consumer groups run the classic protocol (JoinGroup/SyncGroup); KIP-848 is not simulated",
-    ),
-    (
-        "ConsumerConfig",
-        "isolation.level",
-        &["read_uncommitted"],
-        "without transactions every record is committed: consumers read up to the high watermark",
     ),
 ];
 

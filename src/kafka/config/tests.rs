@@ -195,8 +195,6 @@ fn effective_configs_carry_kafka_post_processing() {
 #[test]
 fn transactional_id_needs_idempotence() {
     // Proves a transactional.id with idempotence switched off is rejected.
-    // (`transactional.id` is refused as not simulated when set; the rule is kept for when
-    // transactions land.)
     let mut p = ProducerConfig::default().with("enable.idempotence", false);
     p.transactional_id = Some("t".into());
     let e = p.effective().unwrap_err();
@@ -268,7 +266,7 @@ fn every_key_is_simulated_labelled_or_refused() {
         "simulated keys nothing exercises: {silent:?}"
     );
     assert!(
-        simulated > 40 && refused >= 5 && labels >= 2,
+        simulated > 40 && refused >= 2 && labels >= 2,
         "{simulated} {refused} {labels}"
     );
 }
@@ -278,15 +276,13 @@ fn refused_keys_name_what_kafkasim_does_instead() {
     // Proves a not-simulated key is refused with "not simulated" and the behaviour instead,
     // while the value kafkasim behaves as is accepted.
     let mut c = ConsumerConfig::default();
-    let e = c.set("isolation.level", &s("read_committed")).unwrap_err();
+    let e = c.set("group.protocol", &s("consumer")).unwrap_err();
     assert_eq!(e.kind, ConfigErrorKind::NotSimulated);
     assert!(
-        e.message.starts_with("not simulated: `isolation.level`"),
+        e.message.starts_with("not simulated: `group.protocol`"),
         "{e}"
     );
-    assert!(e.message.contains("every record is committed"), "{e}");
-    c.set("isolation.level", &s("read_uncommitted")).unwrap();
-    assert!(c.set("group.protocol", &s("consumer")).is_err());
+    assert!(e.message.contains("classic protocol"), "{e}");
     c.set("group.protocol", &s("classic")).unwrap();
     c.set("client.id", &s("billing-app")).unwrap();
 }

@@ -157,6 +157,8 @@ pub(super) fn producer(cx: &mut Problems, n: &TomlValue, w: &mut Seen) -> Option
         "stop",
         "keys",
         "value_bytes",
+        "transaction_records",
+        "abort",
         "config",
     ];
     let mut t = table(cx, n, "[[producer]]", KEYS)?;
@@ -204,6 +206,7 @@ pub(super) fn producer(cx: &mut Problems, n: &TomlValue, w: &mut Seen) -> Option
     if let Err(e) = config.validate() {
         config_errors(cx, &t, t.get("config").unwrap_or(n), vec![e]);
     }
+    let (transaction_records, abort) = transaction_keys(cx, &t, &config);
     Some(Producer {
         name,
         topic: topic?,
@@ -214,8 +217,34 @@ pub(super) fn producer(cx: &mut Problems, n: &TomlValue, w: &mut Seen) -> Option
         stop_us: stop,
         keys: keys?,
         value_bytes: value_bytes.map_or(100, |v| v as u32),
+        transaction_records,
+        abort,
         config,
     })
+}
+
+/// `transaction_records` and `abort`: only for a producer with a `transactional.id`.
+fn transaction_keys(
+    cx: &mut Problems,
+    t: &Tbl,
+    config: &ProducerConfig,
+) -> (Option<u64>, Option<Ratio>) {
+    let records = field(cx, t, "transaction_records", false)
+        .and_then(|n| as_int(cx, n, "`transaction_records`", 1, i64::MAX))
+        .map(|c| c as u64);
+    let abort = field(cx, t, "abort", false).and_then(|n| as_ratio(cx, n, "`abort`"));
+    if config.transactional_id.is_none() {
+        for key in ["transaction_records", "abort"] {
+            if let Some(n) = t.get(key) {
+                cx.err_help(
+                    &n.span,
+                    format!("{}: `{key}` needs a transactional producer", t.what),
+                    "set config = { \"transactional.id\" = \"…\" }, or remove the key",
+                );
+            }
+        }
+    }
+    (records, abort)
 }
 
 // Long by design: one line per `[[consumer]]` key, in the documented order.
@@ -229,6 +258,8 @@ pub(super) fn consumer(cx: &mut Problems, n: &TomlValue, w: &mut Seen) -> Option
         "commit",
         "start",
         "worker",
+        "output",
+        "producer_config",
         "config",
     ];
     let mut t = table(cx, n, "[[consumer]]", KEYS)?;
@@ -271,10 +302,12 @@ pub(super) fn consumer(cx: &mut Problems, n: &TomlValue, w: &mut Seen) -> Option
             "after-processing" => Some(CommitMode::AfterProcessing),
             "auto" => Some(CommitMode::Auto),
             "async" => Some(CommitMode::Async),
+            "transaction" => Some(CommitMode::Transaction),
             _ => None,
         }),
         None => Some(CommitMode::Auto),
     };
+    let pipeline = consumer_pipeline(cx, &t, w, commit);
     let (start, _) = start_stop(cx, &t, w);
     let worker = consumer_worker(cx, &t, commit);
     let mut config = config::<ConsumerConfig>(cx, &t, ConsumerConfig::set);
@@ -301,7 +334,50 @@ pub(super) fn consumer(cx: &mut Problems, n: &TomlValue, w: &mut Seen) -> Option
         start_us: start.unwrap_or(0),
         worker,
         config,
+        pipeline,
     })
+}
+
+/// `output` and `producer_config`: required with `commit = "transaction"`, refused without.
+fn consumer_pipeline(
+    cx: &mut Problems,
+    t: &Tbl,
+    w: &mut Seen,
+    commit: Option<CommitMode>,
+) -> Option<(String, ProducerConfig)> {
+    if commit != Some(CommitMode::Transaction) {
+        for key in ["output", "producer_config"] {
+            if let Some(n) = t.get(key) {
+                let what = &t.what;
+                let help = "set commit = \"transaction\" (consume-transform-produce), or remove it";
+                cx.err_help(
+                    &n.span,
+                    format!("{what}: `{key}` needs commit = \"transaction\""),
+                    help,
+                );
+            }
+        }
+        return None;
+    }
+    let output = field(cx, t, "output", true).and_then(|n| {
+        let s = as_str(cx, n, "`output`")?;
+        topic_ref(cx, w, &s, &n.span, &t.what).then_some(s)
+    });
+    let producer = config_at::<ProducerConfig>(cx, t, "producer_config", ProducerConfig::set);
+    if producer.transactional_id.is_none() {
+        cx.err_help(
+            &t.span,
+            format!(
+                "{}: commit = \"transaction\" needs a transactional producer",
+                t.what
+            ),
+            "add producer_config = { \"transactional.id\" = \"…\" }",
+        );
+    }
+    if let (Err(e), Some(node)) = (producer.validate(), t.get("producer_config")) {
+        config_errors(cx, t, node, vec![e]);
+    }
+    Some((output?, producer))
 }
 
 /// `worker = true`: poll() hands each batch to a worker thread and polls again at once. Only

@@ -290,15 +290,25 @@ pub(super) fn config<C: Default>(
     t: &Tbl,
     set: impl Fn(&mut C, &str, &crate::kafka::config::ConfigValue) -> Result<(), ConfigError>,
 ) -> C {
+    config_at(cx, t, "config", set)
+}
+
+/// [`config`] read from the table under `key` (`producer_config` of a pipeline).
+pub(super) fn config_at<C: Default>(
+    cx: &mut Problems,
+    t: &Tbl,
+    key: &str,
+    set: impl Fn(&mut C, &str, &crate::kafka::config::ConfigValue) -> Result<(), ConfigError>,
+) -> C {
     let mut c = C::default();
-    let Some(node) = t.get("config") else {
+    let Some(node) = t.get(key) else {
         return c;
     };
     let Kind::Table(entries) = &node.kind else {
         cx.err_help(
             &node.span,
             format!(
-                "`config` in {} must be a table, found {}",
+                "`{key}` in {} must be a table, found {}",
                 t.what,
                 node.kind.type_name()
             ),

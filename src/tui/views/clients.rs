@@ -82,6 +82,12 @@ fn producers(snap: &Snapshot, w: usize, lines: &mut Vec<Line<'static>>) {
             opt_us(p.request_latency_max_us),
         );
         lines.push(Line::styled(fit(&kafka, w), dim()));
+        if let Some(t) = &p.transaction {
+            lines.push(Line::styled(
+                fit(&format!("  transaction {t}"), w),
+                accent(),
+            ));
+        }
         if !p.errors.is_empty() {
             let errors: Vec<String> = p.errors.iter().map(|(e, n)| format!("{e}×{n}")).collect();
             lines.push(Line::styled(

@@ -192,6 +192,19 @@ fn empty(s: &Side, w: usize) -> Vec<Line<'static>> {
     out
 }
 
+/// ` lso 7` when an open transaction holds the last stable offset below the HW.
+fn lso_text(l: &ReplicaLogView) -> String {
+    l.lso.map_or(String::new(), |lso| format!(" lso {lso}"))
+}
+
+/// ` txn 1 open, 2 aborted` when the log has transactions to show.
+fn txn_text(l: &ReplicaLogView) -> String {
+    match (l.open_txns, l.aborted_txns) {
+        (0, 0) => String::new(),
+        (o, a) => format!(" txn {o} open, {a} aborted"),
+    }
+}
+
 /// `  broker 1 ████▒▒░░  hw 10 leo 14 truncated 2`
 fn log_bar(l: &ReplicaLogView, max: u64, w: usize) -> Line<'static> {
     let cut = if l.truncated_records > 0 {
@@ -219,7 +232,12 @@ fn log_bar(l: &ReplicaLogView, max: u64, w: usize) -> Line<'static> {
             bad(),
         ),
         Some(hw) => (
-            format!("{start} hw {hw} leo {}{cut}{segs}", l.leo),
+            format!(
+                "{start}{} hw {hw} leo {}{cut}{segs}{}",
+                lso_text(l),
+                l.leo,
+                txn_text(l)
+            ),
             Default::default(),
         ),
         None => (

@@ -11,7 +11,8 @@
 //!   members get NOT_COORDINATOR and look again.
 
 use crate::kafka::broker::group_coordinator::{
-    offsets_partition_for, GroupAction, GroupCoordinator, GroupCoordinatorConfig, GroupTimer,
+    offsets_partition_for, CommitId, GroupAction, GroupCoordinator, GroupCoordinatorConfig,
+    GroupTimer,
 };
 use crate::kafka::broker::purgatory::{DelayedProduce, PendingPart, Waiter};
 use crate::kafka::broker::{
@@ -50,14 +51,18 @@ impl Broker {
         from: crate::sim::Peer,
         r: FindCoordinatorRequest,
     ) {
-        let p = offsets_partition_for(&r.key, self.config.offsets_topic_num_partitions);
-        let tp = TopicPartition::new(CONSUMER_OFFSETS, p);
+        let tp = match r.key_type {
+            CoordinatorType::Group => {
+                let p = offsets_partition_for(&r.key, self.config.offsets_topic_num_partitions);
+                TopicPartition::new(CONSUMER_OFFSETS, p)
+            }
+            CoordinatorType::Transaction => self.txn_state_partition(&r.key),
+        };
         let leader = self
             .metadata
             .partitions
             .get(&tp)
             .and_then(|p| p.leader)
-            .filter(|_| r.key_type == CoordinatorType::Group)
             .and_then(|b| Some((b, self.metadata.node_of(b)?)));
         let error = match leader {
             Some(_) => ErrorCode::None,
@@ -69,6 +74,16 @@ impl Broker {
             coordinator: leader,
         };
         cx.reply(from, Msg::FindCoordinatorResponse(resp));
+    }
+
+    /// TxnOffsetCommit, at the group coordinator (`txn_offsets.rs`).
+    pub(crate) fn on_txn_offset_commit(
+        &mut self,
+        cx: &mut BrokerCx<'_>,
+        from: crate::sim::Peer,
+        r: TxnOffsetCommitRequest,
+    ) {
+        self.on_group_request(cx, from, Msg::TxnOffsetCommitRequest(r));
     }
 
     /// A JoinGroup, SyncGroup, Heartbeat, LeaveGroup, OffsetCommit or OffsetFetch.
@@ -102,10 +117,12 @@ impl Broker {
                 return;
             }
             for change in changes {
+                self.on_txn_leadership_change(cx, &change);
                 self.on_leadership_change(change);
             }
             for (token, outcome) in appends {
                 let Some(commit) = self.group_appends.remove(&token) else {
+                    self.on_txn_append_done(cx, token, outcome);
                     continue;
                 };
                 let error = outcome.err().unwrap_or(ErrorCode::None);
@@ -118,13 +135,12 @@ impl Broker {
     fn on_leadership_change(&mut self, change: LeadershipChange) {
         match change {
             LeadershipChange::Became { tp, .. } if &*tp.topic == CONSUMER_OFFSETS => {
-                let records: Vec<Record> = self
+                let batches = self
                     .read_log(&tp, Offset::ZERO, u32::MAX, ReadLimit::LogEnd)
-                    .unwrap_or_default()
-                    .iter()
-                    .flat_map(|b| b.records.iter().cloned())
-                    .collect();
+                    .unwrap_or_default();
+                let (records, open) = super::txn_offsets::replay_offsets_log(&batches);
                 self.groups.on_become_leader(tp.partition, &records);
+                self.groups.load_txn_offsets(open);
             }
             LeadershipChange::Resigned { tp } if &*tp.topic == CONSUMER_OFFSETS => {
                 self.groups.on_resign(tp.partition);
@@ -133,7 +149,7 @@ impl Broker {
         }
     }
 
-    fn apply_group_actions(&mut self, cx: &mut BrokerCx<'_>, actions: Vec<GroupAction>) {
+    pub(crate) fn apply_group_actions(&mut self, cx: &mut BrokerCx<'_>, actions: Vec<GroupAction>) {
         for a in actions {
             match a {
                 GroupAction::Respond { to, msg } => cx.reply(to, msg),
@@ -146,21 +162,46 @@ impl Broker {
                     records,
                     commit,
                 } => {
-                    let tp = TopicPartition {
-                        topic: Topic::new(CONSUMER_OFFSETS),
-                        partition: offsets_partition,
-                    };
-                    let timeout = Duration::from_ms(OFFSETS_COMMIT_TIMEOUT_MS);
-                    match self.append_internal(cx, &tp, records, timeout) {
-                        Ok(token) => {
-                            self.group_appends.insert(token, commit);
-                        }
-                        Err(e) => {
-                            let more = self.groups.on_append_complete(commit, e);
-                            self.apply_group_actions(cx, more);
-                        }
-                    }
+                    let batch = Arc::new(RecordBatch::new(records));
+                    self.append_offsets(cx, offsets_partition, batch, commit);
                 }
+                GroupAction::AppendTxn {
+                    offsets_partition,
+                    records,
+                    producer_id,
+                    producer_epoch,
+                    commit,
+                } => {
+                    let mut b = RecordBatch::new(records);
+                    b.producer_id = producer_id;
+                    b.producer_epoch = producer_epoch;
+                    b.is_transactional = true;
+                    self.append_offsets(cx, offsets_partition, Arc::new(b), commit);
+                }
+            }
+        }
+    }
+
+    /// Appends an offset commit's batch to `__consumer_offsets-{partition}`.
+    fn append_offsets(
+        &mut self,
+        cx: &mut BrokerCx<'_>,
+        partition: u32,
+        batch: Batch,
+        commit: CommitId,
+    ) {
+        let tp = TopicPartition {
+            topic: Topic::new(CONSUMER_OFFSETS),
+            partition,
+        };
+        let timeout = Duration::from_ms(OFFSETS_COMMIT_TIMEOUT_MS);
+        match self.append_internal_batch(cx, &tp, batch, timeout) {
+            Ok(token) => {
+                self.group_appends.insert(token, commit);
+            }
+            Err(e) => {
+                let more = self.groups.on_append_complete(commit, e);
+                self.apply_group_actions(cx, more);
             }
         }
     }
@@ -182,6 +223,18 @@ impl Broker {
         timeout: Duration,
     ) -> Result<AppendToken, ErrorCode> {
         let batch = Arc::new(RecordBatch::new(records));
+        self.append_internal_batch(cx, tp, batch, timeout)
+    }
+
+    /// [`append_internal`](Self::append_internal) of a batch built by the caller (a
+    /// transaction marker, transactional offsets).
+    pub fn append_internal_batch(
+        &mut self,
+        cx: &mut BrokerCx<'_>,
+        tp: &TopicPartition,
+        batch: Batch,
+        timeout: Duration,
+    ) -> Result<AppendToken, ErrorCode> {
         let (base, required) = self.append_to_leader(cx, tp, batch, Acks::All.as_i16())?;
         self.next_token += 1;
         let token = AppendToken(self.next_token);

@@ -33,6 +33,7 @@ pub mod host;
 mod join;
 mod membership;
 mod offsets;
+pub mod txn_offsets;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -40,7 +41,9 @@ use std::sync::Arc;
 use crate::kafka::event::KafkaEvent;
 use crate::kafka::protocol::*;
 use crate::kafka::record::Record;
-use crate::kafka::types::{Generation, LeaderEpoch, Offset, TopicPartition};
+use crate::kafka::types::{
+    Generation, LeaderEpoch, Offset, ProducerEpoch, ProducerId, TopicPartition,
+};
 use crate::sim::{Duration, Peer, Time};
 
 /// Broker-side group settings (`GroupCoordinatorConfig.java`).
@@ -97,6 +100,14 @@ pub enum GroupAction {
     Append {
         offsets_partition: u32,
         records: Vec<Record>,
+        commit: CommitId,
+    },
+    /// Like `Append`, as a transactional batch of the producer (TxnOffsetCommit).
+    AppendTxn {
+        offsets_partition: u32,
+        records: Vec<Record>,
+        producer_id: ProducerId,
+        producer_epoch: ProducerEpoch,
         commit: CommitId,
     },
     /// Record a semantic event in the trace.
@@ -179,6 +190,10 @@ pub struct GroupCoordinator {
     next_commit: CommitId,
     next_member: u64,
     next_nonce: u64,
+    /// Commits that are TxnOffsetCommits, by producer.
+    txn_commits: BTreeMap<CommitId, ProducerId>,
+    /// Transactional offsets waiting for their transaction's marker, per producer.
+    txn_offsets: BTreeMap<ProducerId, Vec<txn_offsets::PendingTxnOffset>>,
 }
 
 type Actions = Vec<GroupAction>;
@@ -230,6 +245,12 @@ impl GroupCoordinator {
         let n = self.config.offsets_topic_num_partitions;
         self.groups
             .retain(|id, _| offsets_partition_for(id, n) != offsets_partition);
+        // Pending transactional offsets move with the partition (reloaded by its next
+        // coordinator from the log).
+        for pending in self.txn_offsets.values_mut() {
+            pending.retain(|(g, _, _)| offsets_partition_for(g, n) != offsets_partition);
+        }
+        self.txn_offsets.retain(|_, p| !p.is_empty());
     }
 
     fn hosts(&self, group: &str) -> bool {

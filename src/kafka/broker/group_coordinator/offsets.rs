@@ -88,6 +88,9 @@ impl GroupCoordinator {
     /// The append of commit `commit` finished: on success the offsets become visible to
     /// OffsetFetch and the member gets its answer.
     pub fn on_append_complete(&mut self, commit: CommitId, error: ErrorCode) -> Actions {
+        if let Some(pid) = self.txn_commits.remove(&commit) {
+            return self.on_txn_append_complete(commit, pid, error);
+        }
         let Some(p) = self.pending_commits.remove(&commit) else {
             return Vec::new();
         };
@@ -164,6 +167,7 @@ impl GroupCoordinator {
             Msg::LeaveGroupRequest(r) => self.on_leave_group(now, from, r),
             Msg::OffsetCommitRequest(r) => self.on_offset_commit(now, from, r),
             Msg::OffsetFetchRequest(r) => self.on_offset_fetch(now, from, r),
+            Msg::TxnOffsetCommitRequest(r) => self.on_txn_offset_commit(now, from, r),
             _ => return None,
         })
     }

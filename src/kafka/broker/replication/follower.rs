@@ -166,6 +166,7 @@ impl Broker {
     /// partition): an outstanding fetch to it will never be answered; back off and refetch
     /// rather than waiting for `replica.socket.timeout.ms`.
     pub fn on_disconnect(&mut self, cx: &mut BrokerCx<'_>, node: NodeId) {
+        self.on_txn_disconnect(cx, node);
         let lost: Vec<(BrokerId, CorrelationId, TimerId)> = self
             .fetchers
             .values()

@@ -16,7 +16,7 @@
 use std::collections::BTreeMap;
 
 use super::{Consumer, ConsumerEvent, ConsumerRecord, ConsumerTimer, Pending};
-use crate::kafka::config::AutoOffsetReset;
+use crate::kafka::config::{AutoOffsetReset, IsolationLevel};
 use crate::kafka::errors::ErrorCode;
 use crate::kafka::event::KafkaEvent;
 use crate::kafka::protocol::*;
@@ -294,7 +294,9 @@ impl Consumer {
                     let Some(position) = p.position else {
                         continue;
                     };
-                    for b in fp.batches.iter().filter(|b| !b.is_control) {
+                    let committed = self.config.isolation_level == IsolationLevel::ReadCommitted;
+                    let aborted = &fp.aborted_transactions;
+                    for b in super::isolation::visible_batches(&fp.batches, aborted, committed) {
                         for (i, rec) in b.records.iter().enumerate() {
                             let offset = b.base_offset + i as i64;
                             if offset >= position {
@@ -307,6 +309,11 @@ impl Consumer {
                                 });
                             }
                         }
+                    }
+                    // Only markers or aborted records: move past them (`nextFetchOffset`).
+                    let end = fp.batches.last().map(|b| b.next_offset());
+                    if let Some(end) = end.filter(|&e| p.buffered.is_empty() && e > position) {
+                        p.position = Some(end);
                     }
                 }
                 ErrorCode::OffsetOutOfRange => {

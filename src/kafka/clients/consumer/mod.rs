@@ -21,6 +21,7 @@
 pub mod assignor;
 pub mod coordinator;
 pub mod fetcher;
+pub mod isolation;
 pub mod validation;
 
 use std::collections::VecDeque;

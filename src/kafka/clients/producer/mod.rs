@@ -18,6 +18,8 @@ pub mod metrics;
 pub mod partitioner;
 pub mod sender;
 mod sequences;
+pub mod transaction;
+mod txn_api;
 
 use std::collections::{BTreeSet, VecDeque};
 use std::sync::Arc;
@@ -102,6 +104,12 @@ pub struct Producer {
     metrics: metrics::SenderMetrics,
     /// When the earliest reconnect backoff holding back a ready batch ends.
     backoff_wake: Option<Time>,
+    /// With `transactional.id`: the transaction state (`transaction.rs`).
+    txn: Option<Box<transaction::TransactionManager>>,
+    txn_results: Vec<transaction::TxnResult>,
+    /// Correlation ids of coordinator requests: a range of their own (from 2^31), so they
+    /// never collide with the produce and metadata requests' ids.
+    next_txn_correlation: CorrelationId,
 }
 
 impl Producer {
@@ -127,6 +135,14 @@ impl Producer {
             outstanding: 0,
             metrics: metrics::SenderMetrics::default(),
             backoff_wake: None,
+            txn: c.transactional_id.clone().map(|id| {
+                Box::new(transaction::TransactionManager::new(
+                    id,
+                    c.transaction_timeout_ms,
+                ))
+            }),
+            txn_results: Vec::new(),
+            next_txn_correlation: 1 << 31,
             config: c,
         }
     }
@@ -222,6 +238,9 @@ impl Producer {
         C: Context<Msg = Msg, Timer = ProducerTimer, Event = KafkaEvent>,
     {
         self.note_answer(msg);
+        if self.receive_txn(cx, msg) {
+            return true;
+        }
         match msg {
             Msg::MetadataResponse(r) => self.metadata.on_response(cx.now(), r),
             Msg::ProduceResponse(r) => self.on_produce_response(cx, r),

@@ -52,6 +52,7 @@ impl Producer {
             cx.send(node, Msg::MetadataRequest(req));
         }
         self.maybe_init_producer_id(cx, now);
+        self.poll_transaction(cx, now);
         self.expire_batches(cx, now);
         self.settle_sequences();
         self.unblock_sends(cx, now);
@@ -71,10 +72,12 @@ impl Producer {
     where
         C: Context<Msg = Msg, Timer = ProducerTimer, Event = KafkaEvent>,
     {
-        let needs = self
-            .idempotence
-            .as_ref()
-            .is_some_and(|i| i.producer_id.is_none() && i.init_in_flight.is_none());
+        // A transactional producer gets its id from its coordinator (`transaction.rs`).
+        let needs = self.txn.is_none()
+            && self
+                .idempotence
+                .as_ref()
+                .is_some_and(|i| i.producer_id.is_none() && i.init_in_flight.is_none());
         if !needs {
             return;
         }
@@ -128,6 +131,12 @@ impl Producer {
             return;
         };
         idem.resolve_sequences();
+        if self.txn.is_some() {
+            // A transactional producer takes its new epoch from the coordinator after the
+            // abort its error forces (`transaction.rs`), never locally.
+            idem.bump_required = false;
+            return;
+        }
         if idem.bump_epoch_if_needed() {
             self.reset_producer_id();
         }
@@ -189,6 +198,9 @@ impl Producer {
         self.net.on_closed(node, now);
         self.metadata.on_disconnect(node, now);
         self.init_producer_id_lost(node);
+        if let Some(tm) = self.txn.as_mut() {
+            tm.lost(node);
+        }
         for req in self.net.take_requests_to(node) {
             for id in req.what {
                 self.on_batch_error(cx, id, ErrorCode::NetworkException, now);
@@ -267,6 +279,9 @@ impl Producer {
         if !self.accumulator.try_append(&tp, record, cx.now()) {
             return false;
         }
+        if let Some(tm) = self.txn.as_mut() {
+            tm.on_append(&tp);
+        }
         self.blocked.pop_front();
         self.partitioner
             .on_append(topic, p, bytes, partitions, available, cx.rng());
@@ -333,6 +348,9 @@ impl Producer {
                 && self.net.in_flight_to(node) >= max_in_flight
             {
                 continue;
+            }
+            if self.txn.as_ref().is_some_and(|t| !t.may_send(tp)) {
+                continue; // not yet added to the transaction (AddPartitionsToTxn)
             }
             let Some(b) = self.accumulator.head_ready(tp, now) else {
                 continue;
@@ -443,6 +461,7 @@ impl Producer {
                 rb.producer_id = b.producer_id;
                 rb.producer_epoch = b.producer_epoch;
                 rb.base_sequence = b.base_sequence.unwrap_or(Sequence::NONE);
+                rb.is_transactional = self.txn.is_some();
                 (b.tp.clone(), std::sync::Arc::new(rb))
             })
             .collect();
@@ -453,7 +472,7 @@ impl Producer {
                 correlation_id,
                 acks: self.config.acks.as_i16(),
                 timeout_ms: self.config.request_timeout_ms,
-                transactional_id: None,
+                transactional_id: self.config.transactional_id.clone(),
                 partitions,
             }),
         );
@@ -679,6 +698,10 @@ impl Producer {
             records: b.records.len() as u32,
             will_retry: false,
         });
+        if let Some(tm) = self.txn.as_mut() {
+            let effect = tm.on_batch_failed(error);
+            self.apply_txn_effect(cx, effect);
+        }
         let maybe = b.ambiguous || (b.in_flight && !definitely_not_appended(error));
         for r in &b.records {
             self.complete(r.value, Err(error), maybe);
@@ -711,6 +734,7 @@ impl Producer {
             .chain(self.accumulator.all().next().map(|b| b.created + delivery))
             .chain(self.blocked.front().map(|s| s.deadline))
             .chain(init)
+            .chain(self.txn.as_ref().and_then(|t| t.next_deadline(timeout)))
             .filter(|&t| t > now)
             .min()
         else {
