@@ -8,6 +8,7 @@ pub mod check;
 pub mod cli;
 pub mod explore;
 pub mod export;
+pub mod gateway;
 pub mod kafka;
 pub mod runner;
 pub mod scenario;

@@ -8,6 +8,7 @@ mod estimate;
 mod export_cmd;
 pub mod lesson_cmd;
 mod run_cmd;
+mod serve_cmd;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -40,6 +41,33 @@ pub enum Command {
         /// stops the run with the seed, the event number and the last trace lines (exit 1).
         #[arg(long)]
         invariants: bool,
+        /// Replay a `kafkasim serve` session recorded with `serve --tape`: the same
+        /// requests at the same simulated times, so the same trace hash.
+        #[arg(long, value_name = "FILE")]
+        tape: Option<PathBuf>,
+    },
+    /// Serve the scenario's cluster to real Kafka clients: each broker on its own port,
+    /// plus a bootstrap port; the world runs paced to the wall clock (docs/gateway.md).
+    Serve {
+        /// The scenario file (TOML).
+        file: PathBuf,
+        /// Bootstrap address; broker N listens on port+N (port 0: any free ports).
+        /// Loopback unless you name another address.
+        #[arg(long, default_value = "127.0.0.1:9092")]
+        listen: String,
+        /// Simulated seconds per wall-clock second.
+        #[arg(long, default_value_t = 1.0)]
+        speed: f64,
+        /// Record every real request with its simulated time, for `run --tape`.
+        #[arg(long, value_name = "FILE")]
+        tape: Option<PathBuf>,
+        /// How long to serve, in simulated time (default: the scenario's `duration`),
+        /// e.g. `10m`.
+        #[arg(long, value_name = "DURATION")]
+        duration: Option<String>,
+        /// Seed (default: the scenario's `seed`).
+        #[arg(long)]
+        seed: Option<u64>,
     },
     /// Run scenarios and compare each with its `[expect]` section.
     Check {
@@ -175,11 +203,27 @@ pub fn main() -> ExitCode {
         }) => run_cmd::tui(file.as_deref(), seed, compare.as_deref()),
         Some(Command::Run {
             file,
+            tape: Some(tape),
+            seed,
+            json,
+            ..
+        }) => serve_cmd::replay(&file, &tape, seed, json),
+        Some(Command::Run {
+            file,
             seed,
             json,
             trace,
             invariants,
+            tape: None,
         }) => run_cmd::run(&file, seed, json, trace.as_deref(), invariants),
+        Some(Command::Serve {
+            file,
+            listen,
+            speed,
+            tape,
+            duration,
+            seed,
+        }) => serve_cmd::serve(&file, &listen, speed, tape.as_deref(), duration.as_deref(), seed),
         Some(Command::Check { files, seed }) => run_cmd::check(&files, seed),
         Some(Command::List { dir }) => run_cmd::list(dir.as_deref()),
         Some(Command::Lesson { n, seed }) => lesson_cmd::lesson(n, seed),

@@ -200,7 +200,7 @@ fn summary_json(s: &RunSummary, r: &crate::runner::CheckReport, wall_ms: u64) ->
     })
 }
 
-fn print_summary(s: &RunSummary, wall_ms: u64) {
+pub(super) fn print_summary(s: &RunSummary, wall_ms: u64) {
     println!("scenario    {}", s.scenario);
     println!("seed        {}", s.seed);
     println!("trace hash  {}", s.trace_hash);

@@ -233,7 +233,9 @@ impl<N: Node> World<N> {
     pub fn node(&self, id: NodeId) -> &N {
         &self.procs[id.index()].node
     }
-    /// Mutable access for setup before the run (not for use during a run).
+    /// Mutable access for setup before the run, and for draining what an external node
+    /// collected for the world outside (state no handler reads back); not for changing a
+    /// node's behaviour during a run.
     pub fn node_mut(&mut self, id: NodeId) -> &mut N {
         &mut self.procs[id.index()].node
     }
@@ -500,6 +502,28 @@ impl<N: Node> World<N> {
         let peer = Peer { node: from, conn };
         self.dispatch(to, |n, cx| n.on_message(cx, peer, msg));
         true
+    }
+
+    /// Sends `msg` from `from` to `to` on behalf of the world outside the simulation (a real
+    /// client's request entering through the gateway), at the current time, exactly as if
+    /// a handler of `from` had sent it: same link, latency, cuts and connection. The caller
+    /// calls it between events (after `run_until`), so a replay that makes the same calls at
+    /// the same simulated times makes the same run. Returns false, sending nothing, when
+    /// `from` is not running (a killed or paused external process sends nothing).
+    pub fn inject(&mut self, from: NodeId, to: NodeId, msg: N::Msg) -> bool {
+        if self.k.slots[from.index()].status != Status::Up {
+            return false;
+        }
+        self.k.send(from, to, msg, None);
+        true
+    }
+
+    /// Closes `from`'s connection to `to` from outside the simulation (a real client closed
+    /// its socket): `to` sees the close one link latency later, as for `close_connection`.
+    pub fn inject_close(&mut self, from: NodeId, to: NodeId) {
+        if self.k.slots[from.index()].status == Status::Up {
+            self.k.close(from, to);
+        }
     }
 
     /// Runs one handler of `node`; what it does through its context is applied as it does it.

@@ -5,6 +5,7 @@
 pub mod cluster;
 pub mod consumer_app;
 pub mod event;
+pub mod external;
 pub mod history;
 pub mod node;
 pub mod ping;

@@ -1,0 +1,111 @@
+//! `serve` (real Kafka clients against the simulated cluster, through `gateway/`) and
+//! `run --tape` (replaying a served session). Bad input — an address that does not parse,
+//! a speed that is not positive, a tape that does not read — is exit 2 with the reason.
+
+use std::net::SocketAddr;
+use std::path::Path;
+
+use super::run_cmd::{load, print_summary, EXIT_BAD_INPUT};
+use crate::gateway::{self, ServeOptions};
+use crate::scenario::units::parse_duration_us;
+
+pub fn serve(
+    file: &Path,
+    listen: &str,
+    speed: f64,
+    tape: Option<&Path>,
+    duration: Option<&str>,
+    seed: Option<u64>,
+) -> u8 {
+    let s = match load(file) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let Ok(addr) = listen.parse::<SocketAddr>() else {
+        eprintln!("error: --listen `{listen}`: expected IP:PORT, e.g. 127.0.0.1:9092");
+        return EXIT_BAD_INPUT;
+    };
+    if !(speed.is_finite() && speed > 0.0) {
+        eprintln!("error: --speed {speed}: must be a positive number (1 = real time)");
+        return EXIT_BAD_INPUT;
+    }
+    let end_us = match duration.map(parse_duration_us) {
+        None => s.duration_us,
+        Some(Ok(us)) if us > 0 => us,
+        Some(Ok(_)) => {
+            eprintln!("error: --duration must be longer than 0");
+            return EXIT_BAD_INPUT;
+        }
+        Some(Err(e)) => {
+            eprintln!("error: --duration: {e}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    if !addr.ip().is_loopback() {
+        println!("warning: listening on {} — reachable beyond this machine", addr.ip());
+    }
+    let opts = ServeOptions {
+        listen: addr,
+        speed,
+        end_us,
+        seed: seed.unwrap_or(s.seed),
+    };
+    println!(
+        "serving `{}` (seed {}) for {} s simulated at {speed}× real time",
+        s.name,
+        opts.seed,
+        end_us / 1_000_000
+    );
+    let mut say = |line: &str| {
+        use std::io::Write;
+        println!("{line}");
+        let _ = std::io::stdout().flush();
+    };
+    match gateway::serve(&s, &opts, tape, &mut say) {
+        Ok(served) => {
+            print_summary(&served.summary, 0);
+            if let Some(t) = tape {
+                println!("tape        {} (replay: kafkasim run {} --tape {})", t.display(), file.display(), t.display());
+            }
+            0
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            EXIT_BAD_INPUT
+        }
+    }
+}
+
+pub fn replay(file: &Path, tape: &Path, seed: Option<u64>, json: bool) -> u8 {
+    let s = match load(file) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let text = match std::fs::read_to_string(tape) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: cannot read the tape {}: {e}", tape.display());
+            return EXIT_BAD_INPUT;
+        }
+    };
+    if let (Some(seed), Ok((h, _))) = (seed, gateway::tape::parse(&text)) {
+        if h.seed != seed {
+            eprintln!("error: --seed {seed}: the tape was recorded with seed {}", h.seed);
+            return EXIT_BAD_INPUT;
+        }
+    }
+    match gateway::replay_summary(&s, &text) {
+        Ok((_, summary)) if json => {
+            println!("{}", serde_json::to_string(&summary).unwrap_or_default());
+            0
+        }
+        Ok((_, summary)) => {
+            print_summary(&summary, 0);
+            0
+        }
+        Err(e) => {
+            eprintln!("error: {}: {e}", tape.display());
+            EXIT_BAD_INPUT
+        }
+    }
+}

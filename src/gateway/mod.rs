@@ -1,0 +1,213 @@
+//! The wire-protocol gateway: real Kafka clients against the simulated cluster
+//! (`kafkasim serve`). Each simulated broker gets its own loopback port (advertised in
+//! Metadata) and there is one bootstrap port; every real TCP connection becomes an
+//! *external node* of the simulated network (`external-1`, …), so the scenario's faults
+//! reach it. A real request is decoded (`frame.rs`, with the `kafka-protocol` crate),
+//! translated into the simulation's message (`translate.rs`, `records.rs`, `topics.rs`),
+//! and injected into the world as sent by that external node; the broker's reply, once
+//! the simulated network delivers it, is translated back (`respond.rs`) and written to the
+//! socket in request order (`engine.rs`).
+//!
+//! The simulation stays single-threaded and deterministic: sockets and threads live in
+//! `net.rs`, and the world only moves between inputs, which the tape records with their
+//! simulated times (`tape.rs`), so `kafkasim run SCENARIO --tape FILE` replays a session
+//! with the same trace hash.
+//!
+//! Layering: `gateway/` sits above `runner/`, `scenario/` and `workload/` and below `cli/`;
+//! nothing under `sim/` or `kafka/` knows it exists.
+
+pub mod engine;
+pub mod frame;
+pub mod net;
+pub mod records;
+pub mod respond;
+pub mod tape;
+pub mod topics;
+pub mod translate;
+
+use std::io::Write;
+use std::net::SocketAddr;
+use std::path::Path;
+
+use crate::runner::{summarize, RunSummary};
+use crate::scenario::build::build;
+use crate::scenario::Scenario;
+use crate::sim::{RunEnd, Time, TraceMode, World};
+use crate::workload::node::SimNode;
+use engine::{Gateway, Listener};
+use respond::Endpoints;
+use tape::TapeHeader;
+
+/// How `kafkasim serve` runs.
+#[derive(Clone, Debug)]
+pub struct ServeOptions {
+    /// The bootstrap address; brokers listen on the following ports (or any free ports
+    /// when the port is 0).
+    pub listen: SocketAddr,
+    /// Simulated seconds per wall-clock second.
+    pub speed: f64,
+    /// Simulated time to run for (the scenario's `duration` unless overridden).
+    pub end_us: u64,
+    pub seed: u64,
+}
+
+/// Where a finished session stands.
+pub struct Served {
+    pub world: World<SimNode>,
+    pub summary: RunSummary,
+}
+
+/// Runs `scenario` behind real sockets until simulated time reaches `end_us`; `announce`
+/// receives the bootstrap line and each status or log line as they happen.
+// The one wall-clock loop outside the CLI's reporting: pacing the world to real time.
+#[allow(clippy::disallowed_methods, clippy::disallowed_types)]
+pub fn serve(
+    scenario: &Scenario,
+    opts: &ServeOptions,
+    tape_file: Option<&Path>,
+    announce: &mut dyn FnMut(&str),
+) -> Result<Served, String> {
+    let world = build(scenario, opts.seed, TraceMode::HashOnly).map_err(|e| e.to_string())?;
+    let (tx, rx) = net::events();
+    let mut endpoints = Endpoints {
+        host: opts.listen.ip().to_string(),
+        ..Endpoints::default()
+    };
+    let boot = net::bind(opts.listen)?;
+    let boot_addr = boot.local_addr().map_err(|e| e.to_string())?;
+    let probe = Gateway::new(world, Endpoints::default(), scenario.max_events);
+    let brokers: Vec<_> = probe.brokers().to_vec();
+    let mut world = probe.into_world();
+    for (i, &b) in brokers.iter().enumerate() {
+        let port = if opts.listen.port() == 0 {
+            0
+        } else {
+            opts.listen.port() + 1 + i as u16
+        };
+        let l = net::bind(SocketAddr::new(opts.listen.ip(), port))?;
+        let addr = l.local_addr().map_err(|e| e.to_string())?;
+        endpoints.ports.insert(b, addr.port());
+        let name = world.name(b).to_string();
+        announce(&format!("{name} listens on {addr}"));
+        net::spawn_acceptor(l, Listener::Broker(name), tx.clone());
+    }
+    net::spawn_acceptor(boot, Listener::Bootstrap, tx.clone());
+    world.set_trace_mode(TraceMode::HashOnly);
+    let mut g = Gateway::new(world, endpoints, scenario.max_events);
+    let header = TapeHeader {
+        scenario: scenario.name.clone(),
+        seed: opts.seed,
+        end_us: None,
+    };
+    let mut tape = match tape_file {
+        Some(p) => Some(TapeWriter::create(p, &header)?),
+        None => None,
+    };
+    announce(&format!("bootstrap {boot_addr}"));
+    let start = std::time::Instant::now();
+    let mut conns = net::Conns::default();
+    let mut last_status = 0u64;
+    let mut end;
+    loop {
+        let elapsed_us = start.elapsed().as_micros() as f64;
+        let target = ((elapsed_us * opts.speed) as u64).min(opts.end_us);
+        end = g.advance(Time(target));
+        let mut log = Vec::new();
+        let out = g.drain();
+        conns.perform(out, &mut log);
+        if target >= opts.end_us || end == RunEnd::EventLimit {
+            flush_log(&mut log, announce);
+            break;
+        }
+        let Some(evs) = net::poll(&rx, 2) else { break };
+        for ev in evs {
+            let inputs = conns.inputs(ev, &tx, &mut log);
+            net::apply_all(&mut g, &mut conns, inputs, &mut log);
+        }
+        if let Some(t) = tape.as_mut() {
+            t.append(&g.take_new_tape())?;
+        }
+        flush_log(&mut log, announce);
+        if target / 5_000_000 != last_status {
+            last_status = target / 5_000_000;
+            announce(&status_line(&g));
+        }
+    }
+    let world = g.into_world();
+    let summary = summarize(scenario, &world, end);
+    if let (Some(t), Some(p)) = (tape, tape_file) {
+        t.finish(
+            p,
+            &TapeHeader {
+                end_us: Some(world.now().0),
+                ..header
+            },
+        )?;
+    }
+    Ok(Served { world, summary })
+}
+
+fn flush_log(log: &mut Vec<String>, announce: &mut dyn FnMut(&str)) {
+    for line in log.drain(..) {
+        announce(&line);
+    }
+}
+
+fn status_line(g: &Gateway) -> String {
+    let w = g.world();
+    format!(
+        "t={:.1}s simulated · {} events · {} client connections · {} records from real clients",
+        w.now().0 as f64 / 1e6,
+        w.events(),
+        g.connections(),
+        g.real_records()
+    )
+}
+
+/// Replays a tape over `scenario`: the world the session ran, to the end it reached.
+pub fn replay(scenario: &Scenario, text: &str, mode: TraceMode) -> Result<(World<SimNode>, RunEnd), String> {
+    let (header, entries) = tape::parse(text)?;
+    let world = build(scenario, header.seed, mode).map_err(|e| e.to_string())?;
+    let mut g = Gateway::new(world, Endpoints::default(), scenario.max_events);
+    g.replay(&entries)?;
+    let end_us = header.end_us.unwrap_or(scenario.duration_us);
+    let end = g.advance(Time(end_us));
+    Ok((g.into_world(), end))
+}
+
+/// Replays a tape and summarises the run (for `kafkasim run --tape`).
+pub fn replay_summary(scenario: &Scenario, text: &str) -> Result<(World<SimNode>, RunSummary), String> {
+    let (world, end) = replay(scenario, text, TraceMode::HashOnly)?;
+    let summary = summarize(scenario, &world, end);
+    Ok((world, summary))
+}
+
+/// Appends tape lines as the session goes, so a session stopped by Ctrl-C keeps them.
+struct TapeWriter {
+    file: std::fs::File,
+}
+
+impl TapeWriter {
+    fn create(path: &Path, header: &TapeHeader) -> Result<Self, String> {
+        let mut file = std::fs::File::create(path)
+            .map_err(|e| format!("cannot write the tape {}: {e}", path.display()))?;
+        writeln!(file, "{}", tape::header_line(header)).map_err(|e| e.to_string())?;
+        Ok(TapeWriter { file })
+    }
+
+    fn append(&mut self, entries: &[tape::TapeEntry]) -> Result<(), String> {
+        for e in entries {
+            writeln!(self.file, "{}", tape::entry_line(e)).map_err(|e| e.to_string())?;
+        }
+        self.file.flush().map_err(|e| e.to_string())
+    }
+
+    /// Rewrites the header with the end time (the replay runs to it).
+    fn finish(self, path: &Path, header: &TapeHeader) -> Result<(), String> {
+        drop(self.file);
+        let text = std::fs::read_to_string(path).map_err(|e| e.to_string())?;
+        let rest = text.split_once('\n').map_or("", |(_, r)| r);
+        let new = format!("{}\n{rest}", tape::header_line(header));
+        std::fs::write(path, new).map_err(|e| e.to_string())
+    }
+}
