@@ -1,0 +1,210 @@
+//! Real Kafka clients against `kafkasim serve`: kafka-python, confluent-kafka (librdkafka)
+//! and kcat produce records to the simulated cluster and consume them back in groups; the
+//! session's tape then replays with the same trace hash.
+//!
+//! The clients are outside Cargo's reach: the test uses `$KAFKASIM_PYTHON` (default
+//! `python3`) and `kcat` from `PATH`. A missing one is skipped with a loud `SKIPPED` line,
+//! never passed in silence; `.ci/run` installs all three, so on CI they run.
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+const BIN: &str = env!("CARGO_BIN_EXE_kafkasim");
+const SCENARIO: &str = "scenarios/gateway/orders.toml";
+
+/// A `kafkasim serve` child, its bootstrap address and everything it printed.
+struct Serve {
+    child: Child,
+    bootstrap: String,
+    lines: mpsc::Receiver<String>,
+}
+
+impl Serve {
+    fn start(args: &[&str]) -> Serve {
+        let mut child = Command::new(BIN)
+            .arg("serve")
+            .arg(SCENARIO)
+            .args(["--listen", "127.0.0.1:0"])
+            .args(args)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("kafkasim serve starts");
+        let out = BufReader::new(child.stdout.take().expect("stdout"));
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in out.lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    return;
+                }
+            }
+        });
+        let mut bootstrap = None;
+        while bootstrap.is_none() {
+            let line = rx
+                .recv_timeout(Duration::from_secs(30))
+                .expect("serve prints its bootstrap address");
+            bootstrap = line.strip_prefix("bootstrap ").map(str::to_string);
+        }
+        Serve {
+            child,
+            bootstrap: bootstrap.expect("bootstrap"),
+            lines: rx,
+        }
+    }
+
+    /// Waits for the session to end; returns the trace hash it printed.
+    fn finish(mut self) -> String {
+        let mut hash = None;
+        while let Ok(line) = self.lines.recv_timeout(Duration::from_secs(120)) {
+            if let Some(h) = line.strip_prefix("trace hash") {
+                hash = Some(h.trim().to_string());
+            }
+        }
+        let status = self.child.wait().expect("serve exits");
+        assert!(status.success(), "serve failed: {status}");
+        hash.expect("serve prints the trace hash at the end")
+    }
+}
+
+fn python() -> String {
+    std::env::var("KAFKASIM_PYTHON").unwrap_or_else(|_| "python3".to_string())
+}
+
+/// Runs a client script; `None` (after a loud SKIPPED line) when python or its library is
+/// missing, else the JSON line it printed.
+fn run_client(script: &str, bootstrap: &str, topic: &str, n: u32) -> Option<serde_json::Value> {
+    let path = Path::new("tests/clients").join(script);
+    let out = match Command::new(python())
+        .arg(&path)
+        .args([bootstrap, topic, &n.to_string()])
+        .output()
+    {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("SKIPPED {script}: cannot run `{}` ({e}); set KAFKASIM_PYTHON", python());
+            return None;
+        }
+    };
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if out.status.code() == Some(77) {
+        eprintln!("SKIPPED {script}: {} (pip install kafka-python confluent-kafka)", stderr.trim());
+        return None;
+    }
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let line = stdout.lines().last().unwrap_or("");
+    let v: serde_json::Value = serde_json::from_str(line)
+        .unwrap_or_else(|e| panic!("{script} printed no result ({e}):\n{stdout}\n{stderr}"));
+    Some(v)
+}
+
+fn kcat(args: &[&str], input: Option<&str>) -> Option<String> {
+    let mut child = match Command::new("kcat")
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+    {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("SKIPPED kcat: not found ({e}); apt-get install kcat");
+            return None;
+        }
+    };
+    let mut stdin = child.stdin.take().expect("stdin");
+    if let Some(text) = input {
+        stdin.write_all(text.as_bytes()).expect("kcat reads");
+    }
+    drop(stdin);
+    let out = child.wait_with_output().expect("kcat runs");
+    assert!(out.status.success(), "kcat {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    Some(String::from_utf8_lossy(&out.stdout).to_string())
+}
+
+fn tape_path(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"));
+    dir.join(name)
+}
+
+/// kafka-python, confluent-kafka and kcat each write records and read every one back
+/// (kafka-python and confluent-kafka in consumer groups, committing offsets, the latter
+/// with an idempotent producer); the tape replays to the session's trace hash.
+#[test]
+fn real_clients_round_trip_and_the_tape_replays() {
+    let tape = tape_path("real-clients.tape");
+    let tape_arg = tape.to_str().expect("utf-8 path");
+    let serve = Serve::start(&["--speed", "2", "--duration", "50s", "--tape", tape_arg]);
+    let b = serve.bootstrap.clone();
+    if let Some(r) = run_client("roundtrip_kafka_python.py", &b, "orders", 40) {
+        assert_eq!(r["acked"], 40, "kafka-python: {r}");
+        assert_eq!(r["consumed"], 40, "kafka-python: {r}");
+        assert_eq!(r["distinct"], 40, "kafka-python: {r}");
+        assert_eq!(r["values_match"], true, "kafka-python: {r}");
+        assert_eq!(r["headers_ok"], 40, "kafka-python: {r}");
+        assert_eq!(r["committed"], 40, "kafka-python: {r}");
+    }
+    if let Some(r) = run_client("roundtrip_confluent.py", &b, "payments", 30) {
+        assert_eq!(r["acked"], 30, "confluent-kafka: {r}");
+        assert_eq!(r["failed"], 0, "confluent-kafka: {r}");
+        assert_eq!(r["consumed"], 30, "confluent-kafka: {r}");
+        assert_eq!(r["values_match"], true, "confluent-kafka: {r}");
+        assert_eq!(r["committed"], 30, "confluent-kafka: {r}");
+        assert_eq!(r["headers_ok"], 30, "confluent-kafka: {r}");
+    }
+    let produced = kcat(&["-b", &b, "-P", "-t", "orders", "-p", "1"], Some("x1\nx2\nx3\n"));
+    if produced.is_some() {
+        let read = kcat(&["-b", &b, "-C", "-t", "orders", "-p", "1", "-o", "-3", "-e", "-q"], None)
+            .expect("kcat ran once already");
+        assert_eq!(read.lines().collect::<Vec<_>>(), ["x1", "x2", "x3"]);
+    }
+    let hash = serve.finish();
+    let replay = Command::new(BIN)
+        .args(["run", SCENARIO, "--tape", tape_arg])
+        .output()
+        .expect("kafkasim run --tape");
+    let text = String::from_utf8_lossy(&replay.stdout);
+    assert!(replay.status.success(), "replay failed: {text}");
+    let replayed = text
+        .lines()
+        .find_map(|l| l.strip_prefix("trace hash"))
+        .map(|h| h.trim().to_string());
+    assert_eq!(replayed.as_deref(), Some(hash.as_str()), "replay:\n{text}");
+}
+
+/// A frame with a size over the limit closes that connection with a log line and the
+/// session goes on serving others (a new connection still answers ApiVersions).
+#[test]
+fn an_oversized_frame_closes_only_its_connection() {
+    use std::io::Read;
+    use std::net::TcpStream;
+    let serve = Serve::start(&["--duration", "3s"]);
+    let mut bad = TcpStream::connect(&serve.bootstrap).expect("connect");
+    bad.write_all(&i32::MAX.to_be_bytes()).expect("write");
+    let mut buf = [0u8; 1];
+    bad.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
+    assert_eq!(bad.read(&mut buf).expect("closed, not timed out"), 0);
+    // ApiVersions v0, correlation id 9, no client id.
+    let mut good = TcpStream::connect(&serve.bootstrap).expect("connect");
+    good.write_all(&[0, 0, 0, 10, 0, 18, 0, 0, 0, 0, 0, 9, 0xff, 0xff])
+        .expect("write");
+    good.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
+    let mut head = [0u8; 8];
+    good.read_exact(&mut head).expect("an ApiVersions response");
+    assert_eq!(&head[4..8], &9i32.to_be_bytes(), "the correlation id echoed");
+    let mut logged = Vec::new();
+    while let Ok(line) = serve.lines.recv_timeout(Duration::from_millis(500)) {
+        logged.push(line);
+        if logged.iter().any(|l| l.contains("closed:")) {
+            break;
+        }
+    }
+    assert!(
+        logged.iter().any(|l| l.contains("frame size 2147483647")),
+        "the close is logged: {logged:?}"
+    );
+    serve.finish();
+}
