@@ -85,13 +85,19 @@ fn run_client(script: &str, bootstrap: &str, topic: &str, n: u32) -> Option<serd
     {
         Ok(o) => o,
         Err(e) => {
-            eprintln!("SKIPPED {script}: cannot run `{}` ({e}); set KAFKASIM_PYTHON", python());
+            eprintln!(
+                "SKIPPED {script}: cannot run `{}` ({e}); set KAFKASIM_PYTHON",
+                python()
+            );
             return None;
         }
     };
     let stderr = String::from_utf8_lossy(&out.stderr);
     if out.status.code() == Some(77) {
-        eprintln!("SKIPPED {script}: {} (pip install kafka-python confluent-kafka)", stderr.trim());
+        eprintln!(
+            "SKIPPED {script}: {} (pip install kafka-python confluent-kafka)",
+            stderr.trim()
+        );
         return None;
     }
     let stdout = String::from_utf8_lossy(&out.stdout);
@@ -121,7 +127,11 @@ fn kcat(args: &[&str], input: Option<&str>) -> Option<String> {
     }
     drop(stdin);
     let out = child.wait_with_output().expect("kcat runs");
-    assert!(out.status.success(), "kcat {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "kcat {args:?} failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     Some(String::from_utf8_lossy(&out.stdout).to_string())
 }
 
@@ -155,10 +165,18 @@ fn real_clients_round_trip_and_the_tape_replays() {
         assert_eq!(r["committed"], 30, "confluent-kafka: {r}");
         assert_eq!(r["headers_ok"], 30, "confluent-kafka: {r}");
     }
-    let produced = kcat(&["-b", &b, "-P", "-t", "orders", "-p", "1"], Some("x1\nx2\nx3\n"));
+    let produced = kcat(
+        &["-b", &b, "-P", "-t", "orders", "-p", "1"],
+        Some("x1\nx2\nx3\n"),
+    );
     if produced.is_some() {
-        let read = kcat(&["-b", &b, "-C", "-t", "orders", "-p", "1", "-o", "-3", "-e", "-q"], None)
-            .expect("kcat ran once already");
+        let read = kcat(
+            &[
+                "-b", &b, "-C", "-t", "orders", "-p", "1", "-o", "-3", "-e", "-q",
+            ],
+            None,
+        )
+        .expect("kcat ran once already");
         assert_eq!(read.lines().collect::<Vec<_>>(), ["x1", "x2", "x3"]);
     }
     let hash = serve.finish();
@@ -185,16 +203,22 @@ fn an_oversized_frame_closes_only_its_connection() {
     let mut bad = TcpStream::connect(&serve.bootstrap).expect("connect");
     bad.write_all(&i32::MAX.to_be_bytes()).expect("write");
     let mut buf = [0u8; 1];
-    bad.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
+    bad.set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
     assert_eq!(bad.read(&mut buf).expect("closed, not timed out"), 0);
     // ApiVersions v0, correlation id 9, no client id.
     let mut good = TcpStream::connect(&serve.bootstrap).expect("connect");
     good.write_all(&[0, 0, 0, 10, 0, 18, 0, 0, 0, 0, 0, 9, 0xff, 0xff])
         .expect("write");
-    good.set_read_timeout(Some(Duration::from_secs(5))).expect("timeout");
+    good.set_read_timeout(Some(Duration::from_secs(5)))
+        .expect("timeout");
     let mut head = [0u8; 8];
     good.read_exact(&mut head).expect("an ApiVersions response");
-    assert_eq!(&head[4..8], &9i32.to_be_bytes(), "the correlation id echoed");
+    assert_eq!(
+        &head[4..8],
+        &9i32.to_be_bytes(),
+        "the correlation id echoed"
+    );
     let mut logged = Vec::new();
     while let Ok(line) = serve.lines.recv_timeout(Duration::from_millis(500)) {
         logged.push(line);

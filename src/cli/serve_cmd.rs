@@ -42,7 +42,10 @@ pub fn serve(
         }
     };
     if !addr.ip().is_loopback() {
-        println!("warning: listening on {} — reachable beyond this machine", addr.ip());
+        println!(
+            "warning: listening on {} — reachable beyond this machine",
+            addr.ip()
+        );
     }
     let opts = ServeOptions {
         listen: addr,
@@ -65,7 +68,12 @@ pub fn serve(
         Ok(served) => {
             print_summary(&served.summary, 0);
             if let Some(t) = tape {
-                println!("tape        {} (replay: kafkasim run {} --tape {})", t.display(), file.display(), t.display());
+                println!(
+                    "tape        {} (replay: kafkasim run {} --tape {})",
+                    t.display(),
+                    file.display(),
+                    t.display()
+                );
             }
             0
         }
@@ -90,7 +98,10 @@ pub fn replay(file: &Path, tape: &Path, seed: Option<u64>, json: bool) -> u8 {
     };
     if let (Some(seed), Ok((h, _))) = (seed, gateway::tape::parse(&text)) {
         if h.seed != seed {
-            eprintln!("error: --seed {seed}: the tape was recorded with seed {}", h.seed);
+            eprintln!(
+                "error: --seed {seed}: the tape was recorded with seed {}",
+                h.seed
+            );
             return EXIT_BAD_INPUT;
         }
     }

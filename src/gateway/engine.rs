@@ -336,7 +336,10 @@ impl Gateway {
             return;
         };
         let corr = response_corr(&msg);
-        let Some(slot) = s.queue.iter_mut().find(|q| q.sim_corr.is_some() && q.sim_corr == corr)
+        let Some(slot) = s
+            .queue
+            .iter_mut()
+            .find(|q| q.sim_corr.is_some() && q.sim_corr == corr)
         else {
             return; // a response to nothing this connection waits for
         };

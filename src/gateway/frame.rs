@@ -59,11 +59,20 @@ pub enum FrameError {
     UnknownApi(i16),
     /// A known API at a version the gateway does not speak (Kafka closes the connection
     /// too, except for ApiVersions, which is answered with UNSUPPORTED_VERSION).
-    UnsupportedVersion { api: ApiKey, version: i16 },
+    UnsupportedVersion {
+        api: ApiKey,
+        version: i16,
+    },
     /// The header or body does not decode.
-    Malformed { api: Option<ApiKey>, why: String },
+    Malformed {
+        api: Option<ApiKey>,
+        why: String,
+    },
     /// A response could not be encoded at the client's version (a translation bug).
-    Encode { api: ApiKey, why: String },
+    Encode {
+        api: ApiKey,
+        why: String,
+    },
 }
 
 impl fmt::Display for FrameError {
@@ -153,7 +162,10 @@ pub fn decode_body<T: Decodable>(req: &Request) -> Result<T, FrameError> {
     };
     let msg = T::decode(&mut body, req.version).map_err(|e| malformed(e.to_string()))?;
     if body.has_remaining() {
-        return Err(malformed(format!("{} bytes after the body", body.remaining())));
+        return Err(malformed(format!(
+            "{} bytes after the body",
+            body.remaining()
+        )));
     }
     Ok(msg)
 }
@@ -216,8 +228,14 @@ mod tests {
         // ApiVersions v0, correlation 7, client id "ab".
         let f = Bytes::from_static(&[0, 18, 0, 0, 0, 0, 0, 7, 0, 2, b'a', b'b']);
         let r = decode_header(f).unwrap();
-        assert_eq!((r.api, r.version, r.header.correlation_id), (ApiKey::ApiVersions, 0, 7));
+        assert_eq!(
+            (r.api, r.version, r.header.correlation_id),
+            (ApiKey::ApiVersions, 0, 7)
+        );
         let bad = Bytes::from_static(&[0x7f, 0, 0, 0, 0, 0, 0, 1]);
-        assert_eq!(decode_header(bad).unwrap_err(), FrameError::UnknownApi(0x7f00));
+        assert_eq!(
+            decode_header(bad).unwrap_err(),
+            FrameError::UnknownApi(0x7f00)
+        );
     }
 }

@@ -18,6 +18,8 @@
 
 pub mod engine;
 pub mod frame;
+#[cfg(test)]
+mod fuzz;
 pub mod net;
 pub mod records;
 pub mod respond;
@@ -165,7 +167,11 @@ fn status_line(g: &Gateway) -> String {
 }
 
 /// Replays a tape over `scenario`: the world the session ran, to the end it reached.
-pub fn replay(scenario: &Scenario, text: &str, mode: TraceMode) -> Result<(World<SimNode>, RunEnd), String> {
+pub fn replay(
+    scenario: &Scenario,
+    text: &str,
+    mode: TraceMode,
+) -> Result<(World<SimNode>, RunEnd), String> {
     let (header, entries) = tape::parse(text)?;
     let world = build(scenario, header.seed, mode).map_err(|e| e.to_string())?;
     let mut g = Gateway::new(world, Endpoints::default(), scenario.max_events);
@@ -176,7 +182,10 @@ pub fn replay(scenario: &Scenario, text: &str, mode: TraceMode) -> Result<(World
 }
 
 /// Replays a tape and summarises the run (for `kafkasim run --tape`).
-pub fn replay_summary(scenario: &Scenario, text: &str) -> Result<(World<SimNode>, RunSummary), String> {
+pub fn replay_summary(
+    scenario: &Scenario,
+    text: &str,
+) -> Result<(World<SimNode>, RunSummary), String> {
     let (world, end) = replay(scenario, text, TraceMode::HashOnly)?;
     let summary = summarize(scenario, &world, end);
     Ok((world, summary))

@@ -85,7 +85,12 @@ pub struct Conns {
 
 impl Conns {
     /// Turns socket events into gateway inputs, in arrival order.
-    pub fn inputs(&mut self, ev: NetEvent, tx: &Sender<NetEvent>, log: &mut Vec<String>) -> Vec<Input> {
+    pub fn inputs(
+        &mut self,
+        ev: NetEvent,
+        tx: &Sender<NetEvent>,
+        log: &mut Vec<String>,
+    ) -> Vec<Input> {
         match ev {
             NetEvent::Accepted { listener, stream } => {
                 self.next += 1;

@@ -18,8 +18,8 @@ use bytes::{Bytes, BytesMut};
 use kafka_protocol::indexmap::IndexMap;
 use kafka_protocol::protocol::StrBytes;
 use kafka_protocol::records::{
-    Compression, Record as RealRecord, RecordBatchDecoder, RecordBatchEncoder,
-    RecordEncodeOptions, TimestampType,
+    Compression, Record as RealRecord, RecordBatchDecoder, RecordBatchEncoder, RecordEncodeOptions,
+    TimestampType,
 };
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -199,7 +199,10 @@ mod tests {
 
     fn real(key: &str, value: &str, offset: i64) -> RealRecord {
         let mut headers = IndexMap::new();
-        headers.insert(StrBytes::from_static_str("h"), Some(Bytes::from_static(b"1")));
+        headers.insert(
+            StrBytes::from_static_str("h"),
+            Some(Bytes::from_static(b"1")),
+        );
         RealRecord {
             transactional: false,
             control: false,

@@ -49,7 +49,9 @@ fn brokers(ids: &[BrokerId]) -> Vec<kp::BrokerId> {
 }
 
 /// Groups per-partition items by topic, keeping the order topics first appear in.
-fn by_topic<T>(items: impl IntoIterator<Item = (TopicPartition, T)>) -> Vec<(String, Vec<(i32, T)>)> {
+fn by_topic<T>(
+    items: impl IntoIterator<Item = (TopicPartition, T)>,
+) -> Vec<(String, Vec<(i32, T)>)> {
     let mut out: Vec<(String, Vec<(i32, T)>)> = Vec::new();
     for (tp, item) in items {
         let name = tp.topic.as_str();
@@ -157,7 +159,9 @@ fn produce(r: &ProduceResponse, v: i16) -> kp::ProduceResponse {
 }
 
 fn fetch(r: &FetchResponse, v: i16, t: &mut Tables) -> kp::FetchResponse {
-    use kp::fetch_response::{EpochEndOffset, FetchableTopicResponse, LeaderIdAndEpoch, PartitionData};
+    use kp::fetch_response::{
+        EpochEndOffset, FetchableTopicResponse, LeaderIdAndEpoch, PartitionData,
+    };
     let records = &*t.records;
     let topics = by_topic(r.partitions.iter().map(|p| (p.tp.clone(), p)))
         .into_iter()
@@ -235,7 +239,9 @@ fn list_offsets(r: &ListOffsetsResponse, v: i16) -> kp::ListOffsetsResponse {
 }
 
 fn metadata(r: &MetadataResponse, v: i16, t: &mut Tables, ep: &Endpoints) -> kp::MetadataResponse {
-    use kp::metadata_response::{MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic};
+    use kp::metadata_response::{
+        MetadataResponseBroker, MetadataResponsePartition, MetadataResponseTopic,
+    };
     let nodes = r
         .brokers
         .iter()
@@ -273,6 +279,9 @@ fn metadata(r: &MetadataResponse, v: i16, t: &mut Tables, ep: &Endpoints) -> kp:
                 .with_error_code(topic.error.code())
                 .with_name(Some(topic_name(&topic.name)))
                 .with_partitions(parts);
+            if v >= 1 {
+                out.is_internal = topic.name.starts_with("__");
+            }
             if v >= 10 {
                 out.topic_id = t.topics.id_of(&topic.name);
             }
@@ -316,21 +325,31 @@ fn offsets_for_leader_epoch(r: &OffsetsForLeaderEpochResponse) -> kp::OffsetForL
 
 /// A member's subscription bytes: the raw bytes it sent for `protocol` if the gateway saw
 /// them, else re-encoded (v1: topics and owned partitions).
-fn subscription_bytes(group: &Arc<str>, m: &JoinGroupMember, protocol: &Option<Arc<str>>, t: &Tables) -> Bytes {
+fn subscription_bytes(
+    group: &Arc<str>,
+    m: &JoinGroupMember,
+    protocol: &Option<Arc<str>>,
+    t: &Tables,
+) -> Bytes {
     let key = (group.clone(), m.member_id.clone());
     if let Some(raw) = t.groups.subscriptions.get(&key) {
         if let Some((_, b)) = raw.iter().find(|(n, _)| Some(n) == protocol.as_ref()) {
             return b.clone();
         }
     }
-    let owned = by_topic(m.subscription.owned_partitions.iter().map(|tp| (tp.clone(), ())))
-        .into_iter()
-        .map(|(name, parts)| {
-            kp::consumer_protocol_subscription::TopicPartition::default()
-                .with_topic(topic_name(&name))
-                .with_partitions(parts.into_iter().map(|(i, ())| i).collect())
-        })
-        .collect();
+    let owned = by_topic(
+        m.subscription
+            .owned_partitions
+            .iter()
+            .map(|tp| (tp.clone(), ())),
+    )
+    .into_iter()
+    .map(|(name, parts)| {
+        kp::consumer_protocol_subscription::TopicPartition::default()
+            .with_topic(topic_name(&name))
+            .with_partitions(parts.into_iter().map(|(i, ())| i).collect())
+    })
+    .collect();
     let sub = kp::ConsumerProtocolSubscription::default()
         .with_topics(m.subscription.topics.iter().map(|t| sb(t)).collect())
         .with_owned_partitions(owned);
@@ -339,7 +358,11 @@ fn subscription_bytes(group: &Arc<str>, m: &JoinGroupMember, protocol: &Option<A
 
 fn join_group(r: &JoinGroupResponse, v: i16, ctx: &Ctx, t: &mut Tables) -> kp::JoinGroupResponse {
     use kp::join_group_response::JoinGroupResponseMember;
-    let group = ctx.join.as_ref().map(|(g, _)| g.clone()).unwrap_or_else(|| Arc::from(""));
+    let group = ctx
+        .join
+        .as_ref()
+        .map(|(g, _)| g.clone())
+        .unwrap_or_else(|| Arc::from(""));
     if let Some((g, raw)) = &ctx.join {
         if !r.member_id.is_empty() {
             t.groups

@@ -92,7 +92,10 @@ pub fn entry_line(e: &TapeEntry) -> String {
 
 /// Parses a tape file; an error names the line.
 pub fn parse(text: &str) -> Result<(TapeHeader, Vec<TapeEntry>), String> {
-    let mut lines = text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty());
+    let mut lines = text
+        .lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty());
     let (_, first) = lines.next().ok_or("empty tape")?;
     let h: Value = serde_json::from_str(first).map_err(|e| format!("line 1: {e}"))?;
     if h.get("kafkasim_tape").and_then(Value::as_u64) != Some(1) {
@@ -107,8 +110,12 @@ pub fn parse(text: &str) -> Result<(TapeHeader, Vec<TapeEntry>), String> {
     for (i, line) in lines {
         let n = i + 1;
         let v: Value = serde_json::from_str(line).map_err(|e| format!("line {n}: {e}"))?;
-        let at = v["at_us"].as_u64().ok_or(format!("line {n}: `at_us` missing"))?;
-        let conn = v["conn"].as_u64().ok_or(format!("line {n}: `conn` missing"))? as u32;
+        let at = v["at_us"]
+            .as_u64()
+            .ok_or(format!("line {n}: `at_us` missing"))?;
+        let conn = v["conn"]
+            .as_u64()
+            .ok_or(format!("line {n}: `conn` missing"))? as u32;
         let input = if let Some(l) = v["open"].as_str() {
             let listener = match l {
                 "bootstrap" => Listener::Bootstrap,

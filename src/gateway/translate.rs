@@ -143,7 +143,12 @@ fn api_versions(req: &Request) -> Result<Bytes, FrameError> {
     let body = kp::ApiVersionsResponse::default()
         .with_error_code(error)
         .with_api_keys(keys);
-    encode_response(ApiKey::ApiVersions, version, req.header.correlation_id, &body)
+    encode_response(
+        ApiKey::ApiVersions,
+        version,
+        req.header.correlation_id,
+        &body,
+    )
 }
 
 fn produce(req: &Request, corr: CorrelationId, t: &mut Tables) -> Result<Handled, FrameError> {
@@ -224,7 +229,11 @@ fn list_offsets(req: &Request, corr: CorrelationId) -> Result<Handled, FrameErro
                 }
             };
             let leader_epoch = LeaderEpoch(p.current_leader_epoch);
-            partitions.push((tp(topic.name.0.as_str(), p.partition_index), leader_epoch, spec));
+            partitions.push((
+                tp(topic.name.0.as_str(), p.partition_index),
+                leader_epoch,
+                spec,
+            ));
         }
     }
     if by_time {
@@ -264,7 +273,12 @@ fn list_offsets_by_time(req: &Request, r: &kp::ListOffsetsRequest) -> Result<Byt
         })
         .collect();
     let body = kp::ListOffsetsResponse::default().with_topics(topics);
-    encode_response(ApiKey::ListOffsets, req.version, req.header.correlation_id, &body)
+    encode_response(
+        ApiKey::ListOffsets,
+        req.version,
+        req.header.correlation_id,
+        &body,
+    )
 }
 
 fn metadata(req: &Request, r: kp::MetadataRequest, corr: CorrelationId, t: &mut Tables) -> Msg {

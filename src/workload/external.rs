@@ -75,7 +75,9 @@ mod tests {
         e.on_disconnect(NodeId(3));
         let out = e.take_outbox();
         assert_eq!(out.len(), 2);
-        assert!(matches!(out[0], ExternalOut::Reply(Msg::HeartbeatResponse(ref r)) if r.correlation_id == 1));
+        assert!(
+            matches!(out[0], ExternalOut::Reply(Msg::HeartbeatResponse(ref r)) if r.correlation_id == 1)
+        );
         assert!(matches!(out[1], ExternalOut::Closed(NodeId(3))));
         assert!(e.take_outbox().is_empty());
     }
