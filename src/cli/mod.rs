@@ -69,6 +69,17 @@ pub enum Command {
         #[arg(long)]
         seed: Option<u64>,
     },
+    /// Inject a fault into a running `kafkasim serve` session by hand, e.g.
+    /// `kafkasim ctl 127.0.0.1:9096 kill broker-2 for 10s` (the address `serve` printed
+    /// after `control`). Commands: docs/gateway.md.
+    Ctl {
+        /// The control address `serve` printed.
+        addr: String,
+        /// The command: kill, power-loss, restart, pause, resume, isolate, partition, cut,
+        /// clog, unclog, reset, heal (targets as in scenario files).
+        #[arg(required = true, num_args = 1.., allow_hyphen_values = true)]
+        command: Vec<String>,
+    },
     /// Run scenarios and compare each with its `[expect]` section.
     Check {
         /// Scenario files.
@@ -231,6 +242,7 @@ pub fn main() -> ExitCode {
             duration.as_deref(),
             seed,
         ),
+        Some(Command::Ctl { addr, command }) => serve_cmd::ctl(&addr, &command.join(" ")),
         Some(Command::Check { files, seed }) => run_cmd::check(&files, seed),
         Some(Command::List { dir }) => run_cmd::list(dir.as_deref()),
         Some(Command::Lesson { n, seed }) => lesson_cmd::lesson(n, seed),

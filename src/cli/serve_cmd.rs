@@ -52,6 +52,7 @@ pub fn serve(
         speed,
         end_us,
         seed: seed.unwrap_or(s.seed),
+        commands_on_stdin: std::io::IsTerminal::is_terminal(&std::io::stdin()),
     };
     println!(
         "serving `{}` (seed {}) for {} s simulated at {speed}× real time",
@@ -118,5 +119,31 @@ pub fn replay(file: &Path, tape: &Path, seed: Option<u64>, json: bool) -> u8 {
             eprintln!("error: {}: {e}", tape.display());
             EXIT_BAD_INPUT
         }
+    }
+}
+
+/// `kafkasim ctl ADDR COMMAND`: sends one command line, prints the answer; exit 0 for
+/// `ok`, 1 for a refused command, 2 when the session cannot be reached.
+pub fn ctl(addr: &str, command: &str) -> u8 {
+    use std::io::{BufRead, Write};
+    let mut stream = match std::net::TcpStream::connect(addr) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: cannot reach a kafkasim serve control port at {addr}: {e}");
+            return EXIT_BAD_INPUT;
+        }
+    };
+    if writeln!(stream, "{command}").is_err() {
+        eprintln!("error: the session at {addr} closed the connection");
+        return EXIT_BAD_INPUT;
+    }
+    let mut answer = String::new();
+    let _ = std::io::BufReader::new(stream).read_line(&mut answer);
+    let answer = answer.trim();
+    println!("{answer}");
+    if answer.starts_with("ok") {
+        0
+    } else {
+        1
     }
 }

@@ -20,6 +20,7 @@ use bytes::Bytes;
 use kafka_protocol::messages::ApiKey;
 use std::collections::{BTreeMap, VecDeque};
 
+use super::control;
 use super::frame::{decode_header, version_ok, FrameError};
 use super::records::RecordTable;
 use super::respond::{to_real, Endpoints};
@@ -43,17 +44,37 @@ pub enum Listener {
 /// Something that happened on the real side, applied at the world's current time.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Input {
-    Open { conn: u32, listener: Listener },
-    Frame { conn: u32, bytes: Bytes },
-    Close { conn: u32 },
+    Open {
+        conn: u32,
+        listener: Listener,
+    },
+    Frame {
+        conn: u32,
+        bytes: Bytes,
+    },
+    Close {
+        conn: u32,
+    },
+    /// A control-channel command (`kafkasim ctl`, or typed on the serving terminal).
+    Fault {
+        command: String,
+    },
 }
 
 /// What the socket layer must do.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Output {
-    Send { conn: u32, bytes: Bytes },
-    Close { conn: u32, why: String },
+    Send {
+        conn: u32,
+        bytes: Bytes,
+    },
+    Close {
+        conn: u32,
+        why: String,
+    },
     Log(String),
+    /// The answer to a control command (`ok: …` or `error: …`).
+    Ctl(String),
 }
 
 /// A request waiting for its response, in request order.
@@ -177,8 +198,28 @@ impl Gateway {
                     self.world.inject_close(s.node, s.broker);
                 }
             }
+            Input::Fault { command } => out.push(Output::Ctl(self.fault(&command))),
         }
         out
+    }
+
+    /// Schedules a control command's fault now, once its targets resolve.
+    fn fault(&mut self, command: &str) -> String {
+        let spec = match control::parse(command) {
+            Ok(s) => s,
+            Err(e) => return format!("error: {e}"),
+        };
+        if let Some(t) = control::targets(&spec.fault)
+            .into_iter()
+            .find(|t| self.world.resolve(t).is_none())
+        {
+            return format!(
+                "error: unknown target `{t}` (brokers, controller, external-N, leader(TOPIC-N), …)"
+            );
+        }
+        let now = self.world.now();
+        self.world.schedule_fault(now, spec);
+        format!("ok: {command} at t={:.3}s simulated", now.0 as f64 / 1e6)
     }
 
     fn open(&mut self, conn: u32, listener: &Listener, out: &mut Vec<Output>) {

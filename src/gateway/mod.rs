@@ -16,6 +16,7 @@
 //! Layering: `gateway/` sits above `runner/`, `scenario/` and `workload/` and below `cli/`;
 //! nothing under `sim/` or `kafka/` knows it exists.
 
+pub mod control;
 pub mod engine;
 pub mod frame;
 #[cfg(test)]
@@ -51,6 +52,8 @@ pub struct ServeOptions {
     /// Simulated time to run for (the scenario's `duration` unless overridden).
     pub end_us: u64,
     pub seed: u64,
+    /// Read control commands typed on the terminal (stdin).
+    pub commands_on_stdin: bool,
 }
 
 /// Where a finished session stands.
@@ -94,6 +97,19 @@ pub fn serve(
         net::spawn_acceptor(l, Listener::Broker(name), tx.clone());
     }
     net::spawn_acceptor(boot, Listener::Bootstrap, tx.clone());
+    let ctl_port = match opts.listen.port() {
+        0 => 0,
+        p => p + 1 + brokers.len() as u16,
+    };
+    let ctl = net::bind(SocketAddr::new(opts.listen.ip(), ctl_port))?;
+    let ctl_addr = ctl.local_addr().map_err(|e| e.to_string())?;
+    net::spawn_control(ctl, tx.clone());
+    if opts.commands_on_stdin {
+        net::spawn_stdin(tx.clone());
+    }
+    announce(&format!(
+        "control {ctl_addr} (`kafkasim ctl {ctl_addr} kill broker-2`, or type commands here)"
+    ));
     world.set_trace_mode(TraceMode::HashOnly);
     let mut g = Gateway::new(world, endpoints, scenario.max_events);
     let header = TapeHeader {
@@ -123,8 +139,7 @@ pub fn serve(
         }
         let Some(evs) = net::poll(&rx, 2) else { break };
         for ev in evs {
-            let inputs = conns.inputs(ev, &tx, &mut log);
-            net::apply_all(&mut g, &mut conns, inputs, &mut log);
+            net::handle(&mut g, &mut conns, ev, &tx, &mut log);
         }
         if let Some(t) = tape.as_mut() {
             t.append(&g.take_new_tape())?;

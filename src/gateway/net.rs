@@ -29,6 +29,11 @@ pub enum NetEvent {
     Eof {
         conn: u32,
     },
+    /// A control command, and where to send its answer (none for the terminal's).
+    Control {
+        command: String,
+        reply: Option<Sender<String>>,
+    },
 }
 
 /// Binds `addr` (port 0: any free port).
@@ -46,6 +51,61 @@ pub fn spawn_acceptor(l: TcpListener, listener: Listener, tx: Sender<NetEvent>) 
                 stream,
             };
             if tx.send(ev).is_err() {
+                return;
+            }
+        }
+    });
+}
+
+/// Accepts control connections: each sends one command line and reads one answer line.
+pub fn spawn_control(l: TcpListener, tx: Sender<NetEvent>) {
+    std::thread::spawn(move || {
+        for stream in l.incoming().flatten() {
+            let tx = tx.clone();
+            std::thread::spawn(move || control_conn(stream, tx));
+        }
+    });
+}
+
+fn control_conn(stream: TcpStream, tx: Sender<NetEvent>) {
+    use std::io::BufRead;
+    let mut line = String::new();
+    let Ok(read) = stream.try_clone() else { return };
+    let mut reader = std::io::BufReader::new(read.take(4096));
+    if reader.read_line(&mut line).is_err() {
+        return;
+    }
+    let (rtx, rrx) = channel();
+    let ev = NetEvent::Control {
+        command: line.trim().to_string(),
+        reply: Some(rtx),
+    };
+    if tx.send(ev).is_err() {
+        return;
+    }
+    let answer = rrx
+        .recv_timeout(std::time::Duration::from_secs(10))
+        .unwrap_or_else(|_| "error: the session ended".to_string());
+    let mut w = stream;
+    let _ = writeln!(w, "{answer}");
+}
+
+/// Commands typed on the serving terminal (stdin), one per line.
+pub fn spawn_stdin(tx: Sender<NetEvent>) {
+    std::thread::spawn(move || {
+        use std::io::BufRead;
+        for line in std::io::stdin().lock().lines().map_while(Result::ok) {
+            let command = line.trim().to_string();
+            if command.is_empty() {
+                continue;
+            }
+            if tx
+                .send(NetEvent::Control {
+                    command,
+                    reply: None,
+                })
+                .is_err()
+            {
                 return;
             }
         }
@@ -126,6 +186,7 @@ impl Conns {
                 }
                 out
             }
+            NetEvent::Control { command, .. } => vec![Input::Fault { command }],
             NetEvent::Eof { conn } => {
                 if self.streams.contains_key(&conn) {
                     self.shut(conn);
@@ -162,6 +223,7 @@ impl Conns {
                     self.shut(conn);
                 }
                 Output::Log(line) => log.push(line),
+                Output::Ctl(text) => log.push(format!("control: {text}")),
             }
         }
     }
@@ -187,10 +249,28 @@ pub fn events() -> (Sender<NetEvent>, Receiver<NetEvent>) {
     channel()
 }
 
-/// Applies one turn's inputs to the gateway and writes what comes back.
-pub fn apply_all(g: &mut Gateway, conns: &mut Conns, inputs: Vec<Input>, log: &mut Vec<String>) {
-    for input in inputs {
+/// Handles one socket event: its inputs go to the gateway, what comes back is written,
+/// and a control command's answer goes back to whoever sent it.
+pub fn handle(
+    g: &mut Gateway,
+    conns: &mut Conns,
+    ev: NetEvent,
+    tx: &Sender<NetEvent>,
+    log: &mut Vec<String>,
+) {
+    let reply = match &ev {
+        NetEvent::Control { reply, .. } => reply.clone(),
+        _ => None,
+    };
+    for input in conns.inputs(ev, tx, log) {
         let out = g.apply(input);
+        if let Some(r) = &reply {
+            for o in &out {
+                if let Output::Ctl(text) = o {
+                    let _ = r.send(text.clone());
+                }
+            }
+        }
         conns.perform(out, log);
     }
 }

@@ -6,7 +6,8 @@
 //! the session ran (`{"kafkasim_tape":1,"scenario":"…","seed":1,"end_us":…}`, rewritten
 //! when the session ends); then one line per input, in order:
 //! `{"at_us":N,"conn":C,"open":"bootstrap"|"broker-2"}`, `{"at_us":N,"conn":C,"frame":"<hex>"}`
-//! (one whole request, size prefix excluded) and `{"at_us":N,"conn":C,"close":true}`.
+//! (one whole request, size prefix excluded), `{"at_us":N,"conn":C,"close":true}` and
+//! `{"at_us":N,"fault":"kill broker-2"}` (a control-channel command).
 
 use bytes::Bytes;
 use serde_json::{json, Value};
@@ -86,6 +87,7 @@ pub fn entry_line(e: &TapeEntry) -> String {
         }
         Input::Frame { conn, bytes } => json!({"at_us": e.at.0, "conn": conn, "frame": hex(bytes)}),
         Input::Close { conn } => json!({"at_us": e.at.0, "conn": conn, "close": true}),
+        Input::Fault { command } => json!({"at_us": e.at.0, "fault": command}),
     };
     v.to_string()
 }
@@ -113,6 +115,14 @@ pub fn parse(text: &str) -> Result<(TapeHeader, Vec<TapeEntry>), String> {
         let at = v["at_us"]
             .as_u64()
             .ok_or(format!("line {n}: `at_us` missing"))?;
+        if let Some(command) = v["fault"].as_str() {
+            let command = command.to_string();
+            entries.push(TapeEntry {
+                at: Time(at),
+                input: Input::Fault { command },
+            });
+            continue;
+        }
         let conn = v["conn"]
             .as_u64()
             .ok_or(format!("line {n}: `conn` missing"))? as u32;
@@ -178,6 +188,12 @@ mod tests {
             TapeEntry {
                 at: Time(8),
                 input: Input::Close { conn: 1 },
+            },
+            TapeEntry {
+                at: Time(9),
+                input: Input::Fault {
+                    command: "kill broker-2 for 5s".into(),
+                },
             },
         ];
         let mut text = header_line(&h) + "\n";
