@@ -88,6 +88,9 @@ pub enum Command {
         /// Seed (default: each scenario's own).
         #[arg(long)]
         seed: Option<u64>,
+        /// Check a `kafkasim serve` session recorded with `serve --tape` (one scenario).
+        #[arg(long, value_name = "FILE")]
+        tape: Option<PathBuf>,
     },
     /// Run a scenario (and the checker's drain phase) and export it: the trace as JSON
     /// lines, a Perfetto/Chrome trace, Mermaid sequence diagrams, or the client history
@@ -243,7 +246,12 @@ pub fn main() -> ExitCode {
             seed,
         ),
         Some(Command::Ctl { addr, command }) => serve_cmd::ctl(&addr, &command.join(" ")),
-        Some(Command::Check { files, seed }) => run_cmd::check(&files, seed),
+        Some(Command::Check {
+            files,
+            tape: Some(tape),
+            ..
+        }) => serve_cmd::check_tape(&files, &tape),
+        Some(Command::Check { files, seed, .. }) => run_cmd::check(&files, seed),
         Some(Command::List { dir }) => run_cmd::list(dir.as_deref()),
         Some(Command::Lesson { n, seed }) => lesson_cmd::lesson(n, seed),
         Some(Command::Explore {

@@ -147,3 +147,44 @@ pub fn ctl(addr: &str, command: &str) -> u8 {
         1
     }
 }
+
+/// `kafkasim check SCENARIO --tape FILE`.
+pub fn check_tape(files: &[std::path::PathBuf], tape: &Path) -> u8 {
+    let [file] = files else {
+        eprintln!(
+            "error: --tape checks one scenario (the one `serve` ran), got {}",
+            files.len()
+        );
+        return EXIT_BAD_INPUT;
+    };
+    let s = match load(file) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let text = match std::fs::read_to_string(tape) {
+        Ok(t) => t,
+        Err(e) => {
+            eprintln!("error: cannot read the tape {}: {e}", tape.display());
+            return EXIT_BAD_INPUT;
+        }
+    };
+    match gateway::check_tape(&s, &text) {
+        Ok(report) => {
+            println!("{} (tape {})", file.display(), tape.display());
+            print!("{report}");
+            if report.passed() {
+                0
+            } else {
+                1
+            }
+        }
+        Err(e) if e.starts_with("INVARIANT") => {
+            eprintln!("{e}");
+            1
+        }
+        Err(e) => {
+            eprintln!("error: {}: {e}", tape.display());
+            EXIT_BAD_INPUT
+        }
+    }
+}

@@ -27,6 +27,7 @@ use super::respond::{to_real, Endpoints};
 use super::tape::{Tape, TapeEntry};
 use super::topics::TopicIds;
 use super::translate::{to_sim, Ctx, GroupBytes, Handled, Tables};
+use crate::check::invariants::CheckedRun;
 use crate::kafka::Msg;
 use crate::sim::{NodeId, RunEnd, Status, Time, World};
 use crate::workload::external::{ExternalClient, ExternalOut};
@@ -403,9 +404,24 @@ impl Gateway {
         }
     }
 
-    /// Replays recorded inputs: for each, run to its time, drain (the responses are
-    /// thrown away), apply it. Then the caller runs on to the end.
-    pub fn replay(&mut self, entries: &[TapeEntry]) -> Result<(), String> {
+    /// [`advance`](Self::advance) under the replication invariant checker (`check --tape`).
+    pub fn advance_checked(
+        &mut self,
+        to: Time,
+        checked: &mut CheckedRun,
+    ) -> Result<RunEnd, String> {
+        self.world
+            .run_until_checked(to, self.max_events, |w| checked.check(w))
+            .map_err(|v| format!("INVARIANT VIOLATED:\n{v}"))
+    }
+
+    /// Replays recorded inputs: for each, run to its time (under `checked`, if given),
+    /// drain (the responses are thrown away), apply it. Then the caller runs on to the end.
+    pub fn replay(
+        &mut self,
+        entries: &[TapeEntry],
+        mut checked: Option<&mut CheckedRun>,
+    ) -> Result<(), String> {
         for e in entries {
             if e.at < self.world.now() {
                 return Err(format!(
@@ -414,7 +430,14 @@ impl Gateway {
                     self.world.now().0
                 ));
             }
-            self.advance(e.at);
+            match checked.as_deref_mut() {
+                Some(c) => {
+                    self.advance_checked(e.at, c)?;
+                }
+                None => {
+                    self.advance(e.at);
+                }
+            }
             self.drain();
             self.apply(e.input.clone());
         }

@@ -190,10 +190,32 @@ pub fn replay(
     let (header, entries) = tape::parse(text)?;
     let world = build(scenario, header.seed, mode).map_err(|e| e.to_string())?;
     let mut g = Gateway::new(world, Endpoints::default(), scenario.max_events);
-    g.replay(&entries)?;
+    g.replay(&entries, None)?;
     let end_us = header.end_us.unwrap_or(scenario.duration_us);
     let end = g.advance(Time(end_us));
     Ok((g.into_world(), end))
+}
+
+/// `kafkasim check SCENARIO --tape FILE`: the replay under the live invariant checker,
+/// then the checker's drain phase and history analysis, as `check` does for a plain run.
+/// (Real clients' requests are not in the client history: only the scenario's own
+/// applications are.)
+pub fn check_tape(scenario: &Scenario, text: &str) -> Result<crate::runner::CheckReport, String> {
+    let (header, entries) = tape::parse(text)?;
+    let world = build(scenario, header.seed, TraceMode::HashOnly).map_err(|e| e.to_string())?;
+    let mut g = Gateway::new(world, Endpoints::default(), scenario.max_events);
+    let mut checked = crate::check::invariants::CheckedRun::default();
+    g.replay(&entries, Some(&mut checked))?;
+    let end_us = header.end_us.unwrap_or(scenario.duration_us);
+    let end = g.advance_checked(Time(end_us), &mut checked)?;
+    let mut world = g.into_world();
+    let summary = summarize(scenario, &world, end);
+    Ok(crate::runner::check_world(
+        scenario,
+        &mut world,
+        summary,
+        Some(&mut checked),
+    ))
 }
 
 /// Replays a tape and summarises the run (for `kafkasim run --tape`).
