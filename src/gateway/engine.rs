@@ -131,12 +131,17 @@ fn response_corr(m: &Msg) -> Option<u32> {
     })
 }
 
+/// The simulated brokers, in order (`broker-1`, `broker-2`, …).
+pub fn broker_nodes(world: &World<SimNode>) -> Vec<NodeId> {
+    (1..)
+        .map_while(|i| world.find(&format!("broker-{i}")))
+        .collect()
+}
+
 impl Gateway {
     /// A gateway over a freshly built world; `endpoints` are where each broker listens.
     pub fn new(world: World<SimNode>, endpoints: Endpoints, max_events: u64) -> Self {
-        let brokers = (1..)
-            .map_while(|i| world.find(&format!("broker-{i}")))
-            .collect();
+        let brokers = broker_nodes(&world);
         Gateway {
             world,
             brokers,

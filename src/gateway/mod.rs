@@ -31,6 +31,7 @@ pub mod translate;
 use std::io::Write;
 use std::net::SocketAddr;
 use std::path::Path;
+use std::sync::mpsc::{Receiver, Sender};
 
 use crate::runner::{summarize, RunSummary};
 use crate::scenario::build::build;
@@ -64,8 +65,6 @@ pub struct Served {
 
 /// Runs `scenario` behind real sockets until simulated time reaches `end_us`; `announce`
 /// receives the bootstrap line and each status or log line as they happen.
-// The one wall-clock loop outside the CLI's reporting: pacing the world to real time.
-#[allow(clippy::disallowed_methods, clippy::disallowed_types)]
 pub fn serve(
     scenario: &Scenario,
     opts: &ServeOptions,
@@ -74,43 +73,7 @@ pub fn serve(
 ) -> Result<Served, String> {
     let world = build(scenario, opts.seed, TraceMode::HashOnly).map_err(|e| e.to_string())?;
     let (tx, rx) = net::events();
-    let mut endpoints = Endpoints {
-        host: opts.listen.ip().to_string(),
-        ..Endpoints::default()
-    };
-    let boot = net::bind(opts.listen)?;
-    let boot_addr = boot.local_addr().map_err(|e| e.to_string())?;
-    let probe = Gateway::new(world, Endpoints::default(), scenario.max_events);
-    let brokers: Vec<_> = probe.brokers().to_vec();
-    let mut world = probe.into_world();
-    for (i, &b) in brokers.iter().enumerate() {
-        let port = if opts.listen.port() == 0 {
-            0
-        } else {
-            opts.listen.port() + 1 + i as u16
-        };
-        let l = net::bind(SocketAddr::new(opts.listen.ip(), port))?;
-        let addr = l.local_addr().map_err(|e| e.to_string())?;
-        endpoints.ports.insert(b, addr.port());
-        let name = world.name(b).to_string();
-        announce(&format!("{name} listens on {addr}"));
-        net::spawn_acceptor(l, Listener::Broker(name), tx.clone());
-    }
-    net::spawn_acceptor(boot, Listener::Bootstrap, tx.clone());
-    let ctl_port = match opts.listen.port() {
-        0 => 0,
-        p => p + 1 + brokers.len() as u16,
-    };
-    let ctl = net::bind(SocketAddr::new(opts.listen.ip(), ctl_port))?;
-    let ctl_addr = ctl.local_addr().map_err(|e| e.to_string())?;
-    net::spawn_control(ctl, tx.clone());
-    if opts.commands_on_stdin {
-        net::spawn_stdin(tx.clone());
-    }
-    announce(&format!(
-        "control {ctl_addr} (`kafkasim ctl {ctl_addr} kill broker-2`, or type commands here)"
-    ));
-    world.set_trace_mode(TraceMode::HashOnly);
+    let endpoints = open_listeners(opts, &world, &tx, announce)?;
     let mut g = Gateway::new(world, endpoints, scenario.max_events);
     let header = TapeHeader {
         scenario: scenario.name.clone(),
@@ -121,25 +84,84 @@ pub fn serve(
         Some(p) => Some(TapeWriter::create(p, &header)?),
         None => None,
     };
+    let end = pace(&mut g, opts, (&tx, &rx), &mut tape, announce)?;
+    let world = g.into_world();
+    let summary = summarize(scenario, &world, end);
+    if let (Some(t), Some(p)) = (tape, tape_file) {
+        let end_us = Some(world.now().0);
+        t.finish(p, &TapeHeader { end_us, ..header })?;
+    }
+    Ok(Served { world, summary })
+}
+
+/// Binds a port per broker (port+N, or any free one for port 0), the control port after
+/// them and the bootstrap port, and starts their threads; returns where brokers listen.
+fn open_listeners(
+    opts: &ServeOptions,
+    world: &World<SimNode>,
+    tx: &Sender<net::NetEvent>,
+    announce: &mut dyn FnMut(&str),
+) -> Result<Endpoints, String> {
+    let ip = opts.listen.ip();
+    let port_after = |n: usize| match opts.listen.port() {
+        0 => 0,
+        p => p.saturating_add(n as u16),
+    };
+    let boot = net::bind(opts.listen)?;
+    let boot_addr = boot.local_addr().map_err(|e| e.to_string())?;
+    let mut endpoints = Endpoints {
+        host: ip.to_string(),
+        ..Endpoints::default()
+    };
+    let brokers = engine::broker_nodes(world);
+    for (i, &b) in brokers.iter().enumerate() {
+        let l = net::bind(SocketAddr::new(ip, port_after(i + 1)))?;
+        let addr = l.local_addr().map_err(|e| e.to_string())?;
+        endpoints.ports.insert(b, addr.port());
+        let name = world.name(b).to_string();
+        announce(&format!("{name} listens on {addr}"));
+        net::spawn_acceptor(l, Listener::Broker(name), tx.clone());
+    }
+    let ctl = net::bind(SocketAddr::new(ip, port_after(brokers.len() + 1)))?;
+    let ctl_addr = ctl.local_addr().map_err(|e| e.to_string())?;
+    net::spawn_control(ctl, tx.clone());
+    if opts.commands_on_stdin {
+        net::spawn_stdin(tx.clone());
+    }
+    announce(&format!(
+        "control {ctl_addr} (`kafkasim ctl {ctl_addr} kill broker-2`, or type commands here)"
+    ));
+    net::spawn_acceptor(boot, Listener::Bootstrap, tx.clone());
     announce(&format!("bootstrap {boot_addr}"));
+    Ok(endpoints)
+}
+
+/// The serving loop: run the world to "now" (wall clock × speed), write what the external
+/// nodes received, apply what the sockets brought; until the end or the event budget.
+// The one wall-clock loop outside the CLI's reporting: pacing the world to real time.
+#[allow(clippy::disallowed_methods, clippy::disallowed_types)]
+fn pace(
+    g: &mut Gateway,
+    opts: &ServeOptions,
+    (tx, rx): (&Sender<net::NetEvent>, &Receiver<net::NetEvent>),
+    tape: &mut Option<TapeWriter>,
+    announce: &mut dyn FnMut(&str),
+) -> Result<RunEnd, String> {
     let start = std::time::Instant::now();
     let mut conns = net::Conns::default();
     let mut last_status = 0u64;
-    let mut end;
     loop {
         let elapsed_us = start.elapsed().as_micros() as f64;
         let target = ((elapsed_us * opts.speed) as u64).min(opts.end_us);
-        end = g.advance(Time(target));
+        let end = g.advance(Time(target));
         let mut log = Vec::new();
-        let out = g.drain();
-        conns.perform(out, &mut log);
+        conns.perform(g.drain(), &mut log);
         if target >= opts.end_us || end == RunEnd::EventLimit {
             flush_log(&mut log, announce);
-            break;
+            return Ok(end);
         }
-        let Some(evs) = net::poll(&rx, 2) else { break };
-        for ev in evs {
-            net::handle(&mut g, &mut conns, ev, &tx, &mut log);
+        for ev in net::poll(rx, 2).unwrap_or_default() {
+            net::handle(g, &mut conns, ev, tx, &mut log);
         }
         if let Some(t) = tape.as_mut() {
             t.append(&g.take_new_tape())?;
@@ -147,21 +169,9 @@ pub fn serve(
         flush_log(&mut log, announce);
         if target / 5_000_000 != last_status {
             last_status = target / 5_000_000;
-            announce(&status_line(&g));
+            announce(&status_line(g));
         }
     }
-    let world = g.into_world();
-    let summary = summarize(scenario, &world, end);
-    if let (Some(t), Some(p)) = (tape, tape_file) {
-        t.finish(
-            p,
-            &TapeHeader {
-                end_us: Some(world.now().0),
-                ..header
-            },
-        )?;
-    }
-    Ok(Served { world, summary })
 }
 
 fn flush_log(log: &mut Vec<String>, announce: &mut dyn FnMut(&str)) {

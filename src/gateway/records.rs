@@ -25,7 +25,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use crate::kafka::record::{Batch, Record, RecordBatch};
-use crate::kafka::{LeaderEpoch, Offset, ProducerEpoch, ProducerId, Sequence};
+use crate::kafka::{ProducerEpoch, ProducerId, Sequence};
 
 /// Value ids the gateway hands out start here.
 pub const EXTERNAL_VALUE_BASE: u64 = 1 << 60;
@@ -184,18 +184,10 @@ fn to_real(b: &RecordBatch, i: usize, r: &Record, table: &RecordTable) -> RealRe
     }
 }
 
-/// `Offset` and `LeaderEpoch` as the wire's plain integers.
-pub fn offset_i64(o: Offset) -> i64 {
-    o.0
-}
-
-pub fn epoch_i32(e: LeaderEpoch) -> i32 {
-    e.0
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::kafka::Offset;
 
     fn real(key: &str, value: &str, offset: i64) -> RealRecord {
         let mut headers = IndexMap::new();

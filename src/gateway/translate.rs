@@ -23,7 +23,7 @@ use super::records::{decode_produce, RecordTable};
 use super::topics::TopicIds;
 use crate::kafka::config::IsolationLevel;
 use crate::kafka::protocol::*;
-use crate::kafka::{BrokerId, ErrorCode, Generation, LeaderEpoch, Offset, TopicPartition};
+use crate::kafka::{BrokerId, Generation, LeaderEpoch, Offset, TopicPartition};
 
 /// What became of one request.
 #[derive(Debug)]
@@ -35,21 +35,27 @@ pub enum Handled {
     Local(Bytes),
 }
 
+/// A consumer group member: (group id, member id).
+pub type MemberKey = (Arc<str>, Arc<str>);
+
+/// The raw protocol metadata a member sent, by protocol name.
+pub type RawProtocols = Vec<(Arc<str>, Bytes)>;
+
 /// What the response translation needs to remember about its request.
 #[derive(Clone, Debug, Default)]
 pub struct Ctx {
     /// JoinGroup: the group and the raw protocols the member sent.
-    pub join: Option<(Arc<str>, Vec<(Arc<str>, Bytes)>)>,
+    pub join: Option<(Arc<str>, RawProtocols)>,
     /// SyncGroup / Heartbeat / LeaveGroup: the group and member.
-    pub member: Option<(Arc<str>, Arc<str>)>,
+    pub member: Option<MemberKey>,
 }
 
 /// Raw consumer-protocol bytes by (group, member): the subscription per protocol name, the
 /// assignment the leader wrote (with the partitions it decoded to).
 #[derive(Clone, Debug, Default)]
 pub struct GroupBytes {
-    pub subscriptions: BTreeMap<(Arc<str>, Arc<str>), Vec<(Arc<str>, Bytes)>>,
-    pub assignments: BTreeMap<(Arc<str>, Arc<str>), (Vec<TopicPartition>, Bytes)>,
+    pub subscriptions: BTreeMap<MemberKey, RawProtocols>,
+    pub assignments: BTreeMap<MemberKey, (Vec<TopicPartition>, Bytes)>,
 }
 
 /// The gateway state a translation reads and writes.
@@ -522,9 +528,4 @@ fn offset_fetch(r: kp::OffsetFetchRequest, corr: CorrelationId) -> Msg {
         group_id: s(&r.group_id.0),
         partitions,
     })
-}
-
-/// The error code of a simulated error, for the wire.
-pub fn code(e: ErrorCode) -> i16 {
-    e.code()
 }
