@@ -125,6 +125,10 @@ pub enum Command {
         /// A second scenario to replay side by side on the same clock.
         #[arg(long, value_name = "FILE")]
         compare: Option<PathBuf>,
+        /// Replay a `kafkasim serve` session recorded with `serve --tape` (real clients
+        /// appear as `external-N` nodes).
+        #[arg(long, value_name = "FILE")]
+        tape: Option<PathBuf>,
     },
     /// Random fault schedules over a seed range (swarm testing); failures are shrunk and
     /// written as scenario files.
@@ -211,10 +215,23 @@ pub fn main() -> ExitCode {
     let code = match cli.command {
         None => run_cmd::default_run(),
         Some(Command::Tui {
+            file: Some(file),
+            tape: Some(tape),
+            seed,
+            compare,
+        }) => serve_cmd::tui_tape(&file, &tape, seed, compare.as_deref()),
+        Some(Command::Tui {
             file,
             seed,
             compare,
-        }) => run_cmd::tui(file.as_deref(), seed, compare.as_deref()),
+            tape,
+        }) => match tape {
+            Some(_) => {
+                eprintln!("error: --tape needs the scenario file the session served");
+                run_cmd::EXIT_BAD_INPUT
+            }
+            None => run_cmd::tui(file.as_deref(), seed, compare.as_deref()),
+        },
         Some(Command::Run {
             file,
             tape: Some(tape),

@@ -120,7 +120,7 @@ fn run_with_invariants(s: &Scenario, seed: u64, json: bool, trace_file: Option<&
     run_scenario(s, seed, json, trace_file)
 }
 
-fn run_scenario(s: &Scenario, seed: u64, json: bool, trace_file: Option<&Path>) -> u8 {
+pub(super) fn run_scenario(s: &Scenario, seed: u64, json: bool, trace_file: Option<&Path>) -> u8 {
     let mode = if trace_file.is_some() {
         TraceMode::Full
     } else {

@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 use std::path::Path;
 
-use super::run_cmd::{load, print_summary, EXIT_BAD_INPUT};
+use super::run_cmd::{load, print_summary, run_scenario, EXIT_BAD_INPUT};
 use crate::gateway::{self, ServeOptions};
 use crate::scenario::units::parse_duration_us;
 
@@ -85,41 +85,30 @@ pub fn serve(
     }
 }
 
+/// Loads `file` with the session recorded in `tape` attached (`gateway::with_tape`).
+pub(super) fn load_with_tape(file: &Path, tape: &Path) -> Result<crate::scenario::Scenario, u8> {
+    let s = load(file)?;
+    let text = std::fs::read_to_string(tape).map_err(|e| {
+        eprintln!("error: cannot read the tape {}: {e}", tape.display());
+        EXIT_BAD_INPUT
+    })?;
+    gateway::with_tape(&s, &text).map_err(|e| {
+        eprintln!("error: {}: {e}", tape.display());
+        EXIT_BAD_INPUT
+    })
+}
+
+/// `kafkasim run SCENARIO --tape FILE`: the served session, replayed.
 pub fn replay(file: &Path, tape: &Path, seed: Option<u64>, json: bool) -> u8 {
-    let s = match load(file) {
+    let s = match load_with_tape(file, tape) {
         Ok(s) => s,
         Err(code) => return code,
     };
-    let text = match std::fs::read_to_string(tape) {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("error: cannot read the tape {}: {e}", tape.display());
-            return EXIT_BAD_INPUT;
-        }
-    };
-    if let (Some(seed), Ok((h, _))) = (seed, gateway::tape::parse(&text)) {
-        if h.seed != seed {
-            eprintln!(
-                "error: --seed {seed}: the tape was recorded with seed {}",
-                h.seed
-            );
-            return EXIT_BAD_INPUT;
-        }
+    if seed.is_some_and(|seed| seed != s.seed) {
+        eprintln!("error: --seed: the tape was recorded with seed {}", s.seed);
+        return EXIT_BAD_INPUT;
     }
-    match gateway::replay_summary(&s, &text) {
-        Ok((_, summary)) if json => {
-            println!("{}", serde_json::to_string(&summary).unwrap_or_default());
-            0
-        }
-        Ok((_, summary)) => {
-            print_summary(&summary, 0);
-            0
-        }
-        Err(e) => {
-            eprintln!("error: {}: {e}", tape.display());
-            EXIT_BAD_INPUT
-        }
-    }
+    run_scenario(&s, s.seed, json, None)
 }
 
 /// `kafkasim ctl ADDR COMMAND`: sends one command line, prints the answer; exit 0 for
@@ -148,7 +137,8 @@ pub fn ctl(addr: &str, command: &str) -> u8 {
     }
 }
 
-/// `kafkasim check SCENARIO --tape FILE`.
+/// `kafkasim check SCENARIO --tape FILE`: the replay under the live invariant checker,
+/// then the drain phase and `[expect]`, as `check` does for a plain run.
 pub fn check_tape(files: &[std::path::PathBuf], tape: &Path) -> u8 {
     let [file] = files else {
         eprintln!(
@@ -157,34 +147,36 @@ pub fn check_tape(files: &[std::path::PathBuf], tape: &Path) -> u8 {
         );
         return EXIT_BAD_INPUT;
     };
-    let s = match load(file) {
+    let s = match load_with_tape(file, tape) {
         Ok(s) => s,
         Err(code) => return code,
     };
-    let text = match std::fs::read_to_string(tape) {
-        Ok(t) => t,
-        Err(e) => {
-            eprintln!("error: cannot read the tape {}: {e}", tape.display());
-            return EXIT_BAD_INPUT;
-        }
-    };
-    match gateway::check_tape(&s, &text) {
-        Ok(report) => {
-            println!("{} (tape {})", file.display(), tape.display());
-            print!("{report}");
-            if report.passed() {
-                0
-            } else {
-                1
-            }
-        }
-        Err(e) if e.starts_with("INVARIANT") => {
-            eprintln!("{e}");
-            1
-        }
-        Err(e) => {
-            eprintln!("error: {}: {e}", tape.display());
-            EXIT_BAD_INPUT
-        }
+    let report = crate::runner::check_scenario(&s, s.seed);
+    println!("{} (tape {})", file.display(), tape.display());
+    print!("{report}");
+    if report.error.is_some() {
+        EXIT_BAD_INPUT
+    } else if report.passed() {
+        0
+    } else {
+        1
     }
+}
+
+/// `kafkasim tui SCENARIO --tape FILE`: the served session in the workbench.
+pub fn tui_tape(file: &Path, tape: &Path, seed: Option<u64>, compare: Option<&Path>) -> u8 {
+    let s = match load_with_tape(file, tape) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    if seed.is_some_and(|seed| seed != s.seed) {
+        eprintln!("error: --seed: the tape was recorded with seed {}", s.seed);
+        return EXIT_BAD_INPUT;
+    }
+    let compare = match compare.map(load) {
+        Some(Ok(c)) => Some(c),
+        Some(Err(code)) => return code,
+        None => None,
+    };
+    super::run_cmd::tui_with(s, None, compare)
 }

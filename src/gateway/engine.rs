@@ -27,9 +27,8 @@ use super::respond::{to_real, Endpoints};
 use super::tape::{Tape, TapeEntry};
 use super::topics::TopicIds;
 use super::translate::{to_sim, Ctx, GroupBytes, Handled, Tables};
-use crate::check::invariants::CheckedRun;
 use crate::kafka::Msg;
-use crate::sim::{NodeId, RunEnd, Status, Time, World};
+use crate::sim::{External, NodeId, RunEnd, Status, Time, World};
 use crate::workload::external::{ExternalClient, ExternalOut};
 use crate::workload::node::{NodeMsg, SimNode};
 
@@ -108,6 +107,9 @@ pub struct Gateway {
     groups: GroupBytes,
     endpoints: Endpoints,
     tape: Tape,
+    /// Every outside input applied to the world, with its time: the script that replays
+    /// the session inside a world of its own (`sim/external.rs`).
+    actions: Vec<(Time, External<SimNode>)>,
     max_events: u64,
 }
 
@@ -152,6 +154,7 @@ impl Gateway {
             groups: GroupBytes::default(),
             endpoints,
             tape: Tape::default(),
+            actions: Vec::new(),
             max_events,
         }
     }
@@ -187,6 +190,25 @@ impl Gateway {
         self.records.len()
     }
 
+    /// Applies an outside input to the world now, and logs it for the script.
+    fn act(&mut self, action: External<SimNode>) -> bool {
+        Self::act_on(&mut self.world, &mut self.actions, action)
+    }
+
+    fn act_on(
+        world: &mut World<SimNode>,
+        log: &mut Vec<(Time, External<SimNode>)>,
+        action: External<SimNode>,
+    ) -> bool {
+        log.push((world.now(), action.clone()));
+        world.apply_external(action)
+    }
+
+    /// The outside inputs applied so far, as a script for [`World::set_script`].
+    pub fn script(&self) -> std::sync::Arc<[(Time, External<SimNode>)]> {
+        self.actions.clone().into()
+    }
+
     /// Runs the world up to simulated time `to` (never past `end`).
     pub fn advance(&mut self, to: Time) -> RunEnd {
         self.world.run_until(to, self.max_events)
@@ -201,7 +223,10 @@ impl Gateway {
             Input::Frame { conn, bytes } => self.frame(conn, bytes, &mut out),
             Input::Close { conn } => {
                 if let Some(s) = self.sessions.remove(&conn) {
-                    self.world.inject_close(s.node, s.broker);
+                    self.act(External::Close {
+                        from: s.node,
+                        to: s.broker,
+                    });
                 }
             }
             Input::Fault { command } => out.push(Output::Ctl(self.fault(&command))),
@@ -224,7 +249,7 @@ impl Gateway {
             );
         }
         let now = self.world.now();
-        self.world.schedule_fault(now, spec);
+        self.act(External::Fault(spec));
         format!("ok: {command} at t={:.3}s simulated", now.0 as f64 / 1e6)
     }
 
@@ -248,7 +273,11 @@ impl Gateway {
         self.externals += 1;
         let name = format!("external-{}", self.externals);
         let node = SimNode::External(Box::new(ExternalClient::new(broker)));
-        let id = self.world.add_node(&name, node, self.world.now());
+        self.act(External::AddNode {
+            name: name.clone(),
+            node,
+        });
+        let id = NodeId(self.world.node_count() as u32 - 1);
         out.push(Output::Log(format!(
             "connection {conn} is {name}, talking to {}",
             self.world.name(broker)
@@ -267,7 +296,10 @@ impl Gateway {
     /// closes its simulated connection too.
     fn close(&mut self, conn: u32, why: String, out: &mut Vec<Output>) {
         if let Some(s) = self.sessions.remove(&conn) {
-            self.world.inject_close(s.node, s.broker);
+            self.act(External::Close {
+                from: s.node,
+                to: s.broker,
+            });
             out.push(Output::Close { conn, why });
         }
     }
@@ -319,7 +351,12 @@ impl Gateway {
         match handled {
             Handled::Local(b) => slot.ready = Some(b),
             Handled::Forward { msg, reply, ctx } => {
-                if !self.world.inject(s.node, s.broker, NodeMsg::Kafka(msg)) {
+                let send = External::Send {
+                    from: s.node,
+                    to: s.broker,
+                    msg: NodeMsg::Kafka(msg),
+                };
+                if !Self::act_on(&mut self.world, &mut self.actions, send) {
                     let why = format!("{} is not running", self.world.name(s.node));
                     return self.close(conn, why, out);
                 }
@@ -409,24 +446,9 @@ impl Gateway {
         }
     }
 
-    /// [`advance`](Self::advance) under the replication invariant checker (`check --tape`).
-    pub fn advance_checked(
-        &mut self,
-        to: Time,
-        checked: &mut CheckedRun,
-    ) -> Result<RunEnd, String> {
-        self.world
-            .run_until_checked(to, self.max_events, |w| checked.check(w))
-            .map_err(|v| format!("INVARIANT VIOLATED:\n{v}"))
-    }
-
-    /// Replays recorded inputs: for each, run to its time (under `checked`, if given),
-    /// drain (the responses are thrown away), apply it. Then the caller runs on to the end.
-    pub fn replay(
-        &mut self,
-        entries: &[TapeEntry],
-        mut checked: Option<&mut CheckedRun>,
-    ) -> Result<(), String> {
+    /// Replays recorded inputs: for each, run to its time, drain (the responses are thrown
+    /// away), apply it.
+    pub fn replay(&mut self, entries: &[TapeEntry]) -> Result<(), String> {
         for e in entries {
             if e.at < self.world.now() {
                 return Err(format!(
@@ -435,14 +457,7 @@ impl Gateway {
                     self.world.now().0
                 ));
             }
-            match checked.as_deref_mut() {
-                Some(c) => {
-                    self.advance_checked(e.at, c)?;
-                }
-                None => {
-                    self.advance(e.at);
-                }
-            }
+            self.advance(e.at);
             self.drain();
             self.apply(e.input.clone());
         }

@@ -35,6 +35,7 @@ use std::sync::mpsc::{Receiver, Sender};
 
 use crate::runner::{summarize, RunSummary};
 use crate::scenario::build::build;
+use crate::scenario::spec::ExternalScript;
 use crate::scenario::Scenario;
 use crate::sim::{RunEnd, Time, TraceMode, World};
 use crate::workload::node::SimNode;
@@ -191,51 +192,29 @@ fn status_line(g: &Gateway) -> String {
     )
 }
 
-/// Replays a tape over `scenario`: the world the session ran, to the end it reached.
-pub fn replay(
-    scenario: &Scenario,
-    text: &str,
-    mode: TraceMode,
-) -> Result<(World<SimNode>, RunEnd), String> {
+/// `scenario` with a recorded session attached: the tape's seed, its end as the duration,
+/// and the session's outside inputs as a script the world replays by itself
+/// (`sim/external.rs`), so `run`, `check` and the workbench replay it with the same trace
+/// hash. The script is made by replaying the tape through the gateway once.
+pub fn with_tape(scenario: &Scenario, text: &str) -> Result<Scenario, String> {
     let (header, entries) = tape::parse(text)?;
-    let world = build(scenario, header.seed, mode).map_err(|e| e.to_string())?;
-    let mut g = Gateway::new(world, Endpoints::default(), scenario.max_events);
-    g.replay(&entries, None)?;
-    let end_us = header.end_us.unwrap_or(scenario.duration_us);
-    let end = g.advance(Time(end_us));
-    Ok((g.into_world(), end))
-}
-
-/// `kafkasim check SCENARIO --tape FILE`: the replay under the live invariant checker,
-/// then the checker's drain phase and history analysis, as `check` does for a plain run.
-/// (Real clients' requests are not in the client history: only the scenario's own
-/// applications are.)
-pub fn check_tape(scenario: &Scenario, text: &str) -> Result<crate::runner::CheckReport, String> {
-    let (header, entries) = tape::parse(text)?;
+    if !header.scenario.is_empty() && header.scenario != scenario.name {
+        return Err(format!(
+            "the tape was recorded with scenario `{}`, not `{}`",
+            header.scenario, scenario.name
+        ));
+    }
     let world = build(scenario, header.seed, TraceMode::HashOnly).map_err(|e| e.to_string())?;
     let mut g = Gateway::new(world, Endpoints::default(), scenario.max_events);
-    let mut checked = crate::check::invariants::CheckedRun::default();
-    g.replay(&entries, Some(&mut checked))?;
-    let end_us = header.end_us.unwrap_or(scenario.duration_us);
-    let end = g.advance_checked(Time(end_us), &mut checked)?;
-    let mut world = g.into_world();
-    let summary = summarize(scenario, &world, end);
-    Ok(crate::runner::check_world(
-        scenario,
-        &mut world,
-        summary,
-        Some(&mut checked),
-    ))
-}
-
-/// Replays a tape and summarises the run (for `kafkasim run --tape`).
-pub fn replay_summary(
-    scenario: &Scenario,
-    text: &str,
-) -> Result<(World<SimNode>, RunSummary), String> {
-    let (world, end) = replay(scenario, text, TraceMode::HashOnly)?;
-    let summary = summarize(scenario, &world, end);
-    Ok((world, summary))
+    g.replay(&entries)?;
+    let mut s = scenario.clone();
+    s.seed = header.seed;
+    s.duration_us = header
+        .end_us
+        .or(entries.last().map(|e| e.at.0))
+        .unwrap_or(scenario.duration_us);
+    s.external = Some(ExternalScript(g.script()));
+    Ok(s)
 }
 
 /// Appends tape lines as the session goes, so a session stopped by Ctrl-C keeps them.

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 pub use super::cx::Cx;
 use super::disk::Disk;
+use super::external::Script;
 use super::fault::{Fault, FaultSpec};
 use super::kept::KeptLog;
 use super::network::{LinkModel, Network};
@@ -101,7 +102,7 @@ pub enum RunEnd {
 #[derive(Clone, Debug)]
 pub struct World<N: Node> {
     procs: Vec<Proc<N>>,
-    k: Kernel<N>,
+    pub(super) k: Kernel<N>,
 }
 
 /// Everything but the nodes' processes: clock, queue, network, trace. Split from the
@@ -125,6 +126,8 @@ pub(crate) struct Kernel<N: Node> {
     kept: KeptLog<N::Event>,
     /// The node whose handler ran in the current event, if one did.
     last_node: Option<NodeId>,
+    /// Inputs from outside the world to replay (`sim/external.rs`).
+    pub(super) script: Script<N>,
 }
 
 impl<N: Node> World<N> {
@@ -147,6 +150,7 @@ impl<N: Node> World<N> {
                 trace: Trace::new(mode),
                 kept: KeptLog::default(),
                 last_node: None,
+                script: Script::default(),
             },
         }
     }
@@ -292,7 +296,7 @@ impl<N: Node> World<N> {
                 return Ok(RunEnd::EventLimit);
             }
             if !self.step_until(end) {
-                if self.k.queue.is_empty() {
+                if self.k.queue.is_empty() && self.k.script.at == Time::MAX {
                     return Ok(RunEnd::Quiescent);
                 }
                 self.k.now = self.k.now.max(end);
@@ -311,7 +315,17 @@ impl<N: Node> World<N> {
     /// Processes queue entries due at or before `end` until one counts as an event.
     /// Returns false when no such entry is left.
     pub fn step_until(&mut self, end: Time) -> bool {
-        while self.k.queue.peek_time().is_some_and(|at| at <= end) {
+        loop {
+            let next = self.k.queue.peek_time();
+            // A scripted outside input due before the next event (or with none left) is
+            // applied first, between events, as the gateway applied it live.
+            if self.k.script.at <= end && next.is_none_or(|t| t > self.k.script.at) {
+                self.apply_scripted();
+                continue;
+            }
+            if !next.is_some_and(|at| at <= end) {
+                break;
+            }
             let (at, ev) = self.k.queue.pop().expect("peeked");
             let s = Scheduled { at, ev };
             assert!(s.at >= self.k.now, "time went backwards");
@@ -502,28 +516,6 @@ impl<N: Node> World<N> {
         let peer = Peer { node: from, conn };
         self.dispatch(to, |n, cx| n.on_message(cx, peer, msg));
         true
-    }
-
-    /// Sends `msg` from `from` to `to` on behalf of the world outside the simulation (a real
-    /// client's request entering through the gateway), at the current time, exactly as if
-    /// a handler of `from` had sent it: same link, latency, cuts and connection. The caller
-    /// calls it between events (after `run_until`), so a replay that makes the same calls at
-    /// the same simulated times makes the same run. Returns false, sending nothing, when
-    /// `from` is not running (a killed or paused external process sends nothing).
-    pub fn inject(&mut self, from: NodeId, to: NodeId, msg: N::Msg) -> bool {
-        if self.k.slots[from.index()].status != Status::Up {
-            return false;
-        }
-        self.k.send(from, to, msg, None);
-        true
-    }
-
-    /// Closes `from`'s connection to `to` from outside the simulation (a real client closed
-    /// its socket): `to` sees the close one link latency later, as for `close_connection`.
-    pub fn inject_close(&mut self, from: NodeId, to: NodeId) {
-        if self.k.slots[from.index()].status == Status::Up {
-            self.k.close(from, to);
-        }
     }
 
     /// Runs one handler of `node`; what it does through its context is applied as it does it.
