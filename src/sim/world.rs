@@ -319,7 +319,8 @@ impl<N: Node> World<N> {
             let next = self.k.queue.peek_time();
             // A scripted outside input due before the next event (or with none left) is
             // applied first, between events, as the gateway applied it live.
-            if self.k.script.at <= end && next.is_none_or(|t| t > self.k.script.at) {
+            let due = self.k.script.at;
+            if due <= end && due != Time::MAX && next.is_none_or(|t| t > due) {
                 self.apply_scripted();
                 continue;
             }
