@@ -1,5 +1,5 @@
-//! `serve` (real Kafka clients against the simulated cluster, through `gateway/`) and
-//! `run --tape` (replaying a served session). Bad input — an address that does not parse,
+//! `serve` (real Kafka clients against the simulated cluster, through `gateway/`), `ctl`,
+//! and `run`/`check`/`tui --tape` (a served session, replayed). Bad input — an address that does not parse,
 //! a speed that is not positive, a tape that does not read — is exit 2 with the reason.
 
 use std::net::SocketAddr;

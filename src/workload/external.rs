@@ -3,7 +3,7 @@
 //! other — named `external-1`, `external-2`, … in the order connections opened, so a
 //! scenario fault (partition, cut, clog, reset, kill) can target it — but it has no logic of
 //! its own: the gateway injects the real client's requests as messages sent from it
-//! (`World::inject`), and whatever reaches it (responses, the news that its broker closed the
+//! (`World::apply_external`), and whatever reaches it (responses, the news that its broker closed the
 //! connection) waits in its outbox until the gateway drains it and writes it to the socket.
 //!
 //! A crash of the external node (a `kill` fault) empties the outbox with the rest of its
