@@ -1,7 +1,7 @@
 //! kafkasim: a deterministic simulation and teaching workbench for Apache Kafka.
 //!
-//! Layers (dependencies point downwards only): `tui`, `explore`, `check`, `scenario`,
-//! `workload`, `kafka`, `sim`. See docs/ARCHITECTURE.md.
+//! Layers (dependencies point downwards only): `cli`, `gateway` (real clients on real
+//! sockets), `tui`, `explore`, `check`, `scenario`, `workload`, `kafka`, `sim`. See docs/ARCHITECTURE.md.
 
 pub mod bench;
 pub mod check;

@@ -324,7 +324,7 @@ impl<N: Node> World<N> {
                 self.apply_scripted();
                 continue;
             }
-            if !next.is_some_and(|at| at <= end) {
+            if next.is_none_or(|at| at > end) {
                 break;
             }
             let (at, ev) = self.k.queue.pop().expect("peeked");
