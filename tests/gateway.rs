@@ -146,7 +146,8 @@ fn tape_path(name: &str) -> PathBuf {
 
 /// kafka-python, confluent-kafka and kcat each write records and read every one back
 /// (kafka-python and confluent-kafka in consumer groups, committing offsets, the latter
-/// with an idempotent producer); the tape replays to the session's trace hash.
+/// with an idempotent producer; then two kafka-python consumers share a topic's three
+/// partitions in one group); the tape replays to the session's trace hash.
 #[test]
 fn real_clients_round_trip_and_the_tape_replays() {
     let tape = tape_path("real-clients.tape");
@@ -168,6 +169,21 @@ fn real_clients_round_trip_and_the_tape_replays() {
         assert_eq!(r["values_match"], true, "confluent-kafka: {r}");
         assert_eq!(r["committed"], 30, "confluent-kafka: {r}");
         assert_eq!(r["headers_ok"], 30, "confluent-kafka: {r}");
+    }
+    if let Some(r) = run_client("group_of_two_kafka_python.py", &b, "inventory", 60) {
+        let m = &r["members"];
+        let parts = |i: usize| m[i]["partitions"].as_array().map_or(0, Vec::len);
+        assert_eq!(
+            parts(0) + parts(1),
+            3,
+            "the group shares the 3 partitions: {r}"
+        );
+        assert!(
+            parts(0) >= 1 && parts(1) >= 1,
+            "both members got partitions: {r}"
+        );
+        assert_eq!(r["total"], 60, "group of two: {r}");
+        assert_eq!(r["exactly_once"], true, "group of two: {r}");
     }
     let produced = kcat(
         &["-b", &b, "-P", "-t", "orders", "-p", "1"],
