@@ -253,25 +253,42 @@ fn an_oversized_frame_closes_only_its_connection() {
     serve.finish();
 }
 
+const LESSON: &str = "scenarios/gateway/leader-cut-off.toml";
+
 /// The lesson of `scenarios/gateway/leader-cut-off.toml` with a real librdkafka producer
-/// sending for 20 s of wall time (40 s simulated): what the isolated leader acknowledged.
-fn acks_lesson(acks: &str) -> Option<serde_json::Value> {
-    let serve = Serve::start_scenario("scenarios/gateway/leader-cut-off.toml", &["--speed", "2"]);
+/// sending for 20 s of wall time (40 s simulated): what the producer's delivery reports
+/// say, and how many lost writes `check --tape` finds in the recorded session.
+fn acks_lesson(acks: &str) -> Option<(serde_json::Value, u64)> {
+    let tape = tape_path(&format!("acks-{acks}.tape"));
+    let tape_arg = tape.to_str().expect("utf-8 path");
+    let serve = Serve::start_scenario(LESSON, &["--speed", "2", "--tape", tape_arg]);
     let r = run_script(
         "acks_lesson_confluent.py",
         &[&serve.bootstrap, "orders", acks, "20"],
     );
     serve.finish();
-    r
+    let base = kafkasim::scenario::load(Path::new(LESSON)).expect("scenario");
+    let text = std::fs::read_to_string(&tape).expect("tape");
+    let s = kafkasim::gateway::with_tape(&base, &text).expect("the tape attaches");
+    let report = kafkasim::runner::check_scenario(&s, s.seed);
+    assert!(report.passed(), "{report}");
+    Some((r?, report.count(kafkasim::check::AnomalyKind::LostWrite)))
 }
 
 /// acks=1: the leader, cut off from its followers, acknowledges records no follower has;
 /// it dies, a follower takes over, and the producer's own delivery reports said "ok" for
-/// records that are not in the log. (About 1.5 s of wall time at 50 records/s: ~75.)
+/// records that are not in the log (about 1.5 s of wall time at 50 records/s: ~75) — and
+/// `check --tape` on the recorded session finds exactly those as lost writes.
 #[test]
 fn acks_1_loses_what_an_isolated_leader_acknowledged() {
-    let Some(r) = acks_lesson("1") else { return };
+    let Some((r, lost_writes)) = acks_lesson("1") else {
+        return;
+    };
     let lost = r["lost"].as_u64().expect("lost");
+    assert_eq!(
+        lost_writes, lost,
+        "the checker sees what the delivery reports hid: {r}"
+    );
     assert!(
         (10..=250).contains(&lost),
         "acks=1 should lose the cut-off window: {r}"
@@ -288,8 +305,11 @@ fn acks_1_loses_what_an_isolated_leader_acknowledged() {
 /// producer retries on the new leader, and no acknowledged record is lost.
 #[test]
 fn acks_all_loses_nothing_when_the_leader_is_cut_off() {
-    let Some(r) = acks_lesson("all") else { return };
+    let Some((r, lost_writes)) = acks_lesson("all") else {
+        return;
+    };
     assert_eq!(r["lost"], 0, "{r}");
+    assert_eq!(lost_writes, 0, "{r}");
     assert_eq!(r["failed"], 0, "{r}");
     assert!(r["acked"].as_u64().expect("acked") >= 500, "{r}");
 }

@@ -21,7 +21,8 @@ use super::world::{Status, World};
 pub enum External<N: Node> {
     /// A node joins (a real connection opened), starting now.
     AddNode { name: String, node: N },
-    /// `from` sends `msg` to `to`, as if a handler of `from` had sent it.
+    /// `from` sends `msg` to `to`: its `Node::on_outside` handler runs (it sends, and may
+    /// record what it sent).
     Send {
         from: NodeId,
         to: NodeId,
@@ -66,7 +67,7 @@ impl<N: Node> World<N> {
                 if self.status(from) != Status::Up {
                     return false;
                 }
-                self.k.send(from, to, msg, None);
+                self.dispatch(from, |n, cx| n.on_outside(cx, to, msg));
             }
             External::Close { from, to } => {
                 if self.status(from) != Status::Up {

@@ -520,7 +520,7 @@ impl<N: Node> World<N> {
     }
 
     /// Runs one handler of `node`; what it does through its context is applied as it does it.
-    fn dispatch(&mut self, node: NodeId, f: impl FnOnce(&mut N, &mut Cx<'_, N>)) {
+    pub(super) fn dispatch(&mut self, node: NodeId, f: impl FnOnce(&mut N, &mut Cx<'_, N>)) {
         let tracing = self.k.trace.mode != TraceMode::Off;
         let proc = &mut self.procs[node.index()];
         let mut cx = Cx {

@@ -113,6 +113,7 @@ type RpcCx<'a, C> = Mapped<'a, C, RpcMsg, RpcTimer, RpcEvent>;
 type BrokerMapped<'a, C> = Mapped<'a, C, Msg, BrokerTimer, KafkaEvent>;
 type ControllerMapped<'a, C> = Mapped<'a, C, Msg, ControllerTimer, KafkaEvent>;
 type ScriptedMapped<'a, C> = Mapped<'a, C, Msg, ScriptedTimer, HistoryOp>;
+type ExternalMapped<'a, C> = Mapped<'a, C, Msg, NodeTimer, HistoryOp>;
 
 impl SimNode {
     pub fn as_broker(&self) -> Option<&Broker> {
@@ -212,7 +213,9 @@ impl Node for SimNode {
             (SimNode::ScriptedProducer(p), NodeMsg::Kafka(m)) => {
                 p.on_message(&mut ScriptedMapped::new(cx), from, m)
             }
-            (SimNode::External(e), NodeMsg::Kafka(m)) => e.on_message(m),
+            (SimNode::External(e), NodeMsg::Kafka(m)) => {
+                e.on_message(&mut ExternalMapped::new(cx), m)
+            }
             _ => {} // a message this kind of node does not speak: ignored, as a closed port
         }
     }
@@ -244,7 +247,7 @@ impl Node for SimNode {
             SimNode::Producer(p) => p.on_disconnect(&mut ProducerCx::new(cx), peer),
             SimNode::Consumer(c) => c.on_disconnect(&mut ConsumerCx::new(cx), peer),
             SimNode::Broker(b) => b.on_disconnect(&mut BrokerMapped::new(cx), peer),
-            SimNode::External(e) => e.on_disconnect(peer),
+            SimNode::External(e) => e.on_disconnect(&mut ExternalMapped::new(cx), peer),
             _ => {}
         }
     }
@@ -254,6 +257,15 @@ impl Node for SimNode {
             SimNode::Producer(p) => p.on_signal(&mut ProducerCx::new(cx), signal),
             SimNode::Consumer(c) => c.on_signal(&mut ConsumerCx::new(cx), signal),
             _ => {}
+        }
+    }
+
+    fn on_outside(&mut self, cx: &mut impl NodeContext<Self>, to: NodeId, msg: NodeMsg) {
+        match (self, msg) {
+            (SimNode::External(e), NodeMsg::Kafka(m)) => {
+                e.on_outside(&mut ExternalMapped::new(cx), to, m)
+            }
+            (_, msg) => cx.send(to, msg),
         }
     }
 
