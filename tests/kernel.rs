@@ -579,7 +579,9 @@ fn a_script_of_outside_inputs_replays_the_live_run_exactly() {
         },
     );
     let ext = NodeId(3);
-    live.run_until(Time(3_000), u64::MAX); // a second call at the same time changes nothing
+    // A second input at the same instant: the gateway first runs what the first one
+    // scheduled there (the new node's start), as the script does.
+    live.run_until(Time(3_000), u64::MAX);
     let ping = kafkasim::workload::ping::PingMsg::Ping {
         seq: 99,
         payload: 8,

@@ -216,6 +216,12 @@ impl Gateway {
 
     /// Applies one input at the current simulated time and records it on the tape.
     pub fn apply(&mut self, input: Input) -> Vec<Output> {
+        // Events an earlier input of this same instant scheduled (a new node's start, a
+        // fault) run first: the script replays inputs after every event at or before
+        // their time (`sim/external.rs`), so two inputs of one instant must not be
+        // applied back to back without them.
+        let now = self.world.now();
+        self.advance(now);
         self.tape.record(self.world.now(), &input);
         let mut out = Vec::new();
         match input {
