@@ -8,6 +8,7 @@ mod estimate;
 mod export_cmd;
 pub mod lesson_cmd;
 mod run_cmd;
+mod serve_cmd;
 
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
@@ -40,6 +41,44 @@ pub enum Command {
         /// stops the run with the seed, the event number and the last trace lines (exit 1).
         #[arg(long)]
         invariants: bool,
+        /// Replay a `kafkasim serve` session recorded with `serve --tape`: the same
+        /// requests at the same simulated times, so the same trace hash.
+        #[arg(long, value_name = "FILE")]
+        tape: Option<PathBuf>,
+    },
+    /// Serve the scenario's cluster to real Kafka clients: each broker on its own port,
+    /// plus a bootstrap port; the world runs paced to the wall clock (docs/gateway.md).
+    Serve {
+        /// The scenario file (TOML).
+        file: PathBuf,
+        /// Bootstrap address; broker N listens on port+N (port 0: any free ports).
+        /// Loopback unless you name another address.
+        #[arg(long, default_value = "127.0.0.1:9092")]
+        listen: String,
+        /// Simulated seconds per wall-clock second.
+        #[arg(long, default_value_t = 1.0)]
+        speed: f64,
+        /// Record every real request with its simulated time, for `run --tape`.
+        #[arg(long, value_name = "FILE")]
+        tape: Option<PathBuf>,
+        /// How long to serve, in simulated time (default: the scenario's `duration`),
+        /// e.g. `10m`.
+        #[arg(long, value_name = "DURATION")]
+        duration: Option<String>,
+        /// Seed (default: the scenario's `seed`).
+        #[arg(long)]
+        seed: Option<u64>,
+    },
+    /// Inject a fault into a running `kafkasim serve` session by hand, e.g.
+    /// `kafkasim ctl 127.0.0.1:9096 kill broker-2 for 10s` (the address `serve` printed
+    /// after `control`). Commands: docs/gateway.md.
+    Ctl {
+        /// The control address `serve` printed.
+        addr: String,
+        /// The command: kill, power-loss, restart, pause, resume, isolate, partition, cut,
+        /// clog, unclog, reset, heal (targets as in scenario files).
+        #[arg(required = true, num_args = 1.., allow_hyphen_values = true)]
+        command: Vec<String>,
     },
     /// Run scenarios and compare each with its `[expect]` section.
     Check {
@@ -49,6 +88,9 @@ pub enum Command {
         /// Seed (default: each scenario's own).
         #[arg(long)]
         seed: Option<u64>,
+        /// Check a `kafkasim serve` session recorded with `serve --tape` (one scenario).
+        #[arg(long, value_name = "FILE")]
+        tape: Option<PathBuf>,
     },
     /// Run a scenario (and the checker's drain phase) and export it: the trace as JSON
     /// lines, a Perfetto/Chrome trace, Mermaid sequence diagrams, or the client history
@@ -83,6 +125,10 @@ pub enum Command {
         /// A second scenario to replay side by side on the same clock.
         #[arg(long, value_name = "FILE")]
         compare: Option<PathBuf>,
+        /// Replay a `kafkasim serve` session recorded with `serve --tape` (real clients
+        /// appear as `external-N` nodes).
+        #[arg(long, value_name = "FILE")]
+        tape: Option<PathBuf>,
     },
     /// Random fault schedules over a seed range (swarm testing); failures are shrunk and
     /// written as scenario files.
@@ -169,18 +215,60 @@ pub fn main() -> ExitCode {
     let code = match cli.command {
         None => run_cmd::default_run(),
         Some(Command::Tui {
+            file: Some(file),
+            tape: Some(tape),
+            seed,
+            compare,
+        }) => serve_cmd::tui_tape(&file, &tape, seed, compare.as_deref()),
+        Some(Command::Tui {
             file,
             seed,
             compare,
-        }) => run_cmd::tui(file.as_deref(), seed, compare.as_deref()),
+            tape,
+        }) => match tape {
+            Some(_) => {
+                eprintln!("error: --tape needs the scenario file the session served");
+                run_cmd::EXIT_BAD_INPUT
+            }
+            None => run_cmd::tui(file.as_deref(), seed, compare.as_deref()),
+        },
+        Some(Command::Run {
+            file,
+            tape: Some(tape),
+            seed,
+            json,
+            ..
+        }) => serve_cmd::replay(&file, &tape, seed, json),
         Some(Command::Run {
             file,
             seed,
             json,
             trace,
             invariants,
+            tape: None,
         }) => run_cmd::run(&file, seed, json, trace.as_deref(), invariants),
-        Some(Command::Check { files, seed }) => run_cmd::check(&files, seed),
+        Some(Command::Serve {
+            file,
+            listen,
+            speed,
+            tape,
+            duration,
+            seed,
+        }) => serve_cmd::serve(
+            &file,
+            &listen,
+            speed,
+            tape.as_deref(),
+            duration.as_deref(),
+            seed,
+        ),
+        Some(Command::Ctl { addr, command }) => serve_cmd::ctl(&addr, &command.join(" ")),
+        Some(Command::Check {
+            files,
+            tape: Some(tape),
+            ..
+        }) => serve_cmd::check_tape(&files, &tape),
+        Some(Command::Check { files, seed, .. }) => run_cmd::check(&files, seed),
         Some(Command::List { dir }) => run_cmd::list(dir.as_deref()),
         Some(Command::Lesson { n, seed }) => lesson_cmd::lesson(n, seed),
         Some(Command::Explore {

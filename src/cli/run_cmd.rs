@@ -120,7 +120,7 @@ fn run_with_invariants(s: &Scenario, seed: u64, json: bool, trace_file: Option<&
     run_scenario(s, seed, json, trace_file)
 }
 
-fn run_scenario(s: &Scenario, seed: u64, json: bool, trace_file: Option<&Path>) -> u8 {
+pub(super) fn run_scenario(s: &Scenario, seed: u64, json: bool, trace_file: Option<&Path>) -> u8 {
     let mode = if trace_file.is_some() {
         TraceMode::Full
     } else {
@@ -211,7 +211,7 @@ fn summary_json(s: &RunSummary, r: &crate::runner::CheckReport, wall_ms: u64) ->
     })
 }
 
-fn print_summary(s: &RunSummary, wall_ms: u64) {
+pub(super) fn print_summary(s: &RunSummary, wall_ms: u64) {
     println!("scenario    {}", s.scenario);
     println!("seed        {}", s.seed);
     println!("trace hash  {}", s.trace_hash);

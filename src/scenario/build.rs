@@ -50,6 +50,9 @@ pub fn build(
     for f in &scenario.faults {
         world.schedule_fault(Time(f.at_us), fault_spec(f));
     }
+    if let Some(script) = &scenario.external {
+        world.set_script(script.0.clone());
+    }
     Ok(world)
 }
 

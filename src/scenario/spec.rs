@@ -3,6 +3,10 @@
 
 use crate::kafka::config::{BrokerConfig, ConsumerConfig, ProducerConfig, TopicConfig};
 use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use crate::sim::{External, Time};
+use crate::workload::node::SimNode;
 
 pub use super::units::{DurationRange, Rate, Ratio};
 
@@ -36,7 +40,29 @@ pub struct Scenario {
     pub notes: Vec<Note>,
     pub expect: Expect,
     pub explore: Option<Explore>,
+    /// A recorded `kafkasim serve` session to replay inside the world (`--tape`): never in a
+    /// file, set by the command line.
+    pub external: Option<ExternalScript>,
 }
+
+/// A served session's outside inputs, replayed by the world itself (`sim/external.rs`).
+#[derive(Clone)]
+pub struct ExternalScript(pub Arc<[(Time, External<SimNode>)]>);
+
+impl std::fmt::Debug for ExternalScript {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "ExternalScript({} inputs)", self.0.len())
+    }
+}
+
+/// Two scripts are the same script only if they are one recording.
+impl PartialEq for ExternalScript {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.0, &other.0)
+    }
+}
+
+impl Eq for ExternalScript {}
 
 /// `[cluster]`: brokers `broker-1`..`broker-N` and one KRaft controller `controller`.
 #[derive(Debug, Clone, PartialEq, Eq)]

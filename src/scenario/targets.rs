@@ -108,6 +108,13 @@ impl Roles<'_> {
     }
 }
 
+/// `external-N`: the N-th real client connection under `kafkasim serve` (a fault on it
+/// before that connection opens, or in a plain run, fires unresolved).
+pub(crate) fn is_external(name: &str) -> bool {
+    name.strip_prefix("external-")
+        .is_some_and(|n| n.parse::<u32>().is_ok_and(|n| n >= 1))
+}
+
 /// Parses a target and checks that what it names exists.
 pub(crate) fn parse_target(
     cx: &mut Problems,
@@ -117,7 +124,7 @@ pub(crate) fn parse_target(
 ) -> Option<Target> {
     let t = text.trim();
     let Some((role, rest)) = t.split_once('(') else {
-        if roles.names.iter().any(|n| n == t) {
+        if roles.names.iter().any(|n| n == t) || is_external(t) {
             return Some(Target::Node(t.to_string()));
         }
         roles.unknown(cx, t, span);

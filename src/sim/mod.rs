@@ -8,6 +8,7 @@
 pub mod closes;
 pub mod cx;
 pub mod disk;
+pub mod external;
 pub mod fault;
 pub mod kept;
 pub mod network;
@@ -20,6 +21,7 @@ pub mod vec_map;
 pub mod world;
 
 pub use disk::Disk;
+pub use external::External;
 pub use fault::{Fault, FaultSpec};
 pub use network::{Latency, LinkModel, Network, Transport};
 pub use node::{Context, Directory, Mapped, Node, NodeContext, NodeId, Peer, TimerId, Wakeup};

@@ -205,6 +205,12 @@ pub trait Node: Clone {
     fn on_disconnect(&mut self, _cx: &mut impl NodeContext<Self>, _peer: NodeId) {}
     /// An application-level fault such as "stop polling" (see the fault model). Default: ignored.
     fn on_signal(&mut self, _cx: &mut impl NodeContext<Self>, _signal: &str) {}
+    /// The world outside asks this node to send `msg` to `to` (a real client's request
+    /// through the gateway, `sim/external.rs`). Default: sent as is; a node may also record
+    /// what it sends (the client history).
+    fn on_outside(&mut self, cx: &mut impl NodeContext<Self>, to: NodeId, msg: Self::Msg) {
+        cx.send(to, msg);
+    }
 
     /// A short name for a message kind, shown in the trace and the message-flow view.
     fn msg_label(msg: &Self::Msg) -> &'static str;

@@ -8,6 +8,7 @@ use std::collections::BTreeMap;
 
 pub use super::cx::Cx;
 use super::disk::Disk;
+use super::external::Script;
 use super::fault::{Fault, FaultSpec};
 use super::kept::KeptLog;
 use super::network::{LinkModel, Network};
@@ -101,7 +102,7 @@ pub enum RunEnd {
 #[derive(Clone, Debug)]
 pub struct World<N: Node> {
     procs: Vec<Proc<N>>,
-    k: Kernel<N>,
+    pub(super) k: Kernel<N>,
 }
 
 /// Everything but the nodes' processes: clock, queue, network, trace. Split from the
@@ -125,6 +126,8 @@ pub(crate) struct Kernel<N: Node> {
     kept: KeptLog<N::Event>,
     /// The node whose handler ran in the current event, if one did.
     last_node: Option<NodeId>,
+    /// Inputs from outside the world to replay (`sim/external.rs`).
+    pub(super) script: Script<N>,
 }
 
 impl<N: Node> World<N> {
@@ -147,6 +150,7 @@ impl<N: Node> World<N> {
                 trace: Trace::new(mode),
                 kept: KeptLog::default(),
                 last_node: None,
+                script: Script::default(),
             },
         }
     }
@@ -233,7 +237,9 @@ impl<N: Node> World<N> {
     pub fn node(&self, id: NodeId) -> &N {
         &self.procs[id.index()].node
     }
-    /// Mutable access for setup before the run (not for use during a run).
+    /// Mutable access for setup before the run, and for draining what an external node
+    /// collected for the world outside (state no handler reads back); not for changing a
+    /// node's behaviour during a run.
     pub fn node_mut(&mut self, id: NodeId) -> &mut N {
         &mut self.procs[id.index()].node
     }
@@ -290,7 +296,7 @@ impl<N: Node> World<N> {
                 return Ok(RunEnd::EventLimit);
             }
             if !self.step_until(end) {
-                if self.k.queue.is_empty() {
+                if self.k.queue.is_empty() && self.k.script.at == Time::MAX {
                     return Ok(RunEnd::Quiescent);
                 }
                 self.k.now = self.k.now.max(end);
@@ -309,7 +315,18 @@ impl<N: Node> World<N> {
     /// Processes queue entries due at or before `end` until one counts as an event.
     /// Returns false when no such entry is left.
     pub fn step_until(&mut self, end: Time) -> bool {
-        while self.k.queue.peek_time().is_some_and(|at| at <= end) {
+        loop {
+            let next = self.k.queue.peek_time();
+            // A scripted outside input due before the next event (or with none left) is
+            // applied first, between events, as the gateway applied it live.
+            let due = self.k.script.at;
+            if due <= end && due != Time::MAX && next.is_none_or(|t| t > due) {
+                self.apply_scripted();
+                continue;
+            }
+            if next.is_none_or(|at| at > end) {
+                break;
+            }
             let (at, ev) = self.k.queue.pop().expect("peeked");
             let s = Scheduled { at, ev };
             assert!(s.at >= self.k.now, "time went backwards");
@@ -503,7 +520,7 @@ impl<N: Node> World<N> {
     }
 
     /// Runs one handler of `node`; what it does through its context is applied as it does it.
-    fn dispatch(&mut self, node: NodeId, f: impl FnOnce(&mut N, &mut Cx<'_, N>)) {
+    pub(super) fn dispatch(&mut self, node: NodeId, f: impl FnOnce(&mut N, &mut Cx<'_, N>)) {
         let tracing = self.k.trace.mode != TraceMode::Off;
         let proc = &mut self.procs[node.index()];
         let mut cx = Cx {

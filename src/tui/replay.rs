@@ -105,6 +105,7 @@ impl<N: Observe> Replay<N> {
         let names: Vec<String> = start
             .node_ids()
             .map(|i| start.name(i).to_string())
+            .chain(start.scripted_node_names().map(str::to_string))
             .collect();
         let every = cfg.every.max(1);
         let mut w = start;

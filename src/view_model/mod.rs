@@ -26,6 +26,8 @@ pub enum NodeKind {
     Consumer,
     Ping,
     Rpc,
+    /// A real client's connection through the gateway (`kafkasim serve`).
+    External,
 }
 
 impl NodeKind {
@@ -37,6 +39,7 @@ impl NodeKind {
             NodeKind::Consumer => "consumer",
             NodeKind::Ping => "ping",
             NodeKind::Rpc => "rpc",
+            NodeKind::External => "external",
         }
     }
 }

@@ -167,6 +167,10 @@ fn kind_and_role(world: &World<SimNode>, id: NodeId) -> (NodeKind, String) {
             format!("rpc caller, {} ok, {} failed", c.stats.ok, c.stats.failed),
         ),
         SimNode::RpcCallee(c) => (NodeKind::Rpc, format!("rpc callee, served {}", c.served)),
+        SimNode::External(e) => (
+            NodeKind::External,
+            format!("real client connection to {}", world.name(e.broker)),
+        ),
     }
 }
 

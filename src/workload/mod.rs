@@ -6,6 +6,7 @@ pub mod cluster;
 pub mod consumer_app;
 pub mod consumer_txn;
 pub mod event;
+pub mod external;
 pub mod history;
 pub mod node;
 pub mod ping;

@@ -8,6 +8,7 @@
 
 use super::consumer_app::{ConsumerApp, ConsumerAppTimer};
 use super::event::NodeEvent;
+use super::external::ExternalClient;
 use super::history::HistoryOp;
 use super::ping::{PingClient, PingEvent, PingMsg, PingServer, PingTimer};
 use super::producer_app::{ProducerApp, ProducerAppTimer};
@@ -101,6 +102,8 @@ pub enum SimNode {
     Broker(Box<Broker>),
     Controller(Box<Controller>),
     ScriptedProducer(Box<ScriptedProducer>),
+    /// The simulated end of a real client's connection (`kafkasim serve`).
+    External(Box<ExternalClient>),
 }
 
 type PingCx<'a, C> = Mapped<'a, C, PingMsg, PingTimer, PingEvent>;
@@ -110,6 +113,7 @@ type RpcCx<'a, C> = Mapped<'a, C, RpcMsg, RpcTimer, RpcEvent>;
 type BrokerMapped<'a, C> = Mapped<'a, C, Msg, BrokerTimer, KafkaEvent>;
 type ControllerMapped<'a, C> = Mapped<'a, C, Msg, ControllerTimer, KafkaEvent>;
 type ScriptedMapped<'a, C> = Mapped<'a, C, Msg, ScriptedTimer, HistoryOp>;
+type ExternalMapped<'a, C> = Mapped<'a, C, Msg, NodeTimer, HistoryOp>;
 
 impl SimNode {
     pub fn as_broker(&self) -> Option<&Broker> {
@@ -173,7 +177,7 @@ impl Node for SimNode {
 
     fn on_start(&mut self, cx: &mut impl NodeContext<Self>) {
         match self {
-            SimNode::PingServer(_) | SimNode::RpcCallee(_) => {}
+            SimNode::PingServer(_) | SimNode::RpcCallee(_) | SimNode::External(_) => {}
             SimNode::PingClient(c) => c.on_start(&mut PingCx::new(cx)),
             SimNode::Producer(p) => p.on_start(&mut ProducerCx::new(cx)),
             SimNode::Consumer(c) => c.on_start(&mut ConsumerCx::new(cx)),
@@ -209,6 +213,9 @@ impl Node for SimNode {
             (SimNode::ScriptedProducer(p), NodeMsg::Kafka(m)) => {
                 p.on_message(&mut ScriptedMapped::new(cx), from, m)
             }
+            (SimNode::External(e), NodeMsg::Kafka(m)) => {
+                e.on_message(&mut ExternalMapped::new(cx), m)
+            }
             _ => {} // a message this kind of node does not speak: ignored, as a closed port
         }
     }
@@ -240,6 +247,7 @@ impl Node for SimNode {
             SimNode::Producer(p) => p.on_disconnect(&mut ProducerCx::new(cx), peer),
             SimNode::Consumer(c) => c.on_disconnect(&mut ConsumerCx::new(cx), peer),
             SimNode::Broker(b) => b.on_disconnect(&mut BrokerMapped::new(cx), peer),
+            SimNode::External(e) => e.on_disconnect(&mut ExternalMapped::new(cx), peer),
             _ => {}
         }
     }
@@ -249,6 +257,15 @@ impl Node for SimNode {
             SimNode::Producer(p) => p.on_signal(&mut ProducerCx::new(cx), signal),
             SimNode::Consumer(c) => c.on_signal(&mut ConsumerCx::new(cx), signal),
             _ => {}
+        }
+    }
+
+    fn on_outside(&mut self, cx: &mut impl NodeContext<Self>, to: NodeId, msg: NodeMsg) {
+        match (self, msg) {
+            (SimNode::External(e), NodeMsg::Kafka(m)) => {
+                e.on_outside(&mut ExternalMapped::new(cx), to, m)
+            }
+            (_, msg) => cx.send(to, msg),
         }
     }
 

@@ -103,6 +103,7 @@ pub(crate) fn scenario(cx: &mut Problems, root: &TomlValue) -> Option<Scenario> 
         notes,
         expect: expect?,
         explore,
+        external: None,
     })
 }
 
