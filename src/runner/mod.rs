@@ -243,6 +243,7 @@ fn kafka_counter(e: &KafkaEvent, t: &mut Tracker) -> Option<&'static str> {
         } => "not-enough-replicas",
         KafkaEvent::Truncated { removed, .. } if *removed > 0 => "truncations",
         KafkaEvent::SegmentsDeleted { .. } => "segments-deleted",
+        KafkaEvent::LogCleaned { .. } => "log-cleaner-passes",
         KafkaEvent::FetchPositionOutOfRange { .. } => "position-below-log-start",
         KafkaEvent::IsrChanged { tp, isr: new, .. } => {
             let before = t.isr.insert(tp.clone(), new.clone()).map(|b| b.len());

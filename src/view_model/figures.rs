@@ -226,6 +226,7 @@ pub fn kafka_name(e: &KafkaEvent) -> &'static str {
         ProducerIdsExpired { .. } => "ProducerIdsExpired",
         LogStartOffsetIncremented { .. } => "LogStartOffsetIncremented",
         FetchPositionOutOfRange { .. } => "FetchPositionOutOfRange",
+        LogCleaned { .. } => "LogCleaned",
     }
 }
 
@@ -251,7 +252,8 @@ fn kafka_tp(e: &KafkaEvent) -> Option<&TopicPartition> {
         | OffsetReset { tp, .. }
         | SegmentsDeleted { tp, .. }
         | LogStartOffsetIncremented { tp, .. }
-        | FetchPositionOutOfRange { tp, .. } => Some(tp),
+        | FetchPositionOutOfRange { tp, .. }
+        | LogCleaned { tp, .. } => Some(tp),
         _ => None,
     }
 }

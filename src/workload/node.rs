@@ -284,6 +284,7 @@ impl Node for SimNode {
                 BrokerTimer::FetchBackoff { .. } => "replica-fetch-backoff",
                 BrokerTimer::RegistrationRetry => "broker-registration-retry",
                 BrokerTimer::Group(_) => "group-coordinator",
+                BrokerTimer::CleanerBackoff => "log-cleaner",
             },
             NodeTimer::Controller(ControllerTimer::MaybeFenceStaleBrokers) => {
                 "maybe-fence-stale-brokers"

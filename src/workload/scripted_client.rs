@@ -243,6 +243,7 @@ impl ScriptedProducer {
                 value,
                 value_bytes: self.config.value_bytes,
                 timestamp_us: now_us,
+                tombstone: false,
             })
             .collect();
         let batch = Arc::new(RecordBatch::new(records));

@@ -133,6 +133,7 @@ mod tests {
                 value: i + 1,
                 value_bytes: 100,
                 timestamp_us: i * 1_000_000,
+                tombstone: false,
             };
             let b = stamp(
                 Arc::new(RecordBatch::new(vec![r])),
@@ -183,6 +184,7 @@ mod tests {
                 value: 10 + i,
                 value_bytes: 100,
                 timestamp_us: t * 1_000_000,
+                tombstone: false,
             };
             let b = stamp(
                 Arc::new(RecordBatch::new(vec![r])),

@@ -25,17 +25,8 @@ pub enum Simulation {
     },
 }
 
-const NO_LOG_CLEANING: &str =
-    "kafkasim does not schedule log compaction yet: old segments are deleted by retention only (as with delete)";
-
 /// Keys that are not simulated, per config struct (`BrokerConfig`, `TopicConfig`, …).
 const NOT_SIMULATED: &[(&str, &str, &[&str], &str)] = &[
-    (
-        "TopicConfig",
-        "cleanup.policy",
-        &["delete"],
-        NO_LOG_CLEANING,
-    ),
     (
         "ProducerConfig",
         "transactional.id",

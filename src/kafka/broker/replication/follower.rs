@@ -314,8 +314,11 @@ impl Broker {
         let tracing = cx.tracing();
         let part = self.partitions.get_mut(&pr.tp).expect("following");
         for b in pr.batches {
-            if b.base_offset != part.log.log_end_offset() {
-                break; // not contiguous with our log (a response to an older fetch offset)
+            // A batch starting past our LEO continues the log across an offset gap the
+            // leader's log cleaner left (compaction keeps offsets); one below it answers an
+            // older fetch offset.
+            if b.base_offset < part.log.log_end_offset() {
+                break;
             }
             part.log.assert_appendable(&b, part.leader_epoch);
             if tracing {

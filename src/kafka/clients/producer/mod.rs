@@ -151,6 +151,7 @@ impl Producer {
             value,
             value_bytes,
             timestamp_us: now.as_us(),
+            tombstone: false,
         };
         let deadline = now + crate::sim::Duration::from_ms(self.config.max_block_ms);
         self.outstanding += 1;
