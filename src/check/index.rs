@@ -26,6 +26,8 @@ pub enum Outcome {
 pub struct Send {
     pub node: Arc<str>,
     pub outcome: Option<Outcome>,
+    pub key: Option<Arc<str>>,
+    pub tombstone: bool,
 }
 
 /// One processing of a record: (event, node).
@@ -54,6 +56,8 @@ pub struct Index {
     pub committed: BTreeMap<TopicPartition, (Offset, u64)>,
     /// Per partition, the final log's log start offset (below it retention deleted).
     pub log_start: BTreeMap<TopicPartition, Offset>,
+    /// Acknowledged (partition, offset)s the log cleaner removed (see [`FinalLogs::compaction`]).
+    pub compacted: BTreeSet<(TopicPartition, Offset)>,
 }
 
 impl Index {
@@ -73,16 +77,67 @@ impl Index {
                     ix.saw(tp, offset, value, 0);
                 }
             }
+            ix.compacted = ix.removed_by_compaction(logs);
         }
         ix
     }
 
+    /// The acknowledged records the cleaner removed: absent from a compacted final log,
+    /// below its first dirty offset, their offset not reused by another record (a
+    /// truncation reuses offsets, compaction never does), and superseded — a later record
+    /// of the key is in the log, or a tombstone of the key at or after it was removed too.
+    fn removed_by_compaction(&self, logs: &FinalLogs) -> BTreeSet<(TopicPartition, Offset)> {
+        let held = |tp: &TopicPartition, o: Offset| {
+            self.at
+                .get(&(tp.clone(), o))
+                .is_some_and(|vs| vs.values().any(|e| e.contains(&0)))
+        };
+        let mut tombstones: BTreeMap<(&TopicPartition, &Arc<str>), Offset> = BTreeMap::new();
+        for (v, tp, o, ..) in self.acked() {
+            let s = &self.sends[&v];
+            if let (true, Some(k)) = (s.tombstone, &s.key) {
+                if !self.stored.contains_key(&v) {
+                    let t = tombstones.entry((tp, k)).or_insert(o);
+                    *t = (*t).max(o);
+                }
+            }
+        }
+        let mut out = BTreeSet::new();
+        for (v, tp, o, ..) in self.acked() {
+            let (Some(c), Some(k)) = (logs.compaction.get(tp), &self.sends[&v].key) else {
+                continue;
+            };
+            if self.stored.contains_key(&v)
+                || o < Offset::ZERO
+                || o >= c.cleaned_upto
+                || held(tp, o)
+            {
+                continue;
+            }
+            let superseded = c.latest.get(k).is_some_and(|&l| l > o);
+            let deleted = tombstones
+                .get(&(tp, k))
+                .is_some_and(|&t| t >= o && t < c.cleaned_upto);
+            if superseded || deleted {
+                out.insert((tp.clone(), o));
+            }
+        }
+        out
+    }
+
     fn add(&mut self, event: u64, node: &Arc<str>, op: &HistoryOp) {
         match op {
-            HistoryOp::SendInvoke { value, .. } => {
+            HistoryOp::SendInvoke {
+                value,
+                key,
+                tombstone,
+                ..
+            } => {
                 let send = Send {
                     node: node.clone(),
                     outcome: None,
+                    key: key.clone(),
+                    tombstone: tombstone.0,
                 };
                 self.sends.insert(*value, send);
                 *self.invokes.entry(*value).or_insert(0) += 1;
@@ -133,6 +188,8 @@ impl Index {
         let send = self.sends.entry(value).or_insert_with(|| Send {
             node: node.clone(),
             outcome: None,
+            key: None,
+            tombstone: false,
         });
         // A definite success wins over an earlier indeterminate report.
         if !matches!(send.outcome, Some(Outcome::Ok { .. })) {
@@ -164,6 +221,8 @@ impl Index {
             .collect();
         out.sort_unstable();
         out.dedup();
+        // A reader jumps over what the cleaner removed, as Kafka's consumers do.
+        out.retain(|o| !self.compacted.contains(&(tp.clone(), *o)));
         out
     }
 

@@ -16,6 +16,7 @@ fn invoke(v: u64) -> HistoryOp {
         value: v,
         topic: Topic::new("orders"),
         key: None,
+        tombstone: Default::default(),
     }
 }
 

@@ -64,6 +64,7 @@ fn add_producer(
         Keys::Fixed(k) => KeyDistribution::Fixed(Arc::from(k.as_str())),
     };
     cfg.value_bytes = p.value_bytes;
+    cfg.tombstones = (p.tombstones.num, p.tombstones.den);
     world.add_node(
         &p.name,
         SimNode::Producer(ProducerApp::new(cfg)),

@@ -174,6 +174,9 @@ fn clients(out: &mut String, s: &Scenario) {
             q(&keys(&p.keys)),
             p.value_bytes
         );
+        if p.tombstones.num > 0 {
+            let _ = writeln!(out, "tombstones = {}", q(&format_ratio(&p.tombstones)));
+        }
         config(out, p.config.explicit());
     }
     for c in &s.consumers {

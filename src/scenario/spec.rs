@@ -161,6 +161,8 @@ pub struct Producer {
     pub stop_us: Option<u64>,
     pub keys: Keys,
     pub value_bytes: u32,
+    /// The share of sends with a null value (tombstones); needs keys.
+    pub tombstones: Ratio,
     /// Validated, with Kafka's post-processing applied (e.g. idempotence disabled).
     pub config: ProducerConfig,
 }
@@ -417,6 +419,14 @@ pub const EXPECT_KEYS: &[(&str, &str)] = &[
     (
         "position-below-log-start",
         "consumer fetches whose position retention had deleted (OFFSET_OUT_OF_RANGE below the log start offset)",
+    ),
+    (
+        "log-cleaner-passes",
+        "log cleaner passes that compacted a replica's log (one per replica and pass)",
+    ),
+    (
+        "compacted",
+        "acknowledged records the log cleaner removed (a later record of the key, or a deleted key): not lost",
     ),
     ("rebalances", "consumer group rebalances"),
     ("produce-errors", "sends that ended in an error"),

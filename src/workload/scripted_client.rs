@@ -195,6 +195,7 @@ impl ScriptedProducer {
                             value,
                             topic: self.config.tp.topic,
                             key: None,
+                            tombstone: Default::default(),
                         },
                     );
                 }
