@@ -176,7 +176,11 @@ fn lesson_20_compaction() {
     assert_eq!(replicas.len(), 3);
     let mut first_dirty = 0;
     for (b, segs, cleaned, dirty) in replicas {
-        assert_eq!((segs, cleaned), (v[1] as usize, v[2] as usize), "broker {b}");
+        assert_eq!(
+            (segs, cleaned),
+            (v[1] as usize, v[2] as usize),
+            "broker {b}"
+        );
         let shown = format!("segs {segs} ({cleaned} cleaned, {} dirty)", segs - cleaned);
         assert!(bar(&s, b).contains(&shown), "{shown}:\n{s}");
         first_dirty = dirty;
@@ -199,7 +203,11 @@ fn lesson_20_compaction() {
         .map(|(_, val)| keys[val].as_str())
         .collect();
     let distinct: std::collections::BTreeSet<&str> = cleaned.iter().copied().collect();
-    assert_eq!(cleaned.len(), distinct.len(), "one record per key: {cleaned:?}");
+    assert_eq!(
+        cleaned.len(),
+        distinct.len(),
+        "one record per key: {cleaned:?}"
+    );
     // Each is the latest value its key was sent with below the first dirty offset: the
     // read offsets are each key's last acknowledged offset there (values grow with time).
     for (o, val) in reads.iter().filter(|(o, _)| *o < first_dirty) {
@@ -209,7 +217,10 @@ fn lesson_20_compaction() {
             .filter(|(v2, k2)| *k2 == k && **v2 > *val)
             .filter_map(|(v2, _)| reads.iter().find(|(_, rv)| rv == v2))
             .any(|(o2, _)| *o2 < first_dirty);
-        assert!(!later, "offset {o} of {k} is superseded below {first_dirty}");
+        assert!(
+            !later,
+            "offset {o} of {k} is superseded below {first_dirty}"
+        );
     }
     let tombstones = claim1(L20, "The run sent {} tombstones");
     let sent_tombstones = {

@@ -274,7 +274,12 @@ pub fn clean_at(
             seg.write(disk, b.clone());
         }
         disk.flush(&seg.file);
+        // An emptied segment keeps its largest timestamp: Kafka gives the cleaned file the
+        // original's last-modified time, which `largestTimestamp` falls back to, so
+        // `retention.ms` (`compact,delete`) still ages it out.
+        let before = seg.max_timestamp_us;
         seg.recount(&kept);
+        seg.max_timestamp_us = seg.max_timestamp_us.or(before);
         seg.cleaned = true;
         seg.cleaned_at_us.get_or_insert(now.as_us());
         rebuilt.extend(kept);
