@@ -22,7 +22,7 @@ pub fn lost_writes(ix: &Index) -> Vec<Anomaly> {
     ix.acked()
         .filter(|(v, ..)| !ix.stored.contains_key(v))
         .filter(|(_, tp, offset, ..)| !ix.deleted_by_retention(tp, *offset))
-        .filter(|(_, tp, offset, ..)| !ix.compacted.contains(&((*tp).clone(), *offset)))
+        .filter(|(v, tp, offset, ..)| !ix.compacted.contains(&((*tp).clone(), *offset, *v)))
         .map(|(v, tp, offset, event, node)| {
             let d = format!(
                 "value {v} was acknowledged to {node} at {tp} offset {offset} but is not in the final log"

@@ -56,8 +56,9 @@ pub struct Index {
     pub committed: BTreeMap<TopicPartition, (Offset, u64)>,
     /// Per partition, the final log's log start offset (below it retention deleted).
     pub log_start: BTreeMap<TopicPartition, Offset>,
-    /// Acknowledged (partition, offset)s the log cleaner removed (see [`FinalLogs::compaction`]).
-    pub compacted: BTreeSet<(TopicPartition, Offset)>,
+    /// Acknowledged (partition, offset, value)s the log cleaner removed (see
+    /// [`FinalLogs::compaction`]).
+    pub compacted: BTreeSet<(TopicPartition, Offset, u64)>,
 }
 
 impl Index {
@@ -83,14 +84,27 @@ impl Index {
     }
 
     /// The acknowledged records the cleaner removed: absent from a compacted final log,
-    /// below its first dirty offset, their offset not reused by another record (a
-    /// truncation reuses offsets, compaction never does), and superseded — a later record
+    /// below its first dirty offset, their offset not reused (no later acknowledgement of
+    /// another value at it, no other value there in the final log: a truncation reuses
+    /// offsets, compaction never does), and superseded — a later record
     /// of the key is in the log, or a tombstone of the key at or after it was removed too.
-    fn removed_by_compaction(&self, logs: &FinalLogs) -> BTreeSet<(TopicPartition, Offset)> {
-        let held = |tp: &TopicPartition, o: Offset| {
-            self.at
-                .get(&(tp.clone(), o))
-                .is_some_and(|vs| vs.values().any(|e| e.contains(&0)))
+    fn removed_by_compaction(&self, logs: &FinalLogs) -> BTreeSet<(TopicPartition, Offset, u64)> {
+        // An offset acknowledged for two values was reused: a truncation removed the
+        // earlier one (a loss), and only the last acknowledged may have been compacted. A
+        // value other than `v` in the final log at the offset rules compaction out too.
+        let mut last_acked: BTreeMap<(&TopicPartition, Offset), (u64, u64)> = BTreeMap::new();
+        for (v, tp, o, event, _) in self.acked() {
+            let e = last_acked.entry((tp, o)).or_insert((event, v));
+            if event > e.0 {
+                *e = (event, v);
+            }
+        }
+        let reused = |v: u64, tp: &TopicPartition, o: Offset| {
+            last_acked.get(&(tp, o)).is_some_and(|&(_, last)| last != v)
+                || self
+                    .at
+                    .get(&(tp.clone(), o))
+                    .is_some_and(|vs| vs.iter().any(|(&other, e)| other != v && e.contains(&0)))
         };
         let mut tombstones: BTreeMap<(&TopicPartition, &Arc<str>), Offset> = BTreeMap::new();
         for (v, tp, o, ..) in self.acked() {
@@ -110,7 +124,7 @@ impl Index {
             if self.stored.contains_key(&v)
                 || o < Offset::ZERO
                 || o >= c.cleaned_upto
-                || held(tp, o)
+                || reused(v, tp, o)
             {
                 continue;
             }
@@ -119,7 +133,7 @@ impl Index {
                 .get(&(tp, k))
                 .is_some_and(|&t| t >= o && t < c.cleaned_upto);
             if superseded || deleted {
-                out.insert((tp.clone(), o));
+                out.insert((tp.clone(), o, v));
             }
         }
         out
@@ -222,7 +236,10 @@ impl Index {
         out.sort_unstable();
         out.dedup();
         // A reader jumps over what the cleaner removed, as Kafka's consumers do.
-        out.retain(|o| !self.compacted.contains(&(tp.clone(), *o)));
+        out.retain(|&o| {
+            let (lo, hi) = ((tp.clone(), o, 0), (tp.clone(), o, u64::MAX));
+            self.compacted.range(lo..=hi).next().is_none()
+        });
         out
     }
 

@@ -521,4 +521,28 @@ fn records_the_cleaner_removed_are_compacted_not_lost_and_real_losses_still_are(
         "{a:?}"
     );
     assert_eq!(compacted(&h, Some(&truncated)), 0);
+    // A reused offset whose later record was compacted too: offset 0 acknowledged for
+    // value 1, truncated away, acknowledged again for value 2, which a later `a` (value 3
+    // at offset 1) superseded. Value 1 is lost, value 2 compacted.
+    let mut h = History::default();
+    for (v, o) in [(1, 0), (2, 0), (3, 1)] {
+        h.push(
+            "p",
+            HistoryOp::SendInvoke {
+                value: v,
+                topic: Topic::new("orders"),
+                key: Some(Arc::from("a")),
+                tombstone: Default::default(),
+            },
+        );
+        h.push("p", ok(v, 0, o));
+    }
+    let logs = log(&[(1, 3)]).with_compaction(tp(0), compaction(1, &[("a", 1)]));
+    let lost: Vec<_> = analyze(&h, Some(&logs))
+        .into_iter()
+        .filter(|a| a.kind == AnomalyKind::LostWrite)
+        .flat_map(|a| a.records)
+        .collect();
+    assert_eq!(lost, [RecordRef::new(&tp(0), Offset(0), 1)]);
+    assert_eq!(compacted(&h, Some(&logs)), 1);
 }
