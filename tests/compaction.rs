@@ -123,3 +123,23 @@ fn compact_delete_also_runs_retention() {
     assert_eq!(count(&compact, "segments-deleted"), 0);
     assert!(count(&compact, "log-cleaner-passes") > 0);
 }
+
+#[test]
+fn a_compacted_topic_refuses_records_without_a_key() {
+    // Proves Kafka's `LogValidator.validateKey`: a keyless record sent to a compacted
+    // topic fails with INVALID_RECORD (not retriable), nothing written; the same producer
+    // on a `delete` topic is acknowledged.
+    let keyless = variant(&[("keys = \"uniform:20\"\ntombstones = \"5%\"\n", "")]);
+    let r = check_scenario(&keyless, keyless.seed);
+    let get = |k: &str| r.counters.get(k).copied().unwrap_or(0);
+    assert_eq!((get("produced"), get("acked")), (1000, 0));
+    assert_eq!(get("produce-errors"), 1000);
+    let delete = variant(&[
+        ("keys = \"uniform:20\"\ntombstones = \"5%\"\n", ""),
+        (
+            "\"cleanup.policy\" = \"compact\"",
+            "\"cleanup.policy\" = \"delete\"",
+        ),
+    ]);
+    assert_eq!(count(&delete, "acked"), 1000);
+}
