@@ -1,21 +1,3 @@
-//! The log cleaner's core (Kafka's `Cleaner.cleanSegments`): compaction keeps, in the closed
-//! segments below the first uncleanable offset, only the latest record of each key.
-//!
-//! One pass: build the *offset map* — for each key, the offset of its last record — over
-//! the dirty part of the log (from the cleaner's checkpoint, the first dirty offset, up to
-//! the first uncleanable offset: the active segment's base, never past the high
-//! watermark), then rewrite every closed segment from the log start up to that offset
-//! keeping a record only if no later record has its key. A rewritten segment is *cleaned*;
-//! its file is replaced whole and flushed, as Kafka swaps in a `.cleaned` file. Offsets are
-//! kept: a compacted log has gaps, and a reader asking for a removed offset gets the next
-//! record. Kept records that were contiguous in a batch stay one batch.
-//!
-//! **Status: not scheduled yet.** `cleanup.policy = compact` is still refused by the
-//! scenario format; what is missing is listed in docs/replication.md (the cleaner thread
-//! and `min.cleanable.dirty.ratio` / `min.compaction.lag.ms`, tombstones and
-//! `delete.retention.ms`, followers appending across offset gaps, the checker's rule for
-//! superseded records). This file is the tested core those will call.
-
 //! The log cleaner (Kafka's `LogCleaner`, `LogCleanerManager`, `Cleaner.cleanSegments`):
 //! compaction keeps, in the closed segments below the first uncleanable offset, only the
 //! latest record of each key.
