@@ -16,11 +16,13 @@ use crate::kafka::{Offset, TopicPartition};
 use crate::workload::history::HistoryOp;
 
 /// Acknowledged values absent from every final log (only when final logs exist). A value
-/// acknowledged below the final log's log start offset was deleted by retention: not lost.
+/// acknowledged below the final log's log start offset was deleted by retention, and one
+/// the log cleaner removed (superseded by a later record of its key): not lost.
 pub fn lost_writes(ix: &Index) -> Vec<Anomaly> {
     ix.acked()
         .filter(|(v, ..)| !ix.stored.contains_key(v))
         .filter(|(_, tp, offset, ..)| !ix.deleted_by_retention(tp, *offset))
+        .filter(|(v, tp, offset, ..)| !ix.compacted.contains(&((*tp).clone(), *offset, *v)))
         .map(|(v, tp, offset, event, node)| {
             let d = format!(
                 "value {v} was acknowledged to {node} at {tp} offset {offset} but is not in the final log"

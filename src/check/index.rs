@@ -26,6 +26,8 @@ pub enum Outcome {
 pub struct Send {
     pub node: Arc<str>,
     pub outcome: Option<Outcome>,
+    pub key: Option<Arc<str>>,
+    pub tombstone: bool,
 }
 
 /// One processing of a record: (event, node).
@@ -62,6 +64,9 @@ pub struct Index {
     pub txn: super::txn::TxnFates,
     /// Consumer nodes running with `isolation.level = read_committed`.
     pub read_committed: BTreeSet<Arc<str>>,
+    /// Acknowledged (partition, offset, value)s the log cleaner removed (see
+    /// [`FinalLogs::compaction`]).
+    pub compacted: BTreeSet<(TopicPartition, Offset, u64)>,
 }
 
 impl Index {
@@ -87,6 +92,7 @@ impl Index {
                 }
             }
             ix.processed_by_outputs();
+            ix.compacted = ix.removed_by_compaction(logs);
         }
         ix
     }
@@ -117,12 +123,75 @@ impl Index {
         }
     }
 
+    /// The acknowledged records the cleaner removed: absent from a compacted final log,
+    /// below its first dirty offset, their offset not reused (no later acknowledgement of
+    /// another value at it, no other value there in the final log: a truncation reuses
+    /// offsets, compaction never does), and superseded — a later record
+    /// of the key is in the log, or a tombstone of the key at or after it was removed too.
+    fn removed_by_compaction(&self, logs: &FinalLogs) -> BTreeSet<(TopicPartition, Offset, u64)> {
+        // An offset acknowledged for two values was reused: a truncation removed the
+        // earlier one (a loss), and only the last acknowledged may have been compacted. A
+        // value other than `v` in the final log at the offset rules compaction out too.
+        let mut last_acked: BTreeMap<(&TopicPartition, Offset), (u64, u64)> = BTreeMap::new();
+        for (v, tp, o, event, _) in self.acked() {
+            let e = last_acked.entry((tp, o)).or_insert((event, v));
+            if event > e.0 {
+                *e = (event, v);
+            }
+        }
+        let reused = |v: u64, tp: &TopicPartition, o: Offset| {
+            last_acked.get(&(tp, o)).is_some_and(|&(_, last)| last != v)
+                || self
+                    .at
+                    .get(&(tp.clone(), o))
+                    .is_some_and(|vs| vs.iter().any(|(&other, e)| other != v && e.contains(&0)))
+        };
+        let mut tombstones: BTreeMap<(&TopicPartition, &Arc<str>), Offset> = BTreeMap::new();
+        for (v, tp, o, ..) in self.acked() {
+            let s = &self.sends[&v];
+            if let (true, Some(k)) = (s.tombstone, &s.key) {
+                if !self.stored.contains_key(&v) {
+                    let t = tombstones.entry((tp, k)).or_insert(o);
+                    *t = (*t).max(o);
+                }
+            }
+        }
+        let mut out = BTreeSet::new();
+        for (v, tp, o, ..) in self.acked() {
+            let (Some(c), Some(k)) = (logs.compaction.get(tp), &self.sends[&v].key) else {
+                continue;
+            };
+            if self.stored.contains_key(&v)
+                || o < Offset::ZERO
+                || o >= c.cleaned_upto
+                || reused(v, tp, o)
+            {
+                continue;
+            }
+            let superseded = c.latest.get(k).is_some_and(|&l| l > o);
+            let deleted = tombstones
+                .get(&(tp, k))
+                .is_some_and(|&t| t >= o && t < c.cleaned_upto);
+            if superseded || deleted {
+                out.insert((tp.clone(), o, v));
+            }
+        }
+        out
+    }
+
     fn add(&mut self, event: u64, node: &Arc<str>, op: &HistoryOp) {
         match op {
-            HistoryOp::SendInvoke { value, .. } => {
+            HistoryOp::SendInvoke {
+                value,
+                key,
+                tombstone,
+                ..
+            } => {
                 let send = Send {
                     node: node.clone(),
                     outcome: None,
+                    key: key.clone(),
+                    tombstone: tombstone.0,
                 };
                 self.sends.insert(*value, send);
                 *self.invokes.entry(*value).or_insert(0) += 1;
@@ -180,6 +249,8 @@ impl Index {
         let send = self.sends.entry(value).or_insert_with(|| Send {
             node: node.clone(),
             outcome: None,
+            key: None,
+            tombstone: false,
         });
         // A definite success wins over an earlier indeterminate report.
         if !matches!(send.outcome, Some(Outcome::Ok { .. })) {
@@ -211,6 +282,11 @@ impl Index {
             .collect();
         out.sort_unstable();
         out.dedup();
+        // A reader jumps over what the cleaner removed, as Kafka's consumers do.
+        out.retain(|&o| {
+            let (lo, hi) = ((tp.clone(), o, 0), (tp.clone(), o, u64::MAX));
+            self.compacted.range(lo..=hi).next().is_none()
+        });
         out
     }
 

@@ -20,6 +20,7 @@
 
 use std::fmt;
 
+use crate::kafka::broker::cleaner::first_dirty_offset;
 use crate::kafka::broker::log::PartitionLog;
 use crate::kafka::broker::partition::{Partition, Role};
 use crate::kafka::broker::Broker;
@@ -262,11 +263,15 @@ impl InvariantChecker {
             *slot = (key, Offset::ZERO);
         }
         let upto = leader.log.high_watermark().min(member.log.log_end_offset());
-        // Below either log start, retention deleted the records: nothing left to compare.
+        // Below either log start, retention deleted the records; below either log's first
+        // dirty offset, each replica's own log cleaner compacted its copy (independently,
+        // as in Kafka): nothing left to compare record for record.
         let from = slot
             .1
             .max(leader.log.log_start_offset())
-            .max(member.log.log_start_offset());
+            .max(member.log.log_start_offset())
+            .max(first_dirty_offset(&leader.log))
+            .max(first_dirty_offset(&member.log));
         if upto <= from {
             return Ok(());
         }

@@ -44,6 +44,18 @@ pub struct FinalLogs {
     /// only whole segments from the start of a log, so an acknowledged record below it was
     /// deleted by design, not lost (docs/checking.md).
     pub log_start: BTreeMap<TopicPartition, Offset>,
+    /// Per partition of a compacted topic, what its log cleaner did (absent: not compacted).
+    pub compaction: BTreeMap<TopicPartition, Compaction>,
+}
+
+/// The compaction facts of one final log: the checker excuses an acknowledged record the
+/// cleaner removed, and only that (docs/checking.md).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Compaction {
+    /// The log's first dirty offset: the cleaner removed nothing at or above it.
+    pub cleaned_upto: Offset,
+    /// Each key's latest offset in the final log.
+    pub latest: BTreeMap<std::sync::Arc<str>, Offset>,
 }
 
 impl FinalLogs {
@@ -62,10 +74,23 @@ impl FinalLogs {
         self
     }
 
+    /// Sets one partition's compaction facts (tests and the drain).
+    pub fn with_compaction(mut self, tp: TopicPartition, c: Compaction) -> Self {
+        self.compaction.insert(tp, c);
+        self
+    }
+
     /// Whether retention deleted `offset` of `tp` (it is below the log start offset).
     pub fn deleted_by_retention(&self, tp: &TopicPartition, offset: Offset) -> bool {
         self.log_start.get(tp).is_some_and(|&s| offset < s)
     }
+}
+
+/// How many acknowledged records the log cleaner removed (the `compacted` counter): a
+/// later record of the same key is in the final log, or a tombstone of the key was itself
+/// removed after `delete.retention.ms`. These are not lost writes.
+pub fn compacted(history: &History, logs: Option<&FinalLogs>) -> u64 {
+    index::Index::build(history, logs).compacted.len() as u64
 }
 
 /// Every anomaly of `history` given the final logs. Without final logs (a world with no

@@ -16,6 +16,7 @@ fn invoke(v: u64) -> HistoryOp {
         value: v,
         topic: Topic::new("orders"),
         key: None,
+        tombstone: Default::default(),
     }
 }
 
@@ -431,4 +432,117 @@ fn anomaly_names_round_trip() {
             "{k}"
         );
     }
+}
+
+/// Values 1..=n sent with `keys[i]` (a `!` suffix: a tombstone) and acknowledged at
+/// offsets 0..n of partition 0.
+fn keyed(keys: &[&str]) -> History {
+    let mut h = History::default();
+    for (i, k) in keys.iter().enumerate() {
+        let v = i as u64 + 1;
+        h.push(
+            "p",
+            HistoryOp::SendInvoke {
+                value: v,
+                topic: Topic::new("orders"),
+                key: Some(Arc::from(k.trim_end_matches('!'))),
+                tombstone: crate::workload::history::NullValue(k.ends_with('!')),
+            },
+        );
+        h.push("p", ok(v, 0, i as i64));
+    }
+    h
+}
+
+fn compaction(upto: i64, latest: &[(&str, i64)]) -> Compaction {
+    Compaction {
+        cleaned_upto: Offset(upto),
+        latest: latest
+            .iter()
+            .map(|&(k, o)| (Arc::from(k), Offset(o)))
+            .collect(),
+    }
+}
+
+#[test]
+fn records_the_cleaner_removed_are_compacted_not_lost_and_real_losses_still_are() {
+    // Proves the compaction rule: a record superseded by a later record of its key, or
+    // deleted with its key by a tombstone that is gone too, is `compacted`, not lost, and a
+    // consumer's jump over it is no poll-skip; but a missing record whose offset another
+    // value holds (a truncation) or that sits at or above the first dirty offset is a
+    // lost write, in a compacted topic too.
+    // offsets: 0 a, 1 b, 2 a, 3 c! (a tombstone of c), 4 d, 5 b
+    let h = {
+        let mut h = keyed(&["a", "b", "a", "c!", "d", "b"]);
+        h.push("c", assigned(1));
+        h.push("c", poll(1, &[(0, 2, 3), (0, 4, 5), (0, 5, 6)]));
+        h
+    };
+    // Final log: a@2, d@4, b@5; a@0, b@1 superseded; the tombstone c!@3 removed.
+    let logs = log(&[(2, 3), (4, 5), (5, 6)])
+        .with_compaction(tp(0), compaction(5, &[("a", 2), ("d", 4), ("b", 5)]));
+    let a = analyze(&h, Some(&logs));
+    let a: Vec<_> = a
+        .into_iter()
+        .filter(|a| a.kind != AnomalyKind::NotConverged)
+        .collect();
+    assert_eq!(
+        kinds(&a),
+        Vec::<&str>::new(),
+        "no lost-write, no poll-skip: {a:?}"
+    );
+    assert_eq!(compacted(&h, Some(&logs)), 3, "a@0, b@1, c!@3");
+    // The same history where the cleaner had only reached offset 1: b@1 and c!@3 are lost.
+    let early = log(&[(2, 3), (4, 5), (5, 6)])
+        .with_compaction(tp(0), compaction(1, &[("a", 2), ("d", 4), ("b", 5)]));
+    let a = analyze(&h, Some(&early));
+    let lost: Vec<_> = a
+        .iter()
+        .filter(|a| a.kind == AnomalyKind::LostWrite)
+        .flat_map(|a| a.records.clone())
+        .collect();
+    assert_eq!(
+        lost,
+        [
+            RecordRef::new(&tp(0), Offset(1), 2),
+            RecordRef::new(&tp(0), Offset(3), 4)
+        ]
+    );
+    assert_eq!(compacted(&h, Some(&early)), 1);
+    // An acks=1 loss: offset 0's record replaced by another value after a truncation.
+    let h = keyed(&["a", "a"]);
+    let truncated = log(&[(0, 99), (1, 2)]).with_compaction(tp(0), compaction(2, &[("a", 1)]));
+    let a = analyze(&h, Some(&truncated));
+    assert_eq!(
+        a.iter()
+            .filter(|a| a.kind == AnomalyKind::LostWrite)
+            .count(),
+        1,
+        "{a:?}"
+    );
+    assert_eq!(compacted(&h, Some(&truncated)), 0);
+    // A reused offset whose later record was compacted too: offset 0 acknowledged for
+    // value 1, truncated away, acknowledged again for value 2, which a later `a` (value 3
+    // at offset 1) superseded. Value 1 is lost, value 2 compacted.
+    let mut h = History::default();
+    for (v, o) in [(1, 0), (2, 0), (3, 1)] {
+        h.push(
+            "p",
+            HistoryOp::SendInvoke {
+                value: v,
+                topic: Topic::new("orders"),
+                key: Some(Arc::from("a")),
+                tombstone: Default::default(),
+            },
+        );
+        h.push("p", ok(v, 0, o));
+    }
+    let logs = log(&[(1, 3)]).with_compaction(tp(0), compaction(1, &[("a", 1)]));
+    let lost: Vec<_> = analyze(&h, Some(&logs))
+        .into_iter()
+        .filter(|a| a.kind == AnomalyKind::LostWrite)
+        .flat_map(|a| a.records)
+        .collect();
+    assert_eq!(lost, [RecordRef::new(&tp(0), Offset(0), 1)]);
+    assert_eq!(compacted(&h, Some(&logs)), 1);
 }

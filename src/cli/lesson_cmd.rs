@@ -50,6 +50,7 @@ pub const LESSONS: &[Lesson] = &[
     lesson!("17-power-loss.md", "power-loss-all-replicas.toml"),
     lesson!("18-lag-and-back-pressure.md", "lessons/backpressure.toml"),
     lesson!("19-retention.md", "lessons/retention-slow-consumer.toml"),
+    lesson!("20-compaction.md", "lessons/compacted-table.toml"),
 ];
 
 impl Lesson {

@@ -200,7 +200,9 @@ pub fn export(run: &Run, format: Format, window: Window) -> String {
 pub fn history_text(op: &HistoryOp) -> String {
     let list = |tps: &mut dyn Iterator<Item = String>| tps.collect::<Vec<_>>().join(", ");
     let what = match op {
-        HistoryOp::SendInvoke { value, topic, key } => match key {
+        HistoryOp::SendInvoke {
+            value, topic, key, ..
+        } => match key {
             Some(k) if k.is_empty() => {
                 format!("send({value}) invoked on {topic} with the empty key \"\"")
             }

@@ -102,6 +102,7 @@ pub fn decode_produce(
             .key
             .as_ref()
             .map(|k| Arc::<str>::from(String::from_utf8_lossy(k).as_ref()));
+        let tombstone = r.value.is_none();
         let value = table.file(RealBytes {
             key: r.key,
             value: r.value,
@@ -113,6 +114,7 @@ pub fn decode_produce(
             value,
             value_bytes: value_bytes.min(u32::MAX as usize) as u32,
             timestamp_us: now_us,
+            tombstone,
         });
     }
     let mut batch = RecordBatch::new(sim);

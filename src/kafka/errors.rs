@@ -59,6 +59,7 @@ error_codes! {
     OffsetNotAvailable = 78, "OFFSET_NOT_AVAILABLE", true, false;
     MemberIdRequired = 79, "MEMBER_ID_REQUIRED", false, false;
     FencedInstanceId = 82, "FENCED_INSTANCE_ID", false, false;
+    InvalidRecord = 87, "INVALID_RECORD", false, false;
     EligibleLeadersNotAvailable = 83, "ELIGIBLE_LEADERS_NOT_AVAILABLE", false, false;
     StaleBrokerEpoch = 77, "STALE_BROKER_EPOCH", false, false;
     BrokerIdNotRegistered = 102, "BROKER_ID_NOT_REGISTERED", false, false;

@@ -255,6 +255,17 @@ pub enum KafkaEvent {
         committed: bool,
         error: ErrorCode,
     },
+    /// The log cleaner compacted a replica's log (broker/cleaner.rs).
+    LogCleaned {
+        tp: TopicPartition,
+        segments: u32,
+        /// Records removed, tombstones included.
+        records_removed: u64,
+        /// Tombstones removed (past `delete.retention.ms` in a cleaned segment).
+        tombstones_removed: u64,
+        /// The new first dirty offset.
+        cleaned_upto: Offset,
+    },
 }
 
 /// Why retention deleted segments (Kafka's `LogDeletionReason`s).
@@ -334,6 +345,7 @@ impl KafkaEvent {
             LogTruncationDetected { tp, position, diverging_offset: Some(d), reset: true } => format!("consumer detected log truncation on {tp} at position {position}: seeks to {d}, the first offset known to diverge (KIP-320)"),
             LogTruncationDetected { tp, position, diverging_offset: None, reset: true } => format!("consumer detected log truncation on {tp} at position {position}: the leader has no such epoch, auto.offset.reset applies"),
             LogTruncationDetected { tp, position, reset: false, .. } => format!("consumer detected log truncation on {tp} at position {position}: LogTruncationException (auto.offset.reset=none)"),
+            LogCleaned { tp, segments, records_removed, tombstones_removed, cleaned_upto } => format!("log cleaner compacted {segments} segment(s) of {tp}: {records_removed} record(s) superseded by a later record of the same key removed ({tombstones_removed} of them tombstones past delete.retention.ms); cleaned up to offset {cleaned_upto}"),
             PartitionsLost { group, partitions } => format!("lost {} in group {group}: its generation was reset (kicked out), nothing committed", tps(partitions)),
             OffsetCommitted { group, tp, offset } => format!("group {group} committed offset {offset} for {tp}"),
             CommitFailed { group, error } => format!("offset commit of group {group} failed with {error}"),

@@ -270,6 +270,7 @@ impl MiniBroker {
                 value: v,
                 value_bytes: 10,
                 timestamp_us: 0,
+                tombstone: false,
             })
             .collect();
         let mut batch = RecordBatch::new(records);

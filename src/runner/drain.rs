@@ -5,7 +5,7 @@
 //! compares the clients' history with.
 
 use crate::check::invariants::{CheckedRun, Violation};
-use crate::check::{Anomaly, AnomalyKind, FinalLogs};
+use crate::check::{Anomaly, AnomalyKind, Compaction, FinalLogs};
 use crate::scenario::Scenario;
 use crate::sim::{Duration, Fault, Status, TraceKind, World};
 use crate::workload::event::NodeEvent;
@@ -174,6 +174,22 @@ fn pending(world: &World<SimNode>) -> bool {
         })
 }
 
+/// What the checker needs to know of a compacted log (see [`Compaction`]).
+fn compaction_facts(log: &crate::kafka::broker::log::PartitionLog) -> Compaction {
+    let mut latest = BTreeMap::new();
+    for b in log.batches() {
+        for (i, r) in b.records.iter().enumerate() {
+            if let Some(k) = &r.key {
+                latest.insert(k.clone(), b.base_offset + i as i64);
+            }
+        }
+    }
+    Compaction {
+        cleaned_upto: crate::kafka::broker::cleaner::first_dirty_offset(log),
+        latest,
+    }
+}
+
 /// Reads each partition's log, from log start to log end, from its leader (or, for a
 /// partition left without a leader, from the live replica with the longest log). `None`
 /// when the world has no Kafka cluster (log-based checks are then skipped).
@@ -195,6 +211,9 @@ pub fn final_logs(world: &World<SimNode>) -> Option<FinalLogs> {
                 .partitions
                 .get(tp)
                 .map(|part| {
+                    let compaction = (part.config.cleanup_policy
+                        != crate::kafka::config::CleanupPolicy::Delete)
+                        .then(|| compaction_facts(&part.log));
                     let records = part
                         .log
                         .batches()
@@ -209,7 +228,7 @@ pub fn final_logs(world: &World<SimNode>) -> Option<FinalLogs> {
                                 .map(move |(i, r)| (b.base_offset + i as i64, r.value))
                         })
                         .collect::<Vec<_>>();
-                    (part.log.log_start_offset(), records)
+                    (part.log.log_start_offset(), records, compaction)
                 })
         };
         let read = p.leader.and_then(replica_log).or_else(|| {
@@ -218,7 +237,10 @@ pub fn final_logs(world: &World<SimNode>) -> Option<FinalLogs> {
                 .filter_map(|&b| replica_log(b))
                 .max_by_key(|l| l.1.len())
         });
-        let (start, records) = read.unwrap_or_default();
+        let (start, records, compaction) = read.unwrap_or_default();
+        if let Some(c) = compaction {
+            logs.compaction.insert(tp.clone(), c);
+        }
         if start > crate::kafka::Offset::ZERO {
             logs.log_start.insert(tp.clone(), start);
         }

@@ -273,6 +273,7 @@ fn kafka_counter(e: &KafkaEvent, t: &mut Tracker) -> Option<&'static str> {
         } => "not-enough-replicas",
         KafkaEvent::Truncated { removed, .. } if *removed > 0 => "truncations",
         KafkaEvent::SegmentsDeleted { .. } => "segments-deleted",
+        KafkaEvent::LogCleaned { .. } => "log-cleaner-passes",
         KafkaEvent::FetchPositionOutOfRange { .. } => "position-below-log-start",
         KafkaEvent::TxnTimedOut { .. } => "txn-timeouts",
         KafkaEvent::ProducerFenced { .. } => "producers-fenced",

@@ -180,6 +180,10 @@ pub fn check_world_watched(
         counters.insert(key.to_string(), n);
     }
     counters.insert("unprocessed".to_string(), unprocessed(&anomalies));
+    if logs.as_ref().is_some_and(|l| !l.compaction.is_empty()) {
+        let n = crate::check::compacted(&history, logs.as_ref());
+        counters.insert("compacted".to_string(), n);
+    }
     CheckReport {
         scenario: scenario.name.clone(),
         seed: summary.seed,

@@ -76,6 +76,7 @@ fn add_producer(
             abort,
         });
     }
+    cfg.tombstones = (p.tombstones.num, p.tombstones.den);
     world.add_node(
         &p.name,
         SimNode::Producer(ProducerApp::new(cfg)),

@@ -182,6 +182,9 @@ fn clients(out: &mut String, s: &Scenario) {
             let _ = writeln!(out, "transaction_records = {n}");
         }
         ratio_line(out, "abort", &p.abort);
+        if p.tombstones.num > 0 {
+            let _ = writeln!(out, "tombstones = {}", q(&format_ratio(&p.tombstones)));
+        }
         config(out, p.config.explicit());
     }
     for c in &s.consumers {

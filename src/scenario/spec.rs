@@ -191,6 +191,8 @@ pub struct Producer {
     pub transaction_records: Option<u64>,
     /// With a `transactional.id`: the share of transactions the application aborts.
     pub abort: Option<Ratio>,
+    /// The share of sends with a null value (tombstones); needs keys.
+    pub tombstones: Ratio,
     /// Validated, with Kafka's post-processing applied (e.g. idempotence disabled).
     pub config: ProducerConfig,
 }
@@ -462,6 +464,14 @@ pub const EXPECT_KEYS: &[(&str, &str)] = &[
     (
         "position-below-log-start",
         "consumer fetches whose position retention had deleted (OFFSET_OUT_OF_RANGE below the log start offset)",
+    ),
+    (
+        "log-cleaner-passes",
+        "log cleaner passes that compacted a replica's log (one per replica and pass)",
+    ),
+    (
+        "compacted",
+        "acknowledged records the log cleaner removed (a later record of the key, or a deleted key): not lost",
     ),
     ("rebalances", "consumer group rebalances"),
     ("produce-errors", "sends that ended in an error"),

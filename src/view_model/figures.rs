@@ -237,6 +237,7 @@ pub fn kafka_name(e: &KafkaEvent) -> &'static str {
         TxnStateLoaded { .. } => "TxnStateLoaded",
         ProducerFenced { .. } => "ProducerFenced",
         TxnEnded { .. } => "TxnEnded",
+        LogCleaned { .. } => "LogCleaned",
     }
 }
 
@@ -263,7 +264,8 @@ fn kafka_tp(e: &KafkaEvent) -> Option<&TopicPartition> {
         | SegmentsDeleted { tp, .. }
         | LogStartOffsetIncremented { tp, .. }
         | FetchPositionOutOfRange { tp, .. }
-        | TxnMarkerAppended { tp, .. } => Some(tp),
+        | TxnMarkerAppended { tp, .. }
+        | LogCleaned { tp, .. } => Some(tp),
         _ => None,
     }
 }

@@ -143,6 +143,7 @@ impl ConsumerApp {
                     value,
                     topic: output,
                     key: r.key.clone(),
+                    tombstone: crate::workload::history::NullValue(false),
                 }
                 .into(),
             );

@@ -65,6 +65,7 @@ impl ExternalClient {
                         value: rec.value,
                         topic: tp.topic,
                         key: rec.key.clone(),
+                        tombstone: crate::workload::history::NullValue(rec.tombstone),
                     });
                 }
                 sent.push((tp.clone(), values));

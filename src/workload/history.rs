@@ -10,6 +10,26 @@ use std::sync::Arc;
 use crate::kafka::clients::consumer::CommitError;
 use crate::kafka::{ErrorCode, Offset, Topic, TopicPartition};
 
+/// Whether a send's value was null: a *tombstone*, which deletes its key from a compacted
+/// topic. Hashed only when set, so a history without tombstones keeps its trace hash.
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(transparent)]
+pub struct NullValue(pub bool);
+
+impl NullValue {
+    pub fn is_false(&self) -> bool {
+        !self.0
+    }
+}
+
+impl std::hash::Hash for NullValue {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        if self.0 {
+            true.hash(h);
+        }
+    }
+}
+
 /// One observed client operation.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize)]
 #[serde(tag = "op", rename_all = "kebab-case")]
@@ -19,6 +39,9 @@ pub enum HistoryOp {
         value: u64,
         topic: Topic,
         key: Option<Arc<str>>,
+        /// A tombstone (`tombstones` of the producer).
+        #[serde(skip_serializing_if = "NullValue::is_false")]
+        tombstone: NullValue,
     },
     /// The send was acknowledged at `offset` of `tp` (acks=0: offset is -1).
     SendOk {

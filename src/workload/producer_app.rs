@@ -18,7 +18,7 @@ use std::sync::Arc;
 use rand::Rng as _;
 
 use super::event::NodeEvent;
-use super::history::HistoryOp;
+use super::history::{HistoryOp, NullValue};
 use crate::kafka::clients::producer::metrics::SenderMetrics;
 use crate::kafka::clients::producer::{Completion, Producer, ProducerTimer};
 use crate::kafka::config::Acks;
@@ -61,6 +61,8 @@ pub struct ProducerAppConfig {
     pub stop: Option<Time>,
     pub keys: KeyDistribution,
     pub value_bytes: u32,
+    /// The share of sends that carry a null value (a tombstone): (numerator, denominator).
+    pub tombstones: (u64, u64),
     /// Async modes without a rate keep at most this many sends unfinished.
     pub async_window: u64,
     /// With a `transactional.id`: how sends are grouped into transactions.
@@ -81,6 +83,7 @@ impl ProducerAppConfig {
             stop: None,
             keys: KeyDistribution::None,
             value_bytes: 100,
+            tombstones: (0, 1),
             async_window: 10_000,
             txn: None,
         }
@@ -335,11 +338,15 @@ impl ProducerApp {
         self.seq += 1;
         let key = self.pick_key(cx);
         let topic = self.config.topic;
+        // Drawn only when tombstones are asked for: other runs keep their random sequence.
+        let (num, den) = self.config.tombstones;
+        let tombstone = num > 0 && cx.rng().gen_range(0..den.max(1)) < num;
         cx.emit(
             HistoryOp::SendInvoke {
                 value,
                 topic,
                 key: key.clone(),
+                tombstone: NullValue(tombstone),
             }
             .into(),
         );
@@ -350,9 +357,13 @@ impl ProducerApp {
         if self.config.mode != SendMode::FireAndForget {
             self.outstanding.insert(value);
         }
-        let bytes = self.config.value_bytes;
         let p = self.producer.as_mut().expect("started");
-        p.send(&mut ClientCx::new(cx), topic, key, value, bytes);
+        if tombstone {
+            p.send_tombstone(&mut ClientCx::new(cx), topic, key, value);
+        } else {
+            let bytes = self.config.value_bytes;
+            p.send(&mut ClientCx::new(cx), topic, key, value, bytes);
+        }
     }
 
     fn pick_key<C>(&self, cx: &mut C) -> Option<Arc<str>>

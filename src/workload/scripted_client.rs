@@ -195,6 +195,7 @@ impl ScriptedProducer {
                             value,
                             topic: self.config.tp.topic,
                             key: None,
+                            tombstone: Default::default(),
                         },
                     );
                 }
@@ -243,6 +244,7 @@ impl ScriptedProducer {
                 value,
                 value_bytes: self.config.value_bytes,
                 timestamp_us: now_us,
+                tombstone: false,
             })
             .collect();
         let batch = Arc::new(RecordBatch::new(records));

@@ -433,7 +433,8 @@ impl PartitionLog {
 
     /// What every replica asserts of a batch before appending it, on both sides of
     /// replication: the leader right after stamping a produced batch, a follower on each
-    /// fetched one. The batch is not empty, continues this log exactly at its LEO, its offsets
+    /// fetched one. The batch is not empty, continues this log at its LEO (a follower's may
+    /// start past it, across the offset gap of a compacted leader log), its offsets
     /// are contiguous, and it was written in an epoch no later than `leader_epoch` (the epoch
     /// this replica knows for the partition's leader: a leader cannot hand out batches of
     /// an epoch it has not reached).
@@ -443,9 +444,9 @@ impl PartitionLog {
             "{}: empty batches are never stored",
             self.tp
         );
-        assert_eq!(
-            batch.base_offset, self.leo,
-            "{}: a batch must continue the log at its LEO",
+        assert!(
+            batch.base_offset >= self.leo,
+            "{}: a batch must continue the log at or past its LEO",
             self.tp
         );
         assert_eq!(
@@ -469,9 +470,9 @@ impl PartitionLog {
     /// or its first record is older than `segment.ms`. Whether the batch is flushed is the
     /// caller's `maybe_flush`.
     pub fn append(&mut self, disk: &mut Disk, batch: Batch, now: Time) {
-        assert_eq!(
-            batch.base_offset, self.leo,
-            "{}: append must continue the log",
+        assert!(
+            batch.base_offset >= self.leo,
+            "{}: append must continue the log (a compacted leader's gap may come first)",
             self.tp
         );
         if self.should_roll(&batch, now) {
@@ -719,6 +720,7 @@ mod tests {
                 value,
                 value_bytes: 10,
                 timestamp_us: 0,
+                tombstone: false,
             })
             .collect();
         stamp(
@@ -852,6 +854,7 @@ mod tests {
                 value: seq as u64,
                 value_bytes: 1,
                 timestamp_us: 0,
+                tombstone: false,
             }]);
             b.producer_id = ProducerId(7);
             b.producer_epoch = ProducerEpoch(epoch);

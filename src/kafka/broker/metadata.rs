@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use super::*;
 use crate::kafka::broker::partition::Role;
-use crate::kafka::config::{EffectiveTopicConfig, TruncationMode};
+use crate::kafka::config::{CleanupPolicy, EffectiveTopicConfig, TruncationMode};
 use crate::kafka::errors::ErrorCode;
 use crate::kafka::event::{KafkaEvent, TruncationReason};
 use crate::kafka::metadata::PartitionImage;
@@ -77,6 +77,10 @@ impl Broker {
     fn ensure_partition(&mut self, cx: &mut BrokerCx<'_>, tp: &TopicPartition) {
         let config =
             EffectiveTopicConfig::resolve(&self.metadata.topic_config(&tp.topic), &self.config);
+        if config.cleanup_policy != CleanupPolicy::Delete && !self.cleaner_armed {
+            self.cleaner_armed = true;
+            cx.set_timer(self.cleaner_backoff(), BrokerTimer::CleanerBackoff);
+        }
         match self.partitions.get_mut(tp) {
             Some(p) => p.set_config(config),
             None => {

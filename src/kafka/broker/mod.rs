@@ -92,6 +92,8 @@ pub enum BrokerTimer {
     TxnCleanup,
     /// Resend transaction markers that failed or got no leader.
     TxnMarkerRetry,
+    /// Run the log cleaner over the compacted logs (`log.cleaner.backoff.ms`).
+    CleanerBackoff,
 }
 
 /// A handle on an internal append, checked when the high watermark moves.
@@ -130,6 +132,9 @@ pub struct Broker {
     registration_failures: u32,
     /// A `RegistrationRetry` timer is armed: the heartbeat tick does not register meanwhile.
     registration_retry_armed: bool,
+    /// The log cleaner's timer runs: armed when the broker first hosts a compacted topic's
+    /// partition (a cluster without one runs no cleaner passes; nothing would change).
+    pub(super) cleaner_armed: bool,
     pub metadata: MetadataImage,
     pub partitions: PartitionMap<Partition>,
     pub(crate) fetchers: VecMap<BrokerId, ReplicaFetcher>,
@@ -161,6 +166,7 @@ impl Broker {
             incarnation: 0,
             registration_failures: 0,
             registration_retry_armed: false,
+            cleaner_armed: false,
             metadata: MetadataImage::default(),
             partitions: PartitionMap::new(),
             fetchers: VecMap::new(),
@@ -218,6 +224,10 @@ impl Broker {
 
     fn retention_check_interval(&self) -> Duration {
         Duration::from_ms(self.config.log_retention_check_interval_ms)
+    }
+
+    pub(super) fn cleaner_backoff(&self) -> Duration {
+        Duration::from_ms(self.config.log_cleaner_backoff_ms)
     }
 
     fn isr_check_interval(&self) -> Duration {
@@ -386,6 +396,10 @@ impl Broker {
             BrokerTimer::RetentionCheck => {
                 self.on_retention_check(cx);
                 cx.set_timer(self.retention_check_interval(), BrokerTimer::RetentionCheck);
+            }
+            BrokerTimer::CleanerBackoff => {
+                self.on_cleaner_backoff(cx);
+                cx.set_timer(self.cleaner_backoff(), BrokerTimer::CleanerBackoff);
             }
             BrokerTimer::Purgatory => self.on_purgatory_timeout(cx),
             BrokerTimer::RegistrationRetry => {

@@ -8,7 +8,7 @@
 use super::*;
 use crate::kafka::broker::log::{stamp, SequenceCheck};
 use crate::kafka::broker::purgatory::{PendingPart, Waiter};
-use crate::kafka::config::Acks;
+use crate::kafka::config::{Acks, CleanupPolicy};
 use crate::kafka::errors::ErrorCode;
 use crate::kafka::event::KafkaEvent;
 use crate::kafka::protocol::*;
@@ -105,6 +105,13 @@ impl Broker {
         // `message.max.bytes` (broker) is refused with MESSAGE_TOO_LARGE, nothing written.
         if batch.size_bytes() > part.config.max_message_bytes as usize {
             return Err(ErrorCode::MessageTooLarge);
+        }
+        // `LogValidator.validateKey`: "Compacted topic cannot accept message without key":
+        // a keyless record in a compacted topic fails the batch with INVALID_RECORD.
+        if part.config.cleanup_policy != CleanupPolicy::Delete
+            && batch.records.iter().any(|r| r.key.is_none())
+        {
+            return Err(ErrorCode::InvalidRecord);
         }
         let base = match part.log.check_sequence(&batch) {
             SequenceCheck::Duplicate { base_offset } => {

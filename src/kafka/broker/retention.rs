@@ -135,6 +135,7 @@ mod tests {
                 value: i + 1,
                 value_bytes: 100,
                 timestamp_us: i * 1_000_000,
+                tombstone: false,
             };
             let b = stamp(
                 Arc::new(RecordBatch::new(vec![r])),
@@ -185,6 +186,7 @@ mod tests {
                 value: 10 + i,
                 value_bytes: 100,
                 timestamp_us: t * 1_000_000,
+                tombstone: false,
             };
             let b = stamp(
                 Arc::new(RecordBatch::new(vec![r])),

@@ -51,6 +51,8 @@ pub struct Segment {
     pub max_timestamp_us: Option<u64>,
     /// Rewritten by the log cleaner (compaction) at least once.
     pub cleaned: bool,
+    /// When the cleaner first rewrote it, µs: its tombstones go `delete.retention.ms` later.
+    pub cleaned_at_us: Option<u64>,
     pub(super) file: String,
     /// Taken when the file is first written (a fresh log creates no file until its first
     /// append, as before segments existed).
@@ -67,6 +69,7 @@ impl Segment {
             first_timestamp_us: None,
             max_timestamp_us: None,
             cleaned: false,
+            cleaned_at_us: None,
             file: file_name(tp, base),
             file_id: None,
         }

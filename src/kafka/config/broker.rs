@@ -61,6 +61,8 @@ config_struct! {
             "Largest record batch a broker accepts (larger: MESSAGE_TOO_LARGE, nothing written)."
         "log.retention.check.interval.ms" => log_retention_check_interval_ms: u64 = "300000", range(1, i64::MAX);
             "How often each broker deletes the segments retention no longer keeps."
+        "log.cleaner.backoff.ms" => log_cleaner_backoff_ms: u64 = "15000", range(1, i64::MAX);
+            "How often each broker's log cleaner looks for compacted logs dirty enough to clean."
         "producer.id.expiration.ms" => producer_id_expiration_ms: u64 = "86400000", range(1, i64::MAX);
             "A partition forgets an idempotent producer this long after its last write; a retry after that is no longer deduplicated."
         "producer.id.expiration.check.interval.ms" => producer_id_expiration_check_interval_ms: u64 = "600000", range(1, i64::MAX);

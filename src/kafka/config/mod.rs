@@ -36,7 +36,7 @@ pub use registry::{edit_distance, suggest, ConfigError, ConfigErrorKind, ConfigV
 pub use topic::{EffectiveTopicConfig, TopicConfig};
 pub use values::{
     Acks, AssignmentStrategy, AutoOffsetReset, CleanupPolicy, CompressionType, GroupProtocol,
-    IsolationLevel, TruncationMode,
+    IsolationLevel, Ratio, TruncationMode,
 };
 
 #[cfg(test)]

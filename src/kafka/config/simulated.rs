@@ -25,24 +25,13 @@ pub enum Simulation {
     },
 }
 
-const NO_LOG_CLEANING: &str =
-    "kafkasim does not schedule log compaction yet: old segments are deleted by retention only (as with delete)";
-
 /// Keys that are not simulated, per config struct (`BrokerConfig`, `TopicConfig`, …).
-const NOT_SIMULATED: &[(&str, &str, &[&str], &str)] = &[
-    (
-        "TopicConfig",
-        "cleanup.policy",
-        &["delete"],
-        NO_LOG_CLEANING,
-    ),
-    (
-        "ConsumerConfig",
-        "group.protocol",
-        &["classic"],
-        "consumer groups run the classic protocol (JoinGroup/SyncGroup); KIP-848 is not simulated",
-    ),
-];
+const NOT_SIMULATED: &[(&str, &str, &[&str], &str)] = &[(
+    "ConsumerConfig",
+    "group.protocol",
+    &["classic"],
+    "consumer groups run the classic protocol (JoinGroup/SyncGroup); KIP-848 is not simulated",
+)];
 
 /// Keys accepted as labels only.
 const LABELS: &[(&str, &str, &str)] = &[

@@ -266,7 +266,7 @@ fn every_key_is_simulated_labelled_or_refused() {
         "simulated keys nothing exercises: {silent:?}"
     );
     assert!(
-        simulated > 40 && refused >= 2 && labels >= 2,
+        simulated > 40 && refused >= 1 && labels >= 2,
         "{simulated} {refused} {labels}"
     );
 }

@@ -7,7 +7,7 @@ use super::broker::BrokerConfig;
 use super::registry::{
     config_struct, invalid, ConfigError, ConfigField, ConfigValue, KeyInfo, I32_MAX,
 };
-use super::values::CleanupPolicy;
+use super::values::{CleanupPolicy, Ratio};
 
 config_struct! {
     /// Per-topic overrides; unset values fall back to the cluster's [`BrokerConfig`].
@@ -29,7 +29,13 @@ config_struct! {
         "segment.ms" => segment_ms: u64 = "604800000", range(1, i64::MAX);
             "Roll to a new segment file once the active segment's first record is this old."
         "cleanup.policy" => cleanup_policy: CleanupPolicy = "delete";
-            "delete old segments, compact to the latest record per key, or both."
+            "delete old segments, compact to the latest record per key, or both (the log cleaner runs every log.cleaner.backoff.ms)."
+        "min.cleanable.dirty.ratio" => min_cleanable_dirty_ratio: Ratio = "0.5";
+            "The cleaner compacts a log once its dirty (never cleaned) bytes are at least this share of the cleanable bytes; a decimal as a string."
+        "min.compaction.lag.ms" => min_compaction_lag_ms: u64 = "0", range(0, i64::MAX);
+            "A record stays uncompacted at least this long: segments with a newer record are not cleaned yet."
+        "delete.retention.ms" => delete_retention_ms: u64 = "86400000", range(0, i64::MAX);
+            "How long a tombstone (a null value) stays in a cleaned segment before the cleaner removes it."
         "max.message.bytes" => max_message_bytes: Option<u32> = "null", range(0, I32_MAX);
             "Overrides the cluster's message.max.bytes for this topic (Kafka's topic key)."
     }
@@ -72,6 +78,9 @@ pub struct EffectiveTopicConfig {
     pub segment_bytes: u64,
     pub segment_ms: u64,
     pub cleanup_policy: CleanupPolicy,
+    pub min_cleanable_dirty_ratio: Ratio,
+    pub min_compaction_lag_ms: u64,
+    pub delete_retention_ms: u64,
     /// The largest batch a leader accepts for this topic (`max.message.bytes`, else the
     /// cluster's `message.max.bytes`).
     pub max_message_bytes: u32,
@@ -89,6 +98,9 @@ impl EffectiveTopicConfig {
             segment_bytes: topic.segment_bytes as u64,
             segment_ms: topic.segment_ms,
             cleanup_policy: topic.cleanup_policy,
+            min_cleanable_dirty_ratio: topic.min_cleanable_dirty_ratio,
+            min_compaction_lag_ms: topic.min_compaction_lag_ms,
+            delete_retention_ms: topic.delete_retention_ms,
             max_message_bytes: topic.max_message_bytes.unwrap_or(broker.message_max_bytes),
         }
     }

@@ -143,3 +143,77 @@ impl AssignmentStrategy {
         self == AssignmentStrategy::CooperativeSticky
     }
 }
+
+/// A ratio between 0 and 1 written as a decimal (`min.cleanable.dirty.ratio = "0.5"`), kept
+/// in millionths so a run never depends on floats. The scenario format has no floats: write
+/// the decimal as a string (Kafka's properties files are text too); 0 and 1 may be integers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct Ratio(pub u32);
+
+impl Ratio {
+    pub const ONE: u32 = 1_000_000;
+
+    /// Parses `"0.5"`, `"1"`, `".25"` (at most six decimals).
+    pub fn parse_text(text: &str) -> Option<Ratio> {
+        let (int, frac) = text.trim().split_once('.').unwrap_or((text.trim(), ""));
+        if frac.len() > 6 || !frac.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        let int: u32 = if int.is_empty() { 0 } else { int.parse().ok()? };
+        let frac_m: u32 = if frac.is_empty() {
+            0
+        } else {
+            format!("{frac:0<6}").parse().ok()?
+        };
+        let m = int.checked_mul(Self::ONE)?.checked_add(frac_m)?;
+        (m <= Self::ONE && !(int == 0 && frac.is_empty() && text.trim().is_empty()))
+            .then_some(Ratio(m))
+    }
+}
+
+impl fmt::Display for Ratio {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let (i, frac) = (self.0 / Self::ONE, self.0 % Self::ONE);
+        if frac == 0 {
+            return write!(f, "{i}");
+        }
+        let frac = format!("{frac:06}");
+        write!(f, "{i}.{}", frac.trim_end_matches('0'))
+    }
+}
+
+impl ConfigField for Ratio {
+    const TYPE: &'static str = "a decimal between 0 and 1, as a string (\"0.5\")";
+    fn from_config(value: &ConfigValue, _: i64, _: i64) -> Result<Self, String> {
+        let text = match value {
+            ConfigValue::Str(s) => s.clone(),
+            ConfigValue::Int(i) => i.to_string(),
+            other => return Err(wrong_type("a decimal as a string, such as \"0.5\"", other)),
+        };
+        Self::parse_text(&text).ok_or_else(|| {
+            format!("invalid value {text:?}; expected a decimal between 0 and 1 such as \"0.5\"")
+        })
+    }
+    fn from_default(text: &str) -> Self {
+        Self::parse_text(text).expect("valid ratio default")
+    }
+}
+
+#[cfg(test)]
+mod ratio_tests {
+    use super::Ratio;
+
+    #[test]
+    fn ratios_parse_exactly_and_print_back() {
+        // Proves decimal ratios are read without floats and round-trip as text.
+        assert_eq!(Ratio::parse_text("0.5"), Some(Ratio(500_000)));
+        assert_eq!(Ratio::parse_text(".25"), Some(Ratio(250_000)));
+        assert_eq!(Ratio::parse_text("1"), Some(Ratio(1_000_000)));
+        assert_eq!(Ratio::parse_text("0.000001"), Some(Ratio(1)));
+        assert_eq!(Ratio::parse_text("1.5"), None);
+        assert_eq!(Ratio::parse_text("abc"), None);
+        assert_eq!(Ratio::parse_text(""), None);
+        assert_eq!(Ratio(500_000).to_string(), "0.5");
+        assert_eq!(Ratio(1_000_000).to_string(), "1");
+    }
+}

@@ -159,6 +159,7 @@ pub(super) fn producer(cx: &mut Problems, n: &TomlValue, w: &mut Seen) -> Option
         "value_bytes",
         "transaction_records",
         "abort",
+        "tombstones",
         "config",
     ];
     let mut t = table(cx, n, "[[producer]]", KEYS)?;
@@ -202,6 +203,26 @@ pub(super) fn producer(cx: &mut Problems, n: &TomlValue, w: &mut Seen) -> Option
     let keys = field(cx, &t, "keys", false).map_or(Some(Keys::None), |n| keys(cx, n));
     let value_bytes = field(cx, &t, "value_bytes", false)
         .and_then(|n| as_int(cx, n, "`value_bytes`", 1, 1_048_576));
+    let tombstones = field(cx, &t, "tombstones", false)
+        .map_or(Some(Ratio::ZERO), |n| as_ratio(cx, n, "`tombstones`"));
+    if let (Some(tn), Some(r), Some(Keys::None)) = (t.get("tombstones"), &tombstones, &keys) {
+        if r.num > 0 {
+            cx.err_help(
+                &tn.span,
+                format!(
+                    "{}: `tombstones` needs keys (a tombstone deletes its key)",
+                    t.what
+                ),
+                "give the producer `keys` (\"uniform:100\", \"fixed:k\", ...)",
+            );
+        }
+    }
+    if tombstones.is_some_and(|r| r.num > r.den) {
+        cx.err(
+            &t.span,
+            format!("{}: `tombstones` is a share of sends, at most 100%", t.what),
+        );
+    }
     let config = config::<ProducerConfig>(cx, &t, ProducerConfig::set);
     if let Err(e) = config.validate() {
         config_errors(cx, &t, t.get("config").unwrap_or(n), vec![e]);
@@ -219,6 +240,7 @@ pub(super) fn producer(cx: &mut Problems, n: &TomlValue, w: &mut Seen) -> Option
         value_bytes: value_bytes.map_or(100, |v| v as u32),
         transaction_records,
         abort,
+        tombstones: tombstones?,
         config,
     })
 }

@@ -278,6 +278,7 @@ impl GroupCoordinator {
                 value: (generation.0 + 1).max(0) as u64,
                 value_bytes: 8,
                 timestamp_us: now.as_us(),
+                tombstone: false,
             }],
             commit: self.next_commit,
         });

@@ -42,6 +42,7 @@ impl GroupCoordinator {
                 value: (*offset + 1).max(Offset::ZERO).0 as u64,
                 value_bytes: 8,
                 timestamp_us: now.as_us(),
+                tombstone: false,
             })
             .collect();
         self.next_commit += 1;

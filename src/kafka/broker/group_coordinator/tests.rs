@@ -251,6 +251,7 @@ fn commits_are_checked_and_persisted() {
         value: 2,
         value_bytes: 8,
         timestamp_us: 0,
+        tombstone: false,
     }];
     log.extend(records.iter().cloned());
     moved.on_become_leader(*offsets_partition, &log);

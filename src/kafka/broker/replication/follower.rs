@@ -18,8 +18,8 @@
 
 use crate::kafka::broker::partition::Role;
 use crate::kafka::broker::{Broker, BrokerCx, BrokerTimer};
-use crate::kafka::config::IsolationLevel;
 use crate::kafka::config::TruncationMode;
+use crate::kafka::config::{CleanupPolicy, IsolationLevel};
 use crate::kafka::errors::ErrorCode;
 use crate::kafka::event::{KafkaEvent, TruncationReason};
 use crate::kafka::fetch_session::FetchSessionHandler;
@@ -325,8 +325,13 @@ impl Broker {
         let tracing = cx.tracing();
         let part = self.partitions.get_mut(&pr.tp).expect("following");
         for b in pr.batches {
-            if b.base_offset != part.log.log_end_offset() {
-                break; // not contiguous with our log (a response to an older fetch offset)
+            // A batch of a compacted topic starting past our LEO continues the log across
+            // an offset gap the leader's log cleaner left (compaction keeps offsets); any
+            // other batch not at our LEO answers an older fetch offset.
+            let leo = part.log.log_end_offset();
+            let gap_ok = part.config.cleanup_policy != CleanupPolicy::Delete;
+            if b.base_offset < leo || (b.base_offset > leo && !gap_ok) {
+                break;
             }
             part.log.assert_appendable(&b, part.leader_epoch);
             if tracing {

@@ -29,6 +29,7 @@ pub fn encode_state(id: &str, m: &TxnMeta) -> Record {
         value: 0,
         value_bytes,
         timestamp_us: m.start.as_us(),
+        tombstone: false,
     }
 }
 

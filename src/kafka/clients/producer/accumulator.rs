@@ -317,6 +317,7 @@ mod tests {
             value: v,
             value_bytes: bytes,
             timestamp_us: 0,
+            tombstone: false,
         }
     }
 

@@ -159,7 +159,34 @@ impl Producer {
     ) where
         C: Context<Msg = Msg, Timer = ProducerTimer, Event = KafkaEvent>,
     {
-        let topic = topic.into();
+        self.send_record(cx, topic.into(), key, value, value_bytes, false);
+    }
+
+    /// `send(new ProducerRecord(topic, key, null))`: a tombstone, a record with a null
+    /// value (no payload bytes; `value` is only the id the checker follows).
+    pub fn send_tombstone<C>(
+        &mut self,
+        cx: &mut C,
+        topic: impl Into<Topic>,
+        key: Option<Arc<str>>,
+        value: u64,
+    ) where
+        C: Context<Msg = Msg, Timer = ProducerTimer, Event = KafkaEvent>,
+    {
+        self.send_record(cx, topic.into(), key, value, 0, true);
+    }
+
+    fn send_record<C>(
+        &mut self,
+        cx: &mut C,
+        topic: Topic,
+        key: Option<Arc<str>>,
+        value: u64,
+        value_bytes: u32,
+        tombstone: bool,
+    ) where
+        C: Context<Msg = Msg, Timer = ProducerTimer, Event = KafkaEvent>,
+    {
         self.metadata.add_topic(topic);
         let now = cx.now();
         let record = Record {
@@ -167,6 +194,7 @@ impl Producer {
             value,
             value_bytes,
             timestamp_us: now.as_us(),
+            tombstone,
         };
         let deadline = now + crate::sim::Duration::from_ms(self.config.max_block_ms);
         self.outstanding += 1;

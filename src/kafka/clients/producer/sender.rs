@@ -304,6 +304,7 @@ fn definitely_not_appended(e: ErrorCode) -> bool {
             | ErrorCode::UnknownTopicOrPartition
             | ErrorCode::NotEnoughReplicas
             | ErrorCode::MessageTooLarge
+            | ErrorCode::InvalidRecord
             | ErrorCode::CorruptMessage
             | ErrorCode::OutOfOrderSequenceNumber
             | ErrorCode::InvalidProducerEpoch
