@@ -23,8 +23,6 @@
 //! `min.incremental.fetch.session.eviction.ms` (Kafka's fixed 120 s), or for a follower the
 //! least recently used consumer session — Kafka also weighs session sizes.
 
-use std::collections::BTreeSet;
-
 use super::*;
 use crate::kafka::errors::ErrorCode;
 use crate::kafka::partition_map::PartitionMap;
@@ -43,6 +41,29 @@ struct CachedPartition {
     last_log_start: Offset,
 }
 
+/// A session's partitions that may have news, in partition order: a sorted vector (a
+/// handful of entries, inserted and removed on every fetch, so no allocation per change).
+#[derive(Clone, Debug, Default)]
+struct Dirty(Vec<TopicPartition>);
+
+impl Dirty {
+    fn insert(&mut self, tp: TopicPartition) {
+        if let Err(i) = self.0.binary_search(&tp) {
+            self.0.insert(i, tp);
+        }
+    }
+
+    fn remove(&mut self, tp: &TopicPartition) {
+        if let Ok(i) = self.0.binary_search(tp) {
+            self.0.remove(i);
+        }
+    }
+
+    fn iter(&self) -> impl Iterator<Item = &TopicPartition> {
+        self.0.iter()
+    }
+}
+
 /// One fetcher's session (`FetchSession`).
 #[derive(Clone, Debug)]
 struct FetchSession {
@@ -52,7 +73,7 @@ struct FetchSession {
     replica: Option<BrokerId>,
     partitions: PartitionMap<CachedPartition>,
     /// Partitions that may have news (see the module documentation).
-    dirty: BTreeSet<TopicPartition>,
+    dirty: Dirty,
     last_used: Time,
 }
 
@@ -160,7 +181,7 @@ impl FetchSessionCache {
             epoch: next_epoch(INITIAL_EPOCH),
             replica: req.replica_id,
             partitions,
-            dirty: BTreeSet::new(),
+            dirty: Dirty::default(),
             last_used: now,
         };
         self.sessions.insert(id, session);
@@ -200,11 +221,8 @@ impl FetchSessionCache {
             s.dirty.remove(tp);
         }
         let s = &*s;
-        req.partitions = s
-            .dirty
-            .iter()
-            .filter_map(|tp| s.partitions.get(tp).map(|c| c.fetch.clone()))
-            .collect();
+        let looked_at = s.dirty.iter().filter_map(|tp| s.partitions.get(tp));
+        req.partitions.extend(looked_at.map(|c| c.fetch.clone())); // drained above
         for tp in added {
             self.watch(&tp, id);
         }

@@ -14,7 +14,7 @@
 //! producer writing to 10,000 partitions costs the handful with batches, not 10,000 (Kafka's
 //! `RecordAccumulator.ready` likewise looks only at partitions with a deque of batches).
 
-use std::collections::{BTreeSet, VecDeque};
+use std::collections::VecDeque;
 
 use crate::kafka::record::Record;
 use crate::kafka::types::{ProducerEpoch, ProducerId, Sequence, TopicPartition};
@@ -66,8 +66,9 @@ pub struct RecordAccumulator {
     next_id: BatchId,
     queues: VecMap<TopicPartition, VecDeque<BatchId>>,
     /// The partitions whose queue is not empty, in partition order (the index the sender's
-    /// passes iterate instead of every queue).
-    non_empty: BTreeSet<TopicPartition>,
+    /// passes iterate instead of every queue): a sorted vector, as few partitions have
+    /// queued batches at once, and it allocates nothing as it fills and empties.
+    non_empty: Vec<TopicPartition>,
     batches: VecMap<BatchId, ProducerBatch>,
 }
 
@@ -87,7 +88,7 @@ impl RecordAccumulator {
             used: 0,
             next_id: 0,
             queues: VecMap::new(),
-            non_empty: BTreeSet::new(),
+            non_empty: Vec::new(),
             batches: VecMap::new(),
         }
     }
@@ -95,12 +96,12 @@ impl RecordAccumulator {
     /// Keeps `non_empty` true for `tp` after its queue changed.
     fn reindex(&mut self, tp: &TopicPartition) {
         let queued = self.queues.get(tp).is_some_and(|q| !q.is_empty());
-        if queued {
-            if !self.non_empty.contains(tp) {
-                self.non_empty.insert(tp.clone());
+        match (self.non_empty.binary_search(tp), queued) {
+            (Err(i), true) => self.non_empty.insert(i, tp.clone()),
+            (Ok(i), false) => {
+                self.non_empty.remove(i);
             }
-        } else {
-            self.non_empty.remove(tp);
+            _ => {}
         }
     }
 
