@@ -254,6 +254,7 @@ mod tests {
             value: 42,
             value_bytes: 100,
             timestamp_us: 3_000,
+            tombstone: false,
         }]);
         b.base_offset = Offset(3);
         let out = encode_fetch(&[Arc::new(b)], &RecordTable::default());

@@ -152,6 +152,7 @@ mod tests {
                 value,
                 value_bytes: 1,
                 timestamp_us: 0,
+                tombstone: false,
             })
             .collect();
         Msg::ProduceRequest(ProduceRequest {

@@ -382,6 +382,7 @@ mod tests {
             value: 1,
             value_bytes: 100,
             timestamp_us: 0,
+            tombstone: false,
         };
         let batch = stamp(
             Arc::new(RecordBatch::new(vec![r])),

@@ -146,6 +146,7 @@ mod tests {
                 value: (base as u64) * 100 + i as u64,
                 value_bytes: 1,
                 timestamp_us: 0,
+                tombstone: false,
             })
             .collect();
         let mut b = RecordBatch::new(recs);

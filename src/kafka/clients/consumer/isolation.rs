@@ -75,6 +75,7 @@ mod tests {
             value: base as u64,
             value_bytes: 1,
             timestamp_us: 0,
+            tombstone: false,
         }]);
         b.base_offset = Offset(base);
         b.producer_id = ProducerId(pid);
