@@ -87,6 +87,17 @@ pub(crate) struct FetchSessionCache {
 }
 
 impl FetchSessionCache {
+    /// Where this process's session ids start. Kafka draws every id at random
+    /// (`FetchSessionCache.newSessionId`) so that a fetcher still holding an id from the
+    /// broker's previous process cannot land in someone else's new session; a counter from
+    /// 1 in every process did exactly that (a restarted broker gave a consumer's old id to
+    /// another consumer, whose partitions it then answered forever:
+    /// `scenarios/regressions/fetch-session-ids-survive-a-restart.toml`). Ids here count up
+    /// from a start drawn per process (the broker's random incarnation token).
+    pub(crate) fn start_ids_at(&mut self, token: u64) {
+        self.next_id = (token % (1 << 30)) as i32;
+    }
+
     /// A change to `tp` that fetchers should hear about.
     pub(crate) fn touch(&mut self, tp: &TopicPartition) {
         let Some(ids) = self.watchers.get(tp) else {

@@ -196,6 +196,7 @@ impl Broker {
 
     pub fn on_start(&mut self, cx: &mut BrokerCx<'_>) {
         self.incarnation = rand::Rng::gen(cx.rng());
+        self.fetch_sessions.start_ids_at(self.incarnation);
         self.recover_logs(cx);
         self.producer_id_counter = cx
             .disk()
