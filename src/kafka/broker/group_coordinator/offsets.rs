@@ -34,11 +34,32 @@ impl GroupCoordinator {
                 }),
             }];
         }
-        let records = req
-            .offsets
+        let (records, commit) =
+            self.stage_commit(now, from, req.correlation_id, &req.group_id, req.offsets);
+        let offsets_partition =
+            offsets_partition_for(&req.group_id, self.config.offsets_topic_num_partitions);
+        vec![GroupAction::Append {
+            offsets_partition,
+            records,
+            commit,
+        }]
+    }
+
+    /// The `__consumer_offsets` records of a commit (one per partition, keyed by group and
+    /// partition) and the commit's number, remembered until its append completes — for
+    /// OffsetCommit and TxnOffsetCommit alike.
+    pub(super) fn stage_commit(
+        &mut self,
+        now: Time,
+        to: Peer,
+        correlation_id: CorrelationId,
+        group: &Arc<str>,
+        offsets: Vec<(TopicPartition, Offset, LeaderEpoch)>,
+    ) -> (Vec<Record>, CommitId) {
+        let records = offsets
             .iter()
             .map(|(tp, offset, _)| Record {
-                key: Some(Arc::from(offset_record_key(&req.group_id, tp))),
+                key: Some(Arc::from(offset_record_key(group, tp))),
                 value: (*offset + 1).max(Offset::ZERO).0 as u64,
                 value_bytes: 8,
                 timestamp_us: now.as_us(),
@@ -47,22 +68,14 @@ impl GroupCoordinator {
             .collect();
         self.next_commit += 1;
         let commit = self.next_commit;
-        self.pending_commits.insert(
-            commit,
-            PendingCommit {
-                group: req.group_id.clone(),
-                to: from,
-                correlation_id: req.correlation_id,
-                offsets: req.offsets,
-            },
-        );
-        let offsets_partition =
-            offsets_partition_for(&req.group_id, self.config.offsets_topic_num_partitions);
-        vec![GroupAction::Append {
-            offsets_partition,
-            records,
-            commit,
-        }]
+        let pending = PendingCommit {
+            group: group.clone(),
+            to,
+            correlation_id,
+            offsets,
+        };
+        self.pending_commits.insert(commit, pending);
+        (records, commit)
     }
 
     fn commit_check(&mut self, now: Time, req: &OffsetCommitRequest) -> Option<ErrorCode> {

@@ -48,28 +48,8 @@ impl GroupCoordinator {
                 }),
             }];
         }
-        let records = req
-            .offsets
-            .iter()
-            .map(|(tp, offset, _)| Record {
-                key: Some(Arc::from(offset_record_key(&req.group_id, tp))),
-                value: (*offset + 1).max(Offset::ZERO).0 as u64,
-                value_bytes: 8,
-                timestamp_us: now.as_us(),
-                tombstone: false,
-            })
-            .collect();
-        self.next_commit += 1;
-        let commit = self.next_commit;
-        self.pending_commits.insert(
-            commit,
-            PendingCommit {
-                group: req.group_id.clone(),
-                to: from,
-                correlation_id: req.correlation_id,
-                offsets: req.offsets,
-            },
-        );
+        let (records, commit) =
+            self.stage_commit(now, from, req.correlation_id, &req.group_id, req.offsets);
         self.txn_commits.insert(commit, req.producer_id);
         let offsets_partition =
             offsets_partition_for(&req.group_id, self.config.offsets_topic_num_partitions);
