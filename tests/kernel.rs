@@ -257,6 +257,57 @@ fn writeback_makes_writes_survive_power_loss() {
     );
 }
 
+/// Replies a client recovers from its disk after a power loss at 550 ms and a restart.
+fn replies_after_power_loss(w: &mut World<PingNode>, name: &str) -> u64 {
+    let at = Time(550_000);
+    w.schedule_fault(
+        at,
+        Fault::PowerLoss {
+            target: name.into(),
+            torn: false,
+        },
+    );
+    w.schedule_fault(Time(600_000), Fault::Restart(name.into()));
+    w.run_until(Time(600_001), u64::MAX);
+    let id = w.find(name);
+    w.trace()
+        .records()
+        .iter()
+        .filter(|r| r.time >= Time(600_000))
+        .find_map(|r| match &r.kind {
+            TraceKind::Emit {
+                node,
+                event: PingEvent::Recovered { replies },
+            } if Some(*node) == id => Some(*replies),
+            _ => None,
+        })
+        .unwrap_or(0)
+}
+
+#[test]
+fn a_disk_with_its_own_writeback_interval_follows_it_and_the_others_do_not() {
+    // Proves per-node writeback: only the node given an interval keeps its progress through
+    // a power loss when no cluster-wide interval is set, and "never" on one node overrides a
+    // cluster-wide interval for it alone.
+    let mut w = world(9, 2, 1_000_000, 1);
+    let c1 = w.find("client-1").unwrap();
+    let c2 = w.find("client-2").unwrap();
+    w.set_writeback_of(c1, Some(Duration::from_ms(100)));
+    assert_eq!(w.writeback_of(c1), Some(Duration::from_ms(100)));
+    assert_eq!(w.writeback_of(c2), None);
+    let mut w2 = w.clone();
+    assert!(replies_after_power_loss(&mut w, "client-1") > 10);
+    assert_eq!(replies_after_power_loss(&mut w2, "client-2"), 0);
+
+    let mut w = world(9, 2, 1_000_000, 1);
+    let c1 = w.find("client-1").unwrap();
+    w.set_writeback(Duration::from_ms(100));
+    w.set_writeback_of(c1, None);
+    let mut w2 = w.clone();
+    assert_eq!(replies_after_power_loss(&mut w, "client-1"), 0);
+    assert!(replies_after_power_loss(&mut w2, "client-2") > 10);
+}
+
 #[test]
 fn restart_discards_old_incarnation_timers_and_messages() {
     // Proves a restarted node sees nothing addressed to its previous incarnation.

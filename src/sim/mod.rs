@@ -19,6 +19,7 @@ pub mod time;
 pub mod trace;
 pub mod vec_map;
 pub mod world;
+mod writeback;
 
 pub use disk::Disk;
 pub use external::External;

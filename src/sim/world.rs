@@ -29,7 +29,7 @@ pub enum Status {
 }
 
 #[derive(Clone, Debug)]
-enum Ev<N: Node> {
+pub(super) enum Ev<N: Node> {
     Start {
         node: NodeId,
         inc: u32,
@@ -58,7 +58,9 @@ enum Ev<N: Node> {
     Fault(FaultSpec),
     /// A revert of a role-targeted fault, with the node it resolved to.
     Revert(Fault),
-    Writeback,
+    /// The OS writes dirty pages back: on every disk without its own interval (`None`), or
+    /// on one node's disk (`sim/writeback.rs`).
+    Writeback(Option<NodeId>),
 }
 
 #[derive(Clone, Debug)]
@@ -69,19 +71,19 @@ struct Scheduled<N: Node> {
 
 /// What a node's handler works on: its state, its random stream and its disk.
 #[derive(Clone, Debug)]
-struct Proc<N: Node> {
+pub(super) struct Proc<N: Node> {
     node: N,
     rng: Rng,
-    disk: Disk,
+    pub(super) disk: Disk,
 }
 
 /// What the kernel knows about a node besides its process.
 #[derive(Clone, Debug)]
-struct Slot<N: Node> {
+pub(super) struct Slot<N: Node> {
     name: String,
     blueprint: N,
-    status: Status,
-    incarnation: u32,
+    pub(super) status: Status,
+    pub(super) incarnation: u32,
     held: Vec<Scheduled<N>>,
     /// This node's armed timers and where they sit in the queue (a node has a handful).
     timers: Vec<(TimerId, Handle)>,
@@ -101,7 +103,7 @@ pub enum RunEnd {
 /// The simulated world: the nodes' processes, and the kernel around them.
 #[derive(Clone, Debug)]
 pub struct World<N: Node> {
-    procs: Vec<Proc<N>>,
+    pub(super) procs: Vec<Proc<N>>,
     pub(super) k: Kernel<N>,
 }
 
@@ -114,13 +116,16 @@ pub(crate) struct Kernel<N: Node> {
     pub(crate) now: Time,
     events: u64,
     queue: EventQueue<Ev<N>>,
-    slots: Vec<Slot<N>>,
+    pub(super) slots: Vec<Slot<N>>,
     net: Network,
     net_rng: Rng,
     disk_rng: Rng,
     next_timer: u64,
     clogged: BTreeMap<(NodeId, NodeId), Vec<Scheduled<N>>>,
-    writeback: Option<Duration>,
+    /// The OS writeback interval of every disk without its own (`sim/writeback.rs`).
+    pub(super) writeback: Option<Duration>,
+    /// Nodes whose disk has its own writeback interval (`None`: never).
+    pub(super) writeback_of: BTreeMap<NodeId, Option<Duration>>,
     trace: Trace<N::Event>,
     /// Emitted events `N::keep` selects, kept in every trace mode (the client history).
     kept: KeptLog<N::Event>,
@@ -147,6 +152,7 @@ impl<N: Node> World<N> {
                 next_timer: 0,
                 clogged: BTreeMap::new(),
                 writeback: None,
+                writeback_of: BTreeMap::new(),
                 trace: Trace::new(mode),
                 kept: KeptLog::default(),
                 last_node: None,
@@ -184,12 +190,6 @@ impl<N: Node> World<N> {
     /// Sets one directed link's model.
     pub fn set_link(&mut self, from: NodeId, to: NodeId, model: LinkModel) {
         self.k.net.set_model(from, to, model);
-    }
-
-    /// Enables the OS's periodic writeback: every `every`, all disks are flushed.
-    pub fn set_writeback(&mut self, every: Duration) {
-        self.k.writeback = Some(every);
-        self.k.push(self.k.now + every, Ev::Writeback);
     }
 
     /// Schedules a fault at `at`.
@@ -401,15 +401,8 @@ impl<N: Node> World<N> {
                 self.apply_fault(fault.into());
                 true
             }
-            Ev::Writeback => {
-                for (slot, proc) in self.k.slots.iter().zip(&mut self.procs) {
-                    if slot.status != Status::Down || slot.incarnation > 0 {
-                        proc.disk.flush_all();
-                    }
-                }
-                if let Some(every) = self.k.writeback {
-                    self.k.push(self.k.now + every, Ev::Writeback);
-                }
+            Ev::Writeback(node) => {
+                self.on_writeback(node);
                 false
             }
         }
@@ -827,7 +820,7 @@ impl<N: Node> World<N> {
 
 /// What a node's context does to the world: the kernel side of [`Cx`].
 impl<N: Node> Kernel<N> {
-    fn push(&mut self, at: Time, ev: Ev<N>) -> Handle {
+    pub(super) fn push(&mut self, at: Time, ev: Ev<N>) -> Handle {
         self.queue.push(at, ev)
     }
 
