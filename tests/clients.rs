@@ -135,6 +135,7 @@ mod kafka {
                 ..Default::default()
             },
             writeback: None,
+            own: Vec::new(),
         };
         let ids = cluster::build_cluster(&mut w, &spec);
         (w, ids)

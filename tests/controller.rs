@@ -32,6 +32,7 @@ fn world(config: BrokerConfig, partitions: u32) -> (World<SimNode>, ClusterIds) 
             ..Default::default()
         },
         writeback: None,
+        own: Vec::new(),
     };
     let ids = cluster::build_cluster(&mut w, &spec);
     (w, ids)

@@ -61,6 +61,7 @@ fn world_with_writeback(
             ..Default::default()
         },
         writeback,
+        own: Vec::new(),
     };
     let ids = cluster::build_cluster(&mut w, &spec);
     (w, ids)

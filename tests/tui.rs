@@ -638,3 +638,27 @@ fn the_cluster_view_says_what_a_power_loss_keeps() {
     let s = view("[disk]\nwriteback = \"5s\"");
     assert!(text_has(&s, "disks: OS writeback every 5"), "{s}");
 }
+
+#[test]
+fn the_cluster_view_lists_each_brokers_own_settings() {
+    // Proves `[[broker]]` settings are on screen: the broker, its own keys and its machine's
+    // writeback, as the file set them (scenarios/power-loss-leader-writes-back.toml's kind).
+    let text = "name = \"own\"\nduration = \"1s\"\n[cluster]\nbrokers = 3\n[[broker]]\nid = 3\nconfig = { \"log.flush.interval.messages\" = 1 }\nwriteback = \"1s\"\n[[broker]]\nid = 1\nwriteback = \"never\"\n[[topic]]\nname = \"t\"\n";
+    let mut m = tui::app(TuiArgs {
+        scenario: parse(text, "own.toml").unwrap(),
+        seed: None,
+        compare: None,
+    })
+    .unwrap();
+    ch(&mut m, 'G');
+    ch(&mut m, '1');
+    let s = screen(&mut m, 120, 40);
+    assert!(text_has(&s, "own:   broker-1: no OS writeback"), "{s}");
+    assert!(
+        text_has(
+            &s,
+            "own:   broker-3: log.flush.interval.messages = 1, OS writeback every 1"
+        ),
+        "{s}"
+    );
+}

@@ -8,7 +8,7 @@ use std::fmt;
 use super::spec::{self, FaultAction, Latency, Scenario, Target, Transport};
 use crate::kafka::controller::TopicSpec;
 use crate::sim::{self, Duration, Fault, FaultSpec, LinkModel, Time, TraceMode, World};
-use crate::workload::cluster::{build_cluster, transaction_state_topic, ClusterSpec};
+use crate::workload::cluster::{build_cluster, transaction_state_topic, ClusterSpec, OwnBroker};
 use crate::workload::node::SimNode;
 use crate::workload::ping::{PingClient, PingClientConfig, PingServer};
 
@@ -118,6 +118,18 @@ fn add_cluster(
             .collect(),
         link: link_model(&scenario.network, None),
         writeback: scenario.disk.writeback_us.map(Duration::from_us),
+        own: cluster
+            .own
+            .iter()
+            .map(|o| OwnBroker {
+                id: o.id,
+                config: o.config.clone(),
+                writeback: o.writeback.map(|w| match w {
+                    spec::Writeback::Never => None,
+                    spec::Writeback::Every(us) => Some(Duration::from_us(us)),
+                }),
+            })
+            .collect(),
     };
     build_cluster(world, &spec).brokers
 }

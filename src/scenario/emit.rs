@@ -255,6 +255,19 @@ impl Scenario {
                 c.brokers, c.controllers
             );
             config(&mut out, c.config.explicit());
+            for b in &c.own {
+                let _ = writeln!(out, "\n[[broker]]\nid = {}", b.id);
+                config(&mut out, &b.keys);
+                match b.writeback {
+                    Some(Writeback::Never) => {
+                        let _ = writeln!(out, "writeback = \"never\"");
+                    }
+                    Some(Writeback::Every(us)) => {
+                        let _ = writeln!(out, "writeback = {}", q(&dur(us)));
+                    }
+                    None => {}
+                }
+            }
         }
         network(&mut out, &self.network);
         if self.disk != Disk::default() {

@@ -70,6 +70,31 @@ pub struct Cluster {
     pub brokers: u32,
     pub controllers: u32,
     pub config: BrokerConfig,
+    /// `[[broker]]` sections: brokers whose settings differ from the cluster's, by id.
+    pub own: Vec<BrokerOwn>,
+}
+
+/// `[[broker]]`: one broker's own settings, on top of `[cluster]` and `[disk]` (in Kafka
+/// every broker has its own `server.properties`; a machine its own OS).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BrokerOwn {
+    /// The broker id (`broker-ID`), 1..=brokers.
+    pub id: u32,
+    /// The broker's whole configuration: `[cluster].config` with this section's keys on top.
+    pub config: BrokerConfig,
+    /// Only the keys this section set, as written (what `emit` writes back).
+    pub keys: std::collections::BTreeMap<String, crate::kafka::config::ConfigValue>,
+    /// This machine's OS writeback, if it differs from `[disk] writeback`.
+    pub writeback: Option<Writeback>,
+}
+
+/// A machine's OS writeback of dirty pages.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Writeback {
+    /// Data reaches the platter only when Kafka fsyncs.
+    Never,
+    /// Every dirty page is written back every this many µs.
+    Every(u64),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -22,6 +22,17 @@ pub struct ClusterSpec {
     pub link: LinkModel,
     /// The OS's periodic writeback of dirty pages (None: never, only explicit flushes).
     pub writeback: Option<Duration>,
+    /// Brokers with settings of their own (`[[broker]]`), by broker id.
+    pub own: Vec<OwnBroker>,
+}
+
+/// One broker's own settings: its whole config, and its machine's writeback if it differs
+/// from the cluster's (`Some(None)`: the OS never writes back on that machine).
+#[derive(Clone, Debug)]
+pub struct OwnBroker {
+    pub id: u32,
+    pub config: BrokerConfig,
+    pub writeback: Option<Option<Duration>>,
 }
 
 /// `__transaction_state`, as the transaction coordinator needs it (Kafka creates it on the
@@ -66,12 +77,18 @@ pub fn build_cluster(world: &mut World<SimNode>, spec: &ClusterSpec) -> ClusterI
     let brokers = ids
         .iter()
         .map(|&id| {
-            let b = Broker::new(id, controller, spec.broker_config.clone());
-            world.add_node(
+            let own = spec.own.iter().find(|o| o.id == id.0);
+            let config = own.map_or(&spec.broker_config, |o| &o.config);
+            let b = Broker::new(id, controller, config.clone());
+            let node = world.add_node(
                 &format!("broker-{}", id.0),
                 SimNode::Broker(Box::new(b)),
                 Time::ZERO,
-            )
+            );
+            if let Some(every) = own.and_then(|o| o.writeback) {
+                world.set_writeback_of(node, every);
+            }
+            node
         })
         .collect();
     ClusterIds {

@@ -84,6 +84,30 @@ config_struct! {
     }
 }
 
+/// Keys one broker may set for itself (`[[broker]] config`): those only that broker's own
+/// code reads — its disk flushes, its follower fetchers, its leader's ISR check, its
+/// heartbeats and housekeeping. The others are read by the controller, by the group and
+/// transaction coordinators of every broker, or describe internal topics, and must agree
+/// across the cluster in kafkasim (in Kafka they are usually cluster-wide dynamic configs).
+pub const PER_BROKER_KEYS: &[&str] = &[
+    "log.flush.interval.messages",
+    "log.flush.interval.ms",
+    "replica.lag.time.max.ms",
+    "replica.fetch.wait.max.ms",
+    "replica.fetch.min.bytes",
+    "replica.fetch.max.bytes",
+    "replica.fetch.backoff.ms",
+    "replica.socket.timeout.ms",
+    "replica.high.watermark.checkpoint.interval.ms",
+    "broker.heartbeat.interval.ms",
+    "log.retention.check.interval.ms",
+    "log.cleaner.backoff.ms",
+    "producer.id.expiration.ms",
+    "producer.id.expiration.check.interval.ms",
+    "max.incremental.fetch.session.cache.slots",
+    "message.max.bytes",
+];
+
 impl BrokerConfig {
     /// Kafka's cross-key checks for broker settings.
     pub fn validate(&self) -> Result<(), ConfigError> {

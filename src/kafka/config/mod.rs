@@ -29,7 +29,7 @@ pub mod simulated;
 pub mod topic;
 pub mod values;
 
-pub use broker::BrokerConfig;
+pub use broker::{BrokerConfig, PER_BROKER_KEYS};
 pub use consumer::{ConsumerConfig, EffectiveConsumerConfig};
 pub use producer::{EffectiveProducerConfig, ProducerConfig};
 pub use registry::{edit_distance, suggest, ConfigError, ConfigErrorKind, ConfigValue, KeyInfo};

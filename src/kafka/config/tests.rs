@@ -286,3 +286,15 @@ fn refused_keys_name_what_kafkasim_does_instead() {
     c.set("group.protocol", &s("classic")).unwrap();
     c.set("client.id", &s("billing-app")).unwrap();
 }
+
+#[test]
+fn per_broker_keys_are_broker_keys() {
+    // Proves every key a [[broker]] section may set exists in BrokerConfig (a typo in the
+    // list would silently refuse a valid key).
+    for k in super::PER_BROKER_KEYS {
+        assert!(
+            BrokerConfig::KEYS.iter().any(|i| i.key == *k),
+            "{k} is not a BrokerConfig key"
+        );
+    }
+}

@@ -8,6 +8,7 @@ use crate::kafka::config::{BrokerConfig, ConfigError};
 use std::ops::Range;
 
 mod apps;
+mod brokers;
 mod expect;
 mod faults;
 
@@ -23,6 +24,7 @@ const TOP_KEYS: &[&str] = &[
     "duration",
     "max_events",
     "cluster",
+    "broker",
     "network",
     "disk",
     "topic",
@@ -124,6 +126,9 @@ fn workload(
     };
     if let Some(n) = t.get("cluster") {
         w.cluster = cluster(cx, n, &mut w.names);
+    }
+    if let Some(n) = t.get("broker") {
+        brokers::brokers(cx, n, w.cluster.as_mut());
     }
     if let Some(n) = t.get("topic") {
         let mut total = 0i64;
@@ -363,5 +368,6 @@ pub(super) fn cluster(
         brokers,
         controllers: controllers.unwrap_or(1) as u32,
         config,
+        own: Vec::new(),
     })
 }

@@ -50,8 +50,9 @@ pub fn render(f: &mut Frame, area: Rect, s: &Side, sel: Option<usize>) {
     lines.push(Line::raw(""));
     lines.push(network_line(snap, w));
     lines.extend(link_lines(snap, w));
-    if s.scenario.cluster.is_some() {
+    if let Some(c) = &s.scenario.cluster {
         lines.extend(disk_lines(s.scenario.disk.writeback_us, w));
+        lines.extend(own_lines(&c.own, w));
     }
     // More nodes than rows (a big cluster): scroll so the selected node stays on screen.
     let h = area.height as usize;
@@ -77,6 +78,32 @@ fn disk_lines(writeback_us: Option<u64>, w: usize) -> Vec<Line<'static>> {
             Span::styled(head, accent()),
             Span::styled(part, dim()),
         ]));
+    }
+    out
+}
+
+/// The brokers with settings of their own (`[[broker]]`): what differs from the cluster.
+fn own_lines(own: &[crate::scenario::spec::BrokerOwn], w: usize) -> Vec<Line<'static>> {
+    use crate::scenario::spec::Writeback;
+    let mut out = Vec::new();
+    for b in own {
+        let mut parts: Vec<String> = b.keys.iter().map(|(k, v)| format!("{k} = {v}")).collect();
+        match b.writeback {
+            Some(Writeback::Never) => parts.push("no OS writeback".into()),
+            Some(Writeback::Every(us)) => parts.push(format!(
+                "OS writeback every {}",
+                crate::sim::Duration::from_us(us)
+            )),
+            None => {}
+        }
+        let text = format!("broker-{}: {}", b.id, parts.join(", "));
+        for (i, part) in wrap(&text, w.saturating_sub(7)).into_iter().enumerate() {
+            let head = if i == 0 { "own:   " } else { "       " };
+            out.push(Line::from(vec![
+                Span::styled(head, accent()),
+                Span::styled(part, dim()),
+            ]));
+        }
     }
     out
 }
