@@ -225,7 +225,13 @@ fn history_counters(h: &History) -> BTreeMap<String, u64> {
 
 impl fmt::Display for CheckReport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let verdict = if self.passed() { "PASS" } else { "FAIL" };
+        // Without `[expect]` there is nothing to pass: "PASS" beside lost writes would lie.
+        let unjudged = self.lines.is_empty() && self.passed();
+        let verdict = match (unjudged, self.passed()) {
+            (true, _) => "RAN",
+            (false, true) => "PASS",
+            (false, false) => "FAIL",
+        };
         write!(f, "{verdict} {:?} seed {}", self.scenario, self.seed)?;
         if let Some(s) = &self.summary {
             write!(
@@ -243,6 +249,22 @@ impl fmt::Display for CheckReport {
         }
         for l in &self.lines {
             writeln!(f, "  {l}")?;
+        }
+        if unjudged {
+            let found: Vec<String> = counts(&self.anomalies)
+                .into_iter()
+                .filter(|(_, n)| *n > 0)
+                .map(|(k, n)| format!("{n} {k}"))
+                .collect();
+            let found = if found.is_empty() {
+                "no anomalies".to_string()
+            } else {
+                found.join(", ")
+            };
+            writeln!(
+                f,
+                "  no [expect] section, so nothing to pass or fail; the checker found {found}"
+            )?;
         }
         write_anomalies(f, &self.anomalies)
     }
@@ -292,5 +314,29 @@ mod tests {
         assert!(!r.passed());
         assert!(r.to_string().starts_with("FAIL"));
         assert!(r.to_string().contains("isr-same-records"));
+    }
+
+    #[test]
+    fn a_check_without_expect_does_not_say_pass() {
+        // Proves a scenario with no [expect] is reported as run, not passed, with what the
+        // checker found (it said PASS beside 1000 lost writes).
+        let r = CheckReport {
+            scenario: "s".into(),
+            seed: 1,
+            error: None,
+            invariant: None,
+            summary: None,
+            counters: BTreeMap::new(),
+            anomalies: Vec::new(),
+            lines: Vec::new(),
+        };
+        let text = r.to_string();
+        assert!(text.starts_with("RAN \"s\""), "{text}");
+        assert!(
+            text.contains(
+                "no [expect] section, so nothing to pass or fail; the checker found no anomalies"
+            ),
+            "{text}"
+        );
     }
 }
