@@ -324,3 +324,71 @@ fn transactions_cost_visibility_latency_for_read_committed_readers() {
     // plus EndTxn, the markers and their replication.
     assert_eq!((txn_us, idem_us), (56_870, 9_010));
 }
+
+/// Throughput and latency of one producer's run: (records acknowledged per simulated second
+/// from its first `send()` to its last acknowledgement, median µs from `send()` to the
+/// acknowledgement, median µs from `send()` to the first poll that returned the record).
+fn cost_figures(sc: &Scenario) -> (u64, u64, u64) {
+    use kafkasim::check::history::History;
+    use kafkasim::workload::history::HistoryOp;
+    let w = world_at(sc, sc.duration_us / 1_000);
+    let h = History::from_world(&w);
+    let mut sent = std::collections::BTreeMap::new();
+    let (mut first, mut last) = (None, Time::ZERO);
+    let (mut acks, mut polls) = (Vec::new(), Vec::new());
+    for e in &h.entries {
+        match &e.op {
+            HistoryOp::SendInvoke { value, .. } => {
+                first.get_or_insert(e.time);
+                sent.insert(*value, (e.time, false));
+            }
+            HistoryOp::SendOk { value, .. } => {
+                last = e.time;
+                acks.push(e.time.since(sent[value].0).as_us());
+            }
+            HistoryOp::Poll { records, .. } => {
+                for (_, _, v) in records.iter() {
+                    if let Some((t, seen)) = sent.get_mut(v).filter(|(_, seen)| !*seen) {
+                        *seen = true;
+                        polls.push(e.time.since(*t).as_us());
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let span = last.since(first.unwrap_or(Time::ZERO)).as_us().max(1);
+    let median = |v: &mut Vec<u64>| {
+        v.sort_unstable();
+        v.get(v.len() / 2).copied().unwrap_or(0)
+    };
+    let rate = acks.len() as u64 * 1_000_000 / span;
+    (rate, median(&mut acks), median(&mut polls))
+}
+
+#[test]
+fn transactions_cost_throughput_and_latency_against_idempotence_alone() {
+    // Proves (and measures) what scenarios/transactions/cost-*.toml compare: the same 20,000
+    // records, idempotent only or in transactions of 100, read by a read_committed consumer.
+    // At 2,000/s both keep up, and a transaction costs latency: a record waits for the rest
+    // of its transaction and the commit before a read_committed reader sees it. As fast as
+    // the producer can, the transactional application waits for each commitTransaction()
+    // before the next beginTransaction(): one EndTxn round trip and the markers per 100
+    // records bound it, where the idempotent producer is bounded only by the simulation
+    // (sending costs no CPU, links have no bandwidth limit: not a figure real Kafka reaches).
+    let idem = include_str!("../scenarios/transactions/cost-idempotent.toml");
+    let txn = include_str!("../scenarios/transactions/cost-transactional.toml");
+    let paced = |text: &str| cost_figures(&parse(text, "cost.toml").unwrap());
+    let unpaced = |text: &str| {
+        let text = text.replace("rate = \"2000/s\"\n", "");
+        cost_figures(&parse(&text, "cost.toml").unwrap())
+    };
+    let (i, t) = (paced(idem), paced(txn));
+    eprintln!("at 2000/s — records acked/s, send→ack p50 µs, send→read_committed poll p50 µs: idempotent {i:?}, transactions of 100 {t:?}");
+    assert_eq!(i, (1_998, 7_000, 7_500));
+    assert_eq!(t, (2_000, 16_000, 37_500));
+    let (i, t) = (unpaced(idem), unpaced(txn));
+    eprintln!("as fast as it can: idempotent {i:?}, transactions of 100 {t:?}");
+    assert_eq!(i, (333_333, 20_000, 96_000));
+    assert_eq!(t, (2_909, 30_000, 35_000));
+}
