@@ -147,12 +147,13 @@ fn tape_path(name: &str) -> PathBuf {
 /// kafka-python, confluent-kafka and kcat each write records and read every one back
 /// (kafka-python and confluent-kafka in consumer groups, committing offsets, the latter
 /// with an idempotent producer; then two kafka-python consumers share a topic's three
-/// partitions in one group); the tape replays to the session's trace hash.
+/// partitions in one group; then confluent-kafka with each compression codec); the tape
+/// replays to the session's trace hash.
 #[test]
 fn real_clients_round_trip_and_the_tape_replays() {
     let tape = tape_path("real-clients.tape");
     let tape_arg = tape.to_str().expect("utf-8 path");
-    let serve = Serve::start(&["--speed", "2", "--duration", "50s", "--tape", tape_arg]);
+    let serve = Serve::start(&["--speed", "2", "--duration", "70s", "--tape", tape_arg]);
     let b = serve.bootstrap.clone();
     if let Some(r) = run_client("roundtrip_kafka_python.py", &b, "orders", 40) {
         assert_eq!(r["acked"], 40, "kafka-python: {r}");
@@ -184,6 +185,14 @@ fn real_clients_round_trip_and_the_tape_replays() {
         );
         assert_eq!(r["total"], 60, "group of two: {r}");
         assert_eq!(r["exactly_once"], true, "group of two: {r}");
+    }
+    if let Some(r) = run_client("compressed_confluent.py", &b, "inventory", 10) {
+        for codec in ["gzip", "snappy", "lz4", "zstd"] {
+            assert_eq!(r["acked"][codec], 10, "{codec}: {r}");
+            assert_eq!(r["failed"][codec], 0, "{codec}: {r}");
+        }
+        assert_eq!(r["consumed"], 40, "compressed batches: {r}");
+        assert_eq!(r["values_match"], true, "compressed batches: {r}");
     }
     let produced = kcat(
         &["-b", &b, "-P", "-t", "orders", "-p", "1"],

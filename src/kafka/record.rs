@@ -166,6 +166,13 @@ impl RecordBatch {
         }
     }
 
+    /// The batch as it came from a real client (the gateway): the size it had on the wire,
+    /// compressed by the client's own codec.
+    pub fn with_wire_bytes(mut self, bytes: u32) -> Self {
+        self.wire_bytes = bytes;
+        self
+    }
+
     /// The batch compressed with `codec`: its records take [`compression_ratio`] of their
     /// size (rounded up), its header does not shrink.
     pub fn compressed(mut self, codec: CompressionType) -> Self {

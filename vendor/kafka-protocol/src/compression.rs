@@ -26,6 +26,27 @@ pub use snappy::Snappy;
 #[cfg(feature = "zstd")]
 pub use zstd::Zstd;
 
+// kafkasim: a batch from an untrusted client may claim (snappy) or expand to (every codec)
+// any size; decompression stops with an error past this many bytes instead of exhausting
+// memory. Kafka's own default `message.max.bytes` is ~1 MiB of *compressed* batch.
+/// Largest decompressed record batch the decoders produce (64 MiB).
+pub const MAX_DECOMPRESSED_BYTES: usize = 64 << 20;
+
+/// Copies `reader` into `out`, failing once more than [`MAX_DECOMPRESSED_BYTES`] came out.
+#[allow(dead_code)]
+pub(crate) fn copy_bounded<R: std::io::Read, W: std::io::Write>(
+    reader: R,
+    out: &mut W,
+    codec: &str,
+) -> Result<()> {
+    use std::io::Read as _;
+    let n = std::io::copy(&mut reader.take(MAX_DECOMPRESSED_BYTES as u64 + 1), out)?;
+    if n > MAX_DECOMPRESSED_BYTES as u64 {
+        anyhow::bail!("{codec} batch decompresses to more than {MAX_DECOMPRESSED_BYTES} bytes");
+    }
+    Ok(())
+}
+
 /// A trait for record compression algorithms.
 pub trait Compressor<B: ByteBufMut> {
     /// Target buffer type for compression.

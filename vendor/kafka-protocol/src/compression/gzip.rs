@@ -2,8 +2,9 @@ use std::io::Write;
 
 use anyhow::{Context, Result};
 use bytes::buf::BufMut;
+use bytes::Buf as _;
 use bytes::{Bytes, BytesMut};
-use flate2::write::{GzDecoder, GzEncoder};
+use flate2::write::GzEncoder;
 use flate2::Compression;
 
 use crate::protocol::buf::{ByteBuf, ByteBufMut};
@@ -39,13 +40,12 @@ impl<B: ByteBuf> Decompressor<B> for Gzip {
     where
         F: FnOnce(&mut Self::Buf) -> Result<R>,
     {
-        let mut tmp = BytesMut::new();
-
-        // Decompress directly from the input buffer
-        let mut d = GzDecoder::new((&mut tmp).writer());
-        d.write_all(&buf.copy_to_bytes(buf.remaining()))
+        let mut tmp = BytesMut::new().writer();
+        // kafkasim: a bounded stream decoder (was: write-side decoder without a bound).
+        let input = buf.copy_to_bytes(buf.remaining());
+        super::copy_bounded(flate2::read::MultiGzDecoder::new(input.reader()), &mut tmp, "gzip")
             .context("Failed to decompress gzip")?;
-        d.finish().context("Failed to decompress gzip")?;
+        let tmp = tmp.into_inner();
 
         f(&mut tmp.into())
     }
