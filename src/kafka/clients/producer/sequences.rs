@@ -65,8 +65,12 @@ impl Idempotence {
     /// Bumps the epoch if a bump is pending and nothing numbered is in flight; returns
     /// whether the producer id must be fetched again (epoch exhausted).
     pub(super) fn bump_epoch_if_needed(&mut self) -> bool {
-        let idle = self.in_flight.values().all(|s| s.is_empty());
-        if !self.bump_required || !idle || !self.unresolved.is_empty() {
+        // The cheap tests first: this runs on every sender pass, and `in_flight` has an entry
+        // per partition ever produced to (a scan of all of them per send at 1,000 partitions).
+        if !self.bump_required || !self.unresolved.is_empty() {
+            return false;
+        }
+        if !self.in_flight.values().all(|s| s.is_empty()) {
             return false;
         }
         let Some((pid, epoch)) = self.producer_id else {
