@@ -247,6 +247,7 @@ impl Consumer {
             let partitions = self.assignment();
             self.partitions.clear();
             self.leaders_checked = None;
+            self.fetch_plan = None;
             if lost {
                 self.lost(cx, partitions);
             } else {
@@ -555,6 +556,7 @@ impl Consumer {
                 self.partitions.remove(tp);
             }
             self.leaders_checked = None;
+            self.fetch_plan = None;
             self.revoked(cx, revoked);
             self.group
                 .request_rejoin("revoked partitions must move to their new owner (cooperative)");
@@ -571,6 +573,7 @@ impl Consumer {
             self.partitions.insert(tp.clone(), Default::default());
         }
         self.leaders_checked = None;
+        self.fetch_plan = None;
         self.group.state = MemberState::Stable;
         self.group.previous_assignment = new.iter().cloned().collect();
         self.group.next_heartbeat = now + Duration::from_ms(self.config.heartbeat_interval_ms);

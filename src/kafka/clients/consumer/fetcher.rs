@@ -201,6 +201,28 @@ impl Consumer {
         }
     }
 
+    /// This consumer's partitions grouped by their leader's node (the cached plan if the
+    /// metadata has not changed since it was made), taken out of `self` for the pass.
+    fn fetch_plan(&mut self) -> Vec<(NodeId, Vec<TopicPartition>)> {
+        let version = self.metadata.version();
+        if let Some((v, plan)) = self.fetch_plan.take() {
+            if v == version {
+                return plan;
+            }
+        }
+        let mut plan: Vec<(NodeId, Vec<TopicPartition>)> = Vec::new();
+        for tp in self.partitions.keys() {
+            let Some((node, _)) = self.metadata.leader(tp) else {
+                continue;
+            };
+            match plan.binary_search_by_key(&node, |(n, _)| *n) {
+                Ok(i) => plan[i].1.push(tp.clone()),
+                Err(i) => plan.insert(i, (node, vec![tp.clone()])),
+            }
+        }
+        plan
+    }
+
     /// One Fetch per leader without a fetch in flight, for partitions with a position and
     /// nothing buffered.
     pub(super) fn send_fetches<C>(&mut self, cx: &mut C, now: Time)
@@ -213,37 +235,40 @@ impl Consumer {
         if self.metadata.broker_nodes().all(busy) {
             return;
         }
-        // One request per leader, leaders in id order (kept sorted; a handful at most).
+        // One request per leader without a fetch in flight, leaders in id order; only the
+        // partitions those leaders lead are looked at (the plan groups them by leader).
+        let plan = self.fetch_plan();
+        let busy = |node: NodeId| self.net.any_to(node, |p| matches!(p, Pending::Fetch(_)));
         let mut by_leader: Vec<(NodeId, Vec<FetchPartition>)> = Vec::new();
-        for (tp, p) in &self.partitions {
-            let Some(position) = p.position else {
-                continue;
-            };
-            if !p.buffered.is_empty() || now < p.backoff_until || p.awaiting_validation {
-                continue;
-            }
-            let Some((node, epoch)) = self.metadata.leader(tp) else {
-                continue;
-            };
-            if busy(node) {
-                continue;
-            }
-            let i = match by_leader.binary_search_by_key(&node, |(n, _)| *n) {
-                Ok(i) => i,
-                Err(i) => {
-                    by_leader.insert(i, (node, Vec::new()));
-                    i
+        for (node, tps) in plan.iter().filter(|(n, _)| !busy(*n)) {
+            let mut wanted = Vec::new();
+            for tp in tps {
+                let Some(p) = self.partitions.get(tp) else {
+                    continue;
+                };
+                let Some(position) = p.position else {
+                    continue;
+                };
+                if !p.buffered.is_empty() || now < p.backoff_until || p.awaiting_validation {
+                    continue;
                 }
-            };
-            by_leader[i].1.push(FetchPartition {
-                tp: tp.clone(),
-                current_leader_epoch: epoch,
-                fetch_offset: position,
-                last_fetched_epoch: LeaderEpoch::NONE,
-                log_start_offset: Offset::UNKNOWN,
-                partition_max_bytes: self.config.max_partition_fetch_bytes,
-            });
+                let Some((_, epoch)) = self.metadata.leader(tp) else {
+                    continue;
+                };
+                wanted.push(FetchPartition {
+                    tp: tp.clone(),
+                    current_leader_epoch: epoch,
+                    fetch_offset: position,
+                    last_fetched_epoch: LeaderEpoch::NONE,
+                    log_start_offset: Offset::UNKNOWN,
+                    partition_max_bytes: self.config.max_partition_fetch_bytes,
+                });
+            }
+            if !wanted.is_empty() {
+                by_leader.push((*node, wanted));
+            }
         }
+        self.fetch_plan = Some((self.metadata.version(), plan));
         let timeout =
             Duration::from_ms(self.config.request_timeout_ms + self.config.fetch_max_wait_ms);
         for (node, wanted) in by_leader {

@@ -228,6 +228,10 @@ pub struct Consumer {
     /// Some partition may await validation (set by that pass, refreshed by the validation
     /// pass): `validate_positions` has something to look at.
     any_awaiting: bool,
+    /// This consumer's partitions grouped by leader node, in node and partition order, for
+    /// the metadata version they were grouped at (`send_fetches` looks only at the
+    /// partitions of leaders without a fetch in flight). Dropped when the assignment changes.
+    fetch_plan: Option<(u64, Vec<(NodeId, Vec<TopicPartition>)>)>,
 }
 
 impl Consumer {
@@ -257,6 +261,7 @@ impl Consumer {
             leaders_checked: None,
             all_positioned: false,
             any_awaiting: true,
+            fetch_plan: None,
             config,
         }
     }
