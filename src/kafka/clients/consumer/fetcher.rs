@@ -203,14 +203,14 @@ impl Consumer {
 
     /// This consumer's partitions grouped by their leader's node (the cached plan if the
     /// metadata has not changed since it was made), taken out of `self` for the pass.
-    fn fetch_plan(&mut self) -> Vec<(NodeId, Vec<TopicPartition>)> {
+    fn fetch_plan(&mut self) -> super::FetchPlan {
         let version = self.metadata.version();
         if let Some((v, plan)) = self.fetch_plan.take() {
             if v == version {
                 return plan;
             }
         }
-        let mut plan: Vec<(NodeId, Vec<TopicPartition>)> = Vec::new();
+        let mut plan: super::FetchPlan = Vec::new();
         for tp in self.partitions.keys() {
             let Some((node, _)) = self.metadata.leader(tp) else {
                 continue;

@@ -231,8 +231,11 @@ pub struct Consumer {
     /// This consumer's partitions grouped by leader node, in node and partition order, for
     /// the metadata version they were grouped at (`send_fetches` looks only at the
     /// partitions of leaders without a fetch in flight). Dropped when the assignment changes.
-    fetch_plan: Option<(u64, Vec<(NodeId, Vec<TopicPartition>)>)>,
+    fetch_plan: Option<(u64, FetchPlan)>,
 }
+
+/// Partitions grouped by the node of their leader, nodes and partitions in order.
+type FetchPlan = Vec<(NodeId, Vec<TopicPartition>)>;
 
 impl Consumer {
     /// The configuration is already validated ([`ConsumerConfig::effective`](crate::kafka::config::ConsumerConfig::effective)).
