@@ -122,6 +122,8 @@ pub struct HistoryStore {
     keys: Chunked<Arc<str>>,
     members: Chunked<Arc<str>>,
     len: usize,
+    /// How many of the records are history operations.
+    history: usize,
 }
 
 /// A run with no content yet.
@@ -236,6 +238,11 @@ impl HistoryStore {
 
     pub fn len(&self) -> usize {
         self.len
+    }
+
+    /// How many of the records are history operations.
+    pub fn history_ops(&self) -> usize {
+        self.history
     }
 
     pub fn is_empty(&self) -> bool {
@@ -376,6 +383,7 @@ impl KeptStore<NodeEvent> for HistoryStore {
         else {
             return self.push_other(rec);
         };
+        self.history += 1;
         if let Some(op) = self.push_op(rec.event, rec.time, node, op) {
             let kind = TraceKind::Emit {
                 node,
