@@ -106,6 +106,11 @@ type Pos = (TopicPartition, Offset);
 pub struct Index {
     /// Sent values, sorted by value.
     vals: Vec<Val>,
+    /// Rows found last, per reader of the history (sends, acks, polls, processing come
+    /// in value order within a run): the next lookup tries them and their successors
+    /// before a binary search.
+    hints: [usize; 4],
+    next_hint: usize,
     /// Values seen (read, stored) but never sent.
     unsent: BTreeMap<u64, Val>,
     keys: Vec<Arc<str>>,
@@ -113,6 +118,8 @@ pub struct Index {
     node_ids: BTreeMap<Arc<str>, u32>,
     parts: Vec<TopicPartition>,
     part_ids: BTreeMap<TopicPartition, u32>,
+    /// The partition looked up last (most operations name the one before's).
+    last_part: Option<(TopicPartition, u32)>,
     /// Per partition id, per offset.
     slots: Vec<Vec<Slot>>,
     /// Values seen at an offset whose slot holds another value, with the events that saw
@@ -184,14 +191,36 @@ impl Index {
     }
 
     fn val_mut(&mut self, value: u64) -> &mut Val {
-        match self.vals.binary_search_by_key(&value, |v| v.value) {
-            Ok(i) => &mut self.vals[i],
-            Err(_) => self.unsent.entry(value).or_insert_with(|| Val::new(value)),
+        match self.find(value) {
+            Some(i) => &mut self.vals[i],
+            None => self.unsent.entry(value).or_insert_with(|| Val::new(value)),
         }
     }
 
+    /// The index of `value`'s row in `vals`.
+    fn find(&mut self, value: u64) -> Option<usize> {
+        for h in &mut self.hints {
+            for i in [*h, *h + 1] {
+                if self.vals.get(i).is_some_and(|r| r.value == value) {
+                    *h = i;
+                    return Some(i);
+                }
+            }
+        }
+        let i = self.vals.binary_search_by_key(&value, |v| v.value).ok()?;
+        self.hints[self.next_hint] = i;
+        self.next_hint = (self.next_hint + 1) % self.hints.len();
+        Some(i)
+    }
+
     fn part(&mut self, tp: &TopicPartition) -> u32 {
+        if let Some((last, id)) = &self.last_part {
+            if last == tp {
+                return *id;
+            }
+        }
         if let Some(&id) = self.part_ids.get(tp) {
+            self.last_part = Some((tp.clone(), id));
             return id;
         }
         let id = self.parts.len() as u32;
