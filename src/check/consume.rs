@@ -11,6 +11,7 @@
 //! rebalances).
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use super::anomaly::{Anomaly, AnomalyKind, RecordRef};
 use super::history::History;
@@ -28,10 +29,16 @@ struct Reader {
 
 /// poll-skip and nonmonotonic-poll, for every consumer node.
 pub fn poll_order(history: &History, ix: &Index) -> Vec<Anomaly> {
-    let mut readers: BTreeMap<&str, Reader> = BTreeMap::new();
+    let mut readers: BTreeMap<Arc<str>, Reader> = BTreeMap::new();
     let mut out = Vec::new();
-    for e in &history.entries {
-        let r = readers.entry(&e.node).or_default();
+    for e in history.entries() {
+        if !matches!(
+            e.op,
+            HistoryOp::Assigned { .. } | HistoryOp::Crashed | HistoryOp::Poll { .. }
+        ) {
+            continue;
+        }
+        let r = readers.entry(e.node.clone()).or_default();
         match &e.op {
             HistoryOp::Assigned { generation, .. } => {
                 *r = Reader {
@@ -113,21 +120,22 @@ fn skipped(ix: &Index, tp: &TopicPartition, from: Offset, to: Offset) -> Vec<Off
 }
 
 fn value_at(ix: &Index, tp: &TopicPartition, offset: Offset) -> Option<u64> {
-    let values = ix.at.get(&(tp.clone(), offset))?;
-    values.keys().next().copied()
+    ix.value_at(tp, offset)
 }
 
-/// Records that must be processed: the final log when known, else every acknowledged send.
-fn must_process(ix: &Index, logs_known: bool) -> BTreeSet<(TopicPartition, Offset, u64)> {
+/// Records that must be processed, in (partition, offset, value) order: the final log when
+/// known (read in place), else every acknowledged send.
+fn must_process(
+    ix: &Index,
+    logs_known: bool,
+) -> Box<dyn Iterator<Item = (TopicPartition, Offset, u64)> + '_> {
     if logs_known {
-        let stored = ix.stored.iter().filter(|(v, _)| !ix.txn_hidden.contains(v));
-        stored
-            .flat_map(|(v, ps)| ps.iter().map(move |(tp, o)| (tp.clone(), *o, *v)))
-            .collect()
+        let stored = ix.final_records();
+        let stored = stored.filter(|(_, _, v)| !ix.txn_hidden.contains(v));
+        Box::new(stored.map(|(tp, o, v)| (tp.clone(), o, v)))
     } else {
-        ix.acked()
-            .map(|(v, tp, o, ..)| (tp.clone(), o, v))
-            .collect()
+        let acked = ix.acked().map(|(v, tp, o, ..)| (tp.clone(), o, v));
+        Box::new(acked.collect::<BTreeSet<_>>().into_iter())
     }
 }
 
@@ -139,11 +147,10 @@ fn must_process(ix: &Index, logs_known: bool) -> BTreeSet<(TopicPartition, Offse
 /// each other. A value processed at another offset (a duplicate copy) counts as processed:
 /// the side effect happened.
 pub fn lost_processing(ix: &Index, logs_known: bool) -> Vec<Anomaly> {
-    let done: BTreeSet<u64> = ix.processed.keys().map(|(_, _, v)| *v).collect();
     let mut out = Vec::new();
     let mut pending: BTreeMap<TopicPartition, Vec<(Offset, u64)>> = BTreeMap::new();
     for (tp, offset, v) in must_process(ix, logs_known) {
-        if done.contains(&v) {
+        if ix.val(v).is_some_and(|r| r.processed) {
             continue;
         }
         if !ix.committed_past(&tp, offset) {
@@ -153,8 +160,8 @@ pub fn lost_processing(ix: &Index, logs_known: bool) -> Vec<Anomaly> {
         let d = format!("value {v} ({tp} offset {offset}) was never processed by any member");
         let mut a =
             Anomaly::new(AnomalyKind::LostProcessing, d).record(RecordRef::new(&tp, offset, v));
-        if let Some(read) = ix.read.get(&v) {
-            a = a.event(*read);
+        if let Some(read) = ix.read(v) {
+            a = a.event(read);
         }
         out.push(a.finish());
     }
@@ -188,10 +195,7 @@ fn not_reached(ix: &Index, tp: &TopicPartition, recs: &[(Offset, u64)]) -> Anoma
 /// Records processed more than once.
 pub fn reprocessed(ix: &Index) -> Vec<Anomaly> {
     let mut out = Vec::new();
-    for ((tp, offset, v), times) in &ix.processed {
-        if times.len() < 2 {
-            continue;
-        }
+    for ((tp, offset, v), times) in &ix.reprocessings() {
         let who: Vec<&str> = times.iter().map(|(_, n)| &**n).collect();
         let d = format!(
             "value {v} ({tp} offset {offset}) was processed {} times, by {}",

@@ -8,6 +8,7 @@
 //! of its own (Kafka documents that a failed produce may still have been appended).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use super::anomaly::{Anomaly, AnomalyKind, DuplicateCause, RecordRef};
 use super::history::History;
@@ -20,7 +21,7 @@ use crate::workload::history::HistoryOp;
 /// the log cleaner removed (superseded by a later record of its key): not lost.
 pub fn lost_writes(ix: &Index) -> Vec<Anomaly> {
     ix.acked()
-        .filter(|(v, ..)| !ix.stored.contains_key(v))
+        .filter(|(v, ..)| !ix.is_stored(*v))
         .filter(|(_, tp, offset, ..)| !ix.deleted_by_retention(tp, *offset))
         .filter(|(v, tp, offset, ..)| !ix.compacted.contains(&((*tp).clone(), *offset, *v)))
         .map(|(v, tp, offset, event, node)| {
@@ -42,11 +43,12 @@ pub fn lost_writes(ix: &Index) -> Vec<Anomaly> {
 pub fn unseen(ix: &Index, logs_known: bool) -> Vec<Anomaly> {
     let mut out = Vec::new();
     for (v, tp, offset, event, node) in ix.acked() {
-        if ix.read.contains_key(&v) {
+        if ix.read(v).is_some() {
             continue;
         }
         let deleted = ix.deleted_by_retention(tp, offset);
-        let (tp, offset) = match ix.stored.get(&v).and_then(|p| p.first()) {
+        let stored = ix.stored(v);
+        let (tp, offset) = match stored.first() {
             Some((stp, so)) => (stp, *so),
             None if logs_known && !deleted => continue, // lost, reported as lost-write
             None => (tp, offset),
@@ -57,7 +59,7 @@ pub fn unseen(ix: &Index, logs_known: bool) -> Vec<Anomaly> {
         if !deleted && !ix.committed_past(tp, offset) {
             continue;
         }
-        let d = if deleted && !ix.stored.contains_key(&v) {
+        let d = if deleted && stored.is_empty() {
             format!("value {v} ({tp} offset {offset}) was acknowledged, and deleted by retention before any consumer read it")
         } else {
             format!(
@@ -109,7 +111,7 @@ pub fn duplicates(ix: &Index) -> Vec<Anomaly> {
 /// Why `v` is stored twice: sent more than once by the application (after a restart), or
 /// one send resent by the producer client.
 fn duplicate_cause(ix: &Index, v: u64) -> DuplicateCause {
-    if ix.invokes.get(&v).is_some_and(|n| *n > 1) {
+    if ix.val(v).is_some_and(|r| r.invokes > 1) {
         DuplicateCause::Restart
     } else {
         DuplicateCause::Retry
@@ -119,17 +121,15 @@ fn duplicate_cause(ix: &Index, v: u64) -> DuplicateCause {
 /// Offsets at which different readers saw different values.
 pub fn inconsistent_offsets(ix: &Index) -> Vec<Anomaly> {
     let mut out = Vec::new();
-    for ((tp, offset), values) in &ix.at {
-        if values.len() < 2 {
-            continue;
-        }
-        let vs: Vec<String> = values.keys().map(|v| v.to_string()).collect();
+    for (tp, offset) in ix.conflicts() {
+        let values = ix.values_at(tp, *offset);
+        let vs: Vec<String> = values.iter().map(|(v, _)| v.to_string()).collect();
         let d = format!(
             "{tp} offset {offset} held different values for different readers: {}",
             vs.join(", ")
         );
         let mut a = Anomaly::new(AnomalyKind::InconsistentOffsets, d);
-        for (v, events) in values {
+        for (v, events) in &values {
             a = a.record(RecordRef::new(tp, *offset, *v));
             a.events.extend(events.iter().filter(|e| **e > 0));
         }
@@ -139,41 +139,80 @@ pub fn inconsistent_offsets(ix: &Index) -> Vec<Anomaly> {
 }
 
 fn seen_events(ix: &Index, tp: &TopicPartition, offset: Offset, v: u64) -> Vec<u64> {
-    let key = (tp.clone(), offset);
-    let events = ix.at.get(&key).and_then(|m| m.get(&v));
-    events.map_or(Vec::new(), |e| {
-        e.iter().copied().filter(|e| *e > 0).collect()
+    let values = ix.values_at(tp, offset);
+    let events = values.into_iter().find(|(w, _)| *w == v);
+    events.map_or(Vec::new(), |(_, e)| {
+        e.into_iter().filter(|e| *e > 0).collect()
     })
 }
 
 /// For each producer session (a node between crashes), acknowledged offsets in one
-/// partition must grow in the order the values were sent.
+/// partition must grow in the order the values were sent. An acknowledgement belongs to
+/// the session of its value's last `send()` before it. Flat lists, sorted once: a run's
+/// history has millions of sends.
 pub fn nonmonotonic_sends(history: &History) -> Vec<Anomaly> {
-    // (node, session) -> value -> invoke order; acks collected per (node, session).
-    let mut session: BTreeMap<&str, u64> = BTreeMap::new();
-    let mut order: BTreeMap<u64, (&str, u64, usize)> = BTreeMap::new();
-    type Ack<'a> = (usize, u64, &'a TopicPartition, Offset, u64);
-    let mut acks: BTreeMap<(&str, u64), Vec<Ack>> = BTreeMap::new();
-    for (i, e) in history.entries.iter().enumerate() {
-        let s = *session.entry(&e.node).or_insert(0);
-        match &e.op {
+    let mut names: Vec<Arc<str>> = Vec::new();
+    let mut ids: BTreeMap<Arc<str>, usize> = BTreeMap::new();
+    let mut sessions: Vec<u64> = Vec::new(); // per node: crashes so far
+                                             // (value, history position, node, session) of every invoke.
+    let mut invokes: Vec<(u64, u32, u32, u32)> = Vec::new();
+    // (history position, node, session, value, partition, offset, event) of every ack.
+    type Ok = (u32, u32, u32, u64, TopicPartition, Offset, u64);
+    let mut oks: Vec<Ok> = Vec::new();
+    for (i, e) in history.entries().enumerate() {
+        let n = *ids.entry(e.node.clone()).or_insert_with(|| {
+            names.push(e.node.clone());
+            sessions.push(0);
+            names.len() - 1
+        });
+        match e.op {
             HistoryOp::SendInvoke { value, .. } => {
-                order.insert(*value, (&e.node, s, i));
+                invokes.push((value, i as u32, n as u32, sessions[n] as u32))
             }
-            HistoryOp::SendOk { value, tp, offset } if *offset >= Offset::ZERO => {
-                let (node, s, i) = order.get(value).copied().unwrap_or((&e.node, s, i));
-                acks.entry((node, s))
-                    .or_default()
-                    .push((i, *value, tp, *offset, e.event));
-            }
-            HistoryOp::Crashed => *session.entry(&e.node).or_insert(0) += 1,
+            HistoryOp::SendOk { value, tp, offset } if offset >= Offset::ZERO => oks.push((
+                i as u32,
+                n as u32,
+                sessions[n] as u32,
+                value,
+                tp,
+                offset,
+                e.event,
+            )),
+            HistoryOp::Crashed => sessions[n] += 1,
             _ => {}
         }
     }
+    invokes.sort_unstable();
+    // (node name, session, invoke position, value, partition, offset, ack event)
+    let mut acks: Vec<(&str, u32, u32, u64, TopicPartition, Offset, u64)> = oks
+        .into_iter()
+        .map(|(i, n, s, value, tp, offset, event)| {
+            let upto = invokes.partition_point(|&(v, at, ..)| (v, at) < (value, i));
+            let last = invokes[..upto].last().filter(|inv| inv.0 == value);
+            let (order, node, session) = match last {
+                Some(&(_, at, node, session)) => (at, node, session),
+                None => (i, n, s),
+            };
+            (
+                &*names[node as usize],
+                session,
+                order,
+                value,
+                tp,
+                offset,
+                event,
+            )
+        })
+        .collect();
+    drop(invokes);
+    acks.sort_by(|a, b| (a.0, a.1, a.2).cmp(&(b.0, b.1, b.2)));
     let mut out = Vec::new();
-    for ((node, _), mut list) in acks {
-        list.sort_by_key(|a| a.0);
-        out.extend(backwards(node, &list));
+    for group in acks.chunk_by(|a, b| (a.0, a.1) == (b.0, b.1)) {
+        let list: Vec<_> = group
+            .iter()
+            .map(|a| (a.2 as usize, a.3, &a.4, a.5, a.6))
+            .collect();
+        out.extend(backwards(group[0].0, &list));
     }
     out
 }

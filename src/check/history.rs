@@ -2,14 +2,19 @@
 //! of the kernel event it happened in, its simulated time and the name of the client node
 //! that observed it. Event numbers are what the UI jumps to when it shows an anomaly.
 //!
-//! A history is plain data. It is built from a finished world's kept trace records
-//! ([`History::from_world`]) or written by hand in tests ([`History::push`]).
+//! A history is plain data. It is taken from a finished world's kept records
+//! ([`History::from_world`]: the world's packed store, `workload/kept.rs`, shared, not
+//! copied — its sealed chunks are `Arc`s) or written by hand in tests ([`History::push`]),
+//! and read as [`Entry`] values decoded on the way ([`History::entries`]), one pass per
+//! reader.
 
 use std::sync::Arc;
 
-use crate::sim::{Time, TraceKind, World};
+use crate::sim::kept::KeptStore;
+use crate::sim::{NodeId, Time, TraceKind, TraceRecord, World};
 use crate::workload::event::NodeEvent;
 use crate::workload::history::HistoryOp;
+use crate::workload::kept::HistoryStore;
 use crate::workload::node::SimNode;
 
 /// One observed operation.
@@ -25,60 +30,85 @@ pub struct Entry {
 }
 
 /// The client history of one run, in trace order.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default)]
 pub struct History {
-    pub entries: Vec<Entry>,
+    kept: HistoryStore,
+    /// Node names by node id.
+    names: Vec<Arc<str>>,
+    /// How many history operations `kept` holds (it may hold other records too).
+    ops: usize,
 }
+
+impl PartialEq for History {
+    fn eq(&self, other: &History) -> bool {
+        self.entries().eq(other.entries())
+    }
+}
+
+impl Eq for History {}
 
 impl History {
     /// The history ops kept in a world's trace (kept in every trace mode).
     pub fn from_world(world: &World<SimNode>) -> History {
-        let mut h = History::default();
         let names: Vec<Arc<str>> = world
             .node_ids()
             .map(|id| Arc::from(world.name(id)))
             .collect();
-        for rec in world.kept() {
-            if let TraceKind::Emit {
-                node,
-                event: NodeEvent::History(op),
-            } = &rec.kind
-            {
-                h.entries.push(Entry {
-                    event: rec.event,
-                    time: rec.time,
-                    node: names[node.index()].clone(),
-                    op: op.clone(),
-                });
-            }
-        }
-        h
+        let kept = world.kept().clone();
+        let ops = kept.history_ops();
+        History { kept, names, ops }
     }
 
     /// Appends an operation; event numbers are assigned 1, 2, 3… (hand-written histories).
     pub fn push(&mut self, node: &str, op: HistoryOp) -> &mut Self {
-        let event = self.entries.len() as u64 + 1;
-        self.entries.push(Entry {
+        let id = match self.names.iter().position(|n| &**n == node) {
+            Some(i) => i,
+            None => {
+                self.names.push(Arc::from(node));
+                self.names.len() - 1
+            }
+        };
+        let event = self.kept.len() as u64 + 1;
+        self.kept.push(TraceRecord {
             event,
             time: Time(event),
-            node: Arc::from(node),
-            op,
+            kind: TraceKind::Emit {
+                node: NodeId(id as u32),
+                event: NodeEvent::History(op),
+            },
         });
+        self.ops += 1;
         self
     }
 
+    /// The operations in order, decoded from the packed store.
+    pub fn entries(&self) -> impl Iterator<Item = Entry> + '_ {
+        self.kept.iter().filter_map(|r| match r.kind {
+            TraceKind::Emit {
+                node,
+                event: NodeEvent::History(op),
+            } => Some(Entry {
+                event: r.event,
+                time: r.time,
+                node: self.names[node.index()].clone(),
+                op,
+            }),
+            _ => None,
+        })
+    }
+
     pub fn len(&self) -> usize {
-        self.entries.len()
+        self.ops
     }
 
     pub fn is_empty(&self) -> bool {
-        self.entries.is_empty()
+        self.ops == 0
     }
 
     /// Whether any consumer operation was recorded (unseen and lost-processing only make
     /// sense when a consumer group exists).
     pub fn has_consumers(&self) -> bool {
-        self.entries.iter().any(|e| {
+        self.entries().any(|e| {
             matches!(
                 e.op,
                 HistoryOp::Poll { .. } | HistoryOp::Assigned { .. } | HistoryOp::Processed { .. }

@@ -1,56 +1,136 @@
 //! Indexes over a history and the final logs, built once and shared by the anomaly checks:
 //! where each value was sent, acknowledged, stored, read and processed.
+//!
+//! Built in linear passes and kept flat, because a long run has millions of records and the
+//! check must cost no more than the run: one row per sent value ([`Val`], in one vector
+//! sorted by value — found by binary search), and per partition one slot per offset
+//! ([`Slot`], a vector indexed by offset) holding the value first seen there, the first
+//! poll that saw it, whether the final log holds it, whether a producer was acknowledged at
+//! it, and its first processing. The normal case — one value per offset, read once,
+//! processed once, stored where it was acknowledged — fits in those two rows. Only what is
+//! unusual goes into ordered maps beside them (a second value at an offset, a second read
+//! or processing, a value stored at a second offset), and those are exactly the records
+//! the anomalies report.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use super::history::History;
+use super::history::{Entry, History};
 use super::FinalLogs;
 use crate::kafka::{Offset, TopicPartition};
 use crate::workload::history::HistoryOp;
 
-/// How a send ended, with the event it ended in.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// How a send ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Outcome {
-    Ok {
-        tp: TopicPartition,
-        offset: Offset,
-        event: u64,
-    },
+    None,
+    Ok,
     Fail,
     Indeterminate,
 }
 
-/// One `send()` of a unique value.
+/// One sent value (or a value seen but never sent: `sent` false).
 #[derive(Clone, Debug)]
-pub struct Send {
-    pub node: Arc<str>,
-    pub outcome: Option<Outcome>,
-    pub key: Option<Arc<str>>,
+pub struct Val {
+    pub value: u64,
+    /// The acknowledgement's event and offset (outcome `Ok`).
+    pub ok_event: u64,
+    pub ok_offset: Offset,
+    /// The first poll that returned it (0: none).
+    pub read: u64,
+    pub ok_part: u32,
+    /// The producer node (index into the node names).
+    node: u32,
+    /// The key's index in `keys` (`u32::MAX`: none).
+    key: u32,
+    /// How many times the application called `send()` with it.
+    pub invokes: u32,
+    pub outcome: Outcome,
     pub tombstone: bool,
+    /// Some member processed it (at any position).
+    pub processed: bool,
+    /// Positions in the final logs, and whether one of them is the acknowledged one (the
+    /// others are in `Index::stored_more`).
+    pub stored: u16,
+    stored_at_ack: bool,
+    /// Distinct (partition, offset) positions it was seen at (polls, final logs).
+    positions: u16,
+    sent: bool,
+}
+
+impl Val {
+    fn new(value: u64) -> Val {
+        Val {
+            value,
+            ok_event: 0,
+            ok_offset: Offset::UNKNOWN,
+            read: 0,
+            ok_part: 0,
+            node: 0,
+            key: u32::MAX,
+            invokes: 0,
+            outcome: Outcome::None,
+            tombstone: false,
+            processed: false,
+            stored: 0,
+            stored_at_ack: false,
+            positions: 0,
+            sent: false,
+        }
+    }
+}
+
+const OBSERVED: u8 = 1; // a poll or the final log saw `value` here
+const FINAL: u8 = 2; // the final log holds `value` here
+const ACKED: u8 = 4; // a producer was acknowledged at this offset
+const PROCESSED: u8 = 8; // `proc_event`/`proc_node` hold `value`'s first processing here
+
+/// One offset of one partition.
+#[derive(Clone, Copy, Debug, Default)]
+struct Slot {
+    value: u64,
+    /// The first poll that returned `value` here (0: none).
+    first_event: u64,
+    proc_event: u64,
+    proc_node: u32,
+    flags: u8,
 }
 
 /// One processing of a record: (event, node).
 pub type Processing = (u64, Arc<str>);
 
+type Pos = (TopicPartition, Offset);
+
 /// Where values were seen. Event 0 stands for the final drain read.
 #[derive(Default, Debug)]
 pub struct Index {
-    pub sends: BTreeMap<u64, Send>,
-    /// How many times the application called `send()` with each value (more than once: it
-    /// sent it again after a restart).
-    pub invokes: BTreeMap<u64, u32>,
-    /// Values in the final logs, with their positions.
-    pub stored: BTreeMap<u64, Vec<(TopicPartition, Offset)>>,
-    /// Per (partition, offset): each value seen there and the events that saw it.
-    pub at: BTreeMap<(TopicPartition, Offset), BTreeMap<u64, Vec<u64>>>,
-    /// Values returned by polls, with the first poll event.
-    pub read: BTreeMap<u64, u64>,
-    /// Offsets acknowledged to producers. With the keys of `at` (logs, polls) these are
-    /// every offset known to hold a record (see [`Index::known_between`]).
-    pub acked_at: BTreeSet<(TopicPartition, Offset)>,
-    /// Per record: the (event, node) of every time it was processed.
-    pub processed: BTreeMap<(TopicPartition, Offset, u64), Vec<Processing>>,
+    /// Sent values, sorted by value.
+    vals: Vec<Val>,
+    /// Rows found last, per reader of the history (sends, acks, polls, processing come
+    /// in value order within a run): the next lookup tries them and their successors
+    /// before a binary search.
+    hints: [usize; 4],
+    next_hint: usize,
+    /// Values seen (read, stored) but never sent.
+    unsent: BTreeMap<u64, Val>,
+    keys: Vec<Arc<str>>,
+    nodes: Vec<Arc<str>>,
+    node_ids: BTreeMap<Arc<str>, u32>,
+    parts: Vec<TopicPartition>,
+    part_ids: BTreeMap<TopicPartition, u32>,
+    /// The partition looked up last (most operations name the one before's).
+    last_part: Option<(TopicPartition, u32)>,
+    /// Per partition id, per offset.
+    slots: Vec<Vec<Slot>>,
+    /// Values seen at an offset whose slot holds another value, with the events that saw
+    /// them (0: the final log).
+    others: BTreeMap<Pos, BTreeMap<u64, Vec<u64>>>,
+    /// Later polls that returned a slot's own value again: (partition id, offset, event).
+    rereads: Vec<(u32, Offset, u64)>,
+    /// Processings that are not a slot's first of its own value.
+    more_processed: BTreeMap<(TopicPartition, Offset, u64), Vec<Processing>>,
+    /// Final-log positions of values beyond the acknowledged one.
+    stored_more: BTreeMap<u64, Vec<Pos>>,
     /// Per partition: the highest offset any group committed (the next offset to read) and
     /// the commit's event. Records below it were declared done by their group.
     pub committed: BTreeMap<TopicPartition, (Offset, u64)>,
@@ -67,27 +147,32 @@ pub struct Index {
     /// Acknowledged (partition, offset, value)s the log cleaner removed (see
     /// [`FinalLogs::compaction`]).
     pub compacted: BTreeSet<(TopicPartition, Offset, u64)>,
+    /// Whether any consumer operation was recorded ([`History::has_consumers`]).
+    pub has_consumers: bool,
 }
 
 impl Index {
     pub fn build(history: &History, logs: Option<&FinalLogs>) -> Index {
         let mut ix = Index::default();
-        for e in &history.entries {
-            ix.add(e.event, &e.node, &e.op);
+        ix.vals = sent_values(history);
+        let mut txn = super::txn::FatesBuilder::default();
+        for e in history.entries() {
+            txn.add(&e);
+            ix.add(&e);
         }
-        ix.txn = super::txn::txn_fates(history);
+        ix.rereads.sort_by_key(|&(p, o, _)| (p, o));
+        ix.txn = txn.finish();
         ix.txn_hidden = ix.txn.hidden_values.clone();
-        for pos in &ix.txn.uncommitted_positions {
-            ix.acked_at.remove(pos);
+        for (tp, o) in ix.txn.uncommitted_positions.clone() {
+            if let Some(s) = ix.slot_mut(&tp, o) {
+                s.flags &= !ACKED;
+            }
         }
         if let Some(logs) = logs {
             ix.log_start.clone_from(&logs.log_start);
             for (tp, records) in &logs.partitions {
                 for &(offset, value) in records {
-                    ix.stored
-                        .entry(value)
-                        .or_default()
-                        .push((tp.clone(), offset));
+                    ix.store(tp, offset, value);
                     ix.saw(tp, offset, value, 0);
                 }
             }
@@ -97,6 +182,369 @@ impl Index {
         ix
     }
 
+    /// The row of `value`, if it was sent or seen.
+    pub fn val(&self, value: u64) -> Option<&Val> {
+        match self.vals.binary_search_by_key(&value, |v| v.value) {
+            Ok(i) => Some(&self.vals[i]),
+            Err(_) => self.unsent.get(&value),
+        }
+    }
+
+    fn val_mut(&mut self, value: u64) -> &mut Val {
+        match self.find(value) {
+            Some(i) => &mut self.vals[i],
+            None => self.unsent.entry(value).or_insert_with(|| Val::new(value)),
+        }
+    }
+
+    /// The index of `value`'s row in `vals`.
+    fn find(&mut self, value: u64) -> Option<usize> {
+        for h in &mut self.hints {
+            for i in [*h, *h + 1] {
+                if self.vals.get(i).is_some_and(|r| r.value == value) {
+                    *h = i;
+                    return Some(i);
+                }
+            }
+        }
+        let i = self.vals.binary_search_by_key(&value, |v| v.value).ok()?;
+        self.hints[self.next_hint] = i;
+        self.next_hint = (self.next_hint + 1) % self.hints.len();
+        Some(i)
+    }
+
+    fn part(&mut self, tp: &TopicPartition) -> u32 {
+        if let Some((last, id)) = &self.last_part {
+            if last == tp {
+                return *id;
+            }
+        }
+        if let Some(&id) = self.part_ids.get(tp) {
+            self.last_part = Some((tp.clone(), id));
+            return id;
+        }
+        let id = self.parts.len() as u32;
+        self.parts.push(tp.clone());
+        self.part_ids.insert(tp.clone(), id);
+        self.slots.push(Vec::new());
+        id
+    }
+
+    fn node(&mut self, name: &Arc<str>) -> u32 {
+        if let Some(&id) = self.node_ids.get(name) {
+            return id;
+        }
+        let id = self.nodes.len() as u32;
+        self.nodes.push(name.clone());
+        self.node_ids.insert(name.clone(), id);
+        id
+    }
+
+    /// The slot of `offset` in partition `p`, grown on demand (offsets are dense: a log
+    /// gives every record the next one).
+    fn slot_at(&mut self, p: u32, offset: Offset) -> &mut Slot {
+        let v = &mut self.slots[p as usize];
+        let i = offset.0 as usize;
+        if i >= v.len() {
+            v.resize(i + 1, Slot::default());
+        }
+        &mut v[i]
+    }
+
+    fn slot(&self, tp: &TopicPartition, offset: Offset) -> Option<&Slot> {
+        let p = *self.part_ids.get(tp)?;
+        self.slots[p as usize].get(usize::try_from(offset.0).ok()?)
+    }
+
+    fn slot_mut(&mut self, tp: &TopicPartition, offset: Offset) -> Option<&mut Slot> {
+        let p = *self.part_ids.get(tp)?;
+        self.slots[p as usize].get_mut(usize::try_from(offset.0).ok()?)
+    }
+
+    fn add(&mut self, e: &Entry) {
+        match &e.op {
+            HistoryOp::SendInvoke {
+                value,
+                key,
+                tombstone,
+                ..
+            } => {
+                let node = self.node(&e.node);
+                let key = key.as_ref().map_or(u32::MAX, |k| {
+                    self.keys.push(k.clone());
+                    self.keys.len() as u32 - 1
+                });
+                let v = self.val_mut(*value);
+                // A new invoke starts the send again: its node, key and outcome.
+                (v.node, v.key, v.tombstone, v.outcome) = (node, key, tombstone.0, Outcome::None);
+                v.invokes += 1;
+                v.sent = true;
+            }
+            HistoryOp::SendOk { value, tp, offset } => {
+                let p = self.part(tp);
+                if *offset >= Offset::ZERO {
+                    self.slot_at(p, *offset).flags |= ACKED;
+                }
+                let v = self.end_send(*value, &e.node, Outcome::Ok);
+                if let Some(v) = v {
+                    (v.ok_event, v.ok_offset, v.ok_part) = (e.event, *offset, p);
+                }
+            }
+            HistoryOp::SendFail { value, .. } => {
+                self.end_send(*value, &e.node, Outcome::Fail);
+            }
+            HistoryOp::SendIndeterminate { value, .. } => {
+                self.end_send(*value, &e.node, Outcome::Indeterminate);
+            }
+            HistoryOp::Poll { records, .. } => {
+                self.has_consumers = true;
+                for (tp, offset, value) in records.iter() {
+                    self.saw(tp, *offset, *value, e.event);
+                    let v = self.val_mut(*value);
+                    if v.read == 0 {
+                        v.read = e.event;
+                    }
+                }
+            }
+            HistoryOp::Processed { tp, offset, value } => {
+                self.has_consumers = true;
+                self.processed(tp, *offset, *value, e)
+            }
+            HistoryOp::CommitOk { offsets } => {
+                for (tp, offset) in offsets {
+                    let c = self
+                        .committed
+                        .entry(tp.clone())
+                        .or_insert((*offset, e.event));
+                    if *offset > c.0 {
+                        *c = (*offset, e.event);
+                    }
+                }
+            }
+            HistoryOp::ReadCommitted => {
+                self.read_committed.insert(e.node.clone());
+            }
+            HistoryOp::Assigned { .. } => self.has_consumers = true,
+            HistoryOp::CommitFail { .. }
+            | HistoryOp::Crashed
+            | HistoryOp::TxnBegin
+            | HistoryOp::TxnEnd { .. } => {}
+        }
+    }
+
+    /// Records the outcome (a definite success wins over an earlier indeterminate report);
+    /// the row to fill in when the outcome was recorded.
+    fn end_send(&mut self, value: u64, node: &Arc<str>, outcome: Outcome) -> Option<&mut Val> {
+        let node = self.node(node);
+        let v = self.val_mut(value);
+        if !v.sent {
+            // An outcome without an invoke (a hand-written history, or a client that
+            // reports only outcomes) creates the send.
+            (v.sent, v.node) = (true, node);
+        }
+        if v.outcome == Outcome::Ok {
+            return None;
+        }
+        v.outcome = outcome;
+        Some(v)
+    }
+
+    fn processed(&mut self, tp: &TopicPartition, offset: Offset, value: u64, e: &Entry) {
+        let p = self.part(tp);
+        let node = self.node(&e.node);
+        self.val_mut(value).processed = true;
+        let key = (tp.clone(), offset, value);
+        // The slot holds a record's first processing, unless an earlier one is kept aside.
+        let first = self.more_processed.is_empty() || !self.more_processed.contains_key(&key);
+        if offset >= Offset::ZERO && first {
+            let s = self.slot_at(p, offset);
+            if s.flags & OBSERVED != 0 && s.value == value && s.flags & PROCESSED == 0 {
+                (s.proc_event, s.proc_node) = (e.event, node);
+                s.flags |= PROCESSED;
+                return;
+            }
+        }
+        let list = self.more_processed.entry(key).or_default();
+        list.push((e.event, e.node.clone()));
+    }
+
+    fn store(&mut self, tp: &TopicPartition, offset: Offset, value: u64) {
+        let p = self.part(tp);
+        let v = self.val_mut(value);
+        v.stored = v.stored.saturating_add(1);
+        let at_ack = v.outcome == Outcome::Ok && v.ok_part == p && v.ok_offset == offset;
+        if at_ack && !v.stored_at_ack {
+            v.stored_at_ack = true;
+        } else {
+            let list = self.stored_more.entry(value).or_default();
+            list.push((tp.clone(), offset));
+        }
+    }
+
+    fn saw(&mut self, tp: &TopicPartition, offset: Offset, value: u64, event: u64) {
+        let p = self.part(tp);
+        let new_position = if offset < Offset::ZERO {
+            self.saw_other(tp, offset, value, event)
+        } else {
+            let s = self.slot_at(p, offset);
+            if s.flags & OBSERVED == 0 {
+                (s.value, s.first_event, s.flags) = (value, event, s.flags | OBSERVED);
+                if event == 0 {
+                    s.flags |= FINAL;
+                }
+                true
+            } else if s.value == value {
+                if event == 0 {
+                    s.flags |= FINAL;
+                } else if s.first_event == 0 {
+                    s.first_event = event;
+                } else {
+                    self.rereads.push((p, offset, event));
+                }
+                false
+            } else {
+                self.saw_other(tp, offset, value, event)
+            }
+        };
+        if new_position {
+            let v = self.val_mut(value);
+            v.positions = v.positions.saturating_add(1);
+        }
+    }
+
+    /// A value seen where another value was seen first; whether the position is new to it.
+    fn saw_other(&mut self, tp: &TopicPartition, offset: Offset, value: u64, event: u64) -> bool {
+        let at = self.others.entry((tp.clone(), offset)).or_default();
+        let events = at.entry(value).or_default();
+        events.push(event);
+        events.len() == 1
+    }
+
+    /// Every value seen at `offset` of `tp`, ascending, each with the events that saw it
+    /// there in order (0: the final log).
+    pub fn values_at(&self, tp: &TopicPartition, offset: Offset) -> Vec<(u64, Vec<u64>)> {
+        let mut out: Vec<(u64, Vec<u64>)> = Vec::new();
+        if let Some(s) = self.slot(tp, offset).filter(|s| s.flags & OBSERVED != 0) {
+            let mut events = Vec::new();
+            if s.first_event != 0 {
+                events.push(s.first_event);
+            }
+            let p = self.part_ids[tp];
+            let from = self
+                .rereads
+                .partition_point(|&(q, o, _)| (q, o) < (p, offset));
+            let more = self.rereads[from..].iter();
+            events.extend(
+                more.take_while(|&&(q, o, _)| (q, o) == (p, offset))
+                    .map(|r| r.2),
+            );
+            if s.flags & FINAL != 0 {
+                events.push(0);
+            }
+            out.push((s.value, events));
+        }
+        if let Some(others) = self.others.get(&(tp.clone(), offset)) {
+            out.extend(others.iter().map(|(v, e)| (*v, e.clone())));
+        }
+        out.sort_by_key(|(v, _)| *v);
+        out
+    }
+
+    /// Positions where more than one value was seen, in order.
+    pub fn conflicts(&self) -> impl Iterator<Item = &Pos> + '_ {
+        self.others.keys()
+    }
+
+    /// The smallest value seen at `offset` of `tp`.
+    pub fn value_at(&self, tp: &TopicPartition, offset: Offset) -> Option<u64> {
+        let slot = self.slot(tp, offset).filter(|s| s.flags & OBSERVED != 0);
+        let other = self.others.get(&(tp.clone(), offset));
+        let other = other.and_then(|m| m.keys().next().copied());
+        match (slot.map(|s| s.value), other) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
+    }
+
+    /// Whether the final log holds a value other than `v` at `offset` of `tp`.
+    pub fn other_stored_at(&self, tp: &TopicPartition, offset: Offset, v: u64) -> bool {
+        let slot = self.slot(tp, offset);
+        slot.is_some_and(|s| s.flags & FINAL != 0 && s.value != v)
+            || self
+                .others
+                .get(&(tp.clone(), offset))
+                .is_some_and(|m| m.iter().any(|(&o, e)| o != v && e.contains(&0)))
+    }
+
+    /// The final-log positions of `v`, in (partition, offset) order.
+    pub fn stored(&self, v: u64) -> Vec<Pos> {
+        let Some(row) = self.val(v).filter(|r| r.stored > 0) else {
+            return Vec::new();
+        };
+        let mut out = Vec::new();
+        if row.stored_at_ack {
+            out.push((self.parts[row.ok_part as usize].clone(), row.ok_offset));
+        }
+        out.extend(self.stored_more.get(&v).into_iter().flatten().cloned());
+        out.sort();
+        out
+    }
+
+    pub fn is_stored(&self, v: u64) -> bool {
+        self.val(v).is_some_and(|r| r.stored > 0)
+    }
+
+    /// The first poll event that returned `v`, if any.
+    pub fn read(&self, v: u64) -> Option<u64> {
+        self.val(v).map(|r| r.read).filter(|&e| e != 0)
+    }
+
+    pub fn key(&self, v: &Val) -> Option<&Arc<str>> {
+        self.keys.get(v.key as usize)
+    }
+
+    /// The acknowledged position of `v` (outcome ok).
+    pub fn acked_at(&self, v: u64) -> Option<Pos> {
+        let r = self.val(v).filter(|r| r.outcome == Outcome::Ok)?;
+        Some((self.parts[r.ok_part as usize].clone(), r.ok_offset))
+    }
+
+    /// Records processed more than once: only these can be in `more_processed`.
+    pub fn reprocessings(&self) -> Vec<((TopicPartition, Offset, u64), Vec<Processing>)> {
+        let mut out = Vec::new();
+        for ((tp, o, v), more) in &self.more_processed {
+            let mut all = Vec::new();
+            if let Some(s) = self.slot(tp, *o) {
+                if s.flags & PROCESSED != 0 && s.value == *v {
+                    all.push((s.proc_event, self.nodes[s.proc_node as usize].clone()));
+                }
+            }
+            all.extend(more.iter().cloned());
+            if all.len() > 1 {
+                out.push(((tp.clone(), *o, *v), all));
+            }
+        }
+        out
+    }
+
+    /// The records of the final logs, in (partition, offset) order: (partition, offset,
+    /// value).
+    pub fn final_records(&self) -> impl Iterator<Item = (&TopicPartition, Offset, u64)> + '_ {
+        self.part_ids.iter().flat_map(move |(tp, &p)| {
+            let slots = self.slots[p as usize].iter().enumerate();
+            slots.flat_map(move |(o, s)| {
+                let o = Offset(o as i64);
+                let here = (s.flags & FINAL != 0).then_some(s.value);
+                let others = self.others.get(&(tp.clone(), o));
+                let others = others.into_iter().flatten();
+                let others = others.filter(|(_, e)| e.contains(&0)).map(|(v, _)| *v);
+                let mut vs: Vec<u64> = here.into_iter().chain(others).collect();
+                vs.sort_unstable();
+                vs.into_iter().map(move |v| (tp, o, v))
+            })
+        })
+    }
+
     /// A consume-transform-produce pipeline has processed an input when its output (the
     /// input's value with [`OUTPUT_BIT`] set) is in the final logs, committed — whether or
     /// not the application lived to see its commit return.
@@ -104,22 +552,20 @@ impl Index {
     /// [`OUTPUT_BIT`]: crate::workload::consumer_txn::OUTPUT_BIT
     fn processed_by_outputs(&mut self) {
         use crate::workload::consumer_txn::OUTPUT_BIT;
-        let inputs: Vec<u64> = self
-            .stored
-            .keys()
-            .filter(|w| *w & OUTPUT_BIT != 0)
-            .map(|w| w & !OUTPUT_BIT)
-            .collect();
-        let done: BTreeSet<u64> = self.processed.keys().map(|(_, _, v)| *v).collect();
+        let stored = self.vals.iter().chain(self.unsent.values());
+        let outputs = stored.filter(|r| r.stored > 0 && r.value & OUTPUT_BIT != 0);
+        let mut inputs: Vec<u64> = outputs.map(|r| r.value & !OUTPUT_BIT).collect();
+        inputs.sort_unstable();
         let output: Arc<str> = Arc::from("output");
-        for v in inputs.into_iter().filter(|v| !done.contains(v)) {
-            for (tp, offset) in self.stored.get(&v).cloned().unwrap_or_default() {
-                let key = (tp, offset, v);
-                self.processed
-                    .entry(key)
-                    .or_default()
-                    .push((0, output.clone()));
+        for v in inputs {
+            if self.val(v).is_some_and(|r| r.processed) {
+                continue;
             }
+            for (tp, offset) in self.stored(v) {
+                let list = self.more_processed.entry((tp, offset, v)).or_default();
+                list.push((0, output.clone()));
+            }
+            self.val_mut(v).processed = true;
         }
     }
 
@@ -129,6 +575,9 @@ impl Index {
     /// offsets, compaction never does), and superseded — a later record
     /// of the key is in the log, or a tombstone of the key at or after it was removed too.
     fn removed_by_compaction(&self, logs: &FinalLogs) -> BTreeSet<(TopicPartition, Offset, u64)> {
+        if logs.compaction.is_empty() {
+            return BTreeSet::new();
+        }
         // An offset acknowledged for two values was reused: a truncation removed the
         // earlier one (a loss), and only the last acknowledged may have been compacted. A
         // value other than `v` in the final log at the offset rules compaction out too.
@@ -141,16 +590,13 @@ impl Index {
         }
         let reused = |v: u64, tp: &TopicPartition, o: Offset| {
             last_acked.get(&(tp, o)).is_some_and(|&(_, last)| last != v)
-                || self
-                    .at
-                    .get(&(tp.clone(), o))
-                    .is_some_and(|vs| vs.iter().any(|(&other, e)| other != v && e.contains(&0)))
+                || self.other_stored_at(tp, o, v)
         };
         let mut tombstones: BTreeMap<(&TopicPartition, &Arc<str>), Offset> = BTreeMap::new();
         for (v, tp, o, ..) in self.acked() {
-            let s = &self.sends[&v];
-            if let (true, Some(k)) = (s.tombstone, &s.key) {
-                if !self.stored.contains_key(&v) {
+            let s = self.val(v).expect("an acknowledged value has a row");
+            if let (true, Some(k)) = (s.tombstone, self.key(s)) {
+                if s.stored == 0 {
                     let t = tombstones.entry((tp, k)).or_insert(o);
                     *t = (*t).max(o);
                 }
@@ -158,14 +604,11 @@ impl Index {
         }
         let mut out = BTreeSet::new();
         for (v, tp, o, ..) in self.acked() {
-            let (Some(c), Some(k)) = (logs.compaction.get(tp), &self.sends[&v].key) else {
+            let s = self.val(v).expect("an acknowledged value has a row");
+            let (Some(c), Some(k)) = (logs.compaction.get(tp), self.key(s)) else {
                 continue;
             };
-            if self.stored.contains_key(&v)
-                || o < Offset::ZERO
-                || o >= c.cleaned_upto
-                || reused(v, tp, o)
-            {
+            if s.stored > 0 || o < Offset::ZERO || o >= c.cleaned_upto || reused(v, tp, o) {
                 continue;
             }
             let superseded = c.latest.get(k).is_some_and(|&l| l > o);
@@ -179,107 +622,26 @@ impl Index {
         out
     }
 
-    fn add(&mut self, event: u64, node: &Arc<str>, op: &HistoryOp) {
-        match op {
-            HistoryOp::SendInvoke {
-                value,
-                key,
-                tombstone,
-                ..
-            } => {
-                let send = Send {
-                    node: node.clone(),
-                    outcome: None,
-                    key: key.clone(),
-                    tombstone: tombstone.0,
-                };
-                self.sends.insert(*value, send);
-                *self.invokes.entry(*value).or_insert(0) += 1;
-            }
-            HistoryOp::SendOk { value, tp, offset } => {
-                if *offset >= Offset::ZERO {
-                    self.acked_at.insert((tp.clone(), *offset));
-                }
-                let outcome = Outcome::Ok {
-                    tp: tp.clone(),
-                    offset: *offset,
-                    event,
-                };
-                self.end_send(*value, node, outcome);
-            }
-            HistoryOp::SendFail { value, .. } => self.end_send(*value, node, Outcome::Fail),
-            HistoryOp::SendIndeterminate { value, .. } => {
-                self.end_send(*value, node, Outcome::Indeterminate)
-            }
-            HistoryOp::Poll { records, .. } => {
-                for (tp, offset, value) in records {
-                    self.saw(tp, *offset, *value, event);
-                    self.read.entry(*value).or_insert(event);
-                }
-            }
-            HistoryOp::Processed { tp, offset, value } => {
-                let key = (tp.clone(), *offset, *value);
-                self.processed
-                    .entry(key)
-                    .or_default()
-                    .push((event, node.clone()));
-            }
-            HistoryOp::CommitOk { offsets } => {
-                for (tp, offset) in offsets {
-                    let c = self.committed.entry(tp.clone()).or_insert((*offset, event));
-                    if *offset > c.0 {
-                        *c = (*offset, event);
-                    }
-                }
-            }
-            HistoryOp::ReadCommitted => {
-                self.read_committed.insert(node.clone());
-            }
-            HistoryOp::Assigned { .. }
-            | HistoryOp::CommitFail { .. }
-            | HistoryOp::Crashed
-            | HistoryOp::TxnBegin
-            | HistoryOp::TxnEnd { .. } => {}
-        }
-    }
-
-    /// Records the outcome; an outcome without an invoke (a hand-written history, or a
-    /// client that reports only outcomes) creates the send.
-    fn end_send(&mut self, value: u64, node: &Arc<str>, outcome: Outcome) {
-        let send = self.sends.entry(value).or_insert_with(|| Send {
-            node: node.clone(),
-            outcome: None,
-            key: None,
-            tombstone: false,
-        });
-        // A definite success wins over an earlier indeterminate report.
-        if !matches!(send.outcome, Some(Outcome::Ok { .. })) {
-            send.outcome = Some(outcome);
-        }
-    }
-
-    fn saw(&mut self, tp: &TopicPartition, offset: Offset, value: u64, event: u64) {
-        self.at
-            .entry((tp.clone(), offset))
-            .or_default()
-            .entry(value)
-            .or_default()
-            .push(event);
-    }
-
     /// Offsets of `tp` strictly between `from` and `to` known to hold a record (a final
     /// log, a poll or an acknowledgement saw them), ascending.
     pub fn known_between(&self, tp: &TopicPartition, from: Offset, to: Offset) -> Vec<Offset> {
         if to <= from + 1 {
             return Vec::new();
         }
+        let mut out = Vec::new();
+        if let Some(&p) = self.part_ids.get(tp) {
+            let slots = &self.slots[p as usize];
+            let lo = (from.0 + 1).max(0) as usize;
+            let hi = (to.0.max(0) as usize).min(slots.len());
+            for (i, s) in slots.get(lo..hi).unwrap_or(&[]).iter().enumerate() {
+                if s.flags & (OBSERVED | ACKED) != 0 {
+                    out.push(Offset((lo + i) as i64));
+                }
+            }
+        }
         let (lo, hi) = ((tp.clone(), from + 1), (tp.clone(), to));
-        let mut out: Vec<Offset> = self
-            .at
-            .range(lo.clone()..hi.clone())
-            .map(|((_, o), _)| *o)
-            .chain(self.acked_at.range(lo..hi).map(|(_, o)| *o))
-            .collect();
+        let negative = self.others.range(lo..hi).map(|((_, o), _)| *o);
+        out.extend(negative.filter(|o| *o < Offset::ZERO));
         out.sort_unstable();
         out.dedup();
         // A reader jumps over what the cleaner removed, as Kafka's consumers do.
@@ -300,34 +662,63 @@ impl Index {
         self.log_start.get(tp).is_some_and(|&s| offset < s)
     }
 
-    /// Acknowledged sends: (value, partition, offset, ack event, producer node).
+    /// Acknowledged sends: (value, partition, offset, ack event, producer node), by value.
     pub fn acked(&self) -> impl Iterator<Item = (u64, &TopicPartition, Offset, u64, &str)> {
         let hidden = &self.txn_hidden;
-        let sends = self.sends.iter().filter(move |(v, _)| !hidden.contains(v));
-        sends.filter_map(|(v, s)| match &s.outcome {
-            Some(Outcome::Ok { tp, offset, event }) => Some((*v, tp, *offset, *event, &*s.node)),
-            _ => None,
+        let ok = self.vals.iter().filter(|r| r.outcome == Outcome::Ok);
+        let ok = ok.filter(move |r| hidden.is_empty() || !hidden.contains(&r.value));
+        ok.map(|r| {
+            let tp = &self.parts[r.ok_part as usize];
+            let node = &*self.nodes[r.node as usize];
+            (r.value, tp, r.ok_offset, r.ok_event, node)
         })
     }
 
     /// Values seen at more than one (partition, offset), by any reader or the final log,
     /// each with its positions in order (values in ascending order).
-    pub fn multi_positions(&self) -> Vec<(u64, Vec<(TopicPartition, Offset)>)> {
-        // One flat list sorted by value instead of a map of sets: most values sit at exactly
-        // one position, and building a set for each was most of this check's cost.
-        let mut seen: Vec<(u64, &TopicPartition, Offset)> = self
-            .at
-            .iter()
-            .flat_map(|((tp, offset), values)| values.keys().map(move |v| (*v, tp, *offset)))
-            .collect();
-        seen.sort_unstable();
-        let mut out = Vec::new();
-        for group in seen.chunk_by(|a, b| a.0 == b.0) {
-            if group.len() > 1 {
-                let places = group.iter().map(|(_, tp, o)| ((*tp).clone(), *o)).collect();
-                out.push((group[0].0, places));
+    pub fn multi_positions(&self) -> Vec<(u64, Vec<Pos>)> {
+        let rows = self.vals.iter().chain(self.unsent.values());
+        let multi: BTreeSet<u64> = rows.filter(|r| r.positions > 1).map(|r| r.value).collect();
+        if multi.is_empty() {
+            return Vec::new();
+        }
+        let mut at: BTreeMap<u64, Vec<Pos>> = BTreeMap::new();
+        for (tp, &p) in &self.part_ids {
+            for (o, s) in self.slots[p as usize].iter().enumerate() {
+                if s.flags & OBSERVED != 0 && multi.contains(&s.value) {
+                    let pos = (tp.clone(), Offset(o as i64));
+                    at.entry(s.value).or_default().push(pos);
+                }
             }
         }
-        out
+        for (pos, values) in &self.others {
+            for v in values.keys().filter(|v| multi.contains(v)) {
+                at.entry(*v).or_default().push(pos.clone());
+            }
+        }
+        at.into_iter()
+            .map(|(v, mut ps)| {
+                ps.sort();
+                (v, ps)
+            })
+            .collect()
     }
+}
+
+/// Every value a send operation names (invoked, acknowledged, failed, unknown), once each,
+/// ascending, each with an empty row.
+fn sent_values(history: &History) -> Vec<Val> {
+    let mut values: Vec<u64> = history
+        .entries()
+        .filter_map(|e| match e.op {
+            HistoryOp::SendInvoke { value, .. }
+            | HistoryOp::SendOk { value, .. }
+            | HistoryOp::SendFail { value, .. }
+            | HistoryOp::SendIndeterminate { value, .. } => Some(value),
+            _ => None,
+        })
+        .collect();
+    values.sort_unstable();
+    values.dedup();
+    values.into_iter().map(Val::new).collect()
 }

@@ -97,9 +97,11 @@ pub fn compacted(history: &History, logs: Option<&FinalLogs>) -> u64 {
 /// Kafka cluster, or a history checked on its own) log-based checks are skipped and the
 /// acknowledged sends stand in for the log where needed.
 pub fn analyze(history: &History, logs: Option<&FinalLogs>) -> Vec<Anomaly> {
+    // First, before the index exists: its lists are the only other large allocation.
+    let nonmonotonic = delivery::nonmonotonic_sends(history);
     let ix = index::Index::build(history, logs);
     let known = logs.is_some();
-    let consumers = history.has_consumers();
+    let consumers = ix.has_consumers;
     let mut out = Vec::new();
     if known {
         out.extend(delivery::lost_writes(&ix));
@@ -110,7 +112,7 @@ pub fn analyze(history: &History, logs: Option<&FinalLogs>) -> Vec<Anomaly> {
     out.extend(delivery::duplicates(&ix));
     out.extend(delivery::inconsistent_offsets(&ix));
     out.extend(consume::poll_order(history, &ix));
-    out.extend(delivery::nonmonotonic_sends(history));
+    out.extend(nonmonotonic);
     if consumers {
         out.extend(consume::lost_processing(&ix, known));
     }

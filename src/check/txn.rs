@@ -17,10 +17,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::anomaly::{Anomaly, AnomalyKind, RecordRef};
-use super::history::History;
-use super::index::{Index, Outcome};
+use super::history::{Entry, History};
+use super::index::Index;
 use crate::kafka::{Offset, TopicPartition};
 use crate::workload::history::HistoryOp;
+use std::sync::Arc;
 
 /// What became of the records of transactional producers, from the history: each
 /// transaction is framed by `txn-begin` … `txn-end` on its producer's node, and its records
@@ -45,27 +46,42 @@ struct OpenTxn {
 
 /// Reads every transaction's fate out of the history.
 pub fn txn_fates(history: &History) -> TxnFates {
-    let mut open: BTreeMap<&str, OpenTxn> = BTreeMap::new();
-    let mut f = TxnFates::default();
-    let mut committed = BTreeSet::new();
-    let left = |f: &mut TxnFates, t: OpenTxn| {
-        f.hidden_values.extend(t.values);
-        f.uncommitted_positions.extend(t.positions);
-    };
-    for e in &history.entries {
+    let mut b = FatesBuilder::default();
+    for e in history.entries() {
+        b.add(&e);
+    }
+    b.finish()
+}
+
+/// [`txn_fates`] one entry at a time (the index reads the history in one pass).
+#[derive(Default)]
+pub struct FatesBuilder {
+    open: BTreeMap<Arc<str>, OpenTxn>,
+    f: TxnFates,
+    committed: BTreeSet<u64>,
+}
+
+impl FatesBuilder {
+    fn left(&mut self, t: OpenTxn) {
+        self.f.hidden_values.extend(t.values);
+        self.f.uncommitted_positions.extend(t.positions);
+    }
+
+    pub fn add(&mut self, e: &Entry) {
         match &e.op {
             HistoryOp::TxnBegin => {
-                if let Some(t) = open.insert(&e.node, OpenTxn::default()) {
-                    left(&mut f, t); // a new incarnation: the old one never ended
+                if let Some(t) = self.open.insert(e.node.clone(), OpenTxn::default()) {
+                    self.left(t); // a new incarnation: the old one never ended
                 }
             }
-            HistoryOp::SendInvoke { value, .. } => {
-                if let Some(t) = open.get_mut(&*e.node) {
+            HistoryOp::SendInvoke { value, .. } if !self.open.is_empty() => {
+                if let Some(t) = self.open.get_mut(&*e.node) {
                     t.values.push(*value);
                 }
             }
-            HistoryOp::SendOk { value, tp, offset } => {
-                if let Some(t) = open.get_mut(&*e.node).filter(|t| t.values.contains(value)) {
+            HistoryOp::SendOk { value, tp, offset } if !self.open.is_empty() => {
+                let open = self.open.get_mut(&*e.node);
+                if let Some(t) = open.filter(|t| t.values.contains(value)) {
                     t.positions.push((tp.clone(), *offset));
                 }
             }
@@ -74,32 +90,36 @@ pub fn txn_fates(history: &History) -> TxnFates {
                 error,
                 ..
             } => {
-                let Some(t) = open.remove(&*e.node) else {
-                    continue;
+                let Some(t) = self.open.remove(&*e.node) else {
+                    return;
                 };
                 if *c && error.is_ok() {
-                    committed.extend(t.values);
+                    self.committed.extend(t.values);
                 } else {
                     if !*c && error.is_ok() {
-                        f.aborted_positions.extend(t.positions.iter().cloned());
+                        self.f.aborted_positions.extend(t.positions.iter().cloned());
                     }
-                    left(&mut f, t);
+                    self.left(t);
                 }
             }
             _ => {}
         }
     }
-    for (_, t) in std::mem::take(&mut open) {
-        left(&mut f, t);
+
+    pub fn finish(mut self) -> TxnFates {
+        for (_, t) in std::mem::take(&mut self.open) {
+            self.left(t);
+        }
+        let committed = &self.committed;
+        self.f.hidden_values.retain(|v| !committed.contains(v));
+        self.f
     }
-    f.hidden_values.retain(|v| !committed.contains(v));
-    f
 }
 
 /// Values a read_committed reader returned: value → (first event, reader).
-fn committed_reads<'a>(history: &'a History, ix: &Index) -> BTreeMap<u64, (u64, &'a str)> {
+fn committed_reads(history: &History, ix: &Index) -> BTreeMap<u64, (u64, Arc<str>)> {
     let mut out = BTreeMap::new();
-    for e in &history.entries {
+    for e in history.entries() {
         let HistoryOp::Poll { records, .. } = &e.op else {
             continue;
         };
@@ -107,7 +127,7 @@ fn committed_reads<'a>(history: &'a History, ix: &Index) -> BTreeMap<u64, (u64, 
             continue;
         }
         for (_, _, v) in records.iter() {
-            out.entry(*v).or_insert((e.event, &*e.node));
+            out.entry(*v).or_insert((e.event, e.node.clone()));
         }
     }
     out
@@ -116,7 +136,7 @@ fn committed_reads<'a>(history: &'a History, ix: &Index) -> BTreeMap<u64, (u64, 
 /// Per partition, the highest offset a read_committed reader returned.
 fn reach(history: &History, ix: &Index) -> BTreeMap<TopicPartition, Offset> {
     let mut out: BTreeMap<TopicPartition, Offset> = BTreeMap::new();
-    for e in &history.entries {
+    for e in history.entries() {
         let HistoryOp::Poll { records, .. } = &e.op else {
             continue;
         };
@@ -134,7 +154,10 @@ fn reach(history: &History, ix: &Index) -> BTreeMap<TopicPartition, Offset> {
 /// Records of definitely aborted transactions that a read_committed reader returned.
 pub fn aborted_reads(history: &History, ix: &Index) -> Vec<Anomaly> {
     let mut out = Vec::new();
-    for e in &history.entries {
+    if ix.read_committed.is_empty() || ix.txn.aborted_positions.is_empty() {
+        return out;
+    }
+    for e in history.entries() {
         let HistoryOp::Poll { records, .. } = &e.op else {
             continue;
         };
@@ -160,10 +183,8 @@ pub fn aborted_reads(history: &History, ix: &Index) -> Vec<Anomaly> {
 }
 
 fn acked_at(ix: &Index, v: u64) -> (TopicPartition, Offset) {
-    match ix.sends.get(&v).and_then(|s| s.outcome.as_ref()) {
-        Some(Outcome::Ok { tp, offset, .. }) => (tp.clone(), *offset),
-        _ => (TopicPartition::new("?", 0), Offset::UNKNOWN),
-    }
+    ix.acked_at(v)
+        .unwrap_or_else(|| (TopicPartition::new("?", 0), Offset::UNKNOWN))
 }
 
 /// Committed transactions read in part by read_committed readers.
@@ -174,7 +195,7 @@ pub fn torn_transactions(history: &History, ix: &Index) -> Vec<Anomaly> {
     let reads = committed_reads(history, ix);
     let reach = reach(history, ix);
     let mut out = Vec::new();
-    for e in &history.entries {
+    for e in history.entries() {
         let HistoryOp::TxnEnd {
             committed: true,
             error,

@@ -142,7 +142,7 @@ fn value_partitions(run: &Run) -> BTreeMap<u64, TopicPartition> {
         }
     }
     for op in history_ops(run) {
-        match op.2 {
+        match &op.2 {
             HistoryOp::SendOk { value, tp, .. } => {
                 at.insert(*value, tp.clone());
             }
@@ -158,12 +158,12 @@ fn value_partitions(run: &Run) -> BTreeMap<u64, TopicPartition> {
 }
 
 /// (event, time, op, node) of every history record kept by the run, in order.
-fn history_ops(run: &Run) -> impl Iterator<Item = (u64, u64, &HistoryOp, &str)> {
-    run.world.kept().iter().filter_map(|r| match &r.kind {
+fn history_ops(run: &Run) -> impl Iterator<Item = (u64, u64, HistoryOp, &str)> {
+    run.world.kept().iter().filter_map(|r| match r.kind {
         TraceKind::Emit {
             node,
             event: NodeEvent::History(op),
-        } => Some((r.event, r.time.as_us(), op, run.name(*node))),
+        } => Some((r.event, r.time.as_us(), op, run.name(node))),
         _ => None,
     })
 }
@@ -180,7 +180,7 @@ pub fn build(run: &Run) -> ClientHistory {
         at: value_partitions(run),
     };
     for (ev, time_us, op, node) in history_ops(run) {
-        b.op(ev, time_us, op, node);
+        b.op(ev, time_us, &op, node);
     }
     b.final_reads(run);
     let mut h = b.h;

@@ -75,18 +75,28 @@ pub fn drain(
     // without an outcome) and the longest client timeout has not yet passed since the last
     // progress: a request answered by nobody waits `request.timeout.ms`, a crashed member is
     // replaced after `session.timeout.ms`, and so on. Kafka would still deliver then.
+    // Each round runs in slices of DRAIN_SLICE_US, and the drain ends after the first slice
+    // at which nothing the checker reads can change any more ([`Settled`]).
     let longest = longest_client_timeout_us(scenario);
     let quiet_limit = longest + DRAIN_US;
     let cap = now + Duration::from_us(longest + DRAIN_US * DRAIN_MAX_ROUNDS as u64);
+    let mut settled = Settled::new(world, cap);
     let mut end = now;
     let mut quiet = 0;
-    while end < cap {
+    'rounds: while end < cap {
         let before = world.kept().len();
-        end += Duration::from_us(DRAIN_US);
-        match live.as_deref_mut() {
-            Some(checker) => checker.run(world, end)?,
-            None => {
-                world.run_until(end, u64::MAX);
+        let round_end = end + Duration::from_us(DRAIN_US);
+        while end < round_end {
+            end += Duration::from_us(DRAIN_SLICE_US);
+            match live.as_deref_mut() {
+                Some(checker) => checker.run(world, end)?,
+                None => {
+                    world.run_until(end, u64::MAX);
+                }
+            }
+            if settled.now(world) {
+                watch(super::report::Phase::Drain, world);
+                break 'rounds;
             }
         }
         watch(super::report::Phase::Drain, world);
@@ -101,6 +111,9 @@ pub fn drain(
     }
     Ok(final_logs(world))
 }
+
+/// Simulated time per drain slice: after each the drain asks whether it may stop.
+pub const DRAIN_SLICE_US: u64 = 100_000;
 
 /// At most this many drain rounds of `DRAIN_US` each beyond the longest client timeout.
 pub const DRAIN_MAX_ROUNDS: u32 = 6;
@@ -130,6 +143,138 @@ fn progressed(world: &World<SimNode>, before: usize) -> bool {
             }
         )
     })
+}
+
+/// Whether the drain may stop: nothing the checker reads can change any more. The client
+/// side is followed incrementally through the kept history (each slice reads only what
+/// was kept since the last): every `send()` has its outcome, and (with consumers) every
+/// record of every final log up to its end has been processed. The cluster side is read
+/// from the brokers: every partition has a live leader whose high watermark is its log
+/// end, no open transaction (the LSO is the high watermark), every replica live and at the
+/// leader's log end (no truncation or catch-up left to come), and nothing retention or the
+/// log cleaner could still delete before the drain's cap. Kafka's periodic timers
+/// (heartbeats, fetches, metadata refreshes, auto-commits) keep firing after that, but no
+/// longer change a log, an outcome or a processing.
+struct Settled {
+    seen: usize,
+    /// Sends without an outcome yet.
+    open_sends: BTreeSet<u64>,
+    /// Per partition: the highest offset processed (any member).
+    processed: BTreeMap<crate::kafka::TopicPartition, crate::kafka::Offset>,
+    consumers: bool,
+    cap_us: u64,
+}
+
+impl Settled {
+    fn new(world: &World<SimNode>, cap: crate::sim::Time) -> Settled {
+        let mut s = Settled {
+            seen: 0,
+            open_sends: BTreeSet::new(),
+            processed: BTreeMap::new(),
+            consumers: false,
+            cap_us: cap.as_us(),
+        };
+        s.follow(world);
+        s
+    }
+
+    /// Reads the history kept since the last call.
+    fn follow(&mut self, world: &World<SimNode>) {
+        for r in world.kept().iter_from(self.seen) {
+            let TraceKind::Emit {
+                event: NodeEvent::History(op),
+                ..
+            } = r.kind
+            else {
+                continue;
+            };
+            match op {
+                HistoryOp::SendInvoke { value, .. } => {
+                    self.open_sends.insert(value);
+                }
+                HistoryOp::SendOk { value, .. }
+                | HistoryOp::SendFail { value, .. }
+                | HistoryOp::SendIndeterminate { value, .. } => {
+                    self.open_sends.remove(&value);
+                }
+                HistoryOp::Processed { tp, offset, .. } => {
+                    self.consumers = true;
+                    let p = self.processed.entry(tp).or_insert(offset);
+                    *p = (*p).max(offset);
+                }
+                HistoryOp::Assigned { .. } | HistoryOp::Poll { .. } => self.consumers = true,
+                _ => {}
+            }
+        }
+        self.seen = world.kept().len();
+    }
+
+    /// Whether the world is settled now (see the type).
+    fn now(&mut self, world: &World<SimNode>) -> bool {
+        self.follow(world);
+        self.open_sends.is_empty()
+            && cluster_settled(world, self.cap_us, |tp, last| {
+                !self.consumers || self.processed.get(tp).is_some_and(|&p| p >= last)
+            })
+    }
+}
+
+/// The cluster side of [`Settled`]; `processed(tp, last)` says whether the consumers have
+/// processed `tp` up to `last`, its final log's last record.
+fn cluster_settled(
+    world: &World<SimNode>,
+    cap_us: u64,
+    processed: impl Fn(&crate::kafka::TopicPartition, crate::kafka::Offset) -> bool,
+) -> bool {
+    let Some(controller) = world
+        .find("controller")
+        .and_then(|c| world.node(c).as_controller())
+    else {
+        return false;
+    };
+    let log_of = |b: crate::kafka::BrokerId, tp| {
+        let node = controller.image.node_of(b)?;
+        if world.status(node) != Status::Up {
+            return None;
+        }
+        world.node(node).as_broker()?.partitions.get(tp)
+    };
+    for (tp, p) in &controller.image.partitions {
+        let Some(leader) = p.leader.and_then(|b| log_of(b, tp)) else {
+            return false;
+        };
+        let (log, config) = (&leader.log, &leader.config);
+        let leo = log.log_end_offset();
+        if log.high_watermark() != leo || log.last_stable_offset() != leo {
+            return false;
+        }
+        let retention = config.retention_ms < 0 || config.retention_ms as u64 * 1_000 > cap_us;
+        if config.cleanup_policy != crate::kafka::config::CleanupPolicy::Delete
+            || config.retention_bytes >= 0
+            || !retention
+        {
+            return false;
+        }
+        let replicas = p.replicas.iter().map(|&b| log_of(b, tp));
+        if !replicas
+            .into_iter()
+            .all(|r| r.is_some_and(|r| r.log.log_end_offset() == leo))
+        {
+            return false;
+        }
+        if tp.topic.starts_with("__") {
+            continue;
+        }
+        // The last record a consumer must process: markers and aborted records are not.
+        let data = log.batches().iter().rev();
+        let mut data = data.filter(|b| !b.is_control && !log.txn_index().is_aborted(b));
+        if let Some(last) = data.next() {
+            if !processed(tp, last.last_offset()) {
+                return false;
+            }
+        }
+    }
+    true
 }
 
 /// Is some client work still pending: a send without an outcome, or (with consumers) a

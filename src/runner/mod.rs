@@ -147,7 +147,7 @@ fn uncommitted_reads(world: &World<SimNode>) -> u64 {
     if hidden.is_empty() {
         return 0;
     }
-    let polls = history.entries.iter().map(|e| match &e.op {
+    let polls = history.entries().map(|e| match &e.op {
         HistoryOp::Poll { records, .. } => records
             .iter()
             .filter(|(tp, o, _)| hidden.contains(&(tp.clone(), *o)))

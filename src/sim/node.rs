@@ -195,6 +195,9 @@ pub trait Node: Clone {
     type Msg: Clone + fmt::Debug;
     type Timer: Clone + fmt::Debug;
     type Event: Clone + fmt::Debug + std::hash::Hash;
+    /// How the events [`Node::keep`] selects are stored (`sim::kept::KeptLog` keeps them
+    /// as they come; a node type may pack them, see `sim/kept.rs`).
+    type Kept: super::kept::KeptStore<Self::Event>;
 
     fn on_start(&mut self, cx: &mut impl NodeContext<Self>);
     fn on_message(&mut self, cx: &mut impl NodeContext<Self>, from: Peer, msg: Self::Msg);

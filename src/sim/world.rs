@@ -10,7 +10,7 @@ pub use super::cx::Cx;
 use super::disk::Disk;
 use super::external::Script;
 use super::fault::{Fault, FaultSpec};
-use super::kept::KeptLog;
+use super::kept::KeptStore;
 use super::network::{LinkModel, Network};
 use super::node::{Directory, Node, NodeId, Peer, TimerId};
 use super::queue::{EventQueue, Handle};
@@ -128,7 +128,7 @@ pub(crate) struct Kernel<N: Node> {
     pub(super) writeback_of: BTreeMap<NodeId, Option<Duration>>,
     trace: Trace<N::Event>,
     /// Emitted events `N::keep` selects, kept in every trace mode (the client history).
-    kept: KeptLog<N::Event>,
+    kept: N::Kept,
     /// The node whose handler ran in the current event, if one did.
     last_node: Option<NodeId>,
     /// Inputs from outside the world to replay (`sim/external.rs`).
@@ -154,7 +154,7 @@ impl<N: Node> World<N> {
                 writeback: None,
                 writeback_of: BTreeMap::new(),
                 trace: Trace::new(mode),
-                kept: KeptLog::default(),
+                kept: N::Kept::default(),
                 last_node: None,
                 script: Script::default(),
             },
@@ -222,7 +222,7 @@ impl<N: Node> World<N> {
         self.k.trace.take_records()
     }
     /// Emitted events kept whatever the trace mode (see `Node::keep`).
-    pub fn kept(&self) -> &KeptLog<N::Event> {
+    pub fn kept(&self) -> &N::Kept {
         &self.k.kept
     }
     pub fn network(&self) -> &Network {

@@ -21,12 +21,12 @@ use crate::kafka::TopicPartition;
 use crate::scenario::build::{build, BuildError};
 use crate::scenario::Scenario;
 use crate::sim::closes::Closes;
-use crate::sim::kept::KeptLog;
 use crate::sim::{NodeId, Time, TraceKind, TraceMode, TraceRecord, World};
 use crate::view_model::figures::ClientTally;
 use crate::view_model::story::Story;
 use crate::view_model::{record_nodes, AnomalyView, NoteView, Snapshot};
 use crate::workload::event::NodeEvent;
+use crate::workload::kept::HistoryStore;
 use crate::workload::node::SimNode;
 
 /// One trace line, explained.
@@ -73,7 +73,7 @@ pub struct Side {
     tally: ClientTally,
     /// The records the kernel kept over the whole run and its drain phase (the client
     /// history, elections, truncations): what the anomalies' stories are read from.
-    kept: KeptLog<NodeEvent>,
+    kept: HistoryStore,
     facts: Facts,
     /// Per anomaly (in the replay's order): when the record was lost, where known.
     losses: Vec<Option<(u64, Time)>>,
@@ -99,7 +99,7 @@ impl Side {
                 .collect(),
             ..ReplayConfig::default()
         };
-        let mut kept = KeptLog::default();
+        let mut kept = HistoryStore::default();
         // The live replication invariants, after every event as `check` runs them; the
         // first violation ends the checking (and is the verdict, as in `check`).
         let live = RefCell::new(Live::default());
@@ -301,7 +301,7 @@ fn verdict(
     scenario: &Scenario,
     mut w: World<SimNode>,
     live: &mut Live,
-) -> (Vec<AnomalyView>, KeptLog<NodeEvent>) {
+) -> (Vec<AnomalyView>, HistoryStore) {
     let total = w.events();
     let until = Time(scenario.duration_us);
     if live.broken.is_none() {

@@ -16,12 +16,12 @@
 
 use crate::kafka::event::TruncationReason;
 use crate::kafka::{KafkaEvent, TopicPartition};
-use crate::sim::kept::KeptLog;
 use crate::sim::{NodeId, Time, TraceKind, TraceRecord};
 use crate::view_model::story::{broker_id, cut_peers, replica_state, Step, StepKind, Story};
 use crate::view_model::{AnomalyView, MarkerKind};
 use crate::workload::event::NodeEvent;
 use crate::workload::history::HistoryOp;
+use crate::workload::kept::HistoryStore;
 use crate::workload::node::SimNode;
 
 use super::replay::Replay;
@@ -62,7 +62,7 @@ pub struct Facts {
 }
 
 impl Facts {
-    pub fn from_kept(kept: &KeptLog<NodeEvent>) -> Facts {
+    pub fn from_kept(kept: &HistoryStore) -> Facts {
         let mut f = Facts::default();
         let mut became: Vec<(TopicPartition, String, i64)> = Vec::new();
         for r in kept.iter() {
@@ -157,7 +157,7 @@ impl Facts {
 /// What a story is built from.
 pub struct Ctx<'a> {
     pub replay: &'a Replay<SimNode>,
-    pub kept: &'a KeptLog<NodeEvent>,
+    pub kept: &'a HistoryStore,
     pub facts: &'a Facts,
     /// `acks` of a producer, by node name.
     pub acks: &'a dyn Fn(&str) -> Option<String>,
@@ -185,14 +185,14 @@ impl Ctx<'_> {
     }
 
     /// The history operations about `value`, in order: (event, time, node, op).
-    fn history_of(&self, value: u64) -> Vec<(u64, Time, NodeId, &HistoryOp)> {
+    fn history_of(&self, value: u64) -> Vec<(u64, Time, NodeId, HistoryOp)> {
         self.kept
             .iter()
-            .filter_map(|r| match &r.kind {
+            .filter_map(|r| match r.kind {
                 TraceKind::Emit {
                     node,
                     event: NodeEvent::History(op),
-                } if op_value(op) == Some(value) => Some((r.event, r.time, *node, op)),
+                } if op_value(&op) == Some(value) => Some((r.event, r.time, node, op)),
                 _ => None,
             })
             .collect()
@@ -648,6 +648,6 @@ fn arose(cx: &Ctx, a: &AnomalyView) -> Story {
 }
 
 /// The time of event `e`, from the kept records at or after it.
-fn time_of(kept: &KeptLog<NodeEvent>, e: u64) -> Option<Time> {
+fn time_of(kept: &HistoryStore, e: u64) -> Option<Time> {
     kept.iter().find(|r| r.event >= e).map(|r| r.time)
 }

@@ -8,6 +8,7 @@ pub mod consumer_txn;
 pub mod event;
 pub mod external;
 pub mod history;
+pub mod kept;
 pub mod node;
 pub mod ping;
 pub mod producer_app;

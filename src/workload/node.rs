@@ -174,6 +174,7 @@ impl Node for SimNode {
     type Msg = NodeMsg;
     type Timer = NodeTimer;
     type Event = NodeEvent;
+    type Kept = super::kept::HistoryStore;
 
     fn on_start(&mut self, cx: &mut impl NodeContext<Self>) {
         match self {

@@ -214,6 +214,7 @@ impl Node for PingNode {
     type Msg = PingMsg;
     type Timer = PingTimer;
     type Event = PingEvent;
+    type Kept = crate::sim::kept::KeptLog<PingEvent>;
 
     fn on_start(&mut self, cx: &mut impl NodeContext<Self>) {
         if let PingNode::Client(c) = self {
