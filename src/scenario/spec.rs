@@ -543,6 +543,10 @@ pub const EXPECT_KEYS: &[(&str, &str)] = &[
     ),
     ("txn-markers", "COMMIT/ABORT control records appended by partition leaders"),
     (
+        "txn-verification-refusals",
+        "transactional batches a leader refused with INVALID_TXN_STATE: the coordinator knew no ongoing transaction with that partition (KIP-890 part 1)",
+    ),
+    (
         "txn-coordinator-moves",
         "transaction coordinators that took over a __transaction_state partition holding transactions",
     ),

@@ -216,6 +216,14 @@ impl PartitionLog {
         &self.txns
     }
 
+    /// Whether `producer_id` has a transaction open here at `epoch`
+    /// (`ProducerStateManager` / `UnifiedLog.hasOngoingTransaction`): its next batches need
+    /// no verification by the transaction coordinator.
+    pub fn has_ongoing_transaction(&self, producer_id: ProducerId, epoch: ProducerEpoch) -> bool {
+        self.txns.open().any(|(p, _)| p == producer_id)
+            && self.producers.get(&producer_id).is_some_and(|e| e.epoch == epoch)
+    }
+
     // ---- reading
 
     pub fn log_start_offset(&self) -> Offset {

@@ -56,6 +56,7 @@ impl Broker {
         let mut results = Vec::with_capacity(r.partitions.len());
         let mut tokens = Vec::new();
         for (i, tp) in r.partitions.iter().enumerate() {
+            self.txn_verifications.on_marker(tp, r.producer_id);
             let now = cx.now().as_us();
             let b = RecordBatch::control(r.producer_id, r.producer_epoch, r.committed, now);
             let base = self.partitions.get(tp).map(|p| p.log.log_end_offset());

@@ -83,6 +83,7 @@ impl Broker {
     pub(crate) fn on_txn_disconnect(&mut self, cx: &mut BrokerCx<'_>, node: crate::sim::NodeId) {
         self.txn.markers.on_disconnect(node);
         self.poll_txn_markers(cx);
+        self.on_verification_disconnect(cx, node);
     }
 
     pub(crate) fn on_txn_cleanup_timeout(&mut self, cx: &mut BrokerCx<'_>) {
