@@ -136,7 +136,7 @@ impl ExternalClient {
 mod tests {
     use super::*;
     use crate::kafka::protocol::{
-        HeartbeatResponse, PartitionProduceResponse, ProduceRequest, ProduceResponse,
+        HeartbeatResponse, TransactionVersion, PartitionProduceResponse, ProduceRequest, ProduceResponse,
     };
     use crate::kafka::record::{Record, RecordBatch};
     use crate::kafka::testing::FakeCx;
@@ -160,6 +160,7 @@ mod tests {
             acks: 1,
             timeout_ms: 1_000,
             transactional_id: None,
+            transaction_version: TransactionVersion::TV_1,
             partitions: vec![(
                 TopicPartition::new("t", 0),
                 Arc::new(RecordBatch::new(records)),
