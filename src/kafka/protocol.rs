@@ -654,6 +654,9 @@ pub struct TxnOffsetCommitRequest {
     pub generation_id: Generation,
     pub member_id: Arc<str>,
     pub offsets: Vec<(TopicPartition, Offset, LeaderEpoch)>,
+    /// TxnOffsetCommit v5+ ⇔ transaction version 2: no AddOffsetsToTxn came first; the
+    /// group coordinator adds its `__consumer_offsets` partition to the transaction.
+    pub transaction_version: TransactionVersion,
 }
 
 #[derive(Clone, Debug)]

@@ -391,6 +391,9 @@ impl PartitionLog {
         }
         match entry.batches.back() {
             Some(&(_, prev_last, _)) if first != prev_last.plus(1) => SequenceCheck::OutOfOrder,
+            // `ProducerAppendInfo.checkSequence`: "the epoch was bumped by a control
+            // record, so we expect the sequence number to be reset".
+            None if first != Sequence(0) => SequenceCheck::OutOfOrder,
             _ => SequenceCheck::Append,
         }
     }

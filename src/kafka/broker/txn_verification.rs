@@ -24,6 +24,11 @@
 //! A coordinator's PRODUCER_FENCED reaches the producer as INVALID_PRODUCER_EPOCH, and a
 //! coordinator that cannot answer yet (CONCURRENT_TRANSACTIONS, NOT_COORDINATOR, no
 //! answer) as NOT_ENOUGH_REPLICAS, which every client retries without a metadata refresh.
+//! With version 2 a CONCURRENT_TRANSACTIONS (the previous transaction's markers are still
+//! being written) is retried by the leader itself every `add.partitions.to.txn.retry.
+//! backoff.ms` (20 ms) for up to `add.partitions.to.txn.retry.backoff.max.ms` (100 ms,
+//! Kafka 4.0's `AddPartitionsToTxnConfig` defaults, fixed in kafkasim) before the producer
+//! is told.
 //! A marker for the producer written to the partition while the question is out voids the
 //! answer (Kafka's `VerificationGuard`): the batch is refused, as it would start a new
 //! transaction behind the coordinator's back.
@@ -35,13 +40,30 @@ use crate::kafka::errors::ErrorCode;
 use crate::kafka::event::KafkaEvent;
 use crate::kafka::protocol::*;
 use crate::kafka::types::{ProducerEpoch, ProducerId, TopicPartition};
-use crate::sim::{Duration, NodeId, Peer, TimerId};
+use crate::sim::{Duration, NodeId, Peer, Time, TimerId};
 
 /// A Produce held while the coordinator is asked.
+/// Kafka 4.0's `add.partitions.to.txn.retry.backoff.ms` and `….max.ms` defaults.
+const ADD_RETRY_BACKOFF: Duration = Duration::from_ms(20);
+const ADD_RETRY_MAX: Duration = Duration::from_ms(100);
+
+/// What waits for the coordinator's answer.
+#[derive(Clone, Debug)]
+enum Held {
+    Produce(ProduceRequest),
+    /// A TxnOffsetCommit v5+: its `__consumer_offsets` partition is being added.
+    TxnOffsetCommit(TxnOffsetCommitRequest),
+}
+
 #[derive(Clone, Debug)]
 struct Verifying {
     from: Peer,
-    req: ProduceRequest,
+    held: Held,
+    ask: AddPartitionsToTxnRequest,
+    first_sent: Time,
+    /// Waiting out the retry back-off (the timer resends instead of timing out).
+    resend: bool,
+    timeout: Duration,
     node: NodeId,
     /// The partitions asked about, with the guard each got.
     partitions: Vec<(TopicPartition, ProducerId, u64)>,
@@ -134,27 +156,93 @@ impl Broker {
             });
             partitions.push((tp.clone(), pid, guard));
         }
-        let correlation_id = self.correlation();
         let ask = AddPartitionsToTxnRequest {
-            correlation_id,
+            correlation_id: self.correlation(),
             transactional_id: id,
             producer_id: pid,
             producer_epoch: epoch,
             partitions: todo,
             verify_only: !add,
         };
-        cx.send(node, Msg::AddPartitionsToTxnRequest(ask));
-        let after = Duration::from_ms(req.timeout_ms.max(1));
-        let timer = cx.set_timer(after, BrokerTimer::TxnVerification { correlation_id });
-        let held = Verifying {
+        let timeout = Duration::from_ms(req.timeout_ms.max(1));
+        self.ask_coordinator(cx, from, Held::Produce(req), ask, node, partitions, timeout);
+        None
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn ask_coordinator(
+        &mut self,
+        cx: &mut BrokerCx<'_>,
+        from: Peer,
+        held: Held,
+        ask: AddPartitionsToTxnRequest,
+        node: NodeId,
+        partitions: Vec<(TopicPartition, ProducerId, u64)>,
+        timeout: Duration,
+    ) {
+        let correlation_id = ask.correlation_id;
+        cx.send(node, Msg::AddPartitionsToTxnRequest(ask.clone()));
+        let timer = cx.set_timer(timeout, BrokerTimer::TxnVerification { correlation_id });
+        let v = Verifying {
             from,
-            req,
+            held,
+            ask,
+            first_sent: cx.now(),
+            resend: false,
             node,
             partitions,
             timer,
+            timeout,
         };
-        self.txn_verifications.pending.insert(correlation_id, held);
-        None
+        self.txn_verifications.pending.insert(correlation_id, v);
+    }
+
+    /// TxnOffsetCommit v5+ (transaction version 2): the group's `__consumer_offsets`
+    /// partition is added to the transaction first (Kafka 4.0's group coordinator does
+    /// this through the same `AddPartitionsToTxnManager`).
+    pub(crate) fn on_txn_offset_commit(
+        &mut self,
+        cx: &mut BrokerCx<'_>,
+        from: Peer,
+        r: TxnOffsetCommitRequest,
+    ) {
+        if !r.transaction_version.supports_epoch_bump() {
+            return self.on_group_request(cx, from, Msg::TxnOffsetCommitRequest(r));
+        }
+        let p = crate::kafka::broker::group_coordinator::offsets_partition_for(
+            &r.group_id,
+            self.config.offsets_topic_num_partitions,
+        );
+        let tp = TopicPartition::new(crate::kafka::controller::CONSUMER_OFFSETS, p);
+        let Some(node) = self.txn_coordinator_node(&r.transactional_id) else {
+            return self.answer_txn_offset_commit(cx, from, &r, ErrorCode::CoordinatorNotAvailable);
+        };
+        let ask = AddPartitionsToTxnRequest {
+            correlation_id: self.correlation(),
+            transactional_id: r.transactional_id.clone(),
+            producer_id: r.producer_id,
+            producer_epoch: r.producer_epoch,
+            partitions: vec![tp.clone()],
+            verify_only: false,
+        };
+        let partitions = vec![(tp, r.producer_id, 0)];
+        let timeout = Duration::from_ms(30_000);
+        self.ask_coordinator(cx, from, Held::TxnOffsetCommit(r), ask, node, partitions, timeout);
+    }
+
+    fn answer_txn_offset_commit(
+        &mut self,
+        cx: &mut BrokerCx<'_>,
+        from: Peer,
+        r: &TxnOffsetCommitRequest,
+        error: ErrorCode,
+    ) {
+        let partitions = r.offsets.iter().map(|(tp, _, _)| (tp.clone(), error)).collect();
+        let resp = TxnOffsetCommitResponse {
+            correlation_id: r.correlation_id,
+            partitions,
+        };
+        cx.reply(from, Msg::TxnOffsetCommitResponse(resp));
     }
 
     /// The node of the coordinator of `transactional_id`: the leader of its
@@ -175,6 +263,20 @@ impl Broker {
             return;
         };
         cx.cancel_timer(v.timer);
+        let add = !v.ask.verify_only;
+        if add && r.error == ErrorCode::ConcurrentTransactions {
+            if cx.now() < v.first_sent + ADD_RETRY_MAX {
+                let mut v = v;
+                v.resend = true;
+                let correlation_id = r.correlation_id;
+                v.timer = cx.set_timer(
+                    ADD_RETRY_BACKOFF,
+                    BrokerTimer::TxnVerification { correlation_id },
+                );
+                self.txn_verifications.pending.insert(correlation_id, v);
+                return;
+            }
+        }
         let answer = |tp: &TopicPartition| {
             r.partition_errors
                 .iter()
@@ -191,6 +293,13 @@ impl Broker {
 
     /// No answer in time, or the connection to the coordinator closed.
     pub(crate) fn on_verification_timeout(&mut self, cx: &mut BrokerCx<'_>, cid: CorrelationId) {
+        if let Some(v) = self.txn_verifications.pending.get_mut(&cid).filter(|v| v.resend) {
+            v.resend = false;
+            cx.send(v.node, Msg::AddPartitionsToTxnRequest(v.ask.clone()));
+            let after = v.timeout;
+            v.timer = cx.set_timer(after, BrokerTimer::TxnVerification { correlation_id: cid });
+            return;
+        }
         if let Some(v) = self.txn_verifications.pending.remove(&cid) {
             let verdicts = (v.partitions.iter())
                 .map(|(tp, pid, g)| (tp.clone(), *pid, *g, ErrorCode::NetworkException))
@@ -218,6 +327,23 @@ impl Broker {
         v: Verifying,
         verdicts: Vec<(TopicPartition, ProducerId, u64, ErrorCode)>,
     ) {
+        let req = match v.held {
+            Held::Produce(req) => req,
+            Held::TxnOffsetCommit(r) => {
+                let answer = verdicts.first().map_or(ErrorCode::None, |x| x.3);
+                // `GroupCoordinatorService`: errors a client retries by finding the
+                // coordinator again; PRODUCER_FENCED and the rest as they are.
+                let error = match produce_error(answer) {
+                    ErrorCode::NotEnoughReplicas => ErrorCode::CoordinatorNotAvailable,
+                    ErrorCode::InvalidProducerEpoch => ErrorCode::ProducerFenced,
+                    e => e,
+                };
+                if error.is_ok() {
+                    return self.on_group_request(cx, v.from, Msg::TxnOffsetCommitRequest(r));
+                }
+                return self.answer_txn_offset_commit(cx, v.from, &r, error);
+            }
+        };
         let mut errors = Vec::new();
         for (tp, pid, guard, answer) in verdicts {
             let key = (tp.clone(), pid);
@@ -227,7 +353,7 @@ impl Broker {
             }
             // Another request of the same producer verified and appended first: the
             // transaction is open here now, which is what the guard stood for.
-            let epoch = (v.req.partitions.iter())
+            let epoch = (req.partitions.iter())
                 .find(|(t, _)| *t == tp)
                 .map_or(ProducerEpoch::NONE, |(_, b)| b.producer_epoch);
             let open = (self.partitions.get(&tp))
@@ -240,14 +366,14 @@ impl Broker {
             cx.emit(KafkaEvent::TxnPartitionVerified {
                 tp: tp.clone(),
                 producer_id: pid,
-                added: v.req.transaction_version.supports_epoch_bump(),
+                added: req.transaction_version.supports_epoch_bump(),
                 error,
             });
             if !error.is_ok() {
                 errors.push((tp, error));
             }
         }
-        self.append_produce(cx, v.from, v.req, errors);
+        self.append_produce(cx, v.from, req, errors);
     }
 }
 

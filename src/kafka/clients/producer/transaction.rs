@@ -29,8 +29,9 @@
 //! epoch; the response carries the new epoch — or a new producer id at epoch 0 when the
 //! epoch would overflow — and the producer adopts it with fresh sequence numbers
 //! (Kafka 4.0's `EndTxnHandler`), so every batch of the finished transaction is fenced by
-//! its markers. A TV2 producer still sends AddOffsetsToTxn before TxnOffsetCommit
-//! (Kafka 4.0's skips it and lets the group coordinator add the partition).
+//! its markers. `sendOffsetsToTransaction` sends no AddOffsetsToTxn either: TxnOffsetCommit
+//! v5 goes straight to the group coordinator, whose broker adds the group's
+//! `__consumer_offsets` partition to the transaction.
 //!
 //! Simplification: an abort waits for the transaction's queued batches to be sent and
 //! acknowledged (they are then aborted by the markers) instead of failing unsent batches.
@@ -244,12 +245,15 @@ impl TransactionManager {
         if self.state != TxnClientState::InTransaction {
             return Err(ErrorCode::InvalidTxnState);
         }
+        // Version 2 sends no AddOffsetsToTxn: the group coordinator adds the partition.
+        let v2 = self.is_v2();
+        self.started |= v2;
         self.offsets = Some(PendingOffsets {
             group,
             offsets,
             generation,
             member,
-            added: false,
+            added: v2,
             group_coordinator: None,
         });
         Ok(())
@@ -507,6 +511,7 @@ impl TransactionManager {
                     generation_id: o.generation,
                     member_id: o.member.clone(),
                     offsets: o.offsets.clone(),
+                    transaction_version: self.request_version(),
                 };
                 (o.group_coordinator?, Msg::TxnOffsetCommitRequest(r))
             }
