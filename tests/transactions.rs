@@ -326,3 +326,63 @@ fn transactions_cost_visibility_latency_for_read_committed_readers() {
     // plus EndTxn, the markers and their replication.
     assert_eq!((txn_us, idem_us), (57_295, 9_010));
 }
+
+// ------------------------------------------------------------------ KIP-890
+
+const LATE: &str =
+    include_str!("../scenarios/regressions/late-transactional-write-is-verified.toml");
+
+fn counters(sc: &Scenario) -> kafkasim::runner::CheckReport {
+    check_scenario(sc, sc.seed)
+}
+
+#[test]
+fn a_late_transactional_write_is_refused_only_with_verification() {
+    // Proves KIP-890 part 1 with transaction version 1: five batches held in a clogged link
+    // arrive after their transaction was aborted. With verification (the default) the
+    // leader refuses them (INVALID_TXN_STATE) and no read_committed reader sees them; with
+    // `transaction.partition.verification.enable = false` they open a transaction the
+    // next COMMIT marker closes, and the reader returns all 5 aborted records.
+    let n = |r: &kafkasim::runner::CheckReport, k: &str| r.counters.get(k).copied().unwrap_or(0);
+    let on = counters(&scenario(LATE, &[]));
+    assert_eq!(n(&on, "txn-verification-refusals"), 1);
+    assert_eq!(n(&on, "aborted-read"), 0);
+    let off = counters(&scenario(
+        LATE,
+        &[(
+            "\"transaction.version\" = 1 }",
+            "\"transaction.version\" = 1, \"transaction.partition.verification.enable\" = false }",
+        )],
+    ));
+    assert_eq!(n(&off, "txn-verification-refusals"), 0);
+    assert_eq!(n(&off, "aborted-read"), 5);
+}
+
+#[test]
+fn with_transaction_version_2_every_end_txn_bumps_the_epoch_and_fences_late_writes() {
+    // Proves KIP-890 part 2: under transaction version 2 (Kafka 4.0's default) the same
+    // late batches carry an epoch older than the ABORT marker's, so the leader refuses
+    // them (INVALID_PRODUCER_EPOCH from the coordinator's PRODUCER_FENCED), nothing is read
+    // that was aborted; and the producer's epoch went up once per finished transaction.
+    let n = |r: &kafkasim::runner::CheckReport, k: &str| r.counters.get(k).copied().unwrap_or(0);
+    let sc = scenario(
+        LATE,
+        &[(
+            "\"transaction.version\" = 1 }",
+            "\"transaction.version\" = 2 }",
+        )],
+    );
+    let r = counters(&sc);
+    assert_eq!(n(&r, "aborted-read"), 0);
+    let (committed, aborted) = (n(&r, "txn-committed"), n(&r, "txn-aborted"));
+    let w = world_at(&sc, 20_000);
+    let id = w.find("checkout").unwrap();
+    let SimNode::Producer(app) = w.node(id) else {
+        panic!("checkout is a producer")
+    };
+    let tm = app.producer().unwrap().transaction_manager().unwrap();
+    // Epoch 0 from InitProducerId, +1 per commit or abort, +1 for the InitProducerId the
+    // abortable error required after the abort.
+    assert_eq!((committed, aborted), (39, 1));
+    assert_eq!(tm.epoch.0 as u64, committed + aborted + 1);
+}

@@ -35,6 +35,9 @@ pub struct TxnFates {
     pub uncommitted_positions: BTreeSet<(TopicPartition, Offset)>,
     /// Of those, the positions of transactions whose `abortTransaction()` succeeded.
     pub aborted_positions: BTreeSet<(TopicPartition, Offset)>,
+    /// The values of those transactions, acknowledged or not (a batch that failed for the
+    /// producer may still reach a log late: a hanging transaction).
+    pub aborted_values: BTreeSet<u64>,
 }
 
 #[derive(Default)]
@@ -82,6 +85,7 @@ pub fn txn_fates(history: &History) -> TxnFates {
                 } else {
                     if !*c && error.is_ok() {
                         f.aborted_positions.extend(t.positions.iter().cloned());
+                        f.aborted_values.extend(t.values.iter().copied());
                     }
                     left(&mut f, t);
                 }
@@ -93,6 +97,7 @@ pub fn txn_fates(history: &History) -> TxnFates {
         left(&mut f, t);
     }
     f.hidden_values.retain(|v| !committed.contains(v));
+    f.aborted_values.retain(|v| !committed.contains(v));
     f
 }
 
@@ -142,7 +147,9 @@ pub fn aborted_reads(history: &History, ix: &Index) -> Vec<Anomaly> {
             continue;
         }
         for (tp, offset, v) in records.iter() {
-            if !ix.txn.aborted_positions.contains(&(tp.clone(), *offset)) {
+            let aborted = ix.txn.aborted_positions.contains(&(tp.clone(), *offset))
+                || ix.txn.aborted_values.contains(v);
+            if !aborted {
                 continue;
             }
             let d = format!(

@@ -136,7 +136,8 @@ impl ExternalClient {
 mod tests {
     use super::*;
     use crate::kafka::protocol::{
-        HeartbeatResponse, TransactionVersion, PartitionProduceResponse, ProduceRequest, ProduceResponse,
+        HeartbeatResponse, PartitionProduceResponse, ProduceRequest, ProduceResponse,
+        TransactionVersion,
     };
     use crate::kafka::record::{Record, RecordBatch};
     use crate::kafka::testing::FakeCx;

@@ -221,7 +221,10 @@ impl PartitionLog {
     /// no verification by the transaction coordinator.
     pub fn has_ongoing_transaction(&self, producer_id: ProducerId, epoch: ProducerEpoch) -> bool {
         self.txns.open().any(|(p, _)| p == producer_id)
-            && self.producers.get(&producer_id).is_some_and(|e| e.epoch == epoch)
+            && self
+                .producers
+                .get(&producer_id)
+                .is_some_and(|e| e.epoch == epoch)
     }
 
     // ---- reading

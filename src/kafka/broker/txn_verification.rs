@@ -75,14 +75,15 @@ struct Verifying {
 pub struct TxnVerifications {
     next_guard: u64,
     pending: BTreeMap<CorrelationId, Verifying>,
-    /// (partition, producer id) → the guard of its verification in progress.
-    guards: BTreeMap<(TopicPartition, ProducerId), u64>,
+    /// (partition, producer id, epoch) → the guard of its verification in progress.
+    guards: BTreeMap<(TopicPartition, ProducerId, ProducerEpoch), u64>,
 }
 
 impl TxnVerifications {
     /// A marker for `producer_id` was written to `tp`: answers in flight are void.
     pub fn on_marker(&mut self, tp: &TopicPartition, producer_id: ProducerId) {
-        self.guards.remove(&(tp.clone(), producer_id));
+        self.guards
+            .retain(|(t, p, _), _| !(t == tp && *p == producer_id));
     }
 }
 
@@ -130,7 +131,10 @@ impl Broker {
             if !b.is_transactional || b.is_control {
                 continue;
             }
-            if !p.log.has_ongoing_transaction(b.producer_id, b.producer_epoch) {
+            if !p
+                .log
+                .has_ongoing_transaction(b.producer_id, b.producer_epoch)
+            {
                 todo.push(tp.clone());
                 (pid, epoch) = (b.producer_id, b.producer_epoch);
             }
@@ -150,7 +154,7 @@ impl Broker {
         let mut partitions = Vec::with_capacity(todo.len());
         for tp in &todo {
             // One guard per producer and partition, shared by every request waiting.
-            let guard = *v.guards.entry((tp.clone(), pid)).or_insert_with(|| {
+            let guard = *v.guards.entry((tp.clone(), pid, epoch)).or_insert_with(|| {
                 v.next_guard += 1;
                 v.next_guard
             });
@@ -227,7 +231,15 @@ impl Broker {
         };
         let partitions = vec![(tp, r.producer_id, 0)];
         let timeout = Duration::from_ms(30_000);
-        self.ask_coordinator(cx, from, Held::TxnOffsetCommit(r), ask, node, partitions, timeout);
+        self.ask_coordinator(
+            cx,
+            from,
+            Held::TxnOffsetCommit(r),
+            ask,
+            node,
+            partitions,
+            timeout,
+        );
     }
 
     fn answer_txn_offset_commit(
@@ -237,7 +249,11 @@ impl Broker {
         r: &TxnOffsetCommitRequest,
         error: ErrorCode,
     ) {
-        let partitions = r.offsets.iter().map(|(tp, _, _)| (tp.clone(), error)).collect();
+        let partitions = r
+            .offsets
+            .iter()
+            .map(|(tp, _, _)| (tp.clone(), error))
+            .collect();
         let resp = TxnOffsetCommitResponse {
             correlation_id: r.correlation_id,
             partitions,
@@ -293,11 +309,21 @@ impl Broker {
 
     /// No answer in time, or the connection to the coordinator closed.
     pub(crate) fn on_verification_timeout(&mut self, cx: &mut BrokerCx<'_>, cid: CorrelationId) {
-        if let Some(v) = self.txn_verifications.pending.get_mut(&cid).filter(|v| v.resend) {
+        if let Some(v) = self
+            .txn_verifications
+            .pending
+            .get_mut(&cid)
+            .filter(|v| v.resend)
+        {
             v.resend = false;
             cx.send(v.node, Msg::AddPartitionsToTxnRequest(v.ask.clone()));
             let after = v.timeout;
-            v.timer = cx.set_timer(after, BrokerTimer::TxnVerification { correlation_id: cid });
+            v.timer = cx.set_timer(
+                after,
+                BrokerTimer::TxnVerification {
+                    correlation_id: cid,
+                },
+            );
             return;
         }
         if let Some(v) = self.txn_verifications.pending.remove(&cid) {
@@ -346,16 +372,16 @@ impl Broker {
         };
         let mut errors = Vec::new();
         for (tp, pid, guard, answer) in verdicts {
-            let key = (tp.clone(), pid);
+            let epoch = (req.partitions.iter())
+                .find(|(t, _)| *t == tp)
+                .map_or(ProducerEpoch::NONE, |(_, b)| b.producer_epoch);
+            let key = (tp.clone(), pid, epoch);
             let guarded = self.txn_verifications.guards.get(&key) == Some(&guard);
             if guarded {
                 self.txn_verifications.guards.remove(&key);
             }
             // Another request of the same producer verified and appended first: the
             // transaction is open here now, which is what the guard stood for.
-            let epoch = (req.partitions.iter())
-                .find(|(t, _)| *t == tp)
-                .map_or(ProducerEpoch::NONE, |(_, b)| b.producer_epoch);
             let open = (self.partitions.get(&tp))
                 .is_some_and(|p| p.log.has_ongoing_transaction(pid, epoch));
             let error = match produce_error(answer) {

@@ -238,7 +238,9 @@ impl TxnCoordinator {
     ) -> Option<Actions> {
         let mut out = match msg {
             Msg::InitProducerIdRequest(r) => self.on_init_producer_id(now, from, r, new_pid),
-            Msg::AddPartitionsToTxnRequest(r) if r.verify_only => self.on_verify_partitions(from, r),
+            Msg::AddPartitionsToTxnRequest(r) if r.verify_only => {
+                self.on_verify_partitions(from, r)
+            }
             Msg::AddPartitionsToTxnRequest(r) => {
                 let (id, pid, epoch, cid) = (
                     r.transactional_id,
@@ -435,9 +437,10 @@ impl TxnCoordinator {
     /// overflow (`isProducerEpochExhausted`). The host allocates it before the call.
     pub fn end_txn_needs_pid(&self, r: &EndTxnRequest) -> bool {
         r.transaction_version.supports_epoch_bump()
-            && self.txns.get(&r.transactional_id).is_some_and(|m| {
-                m.state == TxnState::Ongoing && m.producer_epoch.0 >= i16::MAX - 1
-            })
+            && self
+                .txns
+                .get(&r.transactional_id)
+                .is_some_and(|m| m.state == TxnState::Ongoing && m.producer_epoch.0 >= i16::MAX - 1)
     }
 
     /// Kafka's `endTransaction`, both protocols. With transaction version 2 (EndTxn v5+)
@@ -713,7 +716,11 @@ impl TxnCoordinator {
 /// must be the current one. Version 2 (the stored `clientTransactionVersion`): in
 /// PrepareX/CompleteX a retry carries the epoch just before the bump (or, after an
 /// overflow, the old producer id at `i16::MAX - 1`); anything else is fenced.
-fn end_txn_epoch_check(m: &TxnMeta, pid: ProducerId, epoch: ProducerEpoch) -> Result<(), ErrorCode> {
+fn end_txn_epoch_check(
+    m: &TxnMeta,
+    pid: ProducerId,
+    epoch: ProducerEpoch,
+) -> Result<(), ErrorCode> {
     let v2 = m.tv.supports_epoch_bump();
     let retry_on_bump = v2 && m.producer_epoch.0 == epoch.0.wrapping_add(1);
     let retry_on_overflow = v2 && m.producer_epoch.0 == 0 && epoch.0 == i16::MAX - 1;

@@ -328,7 +328,10 @@ fn end_txn_v5_bumps_the_epoch_and_the_markers_carry_it() {
         end_response(&msgs[0]),
         (ErrorCode::None, ProducerId(7), ProducerEpoch(1))
     );
-    assert_eq!(error_of(&add(&mut c, 0, Time::ZERO)[0]), ErrorCode::ProducerFenced);
+    assert_eq!(
+        error_of(&add(&mut c, 0, Time::ZERO)[0]),
+        ErrorCode::ProducerFenced
+    );
     assert_eq!(error_of(&add(&mut c, 1, Time::ZERO)[0]), ErrorCode::None);
 }
 
@@ -372,11 +375,17 @@ fn an_epoch_about_to_overflow_gets_a_new_producer_id() {
     else {
         panic!()
     };
-    assert_eq!((*producer_id, *producer_epoch), (ProducerId(7), ProducerEpoch(i16::MAX)));
+    assert_eq!(
+        (*producer_id, *producer_epoch),
+        (ProducerId(7), ProducerEpoch(i16::MAX))
+    );
     let a = c.on_markers_written(ID);
     settle(&mut c, a);
     let m = c.txns.get(ID).unwrap();
-    assert_eq!((m.producer_id, m.producer_epoch), (ProducerId(8), ProducerEpoch(0)));
+    assert_eq!(
+        (m.producer_id, m.producer_epoch),
+        (ProducerId(8), ProducerEpoch(0))
+    );
 }
 
 #[test]
@@ -393,12 +402,18 @@ fn verify_only_answers_per_partition_and_adds_nothing() {
             transactional_id: Arc::from(ID),
             producer_id: ProducerId(7),
             producer_epoch: ProducerEpoch(epoch),
-            partitions: vec![TopicPartition::new("orders", 0), TopicPartition::new("other", 0)],
+            partitions: vec![
+                TopicPartition::new("orders", 0),
+                TopicPartition::new("other", 0),
+            ],
             verify_only: true,
         };
-        let a = c.on_request(Time::ZERO, peer(), Msg::AddPartitionsToTxnRequest(req), &mut || {
-            unreachable!()
-        });
+        let a = c.on_request(
+            Time::ZERO,
+            peer(),
+            Msg::AddPartitionsToTxnRequest(req),
+            &mut || unreachable!(),
+        );
         let (msgs, _, records) = settle(c, a.unwrap());
         assert!(records.is_empty());
         let Msg::AddPartitionsToTxnResponse(r) = &msgs[0] else {
@@ -415,7 +430,10 @@ fn verify_only_answers_per_partition_and_adds_nothing() {
     settle(&mut c, a);
     assert_eq!(
         verify(&mut c, 1),
-        vec![ErrorCode::TransactionAbortable, ErrorCode::TransactionAbortable]
+        vec![
+            ErrorCode::TransactionAbortable,
+            ErrorCode::TransactionAbortable
+        ]
     );
     assert_eq!(
         verify(&mut c, 0),
