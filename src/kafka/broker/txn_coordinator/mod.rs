@@ -28,11 +28,16 @@
 //! arrives while a state write or a commit/abort is in progress gets
 //! CONCURRENT_TRANSACTIONS (retriable).
 //!
+//! **KIP-890 part 2** (an EndTxn v5+, from a client speaking transaction version 2): the
+//! epoch is bumped in PrepareCommit/PrepareAbort, so the markers carry the new epoch and
+//! fence every late batch of the finished transaction; the response hands the client the
+//! new epoch (a new producer id at epoch 0 when the epoch would overflow). A v4 EndTxn works
+//! as before. AddPartitionsToTxn *verify-only* (part 1) answers a partition leader whether a
+//! partition is in the ongoing transaction (`broker/txn_verification.rs`).
+//!
 //! Simplifications: the coordinator epoch is not checked by partition leaders; no
-//! `transactional.id.expiration.ms`; KIP-890 part 2 (an epoch bump at every commit, implicit
-//! AddPartitions) is not simulated: kafkasim runs the transaction version 1 protocol
-//! (KIP-98 with client-side AddPartitionsToTxn). A state record's fields are kept as text in
-//! the record key (Kafka's is a binary `TransactionLogValue`).
+//! `transactional.id.expiration.ms`. A state record's fields are kept as text in the record
+//! key (Kafka's is a binary `TransactionLogValue`).
 
 pub mod host;
 pub mod markers;
