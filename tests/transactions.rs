@@ -338,14 +338,16 @@ fn counters(sc: &Scenario) -> kafkasim::runner::CheckReport {
 
 #[test]
 fn a_late_transactional_write_is_refused_only_with_verification() {
-    // Proves KIP-890 part 1 with transaction version 1: five batches held in a clogged link
-    // arrive after their transaction was aborted. With verification (the default) the
-    // leader refuses them (INVALID_TXN_STATE) and no read_committed reader sees them; with
+    // Proves KIP-890 part 1 with transaction version 1: five batches (and their five
+    // retries) held in a clogged link arrive after their transaction was aborted. With
+    // verification (the default) the leader asks the coordinator, which has bumped the
+    // epoch since (the abortable error's InitProducerId): all 10 refused with
+    // INVALID_PRODUCER_EPOCH, and no read_committed reader sees them; with
     // `transaction.partition.verification.enable = false` they open a transaction the
     // next COMMIT marker closes, and the reader returns all 5 aborted records.
     let n = |r: &kafkasim::runner::CheckReport, k: &str| r.counters.get(k).copied().unwrap_or(0);
     let on = counters(&scenario(LATE, &[]));
-    assert_eq!(n(&on, "txn-verification-refusals"), 1);
+    assert_eq!(n(&on, "txn-verification-refusals"), 10);
     assert_eq!(n(&on, "aborted-read"), 0);
     let off = counters(&scenario(
         LATE,

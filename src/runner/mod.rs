@@ -279,7 +279,7 @@ fn kafka_counter(e: &KafkaEvent, t: &mut Tracker) -> Option<&'static str> {
         KafkaEvent::ProducerFenced { .. } => "producers-fenced",
         KafkaEvent::TxnMarkerAppended { .. } => "txn-markers",
         KafkaEvent::TxnPartitionVerified {
-            error: ErrorCode::InvalidTxnState,
+            error: ErrorCode::InvalidTxnState | ErrorCode::InvalidProducerEpoch,
             ..
         } => "txn-verification-refusals",
         // A coordinator taking over a partition that holds transactions: it moved.

@@ -544,7 +544,7 @@ pub const EXPECT_KEYS: &[(&str, &str)] = &[
     ("txn-markers", "COMMIT/ABORT control records appended by partition leaders"),
     (
         "txn-verification-refusals",
-        "transactional batches a leader refused with INVALID_TXN_STATE: the coordinator knew no ongoing transaction with that partition (KIP-890 part 1)",
+        "transactional batches a leader refused after asking the coordinator (KIP-890): INVALID_TXN_STATE (no ongoing transaction with that partition) or INVALID_PRODUCER_EPOCH (an older epoch)",
     ),
     (
         "txn-coordinator-moves",
