@@ -35,8 +35,7 @@
 //! as before. AddPartitionsToTxn *verify-only* (part 1) answers a partition leader whether a
 //! partition is in the ongoing transaction (`broker/txn_verification.rs`).
 //!
-//! Simplifications: the coordinator epoch is not checked by partition leaders; no
-//! `transactional.id.expiration.ms`. A state record's fields are kept as text in the record
+//! Simplifications: no `transactional.id.expiration.ms`. A state record's fields are kept as text in the record
 //! key (Kafka's is a binary `TransactionLogValue`).
 
 pub mod host;
