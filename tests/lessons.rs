@@ -147,6 +147,8 @@ mod last;
 mod logs;
 #[path = "lessons/middle.rs"]
 mod middle;
+#[path = "lessons/transactions.rs"]
+mod transactions;
 
 #[test]
 fn every_lesson_is_listed_in_order_with_its_question_and_scenario() {

@@ -36,6 +36,9 @@ pub struct TxnFates {
     pub uncommitted_positions: BTreeSet<(TopicPartition, Offset)>,
     /// Of those, the positions of transactions whose `abortTransaction()` succeeded.
     pub aborted_positions: BTreeSet<(TopicPartition, Offset)>,
+    /// The values of those transactions, acknowledged or not (a batch that failed for the
+    /// producer may still reach a log late: a hanging transaction).
+    pub aborted_values: BTreeSet<u64>,
 }
 
 #[derive(Default)]
@@ -98,6 +101,7 @@ impl FatesBuilder {
                 } else {
                     if !*c && error.is_ok() {
                         self.f.aborted_positions.extend(t.positions.iter().cloned());
+                        self.f.aborted_values.extend(t.values.iter().copied());
                     }
                     self.left(t);
                 }
@@ -112,6 +116,7 @@ impl FatesBuilder {
         }
         let committed = &self.committed;
         self.f.hidden_values.retain(|v| !committed.contains(v));
+        self.f.aborted_values.retain(|v| !committed.contains(v));
         self.f
     }
 }
@@ -165,7 +170,9 @@ pub fn aborted_reads(history: &History, ix: &Index) -> Vec<Anomaly> {
             continue;
         }
         for (tp, offset, v) in records.iter() {
-            if !ix.txn.aborted_positions.contains(&(tp.clone(), *offset)) {
+            let aborted = ix.txn.aborted_positions.contains(&(tp.clone(), *offset))
+                || ix.txn.aborted_values.contains(v);
+            if !aborted {
                 continue;
             }
             let d = format!(

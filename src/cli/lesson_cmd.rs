@@ -51,6 +51,10 @@ pub const LESSONS: &[Lesson] = &[
     lesson!("18-lag-and-back-pressure.md", "lessons/backpressure.toml"),
     lesson!("19-retention.md", "lessons/retention-slow-consumer.toml"),
     lesson!("20-compaction.md", "lessons/compacted-table.toml"),
+    lesson!(
+        "21-transactions.md",
+        "lessons/transactional-producer-crash.toml"
+    ),
 ];
 
 impl Lesson {

@@ -177,6 +177,8 @@ fn produce(req: &Request, corr: CorrelationId, t: &mut Tables) -> Result<Handled
         acks: r.acks,
         timeout_ms: r.timeout_ms.max(0) as u64,
         transactional_id: r.transactional_id.map(|id| s(&id.0)),
+        // Produce v12+ means transaction version 2; the gateway advertises up to v9.
+        transaction_version: TransactionVersion::TV_1,
         partitions,
     });
     Ok(Handled::Forward {
@@ -534,5 +536,6 @@ fn offset_fetch(r: kp::OffsetFetchRequest, corr: CorrelationId) -> Msg {
         correlation_id: corr,
         group_id: s(&r.group_id.0),
         partitions,
+        require_stable: r.require_stable,
     })
 }

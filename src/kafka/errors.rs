@@ -71,6 +71,8 @@ error_codes! {
     InvalidProducerIdMapping = 49, "INVALID_PRODUCER_ID_MAPPING", false, false;
     InvalidTransactionTimeout = 50, "INVALID_TRANSACTION_TIMEOUT", false, false;
     ConcurrentTransactions = 51, "CONCURRENT_TRANSACTIONS", true, false;
+    TransactionCoordinatorFenced = 52, "TRANSACTION_COORDINATOR_FENCED", false, false;
+    UnstableOffsetCommit = 88, "UNSTABLE_OFFSET_COMMIT", true, false;
     ProducerFenced = 90, "PRODUCER_FENCED", false, false;
     TransactionAbortable = 120, "TRANSACTION_ABORTABLE", false, false;
 }

@@ -229,6 +229,15 @@ pub enum KafkaEvent {
         committed: bool,
         offset: Offset,
     },
+    /// A partition leader got the coordinator's answer about a transactional batch
+    /// (KIP-890: verified, or with `added`, the partition added to the transaction).
+    TxnPartitionVerified {
+        tp: TopicPartition,
+        producer_id: ProducerId,
+        added: bool,
+        /// What the producer is told (NONE: the batch is appended).
+        error: ErrorCode,
+    },
     /// The coordinator aborts a transaction open longer than `transaction.timeout.ms`.
     TxnTimedOut {
         transactional_id: String,
@@ -369,6 +378,8 @@ impl KafkaEvent {
                 _ => "",
             }),
             TxnMarkerAppended { tp, producer_id, committed, offset } => format!("leader appended a {} control record for producer {} to {tp} at offset {offset}: it takes an offset, no consumer ever receives it{}", if *committed { "COMMIT" } else { "ABORT" }, producer_id.0, if *committed { "; read_committed readers may now read the transaction" } else { "; read_committed readers drop the transaction's records" }),
+            TxnPartitionVerified { tp, producer_id, added, error: ErrorCode::None } => format!("leader of {tp}: the transaction coordinator {} for producer {}, so its batch is appended (KIP-890)", if *added { "added the partition to the ongoing transaction" } else { "confirmed the partition is in the ongoing transaction" }, producer_id.0),
+            TxnPartitionVerified { tp, producer_id, error, .. } => format!("leader of {tp}: the transaction coordinator did not confirm an ongoing transaction of producer {} here, so its batch is refused with {error}{} (KIP-890)", producer_id.0, if *error == ErrorCode::InvalidTxnState { ": appending it would open a transaction no coordinator knows, a hanging transaction" } else { "" }),
             TxnTimedOut { transactional_id, producer_id, producer_epoch } => format!("transaction coordinator: the transaction of {transactional_id} (producer id {}, epoch {producer_epoch}) is open longer than transaction.timeout.ms; it is aborted and the epoch bumped, fencing that producer", producer_id.0),
             TxnStateLoaded { partition, transactions, completing } => format!("transaction coordinator loaded __transaction_state-{partition}: {transactions} transactional id(s), {completing} commit/abort(s) to finish by resending markers"),
             ProducerFenced { transactional_id, error } => format!("producer {transactional_id} is FENCED ({error}): a newer producer with the same transactional.id exists; ProducerFencedException is fatal, the producer must be closed"),

@@ -28,7 +28,27 @@ pub struct ProduceRequest {
     /// How long the leader may wait for replication (the producer's request.timeout.ms).
     pub timeout_ms: u64,
     pub transactional_id: Option<Arc<str>>,
+    /// The transaction protocol the producer speaks (Kafka: Produce v12+ ⇔ transaction
+    /// version 2): with 2 the leader adds the partition to the transaction itself
+    /// (KIP-890 part 2); with 1 it only verifies it (part 1).
+    pub transaction_version: TransactionVersion,
     pub partitions: Vec<(TopicPartition, Batch)>,
+}
+
+/// Kafka's `TransactionVersion` (the `transaction.version` feature level a client uses):
+/// 0 and 1 are KIP-98's protocol with the client's AddPartitionsToTxn; 2 is KIP-890
+/// part 2 (partitions added by their leaders, an epoch bump at every EndTxn).
+#[derive(Copy, Clone, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub struct TransactionVersion(pub u8);
+
+impl TransactionVersion {
+    pub const TV_1: TransactionVersion = TransactionVersion(1);
+    pub const TV_2: TransactionVersion = TransactionVersion(2);
+
+    /// `TransactionVersion.supportsEpochBump`: EndTxn v5+ bumps the epoch.
+    pub fn supports_epoch_bump(self) -> bool {
+        self.0 >= 2
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -480,6 +500,9 @@ pub struct OffsetFetchRequest {
     pub correlation_id: CorrelationId,
     pub group_id: Arc<str>,
     pub partitions: Vec<TopicPartition>,
+    /// KIP-447 `require_stable`: answer UNSTABLE_OFFSET_COMMIT for a partition with a
+    /// transactional offset commit still pending, instead of the last committed offset.
+    pub require_stable: bool,
 }
 
 #[derive(Clone, Debug)]
@@ -522,6 +545,9 @@ pub struct ApiVersionsRequest {
 #[derive(Clone, Debug)]
 pub struct ApiVersionsResponse {
     pub correlation_id: CorrelationId,
+    /// The cluster's finalized `transaction.version` feature level (Kafka's
+    /// `ApiVersionsResponse.finalizedFeatures`): the transactional producer reads it.
+    pub finalized_transaction_version: TransactionVersion,
 }
 
 // ---------------------------------------------------------------- Transactions (KIP-98)
@@ -542,14 +568,19 @@ pub struct AddPartitionsToTxnRequest {
     pub producer_id: ProducerId,
     pub producer_epoch: ProducerEpoch,
     pub partitions: Vec<TopicPartition>,
+    /// AddPartitionsToTxn v4+ from a partition leader (KIP-890 part 1): only check that
+    /// the partitions are in the ongoing transaction, add nothing.
+    pub verify_only: bool,
 }
 
 /// One error for the whole request (Kafka answers per partition, all with the same code
-/// unless a partition is unknown).
+/// unless a partition is unknown); a verify-only request is answered per partition.
 #[derive(Clone, Debug)]
 pub struct AddPartitionsToTxnResponse {
     pub correlation_id: CorrelationId,
     pub error: ErrorCode,
+    /// Verify-only: NONE, or TRANSACTION_ABORTABLE for a partition not in the transaction.
+    pub partition_errors: Vec<(TopicPartition, ErrorCode)>,
 }
 
 /// Client → transaction coordinator: the group's `__consumer_offsets` partition joins the
@@ -577,12 +608,18 @@ pub struct EndTxnRequest {
     pub producer_id: ProducerId,
     pub producer_epoch: ProducerEpoch,
     pub committed: bool,
+    /// EndTxn v5+ ⇔ transaction version 2: the coordinator bumps the epoch.
+    pub transaction_version: TransactionVersion,
 }
 
 #[derive(Clone, Debug)]
 pub struct EndTxnResponse {
     pub correlation_id: CorrelationId,
     pub error: ErrorCode,
+    /// EndTxn v5+: the producer id and epoch the next transaction uses (the bumped epoch;
+    /// a new producer id with epoch 0 when the epoch would overflow). NONE before v5.
+    pub producer_id: ProducerId,
+    pub producer_epoch: ProducerEpoch,
 }
 
 /// Transaction coordinator → partition leader: append a COMMIT or ABORT control record for
@@ -617,6 +654,9 @@ pub struct TxnOffsetCommitRequest {
     pub generation_id: Generation,
     pub member_id: Arc<str>,
     pub offsets: Vec<(TopicPartition, Offset, LeaderEpoch)>,
+    /// TxnOffsetCommit v5+ ⇔ transaction version 2: no AddOffsetsToTxn came first; the
+    /// group coordinator adds its `__consumer_offsets` partition to the transaction.
+    pub transaction_version: TransactionVersion,
 }
 
 #[derive(Clone, Debug)]

@@ -37,7 +37,7 @@ pub fn compression_ratio(codec: CompressionType) -> u32 {
 pub struct Record {
     /// The key, if any (partitioning hashes its UTF-8 bytes with murmur2).
     pub key: Option<Arc<str>>,
-    /// A unique id standing for the payload; 0 for control records.
+    /// A unique id standing for the payload; a control record holds its coordinator epoch.
     pub value: u64,
     /// Simulated payload size in bytes.
     pub value_bytes: u32,
@@ -253,6 +253,26 @@ impl RecordBatch {
         b.is_transactional = true;
         b.is_control = true;
         b
+    }
+
+    /// The marker written by a coordinator whose `__transaction_state` partition had
+    /// leader epoch `epoch` (Kafka's `EndTransactionMarker.coordinatorEpoch`, carried here
+    /// in the control record's value).
+    pub fn with_coordinator_epoch(mut self, epoch: LeaderEpoch) -> RecordBatch {
+        if let Some(r) = self.records.first().cloned() {
+            let r = Record {
+                value: epoch.0.max(0) as u64,
+                ..r
+            };
+            self.records = vec![r].into();
+        }
+        self
+    }
+
+    /// A marker's coordinator epoch; `None` for data.
+    pub fn coordinator_epoch(&self) -> Option<LeaderEpoch> {
+        self.is_control
+            .then(|| LeaderEpoch(self.records.first().map_or(0, |r| r.value as i32)))
     }
 
     /// Whether this is a COMMIT (`Some(true)`) or ABORT (`Some(false)`) marker.

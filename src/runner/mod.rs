@@ -278,6 +278,10 @@ fn kafka_counter(e: &KafkaEvent, t: &mut Tracker) -> Option<&'static str> {
         KafkaEvent::TxnTimedOut { .. } => "txn-timeouts",
         KafkaEvent::ProducerFenced { .. } => "producers-fenced",
         KafkaEvent::TxnMarkerAppended { .. } => "txn-markers",
+        KafkaEvent::TxnPartitionVerified {
+            error: ErrorCode::InvalidTxnState | ErrorCode::InvalidProducerEpoch,
+            ..
+        } => "txn-verification-refusals",
         // A coordinator taking over a partition that holds transactions: it moved.
         KafkaEvent::TxnStateLoaded { transactions, .. } if *transactions > 0 => {
             "txn-coordinator-moves"

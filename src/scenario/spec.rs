@@ -568,6 +568,10 @@ pub const EXPECT_KEYS: &[(&str, &str)] = &[
     ),
     ("txn-markers", "COMMIT/ABORT control records appended by partition leaders"),
     (
+        "txn-verification-refusals",
+        "transactional batches a leader refused after asking the coordinator (KIP-890): INVALID_TXN_STATE (no ongoing transaction with that partition) or INVALID_PRODUCER_EPOCH (an older epoch)",
+    ),
+    (
         "txn-coordinator-moves",
         "transaction coordinators that took over a __transaction_state partition holding transactions",
     ),

@@ -234,6 +234,7 @@ pub fn kafka_name(e: &KafkaEvent) -> &'static str {
         TxnTransition { .. } => "TxnTransition",
         TxnMarkerAppended { .. } => "TxnMarkerAppended",
         TxnTimedOut { .. } => "TxnTimedOut",
+        TxnPartitionVerified { .. } => "TxnPartitionVerified",
         TxnStateLoaded { .. } => "TxnStateLoaded",
         ProducerFenced { .. } => "ProducerFenced",
         TxnEnded { .. } => "TxnEnded",
@@ -265,6 +266,7 @@ fn kafka_tp(e: &KafkaEvent) -> Option<&TopicPartition> {
         | LogStartOffsetIncremented { tp, .. }
         | FetchPositionOutOfRange { tp, .. }
         | TxnMarkerAppended { tp, .. }
+        | TxnPartitionVerified { tp, .. }
         | LogCleaned { tp, .. } => Some(tp),
         _ => None,
     }

@@ -137,6 +137,7 @@ mod tests {
     use super::*;
     use crate::kafka::protocol::{
         HeartbeatResponse, PartitionProduceResponse, ProduceRequest, ProduceResponse,
+        TransactionVersion,
     };
     use crate::kafka::record::{Record, RecordBatch};
     use crate::kafka::testing::FakeCx;
@@ -160,6 +161,7 @@ mod tests {
             acks: 1,
             timeout_ms: 1_000,
             transactional_id: None,
+            transaction_version: TransactionVersion::TV_1,
             partitions: vec![(
                 TopicPartition::new("t", 0),
                 Arc::new(RecordBatch::new(records)),

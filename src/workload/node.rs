@@ -305,6 +305,7 @@ impl Node for SimNode {
                 BrokerTimer::Group(_) => "group-coordinator",
                 BrokerTimer::TxnCleanup => "abort-timed-out-transactions",
                 BrokerTimer::TxnMarkerRetry => "txn-marker-retry",
+                BrokerTimer::TxnVerification { .. } => "txn-verification-timeout",
                 BrokerTimer::CleanerBackoff => "log-cleaner",
             },
             NodeTimer::Controller(ControllerTimer::MaybeFenceStaleBrokers) => {

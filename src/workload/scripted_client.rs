@@ -254,6 +254,7 @@ impl ScriptedProducer {
             acks: self.config.acks.as_i16(),
             timeout_ms: self.config.request_timeout_ms,
             transactional_id: None,
+            transaction_version: TransactionVersion::TV_1,
             partitions: vec![(self.config.tp.clone(), batch)],
         };
         cx.send(node, Msg::ProduceRequest(req));

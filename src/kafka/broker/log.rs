@@ -65,6 +65,8 @@ pub enum SequenceCheck {
 #[derive(Clone, Debug, Default)]
 struct ProducerStateEntry {
     epoch: ProducerEpoch,
+    /// The coordinator epoch of the last marker (`ProducerStateEntry.coordinatorEpoch`).
+    coordinator_epoch: LeaderEpoch,
     /// Largest record timestamp of its last batch, µs (`lastTimestamp`: expiry counts from it).
     last_timestamp_us: u64,
     /// (first sequence, last sequence, base offset) of the most recent batches.
@@ -214,6 +216,31 @@ impl PartitionLog {
     /// The transaction bookkeeping (open transactions, aborted ones).
     pub fn txn_index(&self) -> &TxnIndex {
         &self.txns
+    }
+
+    /// `ProducerAppendInfo.appendEndTxnMarker`'s coordinator check: a marker from a
+    /// coordinator epoch older than the last marker's for this producer comes from a
+    /// coordinator that lost its `__transaction_state` partition since
+    /// (TRANSACTION_COORDINATOR_FENCED).
+    pub fn marker_is_fenced(
+        &self,
+        producer_id: ProducerId,
+        coordinator_epoch: LeaderEpoch,
+    ) -> bool {
+        self.producers
+            .get(&producer_id)
+            .is_some_and(|e| coordinator_epoch < e.coordinator_epoch)
+    }
+
+    /// Whether `producer_id` has a transaction open here at `epoch`
+    /// (`ProducerStateManager` / `UnifiedLog.hasOngoingTransaction`): its next batches need
+    /// no verification by the transaction coordinator.
+    pub fn has_ongoing_transaction(&self, producer_id: ProducerId, epoch: ProducerEpoch) -> bool {
+        self.txns.open().any(|(p, _)| p == producer_id)
+            && self
+                .producers
+                .get(&producer_id)
+                .is_some_and(|e| e.epoch == epoch)
     }
 
     // ---- reading
@@ -383,6 +410,9 @@ impl PartitionLog {
         }
         match entry.batches.back() {
             Some(&(_, prev_last, _)) if first != prev_last.plus(1) => SequenceCheck::OutOfOrder,
+            // `ProducerAppendInfo.checkSequence`: "the epoch was bumped by a control
+            // record, so we expect the sequence number to be reset".
+            None if first != Sequence(0) => SequenceCheck::OutOfOrder,
             _ => SequenceCheck::Append,
         }
     }
@@ -395,6 +425,9 @@ impl PartitionLog {
             if b.producer_epoch > entry.epoch {
                 entry.epoch = b.producer_epoch;
                 entry.batches.clear();
+            }
+            if let Some(c) = b.coordinator_epoch() {
+                entry.coordinator_epoch = entry.coordinator_epoch.max(c);
             }
             return;
         }
@@ -737,6 +770,25 @@ mod tests {
             log.append(disk, b, Time::ZERO);
         }
         log
+    }
+
+    #[test]
+    fn a_marker_from_an_older_coordinator_epoch_is_fenced() {
+        // Proves the leader's coordinator-epoch check on WriteTxnMarkers: after a marker
+        // from coordinator epoch 3, one from epoch 2 is fenced, 3 and 4 are not; a
+        // producer with no marker yet accepts any.
+        let mut disk = Disk::new();
+        let mut log = PartitionLog::open(tp(), &mut disk, None);
+        let pid = ProducerId(9);
+        assert!(!log.marker_is_fenced(pid, LeaderEpoch(0)));
+        let m = RecordBatch::control(pid, ProducerEpoch(0), true, 0)
+            .with_coordinator_epoch(LeaderEpoch(3));
+        assert_eq!(m.coordinator_epoch(), Some(LeaderEpoch(3)));
+        let m = stamp(Arc::new(m), log.log_end_offset(), LeaderEpoch(0));
+        log.append(&mut disk, m, Time::ZERO);
+        assert!(log.marker_is_fenced(pid, LeaderEpoch(2)));
+        assert!(!log.marker_is_fenced(pid, LeaderEpoch(3)));
+        assert!(!log.marker_is_fenced(pid, LeaderEpoch(4)));
     }
 
     #[test]

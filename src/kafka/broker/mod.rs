@@ -38,6 +38,7 @@ pub mod segment;
 pub mod txn_coordinator;
 pub mod txn_index;
 pub mod txn_markers;
+pub mod txn_verification;
 
 use crate::kafka::config::{BrokerConfig, EffectiveTopicConfig};
 use crate::kafka::errors::ErrorCode;
@@ -92,6 +93,9 @@ pub enum BrokerTimer {
     TxnCleanup,
     /// Resend transaction markers that failed or got no leader.
     TxnMarkerRetry,
+    /// A transactional Produce's verification got no answer from the coordinator in time
+    /// (`txn_verification.rs`).
+    TxnVerification { correlation_id: CorrelationId },
     /// Run the log cleaner over the compacted logs (`log.cleaner.backoff.ms`).
     CleanerBackoff,
 }
@@ -155,6 +159,8 @@ pub struct Broker {
     /// The transaction coordinator this broker hosts (see `txn_coordinator/host.rs`).
     pub txns: txn_coordinator::TxnCoordinator,
     pub(crate) txn: txn_coordinator::host::TxnHostState,
+    /// Transactional Produce requests held while the coordinator is asked (KIP-890).
+    pub(crate) txn_verifications: txn_verification::TxnVerifications,
 }
 
 impl Broker {
@@ -183,6 +189,7 @@ impl Broker {
             group_appends: BTreeMap::new(),
             txns: txn_coordinator::host::coordinator_for(&config),
             txn: Default::default(),
+            txn_verifications: Default::default(),
             config,
         }
     }
@@ -326,7 +333,10 @@ impl Broker {
                 let correlation_id = r.correlation_id;
                 cx.reply(
                     from,
-                    Msg::ApiVersionsResponse(ApiVersionsResponse { correlation_id }),
+                    Msg::ApiVersionsResponse(ApiVersionsResponse {
+                        correlation_id,
+                        finalized_transaction_version: self.transaction_version(),
+                    }),
                 );
             }
             m @ (Msg::AddPartitionsToTxnRequest(_)
@@ -334,6 +344,7 @@ impl Broker {
             | Msg::EndTxnRequest(_)) => self.on_txn_request(cx, from, m),
             Msg::WriteTxnMarkersRequest(r) => self.on_write_txn_markers(cx, from, r),
             Msg::WriteTxnMarkersResponse(r) => self.on_write_txn_markers_response(cx, r),
+            Msg::AddPartitionsToTxnResponse(r) => self.on_verification_response(cx, r),
             Msg::TxnOffsetCommitRequest(r) => self.on_txn_offset_commit(cx, from, r),
             Msg::MetadataUpdate(u) => self.on_metadata_update(cx, u),
             Msg::BrokerRegistrationResponse(r) if r.error.is_ok() => {
@@ -417,6 +428,9 @@ impl Broker {
             BrokerTimer::Group(t) => self.on_group_timer(cx, t),
             BrokerTimer::TxnCleanup => self.on_txn_cleanup_timeout(cx),
             BrokerTimer::TxnMarkerRetry => self.on_txn_marker_retry_timeout(cx),
+            BrokerTimer::TxnVerification { correlation_id } => {
+                self.on_verification_timeout(cx, correlation_id)
+            }
         }
         self.drive_groups(cx);
     }

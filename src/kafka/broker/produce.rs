@@ -18,9 +18,26 @@ use crate::sim::{Duration, Peer};
 
 impl Broker {
     pub(super) fn on_produce(&mut self, cx: &mut BrokerCx<'_>, from: Peer, req: ProduceRequest) {
+        // A transactional batch may first need the coordinator's word (KIP-890).
+        if let Some(req) = self.maybe_verify(cx, from, req) {
+            self.append_produce(cx, from, req, Vec::new());
+        }
+    }
+
+    /// Appends a Produce's batches, except those refused before the append (`refused`).
+    pub(super) fn append_produce(
+        &mut self,
+        cx: &mut BrokerCx<'_>,
+        from: Peer,
+        req: ProduceRequest,
+        refused: Vec<(TopicPartition, ErrorCode)>,
+    ) {
         let mut parts = Vec::with_capacity(req.partitions.len());
         for (tp, batch) in req.partitions {
-            let outcome = if (-1..=1).contains(&req.acks) {
+            let pre = refused.iter().find(|(t, _)| *t == tp).map(|(_, e)| *e);
+            let outcome = if let Some(e) = pre {
+                Err(e)
+            } else if (-1..=1).contains(&req.acks) {
                 self.append_to_leader(cx, &tp, batch, req.acks)
             } else {
                 Err(ErrorCode::InvalidRequiredAcks)

@@ -6,6 +6,9 @@
 //! (`txn_index.rs`: the LSO moves past it; an ABORT enters the aborted-transactions index).
 //! A marker with an epoch older than the partition's is refused with INVALID_PRODUCER_EPOCH;
 //! one with a newer epoch fences the producer here, so its late batches are refused too.
+//! A marker from an older *coordinator* epoch (the leader epoch of the coordinator's
+//! `__transaction_state` partition) than the producer's last marker here comes from a
+//! coordinator that has been replaced: TRANSACTION_COORDINATOR_FENCED, nothing written.
 //!
 //! The coordinator is answered once every marker of the request is replicated or failed.
 //! A marker on a `__consumer_offsets` partition also completes the offsets committed in
@@ -56,9 +59,16 @@ impl Broker {
         let mut results = Vec::with_capacity(r.partitions.len());
         let mut tokens = Vec::new();
         for (i, tp) in r.partitions.iter().enumerate() {
+            self.txn_verifications.on_marker(tp, r.producer_id);
             let now = cx.now().as_us();
-            let b = RecordBatch::control(r.producer_id, r.producer_epoch, r.committed, now);
-            let base = self.partitions.get(tp).map(|p| p.log.log_end_offset());
+            let b = RecordBatch::control(r.producer_id, r.producer_epoch, r.committed, now)
+                .with_coordinator_epoch(r.coordinator_epoch);
+            let part = self.partitions.get(tp);
+            let base = part.map(|p| p.log.log_end_offset());
+            if part.is_some_and(|p| p.log.marker_is_fenced(r.producer_id, r.coordinator_epoch)) {
+                results.push((tp.clone(), Some(ErrorCode::TransactionCoordinatorFenced)));
+                continue;
+            }
             match self.append_internal_batch(cx, tp, Arc::new(b), MARKER_APPEND_TIMEOUT) {
                 Ok(token) => {
                     cx.emit(KafkaEvent::TxnMarkerAppended {

@@ -293,6 +293,7 @@ pub fn request_correlation(msg: &Msg) -> Option<CorrelationId> {
         Msg::AddOffsetsToTxnRequest(r) => r.correlation_id,
         Msg::EndTxnRequest(r) => r.correlation_id,
         Msg::TxnOffsetCommitRequest(r) => r.correlation_id,
+        Msg::ApiVersionsRequest(r) => r.correlation_id,
         _ => return None,
     })
 }

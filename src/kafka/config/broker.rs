@@ -79,6 +79,10 @@ config_struct! {
             "Largest transaction.timeout.ms a producer may ask for (else INVALID_TRANSACTION_TIMEOUT)."
         "transaction.abort.timed.out.transaction.cleanup.interval.ms" => transaction_abort_timed_out_transaction_cleanup_interval_ms: u64 = "10000", range(1, I32_MAX);
             "How often the transaction coordinator aborts transactions open longer than their transaction.timeout.ms."
+        "transaction.partition.verification.enable" => transaction_partition_verification_enable: bool = "true";
+            "KIP-890 part 1: a partition leader asks the transaction coordinator whether a transactional batch belongs to an ongoing transaction before appending it (else INVALID_TXN_STATE)."
+        "transaction.version" => transaction_version: u32 = "2", range(0, 2);
+            "The cluster's finalized transaction.version feature (Kafka sets it with kafka-features.sh or kafka-storage.sh format --feature, not in server.properties): 2 = KIP-890 part 2 (leaders add partitions, an epoch bump at every commit and abort, Kafka 4.0's default), 0 or 1 = the KIP-98 protocol."
         "replication.truncation" => replication_truncation: TruncationMode = "leader-epoch";
             "kafkasim switch: leader-epoch (Kafka >= 0.11, KIP-101) or high-watermark (older, loses acked records)."
     }

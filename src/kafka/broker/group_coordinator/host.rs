@@ -76,16 +76,6 @@ impl Broker {
         cx.reply(from, Msg::FindCoordinatorResponse(resp));
     }
 
-    /// TxnOffsetCommit, at the group coordinator (`txn_offsets.rs`).
-    pub(crate) fn on_txn_offset_commit(
-        &mut self,
-        cx: &mut BrokerCx<'_>,
-        from: crate::sim::Peer,
-        r: TxnOffsetCommitRequest,
-    ) {
-        self.on_group_request(cx, from, Msg::TxnOffsetCommitRequest(r));
-    }
-
     /// A JoinGroup, SyncGroup, Heartbeat, LeaveGroup, OffsetCommit or OffsetFetch.
     pub(crate) fn on_group_request(
         &mut self,

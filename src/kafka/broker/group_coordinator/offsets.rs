@@ -144,10 +144,21 @@ impl GroupCoordinator {
         out
     }
 
-    /// OffsetFetch: the committed offsets, -1 where there is none.
+    /// OffsetFetch: the committed offsets, -1 where there is none. With `require_stable`
+    /// (KIP-447) a partition with a transactional offset commit still pending answers
+    /// UNSTABLE_OFFSET_COMMIT (`OffsetMetadataManager.fetchOffsets`: the consumer retries
+    /// until the transaction's marker decides), so a new owner of the partition does not
+    /// start from an offset a committing transaction is about to move.
     pub fn on_offset_fetch(&mut self, _now: Time, from: Peer, req: OffsetFetchRequest) -> Actions {
+        let unstable = req.require_stable
+            && req
+                .partitions
+                .iter()
+                .any(|tp| self.has_pending_txn_offsets(&req.group_id, tp));
         let (error, offsets) = if !self.hosts(&req.group_id) {
             (ErrorCode::NotCoordinator, Vec::new())
+        } else if unstable {
+            (ErrorCode::UnstableOffsetCommit, Vec::new())
         } else {
             let g = self.groups.get(&req.group_id);
             let offsets = req

@@ -358,3 +358,57 @@ fn invalid_session_timeout_and_not_coordinator() {
         ErrorCode::NotCoordinator
     );
 }
+
+#[test]
+fn require_stable_waits_for_a_pending_transactional_commit() {
+    // Proves KIP-447's UNSTABLE_OFFSET_COMMIT: after a TxnOffsetCommit is appended and
+    // before its transaction's marker, OffsetFetch with require_stable answers
+    // UNSTABLE_OFFSET_COMMIT (without it: no committed offset, -1); after the COMMIT
+    // marker it answers the transaction's offset, 42.
+    let mut c = coordinator();
+    let (id1, _id2, _) = form_group(&mut c);
+    sync(&mut c, 1, &id1, 1, vec![]);
+    let tp = TopicPartition::new("orders", 0);
+    let req = TxnOffsetCommitRequest {
+        correlation_id: 8,
+        transactional_id: Arc::from("pipeline"),
+        group_id: Arc::from(G),
+        producer_id: ProducerId(5),
+        producer_epoch: ProducerEpoch(0),
+        generation_id: Generation(1),
+        member_id: id1.clone(),
+        offsets: vec![(tp.clone(), Offset(42), LeaderEpoch(0))],
+        transaction_version: TransactionVersion::TV_2,
+    };
+    let a = c.on_txn_offset_commit(Time(3_000_000), peer(1), req);
+    let GroupAction::AppendTxn {
+        commit,
+        offsets_partition,
+        ..
+    } = &a[0]
+    else {
+        panic!("{a:?}")
+    };
+    let (commit, partition) = (*commit, *offsets_partition);
+    c.on_txn_append_complete(commit, ProducerId(5), ErrorCode::None);
+    let fetch = |c: &mut GroupCoordinator, stable: bool| {
+        let r = OffsetFetchRequest {
+            correlation_id: 9,
+            group_id: Arc::from(G),
+            partitions: vec![TopicPartition::new("orders", 0)],
+            require_stable: stable,
+        };
+        let a = c.on_offset_fetch(Time(3_000_000), peer(1), r);
+        let Msg::OffsetFetchResponse(r) = responses(&a)[0].clone() else {
+            panic!()
+        };
+        (r.error, r.offsets.first().map(|o| o.1))
+    };
+    assert_eq!(fetch(&mut c, true), (ErrorCode::UnstableOffsetCommit, None));
+    assert_eq!(
+        fetch(&mut c, false),
+        (ErrorCode::None, Some(Offset::UNKNOWN))
+    );
+    c.on_txn_marker(partition, ProducerId(5), true);
+    assert_eq!(fetch(&mut c, true), (ErrorCode::None, Some(Offset(42))));
+}

@@ -62,6 +62,15 @@ impl GroupCoordinator {
         }]
     }
 
+    /// `hasPendingTransactionalOffsets`: an open transaction committed offsets of `tp`
+    /// for `group` (appended, waiting for its marker).
+    pub fn has_pending_txn_offsets(&self, group: &str, tp: &TopicPartition) -> bool {
+        self.txn_offsets
+            .values()
+            .flatten()
+            .any(|(g, t, _)| &**g == group && t == tp)
+    }
+
     fn txn_commit_check(&mut self, req: &TxnOffsetCommitRequest) -> Option<ErrorCode> {
         if !self.hosts(&req.group_id) {
             return Some(ErrorCode::NotCoordinator);

@@ -83,6 +83,7 @@ impl Broker {
     pub(crate) fn on_txn_disconnect(&mut self, cx: &mut BrokerCx<'_>, node: crate::sim::NodeId) {
         self.txn.markers.on_disconnect(node);
         self.poll_txn_markers(cx);
+        self.on_verification_disconnect(cx, node);
     }
 
     pub(crate) fn on_txn_cleanup_timeout(&mut self, cx: &mut BrokerCx<'_>) {
@@ -179,8 +180,20 @@ impl Broker {
             cid = cid.wrapping_add(1);
             cid
         };
-        let epoch = LeaderEpoch::NONE;
-        let reqs = self.txn.markers.poll(now, &self.metadata, epoch, &mut next);
+        // Each transaction's markers carry the leader epoch of its `__transaction_state`
+        // partition here: the coordinator epoch a partition leader checks.
+        let (parts, n) = (
+            &self.partitions,
+            self.config.transaction_state_log_num_partitions,
+        );
+        let epoch_of = |id: &str| {
+            let tp = TopicPartition::new(TRANSACTION_STATE, txn_partition_for(id, n));
+            parts.get(&tp).map_or(LeaderEpoch::NONE, |p| p.leader_epoch)
+        };
+        let reqs = self
+            .txn
+            .markers
+            .poll(now, &self.metadata, &epoch_of, &mut next);
         self.next_correlation = cid;
         for (node, req) in reqs {
             cx.send(node, Msg::WriteTxnMarkersRequest(req));

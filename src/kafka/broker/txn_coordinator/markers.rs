@@ -101,17 +101,19 @@ impl MarkerChannel {
     }
 
     /// The requests to send now: every unsent partition to its current leader, one request
-    /// per (transaction, leader). `coordinator_epoch` is this coordinator's leader epoch.
+    /// per (transaction, leader). `epoch_of(id)` is the coordinator epoch (the leader epoch
+    /// of the id's `__transaction_state` partition here).
     pub fn poll(
         &mut self,
         now: Time,
         image: &MetadataImage,
-        coordinator_epoch: LeaderEpoch,
+        epoch_of: &dyn Fn(&str) -> LeaderEpoch,
         next_cid: &mut dyn FnMut() -> CorrelationId,
     ) -> Vec<(NodeId, WriteTxnMarkersRequest)> {
         self.expire(now);
         let mut out = Vec::new();
         for (id, job) in self.jobs.iter_mut() {
+            let coordinator_epoch = epoch_of(id);
             let mut by_node: BTreeMap<NodeId, Vec<TopicPartition>> = BTreeMap::new();
             for tp in job.remaining.difference(&job.sent) {
                 let leader = image.partitions.get(tp).and_then(|p| p.leader);
@@ -188,6 +190,15 @@ impl MarkerChannel {
     /// all written.
     pub fn on_response(&mut self, r: &WriteTxnMarkersResponse) -> Option<Arc<str>> {
         let f = self.in_flight.remove(&r.correlation_id)?;
+        if r.partitions
+            .iter()
+            .any(|(_, e)| *e == ErrorCode::TransactionCoordinatorFenced)
+        {
+            // A newer coordinator owns the transaction now and finishes it
+            // (`TransactionMarkerRequestCompletionHandler`: the markers are dropped here).
+            self.jobs.remove(&f.transactional_id);
+            return None;
+        }
         let job = self.jobs.get_mut(&f.transactional_id)?;
         for (tp, error) in &r.partitions {
             job.sent.remove(tp);
@@ -212,5 +223,57 @@ impl MarkerChannel {
     /// (A request in flight is expired by the poll of the coordinator's cleanup tick.)
     pub fn needs_retry(&self) -> bool {
         self.jobs.values().any(|j| j.remaining.len() > j.sent.len())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kafka::metadata::{BrokerInfo, PartitionImage};
+    use crate::kafka::types::BrokerId;
+
+    #[test]
+    fn markers_carry_the_coordinator_epoch_and_a_fenced_answer_drops_the_job() {
+        // Proves the coordinator side of the coordinator-epoch check: the request carries
+        // the epoch of the id's `__transaction_state` partition (here 4), and a
+        // TRANSACTION_COORDINATOR_FENCED answer drops the job without completing it.
+        let tp = TopicPartition::new("orders", 0);
+        let mut image = MetadataImage::default();
+        image.brokers.insert(
+            BrokerId(1),
+            BrokerInfo {
+                node: NodeId(1),
+                broker_epoch: 1,
+                fenced: false,
+                incarnation: 1,
+            },
+        );
+        image.partitions.insert(
+            tp.clone(),
+            PartitionImage {
+                replicas: vec![BrokerId(1)],
+                isr: vec![BrokerId(1)],
+                leader: Some(BrokerId(1)),
+                leader_epoch: LeaderEpoch(0),
+                partition_epoch: 0,
+            },
+        );
+        let mut ch = MarkerChannel::default();
+        let id: Arc<str> = Arc::from("checkout");
+        ch.enqueue(id, ProducerId(7), ProducerEpoch(2), true, vec![tp.clone()]);
+        let mut cid = 0;
+        let reqs = ch.poll(Time::ZERO, &image, &|_| LeaderEpoch(4), &mut || {
+            cid += 1;
+            cid
+        });
+        assert_eq!(reqs.len(), 1);
+        assert_eq!(reqs[0].1.coordinator_epoch, LeaderEpoch(4));
+        let answer = WriteTxnMarkersResponse {
+            correlation_id: reqs[0].1.correlation_id,
+            producer_id: ProducerId(7),
+            partitions: vec![(tp, ErrorCode::TransactionCoordinatorFenced)],
+        };
+        assert_eq!(ch.on_response(&answer), None);
+        assert!(!ch.has_job("checkout"));
     }
 }

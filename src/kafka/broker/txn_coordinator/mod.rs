@@ -28,11 +28,15 @@
 //! arrives while a state write or a commit/abort is in progress gets
 //! CONCURRENT_TRANSACTIONS (retriable).
 //!
-//! Simplifications: the coordinator epoch is not checked by partition leaders; no
-//! `transactional.id.expiration.ms`; KIP-890 part 2 (an epoch bump at every commit, implicit
-//! AddPartitions) is not simulated: kafkasim runs the transaction version 1 protocol
-//! (KIP-98 with client-side AddPartitionsToTxn). A state record's fields are kept as text in
-//! the record key (Kafka's is a binary `TransactionLogValue`).
+//! **KIP-890 part 2** (an EndTxn v5+, from a client speaking transaction version 2): the
+//! epoch is bumped in PrepareCommit/PrepareAbort, so the markers carry the new epoch and
+//! fence every late batch of the finished transaction; the response hands the client the
+//! new epoch (a new producer id at epoch 0 when the epoch would overflow). A v4 EndTxn works
+//! as before. AddPartitionsToTxn *verify-only* (part 1) answers a partition leader whether a
+//! partition is in the ongoing transaction (`broker/txn_verification.rs`).
+//!
+//! Simplifications: no `transactional.id.expiration.ms`. A state record's fields are kept as text in the record
+//! key (Kafka's is a binary `TransactionLogValue`).
 
 pub mod host;
 pub mod markers;
@@ -85,6 +89,14 @@ pub fn txn_partition_for(transactional_id: &str, num_partitions: u32) -> u32 {
 pub struct TxnMeta {
     pub producer_id: ProducerId,
     pub producer_epoch: ProducerEpoch,
+    /// The epoch before the last bump of an EndTxn v5+ (`lastProducerEpoch`): a retried
+    /// EndTxn still carries it.
+    pub last_epoch: ProducerEpoch,
+    /// A producer id allocated because the epoch would overflow (`nextProducerId`); it
+    /// replaces the current one once the markers are written.
+    pub next_producer_id: ProducerId,
+    /// The transaction version of the client's last EndTxn (`clientTransactionVersion`).
+    pub tv: TransactionVersion,
     pub timeout_ms: u64,
     pub state: TxnState,
     pub partitions: BTreeSet<TopicPartition>,
@@ -230,6 +242,9 @@ impl TxnCoordinator {
     ) -> Option<Actions> {
         let mut out = match msg {
             Msg::InitProducerIdRequest(r) => self.on_init_producer_id(now, from, r, new_pid),
+            Msg::AddPartitionsToTxnRequest(r) if r.verify_only => {
+                self.on_verify_partitions(from, r)
+            }
             Msg::AddPartitionsToTxnRequest(r) => {
                 let (id, pid, epoch, cid) = (
                     r.transactional_id,
@@ -251,7 +266,7 @@ impl TxnCoordinator {
                 );
                 self.on_add_partitions(now, from, id, pid, epoch, vec![tp], cid, true)
             }
-            Msg::EndTxnRequest(r) => self.on_end_txn(from, r),
+            Msg::EndTxnRequest(r) => self.on_end_txn(from, r, new_pid),
             _ => return None,
         };
         out.extend(self.arm_timer());
@@ -303,6 +318,9 @@ impl TxnCoordinator {
             let new = TxnMeta {
                 producer_id: new_pid(),
                 producer_epoch: ProducerEpoch(0),
+                last_epoch: ProducerEpoch::NONE,
+                next_producer_id: ProducerId::NONE,
+                tv: TransactionVersion::default(),
                 timeout_ms: r.transaction_timeout_ms,
                 state: TxnState::Empty,
                 partitions: BTreeSet::new(),
@@ -325,6 +343,7 @@ impl TxnCoordinator {
             TxnState::Empty | TxnState::CompleteCommit | TxnState::CompleteAbort => {
                 let new = TxnMeta {
                     producer_epoch: ProducerEpoch(m.producer_epoch.0 + 1),
+                    last_epoch: m.producer_epoch,
                     timeout_ms: r.transaction_timeout_ms,
                     state: TxnState::Empty,
                     partitions: BTreeSet::new(),
@@ -349,6 +368,7 @@ impl TxnCoordinator {
         ))];
         let new = TxnMeta {
             producer_epoch: bumped,
+            last_epoch: ProducerEpoch::NONE,
             state: TxnState::PrepareAbort,
             ..m.clone()
         };
@@ -378,6 +398,7 @@ impl TxnCoordinator {
                 Msg::AddPartitionsToTxnResponse(AddPartitionsToTxnResponse {
                     correlation_id,
                     error,
+                    partition_errors: Vec::new(),
                 })
             }
         };
@@ -416,46 +437,127 @@ impl TxnCoordinator {
         vec![self.write(id, new, Some((from, reply(ErrorCode::None))))]
     }
 
-    fn on_end_txn(&mut self, from: Peer, r: EndTxnRequest) -> Actions {
-        let reply = |error| {
+    /// Whether an EndTxn needs a fresh producer id: a v5+ EndTxn whose epoch bump would
+    /// overflow (`isProducerEpochExhausted`). The host allocates it before the call.
+    pub fn end_txn_needs_pid(&self, r: &EndTxnRequest) -> bool {
+        r.transaction_version.supports_epoch_bump()
+            && self
+                .txns
+                .get(&r.transactional_id)
+                .is_some_and(|m| m.state == TxnState::Ongoing && m.producer_epoch.0 >= i16::MAX - 1)
+    }
+
+    /// Kafka's `endTransaction`, both protocols. With transaction version 2 (EndTxn v5+)
+    /// the epoch is bumped in PrepareCommit/PrepareAbort, so the markers carry the new
+    /// epoch and fence every batch of the old one; a retried EndTxn is recognised by
+    /// carrying the epoch just before the bump.
+    fn on_end_txn(
+        &mut self,
+        from: Peer,
+        r: EndTxnRequest,
+        new_pid: &mut dyn FnMut() -> ProducerId,
+    ) -> Actions {
+        let reply = |error, pid, epoch| {
             Msg::EndTxnResponse(EndTxnResponse {
                 correlation_id: r.correlation_id,
                 error,
+                producer_id: pid,
+                producer_epoch: epoch,
             })
         };
         let respond = |e| {
             vec![TxnAction::Respond {
                 to: from,
-                msg: reply(e),
+                msg: reply(e, ProducerId::NONE, ProducerEpoch::NONE),
             }]
         };
-        let m = match self.check(&r.transactional_id, r.producer_id, r.producer_epoch) {
-            Ok(m) => m.clone(),
-            Err(e) => return respond(e),
+        if !self.hosts(&r.transactional_id) {
+            return respond(ErrorCode::NotCoordinator);
+        }
+        let Some(m) = self.txns.get(&r.transactional_id).cloned() else {
+            return respond(ErrorCode::InvalidProducerIdMapping);
         };
+        if let Err(e) = end_txn_epoch_check(&m, r.producer_id, r.producer_epoch) {
+            return respond(e);
+        }
+        if self.writing.contains(&r.transactional_id) {
+            return respond(ErrorCode::ConcurrentTransactions);
+        }
         let target = if r.committed {
             TxnState::PrepareCommit
         } else {
             TxnState::PrepareAbort
         };
+        let tv = r.transaction_version;
         match (m.state, r.committed) {
             (TxnState::Ongoing, _) => {
-                let new = TxnMeta { state: target, ..m };
-                vec![self.write(
-                    r.transactional_id.clone(),
-                    new,
-                    Some((from, reply(ErrorCode::None))),
-                )]
+                let new = prepare_abort_or_commit(&m, target, tv, &mut *new_pid);
+                // The client learns the epoch (and id) its next transaction uses.
+                let (pid, epoch) = if !tv.supports_epoch_bump() {
+                    (ProducerId::NONE, ProducerEpoch::NONE)
+                } else if new.next_producer_id != ProducerId::NONE {
+                    (new.next_producer_id, ProducerEpoch(0))
+                } else {
+                    (new.producer_id, new.producer_epoch)
+                };
+                let ok = reply(ErrorCode::None, pid, epoch);
+                vec![self.write(r.transactional_id.clone(), new, Some((from, ok)))]
             }
-            // A retry of an EndTxn that already went through.
+            // A retry of an EndTxn that already went through: answered with the current
+            // producer id and epoch.
             (TxnState::CompleteCommit, true) | (TxnState::CompleteAbort, false) => {
-                respond(ErrorCode::None)
+                let (pid, epoch) = if tv.supports_epoch_bump() {
+                    (m.producer_id, m.producer_epoch)
+                } else {
+                    (ProducerId::NONE, ProducerEpoch::NONE)
+                };
+                vec![TxnAction::Respond {
+                    to: from,
+                    msg: reply(ErrorCode::None, pid, epoch),
+                }]
             }
             (TxnState::PrepareCommit, true) | (TxnState::PrepareAbort, false) => {
                 respond(ErrorCode::ConcurrentTransactions)
             }
             _ => respond(ErrorCode::InvalidTxnState),
         }
+    }
+
+    /// AddPartitionsToTxn v4+ with `verifyOnly` from a partition leader (KIP-890 part 1,
+    /// `handleVerifyPartitionsInTransaction`): each partition is NONE if it is in the
+    /// ongoing transaction of this producer id and epoch, TRANSACTION_ABORTABLE if not.
+    fn on_verify_partitions(&mut self, from: Peer, r: AddPartitionsToTxnRequest) -> Actions {
+        let all = |e: ErrorCode| r.partitions.iter().map(|tp| (tp.clone(), e)).collect();
+        let partition_errors = match self.txns.get(&r.transactional_id) {
+            _ if !self.hosts(&r.transactional_id) => all(ErrorCode::NotCoordinator),
+            None => all(ErrorCode::InvalidProducerIdMapping),
+            Some(m) if m.producer_id != r.producer_id => all(ErrorCode::InvalidProducerIdMapping),
+            Some(m) if m.producer_epoch != r.producer_epoch => all(ErrorCode::ProducerFenced),
+            Some(m) if matches!(m.state, TxnState::PrepareCommit | TxnState::PrepareAbort) => {
+                all(ErrorCode::ConcurrentTransactions)
+            }
+            Some(m) => r
+                .partitions
+                .iter()
+                .map(|tp| {
+                    let ok = m.state == TxnState::Ongoing && m.partitions.contains(tp);
+                    let e = if ok {
+                        ErrorCode::None
+                    } else {
+                        ErrorCode::TransactionAbortable
+                    };
+                    (tp.clone(), e)
+                })
+                .collect(),
+        };
+        vec![TxnAction::Respond {
+            to: from,
+            msg: Msg::AddPartitionsToTxnResponse(AddPartitionsToTxnResponse {
+                correlation_id: r.correlation_id,
+                error: ErrorCode::None,
+                partition_errors,
+            }),
+        }]
     }
 
     /// The append of state write `write` finished.
@@ -526,12 +628,7 @@ impl TxnCoordinator {
         if self.writing.contains(&id) {
             return Vec::new();
         }
-        let new = TxnMeta {
-            state,
-            partitions: BTreeSet::new(),
-            ..m
-        };
-        vec![self.write(id, new, None)]
+        vec![self.write(id, prepare_complete(&m, state), None)]
     }
 
     /// The cleanup tick: abort transactions open longer than their timeout (Kafka's
@@ -619,6 +716,75 @@ impl TxnCoordinator {
     }
 }
 
+/// Kafka's `isValidEpoch` of `endTransaction` for a client request. Version 1: the epoch
+/// must be the current one. Version 2 (the stored `clientTransactionVersion`): in
+/// PrepareX/CompleteX a retry carries the epoch just before the bump (or, after an
+/// overflow, the old producer id at `i16::MAX - 1`); anything else is fenced.
+fn end_txn_epoch_check(
+    m: &TxnMeta,
+    pid: ProducerId,
+    epoch: ProducerEpoch,
+) -> Result<(), ErrorCode> {
+    let v2 = m.tv.supports_epoch_bump();
+    let retry_on_bump = v2 && m.producer_epoch.0 == epoch.0.wrapping_add(1);
+    let retry_on_overflow = v2 && m.producer_epoch.0 == 0 && epoch.0 == i16::MAX - 1;
+    let valid = match m.state {
+        TxnState::PrepareCommit | TxnState::PrepareAbort if v2 => retry_on_bump,
+        TxnState::CompleteCommit | TxnState::CompleteAbort if v2 => {
+            retry_on_bump || retry_on_overflow
+        }
+        _ => epoch == m.producer_epoch,
+    };
+    if m.producer_id != pid && !retry_on_overflow {
+        return Err(ErrorCode::InvalidProducerIdMapping);
+    }
+    if !valid {
+        return Err(ErrorCode::ProducerFenced);
+    }
+    Ok(())
+}
+
+/// `TransactionMetadata.prepareAbortOrCommit`: with an epoch-bumping client the epoch
+/// goes up by one (the old one kept as `last_epoch`), and a new producer id is set aside
+/// when it would overflow.
+fn prepare_abort_or_commit(
+    m: &TxnMeta,
+    target: TxnState,
+    tv: TransactionVersion,
+    new_pid: &mut dyn FnMut() -> ProducerId,
+) -> TxnMeta {
+    let mut new = TxnMeta {
+        state: target,
+        tv,
+        ..m.clone()
+    };
+    if tv.supports_epoch_bump() {
+        if m.producer_epoch.0 >= i16::MAX - 1 {
+            new.next_producer_id = new_pid();
+        }
+        new.last_epoch = m.producer_epoch;
+        new.producer_epoch = ProducerEpoch(m.producer_epoch.0 + 1);
+    }
+    new
+}
+
+/// `TransactionMetadata.prepareComplete`: the partitions leave; after an overflow the
+/// producer id set aside becomes the current one, at epoch 0.
+fn prepare_complete(m: &TxnMeta, state: TxnState) -> TxnMeta {
+    let mut new = TxnMeta {
+        state,
+        partitions: BTreeSet::new(),
+        last_epoch: m.producer_epoch,
+        next_producer_id: ProducerId::NONE,
+        ..m.clone()
+    };
+    if m.tv.supports_epoch_bump() && m.next_producer_id != ProducerId::NONE {
+        new.producer_id = m.next_producer_id;
+        new.producer_epoch = ProducerEpoch(0);
+    }
+    new
+}
+
 fn transition(id: &str, m: &TxnMeta, to: TxnState, epoch: ProducerEpoch) -> KafkaEvent {
     KafkaEvent::TxnTransition {
         transactional_id: id.to_string(),
@@ -660,6 +826,8 @@ fn with_error(msg: Msg, error: ErrorCode) -> Msg {
         }
         Msg::EndTxnResponse(mut r) => {
             r.error = error;
+            r.producer_id = ProducerId::NONE;
+            r.producer_epoch = ProducerEpoch::NONE;
             Msg::EndTxnResponse(r)
         }
         other => other,

@@ -68,6 +68,7 @@ fn add(c: &mut TxnCoordinator, epoch: i16, now: Time) -> Vec<Msg> {
             TopicPartition::new("orders", 0),
             TopicPartition::new("orders", 1),
         ],
+        verify_only: false,
     };
     let a = c
         .on_request(
@@ -109,6 +110,7 @@ fn commit_writes_prepare_then_markers_then_complete() {
         producer_id: ProducerId(7),
         producer_epoch: ProducerEpoch(0),
         committed: true,
+        transaction_version: TransactionVersion::TV_1,
     };
     let a = c.on_request(
         Time::ZERO,
@@ -269,4 +271,172 @@ fn a_timeout_above_transaction_max_timeout_ms_is_refused() {
     );
     let (msgs, _, _) = settle(&mut c, a.unwrap());
     assert_eq!(error_of(&msgs[0]), ErrorCode::InvalidTransactionTimeout);
+}
+
+fn end(c: &mut TxnCoordinator, epoch: i16, committed: bool, tv: TransactionVersion) -> Settled {
+    let req = EndTxnRequest {
+        correlation_id: 4,
+        transactional_id: Arc::from(ID),
+        producer_id: ProducerId(7),
+        producer_epoch: ProducerEpoch(epoch),
+        committed,
+        transaction_version: tv,
+    };
+    let a = c.on_request(Time::ZERO, peer(), Msg::EndTxnRequest(req), &mut || {
+        ProducerId(8)
+    });
+    settle(c, a.unwrap())
+}
+
+type Settled = (Vec<Msg>, Vec<TxnAction>, Vec<Record>);
+
+fn end_response(m: &Msg) -> (ErrorCode, ProducerId, ProducerEpoch) {
+    let Msg::EndTxnResponse(r) = m else {
+        panic!("unexpected {m:?}")
+    };
+    (r.error, r.producer_id, r.producer_epoch)
+}
+
+fn marker_epoch(a: &TxnAction) -> ProducerEpoch {
+    let TxnAction::WriteMarkers { producer_epoch, .. } = a else {
+        panic!()
+    };
+    *producer_epoch
+}
+
+#[test]
+fn end_txn_v5_bumps_the_epoch_and_the_markers_carry_it() {
+    // Proves KIP-890 part 2: a TV2 EndTxn answers epoch 1 (was 0), the COMMIT markers
+    // carry epoch 1, a retry with epoch 0 after CompleteCommit gets NONE with epoch 1,
+    // and the old epoch is fenced from then on.
+    let mut c = coordinator();
+    init(&mut c, 1);
+    add(&mut c, 0, Time::ZERO);
+    let (msgs, markers, _) = end(&mut c, 0, true, TransactionVersion::TV_2);
+    assert_eq!(
+        end_response(&msgs[0]),
+        (ErrorCode::None, ProducerId(7), ProducerEpoch(1))
+    );
+    assert_eq!(marker_epoch(&markers[0]), ProducerEpoch(1));
+    // A retry while the markers are out: CONCURRENT_TRANSACTIONS, not fenced.
+    let (msgs, _, _) = end(&mut c, 0, true, TransactionVersion::TV_2);
+    assert_eq!(end_response(&msgs[0]).0, ErrorCode::ConcurrentTransactions);
+    let a = c.on_markers_written(ID);
+    settle(&mut c, a);
+    let (msgs, _, _) = end(&mut c, 0, true, TransactionVersion::TV_2);
+    assert_eq!(
+        end_response(&msgs[0]),
+        (ErrorCode::None, ProducerId(7), ProducerEpoch(1))
+    );
+    assert_eq!(
+        error_of(&add(&mut c, 0, Time::ZERO)[0]),
+        ErrorCode::ProducerFenced
+    );
+    assert_eq!(error_of(&add(&mut c, 1, Time::ZERO)[0]), ErrorCode::None);
+}
+
+#[test]
+fn end_txn_v4_keeps_the_epoch() {
+    // Proves a TV1 EndTxn works the old way: markers and the next transaction keep epoch
+    // 0, and the response names no producer id.
+    let mut c = coordinator();
+    init(&mut c, 1);
+    add(&mut c, 0, Time::ZERO);
+    let (msgs, markers, _) = end(&mut c, 0, false, TransactionVersion::TV_1);
+    assert_eq!(
+        end_response(&msgs[0]),
+        (ErrorCode::None, ProducerId::NONE, ProducerEpoch::NONE)
+    );
+    assert_eq!(marker_epoch(&markers[0]), ProducerEpoch(0));
+    let a = c.on_markers_written(ID);
+    settle(&mut c, a);
+    assert_eq!(error_of(&add(&mut c, 0, Time::ZERO)[0]), ErrorCode::None);
+}
+
+#[test]
+fn an_epoch_about_to_overflow_gets_a_new_producer_id() {
+    // Proves the overflow rule: at epoch i16::MAX - 1 a TV2 EndTxn answers a new producer
+    // id (8) at epoch 0; the markers still carry the old id at the bumped epoch, and the
+    // coordinator switches to the new id once they are written.
+    let mut c = coordinator();
+    init(&mut c, 1);
+    c.txns.get_mut(ID).unwrap().producer_epoch = ProducerEpoch(i16::MAX - 1);
+    add(&mut c, i16::MAX - 1, Time::ZERO);
+    let (msgs, markers, _) = end(&mut c, i16::MAX - 1, true, TransactionVersion::TV_2);
+    assert_eq!(
+        end_response(&msgs[0]),
+        (ErrorCode::None, ProducerId(8), ProducerEpoch(0))
+    );
+    let TxnAction::WriteMarkers {
+        producer_id,
+        producer_epoch,
+        ..
+    } = &markers[0]
+    else {
+        panic!()
+    };
+    assert_eq!(
+        (*producer_id, *producer_epoch),
+        (ProducerId(7), ProducerEpoch(i16::MAX))
+    );
+    let a = c.on_markers_written(ID);
+    settle(&mut c, a);
+    let m = c.txns.get(ID).unwrap();
+    assert_eq!(
+        (m.producer_id, m.producer_epoch),
+        (ProducerId(8), ProducerEpoch(0))
+    );
+}
+
+#[test]
+fn verify_only_answers_per_partition_and_adds_nothing() {
+    // Proves KIP-890 part 1's coordinator side: a partition of the ongoing transaction is
+    // NONE, another TRANSACTION_ABORTABLE; after the commit both are; an old epoch is
+    // PRODUCER_FENCED. Nothing is written.
+    let mut c = coordinator();
+    init(&mut c, 1);
+    add(&mut c, 0, Time::ZERO);
+    let verify = |c: &mut TxnCoordinator, epoch: i16| {
+        let req = AddPartitionsToTxnRequest {
+            correlation_id: 5,
+            transactional_id: Arc::from(ID),
+            producer_id: ProducerId(7),
+            producer_epoch: ProducerEpoch(epoch),
+            partitions: vec![
+                TopicPartition::new("orders", 0),
+                TopicPartition::new("other", 0),
+            ],
+            verify_only: true,
+        };
+        let a = c.on_request(
+            Time::ZERO,
+            peer(),
+            Msg::AddPartitionsToTxnRequest(req),
+            &mut || unreachable!(),
+        );
+        let (msgs, _, records) = settle(c, a.unwrap());
+        assert!(records.is_empty());
+        let Msg::AddPartitionsToTxnResponse(r) = &msgs[0] else {
+            panic!()
+        };
+        r.partition_errors.iter().map(|p| p.1).collect::<Vec<_>>()
+    };
+    assert_eq!(
+        verify(&mut c, 0),
+        vec![ErrorCode::None, ErrorCode::TransactionAbortable]
+    );
+    end(&mut c, 0, true, TransactionVersion::TV_2);
+    let a = c.on_markers_written(ID);
+    settle(&mut c, a);
+    assert_eq!(
+        verify(&mut c, 1),
+        vec![
+            ErrorCode::TransactionAbortable,
+            ErrorCode::TransactionAbortable
+        ]
+    );
+    assert_eq!(
+        verify(&mut c, 0),
+        vec![ErrorCode::ProducerFenced, ErrorCode::ProducerFenced]
+    );
 }

@@ -77,6 +77,9 @@ impl Consumer {
                     correlation_id,
                     group_id,
                     partitions,
+                    // `ConsumerCoordinator.sendOffsetFetchRequest` always asks for stable
+                    // offsets (KIP-447): a pending transactional commit is waited for.
+                    require_stable: true,
                 })
             },
         );

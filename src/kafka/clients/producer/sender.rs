@@ -474,6 +474,8 @@ impl Producer {
                 acks: self.config.acks.as_i16(),
                 timeout_ms: self.config.request_timeout_ms,
                 transactional_id: self.config.transactional_id.clone(),
+                transaction_version: (self.txn.as_ref())
+                    .map_or(TransactionVersion::TV_1, |t| t.request_version()),
                 partitions,
             }),
         );

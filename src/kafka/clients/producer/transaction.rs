@@ -21,6 +21,18 @@
 //! COORDINATOR_NOT_AVAILABLE, CONCURRENT_TRANSACTIONS and timeouts are retried after
 //! `retry.backoff.ms`.
 //!
+//! **Transaction version 2** (KIP-890 part 2, Kafka 4.0's default): the producer learns
+//! the cluster's finalized `transaction.version` from the ApiVersions handshake with its
+//! coordinator (`maybeUpdateTransactionV2Enabled`). With 2 it sends no AddPartitionsToTxn:
+//! a partition is in the transaction as soon as a record goes to it, and its leader adds
+//! it (`broker/txn_verification.rs`). Its EndTxn (v5+) makes the coordinator bump the
+//! epoch; the response carries the new epoch — or a new producer id at epoch 0 when the
+//! epoch would overflow — and the producer adopts it with fresh sequence numbers
+//! (Kafka 4.0's `EndTxnHandler`), so every batch of the finished transaction is fenced by
+//! its markers. `sendOffsetsToTransaction` sends no AddOffsetsToTxn either: TxnOffsetCommit
+//! v5 goes straight to the group coordinator, whose broker adds the group's
+//! `__consumer_offsets` partition to the transaction.
+//!
 //! Simplification: an abort waits for the transaction's queued batches to be sent and
 //! acknowledged (they are then aborted by the markers) instead of failing unsent batches.
 
@@ -87,6 +99,8 @@ struct PendingOffsets {
 #[derive(Copy, Clone, Debug, PartialEq, Eq)]
 enum Pending {
     FindTxnCoordinator,
+    /// The coordinator connection's handshake, which tells the `transaction.version`.
+    ApiVersions,
     FindGroupCoordinator,
     InitProducerId,
     AddPartitions,
@@ -114,6 +128,11 @@ pub struct TransactionManager {
     /// The open transaction saw an abortable error: take a new epoch after the abort.
     needs_epoch_bump: bool,
     results: Vec<TxnResult>,
+    /// The cluster's finalized `transaction.version`, once the handshake told it.
+    pub version: Option<TransactionVersion>,
+    /// A partition or the offsets joined the open transaction (Kafka's
+    /// `transactionStarted`): without that, commit and abort send no EndTxn.
+    started: bool,
     /// Epochs obtained so far (a test reads them).
     pub epoch: ProducerEpoch,
     pub producer_id: ProducerId,
@@ -144,6 +163,8 @@ impl TransactionManager {
             offsets: None,
             needs_epoch_bump: false,
             results: Vec::new(),
+            version: None,
+            started: false,
             epoch: ProducerEpoch::NONE,
             producer_id: ProducerId::NONE,
         }
@@ -224,12 +245,15 @@ impl TransactionManager {
         if self.state != TxnClientState::InTransaction {
             return Err(ErrorCode::InvalidTxnState);
         }
+        // Version 2 sends no AddOffsetsToTxn: the group coordinator adds the partition.
+        let v2 = self.is_v2();
+        self.started |= v2;
         self.offsets = Some(PendingOffsets {
             group,
             offsets,
             generation,
             member,
-            added: false,
+            added: v2,
             group_coordinator: None,
         });
         Ok(())
@@ -241,9 +265,27 @@ impl TransactionManager {
 
     // ---- what the sender asks
 
-    /// A record was appended for `tp`: its partition must be in the transaction.
+    /// Whether the producer speaks transaction version 2 (KIP-890 part 2).
+    pub fn is_v2(&self) -> bool {
+        self.version.is_some_and(|v| v.supports_epoch_bump())
+    }
+
+    /// The transaction version its requests carry.
+    pub fn request_version(&self) -> TransactionVersion {
+        if self.is_v2() {
+            TransactionVersion::TV_2
+        } else {
+            TransactionVersion::TV_1
+        }
+    }
+
+    /// A record was appended for `tp`: its partition must be in the transaction (with
+    /// version 2 it is at once: its leader adds it, `maybeAddPartition`).
     pub fn on_append(&mut self, tp: &TopicPartition) {
-        if !self.added.contains(tp) && !self.adding.contains(tp) {
+        if self.is_v2() {
+            self.added.insert(tp.clone());
+            self.started = true;
+        } else if !self.added.contains(tp) && !self.adding.contains(tp) {
             self.to_add.insert(tp.clone());
         }
     }
@@ -310,6 +352,7 @@ impl TransactionManager {
         if now < self.backoff_until {
             return None;
         }
+        self.maybe_skip_end_txn(idle);
         let next = self.next_request(idle)?;
         let (node, msg) = self.build(next, cid, pick)?;
         let c = crate::kafka::clients::network::request_correlation(&msg).expect("a request");
@@ -334,6 +377,36 @@ impl TransactionManager {
         }
     }
 
+    /// Kafka's `nextRequest`: "Not sending EndTxn for completed transaction since no
+    /// partitions or offsets were successfully added" — the transaction ends locally.
+    fn maybe_skip_end_txn(&mut self, idle: bool) {
+        let ending = matches!(
+            self.state,
+            TxnClientState::Committing | TxnClientState::Aborting
+        );
+        let nothing = !self.started && self.to_add.is_empty() && self.adding.is_empty();
+        if ending && idle && nothing && self.offsets.is_none() && self.coordinator.is_some() {
+            let committed = self.state == TxnClientState::Committing;
+            self.complete_transaction(committed);
+        }
+    }
+
+    /// `completeTransaction`: back to Ready, or to Initializing for a new epoch.
+    fn complete_transaction(&mut self, committed: bool) {
+        self.results.push(TxnResult {
+            committed,
+            error: ErrorCode::None,
+        });
+        self.added.clear();
+        self.to_add.clear();
+        self.started = false;
+        self.state = if self.needs_epoch_bump {
+            TxnClientState::Initializing
+        } else {
+            TxnClientState::Ready
+        };
+    }
+
     fn undo(&mut self, what: Pending) {
         if what == Pending::AddPartitions {
             self.to_add.extend(self.adding.drain(..));
@@ -345,6 +418,7 @@ impl TransactionManager {
         match self.state {
             Uninitialized | Ready | FatalError(_) => None,
             Initializing if self.coordinator.is_none() => Some(Pending::FindTxnCoordinator),
+            Initializing if self.version.is_none() => Some(Pending::ApiVersions),
             Initializing => Some(Pending::InitProducerId),
             InTransaction | Committing | Aborting | AbortableError(_) => {
                 if self.coordinator.is_none() {
@@ -389,6 +463,12 @@ impl TransactionManager {
                 };
                 (node, Msg::FindCoordinatorRequest(r))
             }
+            Pending::ApiVersions => {
+                let r = ApiVersionsRequest {
+                    correlation_id: cid(),
+                };
+                (coordinator?, Msg::ApiVersionsRequest(r))
+            }
             Pending::InitProducerId => {
                 let r = InitProducerIdRequest {
                     correlation_id: cid(),
@@ -405,6 +485,7 @@ impl TransactionManager {
                     producer_id: pid,
                     producer_epoch: epoch,
                     partitions: self.adding.clone(),
+                    verify_only: false,
                 };
                 (coordinator?, Msg::AddPartitionsToTxnRequest(r))
             }
@@ -430,6 +511,7 @@ impl TransactionManager {
                     generation_id: o.generation,
                     member_id: o.member.clone(),
                     offsets: o.offsets.clone(),
+                    transaction_version: self.request_version(),
                 };
                 (o.group_coordinator?, Msg::TxnOffsetCommitRequest(r))
             }
@@ -440,6 +522,7 @@ impl TransactionManager {
                     producer_id: pid,
                     producer_epoch: epoch,
                     committed: self.state == TxnClientState::Committing,
+                    transaction_version: self.request_version(),
                 };
                 (coordinator?, Msg::EndTxnRequest(r))
             }
@@ -528,6 +611,9 @@ impl TransactionManager {
                     o.group_coordinator = r.coordinator.map(|c| c.1);
                 }
             }
+            (Pending::ApiVersions, Msg::ApiVersionsResponse(r)) => {
+                self.version = Some(r.finalized_transaction_version);
+            }
             (Pending::InitProducerId, Msg::InitProducerIdResponse(r)) => {
                 self.producer_id = r.producer_id;
                 self.epoch = r.producer_epoch;
@@ -535,26 +621,26 @@ impl TransactionManager {
                 self.needs_epoch_bump = false;
                 return TxnEffect::NewProducerId(r.producer_id, r.producer_epoch);
             }
-            (Pending::AddPartitions, _) => self.added.extend(self.adding.drain(..)),
+            (Pending::AddPartitions, _) => {
+                self.added.extend(self.adding.drain(..));
+                self.started = true;
+            }
             (Pending::AddOffsets, _) => {
                 if let Some(o) = self.offsets.as_mut() {
                     o.added = true;
                 }
+                self.started = true;
             }
             (Pending::TxnOffsetCommit, _) => self.offsets = None,
-            (Pending::EndTxn, _) => {
+            (Pending::EndTxn, Msg::EndTxnResponse(r)) => {
                 let committed = self.state == TxnClientState::Committing;
-                self.results.push(TxnResult {
-                    committed,
-                    error: ErrorCode::None,
-                });
-                self.added.clear();
-                self.to_add.clear();
-                self.state = if self.needs_epoch_bump {
-                    TxnClientState::Initializing
-                } else {
-                    TxnClientState::Ready
-                };
+                self.complete_transaction(committed);
+                // EndTxn v5+: the bumped epoch (or a new id) for the next transaction.
+                if r.producer_id != ProducerId::NONE && self.state == TxnClientState::Ready {
+                    self.producer_id = r.producer_id;
+                    self.epoch = r.producer_epoch;
+                    return TxnEffect::NewProducerId(r.producer_id, r.producer_epoch);
+                }
             }
             _ => {}
         }
@@ -578,6 +664,7 @@ fn response_error(msg: &Msg) -> ErrorCode {
         }
         Msg::FindCoordinatorResponse(r) => r.error,
         Msg::InitProducerIdResponse(r) => r.error,
+        Msg::ApiVersionsResponse(_) => ErrorCode::None,
         Msg::AddPartitionsToTxnResponse(r) => r.error,
         Msg::AddOffsetsToTxnResponse(r) => r.error,
         Msg::EndTxnResponse(r) => r.error,
