@@ -43,11 +43,16 @@ struct OpenTxn {
     positions: Vec<(TopicPartition, Offset)>,
 }
 
-/// Reads every transaction's fate out of the history.
+/// Reads every transaction's fate out of the history. A `txn-end` with no `txn-begin`
+/// open on its node frames its transaction by the values it carries: a real client's
+/// transaction, whose records went out on other connections than its EndTxn
+/// (`workload/external.rs`); their positions are their `send-ok`s on any node.
 pub fn txn_fates(history: &History) -> TxnFates {
     let mut open: BTreeMap<&str, OpenTxn> = BTreeMap::new();
     let mut f = TxnFates::default();
     let mut committed = BTreeSet::new();
+    let mut acked: BTreeMap<u64, (TopicPartition, Offset)> = BTreeMap::new();
+    let mut committed_at = BTreeSet::new();
     let left = |f: &mut TxnFates, t: OpenTxn| {
         f.hidden_values.extend(t.values);
         f.uncommitted_positions.extend(t.positions);
@@ -65,6 +70,7 @@ pub fn txn_fates(history: &History) -> TxnFates {
                 }
             }
             HistoryOp::SendOk { value, tp, offset } => {
+                acked.insert(*value, (tp.clone(), *offset));
                 if let Some(t) = open.get_mut(&*e.node).filter(|t| t.values.contains(value)) {
                     t.positions.push((tp.clone(), *offset));
                 }
@@ -72,12 +78,18 @@ pub fn txn_fates(history: &History) -> TxnFates {
             HistoryOp::TxnEnd {
                 committed: c,
                 error,
-                ..
+                values,
             } => {
-                let Some(t) = open.remove(&*e.node) else {
-                    continue;
+                let t = match open.remove(&*e.node) {
+                    Some(t) => t,
+                    None if !values.is_empty() => OpenTxn {
+                        values: values.to_vec(),
+                        positions: values.iter().filter_map(|v| acked.get(v).cloned()).collect(),
+                    },
+                    None => continue,
                 };
                 if *c && error.is_ok() {
+                    committed_at.extend(t.positions);
                     committed.extend(t.values);
                 } else {
                     if !*c && error.is_ok() {
@@ -93,6 +105,9 @@ pub fn txn_fates(history: &History) -> TxnFates {
         left(&mut f, t);
     }
     f.hidden_values.retain(|v| !committed.contains(v));
+    // A transaction ended twice (a real client's EndTxn retried after its connection
+    // closed): the committed end wins.
+    f.uncommitted_positions.retain(|p| !committed_at.contains(p));
     f
 }
 
@@ -213,4 +228,66 @@ pub fn torn_transactions(history: &History, ix: &Index) -> Vec<Anomaly> {
         out.push(a.finish());
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kafka::{ErrorCode, Topic};
+
+    fn send(h: &mut History, node: &str, v: u64, offset: i64) {
+        h.push(
+            node,
+            HistoryOp::SendInvoke {
+                value: v,
+                topic: Topic::new("orders"),
+                key: None,
+                tombstone: Default::default(),
+            },
+        );
+        h.push(
+            node,
+            HistoryOp::SendOk {
+                value: v,
+                tp: TopicPartition::new("orders", 0),
+                offset: Offset(offset),
+            },
+        );
+    }
+
+    fn end(committed: bool, error: ErrorCode, values: &[u64]) -> HistoryOp {
+        HistoryOp::TxnEnd {
+            committed,
+            error,
+            values: values.into(),
+        }
+    }
+
+    /// A real client's transactions: records sent from external-2, EndTxn answered on
+    /// external-3. The aborted one's values are hidden and its positions aborted; the
+    /// committed one's are not; an unanswered EndTxn retried with success counts as its
+    /// retry says.
+    #[test]
+    fn a_txn_end_without_a_begin_frames_its_values() {
+        let mut h = History::default();
+        send(&mut h, "external-2", 1, 0);
+        send(&mut h, "external-2", 2, 1);
+        h.push("external-3", end(true, ErrorCode::None, &[1, 2]));
+        send(&mut h, "external-2", 3, 3);
+        h.push("external-3", end(false, ErrorCode::None, &[3]));
+        send(&mut h, "external-2", 4, 5);
+        h.push("external-3", end(true, ErrorCode::NetworkException, &[4]));
+        h.push("external-4", end(true, ErrorCode::None, &[4]));
+        let f = txn_fates(&h);
+        assert_eq!(f.hidden_values.iter().copied().collect::<Vec<_>>(), [3]);
+        let tp = TopicPartition::new("orders", 0);
+        assert_eq!(
+            f.aborted_positions.iter().cloned().collect::<Vec<_>>(),
+            [(tp.clone(), Offset(3))]
+        );
+        assert_eq!(
+            f.uncommitted_positions.iter().cloned().collect::<Vec<_>>(),
+            [(tp, Offset(3))]
+        );
+    }
 }

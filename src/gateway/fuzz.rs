@@ -43,6 +43,7 @@ fn handle(frame: &[u8]) -> Option<Handled> {
         records: &mut records,
         topics: &mut topics,
         groups: &mut groups,
+        txns: &mut Default::default(),
         now_us: 1,
     };
     to_sim(&req, 1, &mut t).ok()

@@ -27,6 +27,7 @@ pub mod respond;
 pub mod tape;
 pub mod topics;
 pub mod translate;
+pub mod txn;
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -72,7 +73,7 @@ pub fn serve(
     tape_file: Option<&Path>,
     announce: &mut dyn FnMut(&str),
 ) -> Result<Served, String> {
-    let world = build(scenario, opts.seed, TraceMode::HashOnly).map_err(|e| e.to_string())?;
+    let world = build(&served(scenario), opts.seed, TraceMode::HashOnly).map_err(|e| e.to_string())?;
     let (tx, rx) = net::events();
     let endpoints = open_listeners(opts, &world, &tx, announce)?;
     let mut g = Gateway::new(world, endpoints, scenario.max_events);
@@ -192,6 +193,17 @@ fn status_line(g: &Gateway) -> String {
     )
 }
 
+/// `scenario` as served: with an (empty) outside script, which the builder reads as "real
+/// clients come", so the cluster gets `__transaction_state` from the start (Kafka creates
+/// it at the first FindCoordinator(TRANSACTION)). A session and its replay are built alike.
+fn served(scenario: &Scenario) -> Scenario {
+    let mut s = scenario.clone();
+    if s.external.is_none() {
+        s.external = Some(ExternalScript(Vec::new().into()));
+    }
+    s
+}
+
 /// `scenario` with a recorded session attached: the tape's seed, its end as the duration,
 /// and the session's outside inputs as a script the world replays by itself
 /// (`sim/external.rs`), so `run`, `check` and the workbench replay it with the same trace
@@ -204,7 +216,8 @@ pub fn with_tape(scenario: &Scenario, text: &str) -> Result<Scenario, String> {
             header.scenario, scenario.name
         ));
     }
-    let world = build(scenario, header.seed, TraceMode::HashOnly).map_err(|e| e.to_string())?;
+    let world =
+        build(&served(scenario), header.seed, TraceMode::HashOnly).map_err(|e| e.to_string())?;
     let mut g = Gateway::new(world, Endpoints::default(), scenario.max_events);
     g.replay(&entries)?;
     let mut s = scenario.clone();

@@ -103,11 +103,14 @@ fn add_cluster(
                 config: t.config.clone(),
             })
             .chain(
-                scenario
-                    .producers
-                    .iter()
-                    .any(|p| p.config.transactional_id.is_some())
-                    .then_some(())
+                // A served cluster (real clients: `kafkasim serve`, `--tape`) may meet
+                // transactional producers any time.
+                (scenario.external.is_some()
+                    || scenario
+                        .producers
+                        .iter()
+                        .any(|p| p.config.transactional_id.is_some()))
+                .then_some(())
                     .or(scenario
                         .consumers
                         .iter()

@@ -16,12 +16,34 @@
 //! response leaves it `SendIndeterminate`. So `kafkasim check --tape` finds a real client's
 //! lost writes as it finds a simulated producer's. (A record the client retries arrives as
 //! new bytes, so it is a new value: its first attempt stays failed or indeterminate.)
+//!
+//! A real transactional producer sends its records on the connections to the partition
+//! leaders and its EndTxn on the connection to its transaction coordinator: different
+//! external nodes. The gateway therefore hands the EndTxn's node the transaction's values
+//! ([`Noted`]), and that node records `TxnEnd` with them when the answer comes (an
+//! unanswered one, closed with its connection, ends with NETWORK_EXCEPTION: fate unknown).
+//! The checker frames such a transaction by the values its `TxnEnd` carries
+//! (`check/txn.rs`), not by a `TxnBegin` on the same node.
 
 use std::collections::BTreeMap;
 
 use crate::kafka::{ErrorCode, Msg, TopicPartition};
 use crate::sim::{Context, NodeId};
 use crate::workload::history::HistoryOp;
+
+/// A real client's request with what the gateway knows about it for the client history
+/// (an outside input only: never crosses the simulated network).
+#[derive(Clone, Debug)]
+pub struct Noted {
+    pub msg: Msg,
+    pub note: Note,
+}
+
+#[derive(Clone, Debug)]
+pub enum Note {
+    /// An EndTxn: the values the transaction sent (on any connection).
+    TxnValues(Box<[u64]>),
+}
 
 /// What an external node collected for the world outside, in arrival order.
 #[derive(Clone, Debug)]
@@ -40,6 +62,8 @@ pub struct ExternalClient {
     outbox: Vec<ExternalOut>,
     /// Produce requests awaiting their response: the values sent, per partition.
     produces: BTreeMap<u32, Vec<(TopicPartition, Vec<u64>)>>,
+    /// EndTxn requests awaiting their answer: commit or abort, and the values.
+    end_txns: BTreeMap<u32, (bool, Box<[u64]>)>,
 }
 
 impl ExternalClient {
@@ -48,7 +72,20 @@ impl ExternalClient {
             broker,
             outbox: Vec::new(),
             produces: BTreeMap::new(),
+            end_txns: BTreeMap::new(),
         }
+    }
+
+    /// Sends a real client's request that comes with a note for the history.
+    pub fn on_outside_noted<C>(&mut self, cx: &mut C, to: NodeId, noted: Noted)
+    where
+        C: Context<Msg = Msg, Event = HistoryOp>,
+    {
+        if let (Msg::EndTxnRequest(r), Note::TxnValues(values)) = (&noted.msg, noted.note) {
+            self.end_txns
+                .insert(r.correlation_id, (r.committed, values));
+        }
+        self.on_outside(cx, to, noted.msg);
     }
 
     /// Sends a real client's request, recording a Produce's records as sends invoked.
@@ -81,6 +118,15 @@ impl ExternalClient {
     where
         C: Context<Msg = Msg, Event = HistoryOp>,
     {
+        if let Msg::EndTxnResponse(r) = &msg {
+            if let Some((committed, values)) = self.end_txns.remove(&r.correlation_id) {
+                cx.emit(HistoryOp::TxnEnd {
+                    committed,
+                    error: r.error,
+                    values,
+                });
+            }
+        }
         if let Msg::ProduceResponse(r) = &msg {
             if let Some(sent) = self.produces.remove(&r.correlation_id) {
                 for (tp, values) in sent {
@@ -114,6 +160,13 @@ impl ExternalClient {
     {
         if peer != self.broker {
             return;
+        }
+        for (_, (committed, values)) in std::mem::take(&mut self.end_txns) {
+            cx.emit(HistoryOp::TxnEnd {
+                committed,
+                error: ErrorCode::NetworkException,
+                values,
+            });
         }
         for (_, sent) in std::mem::take(&mut self.produces) {
             for value in sent.into_iter().flat_map(|(_, v)| v) {
