@@ -384,3 +384,61 @@ fn the_workbench_replays_a_tape_with_its_external_nodes() {
         kafkasim::sim::Status::Down
     );
 }
+
+/// Runs `kafkasim run SCENARIO --tape` and returns the trace hash it printed.
+fn replay_hash(scenario: &str, tape: &str) -> String {
+    let replay = Command::new(BIN)
+        .args(["run", scenario, "--tape", tape])
+        .output()
+        .expect("kafkasim run --tape");
+    let text = String::from_utf8_lossy(&replay.stdout);
+    assert!(replay.status.success(), "replay failed: {text}");
+    text.lines()
+        .find_map(|l| l.strip_prefix("trace hash"))
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|| panic!("no trace hash:\n{text}"))
+}
+
+/// `check --tape` on a recorded session of `SCENARIO`.
+fn check_tape(tape: &Path) -> kafkasim::runner::CheckReport {
+    let base = kafkasim::scenario::load(Path::new(SCENARIO)).expect("scenario");
+    let text = std::fs::read_to_string(tape).expect("tape");
+    let s = kafkasim::gateway::with_tape(&base, &text).expect("the tape attaches");
+    kafkasim::runner::check_scenario(&s, s.seed)
+}
+
+/// A transactional librdkafka producer commits a transaction, aborts one, commits one; a
+/// read_committed consumer gets exactly the committed records and a read_uncommitted one
+/// the aborted ones too (the control records and the aborted-transactions list reach the
+/// real clients); a consume-transform-produce step commits its offsets with
+/// send_offsets_to_transaction. `check --tape` counts the real transactions' outcomes.
+#[test]
+fn a_real_transactional_producer_commits_and_aborts() {
+    let tape = tape_path("txn.tape");
+    let tape_arg = tape.to_str().expect("utf-8 path");
+    let serve = Serve::start(&["--speed", "2", "--duration", "60s", "--tape", tape_arg]);
+    let b = serve.bootstrap.clone();
+    let r = run_script(
+        "txn_confluent.py",
+        &[&b, "payments", "10", "pipeline", "inventory"],
+    );
+    let hash = serve.finish();
+    let Some(r) = r else {
+        return;
+    };
+    assert_eq!(r["committed_sent"], 20, "{r}");
+    assert_eq!(r["rc_consumed"], 20, "read_committed: {r}");
+    assert_eq!(r["rc_committed_match"], true, "read_committed: {r}");
+    assert_eq!(r["rc_aborted_seen"], 0, "read_committed: {r}");
+    assert_eq!(r["ru_consumed"], 30, "read_uncommitted: {r}");
+    assert_eq!(r["ru_aborted_seen"], 10, "read_uncommitted: {r}");
+    assert_eq!(r["pipeline_in"], 20, "pipeline: {r}");
+    assert_eq!(r["pipeline_out"], 20, "pipeline: {r}");
+    let pipeline_txns = r["pipeline_txns"].as_u64().expect("pipeline_txns");
+    assert_eq!(replay_hash(SCENARIO, tape_arg), hash);
+    let report = check_tape(&tape);
+    assert!(report.passed(), "{report}");
+    let count = |k: &str| report.counters.get(k).copied().unwrap_or(0);
+    assert_eq!(count("txn-committed"), 2 + pipeline_txns, "{report}");
+    assert_eq!(count("txn-aborted"), 1, "{report}");
+}
