@@ -33,6 +33,7 @@ pub use history::{Entry, History};
 use std::collections::BTreeMap;
 
 use crate::kafka::{Offset, TopicPartition};
+use crate::workload::history::HistoryOp;
 
 /// What the drain phase read: per partition, the ordered (offset, value) records of its
 /// final log (the leader's log up to its log end once faults are healed and replicas caught
@@ -111,7 +112,16 @@ pub fn analyze(history: &History, logs: Option<&FinalLogs>) -> Vec<Anomaly> {
     out.extend(delivery::inconsistent_offsets(&ix));
     out.extend(consume::poll_order(history, &ix));
     out.extend(delivery::nonmonotonic_sends(history));
-    if consumers {
+    // Processing is judged only where applications report it (simulated consumers:
+    // `Assigned`, `Processed`); a real client's polls are deliveries, and what it
+    // processed is unknown (`workload/external_reads.rs`).
+    let processing = history.entries.iter().any(|e| {
+        matches!(
+            e.op,
+            HistoryOp::Assigned { .. } | HistoryOp::Processed { .. }
+        )
+    });
+    if processing {
         out.extend(consume::lost_processing(&ix, known));
     }
     out.extend(consume::reprocessed(&ix));

@@ -285,7 +285,7 @@ impl Gateway {
         };
         self.externals += 1;
         let name = format!("external-{}", self.externals);
-        let node = SimNode::External(Box::new(ExternalClient::new(broker)));
+        let node = SimNode::External(Box::new(ExternalClient::new(broker, &name)));
         self.act(External::AddNode {
             name: name.clone(),
             node,

@@ -24,9 +24,14 @@
 //! unanswered one, closed with its connection, ends with NETWORK_EXCEPTION: fate unknown).
 //! The checker frames such a transaction by the values its `TxnEnd` carries
 //! (`check/txn.rs`), not by a `TxnBegin` on the same node.
+//!
+//! A real consumer's Fetch answers and OffsetCommit results enter the history too
+//! (`external_reads.rs` says exactly what such a "poll" is).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
+use super::external_reads::Reads;
 use crate::kafka::{ErrorCode, Msg, TopicPartition};
 use crate::sim::{Context, NodeId};
 use crate::workload::history::HistoryOp;
@@ -59,6 +64,9 @@ pub enum ExternalOut {
 pub struct ExternalClient {
     /// The broker this connection talks to.
     pub broker: NodeId,
+    /// The node's name (`external-N`): the member its polls are recorded under.
+    name: Arc<str>,
+    reads: Reads,
     outbox: Vec<ExternalOut>,
     /// Produce requests awaiting their response: the values sent, per partition.
     produces: BTreeMap<u32, Vec<(TopicPartition, Vec<u64>)>>,
@@ -67,9 +75,11 @@ pub struct ExternalClient {
 }
 
 impl ExternalClient {
-    pub fn new(broker: NodeId) -> Self {
+    pub fn new(broker: NodeId, name: &str) -> Self {
         ExternalClient {
             broker,
+            name: Arc::from(name),
+            reads: Reads::default(),
             outbox: Vec::new(),
             produces: BTreeMap::new(),
             end_txns: BTreeMap::new(),
@@ -93,6 +103,11 @@ impl ExternalClient {
     where
         C: Context<Msg = Msg, Event = HistoryOp>,
     {
+        match &msg {
+            Msg::FetchRequest(r) => self.reads.fetch_sent(r, &mut |op| cx.emit(op)),
+            Msg::OffsetCommitRequest(r) => self.reads.commit_sent(r),
+            _ => {}
+        }
         if let Msg::ProduceRequest(r) = &msg {
             let mut sent = Vec::new();
             for (tp, batch) in &r.partitions {
@@ -118,6 +133,14 @@ impl ExternalClient {
     where
         C: Context<Msg = Msg, Event = HistoryOp>,
     {
+        match &msg {
+            Msg::FetchResponse(r) => {
+                self.reads
+                    .fetch_answered(&self.name, r, &mut |op| cx.emit(op))
+            }
+            Msg::OffsetCommitResponse(r) => self.reads.commit_answered(r, &mut |op| cx.emit(op)),
+            _ => {}
+        }
         if let Msg::EndTxnResponse(r) = &msg {
             if let Some((committed, values)) = self.end_txns.remove(&r.correlation_id) {
                 cx.emit(HistoryOp::TxnEnd {
@@ -161,6 +184,7 @@ impl ExternalClient {
         if peer != self.broker {
             return;
         }
+        self.reads.closed();
         for (_, (committed, values)) in std::mem::take(&mut self.end_txns) {
             cx.emit(HistoryOp::TxnEnd {
                 committed,
@@ -224,7 +248,7 @@ mod tests {
     #[test]
     fn outbox_keeps_order_and_empties() {
         let mut cx = Cx::new(1);
-        let mut e = ExternalClient::new(NodeId(3));
+        let mut e = ExternalClient::new(NodeId(3), "external-1");
         let hb = Msg::HeartbeatResponse(HeartbeatResponse {
             correlation_id: 1,
             error: ErrorCode::None,
@@ -246,7 +270,7 @@ mod tests {
     #[test]
     fn produces_enter_the_client_history() {
         let mut cx = Cx::new(1);
-        let mut e = ExternalClient::new(NodeId(3));
+        let mut e = ExternalClient::new(NodeId(3), "external-1");
         e.on_outside(&mut cx, NodeId(3), produce(1, &[10, 11]));
         e.on_outside(&mut cx, NodeId(3), produce(2, &[12]));
         assert_eq!(cx.sent.len(), 2);
