@@ -211,6 +211,15 @@ fn real_clients_round_trip_and_the_tape_replays() {
         .find_map(|l| l.strip_prefix("trace hash"))
         .map(|h| h.trim().to_string());
     assert_eq!(replayed.as_deref(), Some(hash.as_str()), "replay:\n{text}");
+    // The real consumers' reads are in the history, in order within each reading.
+    let report = check_tape(&tape);
+    assert!(report.passed(), "{report}");
+    use kafkasim::check::AnomalyKind;
+    assert_eq!(report.count(AnomalyKind::NonmonotonicPoll), 0, "{report}");
+    assert_eq!(report.count(AnomalyKind::PollSkip), 0, "{report}");
+    assert_eq!(report.count(AnomalyKind::Unseen), 0, "{report}");
+    let consumed = report.counters.get("consumed").copied().unwrap_or(0);
+    assert!(consumed >= 40 + 30 + 60, "every record delivered at least once: {report}");
 }
 
 /// A frame with a size over the limit closes that connection with a log line and the
@@ -441,4 +450,34 @@ fn a_real_transactional_producer_commits_and_aborts() {
     let count = |k: &str| report.counters.get(k).copied().unwrap_or(0);
     assert_eq!(count("txn-committed"), 2 + pipeline_txns, "{report}");
     assert_eq!(count("txn-aborted"), 1, "{report}");
+    // The real consumers are in the history: the read_committed ones returned no aborted
+    // record; the read_uncommitted one got the 10 of the aborted transaction.
+    use kafkasim::check::AnomalyKind;
+    assert_eq!(report.count(AnomalyKind::AbortedRead), 0, "{report}");
+    assert_eq!(count("uncommitted-reads"), 10, "{report}");
+}
+
+/// A real consumer's deliveries and commits are in the history: a kafka-python group that
+/// starts with auto.offset.reset=latest reads only the 10 records written after it joined,
+/// commits past the 10 before, and `check --tape` names those 10 as `unseen` — a commit
+/// past records no Fetch ever delivered. Its 10 deliveries are the session's `consumed`.
+#[test]
+fn a_real_consumer_that_commits_past_unread_records_is_caught() {
+    let tape = tape_path("late-joiner.tape");
+    let tape_arg = tape.to_str().expect("utf-8 path");
+    let serve = Serve::start(&["--speed", "2", "--duration", "40s", "--tape", tape_arg]);
+    let r = run_client("late_joiner_kafka_python.py", &serve.bootstrap, "orders", 10);
+    serve.finish();
+    let Some(r) = r else {
+        return;
+    };
+    assert_eq!(r["early_read"], 0, "{r}");
+    assert_eq!(r["late_read"], 10, "{r}");
+    let report = check_tape(&tape);
+    assert!(report.passed(), "{report}");
+    use kafkasim::check::AnomalyKind;
+    assert_eq!(report.count(AnomalyKind::Unseen), 10, "{report}");
+    assert_eq!(report.count(AnomalyKind::NonmonotonicPoll), 0, "{report}");
+    assert_eq!(report.count(AnomalyKind::PollSkip), 0, "{report}");
+    assert_eq!(report.counters.get("consumed"), Some(&10), "{report}");
 }
