@@ -481,3 +481,111 @@ fn a_real_consumer_that_commits_past_unread_records_is_caught() {
     assert_eq!(report.count(AnomalyKind::PollSkip), 0, "{report}");
     assert_eq!(report.counters.get("consumed"), Some(&10), "{report}");
 }
+
+/// `serve --tui`'s live screen, on ratatui's TestBackend: fed from the running world at
+/// every step of the serving loop; once the real client is done, the keys `:kill
+/// broker-3⏎` inject a fault through the control channel.
+struct ScreenMonitor<'a> {
+    view: kafkasim::gateway::live::LiveView,
+    term: ratatui::Terminal<ratatui::backend::TestBackend>,
+    client_done: &'a std::sync::atomic::AtomicBool,
+    typed: bool,
+}
+
+impl kafkasim::gateway::Monitor for ScreenMonitor<'_> {
+    fn tick(
+        &mut self,
+        g: &kafkasim::gateway::engine::Gateway,
+        log: &[String],
+    ) -> kafkasim::gateway::Watch {
+        use ratatui::crossterm::event::{KeyCode, KeyEvent};
+        for line in log {
+            self.view.push_log(line);
+        }
+        let mut watch = kafkasim::gateway::Watch::default();
+        if !self.typed && self.client_done.load(std::sync::atomic::Ordering::SeqCst) {
+            self.typed = true;
+            let keys = ":kill broker-3".chars().map(KeyCode::Char);
+            for code in keys.chain([KeyCode::Enter]) {
+                if let Some(kafkasim::gateway::live::LiveAction::Command(c)) =
+                    self.view.key(KeyEvent::from(code))
+                {
+                    watch.commands.push(c);
+                }
+            }
+        }
+        self.view.observe(g);
+        let view = &self.view;
+        self.term
+            .draw(|f| kafkasim::gateway::live::draw(f, view))
+            .expect("draws");
+        watch
+    }
+}
+
+fn screen_text(term: &ratatui::Terminal<ratatui::backend::TestBackend>) -> String {
+    let buf = term.backend().buffer();
+    let w = buf.area.width as usize;
+    let cells: Vec<&str> = buf.content.iter().map(|c| c.symbol()).collect();
+    cells.chunks(w).map(|row| row.concat()).collect::<Vec<_>>().join("\n")
+}
+
+/// The live screen after real traffic: kafka-python's 20 records and its connections
+/// (`external-N`, talking to brokers), the partitions with their leaders, and a kill
+/// typed on the screen, answered and shown (broker-3 KILLED).
+#[test]
+fn serve_tui_shows_the_live_cluster_after_real_traffic() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let scenario = kafkasim::scenario::load(Path::new(SCENARIO)).expect("scenario");
+    let opts = kafkasim::gateway::ServeOptions {
+        listen: "127.0.0.1:0".parse().expect("address"),
+        speed: 2.0,
+        end_us: 40_000_000,
+        seed: scenario.seed,
+        commands_on_stdin: false,
+    };
+    let done = AtomicBool::new(false);
+    let mut monitor = ScreenMonitor {
+        view: kafkasim::gateway::live::LiveView::new(&scenario, 2.0),
+        term: ratatui::Terminal::new(ratatui::backend::TestBackend::new(140, 40)).expect("term"),
+        client_done: &done,
+        typed: false,
+    };
+    let (tx, rx) = mpsc::channel::<String>();
+    let client = std::thread::scope(|scope| {
+        let served = scope.spawn(|| {
+            let mut say = |l: &str| {
+                let _ = tx.send(l.to_string());
+            };
+            kafkasim::gateway::serve(&scenario, &opts, None, &mut say, Some(&mut monitor))
+                .map(|_| ())
+        });
+        let bootstrap = loop {
+            let line = rx.recv_timeout(Duration::from_secs(30)).expect("announced");
+            if let Some(b) = line.strip_prefix("bootstrap ") {
+                break b.to_string();
+            }
+        };
+        let r = run_client("roundtrip_kafka_python.py", &bootstrap, "orders", 20);
+        done.store(true, Ordering::SeqCst);
+        served.join().expect("serve thread").expect("serve ran");
+        r
+    });
+    let Some(r) = client else {
+        return;
+    };
+    assert_eq!(r["acked"], 20, "{r}");
+    let screen = screen_text(&monitor.term);
+    // Kept for a look: target/tmp/serve-tui.screen.
+    let _ = std::fs::write(tape_path("serve-tui.screen"), &screen);
+    let has = |s: &str| screen.contains(s);
+    assert!(has("kafkasim serve — A quiet three-broker cluster"), "{screen}");
+    assert!(has("20 records from real clients"), "{screen}");
+    assert!(has("external-1"), "the real connections are nodes:\n{screen}");
+    assert!(has("control: ok: kill broker-3"), "the typed kill is answered:\n{screen}");
+    let broker3 = screen
+        .lines()
+        .find(|l| l.contains("broker-3 ") && l.contains("KILLED"));
+    assert!(broker3.is_some(), "broker-3 shown killed:\n{screen}");
+    assert!(has("orders"), "partitions listed:\n{screen}");
+}
