@@ -219,7 +219,10 @@ fn real_clients_round_trip_and_the_tape_replays() {
     assert_eq!(report.count(AnomalyKind::PollSkip), 0, "{report}");
     assert_eq!(report.count(AnomalyKind::Unseen), 0, "{report}");
     let consumed = report.counters.get("consumed").copied().unwrap_or(0);
-    assert!(consumed >= 40 + 30 + 60, "every record delivered at least once: {report}");
+    assert!(
+        consumed >= 40 + 30 + 60,
+        "every record delivered at least once: {report}"
+    );
 }
 
 /// A frame with a size over the limit closes that connection with a log line and the
@@ -466,7 +469,12 @@ fn a_real_consumer_that_commits_past_unread_records_is_caught() {
     let tape = tape_path("late-joiner.tape");
     let tape_arg = tape.to_str().expect("utf-8 path");
     let serve = Serve::start(&["--speed", "2", "--duration", "40s", "--tape", tape_arg]);
-    let r = run_client("late_joiner_kafka_python.py", &serve.bootstrap, "orders", 10);
+    let r = run_client(
+        "late_joiner_kafka_python.py",
+        &serve.bootstrap,
+        "orders",
+        10,
+    );
     serve.finish();
     let Some(r) = r else {
         return;
@@ -527,7 +535,11 @@ fn screen_text(term: &ratatui::Terminal<ratatui::backend::TestBackend>) -> Strin
     let buf = term.backend().buffer();
     let w = buf.area.width as usize;
     let cells: Vec<&str> = buf.content.iter().map(|c| c.symbol()).collect();
-    cells.chunks(w).map(|row| row.concat()).collect::<Vec<_>>().join("\n")
+    cells
+        .chunks(w)
+        .map(|row| row.concat())
+        .collect::<Vec<_>>()
+        .join("\n")
 }
 
 /// The live screen after real traffic: kafka-python's 20 records and its connections
@@ -579,13 +591,26 @@ fn serve_tui_shows_the_live_cluster_after_real_traffic() {
     // Kept for a look: target/tmp/serve-tui.screen.
     let _ = std::fs::write(tape_path("serve-tui.screen"), &screen);
     let has = |s: &str| screen.contains(s);
-    assert!(has("kafkasim serve — A quiet three-broker cluster"), "{screen}");
+    assert!(
+        has("kafkasim serve — A quiet three-broker cluster"),
+        "{screen}"
+    );
     assert!(has("20 records from real clients"), "{screen}");
-    assert!(has("external-1"), "the real connections are nodes:\n{screen}");
-    assert!(has("control: ok: kill broker-3"), "the typed kill is answered:\n{screen}");
+    assert!(
+        has("external-1"),
+        "the real connections are nodes:\n{screen}"
+    );
+    assert!(
+        has("control: ok: kill broker-3"),
+        "the typed kill is answered:\n{screen}"
+    );
     let broker3 = screen
         .lines()
         .find(|l| l.contains("broker-3 ") && l.contains("KILLED"));
     assert!(broker3.is_some(), "broker-3 shown killed:\n{screen}");
     assert!(has("orders"), "partitions listed:\n{screen}");
+    // The client is gone: every connection it opened is shown closed, not as live.
+    let externals = screen.matches("● external-").count();
+    assert!(externals >= 2, "{screen}");
+    assert_eq!(screen.matches("(closed)").count(), externals, "{screen}");
 }

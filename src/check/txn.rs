@@ -84,7 +84,10 @@ pub fn txn_fates(history: &History) -> TxnFates {
                     Some(t) => t,
                     None if !values.is_empty() => OpenTxn {
                         values: values.to_vec(),
-                        positions: values.iter().filter_map(|v| acked.get(v).cloned()).collect(),
+                        positions: values
+                            .iter()
+                            .filter_map(|v| acked.get(v).cloned())
+                            .collect(),
                     },
                     None => continue,
                 };
@@ -107,7 +110,8 @@ pub fn txn_fates(history: &History) -> TxnFates {
     f.hidden_values.retain(|v| !committed.contains(v));
     // A transaction ended twice (a real client's EndTxn retried after its connection
     // closed): the committed end wins.
-    f.uncommitted_positions.retain(|p| !committed_at.contains(p));
+    f.uncommitted_positions
+        .retain(|p| !committed_at.contains(p));
     f
 }
 

@@ -364,7 +364,11 @@ impl Gateway {
         };
         match handled {
             Handled::Local(b) => slot.ready = Some(b),
-            Handled::Forward { msg, reply, mut ctx } => {
+            Handled::Forward {
+                msg,
+                reply,
+                mut ctx,
+            } => {
                 let msg = match ctx.txn_values.take() {
                     Some(values) => NodeMsg::Noted(Box::new(Noted {
                         msg,

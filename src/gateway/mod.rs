@@ -77,7 +77,8 @@ pub fn serve(
     announce: &mut dyn FnMut(&str),
     monitor: Option<&mut dyn Monitor>,
 ) -> Result<Served, String> {
-    let world = build(&served(scenario), opts.seed, TraceMode::HashOnly).map_err(|e| e.to_string())?;
+    let world =
+        build(&served(scenario), opts.seed, TraceMode::HashOnly).map_err(|e| e.to_string())?;
     let (tx, rx) = net::events();
     let endpoints = open_listeners(opts, &world, &tx, announce)?;
     let mut g = Gateway::new(world, endpoints, scenario.max_events);

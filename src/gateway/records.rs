@@ -164,7 +164,10 @@ pub fn encode_fetch(batches: &[Batch], table: &RecordTable) -> Bytes {
 fn control_record(b: &RecordBatch, committed: bool) -> RealRecord {
     let key = [0u8, 0, 0, u8::from(committed)];
     let value = [0u8, 0, 0, 0, 0, 0];
-    let timestamp = b.records.first().map_or(0, |r| (r.timestamp_us / 1_000) as i64);
+    let timestamp = b
+        .records
+        .first()
+        .map_or(0, |r| (r.timestamp_us / 1_000) as i64);
     RealRecord {
         transactional: true,
         control: true,
@@ -287,7 +290,10 @@ mod tests {
         commit.base_offset = Offset(12);
         let mut abort = RecordBatch::control(ProducerId(4), ProducerEpoch(2), false, 9_000);
         abort.base_offset = Offset(20);
-        let out = encode_fetch(&[Arc::new(commit), Arc::new(abort)], &RecordTable::default());
+        let out = encode_fetch(
+            &[Arc::new(commit), Arc::new(abort)],
+            &RecordTable::default(),
+        );
         let sets = RecordBatchDecoder::decode_all(&mut out.clone()).unwrap();
         assert_eq!(sets.len(), 2);
         let c = &sets[0].records[0];

@@ -171,7 +171,10 @@ fn produce(r: &ProduceResponse, v: i16) -> kp::ProduceResponse {
 
 /// A read_committed fetch lists the aborted transactions overlapping what it returns (the
 /// consumer drops their records); a read_uncommitted one answers null there, as Kafka does.
-fn aborted(p: &FetchPartitionResponse, ctx: &Ctx) -> Option<Vec<kp::fetch_response::AbortedTransaction>> {
+fn aborted(
+    p: &FetchPartitionResponse,
+    ctx: &Ctx,
+) -> Option<Vec<kp::fetch_response::AbortedTransaction>> {
     ctx.read_committed.then(|| {
         p.aborted_transactions
             .iter()

@@ -119,14 +119,7 @@ pub fn to_sim(req: &Request, corr: CorrelationId, t: &mut Tables) -> Result<Hand
         ApiKey::LeaveGroup => leave_group(decode_body(req)?, corr),
         ApiKey::OffsetCommit => fwd(offset_commit(decode_body(req)?, corr)),
         ApiKey::OffsetFetch => fwd(offset_fetch(decode_body(req)?, corr)),
-        ApiKey::InitProducerId => {
-            let r: kp::InitProducerIdRequest = decode_body(req)?;
-            fwd(Msg::InitProducerIdRequest(InitProducerIdRequest {
-                correlation_id: corr,
-                transactional_id: r.transactional_id.map(|id| s(&id.0)),
-                transaction_timeout_ms: r.transaction_timeout_ms.max(0) as u64,
-            }))
-        }
+        ApiKey::InitProducerId => txn::init_producer_id(decode_body(req)?, corr, t.txns),
         ApiKey::AddPartitionsToTxn => txn::add_partitions(decode_body(req)?, corr),
         ApiKey::AddOffsetsToTxn => txn::add_offsets(decode_body(req)?, corr),
         ApiKey::EndTxn => txn::end_txn(decode_body(req)?, corr, t.txns),

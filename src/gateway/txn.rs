@@ -24,7 +24,10 @@
 //! The client history: the gateway remembers the value ids of every transactional Produce by
 //! transactional id ([`TxnValues`]); an EndTxn takes them, and the external node that sends
 //! it records the transaction's end with those values when the answer comes
-//! (`workload/external.rs`), so `check --tape` judges a real producer's transactions.
+//! (`workload/external.rs`), so `check --tape` judges a real producer's transactions. A
+//! transaction a client never ended (it restarted: a new InitProducerId for its id) ends
+//! there, its fate unknown (`TxnEnd` with PRODUCER_FENCED: the coordinator fences and
+//! aborts it, the client was never told).
 
 use kafka_protocol::messages as kp;
 use std::collections::BTreeMap;
@@ -61,6 +64,33 @@ impl TxnValues {
         *ended = true;
         list.clone().into()
     }
+
+    /// An InitProducerId for `id`: a transaction still open is the old incarnation's,
+    /// which the coordinator fences and aborts; its values, if any, are handed over.
+    pub fn restart(&mut self, id: &Arc<str>) -> Option<Box<[u64]>> {
+        let (list, ended) = self.current.remove(id)?;
+        (!ended && !list.is_empty()).then(|| list.into())
+    }
+}
+
+/// InitProducerId: with a transactional id, a transaction the previous incarnation left
+/// open ends here for the history, its fate unknown to the client (it never ended it).
+pub fn init_producer_id(
+    r: kp::InitProducerIdRequest,
+    corr: CorrelationId,
+    txns: &mut TxnValues,
+) -> Handled {
+    let id = r.transactional_id.map(|id| s(&id.0));
+    let ctx = Ctx {
+        txn_values: id.as_ref().and_then(|id| txns.restart(id)),
+        ..Ctx::default()
+    };
+    let msg = Msg::InitProducerIdRequest(InitProducerIdRequest {
+        correlation_id: corr,
+        transactional_id: id,
+        transaction_timeout_ms: r.transaction_timeout_ms.max(0) as u64,
+    });
+    forward(msg, ctx)
 }
 
 fn s(v: &kafka_protocol::protocol::StrBytes) -> Arc<str> {
@@ -251,6 +281,11 @@ mod tests {
         t.sent(&id, [8]);
         assert_eq!(&*t.end(&id), &[8]);
         assert_eq!(&*t.end(&other), &[9]);
+        // A restart hands over only a transaction left open.
+        assert_eq!(t.restart(&id), None);
+        t.sent(&id, [10]);
+        assert_eq!(t.restart(&id).as_deref(), Some(&[10][..]));
+        assert_eq!(t.restart(&id), None);
     }
 
     /// One simulated error answers every partition of an AddPartitionsToTxn, grouped by

@@ -111,12 +111,12 @@ fn add_cluster(
                         .iter()
                         .any(|p| p.config.transactional_id.is_some()))
                 .then_some(())
-                    .or(scenario
-                        .consumers
-                        .iter()
-                        .find_map(|c| c.pipeline.as_ref().map(|_| ())))
-                    .is_some()
-                    .then(|| transaction_state_topic(&cluster.config, cluster.brokers)),
+                .or(scenario
+                    .consumers
+                    .iter()
+                    .find_map(|c| c.pipeline.as_ref().map(|_| ())))
+                .is_some()
+                .then(|| transaction_state_topic(&cluster.config, cluster.brokers)),
             )
             .collect(),
         link: link_model(&scenario.network, None),

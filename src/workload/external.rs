@@ -46,7 +46,8 @@ pub struct Noted {
 
 #[derive(Clone, Debug)]
 pub enum Note {
-    /// An EndTxn: the values the transaction sent (on any connection).
+    /// An EndTxn: the values the transaction sent (on any connection); an InitProducerId:
+    /// the values of a transaction the previous incarnation left open.
     TxnValues(Box<[u64]>),
 }
 
@@ -67,6 +68,8 @@ pub struct ExternalClient {
     /// The node's name (`external-N`): the member its polls are recorded under.
     name: Arc<str>,
     reads: Reads,
+    /// Whether a request was ever sent (the connection is open once one was).
+    sent_any: bool,
     outbox: Vec<ExternalOut>,
     /// Produce requests awaiting their response: the values sent, per partition.
     produces: BTreeMap<u32, Vec<(TopicPartition, Vec<u64>)>>,
@@ -80,6 +83,7 @@ impl ExternalClient {
             broker,
             name: Arc::from(name),
             reads: Reads::default(),
+            sent_any: false,
             outbox: Vec::new(),
             produces: BTreeMap::new(),
             end_txns: BTreeMap::new(),
@@ -91,9 +95,21 @@ impl ExternalClient {
     where
         C: Context<Msg = Msg, Event = HistoryOp>,
     {
-        if let (Msg::EndTxnRequest(r), Note::TxnValues(values)) = (&noted.msg, noted.note) {
-            self.end_txns
-                .insert(r.correlation_id, (r.committed, values));
+        match (&noted.msg, noted.note) {
+            (Msg::EndTxnRequest(r), Note::TxnValues(values)) => {
+                self.end_txns
+                    .insert(r.correlation_id, (r.committed, values));
+            }
+            // A new incarnation: the transaction the old one left open is not the
+            // client's to end any more (fenced and aborted by the coordinator).
+            (Msg::InitProducerIdRequest(_), Note::TxnValues(values)) => {
+                cx.emit(HistoryOp::TxnEnd {
+                    committed: false,
+                    error: ErrorCode::ProducerFenced,
+                    values,
+                })
+            }
+            _ => {}
         }
         self.on_outside(cx, to, noted.msg);
     }
@@ -103,6 +119,7 @@ impl ExternalClient {
     where
         C: Context<Msg = Msg, Event = HistoryOp>,
     {
+        self.sent_any = true;
         match &msg {
             Msg::FetchRequest(r) => self.reads.fetch_sent(r, &mut |op| cx.emit(op)),
             Msg::OffsetCommitRequest(r) => self.reads.commit_sent(r),
@@ -134,10 +151,9 @@ impl ExternalClient {
         C: Context<Msg = Msg, Event = HistoryOp>,
     {
         match &msg {
-            Msg::FetchResponse(r) => {
-                self.reads
-                    .fetch_answered(&self.name, r, &mut |op| cx.emit(op))
-            }
+            Msg::FetchResponse(r) => self
+                .reads
+                .fetch_answered(&self.name, r, &mut |op| cx.emit(op)),
             Msg::OffsetCommitResponse(r) => self.reads.commit_answered(r, &mut |op| cx.emit(op)),
             _ => {}
         }
@@ -201,6 +217,11 @@ impl ExternalClient {
             }
         }
         self.outbox.push(ExternalOut::Closed(peer));
+    }
+
+    /// Whether the real client sent anything on this connection yet.
+    pub fn has_sent(&self) -> bool {
+        self.sent_any
     }
 
     /// Takes everything collected so far (the gateway calls this between events).
@@ -307,5 +328,66 @@ mod tests {
                 "unknown 12"
             ]
         );
+    }
+
+    /// A real transaction's end: the EndTxn's answer ends it with the values it carried;
+    /// an unanswered one ends unknown when the connection closes; a new InitProducerId
+    /// ends the old incarnation's open transaction as fenced.
+    #[test]
+    fn transactions_end_in_the_client_history() {
+        use crate::kafka::protocol::{EndTxnRequest, EndTxnResponse, InitProducerIdRequest};
+        use crate::kafka::{ProducerEpoch, ProducerId};
+        let mut cx = Cx::new(1);
+        let mut e = ExternalClient::new(NodeId(3), "external-1");
+        let end = |corr, committed| {
+            Msg::EndTxnRequest(EndTxnRequest {
+                correlation_id: corr,
+                transactional_id: "t".into(),
+                producer_id: ProducerId(1),
+                producer_epoch: ProducerEpoch(0),
+                committed,
+            })
+        };
+        let noted = |msg, values: &[u64]| Noted {
+            msg,
+            note: Note::TxnValues(values.into()),
+        };
+        e.on_outside_noted(&mut cx, NodeId(3), noted(end(1, true), &[5, 6]));
+        e.on_message(
+            &mut cx,
+            Msg::EndTxnResponse(EndTxnResponse {
+                correlation_id: 1,
+                error: ErrorCode::None,
+            }),
+        );
+        e.on_outside_noted(&mut cx, NodeId(3), noted(end(2, false), &[7]));
+        e.on_disconnect(&mut cx, NodeId(3));
+        let init = Msg::InitProducerIdRequest(InitProducerIdRequest {
+            correlation_id: 3,
+            transactional_id: Some("t".into()),
+            transaction_timeout_ms: 60_000,
+        });
+        e.on_outside_noted(&mut cx, NodeId(3), noted(init, &[8]));
+        let ends: Vec<(bool, ErrorCode, Vec<u64>)> = cx
+            .events
+            .iter()
+            .filter_map(|op| match op {
+                HistoryOp::TxnEnd {
+                    committed,
+                    error,
+                    values,
+                } => Some((*committed, *error, values.to_vec())),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            ends,
+            [
+                (true, ErrorCode::None, vec![5, 6]),
+                (false, ErrorCode::NetworkException, vec![7]),
+                (false, ErrorCode::ProducerFenced, vec![8]),
+            ]
+        );
+        assert_eq!(cx.sent.len(), 3, "each request still goes to the broker");
     }
 }

@@ -30,8 +30,8 @@ use std::sync::Arc;
 use crate::kafka::clients::consumer::isolation::visible_batches;
 use crate::kafka::clients::consumer::CommitError;
 use crate::kafka::config::IsolationLevel;
-use crate::kafka::protocol::{FetchRequest, FetchResponse, OffsetCommitRequest};
 use crate::kafka::protocol::OffsetCommitResponse;
+use crate::kafka::protocol::{FetchRequest, FetchResponse, OffsetCommitRequest};
 use crate::kafka::{ErrorCode, Offset, TopicPartition};
 use crate::workload::history::HistoryOp;
 
@@ -58,10 +58,11 @@ impl Reads {
             self.read_committed_said = true;
             emit(HistoryOp::ReadCommitted);
         }
-        let moved = r
-            .partitions
-            .iter()
-            .any(|p| self.position.get(&p.tp).is_some_and(|&o| o != p.fetch_offset));
+        let moved = r.partitions.iter().any(|p| {
+            self.position
+                .get(&p.tp)
+                .is_some_and(|&o| o != p.fetch_offset)
+        });
         if moved {
             self.reading += 1;
         }
@@ -114,7 +115,11 @@ impl Reads {
     }
 
     pub fn commit_sent(&mut self, r: &OffsetCommitRequest) {
-        let offsets = r.offsets.iter().map(|(tp, o, _)| (tp.clone(), *o)).collect();
+        let offsets = r
+            .offsets
+            .iter()
+            .map(|(tp, o, _)| (tp.clone(), *o))
+            .collect();
         self.commits.insert(r.correlation_id, offsets);
     }
 
@@ -295,7 +300,9 @@ mod tests {
             partitions: vec![(tp(), error)],
         };
         r.commit_answered(&resp(1, ErrorCode::None), &mut |op| ops.push(op));
-        r.commit_answered(&resp(2, ErrorCode::IllegalGeneration), &mut |op| ops.push(op));
+        r.commit_answered(&resp(2, ErrorCode::IllegalGeneration), &mut |op| {
+            ops.push(op)
+        });
         assert_eq!(
             ops[0],
             HistoryOp::CommitOk {
