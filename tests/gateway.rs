@@ -597,6 +597,10 @@ fn serve_tui_shows_the_live_cluster_after_real_traffic() {
     );
     assert!(has("20 records from real clients"), "{screen}");
     assert!(
+        has("· bootstrap 127.0.0.1:"),
+        "the address to connect to:\n{screen}"
+    );
+    assert!(
         has("external-1"),
         "the real connections are nodes:\n{screen}"
     );

@@ -73,6 +73,8 @@ pub struct LiveView {
     pub log: VecDeque<String>,
     /// A control command being typed (after `:`).
     pub input: Option<String>,
+    /// Where clients and `kafkasim ctl` connect, once the session announced it.
+    pub addresses: Vec<String>,
     tally: ClientTally,
 }
 
@@ -85,6 +87,7 @@ impl LiveView {
             status: String::new(),
             log: VecDeque::new(),
             input: None,
+            addresses: Vec::new(),
             tally: ClientTally::default(),
         }
     }
@@ -96,6 +99,12 @@ impl LiveView {
     }
 
     pub fn push_log(&mut self, line: &str) {
+        for prefix in ["bootstrap ", "control "] {
+            if let Some(rest) = line.strip_prefix(prefix) {
+                let addr = rest.split_whitespace().next().unwrap_or_default();
+                self.addresses.push(format!("{prefix}{addr}"));
+            }
+        }
         if self.log.len() == LOG_KEEP {
             self.log.pop_front();
         }
@@ -193,8 +202,10 @@ pub fn draw(f: &mut Frame, v: &LiveView) {
 fn header(f: &mut Frame, area: Rect, v: &LiveView) {
     let w = area.width as usize;
     let title = format!(
-        "kafkasim serve — {} · {}× real time",
-        v.scenario.name, v.speed
+        "kafkasim serve — {} · {}× real time · {}",
+        v.scenario.name,
+        v.speed,
+        v.addresses.join(" · ")
     );
     let lines = vec![
         Line::styled(fit(&title, w), accent()),

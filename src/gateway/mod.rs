@@ -75,12 +75,17 @@ pub fn serve(
     opts: &ServeOptions,
     tape_file: Option<&Path>,
     announce: &mut dyn FnMut(&str),
-    monitor: Option<&mut dyn Monitor>,
+    mut monitor: Option<&mut dyn Monitor>,
 ) -> Result<Served, String> {
     let world =
         build(&served(scenario), opts.seed, TraceMode::HashOnly).map_err(|e| e.to_string())?;
     let (tx, rx) = net::events();
-    let endpoints = open_listeners(opts, &world, &tx, announce)?;
+    // The addresses go to the monitor too (the live screen shows them).
+    let mut startup = Vec::new();
+    let endpoints = open_listeners(opts, &world, &tx, &mut |l| {
+        announce(l);
+        startup.push(l.to_string());
+    })?;
     let mut g = Gateway::new(world, endpoints, scenario.max_events);
     let header = TapeHeader {
         scenario: scenario.name.clone(),
@@ -91,6 +96,9 @@ pub fn serve(
         Some(p) => Some(TapeWriter::create(p, &header)?),
         None => None,
     };
+    if let Some(m) = monitor.as_deref_mut() {
+        m.tick(&g, &startup);
+    }
     let end = pace(&mut g, opts, (&tx, &rx), &mut tape, announce, monitor)?;
     let world = g.into_world();
     let summary = summarize(scenario, &world, end);
