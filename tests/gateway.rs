@@ -220,6 +220,18 @@ fn real_clients_round_trip_and_the_tape_replays() {
         .find_map(|l| l.strip_prefix("trace hash"))
         .map(|h| h.trim().to_string());
     assert_eq!(replayed.as_deref(), Some(hash.as_str()), "replay:\n{text}");
+    // The real consumers' reads are in the history, in order within each reading.
+    let report = check_tape(&tape);
+    assert!(report.passed(), "{report}");
+    use kafkasim::check::AnomalyKind;
+    assert_eq!(report.count(AnomalyKind::NonmonotonicPoll), 0, "{report}");
+    assert_eq!(report.count(AnomalyKind::PollSkip), 0, "{report}");
+    assert_eq!(report.count(AnomalyKind::Unseen), 0, "{report}");
+    let consumed = report.counters.get("consumed").copied().unwrap_or(0);
+    assert!(
+        consumed >= 40 + 30 + 60,
+        "every record delivered at least once: {report}"
+    );
 }
 
 /// A frame with a size over the limit closes that connection with a log line and the
@@ -392,4 +404,226 @@ fn the_workbench_replays_a_tape_with_its_external_nodes() {
         w.status(w.find("broker-1").expect("broker-1")),
         kafkasim::sim::Status::Down
     );
+}
+
+/// Runs `kafkasim run SCENARIO --tape` and returns the trace hash it printed.
+fn replay_hash(scenario: &str, tape: &str) -> String {
+    let replay = Command::new(BIN)
+        .args(["run", scenario, "--tape", tape])
+        .output()
+        .expect("kafkasim run --tape");
+    let text = String::from_utf8_lossy(&replay.stdout);
+    assert!(replay.status.success(), "replay failed: {text}");
+    text.lines()
+        .find_map(|l| l.strip_prefix("trace hash"))
+        .map(|h| h.trim().to_string())
+        .unwrap_or_else(|| panic!("no trace hash:\n{text}"))
+}
+
+/// `check --tape` on a recorded session of `SCENARIO`.
+fn check_tape(tape: &Path) -> kafkasim::runner::CheckReport {
+    let base = kafkasim::scenario::load(Path::new(SCENARIO)).expect("scenario");
+    let text = std::fs::read_to_string(tape).expect("tape");
+    let s = kafkasim::gateway::with_tape(&base, &text).expect("the tape attaches");
+    kafkasim::runner::check_scenario(&s, s.seed)
+}
+
+/// A transactional librdkafka producer commits a transaction, aborts one, commits one; a
+/// read_committed consumer gets exactly the committed records and a read_uncommitted one
+/// the aborted ones too (the control records and the aborted-transactions list reach the
+/// real clients); a consume-transform-produce step commits its offsets with
+/// send_offsets_to_transaction. `check --tape` counts the real transactions' outcomes.
+#[test]
+fn a_real_transactional_producer_commits_and_aborts() {
+    let tape = tape_path("txn.tape");
+    let tape_arg = tape.to_str().expect("utf-8 path");
+    let serve = Serve::start(&["--speed", "2", "--duration", "60s", "--tape", tape_arg]);
+    let b = serve.bootstrap.clone();
+    let r = run_script(
+        "txn_confluent.py",
+        &[&b, "payments", "10", "pipeline", "inventory"],
+    );
+    let hash = serve.finish();
+    let Some(r) = r else {
+        return;
+    };
+    assert_eq!(r["committed_sent"], 20, "{r}");
+    assert_eq!(r["rc_consumed"], 20, "read_committed: {r}");
+    assert_eq!(r["rc_committed_match"], true, "read_committed: {r}");
+    assert_eq!(r["rc_aborted_seen"], 0, "read_committed: {r}");
+    assert_eq!(r["ru_consumed"], 30, "read_uncommitted: {r}");
+    assert_eq!(r["ru_aborted_seen"], 10, "read_uncommitted: {r}");
+    assert_eq!(r["pipeline_in"], 20, "pipeline: {r}");
+    assert_eq!(r["pipeline_out"], 20, "pipeline: {r}");
+    let pipeline_txns = r["pipeline_txns"].as_u64().expect("pipeline_txns");
+    assert_eq!(replay_hash(SCENARIO, tape_arg), hash);
+    let report = check_tape(&tape);
+    assert!(report.passed(), "{report}");
+    let count = |k: &str| report.counters.get(k).copied().unwrap_or(0);
+    assert_eq!(count("txn-committed"), 2 + pipeline_txns, "{report}");
+    assert_eq!(count("txn-aborted"), 1, "{report}");
+    // The real consumers are in the history: the read_committed ones returned no aborted
+    // record; the read_uncommitted one got the 10 of the aborted transaction.
+    use kafkasim::check::AnomalyKind;
+    assert_eq!(report.count(AnomalyKind::AbortedRead), 0, "{report}");
+    assert_eq!(count("uncommitted-reads"), 10, "{report}");
+}
+
+/// A real consumer's deliveries and commits are in the history: a kafka-python group that
+/// starts with auto.offset.reset=latest reads only the 10 records written after it joined,
+/// commits past the 10 before, and `check --tape` names those 10 as `unseen` — a commit
+/// past records no Fetch ever delivered. Its 10 deliveries are the session's `consumed`.
+#[test]
+fn a_real_consumer_that_commits_past_unread_records_is_caught() {
+    let tape = tape_path("late-joiner.tape");
+    let tape_arg = tape.to_str().expect("utf-8 path");
+    let serve = Serve::start(&["--speed", "2", "--duration", "40s", "--tape", tape_arg]);
+    let r = run_client(
+        "late_joiner_kafka_python.py",
+        &serve.bootstrap,
+        "orders",
+        10,
+    );
+    serve.finish();
+    let Some(r) = r else {
+        return;
+    };
+    assert_eq!(r["early_read"], 0, "{r}");
+    assert_eq!(r["late_read"], 10, "{r}");
+    let report = check_tape(&tape);
+    assert!(report.passed(), "{report}");
+    use kafkasim::check::AnomalyKind;
+    assert_eq!(report.count(AnomalyKind::Unseen), 10, "{report}");
+    assert_eq!(report.count(AnomalyKind::NonmonotonicPoll), 0, "{report}");
+    assert_eq!(report.count(AnomalyKind::PollSkip), 0, "{report}");
+    assert_eq!(report.counters.get("consumed"), Some(&10), "{report}");
+}
+
+/// `serve --tui`'s live screen, on ratatui's TestBackend: fed from the running world at
+/// every step of the serving loop; once the real client is done, the keys `:kill
+/// broker-3⏎` inject a fault through the control channel.
+struct ScreenMonitor<'a> {
+    view: kafkasim::gateway::live::LiveView,
+    term: ratatui::Terminal<ratatui::backend::TestBackend>,
+    client_done: &'a std::sync::atomic::AtomicBool,
+    typed: bool,
+}
+
+impl kafkasim::gateway::Monitor for ScreenMonitor<'_> {
+    fn tick(
+        &mut self,
+        g: &kafkasim::gateway::engine::Gateway,
+        log: &[String],
+    ) -> kafkasim::gateway::Watch {
+        use ratatui::crossterm::event::{KeyCode, KeyEvent};
+        for line in log {
+            self.view.push_log(line);
+        }
+        let mut watch = kafkasim::gateway::Watch::default();
+        if !self.typed && self.client_done.load(std::sync::atomic::Ordering::SeqCst) {
+            self.typed = true;
+            let keys = ":kill broker-3".chars().map(KeyCode::Char);
+            for code in keys.chain([KeyCode::Enter]) {
+                if let Some(kafkasim::gateway::live::LiveAction::Command(c)) =
+                    self.view.key(KeyEvent::from(code))
+                {
+                    watch.commands.push(c);
+                }
+            }
+        }
+        self.view.observe(g);
+        let view = &self.view;
+        self.term
+            .draw(|f| kafkasim::gateway::live::draw(f, view))
+            .expect("draws");
+        watch
+    }
+}
+
+fn screen_text(term: &ratatui::Terminal<ratatui::backend::TestBackend>) -> String {
+    let buf = term.backend().buffer();
+    let w = buf.area.width as usize;
+    let cells: Vec<&str> = buf.content.iter().map(|c| c.symbol()).collect();
+    cells
+        .chunks(w)
+        .map(|row| row.concat())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The live screen after real traffic: kafka-python's 20 records and its connections
+/// (`external-N`, talking to brokers), the partitions with their leaders, and a kill
+/// typed on the screen, answered and shown (broker-3 KILLED).
+#[test]
+fn serve_tui_shows_the_live_cluster_after_real_traffic() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let scenario = kafkasim::scenario::load(Path::new(SCENARIO)).expect("scenario");
+    let opts = kafkasim::gateway::ServeOptions {
+        listen: "127.0.0.1:0".parse().expect("address"),
+        speed: 2.0,
+        end_us: 40_000_000,
+        seed: scenario.seed,
+        commands_on_stdin: false,
+    };
+    let done = AtomicBool::new(false);
+    let mut monitor = ScreenMonitor {
+        view: kafkasim::gateway::live::LiveView::new(&scenario, 2.0),
+        term: ratatui::Terminal::new(ratatui::backend::TestBackend::new(140, 40)).expect("term"),
+        client_done: &done,
+        typed: false,
+    };
+    let (tx, rx) = mpsc::channel::<String>();
+    let client = std::thread::scope(|scope| {
+        let served = scope.spawn(|| {
+            let mut say = |l: &str| {
+                let _ = tx.send(l.to_string());
+            };
+            kafkasim::gateway::serve(&scenario, &opts, None, &mut say, Some(&mut monitor))
+                .map(|_| ())
+        });
+        let bootstrap = loop {
+            let line = rx.recv_timeout(Duration::from_secs(30)).expect("announced");
+            if let Some(b) = line.strip_prefix("bootstrap ") {
+                break b.to_string();
+            }
+        };
+        let r = run_client("roundtrip_kafka_python.py", &bootstrap, "orders", 20);
+        done.store(true, Ordering::SeqCst);
+        served.join().expect("serve thread").expect("serve ran");
+        r
+    });
+    let Some(r) = client else {
+        return;
+    };
+    assert_eq!(r["acked"], 20, "{r}");
+    let screen = screen_text(&monitor.term);
+    // Kept for a look: target/tmp/serve-tui.screen.
+    let _ = std::fs::write(tape_path("serve-tui.screen"), &screen);
+    let has = |s: &str| screen.contains(s);
+    assert!(
+        has("kafkasim serve — A quiet three-broker cluster"),
+        "{screen}"
+    );
+    assert!(has("20 records from real clients"), "{screen}");
+    assert!(
+        has("· bootstrap 127.0.0.1:"),
+        "the address to connect to:\n{screen}"
+    );
+    assert!(
+        has("external-1"),
+        "the real connections are nodes:\n{screen}"
+    );
+    assert!(
+        has("control: ok: kill broker-3"),
+        "the typed kill is answered:\n{screen}"
+    );
+    let broker3 = screen
+        .lines()
+        .find(|l| l.contains("broker-3 ") && l.contains("KILLED"));
+    assert!(broker3.is_some(), "broker-3 shown killed:\n{screen}");
+    assert!(has("orders"), "partitions listed:\n{screen}");
+    // The client is gone: every connection it opened is shown closed, not as live.
+    let externals = screen.matches("● external-").count();
+    assert!(externals >= 2, "{screen}");
+    assert_eq!(screen.matches("(closed)").count(), externals, "{screen}");
 }

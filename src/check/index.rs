@@ -149,6 +149,9 @@ pub struct Index {
     pub compacted: BTreeSet<(TopicPartition, Offset, u64)>,
     /// Whether any consumer operation was recorded ([`History::has_consumers`]).
     pub has_consumers: bool,
+    /// Whether an application reported its assignment or processing (`Assigned`,
+    /// `Processed`: simulated consumers; a real client's deliveries do not).
+    pub has_processing: bool,
 }
 
 impl Index {
@@ -161,7 +164,7 @@ impl Index {
             ix.add(&e);
         }
         ix.rereads.sort_by_key(|&(p, o, _)| (p, o));
-        ix.txn = txn.finish();
+        ix.txn = txn.finish(|v| ix.acked_at(v));
         ix.txn_hidden = ix.txn.hidden_values.clone();
         for (tp, o) in ix.txn.uncommitted_positions.clone() {
             if let Some(s) = ix.slot_mut(&tp, o) {
@@ -308,6 +311,7 @@ impl Index {
             }
             HistoryOp::Processed { tp, offset, value } => {
                 self.has_consumers = true;
+                self.has_processing = true;
                 self.processed(tp, *offset, *value, e)
             }
             HistoryOp::CommitOk { offsets } => {
@@ -324,7 +328,10 @@ impl Index {
             HistoryOp::ReadCommitted => {
                 self.read_committed.insert(e.node.clone());
             }
-            HistoryOp::Assigned { .. } => self.has_consumers = true,
+            HistoryOp::Assigned { .. } => {
+                self.has_consumers = true;
+                self.has_processing = true;
+            }
             HistoryOp::CommitFail { .. }
             | HistoryOp::Crashed
             | HistoryOp::TxnBegin

@@ -113,7 +113,10 @@ pub fn analyze(history: &History, logs: Option<&FinalLogs>) -> Vec<Anomaly> {
     out.extend(delivery::inconsistent_offsets(&ix));
     out.extend(consume::poll_order(history, &ix));
     out.extend(nonmonotonic);
-    if consumers {
+    // Processing is judged only where applications report it (simulated consumers:
+    // `Assigned`, `Processed`); a real client's polls are deliveries, and what it
+    // processed is unknown (`workload/external_reads.rs`).
+    if ix.has_processing {
         out.extend(consume::lost_processing(&ix, known));
     }
     out.extend(consume::reprocessed(&ix));

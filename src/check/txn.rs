@@ -47,13 +47,28 @@ struct OpenTxn {
     positions: Vec<(TopicPartition, Offset)>,
 }
 
-/// Reads every transaction's fate out of the history.
+/// Reads every transaction's fate out of the history. A `txn-end` with no `txn-begin`
+/// open on its node frames its transaction by the values it carries: a real client's
+/// transaction, whose records went out on other connections than its EndTxn
+/// (`workload/external.rs`); their positions are their `send-ok`s on any node.
 pub fn txn_fates(history: &History) -> TxnFates {
     let mut b = FatesBuilder::default();
     for e in history.entries() {
         b.add(&e);
     }
-    b.finish()
+    // Positions of the framed transactions' values only (a second pass, bounded by them).
+    let wanted: BTreeSet<u64> = b.framed.iter().flat_map(|f| f.2.iter().copied()).collect();
+    let mut acked: BTreeMap<u64, (TopicPartition, Offset)> = BTreeMap::new();
+    if !wanted.is_empty() {
+        for e in history.entries() {
+            if let HistoryOp::SendOk { value, tp, offset } = &e.op {
+                if wanted.contains(value) {
+                    acked.insert(*value, (tp.clone(), *offset));
+                }
+            }
+        }
+    }
+    b.finish(|v| acked.get(&v).cloned())
 }
 
 /// [`txn_fates`] one entry at a time (the index reads the history in one pass).
@@ -62,12 +77,32 @@ pub struct FatesBuilder {
     open: BTreeMap<Arc<str>, OpenTxn>,
     f: TxnFates,
     committed: BTreeSet<u64>,
+    /// Positions of committed transactions' records: a transaction ended twice (a real
+    /// client's EndTxn retried after its connection closed) counts as committed.
+    committed_at: BTreeSet<(TopicPartition, Offset)>,
+    /// Transactions that ended without a begin on their node, framed by their values:
+    /// (committed, aborted, values); their positions are looked up at the end.
+    framed: Vec<(bool, bool, Vec<u64>)>,
 }
 
 impl FatesBuilder {
     fn left(&mut self, t: OpenTxn) {
         self.f.hidden_values.extend(t.values);
         self.f.uncommitted_positions.extend(t.positions);
+    }
+
+    /// The fate of one transaction that ended.
+    fn ended(&mut self, t: OpenTxn, committed: bool, aborted: bool) {
+        if committed {
+            self.committed_at.extend(t.positions.iter().cloned());
+            self.committed.extend(t.values);
+        } else {
+            if aborted {
+                self.f.aborted_positions.extend(t.positions.iter().cloned());
+                self.f.aborted_values.extend(t.values.iter().copied());
+            }
+            self.left(t);
+        }
     }
 
     pub fn add(&mut self, e: &Entry) {
@@ -91,32 +126,38 @@ impl FatesBuilder {
             HistoryOp::TxnEnd {
                 committed: c,
                 error,
-                ..
+                values,
             } => {
-                let Some(t) = self.open.remove(&*e.node) else {
-                    return;
-                };
-                if *c && error.is_ok() {
-                    self.committed.extend(t.values);
-                } else {
-                    if !*c && error.is_ok() {
-                        self.f.aborted_positions.extend(t.positions.iter().cloned());
-                        self.f.aborted_values.extend(t.values.iter().copied());
+                let (committed, aborted) = (*c && error.is_ok(), !*c && error.is_ok());
+                match self.open.remove(&*e.node) {
+                    Some(t) => self.ended(t, committed, aborted),
+                    None if !values.is_empty() => {
+                        self.framed.push((committed, aborted, values.to_vec()))
                     }
-                    self.left(t);
+                    None => {}
                 }
             }
             _ => {}
         }
     }
 
-    pub fn finish(mut self) -> TxnFates {
+    /// The fates, once every entry was added; `acked` gives a value's acknowledged
+    /// position (for the transactions framed by their values).
+    pub fn finish(mut self, acked: impl Fn(u64) -> Option<(TopicPartition, Offset)>) -> TxnFates {
         for (_, t) in std::mem::take(&mut self.open) {
             self.left(t);
+        }
+        for (committed, aborted, values) in std::mem::take(&mut self.framed) {
+            let positions = values.iter().filter_map(|v| acked(*v)).collect();
+            self.ended(OpenTxn { values, positions }, committed, aborted);
         }
         let committed = &self.committed;
         self.f.hidden_values.retain(|v| !committed.contains(v));
         self.f.aborted_values.retain(|v| !committed.contains(v));
+        let committed_at = &self.committed_at;
+        self.f
+            .uncommitted_positions
+            .retain(|p| !committed_at.contains(p));
         self.f
     }
 }
@@ -241,4 +282,66 @@ pub fn torn_transactions(history: &History, ix: &Index) -> Vec<Anomaly> {
         out.push(a.finish());
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::kafka::{ErrorCode, Topic};
+
+    fn send(h: &mut History, node: &str, v: u64, offset: i64) {
+        h.push(
+            node,
+            HistoryOp::SendInvoke {
+                value: v,
+                topic: Topic::new("orders"),
+                key: None,
+                tombstone: Default::default(),
+            },
+        );
+        h.push(
+            node,
+            HistoryOp::SendOk {
+                value: v,
+                tp: TopicPartition::new("orders", 0),
+                offset: Offset(offset),
+            },
+        );
+    }
+
+    fn end(committed: bool, error: ErrorCode, values: &[u64]) -> HistoryOp {
+        HistoryOp::TxnEnd {
+            committed,
+            error,
+            values: values.into(),
+        }
+    }
+
+    /// A real client's transactions: records sent from external-2, EndTxn answered on
+    /// external-3. The aborted one's values are hidden and its positions aborted; the
+    /// committed one's are not; an unanswered EndTxn retried with success counts as its
+    /// retry says.
+    #[test]
+    fn a_txn_end_without_a_begin_frames_its_values() {
+        let mut h = History::default();
+        send(&mut h, "external-2", 1, 0);
+        send(&mut h, "external-2", 2, 1);
+        h.push("external-3", end(true, ErrorCode::None, &[1, 2]));
+        send(&mut h, "external-2", 3, 3);
+        h.push("external-3", end(false, ErrorCode::None, &[3]));
+        send(&mut h, "external-2", 4, 5);
+        h.push("external-3", end(true, ErrorCode::NetworkException, &[4]));
+        h.push("external-4", end(true, ErrorCode::None, &[4]));
+        let f = txn_fates(&h);
+        assert_eq!(f.hidden_values.iter().copied().collect::<Vec<_>>(), [3]);
+        let tp = TopicPartition::new("orders", 0);
+        assert_eq!(
+            f.aborted_positions.iter().cloned().collect::<Vec<_>>(),
+            [(tp.clone(), Offset(3))]
+        );
+        assert_eq!(
+            f.uncommitted_positions.iter().cloned().collect::<Vec<_>>(),
+            [(tp, Offset(3))]
+        );
+    }
 }

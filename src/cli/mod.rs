@@ -68,6 +68,11 @@ pub enum Command {
         /// Seed (default: the scenario's `seed`).
         #[arg(long)]
         seed: Option<u64>,
+        /// Show the live cluster on this terminal (`:` then a control command injects a
+        /// fault, `q` ends the session); the full workbench opens a recorded session
+        /// afterwards (`kafkasim tui FILE --tape TAPE`).
+        #[arg(long)]
+        tui: bool,
     },
     /// Inject a fault into a running `kafkasim serve` session by hand, e.g.
     /// `kafkasim ctl 127.0.0.1:9096 kill broker-2 for 10s` (the address `serve` printed
@@ -254,6 +259,7 @@ pub fn main() -> ExitCode {
             tape,
             duration,
             seed,
+            tui,
         }) => serve_cmd::serve(
             &file,
             &listen,
@@ -261,6 +267,7 @@ pub fn main() -> ExitCode {
             tape.as_deref(),
             duration.as_deref(),
             seed,
+            tui,
         ),
         Some(Command::Ctl { addr, command }) => serve_cmd::ctl(&addr, &command.join(" ")),
         Some(Command::Check {

@@ -16,6 +16,7 @@ pub fn serve(
     tape: Option<&Path>,
     duration: Option<&str>,
     seed: Option<u64>,
+    tui: bool,
 ) -> u8 {
     let s = match load(file) {
         Ok(s) => s,
@@ -52,7 +53,8 @@ pub fn serve(
         speed,
         end_us,
         seed: seed.unwrap_or(s.seed),
-        commands_on_stdin: std::io::IsTerminal::is_terminal(&std::io::stdin()),
+        // With --tui the live screen reads the keys (`:` then a command).
+        commands_on_stdin: !tui && std::io::IsTerminal::is_terminal(&std::io::stdin()),
     };
     println!(
         "serving `{}` (seed {}) for {} s simulated at {speed}× real time",
@@ -60,12 +62,35 @@ pub fn serve(
         opts.seed,
         end_us / 1_000_000
     );
+    let mut live = if tui {
+        let view = gateway::live::LiveView::new(&s, speed);
+        match gateway::live::TerminalMonitor::start(view) {
+            Ok(m) => Some(m),
+            Err(e) => {
+                eprintln!("error: --tui: cannot take over the terminal: {e}");
+                return EXIT_BAD_INPUT;
+            }
+        }
+    } else {
+        None
+    };
     let mut say = |line: &str| {
         use std::io::Write;
-        println!("{line}");
-        let _ = std::io::stdout().flush();
+        if !tui {
+            println!("{line}");
+            let _ = std::io::stdout().flush();
+        }
     };
-    match gateway::serve(&s, &opts, tape, &mut say) {
+    let monitor = live.as_mut().map(|m| m as &mut dyn gateway::Monitor);
+    let result = gateway::serve(&s, &opts, tape, &mut say, monitor);
+    if let Some(m) = live.take() {
+        let log: Vec<String> = m.view.log.iter().cloned().collect();
+        drop(m); // gives the terminal back before the summary is printed
+        for line in log.iter().filter(|l| !l.starts_with("t=")) {
+            println!("{line}");
+        }
+    }
+    match result {
         Ok(served) => {
             print_summary(&served.summary, 0);
             if let Some(t) = tape {

@@ -27,9 +27,10 @@ use super::respond::{to_real, Endpoints};
 use super::tape::{Tape, TapeEntry};
 use super::topics::TopicIds;
 use super::translate::{to_sim, Ctx, GroupBytes, Handled, Tables};
+use super::txn::TxnValues;
 use crate::kafka::Msg;
 use crate::sim::{External, NodeId, RunEnd, Status, Time, World};
-use crate::workload::external::{ExternalClient, ExternalOut};
+use crate::workload::external::{ExternalClient, ExternalOut, Note, Noted};
 use crate::workload::node::{NodeMsg, SimNode};
 
 /// Which port a connection came in on.
@@ -105,6 +106,7 @@ pub struct Gateway {
     records: RecordTable,
     topics: TopicIds,
     groups: GroupBytes,
+    txns: TxnValues,
     endpoints: Endpoints,
     tape: Tape,
     /// Every outside input applied to the world, with its time: the script that replays
@@ -129,6 +131,10 @@ fn response_corr(m: &Msg) -> Option<u32> {
         Msg::OffsetCommitResponse(r) => r.correlation_id,
         Msg::OffsetFetchResponse(r) => r.correlation_id,
         Msg::InitProducerIdResponse(r) => r.correlation_id,
+        Msg::AddPartitionsToTxnResponse(r) => r.correlation_id,
+        Msg::AddOffsetsToTxnResponse(r) => r.correlation_id,
+        Msg::EndTxnResponse(r) => r.correlation_id,
+        Msg::TxnOffsetCommitResponse(r) => r.correlation_id,
         _ => return None,
     })
 }
@@ -152,6 +158,7 @@ impl Gateway {
             records: RecordTable::default(),
             topics: TopicIds::default(),
             groups: GroupBytes::default(),
+            txns: TxnValues::default(),
             endpoints,
             tape: Tape::default(),
             actions: Vec::new(),
@@ -278,7 +285,7 @@ impl Gateway {
         };
         self.externals += 1;
         let name = format!("external-{}", self.externals);
-        let node = SimNode::External(Box::new(ExternalClient::new(broker)));
+        let node = SimNode::External(Box::new(ExternalClient::new(broker, &name)));
         self.act(External::AddNode {
             name: name.clone(),
             node,
@@ -335,6 +342,7 @@ impl Gateway {
                 records: &mut self.records,
                 topics: &mut self.topics,
                 groups: &mut self.groups,
+                txns: &mut self.txns,
                 now_us: self.world.now().0,
             };
             to_sim(&req, corr, &mut t).map(|h| (req, h))
@@ -356,11 +364,22 @@ impl Gateway {
         };
         match handled {
             Handled::Local(b) => slot.ready = Some(b),
-            Handled::Forward { msg, reply, ctx } => {
+            Handled::Forward {
+                msg,
+                reply,
+                mut ctx,
+            } => {
+                let msg = match ctx.txn_values.take() {
+                    Some(values) => NodeMsg::Noted(Box::new(Noted {
+                        msg,
+                        note: Note::TxnValues(values),
+                    })),
+                    None => NodeMsg::Kafka(msg),
+                };
                 let send = External::Send {
                     from: s.node,
                     to: s.broker,
-                    msg: NodeMsg::Kafka(msg),
+                    msg,
                 };
                 if !Self::act_on(&mut self.world, &mut self.actions, send) {
                     let why = format!("{} is not running", self.world.name(s.node));
@@ -437,6 +456,7 @@ impl Gateway {
             records: &mut self.records,
             topics: &mut self.topics,
             groups: &mut self.groups,
+            txns: &mut self.txns,
             now_us: self.world.now().0,
         };
         let req = (slot.api, slot.version, slot.real_corr);

@@ -41,6 +41,15 @@ pub const SUPPORTED: &[(ApiKey, i16, i16)] = &[
     (ApiKey::ApiVersions, 0, 3),
     (ApiKey::InitProducerId, 0, 4),
     (ApiKey::OffsetForLeaderEpoch, 2, 4),
+    // The transactional APIs (KIP-98). AddPartitionsToTxn stops at v3: v4+ is the
+    // broker-to-broker batched form (KIP-890 part 1 verification). EndTxn stops at v4: v5
+    // means the client expects an epoch bump at every commit/abort (KIP-890 part 2), which
+    // the simulation does not do yet. Kafka 4.0's AddOffsetsToTxn and TxnOffsetCommit end
+    // at v4 (TRANSACTION_ABORTABLE, never sent here).
+    (ApiKey::AddPartitionsToTxn, 0, 3),
+    (ApiKey::AddOffsetsToTxn, 0, 4),
+    (ApiKey::EndTxn, 0, 4),
+    (ApiKey::TxnOffsetCommit, 0, 4),
 ];
 
 /// The supported version range of `api`, if the gateway speaks it.

@@ -21,12 +21,14 @@ pub mod engine;
 pub mod frame;
 #[cfg(test)]
 mod fuzz;
+pub mod live;
 pub mod net;
 pub mod records;
 pub mod respond;
 pub mod tape;
 pub mod topics;
 pub mod translate;
+pub mod txn;
 
 use std::io::Write;
 use std::net::SocketAddr;
@@ -40,6 +42,7 @@ use crate::scenario::Scenario;
 use crate::sim::{RunEnd, Time, TraceMode, World};
 use crate::workload::node::SimNode;
 use engine::{Gateway, Listener};
+pub use live::{Monitor, Watch};
 use respond::Endpoints;
 use tape::TapeHeader;
 
@@ -64,17 +67,25 @@ pub struct Served {
     pub summary: RunSummary,
 }
 
-/// Runs `scenario` behind real sockets until simulated time reaches `end_us`; `announce`
-/// receives the bootstrap line and each status or log line as they happen.
+/// Runs `scenario` behind real sockets until simulated time reaches `end_us` (or the
+/// monitor stops it); `announce` receives the bootstrap line and each status or log line
+/// as they happen; `monitor` (`serve --tui`, `live.rs`) watches every step.
 pub fn serve(
     scenario: &Scenario,
     opts: &ServeOptions,
     tape_file: Option<&Path>,
     announce: &mut dyn FnMut(&str),
+    mut monitor: Option<&mut dyn Monitor>,
 ) -> Result<Served, String> {
-    let world = build(scenario, opts.seed, TraceMode::HashOnly).map_err(|e| e.to_string())?;
+    let world =
+        build(&served(scenario), opts.seed, TraceMode::HashOnly).map_err(|e| e.to_string())?;
     let (tx, rx) = net::events();
-    let endpoints = open_listeners(opts, &world, &tx, announce)?;
+    // The addresses go to the monitor too (the live screen shows them).
+    let mut startup = Vec::new();
+    let endpoints = open_listeners(opts, &world, &tx, &mut |l| {
+        announce(l);
+        startup.push(l.to_string());
+    })?;
     let mut g = Gateway::new(world, endpoints, scenario.max_events);
     let header = TapeHeader {
         scenario: scenario.name.clone(),
@@ -85,7 +96,10 @@ pub fn serve(
         Some(p) => Some(TapeWriter::create(p, &header)?),
         None => None,
     };
-    let end = pace(&mut g, opts, (&tx, &rx), &mut tape, announce)?;
+    if let Some(m) = monitor.as_deref_mut() {
+        m.tick(&g, &startup);
+    }
+    let end = pace(&mut g, opts, (&tx, &rx), &mut tape, announce, monitor)?;
     let world = g.into_world();
     let summary = summarize(scenario, &world, end);
     if let (Some(t), Some(p)) = (tape, tape_file) {
@@ -147,6 +161,7 @@ fn pace(
     (tx, rx): (&Sender<net::NetEvent>, &Receiver<net::NetEvent>),
     tape: &mut Option<TapeWriter>,
     announce: &mut dyn FnMut(&str),
+    mut monitor: Option<&mut dyn Monitor>,
 ) -> Result<RunEnd, String> {
     let start = std::time::Instant::now();
     let mut conns = net::Conns::default();
@@ -158,6 +173,7 @@ fn pace(
         let mut log = Vec::new();
         conns.perform(g.drain(), &mut log);
         if target >= opts.end_us || end == RunEnd::EventLimit {
+            watch(g, &mut monitor, &log, tx);
             flush_log(&mut log, announce);
             return Ok(end);
         }
@@ -167,12 +183,37 @@ fn pace(
         if let Some(t) = tape.as_mut() {
             t.append(&g.take_new_tape())?;
         }
-        flush_log(&mut log, announce);
         if target / 5_000_000 != last_status {
             last_status = target / 5_000_000;
-            announce(&status_line(g));
+            log.push(status_line(g));
+        }
+        let stop = watch(g, &mut monitor, &log, tx);
+        flush_log(&mut log, announce);
+        if stop {
+            return Ok(end);
         }
     }
+}
+
+/// Shows the monitor this step; its commands go into the control channel (applied by
+/// the next step, and so on the tape). Returns whether it asked to stop.
+fn watch(
+    g: &Gateway,
+    monitor: &mut Option<&mut dyn Monitor>,
+    log: &[String],
+    tx: &Sender<net::NetEvent>,
+) -> bool {
+    let Some(m) = monitor.as_mut() else {
+        return false;
+    };
+    let w = m.tick(g, log);
+    for command in w.commands {
+        let _ = tx.send(net::NetEvent::Control {
+            command,
+            reply: None,
+        });
+    }
+    w.stop
 }
 
 fn flush_log(log: &mut Vec<String>, announce: &mut dyn FnMut(&str)) {
@@ -181,7 +222,8 @@ fn flush_log(log: &mut Vec<String>, announce: &mut dyn FnMut(&str)) {
     }
 }
 
-fn status_line(g: &Gateway) -> String {
+/// The serving terminal's status line (and the live screen's header).
+pub(crate) fn status_line(g: &Gateway) -> String {
     let w = g.world();
     format!(
         "t={:.1}s simulated · {} events · {} client connections · {} records from real clients",
@@ -190,6 +232,17 @@ fn status_line(g: &Gateway) -> String {
         g.connections(),
         g.real_records()
     )
+}
+
+/// `scenario` as served: with an (empty) outside script, which the builder reads as "real
+/// clients come", so the cluster gets `__transaction_state` from the start (Kafka creates
+/// it at the first FindCoordinator(TRANSACTION)). A session and its replay are built alike.
+fn served(scenario: &Scenario) -> Scenario {
+    let mut s = scenario.clone();
+    if s.external.is_none() {
+        s.external = Some(ExternalScript(Vec::new().into()));
+    }
+    s
 }
 
 /// `scenario` with a recorded session attached: the tape's seed, its end as the duration,
@@ -204,7 +257,8 @@ pub fn with_tape(scenario: &Scenario, text: &str) -> Result<Scenario, String> {
             header.scenario, scenario.name
         ));
     }
-    let world = build(scenario, header.seed, TraceMode::HashOnly).map_err(|e| e.to_string())?;
+    let world =
+        build(&served(scenario), header.seed, TraceMode::HashOnly).map_err(|e| e.to_string())?;
     let mut g = Gateway::new(world, Endpoints::default(), scenario.max_events);
     g.replay(&entries)?;
     let mut s = scenario.clone();

@@ -11,11 +11,17 @@
 //! The batch header a real producer chose — producer id, epoch, base sequence (the
 //! idempotent producer's identity, KIP-98) and the transactional flag — is kept on the
 //! simulated batch, so the simulated broker's duplicate and sequence checks apply to real
-//! clients. Compressed batches (gzip, snappy, lz4, zstd — whatever `compression.type` the
-//! client set) are decompressed, each bounded to 64 MiB of output so a hostile "zip bomb"
-//! only closes its own connection, with a log line; the simulated batch keeps the size it had
-//! on the wire, so size limits see the compressed bytes, as Kafka's do. Fetch responses go
-//! out uncompressed (every client accepts that).
+//! clients. A control batch (a transaction's COMMIT or ABORT marker, which the simulation
+//! keeps as a one-record batch keyed `COMMIT`/`ABORT`) goes out as a real control batch:
+//! the control attribute set, and one record whose key is Kafka's `ControlRecordType`
+//! (version 0, type 0 = ABORT, 1 = COMMIT) and whose value is an `EndTransactionMarker`
+//! (version 0, coordinator epoch), as `EndTransactionMarker` in Kafka's `common.record`
+//! writes them — so a real read_committed consumer sees where each transaction ends and
+//! drops the aborted ones. Compressed batches (gzip, snappy, lz4, zstd — whatever
+//! `compression.type` the client set) are decompressed, each bounded to 64 MiB of output so
+//! a hostile "zip bomb" only closes its own connection, with a log line; the simulated batch
+//! keeps the size it had on the wire, so size limits see the compressed bytes, as Kafka's do.
+//! Fetch responses go out uncompressed (every client accepts that).
 
 use bytes::{Bytes, BytesMut};
 use kafka_protocol::indexmap::IndexMap;
@@ -126,21 +132,24 @@ pub fn decode_produce(
     Ok(Arc::new(batch))
 }
 
-/// Encodes simulated batches as real record batches (magic 2, uncompressed). Control
-/// batches are left out (the offsets they take stay a gap, which consumers skip).
+/// Encodes simulated batches as real record batches (magic 2, uncompressed), control
+/// batches as real control records.
 pub fn encode_fetch(batches: &[Batch], table: &RecordTable) -> Bytes {
     let mut buf = BytesMut::new();
     let options = RecordEncodeOptions {
         version: 2,
         compression: Compression::None,
     };
-    for b in batches.iter().filter(|b| !b.is_control && !b.is_empty()) {
-        let real: Vec<RealRecord> = b
-            .records
-            .iter()
-            .enumerate()
-            .map(|(i, r)| to_real(b, i, r, table))
-            .collect();
+    for b in batches.iter().filter(|b| !b.is_empty()) {
+        let real: Vec<RealRecord> = match b.marker_type() {
+            Some(committed) => vec![control_record(b, committed)],
+            None => b
+                .records
+                .iter()
+                .enumerate()
+                .map(|(i, r)| to_real(b, i, r, table))
+                .collect(),
+        };
         // Encoding an uncompressed batch of valid records cannot fail; if it ever did, the
         // partition's data would be cut short here rather than the gateway stopping.
         if RecordBatchEncoder::encode(&mut buf, real.iter(), &options).is_err() {
@@ -148,6 +157,33 @@ pub fn encode_fetch(batches: &[Batch], table: &RecordTable) -> Bytes {
         }
     }
     buf.freeze()
+}
+
+/// A transaction marker as Kafka writes it: key = `ControlRecordType` (version 0, type:
+/// ABORT 0, COMMIT 1), value = `EndTransactionMarker` (version 0, coordinator epoch 0 —
+/// the simulated leaders do not check it, docs/transactions.md).
+fn control_record(b: &RecordBatch, committed: bool) -> RealRecord {
+    let key = [0u8, 0, 0, u8::from(committed)];
+    let value = [0u8, 0, 0, 0, 0, 0];
+    let timestamp = b
+        .records
+        .first()
+        .map_or(0, |r| (r.timestamp_us / 1_000) as i64);
+    RealRecord {
+        transactional: true,
+        control: true,
+        delete_horizon: false,
+        partition_leader_epoch: b.partition_leader_epoch.0,
+        producer_id: b.producer_id.0,
+        producer_epoch: b.producer_epoch.0,
+        timestamp_type: TimestampType::Creation,
+        offset: b.base_offset.0,
+        sequence: -1,
+        timestamp,
+        key: Some(Bytes::copy_from_slice(&key)),
+        value: Some(Bytes::copy_from_slice(&value)),
+        headers: IndexMap::new(),
+    }
 }
 
 fn to_real(b: &RecordBatch, i: usize, r: &Record, table: &RecordTable) -> RealRecord {
@@ -245,6 +281,28 @@ mod tests {
         assert_eq!(back[0].key.as_deref(), Some(&b"k1"[..]));
         assert_eq!(back[0].headers.len(), 1);
         assert_eq!(back[0].timestamp, 1_700_000_000_000);
+    }
+
+    /// A COMMIT marker goes out as a real control batch: control and transactional set,
+    /// key = version 0, type 1 (COMMIT); an ABORT marker's type is 0.
+    #[test]
+    fn markers_are_real_control_records() {
+        let mut commit = RecordBatch::control(ProducerId(4), ProducerEpoch(2), true, 9_000);
+        commit.base_offset = Offset(12);
+        let mut abort = RecordBatch::control(ProducerId(4), ProducerEpoch(2), false, 9_000);
+        abort.base_offset = Offset(20);
+        let out = encode_fetch(
+            &[Arc::new(commit), Arc::new(abort)],
+            &RecordTable::default(),
+        );
+        let sets = RecordBatchDecoder::decode_all(&mut out.clone()).unwrap();
+        assert_eq!(sets.len(), 2);
+        let c = &sets[0].records[0];
+        assert!(c.control && c.transactional);
+        assert_eq!((c.offset, c.producer_id, c.producer_epoch), (12, 4, 2));
+        assert_eq!(c.key.as_deref(), Some(&[0u8, 0, 0, 1][..]));
+        assert_eq!(sets[1].records[0].key.as_deref(), Some(&[0u8, 0, 0, 0][..]));
+        assert_eq!(sets[1].records[0].offset, 20);
     }
 
     /// A simulated producer's record reads back as its value id in decimal.

@@ -15,6 +15,7 @@ use std::sync::Arc;
 use super::frame::{encode_response, FrameError};
 use super::records::encode_fetch;
 use super::translate::{encode_versioned, Ctx, Tables};
+use super::txn;
 use crate::kafka::protocol::*;
 use crate::kafka::{BrokerId, TopicPartition};
 use crate::sim::NodeId;
@@ -74,7 +75,7 @@ pub fn to_real(
     let (api, v, corr) = req;
     match msg {
         Msg::ProduceResponse(r) => encode_response(api, v, corr, &produce(r, v)),
-        Msg::FetchResponse(r) => encode_response(api, v, corr, &fetch(r, v, t)),
+        Msg::FetchResponse(r) => encode_response(api, v, corr, &fetch(r, v, ctx, t)),
         Msg::ListOffsetsResponse(r) => encode_response(api, v, corr, &list_offsets(r, v)),
         Msg::MetadataResponse(r) => encode_response(api, v, corr, &metadata(r, v, t, ep)),
         Msg::OffsetsForLeaderEpochResponse(r) => {
@@ -124,6 +125,16 @@ pub fn to_real(
                 .with_producer_epoch(r.producer_epoch.0);
             encode_response(api, v, corr, &body)
         }
+        Msg::AddPartitionsToTxnResponse(r) => {
+            encode_response(api, v, corr, &txn::add_partitions_response(r, v, ctx))
+        }
+        Msg::AddOffsetsToTxnResponse(r) => {
+            encode_response(api, v, corr, &txn::add_offsets_response(r, v))
+        }
+        Msg::EndTxnResponse(r) => encode_response(api, v, corr, &txn::end_txn_response(r, v)),
+        Msg::TxnOffsetCommitResponse(r) => {
+            encode_response(api, v, corr, &txn::txn_offset_commit_response(r))
+        }
         other => Err(FrameError::Encode {
             api,
             why: format!("unexpected simulated message {}", other.label()),
@@ -158,7 +169,25 @@ fn produce(r: &ProduceResponse, v: i16) -> kp::ProduceResponse {
     kp::ProduceResponse::default().with_responses(topics)
 }
 
-fn fetch(r: &FetchResponse, v: i16, t: &mut Tables) -> kp::FetchResponse {
+/// A read_committed fetch lists the aborted transactions overlapping what it returns (the
+/// consumer drops their records); a read_uncommitted one answers null there, as Kafka does.
+fn aborted(
+    p: &FetchPartitionResponse,
+    ctx: &Ctx,
+) -> Option<Vec<kp::fetch_response::AbortedTransaction>> {
+    ctx.read_committed.then(|| {
+        p.aborted_transactions
+            .iter()
+            .map(|a| {
+                kp::fetch_response::AbortedTransaction::default()
+                    .with_producer_id(kp::ProducerId(a.producer_id.0))
+                    .with_first_offset(a.first_offset.0)
+            })
+            .collect()
+    })
+}
+
+fn fetch(r: &FetchResponse, v: i16, ctx: &Ctx, t: &mut Tables) -> kp::FetchResponse {
     use kp::fetch_response::{
         EpochEndOffset, FetchableTopicResponse, LeaderIdAndEpoch, PartitionData,
     };
@@ -174,7 +203,7 @@ fn fetch(r: &FetchResponse, v: i16, t: &mut Tables) -> kp::FetchResponse {
                         .with_error_code(p.error.code())
                         .with_high_watermark(p.high_watermark.0)
                         .with_last_stable_offset(p.last_stable_offset.0)
-                        .with_aborted_transactions(Some(Vec::new()))
+                        .with_aborted_transactions(aborted(p, ctx))
                         .with_records(Some(encode_fetch(&p.batches, records)));
                     if v >= 5 {
                         out.log_start_offset = p.log_start_offset.0;

@@ -21,6 +21,7 @@ use std::sync::Arc;
 use super::frame::{decode_body, encode_response, FrameError, Request, SUPPORTED};
 use super::records::{decode_produce, RecordTable};
 use super::topics::TopicIds;
+use super::txn::{self, TxnValues};
 use crate::kafka::config::IsolationLevel;
 use crate::kafka::protocol::*;
 use crate::kafka::{BrokerId, Generation, LeaderEpoch, Offset, TopicPartition};
@@ -48,6 +49,12 @@ pub struct Ctx {
     pub join: Option<(Arc<str>, RawProtocols)>,
     /// SyncGroup / Heartbeat / LeaveGroup: the group and member.
     pub member: Option<MemberKey>,
+    /// AddPartitionsToTxn: the partitions named (each is answered).
+    pub partitions: Vec<TopicPartition>,
+    /// EndTxn: the values the transaction sent, for the client history (`txn.rs`).
+    pub txn_values: Option<Box<[u64]>>,
+    /// Fetch: read_committed (the aborted-transactions list is present, else null).
+    pub read_committed: bool,
 }
 
 /// Raw consumer-protocol bytes by (group, member): the subscription per protocol name, the
@@ -63,6 +70,7 @@ pub struct Tables<'a> {
     pub records: &'a mut RecordTable,
     pub topics: &'a mut TopicIds,
     pub groups: &'a mut GroupBytes,
+    pub txns: &'a mut TxnValues,
     pub now_us: u64,
 }
 
@@ -92,7 +100,7 @@ pub fn to_sim(req: &Request, corr: CorrelationId, t: &mut Tables) -> Result<Hand
     Ok(match req.api {
         ApiKey::ApiVersions => Handled::Local(api_versions(req)?),
         ApiKey::Produce => produce(req, corr, t)?,
-        ApiKey::Fetch => fwd(fetch(decode_body(req)?, corr, t)),
+        ApiKey::Fetch => fetch(decode_body(req)?, corr, t),
         ApiKey::ListOffsets => list_offsets(req, corr)?,
         ApiKey::Metadata => fwd(metadata(req, decode_body(req)?, corr, t)),
         ApiKey::OffsetForLeaderEpoch => fwd(offsets_for_leader_epoch(decode_body(req)?, corr)),
@@ -111,14 +119,11 @@ pub fn to_sim(req: &Request, corr: CorrelationId, t: &mut Tables) -> Result<Hand
         ApiKey::LeaveGroup => leave_group(decode_body(req)?, corr),
         ApiKey::OffsetCommit => fwd(offset_commit(decode_body(req)?, corr)),
         ApiKey::OffsetFetch => fwd(offset_fetch(decode_body(req)?, corr)),
-        ApiKey::InitProducerId => {
-            let r: kp::InitProducerIdRequest = decode_body(req)?;
-            fwd(Msg::InitProducerIdRequest(InitProducerIdRequest {
-                correlation_id: corr,
-                transactional_id: r.transactional_id.map(|id| s(&id.0)),
-                transaction_timeout_ms: r.transaction_timeout_ms.max(0) as u64,
-            }))
-        }
+        ApiKey::InitProducerId => txn::init_producer_id(decode_body(req)?, corr, t.txns),
+        ApiKey::AddPartitionsToTxn => txn::add_partitions(decode_body(req)?, corr),
+        ApiKey::AddOffsetsToTxn => txn::add_offsets(decode_body(req)?, corr),
+        ApiKey::EndTxn => txn::end_txn(decode_body(req)?, corr, t.txns),
+        ApiKey::TxnOffsetCommit => txn::txn_offset_commit(decode_body(req)?, corr),
         api => {
             return Err(FrameError::UnsupportedVersion {
                 api,
@@ -169,6 +174,10 @@ fn produce(req: &Request, corr: CorrelationId, t: &mut Tables) -> Result<Handled
                     why: format!("{}-{}: {why}", topic.name.0.as_str(), p.index),
                 }
             })?;
+            if let Some(id) = &r.transactional_id {
+                let values = batch.records.iter().map(|rec| rec.value);
+                t.txns.sent(&s(&id.0), values);
+            }
             partitions.push((tp(topic.name.0.as_str(), p.index), batch));
         }
     }
@@ -188,7 +197,7 @@ fn produce(req: &Request, corr: CorrelationId, t: &mut Tables) -> Result<Handled
     })
 }
 
-fn fetch(r: kp::FetchRequest, corr: CorrelationId, t: &mut Tables) -> Msg {
+fn fetch(r: kp::FetchRequest, corr: CorrelationId, t: &mut Tables) -> Handled {
     let mut partitions = Vec::new();
     for topic in &r.topics {
         let name = if topic.topic.0.is_empty() {
@@ -210,7 +219,7 @@ fn fetch(r: kp::FetchRequest, corr: CorrelationId, t: &mut Tables) -> Msg {
             });
         }
     }
-    Msg::FetchRequest(FetchRequest {
+    let msg = Msg::FetchRequest(FetchRequest {
         correlation_id: corr,
         replica_id: None,
         replica_epoch: -1,
@@ -226,7 +235,15 @@ fn fetch(r: kp::FetchRequest, corr: CorrelationId, t: &mut Tables) -> Msg {
             epoch: FINAL_EPOCH,
             forgotten: Vec::new(),
         },
-    })
+    });
+    Handled::Forward {
+        msg,
+        reply: true,
+        ctx: Ctx {
+            read_committed: r.isolation_level == 1,
+            ..Ctx::default()
+        },
+    }
 }
 
 fn list_offsets(req: &Request, corr: CorrelationId) -> Result<Handled, FrameError> {
@@ -424,7 +441,7 @@ fn join_group(
         reply: true,
         ctx: Ctx {
             join: Some((group, raw)),
-            member: None,
+            ..Ctx::default()
         },
     })
 }
@@ -469,8 +486,8 @@ fn sync_group(
         msg,
         reply: true,
         ctx: Ctx {
-            join: None,
             member: Some((group, member)),
+            ..Ctx::default()
         },
     })
 }
@@ -491,8 +508,8 @@ fn leave_group(r: kp::LeaveGroupRequest, corr: CorrelationId) -> Handled {
         }),
         reply: true,
         ctx: Ctx {
-            join: None,
             member: Some((group, member)),
+            ..Ctx::default()
         },
     }
 }

@@ -103,17 +103,20 @@ fn add_cluster(
                 config: t.config.clone(),
             })
             .chain(
-                scenario
-                    .producers
-                    .iter()
-                    .any(|p| p.config.transactional_id.is_some())
-                    .then_some(())
-                    .or(scenario
-                        .consumers
+                // A served cluster (real clients: `kafkasim serve`, `--tape`) may meet
+                // transactional producers any time.
+                (scenario.external.is_some()
+                    || scenario
+                        .producers
                         .iter()
-                        .find_map(|c| c.pipeline.as_ref().map(|_| ())))
-                    .is_some()
-                    .then(|| transaction_state_topic(&cluster.config, cluster.brokers)),
+                        .any(|p| p.config.transactional_id.is_some()))
+                .then_some(())
+                .or(scenario
+                    .consumers
+                    .iter()
+                    .find_map(|c| c.pipeline.as_ref().map(|_| ())))
+                .is_some()
+                .then(|| transaction_state_topic(&cluster.config, cluster.brokers)),
             )
             .collect(),
         link: link_model(&scenario.network, None),

@@ -167,10 +167,17 @@ fn kind_and_role(world: &World<SimNode>, id: NodeId) -> (NodeKind, String) {
             format!("rpc caller, {} ok, {} failed", c.stats.ok, c.stats.failed),
         ),
         SimNode::RpcCallee(c) => (NodeKind::Rpc, format!("rpc callee, served {}", c.served)),
-        SimNode::External(e) => (
-            NodeKind::External,
-            format!("real client connection to {}", world.name(e.broker)),
-        ),
+        SimNode::External(e) => {
+            // Open once a request went out, until either side closes it (`sim/network.rs`).
+            let open = world.network().connected_peers(id).contains(&e.broker);
+            let state = match (e.has_sent(), open) {
+                (false, _) => " (no request yet)",
+                (true, true) => "",
+                (true, false) => " (closed)",
+            };
+            let role = format!("real client connection to {}{state}", world.name(e.broker));
+            (NodeKind::External, role)
+        }
     }
 }
 

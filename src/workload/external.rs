@@ -16,12 +16,40 @@
 //! response leaves it `SendIndeterminate`. So `kafkasim check --tape` finds a real client's
 //! lost writes as it finds a simulated producer's. (A record the client retries arrives as
 //! new bytes, so it is a new value: its first attempt stays failed or indeterminate.)
+//!
+//! A real transactional producer sends its records on the connections to the partition
+//! leaders and its EndTxn on the connection to its transaction coordinator: different
+//! external nodes. The gateway therefore hands the EndTxn's node the transaction's values
+//! ([`Noted`]), and that node records `TxnEnd` with them when the answer comes (an
+//! unanswered one, closed with its connection, ends with NETWORK_EXCEPTION: fate unknown).
+//! The checker frames such a transaction by the values its `TxnEnd` carries
+//! (`check/txn.rs`), not by a `TxnBegin` on the same node.
+//!
+//! A real consumer's Fetch answers and OffsetCommit results enter the history too
+//! (`external_reads.rs` says exactly what such a "poll" is).
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
+use super::external_reads::Reads;
 use crate::kafka::{ErrorCode, Msg, TopicPartition};
 use crate::sim::{Context, NodeId};
 use crate::workload::history::HistoryOp;
+
+/// A real client's request with what the gateway knows about it for the client history
+/// (an outside input only: never crosses the simulated network).
+#[derive(Clone, Debug)]
+pub struct Noted {
+    pub msg: Msg,
+    pub note: Note,
+}
+
+#[derive(Clone, Debug)]
+pub enum Note {
+    /// An EndTxn: the values the transaction sent (on any connection); an InitProducerId:
+    /// the values of a transaction the previous incarnation left open.
+    TxnValues(Box<[u64]>),
+}
 
 /// What an external node collected for the world outside, in arrival order.
 #[derive(Clone, Debug)]
@@ -37,18 +65,53 @@ pub enum ExternalOut {
 pub struct ExternalClient {
     /// The broker this connection talks to.
     pub broker: NodeId,
+    /// The node's name (`external-N`): the member its polls are recorded under.
+    name: Arc<str>,
+    reads: Reads,
+    /// Whether a request was ever sent (the connection is open once one was).
+    sent_any: bool,
     outbox: Vec<ExternalOut>,
     /// Produce requests awaiting their response: the values sent, per partition.
     produces: BTreeMap<u32, Vec<(TopicPartition, Vec<u64>)>>,
+    /// EndTxn requests awaiting their answer: commit or abort, and the values.
+    end_txns: BTreeMap<u32, (bool, Box<[u64]>)>,
 }
 
 impl ExternalClient {
-    pub fn new(broker: NodeId) -> Self {
+    pub fn new(broker: NodeId, name: &str) -> Self {
         ExternalClient {
             broker,
+            name: Arc::from(name),
+            reads: Reads::default(),
+            sent_any: false,
             outbox: Vec::new(),
             produces: BTreeMap::new(),
+            end_txns: BTreeMap::new(),
         }
+    }
+
+    /// Sends a real client's request that comes with a note for the history.
+    pub fn on_outside_noted<C>(&mut self, cx: &mut C, to: NodeId, noted: Noted)
+    where
+        C: Context<Msg = Msg, Event = HistoryOp>,
+    {
+        match (&noted.msg, noted.note) {
+            (Msg::EndTxnRequest(r), Note::TxnValues(values)) => {
+                self.end_txns
+                    .insert(r.correlation_id, (r.committed, values));
+            }
+            // A new incarnation: the transaction the old one left open is not the
+            // client's to end any more (fenced and aborted by the coordinator).
+            (Msg::InitProducerIdRequest(_), Note::TxnValues(values)) => {
+                cx.emit(HistoryOp::TxnEnd {
+                    committed: false,
+                    error: ErrorCode::ProducerFenced,
+                    values,
+                })
+            }
+            _ => {}
+        }
+        self.on_outside(cx, to, noted.msg);
     }
 
     /// Sends a real client's request, recording a Produce's records as sends invoked.
@@ -56,6 +119,12 @@ impl ExternalClient {
     where
         C: Context<Msg = Msg, Event = HistoryOp>,
     {
+        self.sent_any = true;
+        match &msg {
+            Msg::FetchRequest(r) => self.reads.fetch_sent(r, &mut |op| cx.emit(op)),
+            Msg::OffsetCommitRequest(r) => self.reads.commit_sent(r),
+            _ => {}
+        }
         if let Msg::ProduceRequest(r) = &msg {
             let mut sent = Vec::new();
             for (tp, batch) in &r.partitions {
@@ -81,6 +150,22 @@ impl ExternalClient {
     where
         C: Context<Msg = Msg, Event = HistoryOp>,
     {
+        match &msg {
+            Msg::FetchResponse(r) => self
+                .reads
+                .fetch_answered(&self.name, r, &mut |op| cx.emit(op)),
+            Msg::OffsetCommitResponse(r) => self.reads.commit_answered(r, &mut |op| cx.emit(op)),
+            _ => {}
+        }
+        if let Msg::EndTxnResponse(r) = &msg {
+            if let Some((committed, values)) = self.end_txns.remove(&r.correlation_id) {
+                cx.emit(HistoryOp::TxnEnd {
+                    committed,
+                    error: r.error,
+                    values,
+                });
+            }
+        }
         if let Msg::ProduceResponse(r) = &msg {
             if let Some(sent) = self.produces.remove(&r.correlation_id) {
                 for (tp, values) in sent {
@@ -115,6 +200,14 @@ impl ExternalClient {
         if peer != self.broker {
             return;
         }
+        self.reads.closed();
+        for (_, (committed, values)) in std::mem::take(&mut self.end_txns) {
+            cx.emit(HistoryOp::TxnEnd {
+                committed,
+                error: ErrorCode::NetworkException,
+                values,
+            });
+        }
         for (_, sent) in std::mem::take(&mut self.produces) {
             for value in sent.into_iter().flat_map(|(_, v)| v) {
                 cx.emit(HistoryOp::SendIndeterminate {
@@ -124,6 +217,11 @@ impl ExternalClient {
             }
         }
         self.outbox.push(ExternalOut::Closed(peer));
+    }
+
+    /// Whether the real client sent anything on this connection yet.
+    pub fn has_sent(&self) -> bool {
+        self.sent_any
     }
 
     /// Takes everything collected so far (the gateway calls this between events).
@@ -173,7 +271,7 @@ mod tests {
     #[test]
     fn outbox_keeps_order_and_empties() {
         let mut cx = Cx::new(1);
-        let mut e = ExternalClient::new(NodeId(3));
+        let mut e = ExternalClient::new(NodeId(3), "external-1");
         let hb = Msg::HeartbeatResponse(HeartbeatResponse {
             correlation_id: 1,
             error: ErrorCode::None,
@@ -195,7 +293,7 @@ mod tests {
     #[test]
     fn produces_enter_the_client_history() {
         let mut cx = Cx::new(1);
-        let mut e = ExternalClient::new(NodeId(3));
+        let mut e = ExternalClient::new(NodeId(3), "external-1");
         e.on_outside(&mut cx, NodeId(3), produce(1, &[10, 11]));
         e.on_outside(&mut cx, NodeId(3), produce(2, &[12]));
         assert_eq!(cx.sent.len(), 2);
@@ -232,5 +330,66 @@ mod tests {
                 "unknown 12"
             ]
         );
+    }
+
+    /// A real transaction's end: the EndTxn's answer ends it with the values it carried;
+    /// an unanswered one ends unknown when the connection closes; a new InitProducerId
+    /// ends the old incarnation's open transaction as fenced.
+    #[test]
+    fn transactions_end_in_the_client_history() {
+        use crate::kafka::protocol::{EndTxnRequest, EndTxnResponse, InitProducerIdRequest};
+        use crate::kafka::{ProducerEpoch, ProducerId};
+        let mut cx = Cx::new(1);
+        let mut e = ExternalClient::new(NodeId(3), "external-1");
+        let end = |corr, committed| {
+            Msg::EndTxnRequest(EndTxnRequest {
+                correlation_id: corr,
+                transactional_id: "t".into(),
+                producer_id: ProducerId(1),
+                producer_epoch: ProducerEpoch(0),
+                committed,
+            })
+        };
+        let noted = |msg, values: &[u64]| Noted {
+            msg,
+            note: Note::TxnValues(values.into()),
+        };
+        e.on_outside_noted(&mut cx, NodeId(3), noted(end(1, true), &[5, 6]));
+        e.on_message(
+            &mut cx,
+            Msg::EndTxnResponse(EndTxnResponse {
+                correlation_id: 1,
+                error: ErrorCode::None,
+            }),
+        );
+        e.on_outside_noted(&mut cx, NodeId(3), noted(end(2, false), &[7]));
+        e.on_disconnect(&mut cx, NodeId(3));
+        let init = Msg::InitProducerIdRequest(InitProducerIdRequest {
+            correlation_id: 3,
+            transactional_id: Some("t".into()),
+            transaction_timeout_ms: 60_000,
+        });
+        e.on_outside_noted(&mut cx, NodeId(3), noted(init, &[8]));
+        let ends: Vec<(bool, ErrorCode, Vec<u64>)> = cx
+            .events
+            .iter()
+            .filter_map(|op| match op {
+                HistoryOp::TxnEnd {
+                    committed,
+                    error,
+                    values,
+                } => Some((*committed, *error, values.to_vec())),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(
+            ends,
+            [
+                (true, ErrorCode::None, vec![5, 6]),
+                (false, ErrorCode::NetworkException, vec![7]),
+                (false, ErrorCode::ProducerFenced, vec![8]),
+            ]
+        );
+        assert_eq!(cx.sent.len(), 3, "each request still goes to the broker");
     }
 }

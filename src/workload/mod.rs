@@ -7,6 +7,7 @@ pub mod consumer_app;
 pub mod consumer_txn;
 pub mod event;
 pub mod external;
+pub mod external_reads;
 pub mod history;
 pub mod kept;
 pub mod node;

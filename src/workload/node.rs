@@ -8,7 +8,7 @@
 
 use super::consumer_app::{ConsumerApp, ConsumerAppTimer};
 use super::event::NodeEvent;
-use super::external::ExternalClient;
+use super::external::{ExternalClient, Noted};
 use super::history::HistoryOp;
 use super::ping::{PingClient, PingEvent, PingMsg, PingServer, PingTimer};
 use super::producer_app::{ProducerApp, ProducerAppTimer};
@@ -25,6 +25,10 @@ pub enum NodeMsg {
     Kafka(Msg),
     Ping(PingMsg),
     Rpc(RpcMsg),
+    /// Only as an outside input (`External::Send`) to an external node: a real client's
+    /// request with what the gateway knows about it for the client history
+    /// (`workload/external.rs`); the node sends the Kafka message alone.
+    Noted(Box<Noted>),
 }
 
 /// Every timer kind.
@@ -266,6 +270,10 @@ impl Node for SimNode {
             (SimNode::External(e), NodeMsg::Kafka(m)) => {
                 e.on_outside(&mut ExternalMapped::new(cx), to, m)
             }
+            (SimNode::External(e), NodeMsg::Noted(n)) => {
+                e.on_outside_noted(&mut ExternalMapped::new(cx), to, *n)
+            }
+            (_, NodeMsg::Noted(n)) => cx.send(to, NodeMsg::Kafka(n.msg)),
             (_, msg) => cx.send(to, msg),
         }
     }
@@ -273,6 +281,7 @@ impl Node for SimNode {
     fn msg_label(msg: &NodeMsg) -> &'static str {
         match msg {
             NodeMsg::Kafka(m) => m.label(),
+            NodeMsg::Noted(n) => n.msg.label(),
             NodeMsg::Ping(PingMsg::Ping { .. }) => "Ping",
             NodeMsg::Ping(PingMsg::Pong { .. }) => "Pong",
             NodeMsg::Rpc(RpcMsg::Call { .. }) => "RpcCall",
@@ -325,6 +334,7 @@ impl Node for SimNode {
     fn msg_bytes(msg: &NodeMsg) -> usize {
         match msg {
             NodeMsg::Kafka(m) => m.size_bytes(),
+            NodeMsg::Noted(n) => n.msg.size_bytes(),
             NodeMsg::Ping(PingMsg::Ping { payload, .. } | PingMsg::Pong { payload, .. }) => {
                 *payload as usize
             }

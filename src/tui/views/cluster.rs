@@ -8,11 +8,16 @@ use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use super::{accent, bad, cursor, dim, fit, good, warn};
+use crate::scenario::Scenario;
 use crate::tui::app::Side;
 use crate::view_model::{NodeKind, NodeStatus, Snapshot};
 
 pub fn render(f: &mut Frame, area: Rect, s: &Side, sel: Option<usize>) {
-    let snap = &s.snapshot;
+    draw(f, area, &s.snapshot, &s.scenario, sel);
+}
+
+/// The view from a snapshot alone (the workbench's cursor, or a live world: `serve --tui`).
+pub fn draw(f: &mut Frame, area: Rect, snap: &Snapshot, scenario: &Scenario, sel: Option<usize>) {
     let w = area.width as usize;
     let mut lines = Vec::new();
     let mut selected_line = 0;
@@ -50,8 +55,8 @@ pub fn render(f: &mut Frame, area: Rect, s: &Side, sel: Option<usize>) {
     lines.push(Line::raw(""));
     lines.push(network_line(snap, w));
     lines.extend(link_lines(snap, w));
-    if let Some(c) = &s.scenario.cluster {
-        lines.extend(disk_lines(s.scenario.disk.writeback_us, w));
+    if let Some(c) = &scenario.cluster {
+        lines.extend(disk_lines(scenario.disk.writeback_us, w));
         lines.extend(own_lines(&c.own, w));
     }
     // More nodes than rows (a big cluster): scroll so the selected node stays on screen.

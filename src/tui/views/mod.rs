@@ -9,12 +9,12 @@
 mod anomalies;
 mod charts;
 mod clients;
-mod cluster;
+pub mod cluster;
 mod compare;
 mod flow;
 mod header;
 mod log;
-mod partitions;
+pub mod partitions;
 mod popups;
 mod timeline;
 

@@ -19,14 +19,27 @@ use ratatui::widgets::Paragraph;
 use ratatui::Frame;
 
 use super::{accent, bad, dim, fit, good, warn};
+use crate::scenario::Scenario;
 use crate::tui::app::Side;
-use crate::view_model::{id_list, PartitionView, ReplicaLogView};
+use crate::view_model::{id_list, PartitionView, ReplicaLogView, Snapshot};
 
 pub fn render(f: &mut Frame, area: Rect, s: &Side, first: usize, filter: &str) {
-    let parts = &s.snapshot.partitions;
+    draw(f, area, &s.snapshot, &s.scenario, first, filter);
+}
+
+/// The view from a snapshot alone (the workbench's cursor, or a live world: `serve --tui`).
+pub fn draw(
+    f: &mut Frame,
+    area: Rect,
+    snap: &Snapshot,
+    scenario: &Scenario,
+    first: usize,
+    filter: &str,
+) {
+    let parts = &snap.partitions;
     let w = area.width as usize;
     if parts.is_empty() {
-        f.render_widget(Paragraph::new(empty(s, w)), area);
+        f.render_widget(Paragraph::new(empty(scenario, w)), area);
         return;
     }
     let shown: Vec<&PartitionView> = parts.iter().filter(|p| matches(p, filter)).collect();
@@ -165,8 +178,7 @@ fn summary(
 }
 
 /// No partition yet: the topics the scenario will create, or why there are none.
-fn empty(s: &Side, w: usize) -> Vec<Line<'static>> {
-    let sc = &s.scenario;
+fn empty(sc: &Scenario, w: usize) -> Vec<Line<'static>> {
     if sc.cluster.is_none() {
         return vec![
             Line::raw("No topic partitions in this run."),
