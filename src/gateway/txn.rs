@@ -303,6 +303,7 @@ mod tests {
         let r = AddPartitionsToTxnResponse {
             correlation_id: 1,
             error: ErrorCode::ProducerFenced,
+            partition_errors: Vec::new(),
         };
         let out = add_partitions_response(&r, 3, &ctx);
         let topics = &out.results_by_topic_v3_and_below;

@@ -348,6 +348,7 @@ mod tests {
                 producer_id: ProducerId(1),
                 producer_epoch: ProducerEpoch(0),
                 committed,
+                transaction_version: crate::kafka::protocol::TransactionVersion::TV_1,
             })
         };
         let noted = |msg, values: &[u64]| Noted {
@@ -360,6 +361,8 @@ mod tests {
             Msg::EndTxnResponse(EndTxnResponse {
                 correlation_id: 1,
                 error: ErrorCode::None,
+                producer_id: ProducerId::NONE,
+                producer_epoch: ProducerEpoch::NONE,
             }),
         );
         e.on_outside_noted(&mut cx, NodeId(3), noted(end(2, false), &[7]));
