@@ -122,7 +122,10 @@ fn unclean_refusable(s: &Scenario) -> bool {
 /// A transactional producer, or a consume-transform-produce pipeline.
 fn transactional(s: &Scenario) -> bool {
     s.cluster.is_some()
-        && (s.producers.iter().any(|p| p.config.transactional_id.is_some())
+        && (s
+            .producers
+            .iter()
+            .any(|p| p.config.transactional_id.is_some())
             || s.consumers.iter().any(|c| c.pipeline.is_some()))
 }
 

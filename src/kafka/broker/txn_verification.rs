@@ -375,13 +375,10 @@ impl Broker {
             let epoch = (req.partitions.iter())
                 .find(|(t, _)| *t == tp)
                 .map_or(ProducerEpoch::NONE, |(_, b)| b.producer_epoch);
+            // The guard lives until the producer's next marker here (Kafka's
+            // `VerificationStateEntry`), so every request that shares it may append.
             let key = (tp.clone(), pid, epoch);
             let guarded = self.txn_verifications.guards.get(&key) == Some(&guard);
-            if guarded {
-                self.txn_verifications.guards.remove(&key);
-            }
-            // Another request of the same producer verified and appended first: the
-            // transaction is open here now, which is what the guard stood for.
             let open = (self.partitions.get(&tp))
                 .is_some_and(|p| p.log.has_ongoing_transaction(pid, epoch));
             let error = match produce_error(answer) {
