@@ -280,18 +280,17 @@ impl Broker {
         };
         cx.cancel_timer(v.timer);
         let add = !v.ask.verify_only;
-        if add && r.error == ErrorCode::ConcurrentTransactions {
-            if cx.now() < v.first_sent + ADD_RETRY_MAX {
-                let mut v = v;
-                v.resend = true;
-                let correlation_id = r.correlation_id;
-                v.timer = cx.set_timer(
-                    ADD_RETRY_BACKOFF,
-                    BrokerTimer::TxnVerification { correlation_id },
-                );
-                self.txn_verifications.pending.insert(correlation_id, v);
-                return;
-            }
+        let retry = add && r.error == ErrorCode::ConcurrentTransactions;
+        if retry && cx.now() < v.first_sent + ADD_RETRY_MAX {
+            let mut v = v;
+            v.resend = true;
+            let correlation_id = r.correlation_id;
+            v.timer = cx.set_timer(
+                ADD_RETRY_BACKOFF,
+                BrokerTimer::TxnVerification { correlation_id },
+            );
+            self.txn_verifications.pending.insert(correlation_id, v);
+            return;
         }
         let answer = |tp: &TopicPartition| {
             r.partition_errors
