@@ -713,3 +713,60 @@ fn retriable(e: ErrorCode) -> bool {
             | ErrorCode::NotEnoughReplicasAfterAppend
     )
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn in_transaction() -> TransactionManager {
+        let mut tm = TransactionManager::new(Arc::from("checkout"), 60_000);
+        tm.state = TxnClientState::InTransaction;
+        tm.coordinator = Some(NodeId(1));
+        tm
+    }
+
+    #[test]
+    fn after_an_abortable_error_unsent_batches_fail_with_it() {
+        // Proves `maybeAbortBatches`' trigger: a failed batch makes the transaction
+        // abortable and its unsent batches fail with that error, before and after
+        // abortTransaction(); a plain abort (no error) fails nothing, and a finished
+        // transaction forgets the error.
+        let mut tm = in_transaction();
+        assert_eq!(tm.abort_undrained_with(), None);
+        tm.on_batch_failed(ErrorCode::RequestTimedOut);
+        assert_eq!(tm.abort_undrained_with(), Some(ErrorCode::RequestTimedOut));
+        tm.abort().unwrap();
+        assert_eq!(tm.abort_undrained_with(), Some(ErrorCode::RequestTimedOut));
+        tm.complete_transaction(false);
+        assert_eq!(tm.abort_undrained_with(), None);
+        let mut plain = in_transaction();
+        plain.abort().unwrap();
+        assert_eq!(plain.abort_undrained_with(), None);
+    }
+
+    #[test]
+    fn a_transaction_nothing_joined_ends_without_end_txn() {
+        // Proves Kafka's "Not sending EndTxn for completed transaction since no partitions
+        // or offsets were successfully added": an abort with nothing added ends locally.
+        let mut tm = in_transaction();
+        tm.abort().unwrap();
+        let (mut cid, mut pick) = (|| 7, || Some(NodeId(1)));
+        let sent = tm.poll(
+            Time::ZERO,
+            true,
+            Duration::from_ms(30_000),
+            &mut cid,
+            &mut pick,
+        );
+        assert!(sent.is_none(), "{sent:?}");
+        assert_eq!(tm.state, TxnClientState::Ready);
+        let r = tm.take_results();
+        assert_eq!(
+            r,
+            vec![TxnResult {
+                committed: false,
+                error: ErrorCode::None
+            }]
+        );
+    }
+}
