@@ -3,7 +3,9 @@
 //! A seed range that never shrinks an ISR has not tested `acks=all`, however many seeds
 //! pass. Every run counts the Kafka mechanisms it went through (`runner::counters`: ISR
 //! shrinks and expansions, NOT_ENOUGH_REPLICAS rejections, unclean elections the controller
-//! refused, truncations, leader elections, rebalances, group coordinator moves), and
+//! refused, truncations, leader elections, rebalances, group coordinator moves; for
+//! transactional scenarios aborts, transaction coordinator moves, fenced producers and
+//! timed-out transactions), and
 //! exploration counts, per mechanism, the seeds where it happened at least once
 //! ("sometimes" coverage, as in Antithesis' `sometimes` assertions). A mechanism the
 //! scenario makes possible but fewer than 1 % of seeds reached is a warning: the
@@ -64,6 +66,26 @@ pub const MECHANISMS: &[Mechanism] = &[
         name: "group coordinator move",
         possible: grouped,
     },
+    Mechanism {
+        counter: "txn-aborted",
+        name: "transaction aborted",
+        possible: transactional,
+    },
+    Mechanism {
+        counter: "txn-coordinator-moves",
+        name: "transaction coordinator move",
+        possible: transactional,
+    },
+    Mechanism {
+        counter: "producers-fenced",
+        name: "producer fenced (PRODUCER_FENCED)",
+        possible: transactional,
+    },
+    Mechanism {
+        counter: "txn-timeouts",
+        name: "transaction timed out",
+        possible: transactional,
+    },
 ];
 
 fn replicated(s: &Scenario) -> bool {
@@ -95,6 +117,16 @@ fn unclean_refusable(s: &Scenario) -> bool {
         t.replication_factor >= 2
             && !EffectiveTopicConfig::resolve(&t.config, &c.config).unclean_leader_election_enable
     })
+}
+
+/// A transactional producer, or a consume-transform-produce pipeline.
+fn transactional(s: &Scenario) -> bool {
+    s.cluster.is_some()
+        && (s
+            .producers
+            .iter()
+            .any(|p| p.config.transactional_id.is_some())
+            || s.consumers.iter().any(|c| c.pipeline.is_some()))
 }
 
 fn grouped(s: &Scenario) -> bool {

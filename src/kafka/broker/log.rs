@@ -778,7 +778,7 @@ mod tests {
         // from coordinator epoch 3, one from epoch 2 is fenced, 3 and 4 are not; a
         // producer with no marker yet accepts any.
         let mut disk = Disk::new();
-        let mut log = PartitionLog::open(tp(), &mut disk, None);
+        let mut log = PartitionLog::open(tp(), &disk, None);
         let pid = ProducerId(9);
         assert!(!log.marker_is_fenced(pid, LeaderEpoch(0)));
         let m = RecordBatch::control(pid, ProducerEpoch(0), true, 0)

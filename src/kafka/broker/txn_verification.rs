@@ -280,18 +280,17 @@ impl Broker {
         };
         cx.cancel_timer(v.timer);
         let add = !v.ask.verify_only;
-        if add && r.error == ErrorCode::ConcurrentTransactions {
-            if cx.now() < v.first_sent + ADD_RETRY_MAX {
-                let mut v = v;
-                v.resend = true;
-                let correlation_id = r.correlation_id;
-                v.timer = cx.set_timer(
-                    ADD_RETRY_BACKOFF,
-                    BrokerTimer::TxnVerification { correlation_id },
-                );
-                self.txn_verifications.pending.insert(correlation_id, v);
-                return;
-            }
+        let retry = add && r.error == ErrorCode::ConcurrentTransactions;
+        if retry && cx.now() < v.first_sent + ADD_RETRY_MAX {
+            let mut v = v;
+            v.resend = true;
+            let correlation_id = r.correlation_id;
+            v.timer = cx.set_timer(
+                ADD_RETRY_BACKOFF,
+                BrokerTimer::TxnVerification { correlation_id },
+            );
+            self.txn_verifications.pending.insert(correlation_id, v);
+            return;
         }
         let answer = |tp: &TopicPartition| {
             r.partition_errors
@@ -375,13 +374,10 @@ impl Broker {
             let epoch = (req.partitions.iter())
                 .find(|(t, _)| *t == tp)
                 .map_or(ProducerEpoch::NONE, |(_, b)| b.producer_epoch);
+            // The guard lives until the producer's next marker here (Kafka's
+            // `VerificationStateEntry`), so every request that shares it may append.
             let key = (tp.clone(), pid, epoch);
             let guarded = self.txn_verifications.guards.get(&key) == Some(&guard);
-            if guarded {
-                self.txn_verifications.guards.remove(&key);
-            }
-            // Another request of the same producer verified and appended first: the
-            // transaction is open here now, which is what the guard stood for.
             let open = (self.partitions.get(&tp))
                 .is_some_and(|p| p.log.has_ongoing_transaction(pid, epoch));
             let error = match produce_error(answer) {

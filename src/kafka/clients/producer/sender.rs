@@ -53,6 +53,7 @@ impl Producer {
         }
         self.maybe_init_producer_id(cx, now);
         self.poll_transaction(cx, now);
+        self.maybe_abort_batches(cx);
         self.expire_batches(cx, now);
         self.settle_sequences();
         self.unblock_sends(cx, now);
@@ -681,7 +682,7 @@ impl Producer {
     }
 
     /// Reports a batch as failed to the application.
-    fn fail_batch<C>(&mut self, cx: &mut C, id: u64, error: ErrorCode)
+    pub(super) fn fail_batch<C>(&mut self, cx: &mut C, id: u64, error: ErrorCode)
     where
         C: Context<Msg = Msg, Timer = ProducerTimer, Event = KafkaEvent>,
     {

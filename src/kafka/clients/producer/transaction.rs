@@ -33,8 +33,12 @@
 //! v5 goes straight to the group coordinator, whose broker adds the group's
 //! `__consumer_offsets` partition to the transaction.
 //!
-//! Simplification: an abort waits for the transaction's queued batches to be sent and
-//! acknowledged (they are then aborted by the markers) instead of failing unsent batches.
+//! After an abortable error, the batches not yet sent fail at once with that error
+//! (`Sender.maybeAbortBatches`, `RecordAccumulator.abortUndrainedBatches`); batches in
+//! flight are waited for before EndTxn(abort). Simplification: a plain
+//! `abortTransaction()` without an error waits for its queued batches to be sent and
+//! acknowledged (the markers then abort them) — Kafka fails them with the client-side
+//! TransactionAbortedException, which has no protocol error code to record here.
 
 use std::collections::BTreeSet;
 use std::sync::Arc;
@@ -128,6 +132,8 @@ pub struct TransactionManager {
     /// The open transaction saw an abortable error: take a new epoch after the abort.
     needs_epoch_bump: bool,
     results: Vec<TxnResult>,
+    /// The error that made the open transaction abortable (Kafka's `lastError`).
+    last_error: Option<ErrorCode>,
     /// The cluster's finalized `transaction.version`, once the handshake told it.
     pub version: Option<TransactionVersion>,
     /// A partition or the offsets joined the open transaction (Kafka's
@@ -165,6 +171,7 @@ impl TransactionManager {
             results: Vec::new(),
             version: None,
             started: false,
+            last_error: None,
             epoch: ProducerEpoch::NONE,
             producer_id: ProducerId::NONE,
         }
@@ -265,6 +272,17 @@ impl TransactionManager {
 
     // ---- what the sender asks
 
+    /// The error batches not yet sent fail with when the transaction is being aborted
+    /// after an abortable error (`Sender.maybeAbortBatches` with `lastError`); `None`
+    /// otherwise.
+    pub fn abort_undrained_with(&self) -> Option<ErrorCode> {
+        match self.state {
+            TxnClientState::AbortableError(e) => Some(e),
+            TxnClientState::Aborting => self.last_error,
+            _ => None,
+        }
+    }
+
     /// Whether the producer speaks transaction version 2 (KIP-890 part 2).
     pub fn is_v2(&self) -> bool {
         self.version.is_some_and(|v| v.supports_epoch_bump())
@@ -311,6 +329,7 @@ impl TransactionManager {
             TxnClientState::InTransaction | TxnClientState::Committing
         ) {
             self.state = TxnClientState::AbortableError(error);
+            self.last_error = Some(error);
         }
         self.needs_epoch_bump = true;
         TxnEffect::None
@@ -400,6 +419,7 @@ impl TransactionManager {
         self.added.clear();
         self.to_add.clear();
         self.started = false;
+        self.last_error = None;
         self.state = if self.needs_epoch_bump {
             TxnClientState::Initializing
         } else {
@@ -598,6 +618,7 @@ impl TransactionManager {
                     });
                 }
                 self.state = TxnClientState::AbortableError(error);
+                self.last_error = Some(error);
                 self.needs_epoch_bump = true;
             }
             return TxnEffect::None;
@@ -691,4 +712,61 @@ fn retriable(e: ErrorCode) -> bool {
             | ErrorCode::NotEnoughReplicas
             | ErrorCode::NotEnoughReplicasAfterAppend
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn in_transaction() -> TransactionManager {
+        let mut tm = TransactionManager::new(Arc::from("checkout"), 60_000);
+        tm.state = TxnClientState::InTransaction;
+        tm.coordinator = Some(NodeId(1));
+        tm
+    }
+
+    #[test]
+    fn after_an_abortable_error_unsent_batches_fail_with_it() {
+        // Proves `maybeAbortBatches`' trigger: a failed batch makes the transaction
+        // abortable and its unsent batches fail with that error, before and after
+        // abortTransaction(); a plain abort (no error) fails nothing, and a finished
+        // transaction forgets the error.
+        let mut tm = in_transaction();
+        assert_eq!(tm.abort_undrained_with(), None);
+        tm.on_batch_failed(ErrorCode::RequestTimedOut);
+        assert_eq!(tm.abort_undrained_with(), Some(ErrorCode::RequestTimedOut));
+        tm.abort().unwrap();
+        assert_eq!(tm.abort_undrained_with(), Some(ErrorCode::RequestTimedOut));
+        tm.complete_transaction(false);
+        assert_eq!(tm.abort_undrained_with(), None);
+        let mut plain = in_transaction();
+        plain.abort().unwrap();
+        assert_eq!(plain.abort_undrained_with(), None);
+    }
+
+    #[test]
+    fn a_transaction_nothing_joined_ends_without_end_txn() {
+        // Proves Kafka's "Not sending EndTxn for completed transaction since no partitions
+        // or offsets were successfully added": an abort with nothing added ends locally.
+        let mut tm = in_transaction();
+        tm.abort().unwrap();
+        let (mut cid, mut pick) = (|| 7, || Some(NodeId(1)));
+        let sent = tm.poll(
+            Time::ZERO,
+            true,
+            Duration::from_ms(30_000),
+            &mut cid,
+            &mut pick,
+        );
+        assert!(sent.is_none(), "{sent:?}");
+        assert_eq!(tm.state, TxnClientState::Ready);
+        let r = tm.take_results();
+        assert_eq!(
+            r,
+            vec![TxnResult {
+                committed: false,
+                error: ErrorCode::None
+            }]
+        );
+    }
 }

@@ -130,6 +130,25 @@ impl Producer {
         }
     }
 
+    /// Kafka's `Sender.maybeAbortBatches`: while a transaction is aborted after an
+    /// abortable error, its batches not yet sent fail with that error instead of being
+    /// sent to be aborted (those in flight are waited for).
+    pub(super) fn maybe_abort_batches<C>(&mut self, cx: &mut C)
+    where
+        C: Context<Msg = Msg, Timer = ProducerTimer, Event = KafkaEvent>,
+    {
+        let Some(error) = self.txn.as_ref().and_then(|t| t.abort_undrained_with()) else {
+            return;
+        };
+        let undrained: Vec<u64> = (self.accumulator.all())
+            .filter(|b| !b.in_flight && !b.sent_once)
+            .map(|b| b.id)
+            .collect();
+        for id in undrained {
+            self.fail_batch(cx, id, error);
+        }
+    }
+
     /// The sender's transactional step: the next coordinator request, if one is due.
     pub(super) fn poll_transaction<C>(&mut self, cx: &mut C, now: Time)
     where
