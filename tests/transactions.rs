@@ -421,6 +421,8 @@ fn cost_figures(sc: &Scenario) -> (u64, u64, u64) {
             _ => {}
         }
     }
+    // A rate over a stalled run would still look fine: every record must be acknowledged.
+    assert_eq!(acks.len(), 20_000, "records acknowledged");
     let span = last.since(first.unwrap_or(Time::ZERO)).as_us().max(1);
     let median = |v: &mut Vec<u64>| {
         v.sort_unstable();
@@ -450,7 +452,7 @@ fn transactions_cost_throughput_and_latency_against_idempotence_alone() {
     let (i, t) = (paced(idem), paced(txn));
     eprintln!("at 2000/s — records acked/s, send→ack p50 µs, send→read_committed poll p50 µs: idempotent {i:?}, transactions of 100 {t:?}");
     assert_eq!(i, (1_998, 7_000, 7_500));
-    assert_eq!(t, (1_994, 9_000, 39_000));
+    assert_eq!(t, (1_984, 10_500, 40_000));
     let (i, t) = (unpaced(idem), unpaced(txn));
     eprintln!("as fast as it can: idempotent {i:?}, transactions of 100 {t:?}");
     assert_eq!(i, (333_333, 20_000, 96_000));
