@@ -8,7 +8,6 @@
 //! of its own (Kafka documents that a failed produce may still have been appended).
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use super::anomaly::{Anomaly, AnomalyKind, DuplicateCause, RecordRef};
 use super::history::History;
@@ -151,20 +150,15 @@ fn seen_events(ix: &Index, tp: &TopicPartition, offset: Offset, v: u64) -> Vec<u
 /// the session of its value's last `send()` before it. Flat lists, sorted once: a run's
 /// history has millions of sends.
 pub fn nonmonotonic_sends(history: &History) -> Vec<Anomaly> {
-    let mut names: Vec<Arc<str>> = Vec::new();
-    let mut ids: BTreeMap<Arc<str>, usize> = BTreeMap::new();
-    let mut sessions: Vec<u64> = Vec::new(); // per node: crashes so far
-                                             // (value, history position, node, session) of every invoke.
+    let names = history.names();
+    let mut sessions: Vec<u64> = vec![0; names.len()]; // per node: crashes so far
+                                                       // (value, history position, node, session) of every invoke.
     let mut invokes: Vec<(u64, u32, u32, u32)> = Vec::new();
     // (history position, node, session, value, partition, offset, event) of every ack.
     type Ok = (u32, u32, u32, u64, TopicPartition, Offset, u64);
     let mut oks: Vec<Ok> = Vec::new();
-    for (i, e) in history.entries().enumerate() {
-        let n = *ids.entry(e.node.clone()).or_insert_with(|| {
-            names.push(e.node.clone());
-            sessions.push(0);
-            names.len() - 1
-        });
+    for (i, e) in history.ops().enumerate() {
+        let n = e.node as usize;
         match e.op {
             HistoryOp::SendInvoke { value, .. } => {
                 invokes.push((value, i as u32, n as u32, sessions[n] as u32))
@@ -183,8 +177,15 @@ pub fn nonmonotonic_sends(history: &History) -> Vec<Anomaly> {
         }
     }
     invokes.sort_unstable();
-    // (node name, session, invoke position, value, partition, offset, ack event)
-    let mut acks: Vec<(&str, u32, u32, u64, TopicPartition, Offset, u64)> = oks
+    // Nodes ranked by name: sessions are reported in name order.
+    let mut by_name: Vec<u32> = (0..names.len() as u32).collect();
+    by_name.sort_by_key(|&n| &names[n as usize]);
+    let mut rank = vec![0u32; names.len()];
+    for (r, &n) in by_name.iter().enumerate() {
+        rank[n as usize] = r as u32;
+    }
+    // (node rank, session, invoke position, value, partition, offset, ack event)
+    let mut acks: Vec<(u32, u32, u32, u64, TopicPartition, Offset, u64)> = oks
         .into_iter()
         .map(|(i, n, s, value, tp, offset, event)| {
             let upto = invokes.partition_point(|&(v, at, ..)| (v, at) < (value, i));
@@ -194,7 +195,7 @@ pub fn nonmonotonic_sends(history: &History) -> Vec<Anomaly> {
                 None => (i, n, s),
             };
             (
-                &*names[node as usize],
+                rank[node as usize],
                 session,
                 order,
                 value,
@@ -205,14 +206,17 @@ pub fn nonmonotonic_sends(history: &History) -> Vec<Anomaly> {
         })
         .collect();
     drop(invokes);
-    acks.sort_by(|a, b| (a.0, a.1, a.2).cmp(&(b.0, b.1, b.2)));
+    acks.sort_by_key(|a| (a.0, a.1, a.2));
     let mut out = Vec::new();
     for group in acks.chunk_by(|a, b| (a.0, a.1) == (b.0, b.1)) {
         let list: Vec<_> = group
             .iter()
             .map(|a| (a.2 as usize, a.3, &a.4, a.5, a.6))
             .collect();
-        out.extend(backwards(group[0].0, &list));
+        out.extend(backwards(
+            &names[by_name[group[0].0 as usize] as usize],
+            &list,
+        ));
     }
     out
 }

@@ -15,7 +15,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use super::history::{Entry, History};
+use super::history::{History, Op};
 use super::FinalLogs;
 use crate::kafka::{Offset, TopicPartition};
 use crate::workload::history::HistoryOp;
@@ -109,13 +109,13 @@ pub struct Index {
     /// Rows found last, per reader of the history (sends, acks, polls, processing come
     /// in value order within a run): the next lookup tries them and their successors
     /// before a binary search.
-    hints: [usize; 4],
-    next_hint: usize,
+    hints: std::cell::Cell<[usize; 4]>,
+    next_hint: std::cell::Cell<usize>,
     /// Values seen (read, stored) but never sent.
     unsent: BTreeMap<u64, Val>,
     keys: Vec<Arc<str>>,
+    /// Node names by index (the history's).
     nodes: Vec<Arc<str>>,
-    node_ids: BTreeMap<Arc<str>, u32>,
     parts: Vec<TopicPartition>,
     part_ids: BTreeMap<TopicPartition, u32>,
     /// The partition looked up last (most operations name the one before's).
@@ -155,8 +155,9 @@ impl Index {
     pub fn build(history: &History, logs: Option<&FinalLogs>) -> Index {
         let mut ix = Index::default();
         ix.vals = sent_values(history);
+        ix.nodes = history.names().to_vec();
         let mut txn = super::txn::FatesBuilder::default();
-        for e in history.entries() {
+        for e in history.ops() {
             txn.add(&e);
             ix.add(&e);
         }
@@ -184,9 +185,9 @@ impl Index {
 
     /// The row of `value`, if it was sent or seen.
     pub fn val(&self, value: u64) -> Option<&Val> {
-        match self.vals.binary_search_by_key(&value, |v| v.value) {
-            Ok(i) => Some(&self.vals[i]),
-            Err(_) => self.unsent.get(&value),
+        match self.find(value) {
+            Some(i) => Some(&self.vals[i]),
+            None => self.unsent.get(&value),
         }
     }
 
@@ -198,18 +199,22 @@ impl Index {
     }
 
     /// The index of `value`'s row in `vals`.
-    fn find(&mut self, value: u64) -> Option<usize> {
-        for h in &mut self.hints {
+    fn find(&self, value: u64) -> Option<usize> {
+        let mut hints = self.hints.get();
+        for h in &mut hints {
             for i in [*h, *h + 1] {
                 if self.vals.get(i).is_some_and(|r| r.value == value) {
                     *h = i;
+                    self.hints.set(hints);
                     return Some(i);
                 }
             }
         }
         let i = self.vals.binary_search_by_key(&value, |v| v.value).ok()?;
-        self.hints[self.next_hint] = i;
-        self.next_hint = (self.next_hint + 1) % self.hints.len();
+        let next = self.next_hint.get();
+        hints[next] = i;
+        self.hints.set(hints);
+        self.next_hint.set((next + 1) % hints.len());
         Some(i)
     }
 
@@ -227,16 +232,6 @@ impl Index {
         self.parts.push(tp.clone());
         self.part_ids.insert(tp.clone(), id);
         self.slots.push(Vec::new());
-        id
-    }
-
-    fn node(&mut self, name: &Arc<str>) -> u32 {
-        if let Some(&id) = self.node_ids.get(name) {
-            return id;
-        }
-        let id = self.nodes.len() as u32;
-        self.nodes.push(name.clone());
-        self.node_ids.insert(name.clone(), id);
         id
     }
 
@@ -261,7 +256,7 @@ impl Index {
         self.slots[p as usize].get_mut(usize::try_from(offset.0).ok()?)
     }
 
-    fn add(&mut self, e: &Entry) {
+    fn add(&mut self, e: &Op) {
         match &e.op {
             HistoryOp::SendInvoke {
                 value,
@@ -269,7 +264,7 @@ impl Index {
                 tombstone,
                 ..
             } => {
-                let node = self.node(&e.node);
+                let node = e.node;
                 let key = key.as_ref().map_or(u32::MAX, |k| {
                     self.keys.push(k.clone());
                     self.keys.len() as u32 - 1
@@ -285,16 +280,16 @@ impl Index {
                 if *offset >= Offset::ZERO {
                     self.slot_at(p, *offset).flags |= ACKED;
                 }
-                let v = self.end_send(*value, &e.node, Outcome::Ok);
+                let v = self.end_send(*value, e.node, Outcome::Ok);
                 if let Some(v) = v {
                     (v.ok_event, v.ok_offset, v.ok_part) = (e.event, *offset, p);
                 }
             }
             HistoryOp::SendFail { value, .. } => {
-                self.end_send(*value, &e.node, Outcome::Fail);
+                self.end_send(*value, e.node, Outcome::Fail);
             }
             HistoryOp::SendIndeterminate { value, .. } => {
-                self.end_send(*value, &e.node, Outcome::Indeterminate);
+                self.end_send(*value, e.node, Outcome::Indeterminate);
             }
             HistoryOp::Poll { records, .. } => {
                 self.has_consumers = true;
@@ -322,7 +317,8 @@ impl Index {
                 }
             }
             HistoryOp::ReadCommitted => {
-                self.read_committed.insert(e.node.clone());
+                self.read_committed
+                    .insert(self.nodes[e.node as usize].clone());
             }
             HistoryOp::Assigned { .. } => self.has_consumers = true,
             HistoryOp::CommitFail { .. }
@@ -334,8 +330,7 @@ impl Index {
 
     /// Records the outcome (a definite success wins over an earlier indeterminate report);
     /// the row to fill in when the outcome was recorded.
-    fn end_send(&mut self, value: u64, node: &Arc<str>, outcome: Outcome) -> Option<&mut Val> {
-        let node = self.node(node);
+    fn end_send(&mut self, value: u64, node: u32, outcome: Outcome) -> Option<&mut Val> {
         let v = self.val_mut(value);
         if !v.sent {
             // An outcome without an invoke (a hand-written history, or a client that
@@ -349,9 +344,9 @@ impl Index {
         Some(v)
     }
 
-    fn processed(&mut self, tp: &TopicPartition, offset: Offset, value: u64, e: &Entry) {
+    fn processed(&mut self, tp: &TopicPartition, offset: Offset, value: u64, e: &Op) {
         let p = self.part(tp);
-        let node = self.node(&e.node);
+        let node = e.node;
         self.val_mut(value).processed = true;
         let key = (tp.clone(), offset, value);
         // The slot holds a record's first processing, unless an earlier one is kept aside.
@@ -364,8 +359,9 @@ impl Index {
                 return;
             }
         }
+        let name = self.nodes[node as usize].clone();
         let list = self.more_processed.entry(key).or_default();
-        list.push((e.event, e.node.clone()));
+        list.push((e.event, name));
     }
 
     fn store(&mut self, tp: &TopicPartition, offset: Offset, value: u64) {
@@ -535,12 +531,16 @@ impl Index {
             slots.flat_map(move |(o, s)| {
                 let o = Offset(o as i64);
                 let here = (s.flags & FINAL != 0).then_some(s.value);
+                if self.others.is_empty() {
+                    // The usual case: at most the slot's own value, no list to build.
+                    return Either::One(here.map(|v| (tp, o, v)).into_iter());
+                }
                 let others = self.others.get(&(tp.clone(), o));
                 let others = others.into_iter().flatten();
                 let others = others.filter(|(_, e)| e.contains(&0)).map(|(v, _)| *v);
                 let mut vs: Vec<u64> = here.into_iter().chain(others).collect();
                 vs.sort_unstable();
-                vs.into_iter().map(move |v| (tp, o, v))
+                Either::Many(vs.into_iter().map(move |v| (tp, o, v)))
             })
         })
     }
@@ -709,7 +709,7 @@ impl Index {
 /// ascending, each with an empty row.
 fn sent_values(history: &History) -> Vec<Val> {
     let mut values: Vec<u64> = history
-        .entries()
+        .ops()
         .filter_map(|e| match e.op {
             HistoryOp::SendInvoke { value, .. }
             | HistoryOp::SendOk { value, .. }
@@ -721,4 +721,20 @@ fn sent_values(history: &History) -> Vec<Val> {
     values.sort_unstable();
     values.dedup();
     values.into_iter().map(Val::new).collect()
+}
+
+/// One of two iterators (`final_records`' fast and general paths).
+enum Either<A, B> {
+    One(A),
+    Many(B),
+}
+
+impl<T, A: Iterator<Item = T>, B: Iterator<Item = T>> Iterator for Either<A, B> {
+    type Item = T;
+    fn next(&mut self) -> Option<T> {
+        match self {
+            Either::One(a) => a.next(),
+            Either::Many(b) => b.next(),
+        }
+    }
 }

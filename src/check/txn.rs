@@ -17,7 +17,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::anomaly::{Anomaly, AnomalyKind, RecordRef};
-use super::history::{Entry, History};
+use super::history::{History, Op};
 use super::index::Index;
 use crate::kafka::{Offset, TopicPartition};
 use crate::workload::history::HistoryOp;
@@ -47,7 +47,7 @@ struct OpenTxn {
 /// Reads every transaction's fate out of the history.
 pub fn txn_fates(history: &History) -> TxnFates {
     let mut b = FatesBuilder::default();
-    for e in history.entries() {
+    for e in history.ops() {
         b.add(&e);
     }
     b.finish()
@@ -56,7 +56,7 @@ pub fn txn_fates(history: &History) -> TxnFates {
 /// [`txn_fates`] one entry at a time (the index reads the history in one pass).
 #[derive(Default)]
 pub struct FatesBuilder {
-    open: BTreeMap<Arc<str>, OpenTxn>,
+    open: BTreeMap<u32, OpenTxn>,
     f: TxnFates,
     committed: BTreeSet<u64>,
 }
@@ -67,20 +67,20 @@ impl FatesBuilder {
         self.f.uncommitted_positions.extend(t.positions);
     }
 
-    pub fn add(&mut self, e: &Entry) {
+    pub fn add(&mut self, e: &Op) {
         match &e.op {
             HistoryOp::TxnBegin => {
-                if let Some(t) = self.open.insert(e.node.clone(), OpenTxn::default()) {
+                if let Some(t) = self.open.insert(e.node, OpenTxn::default()) {
                     self.left(t); // a new incarnation: the old one never ended
                 }
             }
             HistoryOp::SendInvoke { value, .. } if !self.open.is_empty() => {
-                if let Some(t) = self.open.get_mut(&*e.node) {
+                if let Some(t) = self.open.get_mut(&e.node) {
                     t.values.push(*value);
                 }
             }
             HistoryOp::SendOk { value, tp, offset } if !self.open.is_empty() => {
-                let open = self.open.get_mut(&*e.node);
+                let open = self.open.get_mut(&e.node);
                 if let Some(t) = open.filter(|t| t.values.contains(value)) {
                     t.positions.push((tp.clone(), *offset));
                 }
@@ -90,7 +90,7 @@ impl FatesBuilder {
                 error,
                 ..
             } => {
-                let Some(t) = self.open.remove(&*e.node) else {
+                let Some(t) = self.open.remove(&e.node) else {
                     return;
                 };
                 if *c && error.is_ok() {
