@@ -149,7 +149,10 @@ fn seen_events(ix: &Index, tp: &TopicPartition, offset: Offset, v: u64) -> Vec<u
 /// partition must grow in the order the values were sent. An acknowledgement belongs to
 /// the session of its value's last `send()` before it. Flat lists, sorted once: a run's
 /// history has millions of sends.
-pub fn nonmonotonic_sends(history: &History) -> Vec<Anomaly> {
+///
+/// Returns the anomalies and every invoked value once, ascending (for the index, which
+/// would otherwise read the history once more to find them).
+pub fn nonmonotonic_sends_and_invoked(history: &History) -> (Vec<Anomaly>, Vec<u64>) {
     let names = history.names();
     let mut sessions: Vec<u64> = vec![0; names.len()]; // per node: crashes so far
                                                        // (value, history position, node, session) of every invoke.
@@ -177,6 +180,25 @@ pub fn nonmonotonic_sends(history: &History) -> Vec<Anomaly> {
         }
     }
     invokes.sort_unstable();
+    let mut hint = 0usize;
+    // The last invoke of `value` before history position `i`: the invoke after the one
+    // found last, when it is the value's first and only one before `i` (invokes and acks
+    // mostly come in value order), else a binary search.
+    let mut last_invoke = |value: u64, i: u32| {
+        let next = hint + usize::from(invokes.get(hint).is_some_and(|x| x.0 != value));
+        let first = |j: usize| j == 0 || invokes[j - 1].0 != value;
+        let only = |j: usize| invokes.get(j + 1).is_none_or(|x| x.0 != value || x.1 >= i);
+        let j = match invokes.get(next) {
+            Some(x) if x.0 == value && x.1 < i && first(next) && only(next) => next,
+            _ => {
+                let upto = invokes.partition_point(|&(v, at, ..)| (v, at) < (value, i));
+                let j = upto.checked_sub(1).filter(|&j| invokes[j].0 == value)?;
+                j
+            }
+        };
+        hint = j;
+        Some(invokes[j])
+    };
     // Nodes ranked by name: sessions are reported in name order.
     let mut by_name: Vec<u32> = (0..names.len() as u32).collect();
     by_name.sort_by_key(|&n| &names[n as usize]);
@@ -188,10 +210,8 @@ pub fn nonmonotonic_sends(history: &History) -> Vec<Anomaly> {
     let mut acks: Vec<(u32, u32, u32, u64, TopicPartition, Offset, u64)> = oks
         .into_iter()
         .map(|(i, n, s, value, tp, offset, event)| {
-            let upto = invokes.partition_point(|&(v, at, ..)| (v, at) < (value, i));
-            let last = invokes[..upto].last().filter(|inv| inv.0 == value);
-            let (order, node, session) = match last {
-                Some(&(_, at, node, session)) => (at, node, session),
+            let (order, node, session) = match last_invoke(value, i) {
+                Some((_, at, node, session)) => (at, node, session),
                 None => (i, n, s),
             };
             (
@@ -205,6 +225,8 @@ pub fn nonmonotonic_sends(history: &History) -> Vec<Anomaly> {
             )
         })
         .collect();
+    let mut invoked: Vec<u64> = invokes.iter().map(|x| x.0).collect();
+    invoked.dedup();
     drop(invokes);
     acks.sort_by_key(|a| (a.0, a.1, a.2));
     let mut out = Vec::new();
@@ -218,7 +240,7 @@ pub fn nonmonotonic_sends(history: &History) -> Vec<Anomaly> {
             &list,
         ));
     }
-    out
+    (out, invoked)
 }
 
 fn backwards(node: &str, acks: &[(usize, u64, &TopicPartition, Offset, u64)]) -> Vec<Anomaly> {

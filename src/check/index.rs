@@ -153,8 +153,13 @@ pub struct Index {
 
 impl Index {
     pub fn build(history: &History, logs: Option<&FinalLogs>) -> Index {
+        Index::build_with(history, logs, invoked_values(history))
+    }
+
+    /// [`Index::build`] given every invoked value once, ascending.
+    pub fn build_with(history: &History, logs: Option<&FinalLogs>, invoked: Vec<u64>) -> Index {
         let mut ix = Index::default();
-        ix.vals = sent_values(history);
+        ix.vals = invoked.into_iter().map(Val::new).collect();
         ix.nodes = history.names().to_vec();
         let mut txn = super::txn::FatesBuilder::default();
         for e in history.ops() {
@@ -162,6 +167,7 @@ impl Index {
             ix.add(&e);
         }
         ix.rereads.sort_by_key(|&(p, o, _)| (p, o));
+        ix.adopt_outcome_only_sends();
         ix.txn = txn.finish();
         ix.txn_hidden = ix.txn.hidden_values.clone();
         for (tp, o) in ix.txn.uncommitted_positions.clone() {
@@ -181,6 +187,23 @@ impl Index {
             ix.compacted = ix.removed_by_compaction(logs);
         }
         ix
+    }
+
+    /// Sends known only by their outcome (no invoke: a hand-written history, or a client
+    /// that reports only outcomes) were kept aside while the history was read; they are
+    /// sends like the others from now on.
+    fn adopt_outcome_only_sends(&mut self) {
+        if !self.unsent.values().any(|r| r.sent) {
+            return;
+        }
+        let (sent, seen): (BTreeMap<u64, Val>, BTreeMap<u64, Val>) =
+            std::mem::take(&mut self.unsent)
+                .into_iter()
+                .partition(|(_, r)| r.sent);
+        self.unsent = seen;
+        self.vals.extend(sent.into_values());
+        self.vals.sort_by_key(|r| r.value);
+        self.hints.set([0; 4]);
     }
 
     /// The row of `value`, if it was sent or seen.
@@ -705,22 +728,18 @@ impl Index {
     }
 }
 
-/// Every value a send operation names (invoked, acknowledged, failed, unknown), once each,
-/// ascending, each with an empty row.
-fn sent_values(history: &History) -> Vec<Val> {
+/// Every invoked value once, ascending.
+fn invoked_values(history: &History) -> Vec<u64> {
     let mut values: Vec<u64> = history
         .ops()
         .filter_map(|e| match e.op {
-            HistoryOp::SendInvoke { value, .. }
-            | HistoryOp::SendOk { value, .. }
-            | HistoryOp::SendFail { value, .. }
-            | HistoryOp::SendIndeterminate { value, .. } => Some(value),
+            HistoryOp::SendInvoke { value, .. } => Some(value),
             _ => None,
         })
         .collect();
     values.sort_unstable();
     values.dedup();
-    values.into_iter().map(Val::new).collect()
+    values
 }
 
 /// One of two iterators (`final_records`' fast and general paths).
