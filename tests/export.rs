@@ -300,8 +300,7 @@ fn json_lines_follow_the_schema() {
         .collect();
     let history = kafkasim::check::History::from_world(&run.world);
     let expected: Vec<(u64, String, Value)> = history
-        .entries
-        .iter()
+        .entries()
         .map(|e| {
             (
                 e.event,

@@ -276,7 +276,7 @@ fn visibility_us(sc: &Scenario) -> (u64, u64) {
     let h = History::from_world(&w);
     let mut sent = std::collections::BTreeMap::new();
     let (mut total, mut n) = (0u64, 0u64);
-    for e in &h.entries {
+    for e in h.entries() {
         match &e.op {
             HistoryOp::SendInvoke { value, .. } => {
                 sent.insert(*value, e.time);

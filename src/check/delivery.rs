@@ -154,31 +154,7 @@ fn seen_events(ix: &Index, tp: &TopicPartition, offset: Offset, v: u64) -> Vec<u
 /// would otherwise read the history once more to find them).
 pub fn nonmonotonic_sends_and_invoked(history: &History) -> (Vec<Anomaly>, Vec<u64>) {
     let names = history.names();
-    let mut sessions: Vec<u64> = vec![0; names.len()]; // per node: crashes so far
-                                                       // (value, history position, node, session) of every invoke.
-    let mut invokes: Vec<(u64, u32, u32, u32)> = Vec::new();
-    // (history position, node, session, value, partition, offset, event) of every ack.
-    type Ok = (u32, u32, u32, u64, TopicPartition, Offset, u64);
-    let mut oks: Vec<Ok> = Vec::new();
-    for (i, e) in history.ops().enumerate() {
-        let n = e.node as usize;
-        match e.op {
-            HistoryOp::SendInvoke { value, .. } => {
-                invokes.push((value, i as u32, n as u32, sessions[n] as u32))
-            }
-            HistoryOp::SendOk { value, tp, offset } if offset >= Offset::ZERO => oks.push((
-                i as u32,
-                n as u32,
-                sessions[n] as u32,
-                value,
-                tp,
-                offset,
-                e.event,
-            )),
-            HistoryOp::Crashed => sessions[n] += 1,
-            _ => {}
-        }
-    }
+    let (mut invokes, oks) = sends_and_acks(history);
     invokes.sort_unstable();
     let mut hint = 0usize;
     // The last invoke of `value` before history position `i`: the invoke after the one
@@ -192,8 +168,7 @@ pub fn nonmonotonic_sends_and_invoked(history: &History) -> (Vec<Anomaly>, Vec<u
             Some(x) if x.0 == value && x.1 < i && first(next) && only(next) => next,
             _ => {
                 let upto = invokes.partition_point(|&(v, at, ..)| (v, at) < (value, i));
-                let j = upto.checked_sub(1).filter(|&j| invokes[j].0 == value)?;
-                j
+                upto.checked_sub(1).filter(|&j| invokes[j].0 == value)?
             }
         };
         hint = j;
@@ -241,6 +216,32 @@ pub fn nonmonotonic_sends_and_invoked(history: &History) -> (Vec<Anomaly>, Vec<u
         ));
     }
     (out, invoked)
+}
+
+/// (value, history position, node, session) of every invoke.
+type Invoke = (u64, u32, u32, u32);
+/// (history position, node, session, value, partition, offset, event) of every ack with
+/// an offset.
+type Ack = (u32, u32, u32, u64, TopicPartition, Offset, u64);
+
+/// Every invoke and every acknowledgement with an offset, in history order, each with its
+/// node's session (crashes so far).
+fn sends_and_acks(history: &History) -> (Vec<Invoke>, Vec<Ack>) {
+    let mut sessions: Vec<u32> = vec![0; history.names().len()];
+    let mut invokes: Vec<Invoke> = Vec::new();
+    let mut oks: Vec<Ack> = Vec::new();
+    for (i, e) in history.ops().enumerate() {
+        let (i, n) = (i as u32, e.node as usize);
+        match e.op {
+            HistoryOp::SendInvoke { value, .. } => invokes.push((value, i, n as u32, sessions[n])),
+            HistoryOp::SendOk { value, tp, offset } if offset >= Offset::ZERO => {
+                oks.push((i, n as u32, sessions[n], value, tp, offset, e.event))
+            }
+            HistoryOp::Crashed => sessions[n] += 1,
+            _ => {}
+        }
+    }
+    (invokes, oks)
 }
 
 fn backwards(node: &str, acks: &[(usize, u64, &TopicPartition, Offset, u64)]) -> Vec<Anomaly> {

@@ -158,9 +158,11 @@ impl Index {
 
     /// [`Index::build`] given every invoked value once, ascending.
     pub fn build_with(history: &History, logs: Option<&FinalLogs>, invoked: Vec<u64>) -> Index {
-        let mut ix = Index::default();
-        ix.vals = invoked.into_iter().map(Val::new).collect();
-        ix.nodes = history.names().to_vec();
+        let mut ix = Index {
+            vals: invoked.into_iter().map(Val::new).collect(),
+            nodes: history.names().to_vec(),
+            ..Index::default()
+        };
         let mut txn = super::txn::FatesBuilder::default();
         for e in history.ops() {
             txn.add(&e);
