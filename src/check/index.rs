@@ -43,8 +43,8 @@ pub struct Val {
     node: u32,
     /// The key's index in `keys` (`u32::MAX`: none).
     key: u32,
-    /// How many times the application called `send()` with it.
-    pub invokes: u32,
+    /// How many times the application called `send()` with it (saturating).
+    pub invokes: u16,
     pub outcome: Outcome,
     pub tombstone: bool,
     /// Some member processed it (at any position).
@@ -297,7 +297,7 @@ impl Index {
                 let v = self.val_mut(*value);
                 // A new invoke starts the send again: its node, key and outcome.
                 (v.node, v.key, v.tombstone, v.outcome) = (node, key, tombstone.0, Outcome::None);
-                v.invokes += 1;
+                v.invokes = v.invokes.saturating_add(1);
                 v.sent = true;
             }
             HistoryOp::SendOk { value, tp, offset } => {
@@ -728,6 +728,12 @@ impl Index {
             })
             .collect()
     }
+}
+
+/// The bytes of a value row and of an offset slot (a test keeps them from growing).
+#[cfg(test)]
+pub fn row_sizes() -> (usize, usize) {
+    (std::mem::size_of::<Val>(), std::mem::size_of::<Slot>())
 }
 
 /// Every invoked value once, ascending.

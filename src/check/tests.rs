@@ -583,3 +583,10 @@ fn the_flat_index_keeps_every_observation_of_an_offset_in_order() {
         vec![(11, vec![(tp(0), Offset(1)), (tp(0), Offset(2))])]
     );
 }
+
+#[test]
+fn the_index_rows_stay_small() {
+    // Proves the per-value row and per-offset slot keep the sizes the memory figures in
+    // docs/performance.md were measured with.
+    assert_eq!(index::row_sizes(), (56, 32));
+}
