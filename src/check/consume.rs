@@ -11,7 +11,6 @@
 //! rebalances).
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::sync::Arc;
 
 use super::anomaly::{Anomaly, AnomalyKind, RecordRef};
 use super::history::History;
@@ -29,16 +28,16 @@ struct Reader {
 
 /// poll-skip and nonmonotonic-poll, for every consumer node.
 pub fn poll_order(history: &History, ix: &Index) -> Vec<Anomaly> {
-    let mut readers: BTreeMap<Arc<str>, Reader> = BTreeMap::new();
+    let mut readers: BTreeMap<u32, Reader> = BTreeMap::new();
     let mut out = Vec::new();
-    for e in history.entries() {
+    for e in history.ops() {
         if !matches!(
             e.op,
             HistoryOp::Assigned { .. } | HistoryOp::Crashed | HistoryOp::Poll { .. }
         ) {
             continue;
         }
-        let r = readers.entry(e.node.clone()).or_default();
+        let r = readers.entry(e.node).or_default();
         match &e.op {
             HistoryOp::Assigned { generation, .. } => {
                 *r = Reader {
@@ -58,7 +57,7 @@ pub fn poll_order(history: &History, ix: &Index) -> Vec<Anomaly> {
                 r.generation = Some(*generation);
                 for (tp, offset, value) in records {
                     let read = (tp, *offset, *value, e.event);
-                    out.extend(step(r, &e.node, read, ix));
+                    out.extend(step(r, &history.names()[e.node as usize], read, ix));
                 }
             }
             _ => {}

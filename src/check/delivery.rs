@@ -8,7 +8,6 @@
 //! of its own (Kafka documents that a failed produce may still have been appended).
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use super::anomaly::{Anomaly, AnomalyKind, DuplicateCause, RecordRef};
 use super::history::History;
@@ -150,51 +149,48 @@ fn seen_events(ix: &Index, tp: &TopicPartition, offset: Offset, v: u64) -> Vec<u
 /// partition must grow in the order the values were sent. An acknowledgement belongs to
 /// the session of its value's last `send()` before it. Flat lists, sorted once: a run's
 /// history has millions of sends.
-pub fn nonmonotonic_sends(history: &History) -> Vec<Anomaly> {
-    let mut names: Vec<Arc<str>> = Vec::new();
-    let mut ids: BTreeMap<Arc<str>, usize> = BTreeMap::new();
-    let mut sessions: Vec<u64> = Vec::new(); // per node: crashes so far
-                                             // (value, history position, node, session) of every invoke.
-    let mut invokes: Vec<(u64, u32, u32, u32)> = Vec::new();
-    // (history position, node, session, value, partition, offset, event) of every ack.
-    type Ok = (u32, u32, u32, u64, TopicPartition, Offset, u64);
-    let mut oks: Vec<Ok> = Vec::new();
-    for (i, e) in history.entries().enumerate() {
-        let n = *ids.entry(e.node.clone()).or_insert_with(|| {
-            names.push(e.node.clone());
-            sessions.push(0);
-            names.len() - 1
-        });
-        match e.op {
-            HistoryOp::SendInvoke { value, .. } => {
-                invokes.push((value, i as u32, n as u32, sessions[n] as u32))
-            }
-            HistoryOp::SendOk { value, tp, offset } if offset >= Offset::ZERO => oks.push((
-                i as u32,
-                n as u32,
-                sessions[n] as u32,
-                value,
-                tp,
-                offset,
-                e.event,
-            )),
-            HistoryOp::Crashed => sessions[n] += 1,
-            _ => {}
-        }
-    }
+///
+/// Returns the anomalies and every invoked value once, ascending (for the index, which
+/// would otherwise read the history once more to find them).
+pub fn nonmonotonic_sends_and_invoked(history: &History) -> (Vec<Anomaly>, Vec<u64>) {
+    let names = history.names();
+    let (mut invokes, oks) = sends_and_acks(history);
     invokes.sort_unstable();
-    // (node name, session, invoke position, value, partition, offset, ack event)
-    let mut acks: Vec<(&str, u32, u32, u64, TopicPartition, Offset, u64)> = oks
+    let mut hint = 0usize;
+    // The last invoke of `value` before history position `i`: the invoke after the one
+    // found last, when it is the value's first and only one before `i` (invokes and acks
+    // mostly come in value order), else a binary search.
+    let mut last_invoke = |value: u64, i: u32| {
+        let next = hint + usize::from(invokes.get(hint).is_some_and(|x| x.0 != value));
+        let first = |j: usize| j == 0 || invokes[j - 1].0 != value;
+        let only = |j: usize| invokes.get(j + 1).is_none_or(|x| x.0 != value || x.1 >= i);
+        let j = match invokes.get(next) {
+            Some(x) if x.0 == value && x.1 < i && first(next) && only(next) => next,
+            _ => {
+                let upto = invokes.partition_point(|&(v, at, ..)| (v, at) < (value, i));
+                upto.checked_sub(1).filter(|&j| invokes[j].0 == value)?
+            }
+        };
+        hint = j;
+        Some(invokes[j])
+    };
+    // Nodes ranked by name: sessions are reported in name order.
+    let mut by_name: Vec<u32> = (0..names.len() as u32).collect();
+    by_name.sort_by_key(|&n| &names[n as usize]);
+    let mut rank = vec![0u32; names.len()];
+    for (r, &n) in by_name.iter().enumerate() {
+        rank[n as usize] = r as u32;
+    }
+    // (node rank, session, invoke position, value, partition, offset, ack event)
+    let mut acks: Vec<(u32, u32, u32, u64, TopicPartition, Offset, u64)> = oks
         .into_iter()
         .map(|(i, n, s, value, tp, offset, event)| {
-            let upto = invokes.partition_point(|&(v, at, ..)| (v, at) < (value, i));
-            let last = invokes[..upto].last().filter(|inv| inv.0 == value);
-            let (order, node, session) = match last {
-                Some(&(_, at, node, session)) => (at, node, session),
+            let (order, node, session) = match last_invoke(value, i) {
+                Some((_, at, node, session)) => (at, node, session),
                 None => (i, n, s),
             };
             (
-                &*names[node as usize],
+                rank[node as usize],
                 session,
                 order,
                 value,
@@ -204,17 +200,48 @@ pub fn nonmonotonic_sends(history: &History) -> Vec<Anomaly> {
             )
         })
         .collect();
+    let mut invoked: Vec<u64> = invokes.iter().map(|x| x.0).collect();
+    invoked.dedup();
     drop(invokes);
-    acks.sort_by(|a, b| (a.0, a.1, a.2).cmp(&(b.0, b.1, b.2)));
+    acks.sort_by_key(|a| (a.0, a.1, a.2));
     let mut out = Vec::new();
     for group in acks.chunk_by(|a, b| (a.0, a.1) == (b.0, b.1)) {
         let list: Vec<_> = group
             .iter()
             .map(|a| (a.2 as usize, a.3, &a.4, a.5, a.6))
             .collect();
-        out.extend(backwards(group[0].0, &list));
+        out.extend(backwards(
+            &names[by_name[group[0].0 as usize] as usize],
+            &list,
+        ));
     }
-    out
+    (out, invoked)
+}
+
+/// (value, history position, node, session) of every invoke.
+type Invoke = (u64, u32, u32, u32);
+/// (history position, node, session, value, partition, offset, event) of every ack with
+/// an offset.
+type Ack = (u32, u32, u32, u64, TopicPartition, Offset, u64);
+
+/// Every invoke and every acknowledgement with an offset, in history order, each with its
+/// node's session (crashes so far).
+fn sends_and_acks(history: &History) -> (Vec<Invoke>, Vec<Ack>) {
+    let mut sessions: Vec<u32> = vec![0; history.names().len()];
+    let mut invokes: Vec<Invoke> = Vec::new();
+    let mut oks: Vec<Ack> = Vec::new();
+    for (i, e) in history.ops().enumerate() {
+        let (i, n) = (i as u32, e.node as usize);
+        match e.op {
+            HistoryOp::SendInvoke { value, .. } => invokes.push((value, i, n as u32, sessions[n])),
+            HistoryOp::SendOk { value, tp, offset } if offset >= Offset::ZERO => {
+                oks.push((i, n as u32, sessions[n], value, tp, offset, e.event))
+            }
+            HistoryOp::Crashed => sessions[n] += 1,
+            _ => {}
+        }
+    }
+    (invokes, oks)
 }
 
 fn backwards(node: &str, acks: &[(usize, u64, &TopicPartition, Offset, u64)]) -> Vec<Anomaly> {

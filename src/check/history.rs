@@ -29,6 +29,16 @@ pub struct Entry {
     pub op: HistoryOp,
 }
 
+/// One observed operation as the checker's passes read it: the node as its index in
+/// [`History::names`] (no name to share per operation).
+#[derive(Clone, Debug)]
+pub struct Op {
+    pub event: u64,
+    pub time: Time,
+    pub node: u32,
+    pub op: HistoryOp,
+}
+
 /// The client history of one run, in trace order.
 #[derive(Clone, Debug, Default)]
 pub struct History {
@@ -83,18 +93,33 @@ impl History {
 
     /// The operations in order, decoded from the packed store.
     pub fn entries(&self) -> impl Iterator<Item = Entry> + '_ {
+        self.ops().map(|o| Entry {
+            event: o.event,
+            time: o.time,
+            node: self.names[o.node as usize].clone(),
+            op: o.op,
+        })
+    }
+
+    /// The operations in order, each naming its node by index (the checker's passes).
+    pub fn ops(&self) -> impl Iterator<Item = Op> + '_ {
         self.kept.iter().filter_map(|r| match r.kind {
             TraceKind::Emit {
                 node,
                 event: NodeEvent::History(op),
-            } => Some(Entry {
+            } => Some(Op {
                 event: r.event,
                 time: r.time,
-                node: self.names[node.index()].clone(),
+                node: node.0,
                 op,
             }),
             _ => None,
         })
+    }
+
+    /// Node names by index ([`Op::node`]).
+    pub fn names(&self) -> &[Arc<str>] {
+        &self.names
     }
 
     pub fn len(&self) -> usize {
@@ -108,7 +133,7 @@ impl History {
     /// Whether any consumer operation was recorded (unseen and lost-processing only make
     /// sense when a consumer group exists).
     pub fn has_consumers(&self) -> bool {
-        self.entries().any(|e| {
+        self.ops().any(|e| {
             matches!(
                 e.op,
                 HistoryOp::Poll { .. } | HistoryOp::Assigned { .. } | HistoryOp::Processed { .. }

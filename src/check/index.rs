@@ -15,7 +15,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use super::history::{Entry, History};
+use super::history::{History, Op};
 use super::FinalLogs;
 use crate::kafka::{Offset, TopicPartition};
 use crate::workload::history::HistoryOp;
@@ -43,8 +43,8 @@ pub struct Val {
     node: u32,
     /// The key's index in `keys` (`u32::MAX`: none).
     key: u32,
-    /// How many times the application called `send()` with it.
-    pub invokes: u32,
+    /// How many times the application called `send()` with it (saturating).
+    pub invokes: u16,
     pub outcome: Outcome,
     pub tombstone: bool,
     /// Some member processed it (at any position).
@@ -109,13 +109,13 @@ pub struct Index {
     /// Rows found last, per reader of the history (sends, acks, polls, processing come
     /// in value order within a run): the next lookup tries them and their successors
     /// before a binary search.
-    hints: [usize; 4],
-    next_hint: usize,
+    hints: std::cell::Cell<[usize; 4]>,
+    next_hint: std::cell::Cell<usize>,
     /// Values seen (read, stored) but never sent.
     unsent: BTreeMap<u64, Val>,
     keys: Vec<Arc<str>>,
+    /// Node names by index (the history's).
     nodes: Vec<Arc<str>>,
-    node_ids: BTreeMap<Arc<str>, u32>,
     parts: Vec<TopicPartition>,
     part_ids: BTreeMap<TopicPartition, u32>,
     /// The partition looked up last (most operations name the one before's).
@@ -156,14 +156,23 @@ pub struct Index {
 
 impl Index {
     pub fn build(history: &History, logs: Option<&FinalLogs>) -> Index {
-        let mut ix = Index::default();
-        ix.vals = sent_values(history);
+        Index::build_with(history, logs, invoked_values(history))
+    }
+
+    /// [`Index::build`] given every invoked value once, ascending.
+    pub fn build_with(history: &History, logs: Option<&FinalLogs>, invoked: Vec<u64>) -> Index {
+        let mut ix = Index {
+            vals: invoked.into_iter().map(Val::new).collect(),
+            nodes: history.names().to_vec(),
+            ..Index::default()
+        };
         let mut txn = super::txn::FatesBuilder::default();
-        for e in history.entries() {
+        for e in history.ops() {
             txn.add(&e);
             ix.add(&e);
         }
         ix.rereads.sort_by_key(|&(p, o, _)| (p, o));
+        ix.adopt_outcome_only_sends();
         ix.txn = txn.finish(|v| ix.acked_at(v));
         ix.txn_hidden = ix.txn.hidden_values.clone();
         for (tp, o) in ix.txn.uncommitted_positions.clone() {
@@ -185,11 +194,28 @@ impl Index {
         ix
     }
 
+    /// Sends known only by their outcome (no invoke: a hand-written history, or a client
+    /// that reports only outcomes) were kept aside while the history was read; they are
+    /// sends like the others from now on.
+    fn adopt_outcome_only_sends(&mut self) {
+        if !self.unsent.values().any(|r| r.sent) {
+            return;
+        }
+        let (sent, seen): (BTreeMap<u64, Val>, BTreeMap<u64, Val>) =
+            std::mem::take(&mut self.unsent)
+                .into_iter()
+                .partition(|(_, r)| r.sent);
+        self.unsent = seen;
+        self.vals.extend(sent.into_values());
+        self.vals.sort_by_key(|r| r.value);
+        self.hints.set([0; 4]);
+    }
+
     /// The row of `value`, if it was sent or seen.
     pub fn val(&self, value: u64) -> Option<&Val> {
-        match self.vals.binary_search_by_key(&value, |v| v.value) {
-            Ok(i) => Some(&self.vals[i]),
-            Err(_) => self.unsent.get(&value),
+        match self.find(value) {
+            Some(i) => Some(&self.vals[i]),
+            None => self.unsent.get(&value),
         }
     }
 
@@ -201,18 +227,22 @@ impl Index {
     }
 
     /// The index of `value`'s row in `vals`.
-    fn find(&mut self, value: u64) -> Option<usize> {
-        for h in &mut self.hints {
+    fn find(&self, value: u64) -> Option<usize> {
+        let mut hints = self.hints.get();
+        for h in &mut hints {
             for i in [*h, *h + 1] {
                 if self.vals.get(i).is_some_and(|r| r.value == value) {
                     *h = i;
+                    self.hints.set(hints);
                     return Some(i);
                 }
             }
         }
         let i = self.vals.binary_search_by_key(&value, |v| v.value).ok()?;
-        self.hints[self.next_hint] = i;
-        self.next_hint = (self.next_hint + 1) % self.hints.len();
+        let next = self.next_hint.get();
+        hints[next] = i;
+        self.hints.set(hints);
+        self.next_hint.set((next + 1) % hints.len());
         Some(i)
     }
 
@@ -230,16 +260,6 @@ impl Index {
         self.parts.push(tp.clone());
         self.part_ids.insert(tp.clone(), id);
         self.slots.push(Vec::new());
-        id
-    }
-
-    fn node(&mut self, name: &Arc<str>) -> u32 {
-        if let Some(&id) = self.node_ids.get(name) {
-            return id;
-        }
-        let id = self.nodes.len() as u32;
-        self.nodes.push(name.clone());
-        self.node_ids.insert(name.clone(), id);
         id
     }
 
@@ -264,7 +284,7 @@ impl Index {
         self.slots[p as usize].get_mut(usize::try_from(offset.0).ok()?)
     }
 
-    fn add(&mut self, e: &Entry) {
+    fn add(&mut self, e: &Op) {
         match &e.op {
             HistoryOp::SendInvoke {
                 value,
@@ -272,7 +292,7 @@ impl Index {
                 tombstone,
                 ..
             } => {
-                let node = self.node(&e.node);
+                let node = e.node;
                 let key = key.as_ref().map_or(u32::MAX, |k| {
                     self.keys.push(k.clone());
                     self.keys.len() as u32 - 1
@@ -280,7 +300,7 @@ impl Index {
                 let v = self.val_mut(*value);
                 // A new invoke starts the send again: its node, key and outcome.
                 (v.node, v.key, v.tombstone, v.outcome) = (node, key, tombstone.0, Outcome::None);
-                v.invokes += 1;
+                v.invokes = v.invokes.saturating_add(1);
                 v.sent = true;
             }
             HistoryOp::SendOk { value, tp, offset } => {
@@ -288,16 +308,16 @@ impl Index {
                 if *offset >= Offset::ZERO {
                     self.slot_at(p, *offset).flags |= ACKED;
                 }
-                let v = self.end_send(*value, &e.node, Outcome::Ok);
+                let v = self.end_send(*value, e.node, Outcome::Ok);
                 if let Some(v) = v {
                     (v.ok_event, v.ok_offset, v.ok_part) = (e.event, *offset, p);
                 }
             }
             HistoryOp::SendFail { value, .. } => {
-                self.end_send(*value, &e.node, Outcome::Fail);
+                self.end_send(*value, e.node, Outcome::Fail);
             }
             HistoryOp::SendIndeterminate { value, .. } => {
-                self.end_send(*value, &e.node, Outcome::Indeterminate);
+                self.end_send(*value, e.node, Outcome::Indeterminate);
             }
             HistoryOp::Poll { records, .. } => {
                 self.has_consumers = true;
@@ -326,7 +346,8 @@ impl Index {
                 }
             }
             HistoryOp::ReadCommitted => {
-                self.read_committed.insert(e.node.clone());
+                self.read_committed
+                    .insert(self.nodes[e.node as usize].clone());
             }
             HistoryOp::Assigned { .. } => {
                 self.has_consumers = true;
@@ -341,8 +362,7 @@ impl Index {
 
     /// Records the outcome (a definite success wins over an earlier indeterminate report);
     /// the row to fill in when the outcome was recorded.
-    fn end_send(&mut self, value: u64, node: &Arc<str>, outcome: Outcome) -> Option<&mut Val> {
-        let node = self.node(node);
+    fn end_send(&mut self, value: u64, node: u32, outcome: Outcome) -> Option<&mut Val> {
         let v = self.val_mut(value);
         if !v.sent {
             // An outcome without an invoke (a hand-written history, or a client that
@@ -356,9 +376,9 @@ impl Index {
         Some(v)
     }
 
-    fn processed(&mut self, tp: &TopicPartition, offset: Offset, value: u64, e: &Entry) {
+    fn processed(&mut self, tp: &TopicPartition, offset: Offset, value: u64, e: &Op) {
         let p = self.part(tp);
-        let node = self.node(&e.node);
+        let node = e.node;
         self.val_mut(value).processed = true;
         let key = (tp.clone(), offset, value);
         // The slot holds a record's first processing, unless an earlier one is kept aside.
@@ -371,8 +391,9 @@ impl Index {
                 return;
             }
         }
+        let name = self.nodes[node as usize].clone();
         let list = self.more_processed.entry(key).or_default();
-        list.push((e.event, e.node.clone()));
+        list.push((e.event, name));
     }
 
     fn store(&mut self, tp: &TopicPartition, offset: Offset, value: u64) {
@@ -542,12 +563,16 @@ impl Index {
             slots.flat_map(move |(o, s)| {
                 let o = Offset(o as i64);
                 let here = (s.flags & FINAL != 0).then_some(s.value);
+                if self.others.is_empty() {
+                    // The usual case: at most the slot's own value, no list to build.
+                    return Either::One(here.map(|v| (tp, o, v)).into_iter());
+                }
                 let others = self.others.get(&(tp.clone(), o));
                 let others = others.into_iter().flatten();
                 let others = others.filter(|(_, e)| e.contains(&0)).map(|(v, _)| *v);
                 let mut vs: Vec<u64> = here.into_iter().chain(others).collect();
                 vs.sort_unstable();
-                vs.into_iter().map(move |v| (tp, o, v))
+                Either::Many(vs.into_iter().map(move |v| (tp, o, v)))
             })
         })
     }
@@ -712,20 +737,38 @@ impl Index {
     }
 }
 
-/// Every value a send operation names (invoked, acknowledged, failed, unknown), once each,
-/// ascending, each with an empty row.
-fn sent_values(history: &History) -> Vec<Val> {
+/// The bytes of a value row and of an offset slot (a test keeps them from growing).
+#[cfg(test)]
+pub fn row_sizes() -> (usize, usize) {
+    (std::mem::size_of::<Val>(), std::mem::size_of::<Slot>())
+}
+
+/// Every invoked value once, ascending.
+fn invoked_values(history: &History) -> Vec<u64> {
     let mut values: Vec<u64> = history
-        .entries()
+        .ops()
         .filter_map(|e| match e.op {
-            HistoryOp::SendInvoke { value, .. }
-            | HistoryOp::SendOk { value, .. }
-            | HistoryOp::SendFail { value, .. }
-            | HistoryOp::SendIndeterminate { value, .. } => Some(value),
+            HistoryOp::SendInvoke { value, .. } => Some(value),
             _ => None,
         })
         .collect();
     values.sort_unstable();
     values.dedup();
-    values.into_iter().map(Val::new).collect()
+    values
+}
+
+/// One of two iterators (`final_records`' fast and general paths).
+enum Either<A, B> {
+    One(A),
+    Many(B),
+}
+
+impl<T, A: Iterator<Item = T>, B: Iterator<Item = T>> Iterator for Either<A, B> {
+    type Item = T;
+    fn next(&mut self) -> Option<T> {
+        match self {
+            Either::One(a) => a.next(),
+            Either::Many(b) => b.next(),
+        }
+    }
 }

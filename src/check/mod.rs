@@ -98,8 +98,8 @@ pub fn compacted(history: &History, logs: Option<&FinalLogs>) -> u64 {
 /// acknowledged sends stand in for the log where needed.
 pub fn analyze(history: &History, logs: Option<&FinalLogs>) -> Vec<Anomaly> {
     // First, before the index exists: its lists are the only other large allocation.
-    let nonmonotonic = delivery::nonmonotonic_sends(history);
-    let ix = index::Index::build(history, logs);
+    let (nonmonotonic, invoked) = delivery::nonmonotonic_sends_and_invoked(history);
+    let ix = index::Index::build_with(history, logs, invoked);
     let known = logs.is_some();
     let consumers = ix.has_consumers;
     let mut out = Vec::new();

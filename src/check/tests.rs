@@ -546,3 +546,47 @@ fn records_the_cleaner_removed_are_compacted_not_lost_and_real_losses_still_are(
     assert_eq!(lost, [RecordRef::new(&tp(0), Offset(0), 1)]);
     assert_eq!(compacted(&h, Some(&logs)), 1);
 }
+
+#[test]
+fn the_flat_index_keeps_every_observation_of_an_offset_in_order() {
+    // Proves the index's slot + side maps give back what the maps they replaced held: the
+    // values seen at an offset ascending, each with its poll events in order and 0 for the
+    // final log, a value's final positions, and a record processed twice by two members.
+    let mut h = History::default();
+    h.push("p", invoke(10))
+        .push("p", ok(10, 0, 0))
+        .push("p", invoke(11));
+    h.push("p", ok(11, 0, 1));
+    h.push("a", poll(1, &[(0, 0, 10), (0, 1, 11)])); // event 5
+    h.push("a", processed(0, 0, 10));
+    h.push("b", poll(2, &[(0, 0, 10), (0, 1, 12)])); // event 7: 12 where 11 was read
+    h.push("b", processed(0, 0, 10));
+    let logs =
+        FinalLogs::default().with(tp(0), &[(Offset(0), 10), (Offset(1), 12), (Offset(2), 11)]);
+    let ix = index::Index::build(&h, Some(&logs));
+    assert_eq!(ix.values_at(&tp(0), Offset(0)), vec![(10, vec![5, 7, 0])]);
+    assert_eq!(
+        ix.values_at(&tp(0), Offset(1)),
+        vec![(11, vec![5]), (12, vec![7, 0])]
+    );
+    assert_eq!(ix.stored(11), vec![(tp(0), Offset(2))]);
+    assert_eq!(ix.stored(10), vec![(tp(0), Offset(0))]);
+    assert_eq!(ix.value_at(&tp(0), Offset(1)), Some(11));
+    assert_eq!(ix.conflicts().count(), 1);
+    let twice = ix.reprocessings();
+    assert_eq!(twice.len(), 1);
+    let who: Vec<(u64, &str)> = twice[0].1.iter().map(|(e, n)| (*e, &**n)).collect();
+    assert_eq!(who, vec![(6, "a"), (8, "b")]);
+    let multi = ix.multi_positions();
+    assert_eq!(
+        multi,
+        vec![(11, vec![(tp(0), Offset(1)), (tp(0), Offset(2))])]
+    );
+}
+
+#[test]
+fn the_index_rows_stay_small() {
+    // Proves the per-value row and per-offset slot keep the sizes the memory figures in
+    // docs/performance.md were measured with.
+    assert_eq!(index::row_sizes(), (56, 32));
+}

@@ -17,7 +17,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::anomaly::{Anomaly, AnomalyKind, RecordRef};
-use super::history::{Entry, History};
+use super::history::{History, Op};
 use super::index::Index;
 use crate::kafka::{Offset, TopicPartition};
 use crate::workload::history::HistoryOp;
@@ -53,14 +53,14 @@ struct OpenTxn {
 /// (`workload/external.rs`); their positions are their `send-ok`s on any node.
 pub fn txn_fates(history: &History) -> TxnFates {
     let mut b = FatesBuilder::default();
-    for e in history.entries() {
+    for e in history.ops() {
         b.add(&e);
     }
     // Positions of the framed transactions' values only (a second pass, bounded by them).
     let wanted: BTreeSet<u64> = b.framed.iter().flat_map(|f| f.2.iter().copied()).collect();
     let mut acked: BTreeMap<u64, (TopicPartition, Offset)> = BTreeMap::new();
     if !wanted.is_empty() {
-        for e in history.entries() {
+        for e in history.ops() {
             if let HistoryOp::SendOk { value, tp, offset } = &e.op {
                 if wanted.contains(value) {
                     acked.insert(*value, (tp.clone(), *offset));
@@ -74,7 +74,7 @@ pub fn txn_fates(history: &History) -> TxnFates {
 /// [`txn_fates`] one entry at a time (the index reads the history in one pass).
 #[derive(Default)]
 pub struct FatesBuilder {
-    open: BTreeMap<Arc<str>, OpenTxn>,
+    open: BTreeMap<u32, OpenTxn>,
     f: TxnFates,
     committed: BTreeSet<u64>,
     /// Positions of committed transactions' records: a transaction ended twice (a real
@@ -105,20 +105,20 @@ impl FatesBuilder {
         }
     }
 
-    pub fn add(&mut self, e: &Entry) {
+    pub fn add(&mut self, e: &Op) {
         match &e.op {
             HistoryOp::TxnBegin => {
-                if let Some(t) = self.open.insert(e.node.clone(), OpenTxn::default()) {
+                if let Some(t) = self.open.insert(e.node, OpenTxn::default()) {
                     self.left(t); // a new incarnation: the old one never ended
                 }
             }
             HistoryOp::SendInvoke { value, .. } if !self.open.is_empty() => {
-                if let Some(t) = self.open.get_mut(&*e.node) {
+                if let Some(t) = self.open.get_mut(&e.node) {
                     t.values.push(*value);
                 }
             }
             HistoryOp::SendOk { value, tp, offset } if !self.open.is_empty() => {
-                let open = self.open.get_mut(&*e.node);
+                let open = self.open.get_mut(&e.node);
                 if let Some(t) = open.filter(|t| t.values.contains(value)) {
                     t.positions.push((tp.clone(), *offset));
                 }
@@ -129,7 +129,7 @@ impl FatesBuilder {
                 values,
             } => {
                 let (committed, aborted) = (*c && error.is_ok(), !*c && error.is_ok());
-                match self.open.remove(&*e.node) {
+                match self.open.remove(&e.node) {
                     Some(t) => self.ended(t, committed, aborted),
                     None if !values.is_empty() => {
                         self.framed.push((committed, aborted, values.to_vec()))

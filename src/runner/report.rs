@@ -208,7 +208,7 @@ fn unprocessed(anomalies: &[Anomaly]) -> u64 {
 /// Counters derived from the history: `acked`, `consumed`, `produce-errors`, `commit-failed`.
 fn history_counters(h: &History) -> BTreeMap<String, u64> {
     let mut c = BTreeMap::new();
-    for e in h.entries() {
+    for e in h.ops() {
         let (key, n) = match &e.op {
             HistoryOp::SendOk { .. } => ("acked", 1),
             HistoryOp::SendFail { .. } => ("produce-errors", 1),

@@ -150,7 +150,7 @@ impl HistoryStore {
                 return;
             }
         }
-        if self.runs.len() % crate::sim::kept::CHUNK == 0 {
+        if self.runs.len().is_multiple_of(crate::sim::kept::CHUNK) {
             // `push` counted the record this run starts with already.
             self.starts.push(self.len - 1);
         }
