@@ -181,28 +181,19 @@ pub fn nonmonotonic_sends_and_invoked(history: &History) -> (Vec<Anomaly>, Vec<u
     for (r, &n) in by_name.iter().enumerate() {
         rank[n as usize] = r as u32;
     }
-    // (node rank, session, invoke position, value, partition, offset, ack event)
-    let mut acks: Vec<(u32, u32, u32, u64, TopicPartition, Offset, u64)> = oks
-        .into_iter()
-        .map(|(i, n, s, value, tp, offset, event)| {
-            let (order, node, session) = match last_invoke(value, i) {
-                Some((_, at, node, session)) => (at, node, session),
-                None => (i, n, s),
-            };
-            (
-                rank[node as usize],
-                session,
-                order,
-                value,
-                tp,
-                offset,
-                event,
-            )
-        })
-        .collect();
+    // Each ack becomes (node rank, session, invoke position, value, partition, offset,
+    // ack event), in place: at the peak of a long run's check every byte per record counts.
+    let mut acks = oks;
+    for a in acks.iter_mut() {
+        let (order, node, session) = match last_invoke(a.3, a.0) {
+            Some((_, at, node, session)) => (at, node, session),
+            None => (a.0, a.1, a.2),
+        };
+        (a.0, a.1, a.2) = (rank[node as usize], session, order);
+    }
     let mut invoked: Vec<u64> = invokes.iter().map(|x| x.0).collect();
-    invoked.dedup();
     drop(invokes);
+    invoked.dedup();
     acks.sort_by_key(|a| (a.0, a.1, a.2));
     let mut out = Vec::new();
     for group in acks.chunk_by(|a, b| (a.0, a.1) == (b.0, b.1)) {

@@ -152,6 +152,9 @@ pub struct Index {
     /// Whether an application reported its assignment or processing (`Assigned`,
     /// `Processed`: simulated consumers; a real client's deliveries do not).
     pub has_processing: bool,
+    /// Counted on the way, over the whole history: `acked`, `produce-errors`, `consumed`,
+    /// `commit-failed` (what `check` reports besides the run's own counters).
+    pub counts: BTreeMap<&'static str, u64>,
 }
 
 impl Index {
@@ -285,6 +288,7 @@ impl Index {
     }
 
     fn add(&mut self, e: &Op) {
+        self.count(&e.op);
         match &e.op {
             HistoryOp::SendInvoke {
                 value,
@@ -358,6 +362,20 @@ impl Index {
             | HistoryOp::TxnBegin
             | HistoryOp::TxnEnd { .. } => {}
         }
+    }
+
+    fn count(&mut self, op: &HistoryOp) {
+        use crate::kafka::clients::consumer::CommitException;
+        let (key, n) = match op {
+            HistoryOp::SendOk { .. } => ("acked", 1),
+            HistoryOp::SendFail { .. } => ("produce-errors", 1),
+            HistoryOp::Poll { records, .. } => ("consumed", records.len() as u64),
+            HistoryOp::CommitFail { error } if error.exception == CommitException::CommitFailed => {
+                ("commit-failed", 1)
+            }
+            _ => return,
+        };
+        *self.counts.entry(key).or_insert(0) += n;
     }
 
     /// Records the outcome (a definite success wins over an earlier indeterminate report);

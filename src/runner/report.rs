@@ -11,13 +11,9 @@ use serde::Serialize;
 use super::drain::{drain, liveness};
 use super::RunSummary;
 use crate::check::invariants::CheckedRun;
-use crate::check::{
-    analyze, counts, duplicate_causes, evaluate, Anomaly, AnomalyKind, ExpectLine, History,
-};
-use crate::kafka::clients::consumer::CommitException;
+use crate::check::{counts, duplicate_causes, evaluate, Anomaly, AnomalyKind, ExpectLine, History};
 use crate::scenario::{build, Scenario};
 use crate::sim::{RunEnd, Time, TraceMode, World};
-use crate::workload::history::HistoryOp;
 use crate::workload::node::SimNode;
 
 /// The result of checking one scenario with one seed.
@@ -165,13 +161,14 @@ pub fn check_world_watched(
     let checks = live.map(|l| l.checks);
     watch(Phase::History, world);
     let history = History::from_world(world);
-    anomalies.extend(analyze(&history, logs.as_ref()));
+    let (found, history_counts) = crate::check::analyze_counted(&history, logs.as_ref());
+    anomalies.extend(found);
     let mut counters = summary.counters.clone();
     if let Some(n) = checks {
         counters.insert("invariant-checks".to_string(), n);
     }
-    for (k, n) in history_counters(&history) {
-        counters.entry(k).or_insert(n);
+    for (k, n) in history_counts {
+        counters.entry(k.to_string()).or_insert(n);
     }
     for (kind, n) in counts(&anomalies) {
         counters.insert(kind.as_str().to_string(), n);
@@ -203,24 +200,6 @@ fn unprocessed(anomalies: &[Anomaly]) -> u64 {
         .iter()
         .filter(|a| a.kind == AnomalyKind::NotConverged);
     waiting.map(|a| a.records.len() as u64).sum()
-}
-
-/// Counters derived from the history: `acked`, `consumed`, `produce-errors`, `commit-failed`.
-fn history_counters(h: &History) -> BTreeMap<String, u64> {
-    let mut c = BTreeMap::new();
-    for e in h.ops() {
-        let (key, n) = match &e.op {
-            HistoryOp::SendOk { .. } => ("acked", 1),
-            HistoryOp::SendFail { .. } => ("produce-errors", 1),
-            HistoryOp::Poll { records, .. } => ("consumed", records.len() as u64),
-            HistoryOp::CommitFail { error } if error.exception == CommitException::CommitFailed => {
-                ("commit-failed", 1)
-            }
-            _ => continue,
-        };
-        *c.entry(key.to_string()).or_insert(0) += n;
-    }
-    c
 }
 
 impl fmt::Display for CheckReport {
