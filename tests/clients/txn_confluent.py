@@ -14,7 +14,7 @@ import sys
 import time
 
 try:
-    from confluent_kafka import Consumer, Producer
+    from confluent_kafka import Consumer, KafkaError, KafkaException, Producer
 except ImportError:
     print("confluent-kafka is not installed", file=sys.stderr)
     sys.exit(77)
@@ -59,6 +59,22 @@ def read_all(bootstrap, topic, isolation, expect, group):
         got.append(m.value().decode())
     c.close()
     return got
+
+
+def committed_offsets(c):
+    # The last transaction's offsets stay pending until its COMMIT marker reaches
+    # __consumer_offsets, shortly after commit_transaction() returns: meanwhile the
+    # coordinator answers UNSTABLE_OFFSET_COMMIT (KIP-447), which librdkafka's committed()
+    # raises. An application asks again, as this does.
+    deadline = time.time() + 10
+    while True:
+        try:
+            return c.committed(c.assignment(), timeout=10)
+        except KafkaException as e:
+            unstable = e.args and e.args[0].code() == KafkaError.UNSTABLE_OFFSET_COMMIT
+            if not unstable or time.time() > deadline:
+                raise
+            time.sleep(0.1)
 
 
 def main():
@@ -122,7 +138,7 @@ def pipeline(bootstrap, topic, out_topic, expect):
         p.commit_transaction(30)
         done += len(msgs)
         txns += 1
-    committed = c.committed(c.assignment(), timeout=10)
+    committed = committed_offsets(c)
     c.close()
     out = read_all(bootstrap, out_topic, "read_committed", done, "txn-out")
     return {
