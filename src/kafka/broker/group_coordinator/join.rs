@@ -181,7 +181,12 @@ impl GroupCoordinator {
         match state {
             GroupState::Empty => self.start_initial_delay(now, group, out),
             GroupState::Stable | GroupState::CompletingRebalance => {
-                self.prepare_rebalance(group, "member joined", out)
+                self.prepare_rebalance(group, "member joined", out);
+                // Kafka's `prepareRebalance` watches the join in the purgatory with
+                // `tryCompleteElseWatch`: if every member has already joined (a lone member
+                // rejoining after its JoinGroup answer was lost) the join completes now,
+                // not at the rebalance timeout.
+                self.maybe_complete_join(now, group, out);
             }
             GroupState::PreparingRebalance => {
                 if self.groups[group].initial_delay_cap.is_some() {
