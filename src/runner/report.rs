@@ -274,11 +274,9 @@ fn write_anomalies(f: &mut fmt::Formatter<'_>, anomalies: &[Anomaly]) -> fmt::Re
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_broken_invariant_fails_the_check_whatever_expect_says() {
-        // Proves a live-invariant violation makes the report fail and prints it, even with
-        // every [expect] line met (exploration's verdict counts it: explore/mod.rs).
-        let mut r = CheckReport {
+    /// A report of a run that found nothing and expected nothing.
+    fn empty_report() -> CheckReport {
+        CheckReport {
             scenario: "s".into(),
             seed: 1,
             error: None,
@@ -287,7 +285,14 @@ mod tests {
             counters: BTreeMap::new(),
             anomalies: Vec::new(),
             lines: Vec::new(),
-        };
+        }
+    }
+
+    #[test]
+    fn a_broken_invariant_fails_the_check_whatever_expect_says() {
+        // Proves a live-invariant violation makes the report fail and prints it, even with
+        // every [expect] line met (exploration's verdict counts it: explore/mod.rs).
+        let mut r = empty_report();
         assert!(r.passed());
         r.invariant = Some("invariant `isr-same-records` violated at event 7".into());
         assert!(!r.passed());
@@ -299,16 +304,7 @@ mod tests {
     fn a_check_without_expect_does_not_say_pass() {
         // Proves a scenario with no [expect] is reported as run, not passed, with what the
         // checker found (it said PASS beside 1000 lost writes).
-        let r = CheckReport {
-            scenario: "s".into(),
-            seed: 1,
-            error: None,
-            invariant: None,
-            summary: None,
-            counters: BTreeMap::new(),
-            anomalies: Vec::new(),
-            lines: Vec::new(),
-        };
+        let r = empty_report();
         let text = r.to_string();
         assert!(text.starts_with("RAN \"s\""), "{text}");
         assert!(
