@@ -97,6 +97,21 @@ impl<V> PartitionMap<V> {
         }
     }
 
+    /// The entry of `tp`, inserted with `make()` if absent (`entry(tp).or_insert_with`).
+    pub fn get_or_insert_with(&mut self, tp: &TopicPartition, make: impl FnOnce() -> V) -> &mut V {
+        let slots = self.topics.entry(tp.topic).or_default();
+        let i = tp.partition as usize;
+        if slots.len() <= i {
+            slots.resize_with(i + 1, || None);
+        }
+        let slot = &mut slots[i];
+        if slot.is_none() {
+            *slot = Some(Box::new((tp.clone(), make())));
+            self.len += 1;
+        }
+        &mut slot.as_mut().expect("filled above").1
+    }
+
     pub fn remove(&mut self, tp: &TopicPartition) -> Option<V> {
         let slots = self.topics.get_mut(&tp.topic)?;
         let old = slots.get_mut(tp.partition as usize)?.take()?;
@@ -199,6 +214,13 @@ mod tests {
             assert_eq!(m.get(&tp), b.get(&tp));
             assert_eq!(m.contains_key(&tp), b.contains_key(&tp));
         }
+        assert_eq!(m.len(), b.len());
+        let tp = TopicPartition::new("c", 7);
+        *m.get_or_insert_with(&tp, || 1) += 1;
+        *b.entry(tp.clone()).or_insert(1) += 1;
+        *m.get_or_insert_with(&tp, || 100) += 1;
+        *b.entry(tp.clone()).or_insert(100) += 1;
+        assert_eq!(m.get(&tp), Some(&3));
         assert_eq!(m.len(), b.len());
         let ours: Vec<_> = m.iter().map(|(k, v)| (k.clone(), *v)).collect();
         let theirs: Vec<_> = b.iter().map(|(k, v)| (k.clone(), *v)).collect();

@@ -16,6 +16,7 @@
 
 use std::collections::VecDeque;
 
+use crate::kafka::partition_map::PartitionMap;
 use crate::kafka::record::Record;
 use crate::kafka::types::{ProducerEpoch, ProducerId, Sequence, TopicPartition};
 use crate::sim::{Duration, Time, VecMap};
@@ -64,7 +65,10 @@ pub struct RecordAccumulator {
     buffer_memory: u64,
     used: u64,
     next_id: BatchId,
-    queues: VecMap<TopicPartition, VecDeque<BatchId>>,
+    /// Each partition's queue, found in O(1) (a sorted map of 1,000 partitions cost ten
+    /// comparisons per lookup, and the sender looks up a queue several times per send).
+    /// Queues are never removed, only emptied; nothing iterates them (`non_empty` does).
+    queues: PartitionMap<VecDeque<BatchId>>,
     /// The partitions whose queue is not empty, in partition order (the index the sender's
     /// passes iterate instead of every queue): a sorted vector, as few partitions have
     /// queued batches at once, and it allocates nothing as it fills and empties.
@@ -87,7 +91,7 @@ impl RecordAccumulator {
             buffer_memory,
             used: 0,
             next_id: 0,
-            queues: VecMap::new(),
+            queues: PartitionMap::new(),
             non_empty: Vec::new(),
             batches: VecMap::new(),
         }
@@ -140,8 +144,7 @@ impl RecordAccumulator {
             base_sequence: None,
         };
         self.queues
-            .entry(tp.clone())
-            .or_default()
+            .get_or_insert_with(tp, VecDeque::new)
             .push_back(batch.id);
         self.batches.insert(batch.id, batch);
         self.reindex(tp);
@@ -231,7 +234,7 @@ impl RecordAccumulator {
         b.retry_at = retry_at;
         let seq = b.base_sequence;
         let tp = b.tp.clone();
-        let q = self.queues.entry(tp.clone()).or_default();
+        let q = self.queues.get_or_insert_with(&tp, VecDeque::new);
         let pos = match seq {
             Some(s) => q
                 .iter()
@@ -256,7 +259,7 @@ impl RecordAccumulator {
         b.in_flight = false;
         b.retry_at = retry_at;
         let tp = b.tp.clone();
-        let q = self.queues.entry(tp.clone()).or_default();
+        let q = self.queues.get_or_insert_with(&tp, VecDeque::new);
         let pos = q
             .iter()
             .position(|other| {

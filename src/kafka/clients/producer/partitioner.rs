@@ -139,24 +139,31 @@ impl Partitioner {
 
 /// A random partition among `available` (all if none), avoiding `previous` when possible.
 fn pick(available: &[u32], num_partitions: u32, previous: Option<u32>, rng: &mut Rng) -> u32 {
-    let all: Vec<u32>;
-    let candidates = if available.is_empty() {
-        all = (0..num_partitions.max(1)).collect();
-        &all[..]
+    if available.is_empty() {
+        pick_among(0..num_partitions.max(1), previous, rng)
     } else {
-        available
-    };
-    let others: Vec<u32> = candidates
-        .iter()
-        .copied()
-        .filter(|&p| Some(p) != previous)
-        .collect();
-    let from = if others.is_empty() {
-        candidates
+        pick_among(available.iter().copied(), previous, rng)
+    }
+}
+
+/// One draw among `candidates` other than `previous` (among all of them if `previous` is
+/// the only one), without collecting them: counted, then the drawn one found again — the
+/// same draw and the same partition as indexing a filtered copy, minus a 1,000-entry vector
+/// per switch of the sticky partition.
+fn pick_among(
+    candidates: impl Iterator<Item = u32> + Clone,
+    previous: Option<u32>,
+    rng: &mut Rng,
+) -> u32 {
+    let mut others = candidates.clone().filter(|&p| Some(p) != previous);
+    let n = others.clone().count();
+    let drawn = if n == 0 {
+        let all = candidates.clone().count();
+        candidates.clone().nth(rng.gen_range(0..all))
     } else {
-        &others[..]
+        others.nth(rng.gen_range(0..n))
     };
-    from[rng.gen_range(0..from.len())]
+    drawn.expect("drawn below the count")
 }
 
 #[cfg(test)]
