@@ -88,6 +88,11 @@ impl<K, V> VecMap<K, V> {
         self.entries.into_iter().map(|(_, v)| v)
     }
 
+    /// The `i`-th key in order (as `keys().nth(i)`, in O(1)).
+    pub fn key_at(&self, i: usize) -> Option<&K> {
+        self.entries.get(i).map(|(k, _)| k)
+    }
+
     pub fn first_key_value(&self) -> Option<(&K, &V)> {
         self.entries.first().map(|(k, v)| (k, v))
     }

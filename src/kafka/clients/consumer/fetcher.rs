@@ -154,6 +154,7 @@ impl Consumer {
                 if let Some(p) = self.partitions.get_mut(&tp) {
                     p.resolving = false;
                     p.backoff_until = backoff;
+                    self.backoff_max = self.backoff_max.max(backoff);
                 }
             }
             return;
@@ -197,6 +198,7 @@ impl Consumer {
                 });
             } else {
                 p.backoff_until = now + Duration::from_ms(self.config.retry_backoff_ms);
+                self.backoff_max = self.backoff_max.max(p.backoff_until);
                 if lp.error.needs_metadata_refresh() {
                     self.metadata.request_update();
                 }
@@ -338,6 +340,11 @@ impl Consumer {
                             }
                         }
                     }
+                    if !p.buffered.is_empty() {
+                        if let Err(i) = self.buffered_hint.binary_search(&fp.tp) {
+                            self.buffered_hint.insert(i, fp.tp.clone());
+                        }
+                    }
                     // Only markers or aborted records: move past them (`nextFetchOffset`).
                     let end = fp.batches.last().map(|b| b.next_offset());
                     if let Some(end) = end.filter(|&e| p.buffered.is_empty() && e > position) {
@@ -360,6 +367,7 @@ impl Consumer {
                 }
                 e => {
                     p.backoff_until = backoff;
+                    self.backoff_max = self.backoff_max.max(backoff);
                     if e.needs_metadata_refresh() || e == ErrorCode::UnknownLeaderEpoch {
                         self.metadata.request_update();
                     }

@@ -232,6 +232,13 @@ pub struct Consumer {
     /// the metadata version they were grouped at (`send_fetches` looks only at the
     /// partitions of leaders without a fetch in flight). Dropped when the assignment changes.
     fetch_plan: Option<(u64, FetchPlan)>,
+    /// The partitions that may hold fetched records, in key order: every partition with a
+    /// non-empty `buffered` is here (a fetch response adds it), and poll() prunes the ones
+    /// it emptied, so poll() looks at these few instead of every assigned partition.
+    buffered_hint: Vec<TopicPartition>,
+    /// No partition's `backoff_until` is later than this (each setter raises it): once it
+    /// is past, the wake-up need not look at every partition's backoff.
+    backoff_max: Time,
 }
 
 /// Partitions grouped by the node of their leader, nodes and partitions in order.
@@ -265,6 +272,8 @@ impl Consumer {
             all_positioned: false,
             any_awaiting: true,
             fetch_plan: None,
+            buffered_hint: Vec::new(),
+            backoff_max: Time::ZERO,
             config,
         }
     }
@@ -337,7 +346,11 @@ impl Consumer {
 
     /// Whether poll() would return records now.
     pub fn has_records(&self) -> bool {
-        self.partitions.values().any(|p| !p.buffered.is_empty())
+        self.buffered_hint.iter().any(|tp| {
+            self.partitions
+                .get(tp)
+                .is_some_and(|p| !p.buffered.is_empty())
+        })
     }
 
     /// Takes the events since the last call.
@@ -378,10 +391,20 @@ impl Consumer {
         if n == 0 {
             return out;
         }
-        // Partitions in order, starting at the cursor's and wrapping around.
+        // Partitions in order, starting at the cursor's and wrapping around; only those that
+        // may hold records (`buffered_hint`, in the same key order) are looked at.
         let start = self.drain_cursor % n;
+        let first = self.partitions.key_at(start).expect("start < len").clone();
+        let split = self.buffered_hint.partition_point(|tp| *tp < first);
+        let (before, after) = self.buffered_hint.split_at(split);
         let mut revived = false;
-        let mut take = |p: &mut PartitionState| {
+        for tp in after.iter().chain(before) {
+            if out.len() >= max {
+                break;
+            }
+            let Some(p) = self.partitions.get_mut(tp) else {
+                continue; // revoked since it was fetched
+            };
             while out.len() < max {
                 let Some(r) = p.buffered.pop_front() else {
                     break;
@@ -391,9 +414,10 @@ impl Consumer {
                 p.last_epoch = Some(r.leader_epoch);
                 out.push(r);
             }
-        };
-        self.partitions.values_mut().skip(start).for_each(&mut take);
-        self.partitions.values_mut().take(start).for_each(&mut take);
+        }
+        let partitions = &self.partitions;
+        self.buffered_hint
+            .retain(|tp| partitions.get(tp).is_some_and(|p| !p.buffered.is_empty()));
         if revived {
             self.leaders_checked = None;
         }
@@ -604,6 +628,7 @@ impl Consumer {
                         p.resolving = false;
                         p.validating = false;
                         p.backoff_until = now + Duration::from_ms(self.config.retry_backoff_ms);
+                        self.backoff_max = self.backoff_max.max(p.backoff_until);
                     }
                 }
                 self.metadata.request_update();
@@ -629,7 +654,7 @@ impl Consumer {
             .into_iter()
             .chain(self.group.deadlines())
             .chain(self.net.deadlines())
-            .chain(self.partitions.values().map(|p| p.backoff_until))
+            .chain(self.partition_backoffs(now))
             .chain(poll_deadline)
             .filter(|&t| t > now)
             .min()
@@ -637,6 +662,15 @@ impl Consumer {
             return;
         };
         self.wakeup.arm(cx, at, ConsumerTimer::Wakeup);
+    }
+
+    /// The partitions' backoff deadlines, when one may still be ahead of `now`.
+    fn partition_backoffs(&self, now: Time) -> impl Iterator<Item = Time> + '_ {
+        let ahead = self.backoff_max > now;
+        ahead
+            .then(|| self.partitions.values().map(|p| p.backoff_until))
+            .into_iter()
+            .flatten()
     }
 }
 

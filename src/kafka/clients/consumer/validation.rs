@@ -131,6 +131,7 @@ impl Consumer {
                 // FENCED_LEADER_EPOCH / UNKNOWN_LEADER_EPOCH / NOT_LEADER_OR_FOLLOWER: our
                 // view of the leader is stale or ahead; refresh it and try again.
                 p.backoff_until = backoff;
+                self.backoff_max = self.backoff_max.max(backoff);
                 self.metadata.request_update();
                 continue;
             }
