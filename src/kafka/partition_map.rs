@@ -13,6 +13,12 @@
 //! `BTreeMap<TopicPartition, V>`'s, so swapping one for the other leaves every trace unchanged.
 //! Slots are boxed, so a topic of 10,000 partitions of which a broker hosts a third costs
 //! 8 bytes per absent partition.
+//!
+//! `OrderedPartitionMap` is for a map that is iterated, and read by position, more than it
+//! changes (a consumer's assigned partitions): a `VecMap` (dense iteration, the `i`-th key in
+//! O(1)) beside a `PartitionMap` of each key's index, so a lookup is O(1) too. The index is
+//! rebuilt lazily after an insert or a removal, and a lookup checks the key it finds there,
+//! falling back to the sorted map's search: a stale index costs time, never a wrong answer.
 
 use std::fmt;
 
@@ -187,9 +193,158 @@ impl<V> std::ops::Index<&TopicPartition> for PartitionMap<V> {
     }
 }
 
+/// A sorted map of partitions with O(1) lookups; see the module documentation.
+#[derive(Clone, Debug)]
+pub struct OrderedPartitionMap<V> {
+    entries: VecMap<TopicPartition, V>,
+    /// Each key's index in `entries`, unless `stale`.
+    index: PartitionMap<usize>,
+    stale: bool,
+}
+
+impl<V> Default for OrderedPartitionMap<V> {
+    fn default() -> Self {
+        OrderedPartitionMap {
+            entries: VecMap::new(),
+            index: PartitionMap::new(),
+            stale: false,
+        }
+    }
+}
+
+impl<V> OrderedPartitionMap<V> {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    pub fn clear(&mut self) {
+        self.entries.clear();
+        self.index.clear();
+        self.stale = false;
+    }
+
+    /// The index of `tp` in `entries` if the index knows it and is right about it.
+    fn indexed(&self, tp: &TopicPartition) -> Option<usize> {
+        let i = *self.index.get(tp)?;
+        (self.entries.key_at(i) == Some(tp)).then_some(i)
+    }
+
+    fn reindex(&mut self) {
+        self.index.clear();
+        for (i, tp) in self.entries.keys().enumerate() {
+            self.index.insert(tp.clone(), i);
+        }
+        self.stale = false;
+    }
+
+    pub fn get(&self, tp: &TopicPartition) -> Option<&V> {
+        match self.indexed(tp) {
+            Some(i) => self.entries.get_index(i).map(|(_, v)| v),
+            None if self.stale => self.entries.get(tp),
+            None => None,
+        }
+    }
+
+    pub fn get_mut(&mut self, tp: &TopicPartition) -> Option<&mut V> {
+        if self.stale {
+            self.reindex();
+        }
+        let i = self.indexed(tp)?;
+        self.entries.get_index_mut(i).map(|(_, v)| v)
+    }
+
+    pub fn contains_key(&self, tp: &TopicPartition) -> bool {
+        self.get(tp).is_some()
+    }
+
+    pub fn insert(&mut self, tp: TopicPartition, value: V) -> Option<V> {
+        self.stale = true;
+        self.entries.insert(tp, value)
+    }
+
+    pub fn remove(&mut self, tp: &TopicPartition) -> Option<V> {
+        self.stale = true;
+        self.entries.remove(tp)
+    }
+
+    /// The `i`-th key in order, in O(1).
+    pub fn key_at(&self, i: usize) -> Option<&TopicPartition> {
+        self.entries.key_at(i)
+    }
+
+    /// Entries in key order.
+    pub fn iter(&self) -> impl Iterator<Item = (&TopicPartition, &V)> + '_ {
+        self.entries.iter()
+    }
+
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = (&TopicPartition, &mut V)> + '_ {
+        self.entries.iter_mut()
+    }
+
+    pub fn keys(&self) -> impl Iterator<Item = &TopicPartition> + '_ {
+        self.entries.keys()
+    }
+
+    pub fn values(&self) -> impl Iterator<Item = &V> + '_ {
+        self.entries.values()
+    }
+
+    pub fn values_mut(&mut self) -> impl Iterator<Item = &mut V> + '_ {
+        self.entries.values_mut()
+    }
+}
+
+impl<'a, V> IntoIterator for &'a OrderedPartitionMap<V> {
+    type Item = (&'a TopicPartition, &'a V);
+    type IntoIter = <&'a VecMap<TopicPartition, V> as IntoIterator>::IntoIter;
+
+    fn into_iter(self) -> Self::IntoIter {
+        (&self.entries).into_iter()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use std::collections::BTreeMap;
+
+    #[test]
+    fn the_ordered_map_behaves_as_a_btree_map_with_a_stale_or_fresh_index() {
+        // Proves lookups through the index agree with a BTreeMap after inserts and
+        // removals (index stale: read-only lookups fall back; a mutable one rebuilds it),
+        // and positional keys follow key order.
+        let mut m = OrderedPartitionMap::new();
+        let mut b = BTreeMap::new();
+        let mut x: u64 = 11;
+        for step in 0..3_000u64 {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            let tp =
+                TopicPartition::new(["t", "a"][(x >> 62) as usize % 2], ((x >> 33) % 200) as u32);
+            match (x >> 20) % 5 {
+                0 => assert_eq!(m.remove(&tp), b.remove(&tp)),
+                1 | 2 => assert_eq!(m.insert(tp.clone(), step), b.insert(tp.clone(), step)),
+                3 => assert_eq!(m.get_mut(&tp).map(|v| *v), b.get(&tp).copied()),
+                _ => {}
+            }
+            assert_eq!(m.get(&tp), b.get(&tp));
+            assert_eq!(m.len(), b.len());
+        }
+        let keys: Vec<_> = b.keys().cloned().collect();
+        for (i, k) in keys.iter().enumerate() {
+            assert_eq!(m.key_at(i), Some(k));
+            assert_eq!(m.get_mut(k).map(|v| *v), b.get(k).copied());
+        }
+        assert_eq!(m.key_at(keys.len()), None);
+    }
 
     use super::*;
 

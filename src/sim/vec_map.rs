@@ -93,6 +93,16 @@ impl<K, V> VecMap<K, V> {
         self.entries.get(i).map(|(k, _)| k)
     }
 
+    /// The `i`-th entry in order, in O(1).
+    pub fn get_index(&self, i: usize) -> Option<(&K, &V)> {
+        self.entries.get(i).map(|(k, v)| (k, v))
+    }
+
+    /// The `i`-th entry in order, in O(1), its value mutable.
+    pub fn get_index_mut(&mut self, i: usize) -> Option<(&K, &mut V)> {
+        self.entries.get_mut(i).map(|(k, v)| (&*k, v))
+    }
+
     pub fn first_key_value(&self) -> Option<(&K, &V)> {
         self.entries.first().map(|(k, v)| (k, v))
     }
