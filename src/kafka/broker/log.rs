@@ -112,8 +112,7 @@ impl PartitionLog {
         let epoch_file = format!("{tp}.leader-epoch-checkpoint");
         let prefix = format!("{tp}/");
         let files: Vec<(String, Offset)> = disk
-            .file_names()
-            .filter(|n| n.starts_with(&prefix))
+            .file_names_with_prefix(&prefix)
             .filter_map(|n| segment::parse_file_name(n).map(|(_, base)| (n.to_string(), base)))
             .collect();
         let mut segments = Vec::new();

@@ -87,24 +87,26 @@ impl Broker {
             return;
         };
         let by_epoch = self.config.replication_truncation == TruncationMode::LeaderEpoch;
-        let partitions: Vec<FetchPartition> = f
-            .partitions
-            .iter()
-            .filter(|(_, until)| **until <= now)
-            .filter_map(|(tp, _)| self.partitions.get(tp))
-            .map(|p| FetchPartition {
-                tp: p.tp.clone(),
-                current_leader_epoch: p.leader_epoch,
-                fetch_offset: p.log.log_end_offset(),
-                last_fetched_epoch: if by_epoch {
-                    p.log.latest_epoch()
-                } else {
-                    LeaderEpoch::NONE
-                },
-                log_start_offset: p.log.log_start_offset(),
-                partition_max_bytes: self.config.replica_fetch_max_bytes,
-            })
-            .collect();
+        // Sized for every followed partition at once (collecting a filtered iterator grew
+        // the vector four or five times per fetch).
+        let mut partitions: Vec<FetchPartition> = Vec::with_capacity(f.partitions.len());
+        let ready = f.partitions.iter().filter(|(_, until)| **until <= now);
+        partitions.extend(
+            ready
+                .filter_map(|(tp, _)| self.partitions.get(tp))
+                .map(|p| FetchPartition {
+                    tp: p.tp.clone(),
+                    current_leader_epoch: p.leader_epoch,
+                    fetch_offset: p.log.log_end_offset(),
+                    last_fetched_epoch: if by_epoch {
+                        p.log.latest_epoch()
+                    } else {
+                        LeaderEpoch::NONE
+                    },
+                    log_start_offset: p.log.log_start_offset(),
+                    partition_max_bytes: self.config.replica_fetch_max_bytes,
+                }),
+        );
         if partitions.is_empty() {
             self.schedule_backoff(cx, leader);
             return;
