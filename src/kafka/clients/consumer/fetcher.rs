@@ -246,7 +246,7 @@ impl Consumer {
         let busy = |node: NodeId| self.net.any_to(node, |p| matches!(p, Pending::Fetch(_)));
         let mut by_leader: Vec<(NodeId, Vec<FetchPartition>)> = Vec::new();
         for (node, tps) in plan.iter().filter(|(n, _)| !busy(*n)) {
-            let mut wanted = Vec::new();
+            let mut wanted = Vec::with_capacity(tps.len());
             for tp in tps {
                 let Some(p) = self.partitions.get(tp) else {
                     continue;
