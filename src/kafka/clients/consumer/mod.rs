@@ -394,11 +394,15 @@ impl Consumer {
         if n == 0 {
             return out;
         }
+        if self.buffered_hint.is_empty() {
+            self.drain_cursor = self.drain_cursor.wrapping_add(1);
+            return out; // nothing fetched is waiting
+        }
         // Partitions in order, starting at the cursor's and wrapping around; only those that
         // may hold records (`buffered_hint`, in the same key order) are looked at.
         let start = self.drain_cursor % n;
-        let first = self.partitions.key_at(start).expect("start < len").clone();
-        let split = self.buffered_hint.partition_point(|tp| *tp < first);
+        let first = self.partitions.key_at(start).expect("start < len");
+        let split = self.buffered_hint.partition_point(|tp| tp < first);
         let (before, after) = self.buffered_hint.split_at(split);
         let mut revived = false;
         for tp in after.iter().chain(before) {
