@@ -88,6 +88,13 @@ impl History {
 
     /// Appends an operation; event numbers are assigned 1, 2, 3… (hand-written histories).
     pub fn push(&mut self, node: &str, op: HistoryOp) -> &mut Self {
+        let event = self.kept.len() as u64 + 1;
+        self.push_in(event, node, op)
+    }
+
+    /// Appends an operation of kernel event `event` (not below the last one's): operations
+    /// of one node in one event pack into runs as a run's do (hand-written histories).
+    pub fn push_in(&mut self, event: u64, node: &str, op: HistoryOp) -> &mut Self {
         let id = match self.names.iter().position(|n| &**n == node) {
             Some(i) => i,
             None => {
@@ -95,7 +102,6 @@ impl History {
                 self.names.len() - 1
             }
         };
-        let event = self.kept.len() as u64 + 1;
         self.kept.push(TraceRecord {
             event,
             time: Time(event),

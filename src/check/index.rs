@@ -30,10 +30,11 @@ pub enum Outcome {
     Indeterminate,
 }
 
-/// One sent value (or a value seen but never sent: `sent` false).
+/// One sent value (or a value seen but never sent: `sent` false). The value itself is
+/// not in the row: rows are in value order, and [`Index`] finds a value's row from the
+/// runs of consecutive values (`Index::runs`) — 8 bytes less per record at the peak.
 #[derive(Clone, Debug)]
 pub struct Val {
-    pub value: u64,
     /// The acknowledgement's event and offset (outcome `Ok`).
     pub ok_event: u64,
     pub ok_offset: Offset,
@@ -60,9 +61,8 @@ pub struct Val {
 }
 
 impl Val {
-    fn new(value: u64) -> Val {
+    fn new() -> Val {
         Val {
-            value,
             ok_event: 0,
             ok_offset: Offset::UNKNOWN,
             read: 0,
@@ -105,13 +105,13 @@ type Pos = (TopicPartition, Offset);
 /// Where values were seen. Event 0 stands for the final drain read.
 #[derive(Default, Debug)]
 pub struct Index {
-    /// Sent values, sorted by value.
+    /// Sent values' rows, in value order.
     vals: Vec<Val>,
-    /// Rows found last, per reader of the history (sends, acks, polls, processing come
-    /// in value order within a run): the next lookup tries them and their successors
-    /// before a binary search.
-    hints: std::cell::Cell<[usize; 4]>,
-    next_hint: std::cell::Cell<usize>,
+    /// Which value each row is: runs of consecutive values `(first value, first row)`,
+    /// ascending; a run's rows are consecutive, up to the next run's first row.
+    runs: Vec<(u64, usize)>,
+    /// The run found last: the next lookup tries it before a binary search.
+    hint: std::cell::Cell<usize>,
     /// Values seen (read, stored) but never sent.
     unsent: BTreeMap<u64, Val>,
     keys: Vec<Arc<str>>,
@@ -177,7 +177,8 @@ impl Index {
             ..Index::default()
         };
         for &(v, n) in invoked {
-            ix.vals.extend((0..n as u64).map(|k| Val::new(v + k)));
+            ix.runs.push((v, ix.vals.len()));
+            ix.vals.extend((0..n).map(|_| Val::new()));
         }
         if let Some(logs) = logs {
             // Each partition's offsets slots sized once to its final log's end (the
@@ -240,9 +241,40 @@ impl Index {
                 .into_iter()
                 .partition(|(_, r)| r.sent);
         self.unsent = seen;
-        self.vals.extend(sent.into_values());
-        self.vals.sort_by_key(|r| r.value);
-        self.hints.set([0; 4]);
+        let mut rows: Vec<(u64, Val)> = self.values().map(|(v, r)| (v, r.clone())).collect();
+        rows.extend(sent);
+        rows.sort_by_key(|r| r.0);
+        (self.vals, self.runs) = (Vec::with_capacity(rows.len()), Vec::new());
+        for (v, r) in rows {
+            let next = self
+                .runs
+                .last()
+                .is_some_and(|&(v0, r0)| v0 + (self.vals.len() - r0) as u64 == v);
+            if !next {
+                self.runs.push((v, self.vals.len()));
+            }
+            self.vals.push(r);
+        }
+        self.hint.set(0);
+    }
+
+    /// The sent values' rows with their values, ascending.
+    fn values(&self) -> impl Iterator<Item = (u64, &Val)> + '_ {
+        self.runs
+            .iter()
+            .enumerate()
+            .flat_map(move |(j, &(v0, r0))| {
+                let end = self.runs.get(j + 1).map_or(self.vals.len(), |r| r.1);
+                let rows = self.vals[r0..end].iter().enumerate();
+                rows.map(move |(k, r)| (v0 + k as u64, r))
+            })
+    }
+
+    /// Every row with its value: the sent values' ascending, then the values seen but never
+    /// sent, ascending.
+    fn all_values(&self) -> impl Iterator<Item = (u64, &Val)> + '_ {
+        self.values()
+            .chain(self.unsent.iter().map(|(v, r)| (*v, r)))
     }
 
     /// The row of `value`, if it was sent or seen.
@@ -266,40 +298,35 @@ impl Index {
     /// once.
     fn rows(&self, value: u64, count: u32) -> Option<usize> {
         let i = self.find(value)?;
-        let last = value.wrapping_add(count as u64 - 1);
-        (count > 0
-            && self
-                .vals
-                .get(i + count as usize - 1)
-                .is_some_and(|r| r.value == last))
-        .then_some(i)
+        let last = value.checked_add(count.checked_sub(1)? as u64)?;
+        (self.find(last) == Some(i + count as usize - 1)).then_some(i)
     }
 
     fn val_mut(&mut self, value: u64) -> &mut Val {
         match self.find(value) {
             Some(i) => &mut self.vals[i],
-            None => self.unsent.entry(value).or_insert_with(|| Val::new(value)),
+            None => self.unsent.entry(value).or_insert_with(Val::new),
         }
     }
 
     /// The index of `value`'s row in `vals`.
     fn find(&self, value: u64) -> Option<usize> {
-        let mut hints = self.hints.get();
-        for h in &mut hints {
-            for i in [*h, *h + 1] {
-                if self.vals.get(i).is_some_and(|r| r.value == value) {
-                    *h = i;
-                    self.hints.set(hints);
-                    return Some(i);
-                }
-            }
+        let h = self.hint.get();
+        if let Some(i) = self.in_run(h, value) {
+            return Some(i);
         }
-        let i = self.vals.binary_search_by_key(&value, |v| v.value).ok()?;
-        let next = self.next_hint.get();
-        hints[next] = i;
-        self.hints.set(hints);
-        self.next_hint.set((next + 1) % hints.len());
+        let j = self.runs.partition_point(|r| r.0 <= value).checked_sub(1)?;
+        let i = self.in_run(j, value)?;
+        self.hint.set(j);
         Some(i)
+    }
+
+    /// `value`'s row if run `j` holds it.
+    fn in_run(&self, j: usize, value: u64) -> Option<usize> {
+        let &(v0, r0) = self.runs.get(j)?;
+        let end = self.runs.get(j + 1).map_or(self.vals.len(), |r| r.1);
+        let i = r0.checked_add(usize::try_from(value.checked_sub(v0)?).ok()?)?;
+        (i < end).then_some(i)
     }
 
     fn part(&mut self, tp: &TopicPartition) -> u32 {
@@ -730,9 +757,9 @@ impl Index {
     /// [`OUTPUT_BIT`]: crate::workload::consumer_txn::OUTPUT_BIT
     fn processed_by_outputs(&mut self) {
         use crate::workload::consumer_txn::OUTPUT_BIT;
-        let stored = self.vals.iter().chain(self.unsent.values());
-        let outputs = stored.filter(|r| r.stored > 0 && r.value & OUTPUT_BIT != 0);
-        let mut inputs: Vec<u64> = outputs.map(|r| r.value & !OUTPUT_BIT).collect();
+        let outputs = self.all_values();
+        let outputs = outputs.filter(|(v, r)| r.stored > 0 && v & OUTPUT_BIT != 0);
+        let mut inputs: Vec<u64> = outputs.map(|(v, _)| v & !OUTPUT_BIT).collect();
         inputs.sort_unstable();
         let output: Arc<str> = Arc::from("output");
         for v in inputs {
@@ -843,20 +870,20 @@ impl Index {
     /// Acknowledged sends: (value, partition, offset, ack event, producer node), by value.
     pub fn acked(&self) -> impl Iterator<Item = (u64, &TopicPartition, Offset, u64, &str)> {
         let hidden = &self.txn_hidden;
-        let ok = self.vals.iter().filter(|r| r.outcome == Outcome::Ok);
-        let ok = ok.filter(move |r| hidden.is_empty() || !hidden.contains(&r.value));
-        ok.map(|r| {
+        let ok = self.values().filter(|(_, r)| r.outcome == Outcome::Ok);
+        let ok = ok.filter(move |(v, _)| hidden.is_empty() || !hidden.contains(v));
+        ok.map(|(value, r)| {
             let tp = &self.parts[r.ok_part as usize];
             let node = &*self.nodes[r.node as usize];
-            (r.value, tp, r.ok_offset, r.ok_event, node)
+            (value, tp, r.ok_offset, r.ok_event, node)
         })
     }
 
     /// Values seen at more than one (partition, offset), by any reader or the final log,
     /// each with its positions in order (values in ascending order).
     pub fn multi_positions(&self) -> Vec<(u64, Vec<Pos>)> {
-        let rows = self.vals.iter().chain(self.unsent.values());
-        let multi: BTreeSet<u64> = rows.filter(|r| r.positions > 1).map(|r| r.value).collect();
+        let rows = self.all_values().filter(|(_, r)| r.positions > 1);
+        let multi: BTreeSet<u64> = rows.map(|(v, _)| v).collect();
         if multi.is_empty() {
             return Vec::new();
         }
