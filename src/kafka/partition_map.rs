@@ -13,6 +13,13 @@
 //! `BTreeMap<TopicPartition, V>`'s, so swapping one for the other leaves every trace unchanged.
 //! Slots are boxed, so a topic of 10,000 partitions of which a broker hosts a third costs
 //! 8 bytes per absent partition.
+//!
+//! The map also remembers which entries it handed out for change (`get_mut`, `insert`,
+//! `iter_mut`…) since [`PartitionMap::clear_touched`] — the simulation clears it when a
+//! broker's event begins — so the replication invariant checker, which runs after every
+//! event, re-reads only the partitions that event can have changed instead of all of a
+//! broker's hundreds. Nothing changes an entry without passing through one of those
+//! methods, so the list can hold more than what changed, never less.
 
 use std::fmt;
 
@@ -27,6 +34,10 @@ type Slots<V> = Vec<Option<Box<(TopicPartition, V)>>>;
 pub struct PartitionMap<V> {
     topics: VecMap<Topic, Slots<V>>,
     len: usize,
+    /// Entries handed out for change since `clear_touched` (with repeats), unless `all`.
+    touched: Vec<TopicPartition>,
+    /// Every entry may have changed (`iter_mut`, or more hand-outs than entries).
+    all: bool,
 }
 
 impl<V> Default for PartitionMap<V> {
@@ -34,6 +45,8 @@ impl<V> Default for PartitionMap<V> {
         PartitionMap {
             topics: VecMap::new(),
             len: 0,
+            touched: Vec::new(),
+            all: false,
         }
     }
 }
@@ -60,6 +73,40 @@ impl<V> PartitionMap<V> {
     pub fn clear(&mut self) {
         self.topics.clear();
         self.len = 0;
+        self.touch_all();
+    }
+
+    /// Forgets which entries were handed out for change (an event begins).
+    pub fn clear_touched(&mut self) {
+        self.touched.clear();
+        self.all = false;
+    }
+
+    /// The entries handed out for change since [`PartitionMap::clear_touched`], with
+    /// repeats, in the order they were; `None`: possibly all of them.
+    pub fn touched(&self) -> Option<&[TopicPartition]> {
+        (!self.all).then_some(&self.touched[..])
+    }
+
+    fn touch(&mut self, tp: &TopicPartition) {
+        if self.all {
+            return;
+        }
+        if self.touched.len() > self.len.max(16) {
+            self.touch_all();
+        } else {
+            self.touched.push(tp.clone());
+        }
+    }
+
+    fn touch_all(&mut self) {
+        self.all = true;
+        self.touched.clear();
+    }
+
+    /// The entry of `tp` with its key.
+    pub fn get_key_value(&self, tp: &TopicPartition) -> Option<(&TopicPartition, &V)> {
+        self.slot(tp).map(|(k, v)| (k, v))
     }
 
     fn slot(&self, tp: &TopicPartition) -> Option<&(TopicPartition, V)> {
@@ -72,6 +119,7 @@ impl<V> PartitionMap<V> {
     }
 
     pub fn get_mut(&mut self, tp: &TopicPartition) -> Option<&mut V> {
+        self.touch(tp);
         let slots = self.topics.get_mut(&tp.topic)?;
         let entry = slots.get_mut(tp.partition as usize)?.as_deref_mut()?;
         Some(&mut entry.1)
@@ -82,6 +130,7 @@ impl<V> PartitionMap<V> {
     }
 
     pub fn insert(&mut self, tp: TopicPartition, value: V) -> Option<V> {
+        self.touch(&tp);
         let slots = self.topics.entry(tp.topic).or_default();
         let i = tp.partition as usize;
         if slots.len() <= i {
@@ -98,6 +147,7 @@ impl<V> PartitionMap<V> {
     }
 
     pub fn remove(&mut self, tp: &TopicPartition) -> Option<V> {
+        self.touch(tp);
         let slots = self.topics.get_mut(&tp.topic)?;
         let old = slots.get_mut(tp.partition as usize)?.take()?;
         self.len -= 1;
@@ -115,6 +165,7 @@ impl<V> PartitionMap<V> {
     }
 
     pub fn iter_mut(&mut self) -> impl Iterator<Item = (&TopicPartition, &mut V)> + '_ {
+        self.touch_all();
         self.topics
             .values_mut()
             .flat_map(|slots| slots.iter_mut().flatten().map(|e| (&e.0, &mut e.1)))
@@ -212,5 +263,32 @@ mod tests {
             m.values().sum::<u64>(),
             b.values().map(|v| v + 1).sum::<u64>()
         );
+    }
+
+    #[test]
+    fn remembers_what_it_handed_out_for_change() {
+        // Proves `touched` holds every entry handed out mutably since `clear_touched` (and
+        // no entry only read), says "all" after `iter_mut`, and falls back to "all" rather
+        // than growing past the map's size.
+        let mut m = PartitionMap::new();
+        for p in 0..40 {
+            m.insert(TopicPartition::new("t", p), p);
+        }
+        m.clear_touched();
+        assert_eq!(m.touched(), Some(&[][..]));
+        let _ = m.get(&TopicPartition::new("t", 1));
+        *m.get_mut(&TopicPartition::new("t", 7)).unwrap() += 1;
+        m.remove(&TopicPartition::new("t", 9));
+        let want = [TopicPartition::new("t", 7), TopicPartition::new("t", 9)];
+        assert_eq!(m.touched(), Some(&want[..]));
+        for v in m.values_mut() {
+            *v += 1;
+        }
+        assert_eq!(m.touched(), None);
+        m.clear_touched();
+        for _ in 0..100 {
+            m.get_mut(&TopicPartition::new("t", 3));
+        }
+        assert_eq!(m.touched(), None, "more hand-outs than entries: all");
     }
 }
