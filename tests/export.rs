@@ -128,7 +128,7 @@ fn perfetto_flows_all_bind_and_names_stay_short() {
         .iter()
         .find(|(tp, _)| &*tp.topic == "orders")
         .unwrap();
-    let end = records.last().map_or(0, |r| r.0 .0 + 1);
+    let end = records.iter().last().map_or(0, |r| r.0 .0 + 1);
     assert_eq!(leo.values().max().copied(), Some(end), "{tp}");
     for counter in [
         "HW orders-0",

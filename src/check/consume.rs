@@ -17,6 +17,7 @@ use super::history::History;
 use super::index::Index;
 use crate::kafka::{Offset, TopicPartition};
 use crate::workload::history::HistoryOp;
+use crate::workload::kept::Piece;
 
 /// One consumer's position within its current assignment.
 #[derive(Default)]
@@ -26,38 +27,52 @@ struct Reader {
     last: BTreeMap<TopicPartition, (Offset, u64, u64)>,
 }
 
-/// poll-skip and nonmonotonic-poll, for every consumer node.
+/// poll-skip and nonmonotonic-poll, for every consumer node. A poll's records come in runs
+/// of consecutive offsets: only a run's first record can go back or skip, the rest follow
+/// it offset by offset.
 pub fn poll_order(history: &History, ix: &Index) -> Vec<Anomaly> {
     let mut readers: BTreeMap<u32, Reader> = BTreeMap::new();
     let mut out = Vec::new();
-    for e in history.ops() {
-        if !matches!(
-            e.op,
-            HistoryOp::Assigned { .. } | HistoryOp::Crashed | HistoryOp::Poll { .. }
-        ) {
-            continue;
-        }
-        let r = readers.entry(e.node).or_default();
-        match &e.op {
-            HistoryOp::Assigned { generation, .. } => {
-                *r = Reader {
-                    generation: Some(*generation),
-                    ..Reader::default()
-                }
+    for piece in history.pieces() {
+        match &piece {
+            Piece::Op {
+                at,
+                op: HistoryOp::Assigned { generation, .. },
+            } => {
+                readers.insert(
+                    at.node,
+                    Reader {
+                        generation: Some(*generation),
+                        ..Reader::default()
+                    },
+                );
             }
-            HistoryOp::Crashed => *r = Reader::default(),
-            HistoryOp::Poll {
+            Piece::Op {
+                at,
+                op: HistoryOp::Crashed,
+            } => {
+                readers.insert(at.node, Reader::default());
+            }
+            Piece::Poll {
+                at,
                 generation,
                 records,
                 ..
             } => {
+                let r = readers.entry(at.node).or_default();
                 if r.generation.is_some_and(|g| g != *generation) {
                     *r = Reader::default();
                 }
                 r.generation = Some(*generation);
-                for (tp, offset, value) in records {
-                    let read = (tp, *offset, *value, e.event);
-                    out.extend(step(r, &history.names()[e.node as usize], read, ix));
+                let node = &history.names()[at.node as usize];
+                for run in records {
+                    let read = (&run.tp, run.offset, run.value, at.event);
+                    out.extend(step(r, node, read, ix));
+                    if run.count > 1 {
+                        let n = run.count - 1;
+                        let last = (run.offset_at(n), run.value + n as u64, at.event);
+                        r.last.insert(run.tp.clone(), last);
+                    }
                 }
             }
             _ => {}

@@ -14,6 +14,7 @@ use super::history::History;
 use super::index::Index;
 use crate::kafka::{Offset, TopicPartition};
 use crate::workload::history::HistoryOp;
+use crate::workload::kept::Piece;
 
 /// Acknowledged values absent from every final log (only when final logs exist). A value
 /// acknowledged below the final log's log start offset was deleted by retention, and one
@@ -147,33 +148,28 @@ fn seen_events(ix: &Index, tp: &TopicPartition, offset: Offset, v: u64) -> Vec<u
 
 /// For each producer session (a node between crashes), acknowledged offsets in one
 /// partition must grow in the order the values were sent. An acknowledgement belongs to
-/// the session of its value's last `send()` before it. Flat lists, sorted once: a run's
-/// history has millions of sends.
+/// the session of its value's last `send()` before it. Read in runs (`Piece`s): an ack run
+/// within one invoke run is one entry, its offsets and send order growing together, so
+/// only where two entries meet can order break. Sorted once: a long run's history has
+/// millions of sends but few runs.
 ///
-/// Returns the anomalies and every invoked value once, ascending (for the index, which
-/// would otherwise read the history once more to find them).
-pub fn nonmonotonic_sends_and_invoked(history: &History) -> (Vec<Anomaly>, Vec<u64>) {
+/// Returns the anomalies and every invoked value once, ascending, in runs of consecutive
+/// values (for the index, which would otherwise read the history once more to find them).
+pub fn nonmonotonic_sends_and_invoked(history: &History) -> (Vec<Anomaly>, Vec<(u64, u32)>) {
     let names = history.names();
-    let (mut invokes, oks) = sends_and_acks(history);
-    invokes.sort_unstable();
-    let mut hint = 0usize;
-    // The last invoke of `value` before history position `i`: the invoke after the one
-    // found last, when it is the value's first and only one before `i` (invokes and acks
-    // mostly come in value order), else a binary search.
-    let mut last_invoke = |value: u64, i: u32| {
-        let next = hint + usize::from(invokes.get(hint).is_some_and(|x| x.0 != value));
-        let first = |j: usize| j == 0 || invokes[j - 1].0 != value;
-        let only = |j: usize| invokes.get(j + 1).is_none_or(|x| x.0 != value || x.1 >= i);
-        let j = match invokes.get(next) {
-            Some(x) if x.0 == value && x.1 < i && first(next) && only(next) => next,
-            _ => {
-                let upto = invokes.partition_point(|&(v, at, ..)| (v, at) < (value, i));
-                upto.checked_sub(1).filter(|&j| invokes[j].0 == value)?
-            }
-        };
-        hint = j;
-        Some(invokes[j])
-    };
+    let (mut invokes, mut acks) = sends_and_acks(history);
+    invokes.sort_unstable_by_key(|r| (r.value, r.pos));
+    let invoked = super::index::union(invokes.iter().map(|r| (r.value, r.count)).collect());
+    if invokes
+        .windows(2)
+        .any(|w| w[0].value + w[0].count as u64 > w[1].value)
+    {
+        // A value sent twice (after a restart): its acknowledgement belongs to the send
+        // before it, found value by value.
+        invokes = invokes.iter().flat_map(|r| r.split()).collect();
+        invokes.sort_unstable_by_key(|r| (r.value, r.pos));
+        acks = acks.iter().flat_map(|a| a.split()).collect();
+    }
     // Nodes ranked by name: sessions are reported in name order.
     let mut by_name: Vec<u32> = (0..names.len() as u32).collect();
     by_name.sort_by_key(|&n| &names[n as usize]);
@@ -181,64 +177,192 @@ pub fn nonmonotonic_sends_and_invoked(history: &History) -> (Vec<Anomaly>, Vec<u
     for (r, &n) in by_name.iter().enumerate() {
         rank[n as usize] = r as u32;
     }
-    // Each ack becomes (node rank, session, invoke position, value, partition, offset,
-    // ack event), in place: at the peak of a long run's check every byte per record counts.
-    let mut acks = oks;
-    for a in acks.iter_mut() {
-        let (order, node, session) = match last_invoke(a.3, a.0) {
-            Some((_, at, node, session)) => (at, node, session),
-            None => (a.0, a.1, a.2),
-        };
-        (a.0, a.1, a.2) = (rank[node as usize], session, order);
+    let mut sent = Vec::with_capacity(acks.len());
+    for a in &acks {
+        split_by_send(a, &invokes, &rank, &mut sent);
     }
-    let mut invoked: Vec<u64> = invokes.iter().map(|x| x.0).collect();
+    drop(acks);
     drop(invokes);
-    invoked.dedup();
-    acks.sort_by_key(|a| (a.0, a.1, a.2));
+    let key = |s: &Sent| (s.rank, s.session, s.ipos, s.apos);
+    sent.sort_unstable_by_key(key);
+    let same = |a: &Sent, b: &Sent| (a.rank, a.session) == (b.rank, b.session);
+    if sent
+        .windows(2)
+        .any(|w| same(&w[0], &w[1]) && w[0].ipos + w[0].count > w[1].ipos)
+    {
+        // Two acknowledgements of one send: compared one by one.
+        sent = sent.iter().flat_map(|s| s.split()).collect();
+        sent.sort_unstable_by_key(key);
+    }
     let mut out = Vec::new();
-    for group in acks.chunk_by(|a, b| (a.0, a.1) == (b.0, b.1)) {
-        let list: Vec<_> = group
-            .iter()
-            .map(|a| (a.2 as usize, a.3, &a.4, a.5, a.6))
-            .collect();
+    for group in sent.chunk_by(|a, b| same(a, b)) {
         out.extend(backwards(
-            &names[by_name[group[0].0 as usize] as usize],
-            &list,
+            &names[by_name[group[0].rank as usize] as usize],
+            group,
         ));
     }
     (out, invoked)
 }
 
-/// (value, history position, node, session) of every invoke.
-type Invoke = (u64, u32, u32, u32);
-/// (history position, node, session, value, partition, offset, event) of every ack with
-/// an offset.
-type Ack = (u32, u32, u32, u64, TopicPartition, Offset, u64);
-
-/// Every invoke and every acknowledgement with an offset, in history order, each with its
-/// node's session (crashes so far).
-fn sends_and_acks(history: &History) -> (Vec<Invoke>, Vec<Ack>) {
-    let mut sessions: Vec<u32> = vec![0; history.names().len()];
-    let mut invokes: Vec<Invoke> = Vec::new();
-    let mut oks: Vec<Ack> = Vec::new();
-    for (i, e) in history.ops().enumerate() {
-        let (i, n) = (i as u32, e.node as usize);
-        match e.op {
-            HistoryOp::SendInvoke { value, .. } => invokes.push((value, i, n as u32, sessions[n])),
-            HistoryOp::SendOk { value, tp, offset } if offset >= Offset::ZERO => {
-                oks.push((i, n as u32, sessions[n], value, tp, offset, e.event))
-            }
-            HistoryOp::Crashed => sessions[n] += 1,
-            _ => {}
-        }
-    }
-    (invokes, oks)
+/// Invokes of values `value..value + count` at history positions `pos..` by `node` in its
+/// `session` (crashes so far).
+#[derive(Clone, Copy)]
+struct InvokeRun {
+    value: u64,
+    pos: u32,
+    count: u32,
+    node: u32,
+    session: u32,
 }
 
-fn backwards(node: &str, acks: &[(usize, u64, &TopicPartition, Offset, u64)]) -> Vec<Anomaly> {
+impl InvokeRun {
+    fn split(&self) -> impl Iterator<Item = InvokeRun> + '_ {
+        (0..self.count).map(|k| InvokeRun {
+            value: self.value + k as u64,
+            pos: self.pos + k,
+            count: 1,
+            ..*self
+        })
+    }
+}
+
+/// Acknowledgements of values `value..` at offsets `offset..` (≥ 0) of `tp` in `event`,
+/// at history positions `pos..`, to `node` in its `session`.
+#[derive(Clone)]
+struct AckRun {
+    pos: u32,
+    node: u32,
+    session: u32,
+    count: u32,
+    value: u64,
+    offset: Offset,
+    event: u64,
+    tp: TopicPartition,
+}
+
+impl AckRun {
+    fn split(&self) -> impl Iterator<Item = AckRun> + '_ {
+        (0..self.count).map(|k| AckRun {
+            pos: self.pos + k,
+            count: 1,
+            value: self.value + k as u64,
+            offset: self.offset + k as i64,
+            ..self.clone()
+        })
+    }
+}
+
+/// Acknowledgements in send order: `count` of them, of values `value..` at offsets
+/// `offset..`, sent at history positions `ipos..` in session `session` of the node ranked
+/// `rank`, acknowledged at positions `apos..`.
+#[derive(Clone)]
+struct Sent {
+    rank: u32,
+    session: u32,
+    ipos: u32,
+    apos: u32,
+    count: u32,
+    value: u64,
+    offset: Offset,
+    event: u64,
+    tp: TopicPartition,
+}
+
+impl Sent {
+    fn split(&self) -> impl Iterator<Item = Sent> + '_ {
+        (0..self.count).map(|k| Sent {
+            ipos: self.ipos + k,
+            apos: self.apos + k,
+            count: 1,
+            value: self.value + k as u64,
+            offset: self.offset + k as i64,
+            ..self.clone()
+        })
+    }
+}
+
+/// Splits ack run `a` where its values' sends change run: each part belongs to the last
+/// send of its values before it (or, with none, to the acknowledgement itself).
+fn split_by_send(a: &AckRun, invokes: &[InvokeRun], rank: &[u32], out: &mut Vec<Sent>) {
+    let mut k = 0;
+    while k < a.count {
+        let (v, at) = (a.value + k as u64, a.pos + k);
+        let j = invokes.partition_point(|r| (r.value, r.pos) < (v, at));
+        let send = j.checked_sub(1).map(|j| invokes[j]).filter(|r| {
+            r.value <= v && v < r.value + r.count as u64 && r.pos + ((v - r.value) as u32) < at
+        });
+        let (node, session, ipos, m) = match send {
+            Some(r) => {
+                let m = (r.value + r.count as u64 - v).min((a.count - k) as u64) as u32;
+                (r.node, r.session, r.pos + (v - r.value) as u32, m)
+            }
+            None => (a.node, a.session, at, 1),
+        };
+        out.push(Sent {
+            rank: rank[node as usize],
+            session,
+            ipos,
+            apos: at,
+            count: m,
+            value: v,
+            offset: a.offset + k as i64,
+            event: a.event,
+            tp: a.tp.clone(),
+        });
+        k += m;
+    }
+}
+
+/// Every invoke and every acknowledgement with an offset, in history order, each with its
+/// node's session (crashes so far), in runs.
+fn sends_and_acks(history: &History) -> (Vec<InvokeRun>, Vec<AckRun>) {
+    let mut sessions: Vec<u32> = vec![0; history.names().len()];
+    let mut invokes = Vec::new();
+    let mut acks = Vec::new();
+    let mut pos = 0u32;
+    for piece in history.pieces() {
+        match &piece {
+            Piece::Invoke {
+                at, value, count, ..
+            } => invokes.push(InvokeRun {
+                value: *value,
+                pos,
+                count: *count,
+                node: at.node,
+                session: sessions[at.node as usize],
+            }),
+            Piece::SendOk {
+                at,
+                tp,
+                value,
+                offset,
+                count,
+            } if *offset >= Offset::ZERO => acks.push(AckRun {
+                pos,
+                node: at.node,
+                session: sessions[at.node as usize],
+                count: *count,
+                value: *value,
+                offset: *offset,
+                event: at.event,
+                tp: tp.clone(),
+            }),
+            Piece::Op {
+                at,
+                op: HistoryOp::Crashed,
+            } => sessions[at.node as usize] += 1,
+            _ => {}
+        }
+        pos += piece.ops() as u32;
+    }
+    (invokes, acks)
+}
+
+fn backwards(node: &str, sent: &[Sent]) -> Vec<Anomaly> {
     let mut last: BTreeMap<&TopicPartition, (u64, Offset, u64)> = BTreeMap::new();
     let mut out = Vec::new();
-    for &(_, v, tp, offset, event) in acks {
+    for s in sent {
+        let (v, tp, offset, event) = (s.value, &s.tp, s.offset, s.event);
         if let Some(&(pv, po, pe)) = last.get(tp) {
             if offset <= po {
                 let d = format!(
@@ -253,7 +377,9 @@ fn backwards(node: &str, acks: &[(usize, u64, &TopicPartition, Offset, u64)]) ->
                 out.push(a.finish());
             }
         }
-        last.insert(tp, (v, offset, event));
+        // Within an entry offsets grow with the send order: its last is what comes next.
+        let n = s.count as u64 - 1;
+        last.insert(tp, (v + n, offset + n as i64, event));
     }
     out
 }

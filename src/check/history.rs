@@ -14,7 +14,7 @@ use crate::sim::kept::KeptStore;
 use crate::sim::{NodeId, Time, TraceKind, TraceRecord, World};
 use crate::workload::event::NodeEvent;
 use crate::workload::history::HistoryOp;
-use crate::workload::kept::HistoryStore;
+use crate::workload::kept::{HistoryStore, Piece};
 use crate::workload::node::SimNode;
 
 /// One observed operation.
@@ -37,6 +37,23 @@ pub struct Op {
     pub time: Time,
     pub node: u32,
     pub op: HistoryOp,
+}
+
+impl Op {
+    /// One decoded operation of a [`Piece`].
+    pub fn of(at: crate::workload::kept::At, op: HistoryOp) -> Op {
+        Op {
+            event: at.event,
+            time: at.time,
+            node: at.node,
+            op,
+        }
+    }
+}
+
+/// Every operation of `piece`, decoded (for a pass that needs them one by one).
+pub fn expand(piece: &Piece<'_>) -> impl Iterator<Item = Op> {
+    piece.expand().into_iter().map(|(at, op)| Op::of(at, op))
 }
 
 /// The client history of one run, in trace order.
@@ -71,6 +88,13 @@ impl History {
 
     /// Appends an operation; event numbers are assigned 1, 2, 3… (hand-written histories).
     pub fn push(&mut self, node: &str, op: HistoryOp) -> &mut Self {
+        let event = self.kept.len() as u64 + 1;
+        self.push_in(event, node, op)
+    }
+
+    /// Appends an operation of kernel event `event` (not below the last one's): operations
+    /// of one node in one event pack into runs as a run's do (hand-written histories).
+    pub fn push_in(&mut self, event: u64, node: &str, op: HistoryOp) -> &mut Self {
         let id = match self.names.iter().position(|n| &**n == node) {
             Some(i) => i,
             None => {
@@ -78,7 +102,6 @@ impl History {
                 self.names.len() - 1
             }
         };
-        let event = self.kept.len() as u64 + 1;
         self.kept.push(TraceRecord {
             event,
             time: Time(event),
@@ -115,6 +138,13 @@ impl History {
             }),
             _ => None,
         })
+    }
+
+    /// The operations in runs, read without decoding each (the checker's hot passes; see
+    /// [`Piece`]).
+    pub fn pieces(&self) -> impl Iterator<Item = Piece<'_>> + '_ {
+        let pieces = self.kept.pieces();
+        pieces.filter(|p| !matches!(p, Piece::Event(_)))
     }
 
     /// Node names by index ([`Op::node`]).

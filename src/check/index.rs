@@ -15,10 +15,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 
-use super::history::{History, Op};
+use super::history::History;
 use super::FinalLogs;
 use crate::kafka::{Offset, TopicPartition};
 use crate::workload::history::HistoryOp;
+use crate::workload::kept::{offset_at, At, Piece};
 
 /// How a send ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -29,10 +30,11 @@ pub enum Outcome {
     Indeterminate,
 }
 
-/// One sent value (or a value seen but never sent: `sent` false).
+/// One sent value (or a value seen but never sent: `sent` false). The value itself is
+/// not in the row: rows are in value order, and [`Index`] finds a value's row from the
+/// runs of consecutive values (`Index::runs`) — 8 bytes less per record at the peak.
 #[derive(Clone, Debug)]
 pub struct Val {
-    pub value: u64,
     /// The acknowledgement's event and offset (outcome `Ok`).
     pub ok_event: u64,
     pub ok_offset: Offset,
@@ -59,9 +61,8 @@ pub struct Val {
 }
 
 impl Val {
-    fn new(value: u64) -> Val {
+    fn new() -> Val {
         Val {
-            value,
             ok_event: 0,
             ok_offset: Offset::UNKNOWN,
             read: 0,
@@ -104,13 +105,13 @@ type Pos = (TopicPartition, Offset);
 /// Where values were seen. Event 0 stands for the final drain read.
 #[derive(Default, Debug)]
 pub struct Index {
-    /// Sent values, sorted by value.
+    /// Sent values' rows, in value order.
     vals: Vec<Val>,
-    /// Rows found last, per reader of the history (sends, acks, polls, processing come
-    /// in value order within a run): the next lookup tries them and their successors
-    /// before a binary search.
-    hints: std::cell::Cell<[usize; 4]>,
-    next_hint: std::cell::Cell<usize>,
+    /// Which value each row is: runs of consecutive values `(first value, first row)`,
+    /// ascending; a run's rows are consecutive, up to the next run's first row.
+    runs: Vec<(u64, usize)>,
+    /// The run found last: the next lookup tries it before a binary search.
+    hint: std::cell::Cell<usize>,
     /// Values seen (read, stored) but never sent.
     unsent: BTreeMap<u64, Val>,
     keys: Vec<Arc<str>>,
@@ -159,20 +160,42 @@ pub struct Index {
 
 impl Index {
     pub fn build(history: &History, logs: Option<&FinalLogs>) -> Index {
-        Index::build_with(history, logs, invoked_values(history))
+        Index::build_with(history, logs, &invoked_runs(history))
     }
 
-    /// [`Index::build`] given every invoked value once, ascending.
-    pub fn build_with(history: &History, logs: Option<&FinalLogs>, invoked: Vec<u64>) -> Index {
+    /// [`Index::build`] given every invoked value once, ascending, as runs of consecutive
+    /// values `(value, count)`.
+    pub fn build_with(
+        history: &History,
+        logs: Option<&FinalLogs>,
+        invoked: &[(u64, u32)],
+    ) -> Index {
+        let total = invoked.iter().map(|r| r.1 as usize).sum();
         let mut ix = Index {
-            vals: invoked.into_iter().map(Val::new).collect(),
+            vals: Vec::with_capacity(total),
             nodes: history.names().to_vec(),
             ..Index::default()
         };
+        for &(v, n) in invoked {
+            ix.runs.push((v, ix.vals.len()));
+            ix.vals.extend((0..n).map(|_| Val::new()));
+        }
+        if let Some(logs) = logs {
+            // Each partition's offsets slots sized once to its final log's end (the
+            // history rarely reads beyond it): no regrowth, no copy at the peak.
+            for (tp, records) in &logs.partitions {
+                let end = records
+                    .runs()
+                    .last()
+                    .map_or(0, |r| r.offset.0 + r.count as i64);
+                let p = ix.part(tp);
+                ix.slots[p as usize].reserve_exact(end.max(0) as usize);
+            }
+        }
         let mut txn = super::txn::FatesBuilder::default();
-        for e in history.ops() {
-            txn.add(&e);
-            ix.add(&e);
+        for piece in history.pieces() {
+            txn.add_piece(&piece);
+            ix.add_piece(&piece);
         }
         ix.rereads.sort_by_key(|&(p, o, _)| (p, o));
         ix.adopt_outcome_only_sends();
@@ -186,9 +209,18 @@ impl Index {
         if let Some(logs) = logs {
             ix.log_start.clone_from(&logs.log_start);
             for (tp, records) in &logs.partitions {
-                for &(offset, value) in records {
-                    ix.store(tp, offset, value);
-                    ix.saw(tp, offset, value, 0);
+                let p = ix.part(tp);
+                for r in records.runs() {
+                    let rows = ix.rows(r.value, r.count);
+                    for k in 0..r.count {
+                        let (o, v) = (
+                            Offset(r.offset.0 + k as i64),
+                            r.value.wrapping_add(k as u64),
+                        );
+                        let row = rows.map(|i| i + k as usize);
+                        ix.store(p, tp, o, v, row);
+                        ix.saw(p, tp, o, v, 0, row);
+                    }
                 }
             }
             ix.processed_by_outputs();
@@ -209,9 +241,40 @@ impl Index {
                 .into_iter()
                 .partition(|(_, r)| r.sent);
         self.unsent = seen;
-        self.vals.extend(sent.into_values());
-        self.vals.sort_by_key(|r| r.value);
-        self.hints.set([0; 4]);
+        let mut rows: Vec<(u64, Val)> = self.values().map(|(v, r)| (v, r.clone())).collect();
+        rows.extend(sent);
+        rows.sort_by_key(|r| r.0);
+        (self.vals, self.runs) = (Vec::with_capacity(rows.len()), Vec::new());
+        for (v, r) in rows {
+            let next = self
+                .runs
+                .last()
+                .is_some_and(|&(v0, r0)| v0 + (self.vals.len() - r0) as u64 == v);
+            if !next {
+                self.runs.push((v, self.vals.len()));
+            }
+            self.vals.push(r);
+        }
+        self.hint.set(0);
+    }
+
+    /// The sent values' rows with their values, ascending.
+    fn values(&self) -> impl Iterator<Item = (u64, &Val)> + '_ {
+        self.runs
+            .iter()
+            .enumerate()
+            .flat_map(move |(j, &(v0, r0))| {
+                let end = self.runs.get(j + 1).map_or(self.vals.len(), |r| r.1);
+                let rows = self.vals[r0..end].iter().enumerate();
+                rows.map(move |(k, r)| (v0 + k as u64, r))
+            })
+    }
+
+    /// Every row with its value: the sent values' ascending, then the values seen but never
+    /// sent, ascending.
+    fn all_values(&self) -> impl Iterator<Item = (u64, &Val)> + '_ {
+        self.values()
+            .chain(self.unsent.iter().map(|(v, r)| (*v, r)))
     }
 
     /// The row of `value`, if it was sent or seen.
@@ -222,31 +285,48 @@ impl Index {
         }
     }
 
+    /// The row of `value`: row `row` when the caller knows it (a run's), else looked up.
+    fn row_mut(&mut self, value: u64, row: Option<usize>) -> &mut Val {
+        match row {
+            Some(i) => &mut self.vals[i],
+            None => self.val_mut(value),
+        }
+    }
+
+    /// Rows `i..i + count` when they hold exactly the values `value..value + count` (rows
+    /// are sorted and unique, so the first and the last say it): a run's rows, looked up
+    /// once.
+    fn rows(&self, value: u64, count: u32) -> Option<usize> {
+        let i = self.find(value)?;
+        let last = value.checked_add(count.checked_sub(1)? as u64)?;
+        (self.find(last) == Some(i + count as usize - 1)).then_some(i)
+    }
+
     fn val_mut(&mut self, value: u64) -> &mut Val {
         match self.find(value) {
             Some(i) => &mut self.vals[i],
-            None => self.unsent.entry(value).or_insert_with(|| Val::new(value)),
+            None => self.unsent.entry(value).or_insert_with(Val::new),
         }
     }
 
     /// The index of `value`'s row in `vals`.
     fn find(&self, value: u64) -> Option<usize> {
-        let mut hints = self.hints.get();
-        for h in &mut hints {
-            for i in [*h, *h + 1] {
-                if self.vals.get(i).is_some_and(|r| r.value == value) {
-                    *h = i;
-                    self.hints.set(hints);
-                    return Some(i);
-                }
-            }
+        let h = self.hint.get();
+        if let Some(i) = self.in_run(h, value) {
+            return Some(i);
         }
-        let i = self.vals.binary_search_by_key(&value, |v| v.value).ok()?;
-        let next = self.next_hint.get();
-        hints[next] = i;
-        self.hints.set(hints);
-        self.next_hint.set((next + 1) % hints.len());
+        let j = self.runs.partition_point(|r| r.0 <= value).checked_sub(1)?;
+        let i = self.in_run(j, value)?;
+        self.hint.set(j);
         Some(i)
+    }
+
+    /// `value`'s row if run `j` holds it.
+    fn in_run(&self, j: usize, value: u64) -> Option<usize> {
+        let &(v0, r0) = self.runs.get(j)?;
+        let end = self.runs.get(j + 1).map_or(self.vals.len(), |r| r.1);
+        let i = r0.checked_add(usize::try_from(value.checked_sub(v0)?).ok()?)?;
+        (i < end).then_some(i)
     }
 
     fn part(&mut self, tp: &TopicPartition) -> u32 {
@@ -287,101 +367,152 @@ impl Index {
         self.slots[p as usize].get_mut(usize::try_from(offset.0).ok()?)
     }
 
-    fn add(&mut self, e: &Op) {
-        self.count(&e.op);
-        match &e.op {
-            HistoryOp::SendInvoke {
+    /// Adds one piece of the history: a run in one step where it can (its rows and slots
+    /// found once), any other operation one by one.
+    fn add_piece(&mut self, piece: &Piece<'_>) {
+        match piece {
+            Piece::Invoke {
+                at,
                 value,
+                count,
                 key,
                 tombstone,
                 ..
             } => {
-                let node = e.node;
-                let key = key.as_ref().map_or(u32::MAX, |k| {
+                let key = key.map_or(u32::MAX, |k| {
                     self.keys.push(k.clone());
                     self.keys.len() as u32 - 1
                 });
-                let v = self.val_mut(*value);
-                // A new invoke starts the send again: its node, key and outcome.
-                (v.node, v.key, v.tombstone, v.outcome) = (node, key, tombstone.0, Outcome::None);
-                v.invokes = v.invokes.saturating_add(1);
-                v.sent = true;
+                let rows = self.rows(*value, *count);
+                for k in 0..*count {
+                    let row = rows.map(|i| i + k as usize);
+                    let v = self.row_mut(value.wrapping_add(k as u64), row);
+                    // A new invoke starts the send again: its node, key and outcome.
+                    (v.node, v.key, v.tombstone, v.outcome) =
+                        (at.node, key, *tombstone, Outcome::None);
+                    v.invokes = v.invokes.saturating_add(1);
+                    v.sent = true;
+                }
             }
-            HistoryOp::SendOk { value, tp, offset } => {
+            Piece::SendOk {
+                at,
+                tp,
+                value,
+                offset,
+                count,
+            } => {
+                *self.counts.entry("acked").or_insert(0) += *count as u64;
                 let p = self.part(tp);
-                if *offset >= Offset::ZERO {
-                    self.slot_at(p, *offset).flags |= ACKED;
-                }
-                let v = self.end_send(*value, e.node, Outcome::Ok);
-                if let Some(v) = v {
-                    (v.ok_event, v.ok_offset, v.ok_part) = (e.event, *offset, p);
+                let rows = self.rows(*value, *count);
+                for k in 0..*count {
+                    let (v, o) = (value.wrapping_add(k as u64), offset_at(*offset, k));
+                    self.send_ok(p, v, o, at, rows.map(|i| i + k as usize));
                 }
             }
-            HistoryOp::SendFail { value, .. } => {
-                self.end_send(*value, e.node, Outcome::Fail);
-            }
-            HistoryOp::SendIndeterminate { value, .. } => {
-                self.end_send(*value, e.node, Outcome::Indeterminate);
-            }
-            HistoryOp::Poll { records, .. } => {
+            Piece::Processed {
+                at,
+                tp,
+                value,
+                offset,
+                count,
+            } => {
                 self.has_consumers = true;
-                for (tp, offset, value) in records.iter() {
-                    self.saw(tp, *offset, *value, e.event);
-                    let v = self.val_mut(*value);
-                    if v.read == 0 {
-                        v.read = e.event;
+                self.has_processing = true;
+                let p = self.part(tp);
+                let rows = self.rows(*value, *count);
+                for k in 0..*count {
+                    let (v, o) = (value.wrapping_add(k as u64), offset_at(*offset, k));
+                    self.processed(p, tp, o, v, at, rows.map(|i| i + k as usize));
+                }
+            }
+            Piece::Poll { at, records, .. } => {
+                self.has_consumers = true;
+                let n: u64 = records.iter().map(|r| r.count as u64).sum();
+                *self.counts.entry("consumed").or_insert(0) += n;
+                for r in records {
+                    let p = self.part(&r.tp);
+                    let rows = self.rows(r.value, r.count);
+                    for k in 0..r.count {
+                        let (v, o) = (r.value.wrapping_add(k as u64), r.offset_at(k));
+                        let row = rows.map(|i| i + k as usize);
+                        self.saw(p, &r.tp, o, v, at.event, row);
+                        let v = self.row_mut(v, row);
+                        if v.read == 0 {
+                            v.read = at.event;
+                        }
                     }
                 }
             }
-            HistoryOp::Processed { tp, offset, value } => {
-                self.has_consumers = true;
-                self.has_processing = true;
-                self.processed(tp, *offset, *value, e)
+            Piece::Op { at, op } => self.add_op(at, op),
+            Piece::Event(_) => {}
+        }
+    }
+
+    fn send_ok(&mut self, p: u32, value: u64, offset: Offset, at: &At, row: Option<usize>) {
+        if offset >= Offset::ZERO {
+            self.slot_at(p, offset).flags |= ACKED;
+        }
+        if let Some(v) = self.end_send(value, at.node, Outcome::Ok, row) {
+            (v.ok_event, v.ok_offset, v.ok_part) = (at.event, offset, p);
+        }
+    }
+
+    /// The operations a run never holds, one by one.
+    fn add_op(&mut self, at: &At, op: &HistoryOp) {
+        use crate::kafka::clients::consumer::CommitException;
+        match op {
+            HistoryOp::SendInvoke { .. }
+            | HistoryOp::SendOk { .. }
+            | HistoryOp::Processed { .. }
+            | HistoryOp::Poll { .. } => {
+                // Always packed in runs; read as a run of one all the same.
+                self.add_piece(&Piece::of_op(*at, op));
+            }
+            HistoryOp::SendFail { value, .. } => {
+                *self.counts.entry("produce-errors").or_insert(0) += 1;
+                self.end_send(*value, at.node, Outcome::Fail, None);
+            }
+            HistoryOp::SendIndeterminate { value, .. } => {
+                self.end_send(*value, at.node, Outcome::Indeterminate, None);
             }
             HistoryOp::CommitOk { offsets } => {
                 for (tp, offset) in offsets {
                     let c = self
                         .committed
                         .entry(tp.clone())
-                        .or_insert((*offset, e.event));
+                        .or_insert((*offset, at.event));
                     if *offset > c.0 {
-                        *c = (*offset, e.event);
+                        *c = (*offset, at.event);
                     }
+                }
+            }
+            HistoryOp::CommitFail { error } => {
+                if error.exception == CommitException::CommitFailed {
+                    *self.counts.entry("commit-failed").or_insert(0) += 1;
                 }
             }
             HistoryOp::ReadCommitted => {
                 self.read_committed
-                    .insert(self.nodes[e.node as usize].clone());
+                    .insert(self.nodes[at.node as usize].clone());
             }
             HistoryOp::Assigned { .. } => {
                 self.has_consumers = true;
                 self.has_processing = true;
             }
-            HistoryOp::CommitFail { .. }
-            | HistoryOp::Crashed
-            | HistoryOp::TxnBegin
-            | HistoryOp::TxnEnd { .. } => {}
+            HistoryOp::Crashed | HistoryOp::TxnBegin | HistoryOp::TxnEnd { .. } => {}
         }
-    }
-
-    fn count(&mut self, op: &HistoryOp) {
-        use crate::kafka::clients::consumer::CommitException;
-        let (key, n) = match op {
-            HistoryOp::SendOk { .. } => ("acked", 1),
-            HistoryOp::SendFail { .. } => ("produce-errors", 1),
-            HistoryOp::Poll { records, .. } => ("consumed", records.len() as u64),
-            HistoryOp::CommitFail { error } if error.exception == CommitException::CommitFailed => {
-                ("commit-failed", 1)
-            }
-            _ => return,
-        };
-        *self.counts.entry(key).or_insert(0) += n;
     }
 
     /// Records the outcome (a definite success wins over an earlier indeterminate report);
     /// the row to fill in when the outcome was recorded.
-    fn end_send(&mut self, value: u64, node: u32, outcome: Outcome) -> Option<&mut Val> {
-        let v = self.val_mut(value);
+    fn end_send(
+        &mut self,
+        value: u64,
+        node: u32,
+        outcome: Outcome,
+        row: Option<usize>,
+    ) -> Option<&mut Val> {
+        let v = self.row_mut(value, row);
         if !v.sent {
             // An outcome without an invoke (a hand-written history, or a client that
             // reports only outcomes) creates the send.
@@ -394,29 +525,46 @@ impl Index {
         Some(v)
     }
 
-    fn processed(&mut self, tp: &TopicPartition, offset: Offset, value: u64, e: &Op) {
-        let p = self.part(tp);
-        let node = e.node;
-        self.val_mut(value).processed = true;
-        let key = (tp.clone(), offset, value);
+    fn processed(
+        &mut self,
+        p: u32,
+        tp: &TopicPartition,
+        offset: Offset,
+        value: u64,
+        at: &At,
+        row: Option<usize>,
+    ) {
+        self.row_mut(value, row).processed = true;
         // The slot holds a record's first processing, unless an earlier one is kept aside.
-        let first = self.more_processed.is_empty() || !self.more_processed.contains_key(&key);
+        let first = self.more_processed.is_empty()
+            || !self
+                .more_processed
+                .contains_key(&(tp.clone(), offset, value));
         if offset >= Offset::ZERO && first {
             let s = self.slot_at(p, offset);
             if s.flags & OBSERVED != 0 && s.value == value && s.flags & PROCESSED == 0 {
-                (s.proc_event, s.proc_node) = (e.event, node);
+                (s.proc_event, s.proc_node) = (at.event, at.node);
                 s.flags |= PROCESSED;
                 return;
             }
         }
-        let name = self.nodes[node as usize].clone();
-        let list = self.more_processed.entry(key).or_default();
-        list.push((e.event, name));
+        let name = self.nodes[at.node as usize].clone();
+        let list = self
+            .more_processed
+            .entry((tp.clone(), offset, value))
+            .or_default();
+        list.push((at.event, name));
     }
 
-    fn store(&mut self, tp: &TopicPartition, offset: Offset, value: u64) {
-        let p = self.part(tp);
-        let v = self.val_mut(value);
+    fn store(
+        &mut self,
+        p: u32,
+        tp: &TopicPartition,
+        offset: Offset,
+        value: u64,
+        row: Option<usize>,
+    ) {
+        let v = self.row_mut(value, row);
         v.stored = v.stored.saturating_add(1);
         let at_ack = v.outcome == Outcome::Ok && v.ok_part == p && v.ok_offset == offset;
         if at_ack && !v.stored_at_ack {
@@ -427,8 +575,16 @@ impl Index {
         }
     }
 
-    fn saw(&mut self, tp: &TopicPartition, offset: Offset, value: u64, event: u64) {
-        let p = self.part(tp);
+    /// `value` seen at `offset` of partition `p` (`tp`) by poll `event` (0: the final log).
+    fn saw(
+        &mut self,
+        p: u32,
+        tp: &TopicPartition,
+        offset: Offset,
+        value: u64,
+        event: u64,
+        row: Option<usize>,
+    ) {
         let new_position = if offset < Offset::ZERO {
             self.saw_other(tp, offset, value, event)
         } else {
@@ -453,12 +609,11 @@ impl Index {
             }
         };
         if new_position {
-            let v = self.val_mut(value);
+            let v = self.row_mut(value, row);
             v.positions = v.positions.saturating_add(1);
         }
     }
 
-    /// A value seen where another value was seen first; whether the position is new to it.
     fn saw_other(&mut self, tp: &TopicPartition, offset: Offset, value: u64, event: u64) -> bool {
         let at = self.others.entry((tp.clone(), offset)).or_default();
         let events = at.entry(value).or_default();
@@ -602,9 +757,9 @@ impl Index {
     /// [`OUTPUT_BIT`]: crate::workload::consumer_txn::OUTPUT_BIT
     fn processed_by_outputs(&mut self) {
         use crate::workload::consumer_txn::OUTPUT_BIT;
-        let stored = self.vals.iter().chain(self.unsent.values());
-        let outputs = stored.filter(|r| r.stored > 0 && r.value & OUTPUT_BIT != 0);
-        let mut inputs: Vec<u64> = outputs.map(|r| r.value & !OUTPUT_BIT).collect();
+        let outputs = self.all_values();
+        let outputs = outputs.filter(|(v, r)| r.stored > 0 && v & OUTPUT_BIT != 0);
+        let mut inputs: Vec<u64> = outputs.map(|(v, _)| v & !OUTPUT_BIT).collect();
         inputs.sort_unstable();
         let output: Arc<str> = Arc::from("output");
         for v in inputs {
@@ -715,20 +870,20 @@ impl Index {
     /// Acknowledged sends: (value, partition, offset, ack event, producer node), by value.
     pub fn acked(&self) -> impl Iterator<Item = (u64, &TopicPartition, Offset, u64, &str)> {
         let hidden = &self.txn_hidden;
-        let ok = self.vals.iter().filter(|r| r.outcome == Outcome::Ok);
-        let ok = ok.filter(move |r| hidden.is_empty() || !hidden.contains(&r.value));
-        ok.map(|r| {
+        let ok = self.values().filter(|(_, r)| r.outcome == Outcome::Ok);
+        let ok = ok.filter(move |(v, _)| hidden.is_empty() || !hidden.contains(v));
+        ok.map(|(value, r)| {
             let tp = &self.parts[r.ok_part as usize];
             let node = &*self.nodes[r.node as usize];
-            (r.value, tp, r.ok_offset, r.ok_event, node)
+            (value, tp, r.ok_offset, r.ok_event, node)
         })
     }
 
     /// Values seen at more than one (partition, offset), by any reader or the final log,
     /// each with its positions in order (values in ascending order).
     pub fn multi_positions(&self) -> Vec<(u64, Vec<Pos>)> {
-        let rows = self.vals.iter().chain(self.unsent.values());
-        let multi: BTreeSet<u64> = rows.filter(|r| r.positions > 1).map(|r| r.value).collect();
+        let rows = self.all_values().filter(|(_, r)| r.positions > 1);
+        let multi: BTreeSet<u64> = rows.map(|(v, _)| v).collect();
         if multi.is_empty() {
             return Vec::new();
         }
@@ -761,18 +916,30 @@ pub fn row_sizes() -> (usize, usize) {
     (std::mem::size_of::<Val>(), std::mem::size_of::<Slot>())
 }
 
-/// Every invoked value once, ascending.
-fn invoked_values(history: &History) -> Vec<u64> {
-    let mut values: Vec<u64> = history
-        .ops()
-        .filter_map(|e| match e.op {
-            HistoryOp::SendInvoke { value, .. } => Some(value),
-            _ => None,
-        })
-        .collect();
-    values.sort_unstable();
-    values.dedup();
-    values
+/// Every invoked value once, ascending, as runs `(value, count)` of consecutive values.
+pub fn invoked_runs(history: &History) -> Vec<(u64, u32)> {
+    let runs = history.pieces().filter_map(|p| match p {
+        Piece::Invoke { value, count, .. } => Some((value, count)),
+        _ => None,
+    });
+    union(runs.collect())
+}
+
+/// Runs of values `(value, count)` merged into disjoint ascending runs (a value invoked
+/// twice is once in them).
+pub fn union(mut runs: Vec<(u64, u32)>) -> Vec<(u64, u32)> {
+    runs.sort_unstable();
+    let mut out: Vec<(u64, u32)> = Vec::with_capacity(runs.len());
+    for (v, n) in runs {
+        let end = v + n as u64;
+        match out.last_mut() {
+            Some((lv, ln)) if v <= *lv + *ln as u64 && end - *lv <= u32::MAX as u64 => {
+                *ln = (*ln as u64).max(end - *lv) as u32;
+            }
+            _ => out.push((v, n)),
+        }
+    }
+    out
 }
 
 /// One of two iterators (`final_records`' fast and general paths).

@@ -13,7 +13,11 @@
 //! Check 6 is incremental: per (member, partition) we remember up to where the member's log
 //! was verified against the current leader, and only look at batches past that point. The
 //! mark is reset when the leader, its epoch, a process incarnation or a log's truncation
-//! count changes — so the cost is O(new batches) per event, not O(log).
+//! count changes — so the cost is O(new batches) per event, not O(log). And a broker's event
+//! is followed by a look at only the partitions it handed out for change (its
+//! `PartitionMap::touched`, cleared as each of its events begins; every change to a partition
+//! passes through it), and a controller's by a look at the partitions its new metadata
+//! records name: the cost per event is what the event touched, not the cluster's size.
 //!
 //! [`CheckedRun`] steps a world one event at a time and runs the checker after each; on a
 //! violation the report names the seed, the event number and the last trace lines.
@@ -25,6 +29,8 @@ use crate::kafka::broker::log::PartitionLog;
 use crate::kafka::broker::partition::{Partition, Role};
 use crate::kafka::broker::Broker;
 use crate::kafka::controller::Controller;
+use crate::kafka::partition_map::PartitionMap;
+use crate::kafka::protocol::MetadataRecord;
 use crate::kafka::types::{BrokerId, LeaderEpoch, Offset, TopicPartition};
 use crate::sim::{trace, Node, NodeId, Status, Time, VecMap, World};
 use crate::workload::cluster::broker;
@@ -78,9 +84,12 @@ pub struct InvariantChecker {
     epochs: VecMap<(BrokerId, TopicPartition), LeaderEpoch>,
     leader_hw: VecMap<(TopicPartition, LeaderEpoch), Offset>,
     verified: VecMap<(BrokerId, TopicPartition), (VerifyKey, Offset)>,
-    /// What each replica looked like when last checked: a replica whose state has not
-    /// changed since cannot have broken anything it alone decides.
-    seen: VecMap<(BrokerId, TopicPartition), Fingerprint>,
+    /// What each replica looked like when last checked, per broker: a replica whose state
+    /// has not changed since cannot have broken anything it alone decides. A broker's
+    /// replicas are compared after each of its events, so they are found in O(1).
+    seen: VecMap<BrokerId, PartitionMap<Fingerprint>>,
+    /// Each broker's process incarnation when last checked.
+    incarnations: VecMap<BrokerId, u32>,
 }
 
 type Broken = (&'static str, String);
@@ -131,15 +140,36 @@ impl InvariantChecker {
         v: &BrokerView<'a>,
         lookup: &dyn Fn(BrokerId) -> Option<BrokerView<'a>>,
     ) -> Result<(), Broken> {
-        for (tp, p) in v.broker.partitions.iter() {
+        // Only what this event handed out for change can differ from the last check (all
+        // of it the first time this broker is seen, or after a restart).
+        let fresh = self.incarnations.get(&v.broker.id) != Some(&v.incarnation);
+        self.incarnations.insert(v.broker.id, v.incarnation);
+        let parts = &v.broker.partitions;
+        let candidates: Vec<(&TopicPartition, &Partition)> = match parts.touched() {
+            Some(touched) if !fresh => {
+                let mut tps: Vec<&TopicPartition> = touched.iter().collect();
+                tps.sort();
+                tps.dedup();
+                tps.into_iter()
+                    .filter_map(|tp| parts.get_key_value(tp))
+                    .collect()
+            }
+            _ => parts.iter().collect(),
+        };
+        let seen = self.seen.entry(v.broker.id).or_default();
+        let mut changed = Vec::new();
+        for (tp, p) in candidates {
             let fp = Fingerprint::of(v, p);
-            match self.seen.get_mut(&(v.broker.id, tp.clone())) {
+            match seen.get_mut(tp) {
                 Some(seen) if *seen == fp => continue,
                 Some(seen) => *seen = fp,
                 None => {
-                    self.seen.insert((v.broker.id, tp.clone()), fp);
+                    seen.insert(tp.clone(), fp);
                 }
             }
+            changed.push((tp, p));
+        }
+        for (tp, p) in changed {
             self.check_replica(v.broker.id, tp, &p.log, p.leader_epoch)?;
             match &p.role {
                 Role::Leader(_) => self.check_leader(v, tp, lookup)?,
@@ -298,8 +328,27 @@ impl InvariantChecker {
     }
 }
 
-fn check_controller(c: &Controller) -> Result<(), Broken> {
-    for (tp, p) in &c.image.partitions {
+/// Check 5 in the controller's image, for the partitions its metadata records changed
+/// since `checked` (how many records were checked before; all again if the log is
+/// shorter, as after a restart that lost unflushed records). Only a `Partition` record
+/// changes a partition, so the cost is that of the new records, not of the cluster.
+fn check_controller(c: &Controller, checked: &mut usize) -> Result<(), Broken> {
+    let log = c.metadata_log();
+    let changed: Vec<&TopicPartition> = if log.len() < *checked {
+        c.image.partitions.keys().collect()
+    } else {
+        let new = log[*checked..].iter();
+        new.filter_map(|r| match r {
+            MetadataRecord::Partition { tp, .. } => Some(tp),
+            _ => None,
+        })
+        .collect()
+    };
+    *checked = log.len();
+    let now = changed
+        .into_iter()
+        .filter_map(|tp| c.image.partitions.get_key_value(tp));
+    for (tp, p) in now {
         let bad = p.isr.is_empty()
             || p.isr.iter().any(|r| !p.replicas.contains(r))
             || p.leader.is_some_and(|l| !p.isr.contains(&l));
@@ -328,6 +377,8 @@ pub struct CheckedRun {
     brokers: Vec<(BrokerId, NodeId)>,
     /// Events checked so far (the report's `invariant-checks`: proof the checker ran).
     pub checks: u64,
+    /// Records of the controller's metadata log checked so far.
+    controller_checked: usize,
 }
 
 impl CheckedRun {
@@ -347,7 +398,7 @@ impl CheckedRun {
             return Ok(());
         }
         let result = match world.node(node) {
-            SimNode::Controller(c) => check_controller(c),
+            SimNode::Controller(c) => check_controller(c, &mut self.controller_checked),
             SimNode::Broker(b) => {
                 if self.brokers.is_empty() {
                     self.brokers = index_brokers(world);

@@ -39,13 +39,105 @@ use crate::kafka::{Offset, TopicPartition};
 /// up). Filled from the partition leaders' state after the drain.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct FinalLogs {
-    pub partitions: BTreeMap<TopicPartition, Vec<(Offset, u64)>>,
+    pub partitions: BTreeMap<TopicPartition, LogRecords>,
     /// Per partition, the log start offset of the log read (absent: 0). Retention deletes
     /// only whole segments from the start of a log, so an acknowledged record below it was
     /// deleted by design, not lost (docs/checking.md).
     pub log_start: BTreeMap<TopicPartition, Offset>,
     /// Per partition of a compacted topic, what its log cleaner did (absent: not compacted).
     pub compaction: BTreeMap<TopicPartition, Compaction>,
+}
+
+/// One partition's final log: its (offset, value) records, kept as runs of consecutive
+/// records (values `value..` at offsets `offset..`). A batch's records are consecutive
+/// sends of one producer, so a million-record log is a few thousand runs, not a million
+/// pairs — the drain's copy of every log costs next to nothing, and the checker reads a
+/// run in one step.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LogRecords {
+    runs: Vec<LogRun>,
+    len: usize,
+}
+
+/// `count` records: values `value..value + count` at offsets `offset..offset + count`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LogRun {
+    pub offset: Offset,
+    pub value: u64,
+    pub count: u32,
+}
+
+impl LogRecords {
+    /// Appends a record (offsets ascending), extending the last run when it continues it.
+    pub fn push(&mut self, offset: Offset, value: u64) {
+        self.len += 1;
+        if let Some(last) = self.runs.last_mut() {
+            let n = last.count as u64;
+            if offset.0 == last.offset.0 + n as i64
+                && value == last.value.wrapping_add(n)
+                && last.count < u32::MAX
+            {
+                last.count += 1;
+                return;
+            }
+        }
+        self.runs.push(LogRun {
+            offset,
+            value,
+            count: 1,
+        });
+    }
+
+    /// How many records.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// The runs, in offset order.
+    pub fn runs(&self) -> &[LogRun] {
+        &self.runs
+    }
+
+    /// The records one by one, in offset order.
+    pub fn iter(&self) -> impl Iterator<Item = (Offset, u64)> + '_ {
+        self.runs.iter().flat_map(|r| {
+            (0..r.count).map(move |k| {
+                (
+                    Offset(r.offset.0 + k as i64),
+                    r.value.wrapping_add(k as u64),
+                )
+            })
+        })
+    }
+}
+
+impl<'a> IntoIterator for &'a LogRecords {
+    type Item = (Offset, u64);
+    type IntoIter = Box<dyn Iterator<Item = (Offset, u64)> + 'a>;
+    fn into_iter(self) -> Self::IntoIter {
+        Box::new(self.iter())
+    }
+}
+
+impl FromIterator<(Offset, u64)> for LogRecords {
+    fn from_iter<I: IntoIterator<Item = (Offset, u64)>>(iter: I) -> Self {
+        let mut out = LogRecords::default();
+        for (o, v) in iter {
+            out.push(o, v);
+        }
+        out
+    }
+}
+
+/// Serialised as the list of its `[offset, value]` pairs (what the exports print).
+impl serde::Serialize for LogRecords {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(self.iter())
+    }
 }
 
 /// The compaction facts of one final log: the checker excuses an acknowledged record the
@@ -61,10 +153,10 @@ pub struct Compaction {
 impl FinalLogs {
     /// Adds one partition's records (tests and the drain).
     pub fn with(mut self, tp: TopicPartition, records: &[(Offset, u64)]) -> Self {
-        self.partitions
-            .entry(tp)
-            .or_default()
-            .extend_from_slice(records);
+        let log = self.partitions.entry(tp).or_default();
+        for &(o, v) in records {
+            log.push(o, v);
+        }
         self
     }
 
@@ -108,7 +200,7 @@ pub fn analyze_counted(
 ) -> (Vec<Anomaly>, BTreeMap<&'static str, u64>) {
     // First, before the index exists: its lists are the only other large allocation.
     let (nonmonotonic, invoked) = delivery::nonmonotonic_sends_and_invoked(history);
-    let ix = index::Index::build_with(history, logs, invoked);
+    let ix = index::Index::build_with(history, logs, &invoked);
     let known = logs.is_some();
     let consumers = ix.has_consumers;
     let mut out = Vec::new();

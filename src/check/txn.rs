@@ -21,6 +21,7 @@ use super::history::{History, Op};
 use super::index::Index;
 use crate::kafka::{Offset, TopicPartition};
 use crate::workload::history::HistoryOp;
+use crate::workload::kept::Piece;
 use std::sync::Arc;
 
 /// What became of the records of transactional producers, from the history: each
@@ -53,8 +54,8 @@ struct OpenTxn {
 /// (`workload/external.rs`); their positions are their `send-ok`s on any node.
 pub fn txn_fates(history: &History) -> TxnFates {
     let mut b = FatesBuilder::default();
-    for e in history.ops() {
-        b.add(&e);
+    for piece in history.pieces() {
+        b.add_piece(&piece);
     }
     // Positions of the framed transactions' values only (a second pass, bounded by them).
     let wanted: BTreeSet<u64> = b.framed.iter().flat_map(|f| f.2.iter().copied()).collect();
@@ -105,20 +106,38 @@ impl FatesBuilder {
         }
     }
 
+    /// [`FatesBuilder::add`] for a run: sends matter only inside a transaction.
+    pub fn add_piece(&mut self, piece: &Piece<'_>) {
+        match piece {
+            Piece::Invoke { .. } | Piece::SendOk { .. } if self.open.is_empty() => {}
+            Piece::Processed { .. } | Piece::Poll { .. } | Piece::Event(_) => {}
+            Piece::Op { at, op } => self.add_at(at.node, op),
+            _ => {
+                for e in super::history::expand(piece) {
+                    self.add(&e);
+                }
+            }
+        }
+    }
+
     pub fn add(&mut self, e: &Op) {
-        match &e.op {
+        self.add_at(e.node, &e.op)
+    }
+
+    fn add_at(&mut self, node: u32, op: &HistoryOp) {
+        match op {
             HistoryOp::TxnBegin => {
-                if let Some(t) = self.open.insert(e.node, OpenTxn::default()) {
+                if let Some(t) = self.open.insert(node, OpenTxn::default()) {
                     self.left(t); // a new incarnation: the old one never ended
                 }
             }
             HistoryOp::SendInvoke { value, .. } if !self.open.is_empty() => {
-                if let Some(t) = self.open.get_mut(&e.node) {
+                if let Some(t) = self.open.get_mut(&node) {
                     t.values.push(*value);
                 }
             }
             HistoryOp::SendOk { value, tp, offset } if !self.open.is_empty() => {
-                let open = self.open.get_mut(&e.node);
+                let open = self.open.get_mut(&node);
                 if let Some(t) = open.filter(|t| t.values.contains(value)) {
                     t.positions.push((tp.clone(), *offset));
                 }
@@ -129,7 +148,7 @@ impl FatesBuilder {
                 values,
             } => {
                 let (committed, aborted) = (*c && error.is_ok(), !*c && error.is_ok());
-                match self.open.remove(&e.node) {
+                match self.open.remove(&node) {
                     Some(t) => self.ended(t, committed, aborted),
                     None if !values.is_empty() => {
                         self.framed.push((committed, aborted, values.to_vec()))

@@ -138,7 +138,7 @@ fn value_partitions(run: &Run) -> BTreeMap<u64, TopicPartition> {
     let mut at = BTreeMap::new();
     for (tp, records) in run.final_logs.iter().flat_map(|l| &l.partitions) {
         for (_, v) in records {
-            at.insert(*v, tp.clone());
+            at.insert(v, tp.clone());
         }
     }
     for op in history_ops(run) {
@@ -296,7 +296,7 @@ impl Builder {
                 error: None,
             };
             self.push(op(OpType::Invoke, None));
-            let reads = BTreeMap::from([(tp.clone(), records.clone())]);
+            let reads = BTreeMap::from([(tp.clone(), records.iter().collect())]);
             self.push(op(OpType::Ok, Some(reads)));
         }
     }

@@ -14,6 +14,13 @@
 //! Slots are boxed, so a topic of 10,000 partitions of which a broker hosts a third costs
 //! 8 bytes per absent partition.
 //!
+//! The map also remembers which entries it handed out for change (`get_mut`, `insert`,
+//! `iter_mut`…) since [`PartitionMap::clear_touched`] — the simulation clears it when a
+//! broker's event begins — so the replication invariant checker, which runs after every
+//! event, re-reads only the partitions that event can have changed instead of all of a
+//! broker's hundreds. Nothing changes an entry without passing through one of those
+//! methods, so the list can hold more than what changed, never less.
+//!
 //! `OrderedPartitionMap` is for a map that is iterated, and read by position, more than it
 //! changes (a consumer's assigned partitions): a `VecMap` (dense iteration, the `i`-th key in
 //! O(1)) beside a `PartitionMap` of each key's index, so a lookup is O(1) too. The index is
@@ -34,6 +41,10 @@ type Slots<V> = Vec<Option<Box<(TopicPartition, V)>>>;
 pub struct PartitionMap<V> {
     topics: VecMap<Topic, Slots<V>>,
     len: usize,
+    /// Entries handed out for change since `clear_touched` (with repeats), unless `all`.
+    touched: Vec<TopicPartition>,
+    /// Every entry may have changed (`iter_mut`, or more hand-outs than entries).
+    all: bool,
 }
 
 impl<V> Default for PartitionMap<V> {
@@ -41,6 +52,8 @@ impl<V> Default for PartitionMap<V> {
         PartitionMap {
             topics: VecMap::new(),
             len: 0,
+            touched: Vec::new(),
+            all: false,
         }
     }
 }
@@ -67,6 +80,40 @@ impl<V> PartitionMap<V> {
     pub fn clear(&mut self) {
         self.topics.clear();
         self.len = 0;
+        self.touch_all();
+    }
+
+    /// Forgets which entries were handed out for change (an event begins).
+    pub fn clear_touched(&mut self) {
+        self.touched.clear();
+        self.all = false;
+    }
+
+    /// The entries handed out for change since [`PartitionMap::clear_touched`], with
+    /// repeats, in the order they were; `None`: possibly all of them.
+    pub fn touched(&self) -> Option<&[TopicPartition]> {
+        (!self.all).then_some(&self.touched[..])
+    }
+
+    fn touch(&mut self, tp: &TopicPartition) {
+        if self.all {
+            return;
+        }
+        if self.touched.len() > self.len.max(16) {
+            self.touch_all();
+        } else {
+            self.touched.push(tp.clone());
+        }
+    }
+
+    fn touch_all(&mut self) {
+        self.all = true;
+        self.touched.clear();
+    }
+
+    /// The entry of `tp` with its key.
+    pub fn get_key_value(&self, tp: &TopicPartition) -> Option<(&TopicPartition, &V)> {
+        self.slot(tp).map(|(k, v)| (k, v))
     }
 
     #[inline]
@@ -82,6 +129,7 @@ impl<V> PartitionMap<V> {
 
     #[inline]
     pub fn get_mut(&mut self, tp: &TopicPartition) -> Option<&mut V> {
+        self.touch(tp);
         let slots = self.topics.get_mut(&tp.topic)?;
         let entry = slots.get_mut(tp.partition as usize)?.as_deref_mut()?;
         Some(&mut entry.1)
@@ -93,6 +141,7 @@ impl<V> PartitionMap<V> {
     }
 
     pub fn insert(&mut self, tp: TopicPartition, value: V) -> Option<V> {
+        self.touch(&tp);
         let slots = self.topics.entry(tp.topic).or_default();
         let i = tp.partition as usize;
         if slots.len() <= i {
@@ -110,6 +159,7 @@ impl<V> PartitionMap<V> {
 
     /// The entry of `tp`, inserted with `make()` if absent (`entry(tp).or_insert_with`).
     pub fn get_or_insert_with(&mut self, tp: &TopicPartition, make: impl FnOnce() -> V) -> &mut V {
+        self.touch(tp);
         let slots = self.topics.entry(tp.topic).or_default();
         let i = tp.partition as usize;
         if slots.len() <= i {
@@ -124,6 +174,7 @@ impl<V> PartitionMap<V> {
     }
 
     pub fn remove(&mut self, tp: &TopicPartition) -> Option<V> {
+        self.touch(tp);
         let slots = self.topics.get_mut(&tp.topic)?;
         let old = slots.get_mut(tp.partition as usize)?.take()?;
         self.len -= 1;
@@ -141,6 +192,7 @@ impl<V> PartitionMap<V> {
     }
 
     pub fn iter_mut(&mut self) -> impl Iterator<Item = (&TopicPartition, &mut V)> + '_ {
+        self.touch_all();
         self.topics
             .values_mut()
             .flat_map(|slots| slots.iter_mut().flatten().map(|e| (&e.0, &mut e.1)))
@@ -394,5 +446,37 @@ mod tests {
             m.values().sum::<u64>(),
             b.values().map(|v| v + 1).sum::<u64>()
         );
+    }
+
+    #[test]
+    fn remembers_what_it_handed_out_for_change() {
+        // Proves `touched` holds every entry handed out mutably since `clear_touched` (and
+        // no entry only read), says "all" after `iter_mut`, and falls back to "all" rather
+        // than growing past the map's size.
+        let mut m = PartitionMap::new();
+        for p in 0..40 {
+            m.insert(TopicPartition::new("t", p), p);
+        }
+        m.clear_touched();
+        assert_eq!(m.touched(), Some(&[][..]));
+        let _ = m.get(&TopicPartition::new("t", 1));
+        *m.get_mut(&TopicPartition::new("t", 7)).unwrap() += 1;
+        m.remove(&TopicPartition::new("t", 9));
+        *m.get_or_insert_with(&TopicPartition::new("t", 50), || 0) += 1;
+        let want = [
+            TopicPartition::new("t", 7),
+            TopicPartition::new("t", 9),
+            TopicPartition::new("t", 50),
+        ];
+        assert_eq!(m.touched(), Some(&want[..]));
+        for v in m.values_mut() {
+            *v += 1;
+        }
+        assert_eq!(m.touched(), None);
+        m.clear_touched();
+        for _ in 0..100 {
+            m.get_mut(&TopicPartition::new("t", 3));
+        }
+        assert_eq!(m.touched(), None, "more hand-outs than entries: all");
     }
 }

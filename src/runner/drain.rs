@@ -10,6 +10,7 @@ use crate::scenario::Scenario;
 use crate::sim::{Duration, Fault, Status, TraceKind, World};
 use crate::workload::event::NodeEvent;
 use crate::workload::history::HistoryOp;
+use crate::workload::kept::Piece;
 use crate::workload::node::SimNode;
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -156,9 +157,10 @@ fn progressed(world: &World<SimNode>, before: usize) -> bool {
 /// (heartbeats, fetches, metadata refreshes, auto-commits) keep firing after that, but no
 /// longer change a log, an outcome or a processing.
 struct Settled {
+    /// Runs of the kept history read so far.
     seen: usize,
     /// Sends without an outcome yet.
-    open_sends: BTreeSet<u64>,
+    open_sends: Ranges,
     /// Per partition: the highest offset processed (any member).
     processed: BTreeMap<crate::kafka::TopicPartition, crate::kafka::Offset>,
     consumers: bool,
@@ -169,7 +171,7 @@ impl Settled {
     fn new(world: &World<SimNode>, cap: crate::sim::Time) -> Settled {
         let mut s = Settled {
             seen: 0,
-            open_sends: BTreeSet::new(),
+            open_sends: Ranges::default(),
             processed: BTreeMap::new(),
             consumers: false,
             cap_us: cap.as_us(),
@@ -178,35 +180,35 @@ impl Settled {
         s
     }
 
-    /// Reads the history kept since the last call.
+    /// Reads the history kept since the last call, a run at a time.
     fn follow(&mut self, world: &World<SimNode>) {
-        for r in world.kept().iter_from(self.seen) {
-            let TraceKind::Emit {
-                event: NodeEvent::History(op),
-                ..
-            } = r.kind
-            else {
-                continue;
-            };
-            match op {
-                HistoryOp::SendInvoke { value, .. } => {
-                    self.open_sends.insert(value);
-                }
-                HistoryOp::SendOk { value, .. }
-                | HistoryOp::SendFail { value, .. }
-                | HistoryOp::SendIndeterminate { value, .. } => {
-                    self.open_sends.remove(&value);
-                }
-                HistoryOp::Processed { tp, offset, .. } => {
+        let kept = world.kept();
+        for piece in kept.pieces_from(self.seen) {
+            match piece {
+                Piece::Invoke { value, count, .. } => self.open_sends.insert(value, count),
+                Piece::SendOk { value, count, .. } => self.open_sends.remove(value, count),
+                Piece::Op {
+                    op:
+                        HistoryOp::SendFail { value, .. } | HistoryOp::SendIndeterminate { value, .. },
+                    ..
+                } => self.open_sends.remove(value, 1),
+                Piece::Processed {
+                    tp, offset, count, ..
+                } => {
                     self.consumers = true;
-                    let p = self.processed.entry(tp).or_insert(offset);
-                    *p = (*p).max(offset);
+                    let last = crate::workload::kept::offset_at(offset, count - 1);
+                    let p = self.processed.entry(tp).or_insert(last);
+                    *p = (*p).max(last);
                 }
-                HistoryOp::Assigned { .. } | HistoryOp::Poll { .. } => self.consumers = true,
+                Piece::Poll { .. }
+                | Piece::Op {
+                    op: HistoryOp::Assigned { .. },
+                    ..
+                } => self.consumers = true,
                 _ => {}
             }
         }
-        self.seen = world.kept().len();
+        self.seen = kept.runs();
     }
 
     /// Whether the world is settled now (see the type).
@@ -216,6 +218,52 @@ impl Settled {
             && cluster_settled(world, self.cap_us, |tp, last| {
                 !self.consumers || self.processed.get(tp).is_some_and(|&p| p >= last)
             })
+    }
+}
+
+/// A set of values kept as disjoint ranges `start → end` (exclusive): the sends still
+/// open, inserted and removed a run at a time.
+#[derive(Default)]
+struct Ranges(BTreeMap<u64, u64>);
+
+impl Ranges {
+    fn insert(&mut self, value: u64, count: u32) {
+        let (mut lo, mut hi) = (value, value + count as u64);
+        if let Some((&s, &e)) = self.0.range(..=lo).next_back() {
+            if e >= lo {
+                (lo, hi) = (s, hi.max(e));
+                self.0.remove(&s);
+            }
+        }
+        while let Some((&s, &e)) = self.0.range(lo..=hi).next() {
+            hi = hi.max(e);
+            self.0.remove(&s);
+        }
+        self.0.insert(lo, hi);
+    }
+
+    fn remove(&mut self, value: u64, count: u32) {
+        let (lo, hi) = (value, value + count as u64);
+        if let Some((&s, &e)) = self.0.range(..lo).next_back() {
+            if e > lo {
+                self.0.insert(s, lo);
+                if e > hi {
+                    self.0.insert(hi, e);
+                    return;
+                }
+            }
+        }
+        while let Some((&s, &e)) = self.0.range(lo..hi).next() {
+            self.0.remove(&s);
+            if e > hi {
+                self.0.insert(hi, e);
+                break;
+            }
+        }
+    }
+
+    fn is_empty(&self) -> bool {
+        self.0.is_empty()
     }
 }
 
@@ -314,8 +362,8 @@ fn pending(world: &World<SimNode>) -> bool {
         && final_logs(world).is_some_and(|logs| {
             logs.partitions
                 .values()
-                .flatten()
-                .any(|(_, v)| !processed.contains(v))
+                .flat_map(|l| l.iter())
+                .any(|(_, v)| !processed.contains(&v))
         })
 }
 
@@ -359,20 +407,17 @@ pub fn final_logs(world: &World<SimNode>) -> Option<FinalLogs> {
                     let compaction = (part.config.cleanup_policy
                         != crate::kafka::config::CleanupPolicy::Delete)
                         .then(|| compaction_facts(&part.log));
-                    let records = part
-                        .log
-                        .batches()
-                        .iter()
-                        // What a read_committed reader would return: no markers, no
-                        // records of aborted transactions.
-                        .filter(|b| !b.is_control && !part.log.txn_index().is_aborted(b))
-                        .flat_map(|b| {
-                            b.records
-                                .iter()
-                                .enumerate()
-                                .map(move |(i, r)| (b.base_offset + i as i64, r.value))
-                        })
-                        .collect::<Vec<_>>();
+                    // What a read_committed reader would return: no markers, no records
+                    // of aborted transactions.
+                    let mut records = crate::check::LogRecords::default();
+                    let batches = part.log.batches().iter();
+                    let data =
+                        batches.filter(|b| !b.is_control && !part.log.txn_index().is_aborted(b));
+                    for b in data {
+                        for (i, r) in b.records.iter().enumerate() {
+                            records.push(b.base_offset + i as i64, r.value);
+                        }
+                    }
                     (part.log.log_start_offset(), records, compaction)
                 })
         };
@@ -397,6 +442,41 @@ pub fn final_logs(world: &World<SimNode>) -> Option<FinalLogs> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn open_send_ranges_insert_and_remove_runs_as_a_set_would() {
+        // Proves the drain's range set of open sends holds exactly the values a plain set
+        // would after runs are inserted and removed in any overlap (a value sent twice, an
+        // outcome in the middle of a run, an outcome for nothing open).
+        let ops: &[(bool, u64, u32)] = &[
+            (true, 10, 5),
+            (true, 20, 3),
+            (true, 14, 7),
+            (false, 12, 2),
+            (false, 30, 4),
+            (true, 40, 1),
+            (false, 16, 10),
+            (true, 5, 3),
+            (false, 0, 6),
+            (false, 40, 1),
+        ];
+        let (mut ranges, mut set) = (Ranges::default(), BTreeSet::new());
+        for &(insert, v, n) in ops {
+            if insert {
+                ranges.insert(v, n);
+                set.extend(v..v + n as u64);
+            } else {
+                ranges.remove(v, n);
+                set.retain(|x| !(v..v + n as u64).contains(x));
+            }
+            let held: BTreeSet<u64> = ranges.0.iter().flat_map(|(&s, &e)| s..e).collect();
+            assert_eq!(held, set, "after {:?}", (insert, v, n));
+            assert!(ranges.0.iter().all(|(s, e)| s < e), "no empty range");
+        }
+        assert_eq!(set, BTreeSet::from([6, 7, 10, 11, 14, 15]));
+        ranges.remove(0, 100);
+        assert!(ranges.is_empty());
+    }
     use crate::sim::{Time, TraceMode};
 
     fn scenario(processing: &str) -> Scenario {

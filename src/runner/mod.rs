@@ -23,6 +23,7 @@ use crate::scenario::Scenario;
 use crate::sim::{RunEnd, Time, TraceKind, TraceMode, World};
 use crate::workload::event::NodeEvent;
 use crate::workload::history::HistoryOp;
+use crate::workload::kept::Piece;
 use crate::workload::node::SimNode;
 use crate::workload::ping::PingEvent;
 use crate::workload::rpc::RpcEvent;
@@ -87,46 +88,52 @@ fn counters(scenario: &Scenario, world: &World<SimNode>) -> BTreeMap<String, u64
         }
     }
     let mut tracker = Tracker::new(scenario, world);
-    for rec in world.kept() {
-        let TraceKind::Emit { event, .. } = &rec.kind else {
-            continue;
-        };
-        let key = match event {
-            NodeEvent::Ping(PingEvent::Timeout { .. }) => "ping-timeouts",
-            NodeEvent::Kafka(e) => {
-                if tracker.coordinator_moved(e) {
-                    *c.entry("coordinator-moves".to_string()).or_insert(0) += 1;
-                }
-                if tracker.later_rebalance(e) {
-                    *c.entry("later-rebalances".to_string()).or_insert(0) += 1;
-                }
-                match kafka_counter(e, &mut tracker) {
-                    Some(k) => k,
-                    None => continue,
-                }
+    let mut add = |key: &str, n: u64| *c.entry(key.to_string()).or_insert(0) += n;
+    // A run at a time: a long run keeps millions of history operations in few runs.
+    for piece in world.kept().pieces() {
+        let key = match &piece {
+            Piece::Invoke { count, .. } => ("produced", *count as u64),
+            Piece::SendOk { count, .. } => ("acked", *count as u64),
+            Piece::Poll { records, .. } => {
+                ("consumed", records.iter().map(|r| r.count as u64).sum())
             }
-            NodeEvent::History(op) => match op {
-                HistoryOp::SendInvoke { .. } => "produced",
-                HistoryOp::SendOk { .. } => "acked",
-                HistoryOp::SendFail { .. } => "produce-errors",
-                HistoryOp::Poll { records, .. } => {
-                    *c.entry("consumed".to_string()).or_insert(0) += records.len() as u64;
-                    continue;
-                }
+            Piece::Processed { .. } => continue,
+            Piece::Op { op, .. } => match op {
+                HistoryOp::SendFail { .. } => ("produce-errors", 1),
                 HistoryOp::TxnEnd {
                     committed, error, ..
                 } => match (committed, error.is_ok()) {
-                    (true, true) => "txn-committed",
-                    (false, true) => "txn-aborted",
-                    _ => "txn-unknown",
+                    (true, true) => ("txn-committed", 1),
+                    (false, true) => ("txn-aborted", 1),
+                    _ => ("txn-unknown", 1),
                 },
                 _ => continue,
             },
-            NodeEvent::Rpc(RpcEvent::CallOk { .. }) => "rpc-ok",
-            NodeEvent::Rpc(RpcEvent::CallFailed { .. }) => "rpc-failures",
-            NodeEvent::Ping(_) | NodeEvent::Rpc(_) => continue,
+            Piece::Event(rec) => {
+                let TraceKind::Emit { event, .. } = &rec.kind else {
+                    continue;
+                };
+                match event {
+                    NodeEvent::Ping(PingEvent::Timeout { .. }) => ("ping-timeouts", 1),
+                    NodeEvent::Kafka(e) => {
+                        if tracker.coordinator_moved(e) {
+                            add("coordinator-moves", 1);
+                        }
+                        if tracker.later_rebalance(e) {
+                            add("later-rebalances", 1);
+                        }
+                        match kafka_counter(e, &mut tracker) {
+                            Some(k) => (k, 1),
+                            None => continue,
+                        }
+                    }
+                    NodeEvent::Rpc(RpcEvent::CallOk { .. }) => ("rpc-ok", 1),
+                    NodeEvent::Rpc(RpcEvent::CallFailed { .. }) => ("rpc-failures", 1),
+                    NodeEvent::History(_) | NodeEvent::Ping(_) | NodeEvent::Rpc(_) => continue,
+                }
+            }
         };
-        *c.entry(key.to_string()).or_insert(0) += 1;
+        add(key.0, key.1);
     }
     let uncommitted = uncommitted_reads(world);
     if uncommitted > 0 {

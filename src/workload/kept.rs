@@ -371,6 +371,354 @@ impl Iterator for Decode<'_> {
     }
 }
 
+/// Where a [`Piece`] of history was kept: its event, time and node.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct At {
+    pub event: u64,
+    pub time: Time,
+    pub node: u32,
+}
+
+/// Records of one poll with consecutive values at consecutive offsets of one partition:
+/// values `value..value + count` at offsets `offset..`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RecordRun {
+    pub tp: TopicPartition,
+    pub offset: Offset,
+    pub value: u64,
+    pub count: u32,
+}
+
+/// A run of history operations read whole, without decoding each: the checker's passes
+/// handle a run of `count` operations of one node in one event in one step, where the
+/// values are `value..value + count` and the offsets `offset..` (or all one negative
+/// offset: acks=0). Every other history operation comes decoded, as [`Piece::Op`].
+#[derive(Clone, Debug)]
+pub enum Piece<'a> {
+    /// `count` × `send-invoke`; a keyed send is always a run of one.
+    Invoke {
+        at: At,
+        topic: Topic,
+        value: u64,
+        count: u32,
+        key: Option<&'a Arc<str>>,
+        tombstone: bool,
+    },
+    /// `count` × `send-ok`.
+    SendOk {
+        at: At,
+        tp: TopicPartition,
+        value: u64,
+        offset: Offset,
+        count: u32,
+    },
+    /// `count` × `processed`.
+    Processed {
+        at: At,
+        tp: TopicPartition,
+        value: u64,
+        offset: Offset,
+        count: u32,
+    },
+    /// One `poll`, its records in runs.
+    Poll {
+        at: At,
+        member: &'a Arc<str>,
+        generation: i32,
+        records: Vec<RecordRun>,
+    },
+    /// Any other history operation.
+    Op { at: At, op: HistoryOp },
+    /// A kept record that is not a history operation (a Kafka, ping or RPC event).
+    Event(&'a TraceRecord<NodeEvent>),
+}
+
+impl Piece<'_> {
+    /// How many history operations the piece stands for (a poll is one).
+    pub fn ops(&self) -> usize {
+        match self {
+            Piece::Invoke { count, .. }
+            | Piece::SendOk { count, .. }
+            | Piece::Processed { count, .. } => *count as usize,
+            Piece::Poll { .. } | Piece::Op { .. } => 1,
+            Piece::Event(_) => 0,
+        }
+    }
+
+    /// One operation as a piece: a run of one for the kinds runs hold.
+    pub fn of_op(at: At, op: &HistoryOp) -> Piece<'_> {
+        match op {
+            HistoryOp::SendInvoke {
+                value,
+                topic,
+                key,
+                tombstone,
+            } => Piece::Invoke {
+                at,
+                topic: *topic,
+                value: *value,
+                count: 1,
+                key: key.as_ref(),
+                tombstone: tombstone.0,
+            },
+            HistoryOp::SendOk { value, tp, offset } => Piece::SendOk {
+                at,
+                tp: tp.clone(),
+                value: *value,
+                offset: *offset,
+                count: 1,
+            },
+            HistoryOp::Processed { tp, offset, value } => Piece::Processed {
+                at,
+                tp: tp.clone(),
+                value: *value,
+                offset: *offset,
+                count: 1,
+            },
+            HistoryOp::Poll {
+                member,
+                generation,
+                records,
+            } => Piece::Poll {
+                at,
+                member,
+                generation: *generation,
+                records: records
+                    .iter()
+                    .map(|(tp, offset, value)| RecordRun {
+                        tp: tp.clone(),
+                        offset: *offset,
+                        value: *value,
+                        count: 1,
+                    })
+                    .collect(),
+            },
+            other => Piece::Op {
+                at,
+                op: other.clone(),
+            },
+        }
+    }
+
+    /// The operations one by one, as decoded (for the rare case a pass needs them so).
+    pub fn expand(&self) -> Vec<(At, HistoryOp)> {
+        let each = |count: u32, f: &dyn Fn(u32) -> HistoryOp| (0..count).map(f).collect();
+        let ops: Vec<HistoryOp> = match self {
+            Piece::Invoke {
+                topic,
+                value,
+                count,
+                key,
+                tombstone,
+                ..
+            } => each(*count, &|k| HistoryOp::SendInvoke {
+                value: value.wrapping_add(k as u64),
+                topic: *topic,
+                key: key.cloned(),
+                tombstone: NullValue(*tombstone),
+            }),
+            Piece::SendOk {
+                tp,
+                value,
+                offset,
+                count,
+                ..
+            } => each(*count, &|k| HistoryOp::SendOk {
+                value: value.wrapping_add(k as u64),
+                tp: tp.clone(),
+                offset: offset_at(*offset, k),
+            }),
+            Piece::Processed {
+                tp,
+                value,
+                offset,
+                count,
+                ..
+            } => each(*count, &|k| HistoryOp::Processed {
+                tp: tp.clone(),
+                offset: offset_at(*offset, k),
+                value: value.wrapping_add(k as u64),
+            }),
+            Piece::Poll {
+                member,
+                generation,
+                records,
+                ..
+            } => {
+                let rs = records.iter().flat_map(|r| {
+                    (0..r.count)
+                        .map(|k| (r.tp.clone(), r.offset_at(k), r.value.wrapping_add(k as u64)))
+                });
+                vec![HistoryOp::Poll {
+                    member: (*member).clone(),
+                    generation: *generation,
+                    records: rs.collect(),
+                }]
+            }
+            Piece::Op { op, .. } => vec![op.clone()],
+            Piece::Event(_) => Vec::new(),
+        };
+        let at = self.at();
+        ops.into_iter().map(|op| (at, op)).collect()
+    }
+
+    pub fn at(&self) -> At {
+        match self {
+            Piece::Invoke { at, .. }
+            | Piece::SendOk { at, .. }
+            | Piece::Processed { at, .. }
+            | Piece::Poll { at, .. }
+            | Piece::Op { at, .. } => *at,
+            Piece::Event(r) => At {
+                event: r.event,
+                time: r.time,
+                node: match r.kind {
+                    TraceKind::Emit { node, .. } => node.0,
+                    _ => u32::MAX,
+                },
+            },
+        }
+    }
+}
+
+impl RecordRun {
+    /// The offset of the `k`-th record.
+    pub fn offset_at(&self, k: u32) -> Offset {
+        offset_at(self.offset, k)
+    }
+}
+
+/// The offset of the `k`-th element of a run starting at `offset` (a negative offset
+/// stays: acks=0).
+pub fn offset_at(offset: Offset, k: u32) -> Offset {
+    if offset < Offset::ZERO {
+        offset
+    } else {
+        Offset(offset.0 + k as i64)
+    }
+}
+
+/// The kept records of a [`HistoryStore`] as [`Piece`]s, in push order.
+pub struct Pieces<'a> {
+    store: &'a HistoryStore,
+    runs: Box<dyn Iterator<Item = &'a Run> + 'a>,
+    /// A run read ahead (the one after a poll's records).
+    ahead: Option<&'a Run>,
+}
+
+impl<'a> Iterator for Pieces<'a> {
+    type Item = Piece<'a>;
+
+    fn next(&mut self) -> Option<Piece<'a>> {
+        loop {
+            let r = match self.ahead.take() {
+                Some(r) => r,
+                None => self.runs.next()?,
+            };
+            let at = At {
+                event: r.event,
+                time: r.time,
+                node: r.node.0,
+            };
+            let (value, offset, count) = (r.value, Offset(r.offset), r.count);
+            return Some(match r.tag {
+                Tag::Invoke => Piece::Invoke {
+                    at,
+                    topic: r.topic.expect("a send names its topic"),
+                    value,
+                    count,
+                    key: (r.offset >= 0)
+                        .then(|| self.store.keys.get(r.offset as usize))
+                        .flatten(),
+                    tombstone: r.tombstone,
+                },
+                Tag::SendOk => Piece::SendOk {
+                    at,
+                    tp: r.tp(),
+                    value,
+                    offset,
+                    count,
+                },
+                Tag::Processed => Piece::Processed {
+                    at,
+                    tp: r.tp(),
+                    value,
+                    offset,
+                    count,
+                },
+                Tag::Poll => self.poll(r, at),
+                Tag::Records => continue, // a poll's records are read with their poll
+                Tag::Other => {
+                    let rec = self.store.others.get(r.value as usize)?;
+                    let TraceKind::Emit {
+                        node,
+                        event: NodeEvent::History(op),
+                    } = &rec.kind
+                    else {
+                        return Some(Piece::Event(rec));
+                    };
+                    let at = At {
+                        event: rec.event,
+                        time: rec.time,
+                        node: node.0,
+                    };
+                    Piece::Op { at, op: op.clone() }
+                }
+            });
+        }
+    }
+}
+
+impl<'a> Pieces<'a> {
+    fn poll(&mut self, r: &Run, at: At) -> Piece<'a> {
+        let mut records = Vec::new();
+        let mut n = 0;
+        while n < r.count {
+            let Some(rs) = self.runs.next() else { break };
+            if rs.tag != Tag::Records {
+                self.ahead = Some(rs);
+                break;
+            }
+            n += rs.count;
+            records.push(RecordRun {
+                tp: rs.tp(),
+                offset: Offset(rs.offset),
+                value: rs.value,
+                count: rs.count,
+            });
+        }
+        static NONE: std::sync::OnceLock<Arc<str>> = std::sync::OnceLock::new();
+        let member = match self.store.members.get(r.value as usize) {
+            Some(m) => m,
+            None => NONE.get_or_init(|| Arc::from("")),
+        };
+        Piece::Poll {
+            at,
+            member,
+            generation: r.offset as i32,
+            records,
+        }
+    }
+}
+
+impl HistoryStore {
+    /// The history operations as runs (see [`Piece`]).
+    pub fn pieces(&self) -> Pieces<'_> {
+        self.pieces_from(0)
+    }
+
+    /// The pieces from run `run` on (a count [`HistoryStore::runs`] gave earlier). A run
+    /// is only ever extended within its own event, so between two events every run read
+    /// is whole.
+    pub fn pieces_from(&self, run: usize) -> Pieces<'_> {
+        Pieces {
+            store: self,
+            runs: Box::new(self.runs.iter_from(run)),
+            ahead: None,
+        }
+    }
+}
+
 impl KeptStore<NodeEvent> for HistoryStore {
     type Iter<'a> = Decode<'a>;
 
@@ -560,6 +908,48 @@ mod tests {
         // (acks=0) runs, a failure, 3 polls (headers) with 2 + 0 + 1 record runs, the
         // processing in 2, a crash, an RPC event.
         assert_eq!(store.runs(), 8 + 2 + 5 + 1 + 3 + 3 + 2 + 1 + 1);
+    }
+
+    #[test]
+    fn pieces_expand_to_exactly_the_history_ops() {
+        // Proves the run-level reading (`pieces`) stands for the same operations, in the
+        // same order, as decoding record by record, and that it reads runs, not records.
+        let mut store = HistoryStore::default();
+        for r in sample() {
+            store.push(r);
+        }
+        let decoded: Vec<(At, HistoryOp)> = store
+            .iter()
+            .filter_map(|r| match r.kind {
+                TraceKind::Emit {
+                    node,
+                    event: NodeEvent::History(op),
+                } => Some((
+                    At {
+                        event: r.event,
+                        time: r.time,
+                        node: node.0,
+                    },
+                    op,
+                )),
+                _ => None,
+            })
+            .collect();
+        let pieces: Vec<Piece> = store.pieces().collect();
+        let expanded: Vec<(At, HistoryOp)> = pieces.iter().flat_map(|p| p.expand()).collect();
+        assert_eq!(expanded, decoded);
+        let ops: usize = pieces.iter().map(|p| p.ops()).sum();
+        assert_eq!(ops, store.history_ops());
+        // 8 invoke runs + 2 keyed, 5 ack runs, a failure, 3 polls, 2 processed runs, a crash;
+        // and the RPC event as itself.
+        let events = pieces
+            .iter()
+            .filter(|p| matches!(p, Piece::Event(_)))
+            .count();
+        assert_eq!(
+            (pieces.len() - events, events),
+            (8 + 2 + 5 + 1 + 3 + 2 + 1, 1)
+        );
     }
 
     #[test]

@@ -120,6 +120,14 @@ type ScriptedMapped<'a, C> = Mapped<'a, C, Msg, ScriptedTimer, HistoryOp>;
 type ExternalMapped<'a, C> = Mapped<'a, C, Msg, NodeTimer, HistoryOp>;
 
 impl SimNode {
+    /// An event of this node begins: a broker forgets which partitions the last one
+    /// handed out for change (`PartitionMap::touched`, what the invariant checker re-reads).
+    fn begin_event(&mut self) {
+        if let SimNode::Broker(b) = self {
+            b.partitions.clear_touched();
+        }
+    }
+
     pub fn as_broker(&self) -> Option<&Broker> {
         match self {
             SimNode::Broker(b) => Some(b),
@@ -181,6 +189,7 @@ impl Node for SimNode {
     type Kept = super::kept::HistoryStore;
 
     fn on_start(&mut self, cx: &mut impl NodeContext<Self>) {
+        self.begin_event();
         match self {
             SimNode::PingServer(_) | SimNode::RpcCallee(_) | SimNode::External(_) => {}
             SimNode::PingClient(c) => c.on_start(&mut PingCx::new(cx)),
@@ -194,6 +203,7 @@ impl Node for SimNode {
     }
 
     fn on_message(&mut self, cx: &mut impl NodeContext<Self>, from: Peer, msg: NodeMsg) {
+        self.begin_event();
         match (self, msg) {
             (SimNode::PingServer(s), NodeMsg::Ping(m)) => {
                 s.on_message(&mut PingCx::new(cx), from, m)
@@ -226,6 +236,7 @@ impl Node for SimNode {
     }
 
     fn on_timer(&mut self, cx: &mut impl NodeContext<Self>, timer: NodeTimer) {
+        self.begin_event();
         match (self, timer) {
             (SimNode::PingClient(c), NodeTimer::Ping(t)) => c.on_timer(&mut PingCx::new(cx), t),
             (SimNode::Broker(b), NodeTimer::Broker(t)) => b.on_timer(&mut BrokerMapped::new(cx), t),
@@ -248,6 +259,7 @@ impl Node for SimNode {
     }
 
     fn on_disconnect(&mut self, cx: &mut impl NodeContext<Self>, peer: NodeId) {
+        self.begin_event();
         match self {
             SimNode::Producer(p) => p.on_disconnect(&mut ProducerCx::new(cx), peer),
             SimNode::Consumer(c) => c.on_disconnect(&mut ConsumerCx::new(cx), peer),
@@ -258,6 +270,7 @@ impl Node for SimNode {
     }
 
     fn on_signal(&mut self, cx: &mut impl NodeContext<Self>, signal: &str) {
+        self.begin_event();
         match self {
             SimNode::Producer(p) => p.on_signal(&mut ProducerCx::new(cx), signal),
             SimNode::Consumer(c) => c.on_signal(&mut ConsumerCx::new(cx), signal),
