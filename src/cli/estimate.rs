@@ -185,7 +185,7 @@ pub fn announcement(s: &Scenario, e: &Estimate) -> String {
     );
     if e.drain_wall_s >= ANNOUNCE_S {
         text.push_str(&format!(
-            "; then the checker's drain phase ({} s simulated, not bounded by max_events) with up to {:.2e} more records, roughly {}",
+            "; then the checker's drain phase (it ends once nothing can change; estimated over {} s simulated, not bounded by max_events) with up to {:.2e} more records, roughly {}",
             crate::runner::DRAIN_US / 1_000_000,
             e.drain_records,
             human_s(e.drain_wall_s)

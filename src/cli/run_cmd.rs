@@ -172,10 +172,13 @@ pub(super) fn run_scenario(s: &Scenario, seed: u64, json: bool, trace_file: Opti
 fn print_anomalies(report: &crate::runner::CheckReport) {
     let found: Vec<_> = report.anomalies.iter().collect();
     if found.is_empty() {
-        println!(
-            "anomalies   none (history checked after a {} s drain phase)",
-            crate::runner::DRAIN_US / 1_000_000
-        );
+        match report.drain_ms {
+            Some(ms) => println!(
+                "anomalies   none (history checked after a drain phase of {} simulated: faults healed, run until nothing could change)",
+                crate::runner::drain_text(ms)
+            ),
+            None => println!("anomalies   none"),
+        }
         return;
     }
     println!("anomalies");
@@ -208,6 +211,7 @@ fn summary_json(s: &RunSummary, r: &crate::runner::CheckReport, wall_ms: u64) ->
         "consumed": get("consumed"),
         "counters": s.counters,
         "anomalies": anomalies,
+        "drain_ms": r.drain_ms,
     })
 }
 

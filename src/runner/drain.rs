@@ -49,15 +49,16 @@ pub fn liveness(world: &World<SimNode>, counters: &BTreeMap<String, u64>) -> Vec
 /// The drain phase: heal the network, resume paused and restart crashed nodes, let the
 /// system settle (rounds of [`DRAIN_US`]; while work is pending, up to the longest client
 /// timeout past the last progress), then read every partition's final log. `None` when the
-/// world has no Kafka cluster (nothing to drain).
+/// world has no Kafka cluster (nothing to drain). Also returns how long the drain ran, in
+/// simulated microseconds (0 without a cluster).
 pub fn drain(
     world: &mut World<SimNode>,
     scenario: &Scenario,
     mut live: Option<&mut CheckedRun>,
     watch: super::report::Watch<'_>,
-) -> Result<Option<FinalLogs>, Violation> {
+) -> Result<(Option<FinalLogs>, u64), Violation> {
     if scenario.cluster.is_none() {
-        return Ok(None);
+        return Ok((None, 0));
     }
     let now = world.now();
     world.schedule_fault(now, Fault::Heal);
@@ -110,7 +111,13 @@ pub fn drain(
             break;
         }
     }
-    Ok(final_logs(world))
+    Ok((final_logs(world), end.as_us() - now.as_us()))
+}
+
+/// A drain's simulated length as the screens print it: `0.1 s`, `12.3 s` (a drain is whole
+/// slices of 100 ms).
+pub fn drain_text(ms: u64) -> String {
+    format!("{}.{} s", ms / 1000, (ms % 1000) / 100)
 }
 
 /// Simulated time per drain slice: after each the drain asks whether it may stop.
@@ -518,7 +525,10 @@ config = {{ "auto.offset.reset" = "earliest" }}
                 AnomalyKind::LostProcessing | AnomalyKind::NotConverged
             )
         });
-        (w.now().as_us() - s.duration_us, open.count())
+        let us = w.now().as_us() - s.duration_us;
+        // The report says how long the drain ran (what `run` and the workbench print).
+        assert_eq!(report.drain_ms, Some(us / 1000));
+        (us, open.count())
     }
 
     #[test]
@@ -527,6 +537,14 @@ config = {{ "auto.offset.reset" = "earliest" }}
         // ends is drained for one slice, not a 10 s round.
         let (us, open) = drain_us(&scenario("0ms"));
         assert_eq!((us, open), (DRAIN_SLICE_US, 0));
+    }
+
+    #[test]
+    fn a_drain_reads_in_seconds_with_one_decimal() {
+        // Proves the drain's length prints as the screens show it (whole 100 ms slices).
+        assert_eq!(drain_text(100), "0.1 s");
+        assert_eq!(drain_text(12_300), "12.3 s");
+        assert_eq!(drain_text(60_000), "60.0 s");
     }
 
     #[test]

@@ -7,7 +7,7 @@
 mod drain;
 mod report;
 
-pub use drain::{drain, final_logs, liveness, DRAIN_MAX_ROUNDS, DRAIN_US};
+pub use drain::{drain, drain_text, final_logs, liveness, DRAIN_MAX_ROUNDS, DRAIN_US};
 pub use report::{
     check_scenario, check_scenario_in, check_scenario_watched, check_world, check_world_watched,
     CheckReport, Phase, Watch, WATCH_EVENTS,

@@ -30,6 +30,10 @@ pub struct CheckReport {
     pub counters: BTreeMap<String, u64>,
     pub anomalies: Vec<Anomaly>,
     pub lines: Vec<ExpectLine>,
+    /// How long the drain phase ran, in simulated milliseconds: it ends at the first 100 ms
+    /// slice after which nothing the checker reads can change (`None`: no cluster to drain,
+    /// the scenario could not be run, or an invariant broke first).
+    pub drain_ms: Option<u64>,
 }
 
 impl CheckReport {
@@ -44,6 +48,7 @@ impl CheckReport {
             counters: BTreeMap::new(),
             anomalies: Vec::new(),
             lines: Vec::new(),
+            drain_ms: None,
         }
     }
 
@@ -154,10 +159,13 @@ pub fn check_world_watched(
 ) -> CheckReport {
     let mut anomalies = liveness(world, &summary.counters);
     let mut live = live;
-    let (logs, invariant) = match drain(world, scenario, live.as_deref_mut(), watch) {
-        Ok(logs) => (logs, None),
-        Err(v) => (None, Some(v.to_string())),
+    let (logs, drained_us, invariant) = match drain(world, scenario, live.as_deref_mut(), watch) {
+        Ok((logs, us)) => (logs, Some(us), None),
+        Err(v) => (None, None, Some(v.to_string())),
     };
+    let drain_ms = drained_us
+        .filter(|_| scenario.cluster.is_some())
+        .map(|us| us / 1000);
     let checks = live.map(|l| l.checks);
     watch(Phase::History, world);
     let history = History::from_world(world);
@@ -190,6 +198,7 @@ pub fn check_world_watched(
         summary: Some(summary),
         counters,
         anomalies,
+        drain_ms,
     }
 }
 
@@ -285,6 +294,7 @@ mod tests {
             counters: BTreeMap::new(),
             anomalies: Vec::new(),
             lines: Vec::new(),
+            drain_ms: None,
         }
     }
 

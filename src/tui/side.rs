@@ -79,6 +79,9 @@ pub struct Side {
     losses: Vec<Option<(u64, Time)>>,
     /// Stories told so far, by anomaly index (built when first selected).
     stories: BTreeMap<usize, Story>,
+    /// How long `check`'s drain phase ran after the replay's end, in simulated ms (`None`:
+    /// no cluster to drain, or an invariant broke first).
+    pub drain_ms: Option<u64>,
 }
 
 impl Side {
@@ -100,6 +103,7 @@ impl Side {
             ..ReplayConfig::default()
         };
         let mut kept = HistoryStore::default();
+        let mut drain_ms = None;
         // The live replication invariants, after every event as `check` runs them; the
         // first violation ends the checking (and is the verdict, as in `check`).
         let live = RefCell::new(Live::default());
@@ -112,8 +116,9 @@ impl Side {
             }
         };
         let replay = Replay::build(world, cfg, watch, |w| {
-            let (anomalies, k) = verdict(&scenario, w, &mut live.borrow_mut());
+            let (anomalies, k, drained) = verdict(&scenario, w, &mut live.borrow_mut());
             kept = k;
+            drain_ms = drained;
             anomalies
         });
         let facts = Facts::from_kept(&kept);
@@ -141,6 +146,7 @@ impl Side {
             facts,
             losses,
             stories: BTreeMap::new(),
+            drain_ms,
         };
         side.refresh();
         Ok(side)
@@ -301,7 +307,7 @@ fn verdict(
     scenario: &Scenario,
     mut w: World<SimNode>,
     live: &mut Live,
-) -> (Vec<AnomalyView>, HistoryStore) {
+) -> (Vec<AnomalyView>, HistoryStore, Option<u64>) {
     let total = w.events();
     let until = Time(scenario.duration_us);
     if live.broken.is_none() {
@@ -313,12 +319,12 @@ fn verdict(
                 if report.invariant.is_none() {
                     let list = report.anomalies.into_iter();
                     let list = list.map(|a| anomaly_view(&w, total, a)).collect();
-                    return (list, w.kept().clone());
+                    return (list, w.kept().clone(), report.drain_ms);
                 }
                 let text = report.invariant.unwrap_or_default();
                 let event = w.events();
                 let broken = broken_view(&w, event, "drain", text);
-                return (vec![broken], w.kept().clone());
+                return (vec![broken], w.kept().clone(), None);
             }
             Err(v) => live.broken = Some(v),
         }
@@ -328,6 +334,7 @@ fn verdict(
     (
         vec![broken_view(&w, v.event, "run", text)],
         w.kept().clone(),
+        None,
     )
 }
 
@@ -450,7 +457,7 @@ mod tests {
                 trace_tail: Vec::new(),
             }),
         };
-        let (list, _) = verdict(&sc, w, &mut live);
+        let (list, _, _) = verdict(&sc, w, &mut live);
         assert_eq!(list.len(), 1);
         assert_eq!(list[0].kind, "invariant");
         assert_eq!(list[0].event, 42);

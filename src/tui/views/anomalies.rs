@@ -12,7 +12,6 @@ use ratatui::Frame;
 
 use super::compare::verdict_text;
 use super::{accent, bad, cursor, dim, fit};
-use crate::runner::DRAIN_US;
 use crate::tui::app::Side;
 use crate::view_model::story::{StepKind, Story};
 use crate::view_model::AnomalyView;
@@ -21,13 +20,10 @@ pub fn render(f: &mut Frame, area: Rect, s: &Side, sel: Option<usize>) {
     let list = s.replay.anomalies();
     let w = area.width as usize;
     let h = area.height as usize;
-    let drain = if s.scenario.cluster.is_some() {
-        format!(
-            ", judged after a drain phase of {} s or more",
-            DRAIN_US / 1_000_000
-        )
-    } else {
-        String::new()
+    // The drain's real length: it ends at the first slice after which nothing can change.
+    let drain = match s.drain_ms {
+        Some(ms) => format!(" and a {} drain phase", crate::runner::drain_text(ms)),
+        None => String::new(),
     };
     let head = format!("kafkasim check's verdict on the whole run{drain}:");
     let mut lines = vec![

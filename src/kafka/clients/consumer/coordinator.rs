@@ -563,7 +563,7 @@ impl Consumer {
         }
         let added: Vec<TopicPartition> = new
             .iter()
-            .filter(|tp| !self.partitions.contains_key(*tp))
+            .filter(|tp| !self.partitions.contains_key(tp))
             .map(|tp| TopicPartition {
                 topic: tp.topic,
                 partition: tp.partition,
