@@ -903,3 +903,57 @@ fn cluster_view_at_80_columns_wraps_roles_and_charts_legends_instead_of_cutting(
         assert!(text_has(&s, name), "legend `{name}`: {s}");
     }
 }
+
+#[test]
+fn the_big_cluster_scenario_shows_what_its_controller_knows() {
+    // Proves scenarios/scale/big-cluster.toml (100 brokers, 10,000 partitions, broker-7
+    // killed at 2 s) opens, and at its end the partitions view's summary is the controller's
+    // own metadata: every partition with a replica on the dead broker under-replicated (its
+    // ISR shrunk to the two others: 300 partitions), none offline; `/ under` lists them.
+    let sc = kafkasim::scenario::load(std::path::Path::new(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/scenarios/scale/big-cluster.toml"
+    )))
+    .unwrap();
+    let mut m = model_of(sc);
+    ch(&mut m, 'G');
+    ch(&mut m, '2');
+    let world = m.main().replay.world();
+    let c = world.find("controller").unwrap();
+    let image = &world.node(c).as_controller().unwrap().image;
+    let (mut under, mut offline, mut on_7) = (0, 0, 0);
+    let events = image
+        .partitions
+        .iter()
+        .filter(|(tp, _)| &*tp.topic == "events");
+    let mut n = 0;
+    for (_, p) in events {
+        n += 1;
+        match p.leader {
+            None => offline += 1,
+            Some(_) if p.isr.len() < p.replicas.len() => under += 1,
+            Some(_) => {}
+        }
+        let dead = kafkasim::kafka::BrokerId(7);
+        on_7 += usize::from(p.replicas.contains(&dead));
+        assert!(!p.isr.contains(&dead), "broker 7 fenced out of every ISR");
+    }
+    assert_eq!((n, under, offline), (10_000, on_7, 0));
+    assert_eq!(under, 300);
+    let s = screen(&mut m, 180, 50);
+    let want = format!("events: 10000 partitions · {under} under-replicated · {offline} offline");
+    assert!(text_has(&s, &want), "{s}");
+    ch(&mut m, '/');
+    for c in "under".chars() {
+        ch(&mut m, c);
+    }
+    update(
+        &mut m,
+        Msg::Key(KeyEvent::new(KeyCode::Enter, KeyModifiers::NONE)),
+    );
+    let s = screen(&mut m, 180, 50);
+    assert!(
+        text_has(&s, &format!("filter `under`: {under} of 10000 partitions")),
+        "{s}"
+    );
+}
