@@ -219,7 +219,7 @@ fn fetch(r: kp::FetchRequest, corr: CorrelationId, t: &mut Tables) -> Handled {
             });
         }
     }
-    let msg = Msg::FetchRequest(FetchRequest {
+    let msg = Msg::fetch(FetchRequest {
         correlation_id: corr,
         replica_id: None,
         replica_epoch: -1,

@@ -178,7 +178,7 @@ pub fn txn_offset_commit(r: kp::TxnOffsetCommitRequest, corr: CorrelationId) -> 
             })
         })
         .collect();
-    let msg = Msg::TxnOffsetCommitRequest(TxnOffsetCommitRequest {
+    let msg = Msg::txn_offset_commit(TxnOffsetCommitRequest {
         correlation_id: corr,
         transactional_id: s(&r.transactional_id.0),
         group_id: s(&r.group_id.0),

@@ -189,7 +189,7 @@ impl MiniBroker {
             }),
             Msg::FetchRequest(r) => {
                 self.fetches
-                    .push((now + Duration::from_ms(r.max_wait_ms), from, r));
+                    .push((now + Duration::from_ms(r.max_wait_ms), from, *r));
                 return;
             }
             _ => return,

@@ -320,7 +320,7 @@ impl Broker {
     pub fn on_message(&mut self, cx: &mut BrokerCx<'_>, from: Peer, msg: Msg) {
         match msg {
             Msg::ProduceRequest(r) => self.on_produce(cx, from, r),
-            Msg::FetchRequest(r) => self.on_fetch(cx, from, r),
+            Msg::FetchRequest(r) => self.on_fetch(cx, from, *r),
             Msg::FetchResponse(r) => self.on_fetch_response(cx, from, r),
             Msg::ListOffsetsRequest(r) => self.on_list_offsets(cx, from, r),
             Msg::OffsetsForLeaderEpochRequest(r) => self.on_offsets_for_leader_epoch(cx, from, r),
@@ -345,7 +345,7 @@ impl Broker {
             Msg::WriteTxnMarkersRequest(r) => self.on_write_txn_markers(cx, from, r),
             Msg::WriteTxnMarkersResponse(r) => self.on_write_txn_markers_response(cx, r),
             Msg::AddPartitionsToTxnResponse(r) => self.on_verification_response(cx, r),
-            Msg::TxnOffsetCommitRequest(r) => self.on_txn_offset_commit(cx, from, r),
+            Msg::TxnOffsetCommitRequest(r) => self.on_txn_offset_commit(cx, from, *r),
             Msg::MetadataUpdate(u) => self.on_metadata_update(cx, u),
             Msg::BrokerRegistrationResponse(r) if r.error.is_ok() => {
                 self.registration_failures = 0;

@@ -211,7 +211,7 @@ impl Broker {
         r: TxnOffsetCommitRequest,
     ) {
         if !r.transaction_version.supports_epoch_bump() {
-            return self.on_group_request(cx, from, Msg::TxnOffsetCommitRequest(r));
+            return self.on_group_request(cx, from, Msg::txn_offset_commit(r));
         }
         let p = crate::kafka::broker::group_coordinator::offsets_partition_for(
             &r.group_id,
@@ -364,7 +364,7 @@ impl Broker {
                     e => e,
                 };
                 if error.is_ok() {
-                    return self.on_group_request(cx, v.from, Msg::TxnOffsetCommitRequest(r));
+                    return self.on_group_request(cx, v.from, Msg::txn_offset_commit(r));
                 }
                 return self.answer_txn_offset_commit(cx, v.from, &r, error);
             }

@@ -192,7 +192,7 @@ impl GroupCoordinator {
             Msg::LeaveGroupRequest(r) => self.on_leave_group(now, from, r),
             Msg::OffsetCommitRequest(r) => self.on_offset_commit(now, from, r),
             Msg::OffsetFetchRequest(r) => self.on_offset_fetch(now, from, r),
-            Msg::TxnOffsetCommitRequest(r) => self.on_txn_offset_commit(now, from, r),
+            Msg::TxnOffsetCommitRequest(r) => self.on_txn_offset_commit(now, from, *r),
             _ => return None,
         })
     }

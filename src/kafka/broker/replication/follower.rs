@@ -136,7 +136,7 @@ impl Broker {
         );
         let f = self.fetchers.get_mut(&leader).expect("exists");
         f.in_flight = Some((correlation_id, timer));
-        cx.send(f.node, Msg::FetchRequest(req));
+        cx.send(f.node, Msg::fetch(req));
     }
 
     /// Waits until the earliest partition back-off is over (at least `replica.fetch.backoff.ms`

@@ -291,7 +291,7 @@ impl Consumer {
                 partitions,
             };
             self.request(cx, node, timeout, Pending::Fetch(tps), |correlation_id| {
-                Msg::FetchRequest(FetchRequest {
+                Msg::fetch(FetchRequest {
                     correlation_id,
                     ..req
                 })

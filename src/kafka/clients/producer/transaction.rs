@@ -533,7 +533,7 @@ impl TransactionManager {
                     offsets: o.offsets.clone(),
                     transaction_version: self.request_version(),
                 };
-                (o.group_coordinator?, Msg::TxnOffsetCommitRequest(r))
+                (o.group_coordinator?, Msg::txn_offset_commit(r))
             }
             Pending::EndTxn => {
                 let r = EndTxnRequest {
