@@ -576,3 +576,39 @@ fn followers_open_one_fetch_session_per_leader_and_the_trace_explains_it() {
     );
     assert_eq!(cluster::acked_values(&w).len(), 100);
 }
+
+#[test]
+fn the_audit_catches_a_change_the_touched_list_missed() {
+    // Proves the audit behind every scenario's invariant run is not vacuous: a replica
+    // changed behind `PartitionMap::touched`'s back (its list cleared after the change, as
+    // an accessor that forgot to mark would leave it) fails the audited check with
+    // `touched-complete`, and the same change, marked, passes.
+    for forget in [false, true] {
+        let (mut w, ids) = world(4, 3, BrokerConfig::default(), orders(3, min_isr(2)));
+        producer(&mut w, &ids, Acks::All, rate(0.5, 10, 100));
+        let mut run = CheckedRun::audited();
+        checked(&mut run, &mut w, 2.0);
+        let node = cluster::leader_node(&w, &tp()).expect("a leader");
+        let SimNode::Broker(b) = w.node_mut(node) else {
+            panic!("not a broker")
+        };
+        b.partitions.clear_touched();
+        b.partitions.get_mut(&tp()).expect("hosted").partition_epoch += 1;
+        if forget {
+            b.partitions.clear_touched();
+        }
+        let view = invariants::BrokerView {
+            broker: w.node(node).as_broker().expect("a broker"),
+            incarnation: w.incarnation(node),
+        };
+        let got = run.checker.check_broker(&view, &|_| None);
+        match (forget, got) {
+            (false, Ok(())) => {}
+            (true, Err((name, text))) => {
+                assert_eq!(name, "touched-complete", "{text}");
+                assert!(text.contains("orders-0"), "{text}");
+            }
+            (f, other) => panic!("forget {f}: {other:?}"),
+        }
+    }
+}

@@ -90,6 +90,10 @@ pub struct InvariantChecker {
     seen: VecMap<BrokerId, PartitionMap<Fingerprint>>,
     /// Each broker's process incarnation when last checked.
     incarnations: VecMap<BrokerId, u32>,
+    /// Also compare every partition a broker's event did *not* hand out for change with
+    /// what it was, and fail (`touched-complete`) if one changed: proof, for the tests,
+    /// that looking only at `PartitionMap::touched` misses nothing. O(partitions) per event.
+    pub audit_touched: bool,
 }
 
 type Broken = (&'static str, String);
@@ -156,6 +160,9 @@ impl InvariantChecker {
             }
             _ => parts.iter().collect(),
         };
+        if self.audit_touched && !fresh {
+            self.audit(v, &candidates)?;
+        }
         let seen = self.seen.entry(v.broker.id).or_default();
         let mut changed = Vec::new();
         for (tp, p) in candidates {
@@ -181,6 +188,32 @@ impl InvariantChecker {
                     }
                 }
                 Role::Follower { leader: None } | Role::None => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// [`InvariantChecker::audit_touched`]: no partition outside `candidates` changed.
+    fn audit(
+        &self,
+        v: &BrokerView<'_>,
+        candidates: &[(&TopicPartition, &Partition)],
+    ) -> Result<(), Broken> {
+        let Some(seen) = self.seen.get(&v.broker.id) else {
+            return Ok(());
+        };
+        for (tp, p) in v.broker.partitions.iter() {
+            if candidates.iter().any(|(c, _)| *c == tp) {
+                continue;
+            }
+            if seen.get(tp).is_some_and(|fp| *fp != Fingerprint::of(v, p)) {
+                return Err((
+                    "touched-complete",
+                    format!(
+                        "broker {} {tp} changed without being handed out for change (PartitionMap::touched)",
+                        v.broker.id
+                    ),
+                ));
             }
         }
         Ok(())
@@ -382,6 +415,14 @@ pub struct CheckedRun {
 }
 
 impl CheckedRun {
+    /// A run that also audits the touched-partitions shortcut after every broker event
+    /// ([`InvariantChecker::audit_touched`]; for tests).
+    pub fn audited() -> Self {
+        let mut run = Self::default();
+        run.checker.audit_touched = true;
+        run
+    }
+
     /// Steps until `until`, checking after each event.
     pub fn run(&mut self, world: &mut World<SimNode>, until: Time) -> Result<(), Violation> {
         world.run_until_checked(until, u64::MAX, |w| self.check(w))?;
